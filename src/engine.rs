@@ -1,0 +1,32 @@
+//! The DataFusion session: canonical tables registered once under their names, and SQL over them.
+
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::Result;
+use crate::ingest::MemorySink;
+use crate::model::Table;
+
+/// A session whose `now()`-free time functions and casts use `timezone`.
+pub fn session(timezone: &str) -> SessionContext {
+    let mut config = SessionConfig::new().with_information_schema(true);
+    config.options_mut().execution.time_zone = Some(timezone.to_string());
+    SessionContext::new_with_config(config)
+}
+
+/// Registers every canonical table, empty where no input fed it, so queries can always name them.
+pub fn register(ctx: &SessionContext, mut loaded: MemorySink) -> Result<()> {
+    for table in Table::ALL {
+        let batches = loaded.tables.remove(&table).unwrap_or_default();
+        let provider = MemTable::try_new(table.schema(), vec![batches])?;
+        ctx.register_table(table.name(), Arc::new(provider))?;
+    }
+    Ok(())
+}
+
+pub async fn sql(ctx: &SessionContext, query: &str) -> Result<Vec<RecordBatch>> {
+    Ok(ctx.sql(query).await?.collect().await?)
+}

@@ -1,0 +1,78 @@
+//! The library's error type. Each variant says what went wrong and where, and what to fix.
+
+use std::path::PathBuf;
+
+use datafusion::arrow::error::ArrowError;
+use datafusion::error::DataFusionError;
+use datafusion::parquet::errors::ParquetError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// An input file cannot be read at all: not the format its name says, corrupt, or missing a
+    /// column the profile needs. Row-level problems are rejects, not this.
+    #[error("{path}: {message}")]
+    Input { path: PathBuf, message: String },
+
+    /// A mapping profile is malformed or does not fit the input.
+    #[error("profile {profile}: {message}")]
+    Profile { profile: String, message: String },
+
+    /// A command-line value is malformed; the message names the flag.
+    #[error("{0}")]
+    Usage(String),
+
+    /// `--strict` was given and rows were rejected.
+    #[error("{rejected} row(s) rejected and --strict was given; see {rejects_file}")]
+    Strict { rejected: u64, rejects_file: String },
+
+    #[error("arrow: {0}")]
+    Arrow(#[from] ArrowError),
+
+    #[error("parquet: {0}")]
+    Parquet(#[from] ParquetError),
+
+    #[error("query engine: {0}")]
+    DataFusion(#[from] Box<DataFusionError>),
+
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl From<DataFusionError> for Error {
+    fn from(e: DataFusionError) -> Self {
+        Error::DataFusion(Box::new(e))
+    }
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn input(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Input {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn profile(profile: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Profile {
+            profile: profile.into(),
+            message: message.into(),
+        }
+    }
+}

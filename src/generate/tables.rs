@@ -1,0 +1,348 @@
+//! The generated world as Arrow record batches in the canonical schemas, one fixed-size chunk at
+//! a time so batches can be built in parallel and written in order.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::error::ArrowError;
+
+use crate::model::{CHANGE_OUTCOMES, CHANGE_TYPES, Table, UTC};
+use crate::{Error, Result};
+
+use super::World;
+use super::incidents::{CONTACT_TYPES, Transition};
+
+/// Rows per batch for every table but events.
+pub(super) const BATCH_ROWS: usize = 65_536;
+/// Incidents whose events make up one events batch (about four events each).
+pub(super) const INCIDENTS_PER_EVENT_BATCH: usize = 16_384;
+
+const MICROS: i64 = 1_000_000;
+const SERVICE_DESK: &str = "Service Desk";
+
+/// The rows of chunk `chunk` of `rows` rows cut into chunks of `size`.
+pub(super) fn chunk_range(chunk: usize, size: usize, rows: usize) -> Range<usize> {
+    chunk * size..((chunk + 1) * size).min(rows)
+}
+
+/// Ids are a prefix and a zero-padded number from 1, padded to `width` digits or as many as the
+/// largest number needs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct IdFormat {
+    prefix: &'static str,
+    width: usize,
+}
+
+impl IdFormat {
+    pub fn new(prefix: &'static str, min_width: usize, count: usize) -> IdFormat {
+        IdFormat {
+            prefix,
+            width: min_width.max(count.to_string().len()),
+        }
+    }
+
+    /// The id of the row at `index` (0-based).
+    pub fn id(self, index: usize) -> String {
+        format!("{}{:0width$}", self.prefix, index + 1, width = self.width)
+    }
+}
+
+fn timestamps(seconds: impl Iterator<Item = Option<i64>>) -> ArrayRef {
+    let micros: TimestampMicrosecondArray = seconds.map(|s| s.map(|s| s * MICROS)).collect();
+    Arc::new(micros.with_timezone(UTC))
+}
+
+fn text<S: AsRef<str>>(values: impl Iterator<Item = Option<S>>) -> ArrayRef {
+    Arc::new(values.collect::<StringArray>())
+}
+
+fn integers(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
+    Arc::new(values.collect::<Int64Array>())
+}
+
+fn booleans(values: impl Iterator<Item = Option<bool>>) -> ArrayRef {
+    Arc::new(values.collect::<BooleanArray>())
+}
+
+/// A batch of `table` from named columns, refusing any column out of the schema's order: the
+/// types alone would not catch two text columns swapped.
+fn batch(table: Table, columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch> {
+    let schema = table.schema();
+    let names = schema.fields().iter().map(|f| f.name().as_str());
+    if !names.eq(columns.iter().map(|(name, _)| *name)) {
+        return Err(Error::Arrow(ArrowError::SchemaError(format!(
+            "generated {table} columns are not in the canonical order"
+        ))));
+    }
+    Ok(RecordBatch::try_new(
+        schema,
+        columns.into_iter().map(|(_, c)| c).collect(),
+    )?)
+}
+
+impl World {
+    pub(super) fn incident_batch(&self, chunk: usize) -> Result<RecordBatch> {
+        let range = chunk_range(chunk, BATCH_ROWS, self.incidents.len());
+        let rows = &self.incidents[range.clone()];
+        let as_of = self.window.as_of;
+        let mut timeline = Vec::new();
+        let snapshots: Vec<_> = rows
+            .iter()
+            .map(|incident| {
+                incident.timeline(as_of, &mut timeline);
+                incident.snapshot(&timeline, as_of)
+            })
+            .collect();
+        let ci = |i: usize| &self.cmdb.cis[rows[i].ci as usize];
+        let each = || 0..rows.len();
+        batch(
+            Table::Incidents,
+            vec![
+                (
+                    "id",
+                    text(range.clone().map(|i| Some(self.ids.incidents.id(i)))),
+                ),
+                ("opened_at", timestamps(rows.iter().map(|r| Some(r.opened)))),
+                (
+                    "started_at",
+                    timestamps(snapshots.iter().map(|s| s.started)),
+                ),
+                (
+                    "acknowledged_at",
+                    timestamps(snapshots.iter().map(|s| s.acknowledged)),
+                ),
+                (
+                    "resolved_at",
+                    timestamps(snapshots.iter().map(|s| s.resolved)),
+                ),
+                ("closed_at", timestamps(snapshots.iter().map(|s| s.closed))),
+                (
+                    "priority",
+                    integers(rows.iter().map(|r| Some(i64::from(r.priority)))),
+                ),
+                (
+                    "impact",
+                    integers(rows.iter().map(|r| Some(i64::from(r.impact)))),
+                ),
+                (
+                    "urgency",
+                    integers(rows.iter().map(|r| Some(i64::from(r.urgency)))),
+                ),
+                ("state", text(snapshots.iter().map(|s| Some(s.state)))),
+                (
+                    "category",
+                    text(each().map(|i| Some(ci(i).class().category))),
+                ),
+                ("service", text(each().map(|i| Some(ci(i).service_name())))),
+                (
+                    "ci",
+                    text(rows.iter().map(|r| Some(self.ids.cis.id(r.ci as usize)))),
+                ),
+                (
+                    "assignment_group",
+                    text(each().map(|i| {
+                        Some(if rows[i].first_line {
+                            SERVICE_DESK
+                        } else {
+                            ci(i).class().resolver_group
+                        })
+                    })),
+                ),
+                (
+                    "contact_type",
+                    text(
+                        rows.iter()
+                            .map(|r| Some(CONTACT_TYPES[usize::from(r.contact)])),
+                    ),
+                ),
+                (
+                    "reopen_count",
+                    integers(snapshots.iter().map(|s| Some(s.reopen_count))),
+                ),
+                (
+                    "reassignment_count",
+                    integers(rows.iter().map(|r| Some(i64::from(r.reassignments)))),
+                ),
+                ("major", booleans(rows.iter().map(|r| Some(r.major)))),
+                (
+                    "problem_id",
+                    text(
+                        rows.iter()
+                            .map(|r| r.problem.map(|p| self.ids.problems.id(p as usize))),
+                    ),
+                ),
+                (
+                    "caused_by_change",
+                    text(
+                        rows.iter()
+                            .map(|r| r.caused_by.map(|c| self.ids.changes.id(c as usize))),
+                    ),
+                ),
+                (
+                    "source_made_sla",
+                    booleans(snapshots.iter().map(|s| s.made_sla)),
+                ),
+            ],
+        )
+    }
+
+    pub(super) fn problem_batch(&self, chunk: usize) -> Result<RecordBatch> {
+        let range = chunk_range(chunk, BATCH_ROWS, self.problems.len());
+        let rows = &self.problems[range.clone()];
+        let ci = |i: usize| &self.cmdb.cis[rows[i].ci as usize];
+        let each = || 0..rows.len();
+        batch(
+            Table::Problems,
+            vec![
+                (
+                    "id",
+                    text(range.clone().map(|i| Some(self.ids.problems.id(i)))),
+                ),
+                ("opened_at", timestamps(rows.iter().map(|r| Some(r.opened)))),
+                ("resolved_at", timestamps(rows.iter().map(|r| r.resolved))),
+                ("closed_at", timestamps(rows.iter().map(|r| r.closed))),
+                (
+                    "known_error_at",
+                    timestamps(rows.iter().map(|r| r.known_error)),
+                ),
+                ("state", text(rows.iter().map(|r| Some(r.state())))),
+                (
+                    "category",
+                    text(each().map(|i| Some(ci(i).class().category))),
+                ),
+                ("service", text(each().map(|i| Some(ci(i).service_name())))),
+                (
+                    "ci",
+                    text(rows.iter().map(|r| Some(self.ids.cis.id(r.ci as usize)))),
+                ),
+            ],
+        )
+    }
+
+    pub(super) fn change_batch(&self, chunk: usize) -> Result<RecordBatch> {
+        let range = chunk_range(chunk, BATCH_ROWS, self.changes.len());
+        let rows = &self.changes[range.clone()];
+        batch(
+            Table::Changes,
+            vec![
+                (
+                    "id",
+                    text(range.clone().map(|i| Some(self.ids.changes.id(i)))),
+                ),
+                (
+                    "type",
+                    text(rows.iter().map(|r| Some(CHANGE_TYPES[r.kind]))),
+                ),
+                ("is_patch", booleans(rows.iter().map(|r| Some(r.is_patch)))),
+                (
+                    "ci",
+                    text(rows.iter().map(|r| Some(self.ids.cis.id(r.ci as usize)))),
+                ),
+                (
+                    "service",
+                    text(
+                        rows.iter()
+                            .map(|r| Some(self.cmdb.cis[r.ci as usize].service_name())),
+                    ),
+                ),
+                (
+                    "planned_start",
+                    timestamps(rows.iter().map(|r| Some(r.planned_start))),
+                ),
+                (
+                    "planned_end",
+                    timestamps(rows.iter().map(|r| Some(r.planned_end))),
+                ),
+                (
+                    "actual_start",
+                    timestamps(rows.iter().map(|r| r.actual_start)),
+                ),
+                ("actual_end", timestamps(rows.iter().map(|r| r.actual_end))),
+                (
+                    "outcome",
+                    text(rows.iter().map(|r| r.outcome.map(|o| CHANGE_OUTCOMES[o]))),
+                ),
+            ],
+        )
+    }
+
+    pub(super) fn ci_batch(&self, chunk: usize) -> Result<RecordBatch> {
+        let range = chunk_range(chunk, BATCH_ROWS, self.cmdb.cis.len());
+        let rows = &self.cmdb.cis[range.clone()];
+        batch(
+            Table::Cis,
+            vec![
+                ("id", text(range.clone().map(|i| Some(self.ids.cis.id(i))))),
+                ("name", text(rows.iter().map(|r| Some(r.name.as_str())))),
+                ("class", text(rows.iter().map(|r| Some(r.class().name)))),
+                ("service", text(rows.iter().map(|r| Some(r.service_name())))),
+                (
+                    "criticality",
+                    text(rows.iter().map(|r| Some(r.criticality))),
+                ),
+                (
+                    "in_service_from",
+                    timestamps(rows.iter().map(|r| Some(r.in_service_from))),
+                ),
+                (
+                    "in_service_to",
+                    timestamps(rows.iter().map(|r| r.in_service_to)),
+                ),
+            ],
+        )
+    }
+
+    /// Events in each events batch, so ids can be numbered before batches are built in
+    /// parallel.
+    pub(super) fn event_counts(&self) -> Vec<usize> {
+        let mut timeline = Vec::new();
+        self.incidents
+            .chunks(INCIDENTS_PER_EVENT_BATCH)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|incident| {
+                        incident.timeline(self.window.as_of, &mut timeline);
+                        timeline.len()
+                    })
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// The state history of the incidents in chunk `chunk`, numbered from `first_event`.
+    pub(super) fn event_batch(&self, chunk: usize, first_event: usize) -> Result<RecordBatch> {
+        let range = chunk_range(chunk, INCIDENTS_PER_EVENT_BATCH, self.incidents.len());
+        let mut ticket = Vec::new();
+        let mut transitions: Vec<Transition> = Vec::new();
+        let mut from = Vec::new();
+        let mut timeline = Vec::new();
+        for i in range {
+            self.incidents[i].timeline(self.window.as_of, &mut timeline);
+            let id = self.ids.incidents.id(i);
+            for (k, transition) in timeline.iter().enumerate() {
+                ticket.push(Some(id.clone()));
+                from.push(k.checked_sub(1).map(|previous| timeline[previous].to));
+                transitions.push(*transition);
+            }
+        }
+        let count = transitions.len();
+        batch(
+            Table::Events,
+            vec![
+                (
+                    "id",
+                    text((first_event..first_event + count).map(|e| Some(self.ids.events.id(e)))),
+                ),
+                ("ticket_id", text(ticket.into_iter())),
+                ("at", timestamps(transitions.iter().map(|t| Some(t.at)))),
+                ("field", text((0..count).map(|_| Some("state")))),
+                ("from_value", text(from.into_iter())),
+                ("to_value", text(transitions.iter().map(|t| Some(t.to)))),
+            ],
+        )
+    }
+}

@@ -1,0 +1,557 @@
+//! Conversion of source rows into canonical rows: column mapping, value maps, null and boolean
+//! tokens, typed parsing, domain checks, timestamp ordering and the `--as-of` cut-off. Every row
+//! comes out either canonical or as a reject with its column, value and reason.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Int64Builder, StringArray, StringBuilder,
+    TimestampMicrosecondArray, TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::compute::{cast, filter};
+use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+
+use super::profile::{field_names, DedupKind, MissingColumns, TableProfile, TableRules, UnknownColumns, ValueMap};
+use super::raw::{RawChunk, RejectCode, RowProblem};
+use crate::error::{Error, Result};
+use crate::model::{Domain, FieldKind, FieldSpec, Table, UTC};
+
+/// Converts the chunks of one file for one table.
+pub struct Converter<'a> {
+    pub table: Table,
+    pub table_profile: &'a TableProfile,
+    pub rules: &'a TableRules,
+    pub as_of: Option<i64>,
+    pub path: &'a Path,
+}
+
+/// The accepted rows of a chunk in canonical form, and the rejected ones.
+pub struct Converted {
+    pub batch: RecordBatch,
+    /// Record number in the file of each accepted row.
+    pub rows: Vec<u64>,
+    /// Line of each accepted row, where the format has lines; otherwise empty.
+    pub lines: Vec<u64>,
+    /// Per accepted row, its dedup sort key (empty when the table is not deduplicated).
+    pub dedup_keys: Vec<Vec<KeyValue>>,
+    /// Rejected rows, in file order.
+    pub rejects: Vec<RowProblem>,
+}
+
+/// One component of a dedup sort key. Nulls sort first, so any value beats a missing one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyValue {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl KeyValue {
+    pub fn cmp(&self, other: &KeyValue) -> Ordering {
+        use KeyValue::*;
+        match (self, other) {
+            (Null, Null) => Ordering::Equal,
+            (Null, _) => Ordering::Less,
+            (_, Null) => Ordering::Greater,
+            (Int(a), Int(b)) => a.cmp(b),
+            (Float(a), Float(b)) => a.total_cmp(b),
+            (Text(a), Text(b)) => a.cmp(b),
+            (a, b) => format!("{a:?}").cmp(&format!("{b:?}")),
+        }
+    }
+}
+
+enum FieldSource {
+    Column(usize),
+    Constant(String),
+    Absent,
+}
+
+impl<'a> Converter<'a> {
+    pub fn convert(&self, chunk: RawChunk) -> Result<Converted> {
+        let schema = chunk.batch.schema();
+        let sources = self.resolve(&schema, &chunk)?;
+        let n = chunk.batch.num_rows();
+        let mut problems: Vec<Option<RowProblem>> = vec![None; n];
+        let row_of = |i: usize| chunk.rows[i];
+        let line_of = |i: usize| chunk.lines.get(i).copied();
+
+        let fields = self.table.fields();
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(fields.len());
+        let mut column_names: Vec<String> = Vec::with_capacity(fields.len());
+        for (spec, source) in fields.iter().zip(&sources) {
+            let (text, column): (Option<StringArray>, String) = match source {
+                FieldSource::Column(i) => {
+                    let array = chunk.batch.column(*i);
+                    let text = if array.data_type() == &DataType::Utf8 {
+                        array.as_string::<i32>().clone()
+                    } else {
+                        cast(array, &DataType::Utf8)?.as_string::<i32>().clone()
+                    };
+                    (Some(text), schema.field(*i).name().clone())
+                }
+                FieldSource::Constant(_) => (None, format!("constants.{}", spec.name)),
+                FieldSource::Absent => (None, spec.name.to_string()),
+            };
+            let constant = match source {
+                FieldSource::Constant(c) => Some(c.as_str()),
+                _ => None,
+            };
+            let cell = |i: usize| -> Option<&str> {
+                match &text {
+                    Some(t) if t.is_null(i) => None,
+                    Some(t) => Some(t.value(i)),
+                    None => constant,
+                }
+            };
+            let parser = FieldParser {
+                spec,
+                table: self.table,
+                rules: self.rules,
+                value_map: self.rules.value_maps.get(spec.name),
+            };
+            let array = parser.build(n, &cell, &mut |i, value: &str, code, reason| {
+                if problems[i].is_none() {
+                    problems[i] = Some(RowProblem {
+                        row: row_of(i),
+                        line: line_of(i),
+                        column: column.clone(),
+                        value: value.to_string(),
+                        code,
+                        reason,
+                    });
+                }
+            });
+            arrays.push(array);
+            column_names.push(column);
+        }
+
+        self.check_ordering(&arrays, &column_names, &mut problems, &row_of, &line_of);
+        let dedup_keys = self.dedup_keys(&chunk, &schema, &mut problems, &row_of, &line_of)?;
+
+        // Rejected rows hold nulls even in required fields, so filter before imposing the schema.
+        let keep: BooleanArray = problems.iter().map(|p| Some(p.is_none())).collect();
+        let columns = arrays.iter().map(|a| filter(a, &keep)).collect::<std::result::Result<Vec<_>, _>>()?;
+        let batch = RecordBatch::try_new(self.table.schema(), columns)?;
+        let accepted = |values: &[u64]| -> Vec<u64> {
+            values.iter().zip(&problems).filter(|(_, p)| p.is_none()).map(|(v, _)| *v).collect()
+        };
+        let rows = accepted(&chunk.rows);
+        let lines = accepted(&chunk.lines);
+        let dedup_keys = match dedup_keys {
+            Some(keys) => keys.into_iter().zip(&problems).filter(|(_, p)| p.is_none()).map(|(k, _)| k).collect(),
+            None => Vec::new(),
+        };
+        let mut rejects: Vec<RowProblem> = chunk.malformed;
+        rejects.extend(problems.into_iter().flatten());
+        rejects.sort_by_key(|p| p.row);
+        Ok(Converted { batch, rows, lines, dedup_keys, rejects })
+    }
+
+    /// Which source feeds each canonical field. A CSV or Parquet file whose columns do not fit the
+    /// profile is an error for the whole file, because every row would fail the same way.
+    fn resolve(&self, schema: &Schema, chunk: &RawChunk) -> Result<Vec<FieldSource>> {
+        let tp = self.table_profile;
+        let find = |name: &str| schema.fields().iter().position(|f| f.name() == name);
+        let mut used = vec![false; schema.fields().len()];
+        let mut sources = Vec::new();
+        for spec in self.table.fields() {
+            let source = if let Some(mapping) = tp.columns.get(spec.name) {
+                match mapping.candidates().iter().find_map(|c| find(c)) {
+                    Some(i) => FieldSource::Column(i),
+                    None if chunk.complete_schema && tp.missing_columns == MissingColumns::Error => {
+                        return Err(self.column_error(
+                            schema,
+                            format!(
+                                "column {} (mapped to {}.{}) is not in the file",
+                                quote_list(mapping.candidates()),
+                                self.table,
+                                spec.name
+                            ),
+                        ));
+                    }
+                    None => FieldSource::Absent,
+                }
+            } else if let Some(value) = self.rules.constants.get(spec.name) {
+                FieldSource::Constant(value.clone())
+            } else if let Some(i) = find(spec.name).filter(|_| tp.auto_columns) {
+                FieldSource::Column(i)
+            } else {
+                FieldSource::Absent
+            };
+            if let FieldSource::Column(i) = source {
+                used[i] = true;
+            }
+            if spec.required && matches!(source, FieldSource::Absent) && chunk.complete_schema {
+                return Err(self.column_error(
+                    schema,
+                    format!(
+                        "no column for the required field {}.{}; name a column `{}` or map one in [tables.{}.columns]",
+                        self.table, spec.name, spec.name, self.table
+                    ),
+                ));
+            }
+            sources.push(source);
+        }
+        if let Some(dedup) = &tp.dedup {
+            for key in &dedup.order_by {
+                if let Some(i) = find(&key.column) {
+                    used[i] = true;
+                } else if chunk.complete_schema {
+                    return Err(self.column_error(schema, format!("dedup column `{}` is not in the file", key.column)));
+                }
+            }
+        }
+        if tp.unknown_columns == UnknownColumns::Error {
+            for (i, f) in schema.fields().iter().enumerate() {
+                if used[i] || f.name().is_empty() {
+                    continue;
+                }
+                let near = suggestion(f.name(), self.table);
+                let at = if chunk.complete_schema {
+                    String::new()
+                } else {
+                    let first = (0..chunk.batch.num_rows()).find(|&r| chunk.batch.column(i).is_valid(r));
+                    first.map(|r| format!(" (in record {})", chunk.rows[r])).unwrap_or_default()
+                };
+                return Err(Error::input(
+                    self.path,
+                    format!(
+                        "unknown column `{}`{at}{near}; {} columns are: {}",
+                        f.name(),
+                        self.table,
+                        field_names(self.table)
+                    ),
+                ));
+            }
+        }
+        Ok(sources)
+    }
+
+    fn column_error(&self, schema: &Schema, what: String) -> Error {
+        let have: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        Error::input(self.path, format!("{what}; the file has columns: {}", have.join(", ")))
+    }
+
+    /// Rejects rows whose timestamps would give a negative duration, or that lie after `--as-of`.
+    fn check_ordering(
+        &self,
+        arrays: &[ArrayRef],
+        columns: &[String],
+        problems: &mut [Option<RowProblem>],
+        row_of: &dyn Fn(usize) -> u64,
+        line_of: &dyn Fn(usize) -> Option<u64>,
+    ) {
+        let fields = self.table.fields();
+        let ts = |name: &str| -> (usize, &TimestampMicrosecondArray) {
+            let i = fields.iter().position(|f| f.name == name).expect("rules name table fields");
+            (i, arrays[i].as_primitive())
+        };
+        for (earlier, later) in self.table.ordering_rules() {
+            let (_, a) = ts(earlier);
+            let (li, b) = ts(later);
+            for row in 0..problems.len() {
+                if problems[row].is_none() && a.is_valid(row) && b.is_valid(row) && b.value(row) < a.value(row) {
+                    problems[row] = Some(RowProblem {
+                        row: row_of(row),
+                        line: line_of(row),
+                        column: columns[li].clone(),
+                        value: rfc3339(b.value(row)),
+                        code: RejectCode::NegativeDuration,
+                        reason: format!(
+                            "{later} ({}) is before {earlier} ({}): that would be a negative duration",
+                            rfc3339(b.value(row)),
+                            rfc3339(a.value(row))
+                        ),
+                    });
+                }
+            }
+        }
+        let Some(as_of) = self.as_of else { return };
+        for (i, spec) in fields.iter().enumerate() {
+            if spec.kind != FieldKind::Timestamp || !spec.happened {
+                continue;
+            }
+            let values: &TimestampMicrosecondArray = arrays[i].as_primitive();
+            for row in 0..problems.len() {
+                if problems[row].is_none() && values.is_valid(row) && values.value(row) > as_of {
+                    problems[row] = Some(RowProblem {
+                        row: row_of(row),
+                        line: line_of(row),
+                        column: columns[i].clone(),
+                        value: rfc3339(values.value(row)),
+                        code: RejectCode::AfterAsOf,
+                        reason: format!(
+                            "{} ({}) is after --as-of ({}): it has not happened yet at the reporting cut-off",
+                            spec.name,
+                            rfc3339(values.value(row)),
+                            rfc3339(as_of)
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    fn dedup_keys(
+        &self,
+        chunk: &RawChunk,
+        schema: &Schema,
+        problems: &mut [Option<RowProblem>],
+        row_of: &dyn Fn(usize) -> u64,
+        line_of: &dyn Fn(usize) -> Option<u64>,
+    ) -> Result<Option<Vec<Vec<KeyValue>>>> {
+        let Some(dedup) = &self.table_profile.dedup else { return Ok(None) };
+        let n = chunk.batch.num_rows();
+        let mut keys: Vec<Vec<KeyValue>> = vec![Vec::with_capacity(dedup.order_by.len()); n];
+        for key in &dedup.order_by {
+            let text = match schema.fields().iter().position(|f| f.name() == &key.column) {
+                Some(i) => Some(cast(chunk.batch.column(i), &DataType::Utf8)?.as_string::<i32>().clone()),
+                None => None,
+            };
+            for (row, row_keys) in keys.iter_mut().enumerate() {
+                let raw = text.as_ref().filter(|t| t.is_valid(row)).map(|t| t.value(row).trim());
+                let value = match raw {
+                    None => Some(KeyValue::Null),
+                    Some(s) if self.rules.null_tokens.contains(s) => Some(KeyValue::Null),
+                    Some(s) => match key.kind {
+                        DedupKind::Timestamp => self.rules.timestamps.parse(s).map(KeyValue::Int),
+                        DedupKind::Number => parse_number(s, self.rules.decimal_comma).map(KeyValue::Float),
+                        DedupKind::Text => Some(KeyValue::Text(s.to_string())),
+                    },
+                };
+                match value {
+                    Some(v) => row_keys.push(v),
+                    None => {
+                        row_keys.push(KeyValue::Null);
+                        if problems[row].is_none() {
+                            problems[row] = Some(RowProblem {
+                                row: row_of(row),
+                                line: line_of(row),
+                                column: key.column.clone(),
+                                value: raw.unwrap_or_default().to_string(),
+                                code: RejectCode::BadDedupKey,
+                                reason: format!(
+                                    "dedup key `{}` is not a {:?}, so the row's version cannot be ordered",
+                                    key.column, key.kind
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Some(keys))
+    }
+}
+
+/// Parses the cells of one canonical field into its Arrow array.
+struct FieldParser<'a> {
+    spec: &'a FieldSpec,
+    table: Table,
+    rules: &'a TableRules,
+    value_map: Option<&'a ValueMap>,
+}
+
+type Report<'r> = dyn FnMut(usize, &str, RejectCode, String) + 'r;
+
+impl FieldParser<'_> {
+    /// Trim, then value map, then null tokens: the text the typed parser sees, or None for null.
+    fn clean<'v>(&'v self, raw: Option<&'v str>) -> Option<Cow<'v, str>> {
+        let s = raw?.trim();
+        if let Some(mapped) = self.value_map.and_then(|m| m.get(s)) {
+            return (!self.rules.null_tokens.contains(mapped)).then_some(Cow::Borrowed(mapped));
+        }
+        (!self.rules.null_tokens.contains(s)).then_some(Cow::Borrowed(s))
+    }
+
+    fn map_hint(&self) -> String {
+        format!("add it to [tables.{}.values.{}] in the profile", self.table, self.spec.name)
+    }
+
+    fn build<'c>(&self, n: usize, cell: &dyn Fn(usize) -> Option<&'c str>, report: &mut Report) -> ArrayRef {
+        let name = self.spec.name;
+        let missing = |i: usize, report: &mut Report| {
+            if self.spec.required {
+                report(i, "", RejectCode::MissingRequired, format!("required field `{name}` is empty"));
+            }
+        };
+        match self.spec.kind {
+            FieldKind::Text => {
+                let mut b = StringBuilder::with_capacity(n, n * 8);
+                for i in 0..n {
+                    match self.clean(cell(i)) {
+                        None => {
+                            missing(i, report);
+                            b.append_null();
+                        }
+                        Some(v) => match self.spec.domain {
+                            Domain::OneOf(allowed) => {
+                                let norm = v.to_lowercase().replace([' ', '-'], "_");
+                                if allowed.contains(&norm.as_str()) {
+                                    b.append_value(norm);
+                                } else {
+                                    report(i, &v, RejectCode::UnmappedValue, format!(
+                                        "`{v}` is not a {name} ({}); {}", allowed.join(", "), self.map_hint()
+                                    ));
+                                    b.append_null();
+                                }
+                            }
+                            _ => b.append_value(v),
+                        },
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            FieldKind::Integer => {
+                let mut b = Int64Builder::with_capacity(n);
+                for i in 0..n {
+                    let Some(v) = self.clean(cell(i)) else {
+                        missing(i, report);
+                        b.append_null();
+                        continue;
+                    };
+                    let parsed = parse_number(&v, self.rules.decimal_comma).filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15);
+                    match (parsed, self.spec.domain) {
+                        (Some(x), Domain::Range(lo, hi)) if (x as i64) < lo || (x as i64) > hi => {
+                            let (code, what) = if self.value_map.is_some() {
+                                (RejectCode::UnmappedValue, format!("unmapped {name} value `{v}`"))
+                            } else {
+                                (RejectCode::OutOfRange, format!("{name} `{v}`"))
+                            };
+                            let hi = if hi == i64::MAX { String::new() } else { hi.to_string() };
+                            report(i, &v, code, format!("{what} is outside {lo}..{hi}; {}", self.map_hint()));
+                            b.append_null();
+                        }
+                        (Some(x), _) => b.append_value(x as i64),
+                        (None, _) if self.value_map.is_some() => {
+                            report(i, &v, RejectCode::UnmappedValue, format!("unmapped {name} value `{v}`; {}", self.map_hint()));
+                            b.append_null();
+                        }
+                        (None, _) => {
+                            report(i, &v, RejectCode::InvalidInteger, format!("{name} `{v}` is not an integer; {}", self.map_hint()));
+                            b.append_null();
+                        }
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            FieldKind::Boolean => {
+                let mut b = BooleanBuilder::with_capacity(n);
+                for i in 0..n {
+                    match self.clean(cell(i)) {
+                        None => {
+                            missing(i, report);
+                            b.append_null();
+                        }
+                        Some(v) if self.rules.true_tokens.contains(v.as_ref()) => b.append_value(true),
+                        Some(v) if self.rules.false_tokens.contains(v.as_ref()) => b.append_value(false),
+                        Some(v) => {
+                            report(i, &v, RejectCode::InvalidBoolean, format!(
+                                "{name} `{v}` is neither a true nor a false token; set parse.true_tokens / parse.false_tokens or {}",
+                                self.map_hint()
+                            ));
+                            b.append_null();
+                        }
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            FieldKind::Timestamp => {
+                let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone(UTC);
+                for i in 0..n {
+                    let Some(v) = self.clean(cell(i)) else {
+                        missing(i, report);
+                        b.append_null();
+                        continue;
+                    };
+                    match self.rules.timestamps.parse(&v) {
+                        Some(t) => b.append_value(t),
+                        None => {
+                            report(i, &v, RejectCode::UnparseableTimestamp, format!(
+                                "{name} `{v}` matches none of the timestamp formats [{}] (zone {}); add its format to parse.timestamp_formats",
+                                self.rules.timestamps.describe_formats(),
+                                self.rules.timestamps.timezone()
+                            ));
+                            b.append_null();
+                        }
+                    }
+                }
+                Arc::new(b.finish())
+            }
+        }
+    }
+}
+
+/// A number in plain or decimal-comma notation.
+pub fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
+    let s = s.trim();
+    let parsed = if decimal_comma && s.contains(',') {
+        s.replace('.', "").replace(',', ".").parse::<f64>()
+    } else {
+        s.parse::<f64>()
+    };
+    parsed.ok().filter(|f| f.is_finite())
+}
+
+pub fn rfc3339(micros: i64) -> String {
+    DateTime::from_timestamp_micros(micros)
+        .map(|d| d.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        .unwrap_or_else(|| format!("{micros}µs"))
+}
+
+fn quote_list(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")
+}
+
+/// " (did you mean `x`?)" when a canonical field is within two edits of `name`.
+fn suggestion(name: &str, table: Table) -> String {
+    table
+        .fields()
+        .iter()
+        .map(|f| (edit_distance(&name.to_lowercase(), f.name), f.name))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, f)| format!(" (did you mean `{f}`?)"))
+        .unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_number("3871,691111", true), Some(3871.691111));
+        assert_eq!(parse_number("1.234,5", true), Some(1234.5));
+        assert_eq!(parse_number("4", true), Some(4.0));
+        assert_eq!(parse_number("4.0", false), Some(4.0));
+        assert_eq!(parse_number("four", false), None);
+        assert_eq!(parse_number("NaN", false), None);
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(suggestion("opend_at", Table::Incidents), " (did you mean `opened_at`?)");
+        assert_eq!(suggestion("zzzzzz", Table::Incidents), "");
+    }
+}

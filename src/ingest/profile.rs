@@ -1,0 +1,457 @@
+//! Mapping profiles: TOML files that say which input files feed which canonical table, how source
+//! columns map to canonical fields, and how source values are parsed. Built-in profiles ship inside
+//! the binary.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use super::timestamp::TimestampParser;
+use crate::error::{Error, Result};
+use crate::model::{FieldKind, Table};
+
+/// Built-in profiles by name, in the order `mttx profiles` lists them.
+pub const BUILTIN: &[(&str, &str)] = &[("canonical", include_str!("profiles/canonical.toml"))];
+
+/// A mapping profile as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Parsing settings for every table; a table's own `[tables.X.parse]` overrides them key by key.
+    #[serde(default)]
+    pub parse: ParseSettings,
+    /// Keyed by canonical table name.
+    pub tables: BTreeMap<String, TableProfile>,
+}
+
+/// How source text becomes typed values. Every key is optional so that tables can override some.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParseSettings {
+    /// IANA zone of timestamps that carry no offset, e.g. "Europe/Amsterdam".
+    pub timezone: Option<String>,
+    /// Tried in order; "iso8601" is a fast built-in for RFC 3339 and its common variants, anything
+    /// else is a chrono strftime pattern such as "%d/%m/%Y %H:%M".
+    pub timestamp_formats: Option<Vec<String>>,
+    /// Values that mean "no value", compared after trimming.
+    pub null_tokens: Option<Vec<String>>,
+    pub true_tokens: Option<Vec<String>>,
+    pub false_tokens: Option<Vec<String>>,
+    /// CSV field separator: a single character, "\t", or "auto" to sniff it from the header.
+    pub delimiter: Option<String>,
+    pub quote: Option<char>,
+    /// Decimal separator for numbers: "." or ",".
+    pub decimal: Option<char>,
+    /// Text encoding of CSV input: "utf-8" or "latin1".
+    pub encoding: Option<String>,
+}
+
+/// How one canonical table is fed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableProfile {
+    /// File name patterns (`*` and `?`, case-insensitive) of the inputs that feed this table.
+    pub files: Vec<String>,
+    /// Force a format instead of going by the file extension: csv, json or parquet.
+    pub format: Option<String>,
+    /// Map every source column whose name equals a canonical field name.
+    #[serde(default)]
+    pub auto_columns: bool,
+    /// Canonical field → source column, or a list of alternatives of which the first present wins.
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnSource>,
+    /// Canonical field → fixed value for every row, for fields the source does not have.
+    #[serde(default)]
+    pub constants: BTreeMap<String, toml::Value>,
+    /// Canonical field → { source value → canonical value }. Keys match exactly, then ignoring case.
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    /// What a source column that maps to nothing means: "ignore" it, or an "error" (for formats
+    /// whose columns are all canonical, where an unknown column is a typo).
+    #[serde(default)]
+    pub unknown_columns: UnknownColumns,
+    /// What a mapped column missing from a file means: an "error", or "null" for every row.
+    #[serde(default)]
+    pub missing_columns: MissingColumns,
+    #[serde(default)]
+    pub parse: ParseSettings,
+    /// Audit-style exports: keep one row per id, the one with the greatest `order_by` values.
+    pub dedup: Option<Dedup>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ColumnSource {
+    One(String),
+    FirstOf(Vec<String>),
+}
+
+impl ColumnSource {
+    pub fn candidates(&self) -> &[String] {
+        match self {
+            ColumnSource::One(c) => std::slice::from_ref(c),
+            ColumnSource::FirstOf(cs) => cs,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownColumns {
+    #[default]
+    Ignore,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingColumns {
+    #[default]
+    Error,
+    Null,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dedup {
+    /// Source columns compared in order; the greatest wins, and on a full tie the later row.
+    pub order_by: Vec<DedupKey>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupKey {
+    pub column: String,
+    #[serde(default = "DedupKind::timestamp")]
+    pub kind: DedupKind,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DedupKind {
+    Timestamp,
+    Number,
+    Text,
+}
+
+impl DedupKind {
+    fn timestamp() -> Self {
+        DedupKind::Timestamp
+    }
+}
+
+const DEFAULT_NULL_TOKENS: &[&str] = &["", "NULL", "null", "N/A", "n/a"];
+const DEFAULT_TRUE_TOKENS: &[&str] = &["true", "TRUE", "True", "t", "1", "yes", "Yes", "YES", "y", "Y"];
+const DEFAULT_FALSE_TOKENS: &[&str] = &["false", "FALSE", "False", "f", "0", "no", "No", "NO", "n", "N"];
+
+impl Profile {
+    /// A built-in profile by name, or a TOML file at that path.
+    pub fn resolve(name_or_path: &str) -> Result<Profile> {
+        if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+            return Profile::parse(text, name_or_path);
+        }
+        let path = Path::new(name_or_path);
+        if !path.exists() {
+            let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+            return Err(Error::Usage(format!(
+                "--profile {name_or_path}: no built-in profile of that name and no such file; \
+                 built-in profiles are: {}",
+                names.join(", ")
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Profile::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates a profile; `origin` names it in error messages.
+    pub fn parse(text: &str, origin: &str) -> Result<Profile> {
+        let profile: Profile =
+            toml::from_str(text).map_err(|e| Error::profile(origin, e.to_string()))?;
+        profile.validate(origin)?;
+        Ok(profile)
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        let fail = |msg: String| Err(Error::profile(origin, msg));
+        for (table_name, tp) in &self.tables {
+            let Some(table) = Table::from_name(table_name) else {
+                return fail(format!(
+                    "[tables.{table_name}]: unknown table; tables are: {}",
+                    table_names()
+                ));
+            };
+            let check_field = |section: &str, field: &str| -> Result<()> {
+                if table.field(field).is_none() {
+                    return Err(Error::profile(
+                        origin,
+                        format!(
+                            "[tables.{table_name}.{section}]: unknown field `{field}`; {table_name} has: {}",
+                            field_names(table)
+                        ),
+                    ));
+                }
+                Ok(())
+            };
+            for field in tp.columns.keys() {
+                check_field("columns", field)?;
+            }
+            for field in tp.constants.keys() {
+                check_field("constants", field)?;
+            }
+            for field in tp.values.keys() {
+                check_field("values", field)?;
+            }
+            if tp.files.is_empty() {
+                return fail(format!("[tables.{table_name}].files: give at least one file name pattern"));
+            }
+            if let Some(format) = &tp.format
+                && !["csv", "json", "parquet"].contains(&format.as_str())
+            {
+                return fail(format!(
+                    "[tables.{table_name}].format: `{format}` is not one of csv, json, parquet"
+                ));
+            }
+            if !tp.auto_columns && !tp.columns.contains_key("id") && !tp.constants.contains_key("id") {
+                return fail(format!(
+                    "[tables.{table_name}]: no source for the required field `id`; add it to columns or set auto_columns = true"
+                ));
+            }
+            // Build the rules once now so that a bad zone, format or token fails at load time.
+            self.rules(table, origin)?;
+        }
+        Ok(())
+    }
+
+    pub fn table(&self, table: Table) -> Option<&TableProfile> {
+        self.tables.get(table.name())
+    }
+
+    /// The effective parsing rules of one table: its own settings over the profile's, over defaults.
+    pub fn rules(&self, table: Table, origin: &str) -> Result<TableRules> {
+        let Some(tp) = self.table(table) else {
+            return Err(Error::profile(origin, format!("no [tables.{table}] section")));
+        };
+        let own = &tp.parse;
+        let all = &self.parse;
+        macro_rules! pick {
+            ($key:ident) => {
+                own.$key.clone().or_else(|| all.$key.clone())
+            };
+        }
+        let fail = |msg: String| Error::profile(origin, format!("[tables.{table}]: {msg}"));
+
+        let tz_name = pick!(timezone).unwrap_or_else(|| "UTC".to_string());
+        let tz: Tz = tz_name
+            .parse()
+            .map_err(|_| fail(format!("timezone `{tz_name}` is not an IANA zone such as Europe/Amsterdam or UTC")))?;
+        let formats = pick!(timestamp_formats).unwrap_or_else(|| vec!["iso8601".to_string()]);
+        let timestamps = TimestampParser::new(&formats, tz).map_err(fail)?;
+
+        let tokens = |v: Option<Vec<String>>, default: &[&str]| -> HashSet<String> {
+            v.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect())
+                .into_iter()
+                .collect()
+        };
+        let null_tokens = tokens(pick!(null_tokens), DEFAULT_NULL_TOKENS);
+        let true_tokens = tokens(pick!(true_tokens), DEFAULT_TRUE_TOKENS);
+        let false_tokens = tokens(pick!(false_tokens), DEFAULT_FALSE_TOKENS);
+        if let Some(both) = true_tokens.intersection(&false_tokens).next() {
+            return Err(fail(format!("`{both}` is both a true and a false token")));
+        }
+
+        let delimiter = match pick!(delimiter).as_deref() {
+            None | Some("auto") => None,
+            Some("\\t") | Some("\t") | Some("tab") => Some(b'\t'),
+            Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+            Some(d) => return Err(fail(format!("delimiter `{d}` must be one ASCII character, \"\\t\" or \"auto\""))),
+        };
+        let quote = pick!(quote).unwrap_or('"');
+        if !quote.is_ascii() {
+            return Err(fail(format!("quote `{quote}` must be an ASCII character")));
+        }
+        let decimal_comma = match pick!(decimal).unwrap_or('.') {
+            '.' => false,
+            ',' => true,
+            d => return Err(fail(format!("decimal `{d}` must be \".\" or \",\""))),
+        };
+        let latin1 = match pick!(encoding).as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("utf-8") | Some("utf8") => false,
+            Some("latin1") | Some("latin-1") | Some("iso-8859-1") => true,
+            Some(e) => return Err(fail(format!("encoding `{e}` is not utf-8 or latin1"))),
+        };
+
+        let mut value_maps = HashMap::new();
+        for (field, map) in &tp.values {
+            let spec = table.field(field).expect("validated above");
+            let mut exact = HashMap::new();
+            let mut folded = HashMap::new();
+            for (from, to) in map {
+                let to = constant_text(to, spec.kind)
+                    .map_err(|m| fail(format!("values.{field}.\"{from}\": {m}")))?;
+                exact.insert(from.clone(), to.clone());
+                folded.entry(from.to_lowercase()).or_insert(to);
+            }
+            value_maps.insert(field.clone(), ValueMap { exact, folded });
+        }
+        let mut constants = HashMap::new();
+        for (field, value) in &tp.constants {
+            let spec = table.field(field).expect("validated above");
+            let text = constant_text(value, spec.kind).map_err(|m| fail(format!("constants.{field}: {m}")))?;
+            constants.insert(field.clone(), text);
+        }
+
+        Ok(TableRules {
+            timestamps,
+            null_tokens,
+            true_tokens,
+            false_tokens,
+            delimiter,
+            quote: quote as u8,
+            decimal_comma,
+            latin1,
+            value_maps,
+            constants,
+        })
+    }
+}
+
+/// The resolved parsing rules of one table.
+#[derive(Debug, Clone)]
+pub struct TableRules {
+    pub timestamps: TimestampParser,
+    pub null_tokens: HashSet<String>,
+    pub true_tokens: HashSet<String>,
+    pub false_tokens: HashSet<String>,
+    /// None: sniff from the header line.
+    pub delimiter: Option<u8>,
+    pub quote: u8,
+    pub decimal_comma: bool,
+    pub latin1: bool,
+    pub value_maps: HashMap<String, ValueMap>,
+    pub constants: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValueMap {
+    exact: HashMap<String, String>,
+    folded: HashMap<String, String>,
+}
+
+impl ValueMap {
+    pub fn get(&self, raw: &str) -> Option<&str> {
+        self.exact
+            .get(raw)
+            .or_else(|| self.folded.get(&raw.to_lowercase()))
+            .map(String::as_str)
+    }
+}
+
+/// A TOML scalar as the text the value parser expects for a field of `kind`.
+fn constant_text(value: &toml::Value, kind: FieldKind) -> std::result::Result<String, String> {
+    match (value, kind) {
+        (toml::Value::String(s), FieldKind::Integer) if s.trim().parse::<i64>().is_err() => {
+            Err(format!("an integer field cannot hold \"{s}\"; write a number such as 1"))
+        }
+        (toml::Value::String(s), FieldKind::Boolean) if !["true", "false"].contains(&s.as_str()) => {
+            Err(format!("a boolean field cannot hold \"{s}\"; write true or false"))
+        }
+        (toml::Value::String(s), _) => Ok(s.clone()),
+        (toml::Value::Integer(i), FieldKind::Integer | FieldKind::Text) => Ok(i.to_string()),
+        (toml::Value::Boolean(b), FieldKind::Boolean | FieldKind::Text) => Ok(b.to_string()),
+        (v, kind) => Err(format!("a {} cannot hold {v}", kind.describe())),
+    }
+}
+
+fn table_names() -> String {
+    Table::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+}
+
+pub fn field_names(table: Table) -> String {
+    table.fields().iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+}
+
+/// Case-insensitive match of a file name against a pattern with `*` (any run) and `?` (one char).
+pub fn matches_pattern(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let n: Vec<char> = name.to_lowercase().chars().collect();
+    let (mut pi, mut ni) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            backtrack = Some((pi, ni));
+            pi += 1;
+        } else if let Some((bp, bn)) = backtrack {
+            pi = bp + 1;
+            ni = bn + 1;
+            backtrack = Some((bp, bn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_profiles_parse() {
+        for (name, _) in BUILTIN {
+            Profile::resolve(name).unwrap();
+        }
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(matches_pattern("incidents*", "Incidents.csv.gz"));
+        assert!(matches_pattern("*incident*.csv", "sn_incident_2026.csv"));
+        assert!(matches_pattern("cis.?sv", "cis.tsv"));
+        assert!(!matches_pattern("incidents*", "problems.csv"));
+        assert!(!matches_pattern("a*b", "a"));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Profile::parse(
+            "name = \"x\"\n[tables.incidents]\nfiles = [\"i*\"]\nauto_columns = true\ntimestmap_formats = []\n",
+            "x.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("timestmap_formats"), "{err}");
+        assert!(err.contains("line 5"), "{err}");
+    }
+
+    #[test]
+    fn unknown_field_and_bad_zone_and_bad_format() {
+        let base = "name = \"x\"\n[tables.incidents]\nfiles = [\"i*\"]\n";
+        let err = Profile::parse(&format!("{base}columns = {{ id = \"n\", opend_at = \"o\" }}\n"), "p")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `opend_at`"), "{err}");
+        let err = Profile::parse(&format!("{base}columns = {{ id = \"n\" }}\nparse = {{ timezone = \"Mars/Olympus\" }}\n"), "p")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Mars/Olympus"), "{err}");
+        let err = Profile::parse(
+            &format!("{base}columns = {{ id = \"n\" }}\nparse = {{ timestamp_formats = [\"%d/%m/%Q\"] }}\n"),
+            "p",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("%d/%m/%Q"), "{err}");
+        let err = Profile::parse("name = \"x\"\n[tables.incidnets]\nfiles = [\"i*\"]\n", "p")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown table"), "{err}");
+    }
+}

@@ -1,0 +1,253 @@
+//! Timestamp parsing for ingest: a fast ISO 8601 path plus chrono strftime patterns, with times
+//! that carry no offset read in the profile's source zone and stored as UTC microseconds.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use chrono::format::{Item, StrftimeItems};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+
+/// The name of the built-in ISO 8601 / RFC 3339 format in profiles.
+pub const ISO8601: &str = "iso8601";
+
+#[derive(Debug, Clone)]
+enum Format {
+    Iso,
+    Pattern { pattern: String, offset: bool, time: bool },
+}
+
+/// Parses timestamps with a list of formats, tried in order, starting with the last one that
+/// worked (exports use one format per column, so this is usually the first try).
+#[derive(Debug, Clone)]
+pub struct TimestampParser {
+    formats: Vec<Format>,
+    tz: Tz,
+    last_hit: Arc<AtomicUsize>,
+}
+
+impl TimestampParser {
+    pub fn new(formats: &[String], tz: Tz) -> Result<Self, String> {
+        if formats.is_empty() {
+            return Err("timestamp_formats is empty; give at least one, e.g. \"iso8601\"".into());
+        }
+        let mut parsed = Vec::with_capacity(formats.len());
+        for f in formats {
+            if f.eq_ignore_ascii_case(ISO8601) {
+                parsed.push(Format::Iso);
+                continue;
+            }
+            let items: Vec<Item> = StrftimeItems::new(f).collect();
+            if items.iter().any(|i| matches!(i, Item::Error)) {
+                return Err(format!(
+                    "timestamp format `{f}` is not a valid strftime pattern (see chrono's strftime docs), or use \"iso8601\""
+                ));
+            }
+            let has = |needles: &[&str]| needles.iter().any(|n| f.contains(n));
+            if !has(&["%Y", "%y", "%F", "%D", "%s", "%+"]) || !has(&["%d", "%e", "%j", "%F", "%D", "%s", "%+"]) {
+                return Err(format!("timestamp format `{f}` has no complete date (year and day)"));
+            }
+            parsed.push(Format::Pattern {
+                pattern: f.clone(),
+                offset: has(&["%z", "%:z", "%::z", "%#z", "%+", "%s"]),
+                time: has(&["%H", "%I", "%k", "%l", "%T", "%R", "%r", "%X", "%+", "%s"]),
+            });
+        }
+        Ok(TimestampParser {
+            formats: parsed,
+            tz,
+            last_hit: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    pub fn timezone(&self) -> Tz {
+        self.tz
+    }
+
+    pub fn describe_formats(&self) -> String {
+        self.formats
+            .iter()
+            .map(|f| match f {
+                Format::Iso => ISO8601.to_string(),
+                Format::Pattern { pattern, .. } => format!("\"{pattern}\""),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// UTC microseconds since the epoch, or None when no format fits.
+    pub fn parse(&self, text: &str) -> Option<i64> {
+        let text = text.trim();
+        let first = self.last_hit.load(Ordering::Relaxed).min(self.formats.len() - 1);
+        if let Some(v) = self.try_format(first, text) {
+            return Some(v);
+        }
+        for i in (0..self.formats.len()).filter(|&i| i != first) {
+            if let Some(v) = self.try_format(i, text) {
+                self.last_hit.store(i, Ordering::Relaxed);
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn try_format(&self, index: usize, text: &str) -> Option<i64> {
+        match &self.formats[index] {
+            Format::Iso => parse_iso(text, self.tz),
+            Format::Pattern { pattern, offset: true, .. } => DateTime::parse_from_str(text, pattern)
+                .ok()
+                .map(|d| d.timestamp_micros()),
+            Format::Pattern { pattern, time: true, .. } => NaiveDateTime::parse_from_str(text, pattern)
+                .ok()
+                .and_then(|n| local_to_utc_micros(n, self.tz)),
+            Format::Pattern { pattern, .. } => NaiveDate::parse_from_str(text, pattern)
+                .ok()
+                .and_then(|d| local_to_utc_micros(d.and_time(NaiveTime::MIN), self.tz)),
+        }
+    }
+}
+
+/// A wall-clock time in `tz` as UTC microseconds. An ambiguous time (the repeated hour when clocks
+/// go back) is read as the earlier instant; a time in the gap when clocks go forward cannot exist,
+/// so it is read with the offset in force just before the gap, as most source tools store it.
+pub fn local_to_utc_micros(naive: NaiveDateTime, tz: Tz) -> Option<i64> {
+    if let Some(dt) = tz.from_local_datetime(&naive).earliest() {
+        return Some(dt.timestamp_micros());
+    }
+    let before = naive - Duration::hours(3);
+    let offset = tz.offset_from_local_datetime(&before).earliest()?;
+    let utc = naive - Duration::seconds(i64::from(chrono::Offset::fix(&offset).local_minus_utc()));
+    Some(utc.and_utc().timestamp_micros())
+}
+
+/// `YYYY-MM-DD`, then optionally `T` or a space and `HH:MM[:SS[.fraction]]`, then optionally `Z`,
+/// `±HH:MM`, `±HHMM` or `±HH`. Without an offset the time is read in `tz`.
+pub fn parse_iso(s: &str, tz: Tz) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<u32> {
+        let digits = b.get(from..from + len)?;
+        digits.iter().try_fold(0u32, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 2)?, num(8, 2)?)?;
+    let mut i = 10;
+    let mut time = NaiveTime::MIN;
+    if i < b.len() && (b[i] == b'T' || b[i] == b' ') && b.get(i + 3) == Some(&b':') {
+        let (h, m) = (num(i + 1, 2)?, num(i + 4, 2)?);
+        i += 6;
+        let mut sec = 0;
+        let mut nanos = 0u32;
+        if b.get(i) == Some(&b':') {
+            sec = num(i + 1, 2)?;
+            i += 3;
+            if matches!(b.get(i), Some(b'.') | Some(b',')) {
+                i += 1;
+                let start = i;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    if i - start < 9 {
+                        nanos = nanos * 10 + u32::from(b[i] - b'0');
+                    }
+                    i += 1;
+                }
+                let digits = (i - start).min(9);
+                if digits == 0 {
+                    return None;
+                }
+                nanos *= 10u32.pow(9 - digits as u32);
+            }
+        }
+        time = NaiveTime::from_hms_nano_opt(h, m, sec, nanos)?;
+    }
+    let naive = date.and_time(time);
+    let rest = &b[i..];
+    let offset_secs: Option<i64> = match rest {
+        [] => None,
+        [b'Z'] | [b'z'] => Some(0),
+        [sign @ (b'+' | b'-'), ..] => {
+            let sign = if *sign == b'-' { -1 } else { 1 };
+            let (h, m) = match rest.len() {
+                3 => (num(i + 1, 2)?, 0),
+                5 => (num(i + 1, 2)?, num(i + 3, 2)?),
+                6 if rest[3] == b':' => (num(i + 1, 2)?, num(i + 4, 2)?),
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            Some(sign * i64::from(h * 3600 + m * 60))
+        }
+        _ => return None,
+    };
+    match offset_secs {
+        Some(off) => Some((naive - Duration::seconds(off)).and_utc().timestamp_micros()),
+        None => local_to_utc_micros(naive, tz),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> i64 {
+        DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+    }
+
+    fn parser(formats: &[&str], tz: &str) -> TimestampParser {
+        let formats: Vec<String> = formats.iter().map(|s| s.to_string()).collect();
+        TimestampParser::new(&formats, tz.parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn iso_variants() {
+        let p = parser(&["iso8601"], "UTC");
+        assert_eq!(p.parse("2026-01-05T09:12:33Z"), Some(utc("2026-01-05T09:12:33Z")));
+        assert_eq!(p.parse("2026-01-05 09:12:33"), Some(utc("2026-01-05T09:12:33Z")));
+        assert_eq!(p.parse("2026-01-05T09:12"), Some(utc("2026-01-05T09:12:00Z")));
+        assert_eq!(p.parse("2026-01-05"), Some(utc("2026-01-05T00:00:00Z")));
+        assert_eq!(p.parse("2026-01-05T09:12:33.25Z"), Some(utc("2026-01-05T09:12:33.250Z")));
+        assert_eq!(p.parse("2010-03-31T15:59:42+01:00"), Some(utc("2010-03-31T14:59:42Z")));
+        assert_eq!(p.parse("2010-03-31T15:59:42-0230"), Some(utc("2010-03-31T18:29:42Z")));
+        for bad in ["2026-13-01", "2026-02-30T00:00:00", "26-01-05", "2026-01-05T25:00", "2026-01-05Tx", "yesterday", ""] {
+            assert_eq!(p.parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn patterns_day_first_and_zone() {
+        let p = parser(&["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M", "iso8601"], "Europe/Amsterdam");
+        // Amsterdam is UTC+1 in winter and UTC+2 in summer.
+        assert_eq!(p.parse("05/02/2012 13:32:57"), Some(utc("2012-02-05T12:32:57Z")));
+        assert_eq!(p.parse("29/2/2016 01:16"), Some(utc("2016-02-29T00:16:00Z")));
+        assert_eq!(p.parse("9-9-2011 9:23"), Some(utc("2011-09-09T07:23:00Z")));
+        assert_eq!(p.parse("2011-09-09 09:23:00"), Some(utc("2011-09-09T07:23:00Z")));
+        assert_eq!(p.parse("31/02/2016 01:16"), None);
+    }
+
+    #[test]
+    fn dst_gap_and_overlap() {
+        let p = parser(&["%Y-%m-%d %H:%M"], "Europe/Amsterdam");
+        // 2026-03-29 02:30 does not exist (02:00 → 03:00); read with the winter offset +01:00.
+        assert_eq!(p.parse("2026-03-29 02:30"), Some(utc("2026-03-29T01:30:00Z")));
+        // 2026-10-25 02:30 happens twice; the earlier is 02:30+02:00.
+        assert_eq!(p.parse("2026-10-25 02:30"), Some(utc("2026-10-25T00:30:00Z")));
+    }
+
+    #[test]
+    fn jira_style_and_date_only() {
+        let p = parser(&["%d/%b/%y %I:%M %p", "%Y-%m-%d"], "UTC");
+        assert_eq!(p.parse("21/Nov/26 9:05 AM"), Some(utc("2026-11-21T09:05:00Z")));
+        assert_eq!(p.parse("2026-11-21"), Some(utc("2026-11-21T00:00:00Z")));
+    }
+
+    #[test]
+    fn bad_patterns_are_refused() {
+        let tz: Tz = "UTC".parse().unwrap();
+        assert!(TimestampParser::new(&["%d/%m/%Q".into()], tz).is_err());
+        assert!(TimestampParser::new(&["%H:%M".into()], tz).is_err());
+        assert!(TimestampParser::new(&[], tz).is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! mttx: ITSM metrics and benchmarking on Apache Arrow and DataFusion.
+//!
+//! The library owns all logic; the `mttx` binary only parses flags and maps results to exit codes.
+
+pub mod cli;
+pub mod commands;
+pub mod engine;
+pub mod error;
+pub mod escape;
+pub mod generate;
+pub mod ingest;
+pub mod model;
+pub mod render;
+pub mod write;
+
+pub use error::{Error, Result};

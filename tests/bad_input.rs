@@ -1,0 +1,135 @@
+//! Bad input: every row-level problem becomes a reject naming file, row, column, value and reason,
+//! and rejects + loaded = read; a file that cannot be read at all stops with an error naming it.
+
+use std::path::PathBuf;
+
+use crate::util::{fixture, mttx, rejects};
+
+/// tests/fixtures/bad/incidents.csv, loaded with --as-of 2026-11-01, holds ten records:
+///   1 INC100  good                                  → loaded
+///   2 INC101  opened_at `2026-13-45 25:00`          → unparseable_timestamp
+///   3 INC102  resolved a day before opened          → negative_duration
+///   4 INC103  resolved 2026-12-01, after --as-of    → after_as_of
+///   5 INC104  priority 7                            → out_of_range
+///   6 INC105  four fields under a five-field header → malformed_row
+///   7 INC100  again                                 → duplicate_id, naming record 1
+///   8 INC106  opened_at empty                       → missing_required
+///   9 INC107  major `maybe`                         → invalid_boolean
+///  10 INC108  good                                  → loaded
+/// So read 10 = loaded 2 + rejected 8.
+#[test]
+fn every_bad_row_is_rejected_with_its_reason() {
+    let out = tempfile::tempdir().unwrap();
+    let assert = mttx()
+        .args(["--as-of", "2026-11-01", "load", "--input"])
+        .arg(fixture("bad/incidents.csv"))
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("total") && stdout.contains("10") && stdout.contains("8"), "{stdout}");
+
+    let rows = rejects(&out.path().join("rejects.csv"));
+    let got: Vec<(String, String, String)> = rows.iter().map(|r| (r[1].clone(), r[4].clone(), r[6].clone())).collect();
+    let expected = [
+        ("2", "opened_at", "unparseable_timestamp"),
+        ("3", "resolved_at", "negative_duration"),
+        ("4", "resolved_at", "after_as_of"),
+        ("5", "priority", "out_of_range"),
+        ("6", "", "malformed_row"),
+        ("7", "id", "duplicate_id"),
+        ("8", "opened_at", "missing_required"),
+        ("9", "major", "invalid_boolean"),
+    ];
+    let expected: Vec<(String, String, String)> =
+        expected.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
+    assert_eq!(got, expected);
+    for row in &rows {
+        assert!(row[0].ends_with("incidents.csv"), "the file is named: {row:?}");
+        assert!(!row[7].is_empty(), "every reject has a reason: {row:?}");
+    }
+    let reason = |code: &str| rows.iter().find(|r| r[6] == code).unwrap()[7].clone();
+    assert!(reason("duplicate_id").contains("record 1"), "{}", reason("duplicate_id"));
+    assert!(reason("unparseable_timestamp").contains("2026-13-45 25:00"));
+    assert!(reason("malformed_row").contains("4 fields") && reason("malformed_row").contains("header has 5"));
+    assert!(reason("after_as_of").contains("2026-11-01T00:00:00Z"));
+    assert_eq!(rows.iter().find(|r| r[6] == "malformed_row").unwrap()[2], "7", "CSV rejects carry the line");
+
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    let file = &summary["files"][0];
+    assert_eq!((file["read"].as_u64(), file["loaded"].as_u64(), file["rejected"].as_u64()), (Some(10), Some(2), Some(8)));
+    assert_eq!(summary["rejects_by_reason"]["duplicate_id"], 1);
+}
+
+#[test]
+fn strict_turns_rejects_into_exit_code_2() {
+    let out = tempfile::tempdir().unwrap();
+    mttx()
+        .args(["load", "--strict", "--input"])
+        .arg(fixture("bad/incidents.csv"))
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("rejected and --strict was given"));
+}
+
+fn load_fails(file_name: &str, contents: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join(file_name);
+    std::fs::write(&path, contents).unwrap();
+    let output = mttx().args(["load", "--input"]).arg(&path).arg("--out").arg(dir.path().join("out")).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains(file_name), "the error names the file: {stderr}");
+    stderr
+}
+
+#[test]
+fn unreadable_files_stop_with_an_error_naming_the_file() {
+    let err = load_fails("incidents.parquet", b"PAR1 this is not parquet");
+    assert!(err.contains("not a readable Parquet file"), "{err}");
+    let err = load_fails("incidents.json", b"id,opened_at\nINC1,2026-01-01\n");
+    assert!(err.contains("not JSON input"), "{err}");
+    let err = load_fails("incidents.json", b"[{\"id\": \"INC1\", \"opened_at\": \"2026-01-01\"},");
+    assert!(err.contains("not valid JSON at line 1"), "{err}");
+    let err = load_fails("incidents.csv", b"id,priority\nINC1,3\n");
+    assert!(err.contains("required field incidents.opened_at"), "{err}");
+    let err = load_fails("incidents.csv", b"id,opened_at,opend_at\nINC1,2026-01-01,x\n");
+    assert!(err.contains("unknown column `opend_at`") && err.contains("did you mean `opened_at`"), "{err}");
+    let err = load_fails("incidents.csv", b"");
+    assert!(err.contains("empty"), "{err}");
+    let err = load_fails("incidents.csv.gz", b"\x1f\x8b\x08\x00garbage");
+    assert!(err.contains("incidents.csv.gz"), "{err}");
+}
+
+#[test]
+fn ndjson_row_problems_are_rejects_not_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("incidents.ndjson");
+    std::fs::write(
+        &path,
+        "{\"id\":\"A\",\"opened_at\":\"2026-01-01T00:00:00Z\"}\n\n[1,2]\n{\"id\":\"B\",\"opened_at\":\n{\"id\":\"C\",\"opened_at\":\"2026-01-02\",\"priority\":\"high\"}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    mttx().args(["load", "--input"]).arg(&path).arg("--out").arg(&out).assert().success();
+    let rows = rejects(&out.join("rejects.csv"));
+    let got: Vec<(&str, &str)> = rows.iter().map(|r| (r[1].as_str(), r[6].as_str())).collect();
+    // The blank line is not a record: records are A=1, [1,2]=2, B=3, C=4.
+    assert_eq!(got, [("2", "malformed_row"), ("3", "malformed_row"), ("4", "invalid_integer")]);
+}
+
+#[test]
+fn hostile_values_in_rejects_cannot_run_as_spreadsheet_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("incidents.csv");
+    std::fs::write(&path, "id,opened_at\nINC1,=HYPERLINK(\"http://x\")\n").unwrap();
+    let out = dir.path().join("out");
+    mttx().args(["load", "--input"]).arg(&path).arg("--out").arg(&out).assert().success();
+    let rows = rejects(&out.join("rejects.csv"));
+    assert_eq!(rows[0][5], "'=HYPERLINK(\"http://x\")");
+}

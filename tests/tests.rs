@@ -1,0 +1,10 @@
+//! Integration tests of mttx, built into one binary. Fixtures live in tests/fixtures/.
+
+mod util;
+
+mod bad_input;
+mod cli;
+mod dedup;
+mod generator;
+mod profiles;
+mod readers;

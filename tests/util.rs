@@ -1,0 +1,49 @@
+//! Shared helpers: fixture paths, in-memory loads, and the CLI under test.
+
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::record_batch::RecordBatch;
+use mttx::ingest::{self, LoadOptions, LoadSummary, MemorySink, Profile, RejectsCsv};
+use mttx::model::Table;
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
+pub fn mttx() -> assert_cmd::Command {
+    assert_cmd::Command::new(env!("CARGO_BIN_EXE_mttx"))
+}
+
+/// Loads `inputs` with `profile` into memory; returns the tables and the summary.
+pub fn load(inputs: &[PathBuf], profile: &str, as_of: Option<&str>) -> mttx::Result<(MemorySink, LoadSummary)> {
+    let profile = Profile::resolve(profile)?;
+    let as_of = as_of.map(|s| {
+        ingest::timestamp::parse_iso(s, chrono_tz::UTC).expect("test as-of parses")
+    });
+    let mut tables = MemorySink::default();
+    let mut rejects = RejectsCsv::discard();
+    let summary = ingest::load(inputs, &profile, &LoadOptions { as_of }, &mut tables, &mut rejects)?;
+    assert!(summary.reconciles(), "read = loaded + merged + rejected must hold: {summary:#?}");
+    Ok((tables, summary))
+}
+
+/// One table's rows as a single batch (empty with the canonical schema when nothing loaded).
+pub fn table(sink: &MemorySink, table: Table) -> RecordBatch {
+    let batches = sink.tables.get(&table).cloned().unwrap_or_default();
+    concat_batches(&table.schema(), &batches).expect("canonical batches share a schema")
+}
+
+pub fn gzip(src: &Path, dst: &Path) {
+    use std::io::Write;
+    let bytes = std::fs::read(src).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(dst).unwrap(), flate2::Compression::default());
+    enc.write_all(&bytes).unwrap();
+    enc.finish().unwrap();
+}
+
+/// Reads a rejects CSV into rows of (row, column, value, code, reason).
+pub fn rejects(path: &Path) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect()
+}
