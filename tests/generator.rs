@@ -75,3 +75,21 @@ fn planted_effects_are_visible_through_sql() {
     assert!((lift - realised).abs() < 1e-9, "SQL lift {lift} equals the generator's realised lift {realised}");
     assert!(lift > 1.5, "failed patches are followed by incidents more often: lift {lift}");
 }
+
+/// sample-data/ is exactly what its README's command produces, so it cannot drift from the code.
+#[test]
+fn committed_sample_data_is_what_the_documented_command_produces() {
+    let dir = tempfile::tempdir().unwrap();
+    mttx()
+        .args(["generate", "--out"])
+        .arg(dir.path())
+        .args(["--incidents", "20000", "--months", "12", "--seed", "2026", "--format", "mixed"])
+        .assert()
+        .success();
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    for name in ["incidents.csv.gz", "problems.ndjson", "changes.parquet", "cis.csv", "events.parquet", "ground_truth.json"] {
+        let fresh = std::fs::read(dir.path().join(name)).unwrap();
+        let kept = std::fs::read(committed.join(name)).unwrap();
+        assert!(fresh == kept, "sample-data/{name} is stale: regenerate it with the command in sample-data/README.md");
+    }
+}

@@ -5,6 +5,7 @@ mod util;
 mod bad_input;
 mod cli;
 mod dedup;
+mod docs;
 mod generator;
 mod profiles;
 mod readers;
