@@ -67,6 +67,45 @@ impl KeyValue {
     }
 }
 
+/// The first problem found in each row of a chunk; later problems of the same row are not kept.
+struct Problems<'c> {
+    slots: Vec<Option<RowProblem>>,
+    rows: &'c [u64],
+    lines: &'c [u64],
+}
+
+impl<'c> Problems<'c> {
+    fn new(chunk: &'c RawChunk) -> Self {
+        Problems { slots: vec![None; chunk.batch.num_rows()], rows: &chunk.rows, lines: &chunk.lines }
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn is_clear(&self, i: usize) -> bool {
+        self.slots[i].is_none()
+    }
+
+    fn flag(&mut self, i: usize, column: &str, value: &str, code: RejectCode, reason: String) {
+        if self.slots[i].is_none() {
+            self.slots[i] = Some(RowProblem {
+                row: self.rows[i],
+                line: self.lines.get(i).copied(),
+                column: column.to_string(),
+                value: value.to_string(),
+                code,
+                reason,
+            });
+        }
+    }
+
+    /// Keeps the values of the rows without a problem.
+    fn accepted<T: Clone>(&self, values: &[T]) -> Vec<T> {
+        values.iter().zip(&self.slots).filter(|(_, p)| p.is_none()).map(|(v, _)| v.clone()).collect()
+    }
+}
+
 enum FieldSource {
     Column(usize),
     Constant(String),
@@ -78,9 +117,7 @@ impl<'a> Converter<'a> {
         let schema = chunk.batch.schema();
         let sources = self.resolve(&schema, &chunk)?;
         let n = chunk.batch.num_rows();
-        let mut problems: Vec<Option<RowProblem>> = vec![None; n];
-        let row_of = |i: usize| chunk.rows[i];
-        let line_of = |i: usize| chunk.lines.get(i).copied();
+        let mut problems = Problems::new(&chunk);
 
         let fields = self.table.fields();
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(fields.len());
@@ -117,39 +154,24 @@ impl<'a> Converter<'a> {
                 value_map: self.rules.value_maps.get(spec.name),
             };
             let array = parser.build(n, &cell, &mut |i, value: &str, code, reason| {
-                if problems[i].is_none() {
-                    problems[i] = Some(RowProblem {
-                        row: row_of(i),
-                        line: line_of(i),
-                        column: column.clone(),
-                        value: value.to_string(),
-                        code,
-                        reason,
-                    });
-                }
+                problems.flag(i, &column, value, code, reason)
             });
             arrays.push(array);
             column_names.push(column);
         }
 
-        self.check_ordering(&arrays, &column_names, &mut problems, &row_of, &line_of);
-        let dedup_keys = self.dedup_keys(&chunk, &schema, &mut problems, &row_of, &line_of)?;
+        self.check_ordering(&arrays, &column_names, &mut problems);
+        let dedup_keys = self.dedup_keys(&chunk, &schema, &mut problems)?;
 
         // Rejected rows hold nulls even in required fields, so filter before imposing the schema.
-        let keep: BooleanArray = problems.iter().map(|p| Some(p.is_none())).collect();
+        let keep: BooleanArray = problems.slots.iter().map(|p| Some(p.is_none())).collect();
         let columns = arrays.iter().map(|a| filter(a, &keep)).collect::<std::result::Result<Vec<_>, _>>()?;
         let batch = RecordBatch::try_new(self.table.schema(), columns)?;
-        let accepted = |values: &[u64]| -> Vec<u64> {
-            values.iter().zip(&problems).filter(|(_, p)| p.is_none()).map(|(v, _)| *v).collect()
-        };
-        let rows = accepted(&chunk.rows);
-        let lines = accepted(&chunk.lines);
-        let dedup_keys = match dedup_keys {
-            Some(keys) => keys.into_iter().zip(&problems).filter(|(_, p)| p.is_none()).map(|(k, _)| k).collect(),
-            None => Vec::new(),
-        };
-        let mut rejects: Vec<RowProblem> = chunk.malformed;
-        rejects.extend(problems.into_iter().flatten());
+        let rows = problems.accepted(&chunk.rows);
+        let lines = if chunk.lines.is_empty() { Vec::new() } else { problems.accepted(&chunk.lines) };
+        let dedup_keys = dedup_keys.map(|keys| problems.accepted(&keys)).unwrap_or_default();
+        let mut rejects: Vec<RowProblem> = problems.slots.into_iter().flatten().collect();
+        rejects.extend(chunk.malformed);
         rejects.sort_by_key(|p| p.row);
         Ok(Converted { batch, rows, lines, dedup_keys, rejects })
     }
@@ -240,14 +262,7 @@ impl<'a> Converter<'a> {
     }
 
     /// Rejects rows whose timestamps would give a negative duration, or that lie after `--as-of`.
-    fn check_ordering(
-        &self,
-        arrays: &[ArrayRef],
-        columns: &[String],
-        problems: &mut [Option<RowProblem>],
-        row_of: &dyn Fn(usize) -> u64,
-        line_of: &dyn Fn(usize) -> Option<u64>,
-    ) {
+    fn check_ordering(&self, arrays: &[ArrayRef], columns: &[String], problems: &mut Problems) {
         let fields = self.table.fields();
         let ts = |name: &str| -> (usize, &TimestampMicrosecondArray) {
             let i = fields.iter().position(|f| f.name == name).expect("rules name table fields");
@@ -257,19 +272,10 @@ impl<'a> Converter<'a> {
             let (_, a) = ts(earlier);
             let (li, b) = ts(later);
             for row in 0..problems.len() {
-                if problems[row].is_none() && a.is_valid(row) && b.is_valid(row) && b.value(row) < a.value(row) {
-                    problems[row] = Some(RowProblem {
-                        row: row_of(row),
-                        line: line_of(row),
-                        column: columns[li].clone(),
-                        value: rfc3339(b.value(row)),
-                        code: RejectCode::NegativeDuration,
-                        reason: format!(
-                            "{later} ({}) is before {earlier} ({}): that would be a negative duration",
-                            rfc3339(b.value(row)),
-                            rfc3339(a.value(row))
-                        ),
-                    });
+                if problems.is_clear(row) && a.is_valid(row) && b.is_valid(row) && b.value(row) < a.value(row) {
+                    let (at, before) = (rfc3339(b.value(row)), rfc3339(a.value(row)));
+                    let reason = format!("{later} ({at}) is before {earlier} ({before}): that would be a negative duration");
+                    problems.flag(row, &columns[li], &at, RejectCode::NegativeDuration, reason);
                 }
             }
         }
@@ -280,33 +286,20 @@ impl<'a> Converter<'a> {
             }
             let values: &TimestampMicrosecondArray = arrays[i].as_primitive();
             for row in 0..problems.len() {
-                if problems[row].is_none() && values.is_valid(row) && values.value(row) > as_of {
-                    problems[row] = Some(RowProblem {
-                        row: row_of(row),
-                        line: line_of(row),
-                        column: columns[i].clone(),
-                        value: rfc3339(values.value(row)),
-                        code: RejectCode::AfterAsOf,
-                        reason: format!(
-                            "{} ({}) is after --as-of ({}): it has not happened yet at the reporting cut-off",
-                            spec.name,
-                            rfc3339(values.value(row)),
-                            rfc3339(as_of)
-                        ),
-                    });
+                if problems.is_clear(row) && values.is_valid(row) && values.value(row) > as_of {
+                    let at = rfc3339(values.value(row));
+                    let reason = format!(
+                        "{} ({at}) is after --as-of ({}): it has not happened yet at the reporting cut-off",
+                        spec.name,
+                        rfc3339(as_of)
+                    );
+                    problems.flag(row, &columns[i], &at, RejectCode::AfterAsOf, reason);
                 }
             }
         }
     }
 
-    fn dedup_keys(
-        &self,
-        chunk: &RawChunk,
-        schema: &Schema,
-        problems: &mut [Option<RowProblem>],
-        row_of: &dyn Fn(usize) -> u64,
-        line_of: &dyn Fn(usize) -> Option<u64>,
-    ) -> Result<Option<Vec<Vec<KeyValue>>>> {
+    fn dedup_keys(&self, chunk: &RawChunk, schema: &Schema, problems: &mut Problems) -> Result<Option<Vec<Vec<KeyValue>>>> {
         let Some(dedup) = &self.table_profile.dedup else { return Ok(None) };
         let n = chunk.batch.num_rows();
         let mut keys: Vec<Vec<KeyValue>> = vec![Vec::with_capacity(dedup.order_by.len()); n];
@@ -330,19 +323,11 @@ impl<'a> Converter<'a> {
                     Some(v) => row_keys.push(v),
                     None => {
                         row_keys.push(KeyValue::Null);
-                        if problems[row].is_none() {
-                            problems[row] = Some(RowProblem {
-                                row: row_of(row),
-                                line: line_of(row),
-                                column: key.column.clone(),
-                                value: raw.unwrap_or_default().to_string(),
-                                code: RejectCode::BadDedupKey,
-                                reason: format!(
-                                    "dedup key `{}` is not a {:?}, so the row's version cannot be ordered",
-                                    key.column, key.kind
-                                ),
-                            });
-                        }
+                        let reason = format!(
+                            "dedup key `{}` is not a {:?}, so the row's version cannot be ordered",
+                            key.column, key.kind
+                        );
+                        problems.flag(row, &key.column, raw.unwrap_or_default(), RejectCode::BadDedupKey, reason);
                     }
                 }
             }
