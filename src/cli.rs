@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Load exports into canonical Parquet tables, with a rejects file and a run summary.
     Load(LoadArgs),
+    /// Compute the KPIs (queries/*.sql and your own) for a period, all queries in parallel.
+    Kpi(KpiArgs),
     /// Run SQL over the canonical tables (incidents, problems, changes, cis, events).
     Sql(SqlArgs),
     /// Write realistic synthetic exports with planted, known effects (see ground_truth.json).
@@ -79,6 +81,81 @@ pub enum ResultFormat {
     Table,
     Csv,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct KpiArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// A directory of your own KPI queries (*.sql with the same header); they run and report like
+    /// the built-in ones, and a file named like a built-in KPI replaces it.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+
+    /// Run only these KPIs (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub only: Vec<String>,
+
+    /// One month, YYYY-MM. Default: from the first incident's month to the cut-off's.
+    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
+    pub period: Option<String>,
+
+    /// First month of a range (with --to), YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM", requires = "to")]
+    pub from: Option<String>,
+
+    /// Last month of a range, inclusive, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM", requires = "from")]
+    pub to: Option<String>,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = KpiFormat::Table)]
+    pub format: KpiFormat,
+
+    /// Write to this file instead of stdout (for parquet: a directory, one file per KPI).
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+
+    /// Also write the rows rejected while loading to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+
+    /// SLA policy (targets per priority, calendars, pause states). Default: the built-in policy,
+    /// the same as sample-data/sla.toml.
+    #[arg(long, value_name = "FILE")]
+    pub sla: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+/// KPI parameters; each reaches the queries through the `params` table.
+#[derive(Debug, Args)]
+pub struct TuningArgs {
+    /// MTBF: an incident of this priority or higher (1 is highest) is a failure, as is any major one.
+    #[arg(long, default_value_t = 2, value_name = "P")]
+    pub failure_priority: i64,
+
+    /// Patch correlation: hours after a patch ends in which an incident on its CI follows it.
+    #[arg(long, default_value_t = 72, value_name = "HOURS")]
+    pub window_hours: i64,
+
+    /// Problem candidates: this many incidents on one CI and category …
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub candidate_min_incidents: i64,
+
+    /// … within this many days.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub candidate_window_days: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KpiFormat {
+    Table,
+    Json,
+    Csv,
+    Parquet,
 }
 
 #[derive(Debug, Args)]

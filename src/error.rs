@@ -27,6 +27,14 @@ pub enum Error {
     #[error("profile {profile}: {message}")]
     Profile { profile: String, message: String },
 
+    /// A KPI query file is malformed or failed to run; `origin` is its path or "built-in".
+    #[error("{origin}: {message}")]
+    Query { origin: String, message: String },
+
+    /// Some KPI queries failed; the others were still reported.
+    #[error("{failed} KPI quer{} failed:\n{details}", if *.failed == 1 { "y" } else { "ies" })]
+    KpisFailed { failed: usize, details: String },
+
     /// A command-line value is malformed; the message names the flag.
     #[error("{0}")]
     Usage(String),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod escape;
 pub mod generate;
 pub mod ingest;
+pub mod kpi;
 pub mod model;
 pub mod render;
 pub mod write;

@@ -9,7 +9,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use super::stdout_error;
+use super::{csv_error, stdout_error};
 use crate::error::Result;
 use crate::escape::spreadsheet_safe;
 
@@ -18,7 +18,7 @@ pub fn render(batches: &[RecordBatch], out: &mut dyn Write) -> Result<()> {
     let Some(first) = batches.first() else { return Ok(()) };
     let schema = first.schema();
     let header: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    writer.write_record(&header).map_err(to_io)?;
+    writer.write_record(&header).map_err(csv_error)?;
     let options = FormatOptions::default().with_null("");
     for batch in batches {
         let mut columns: Vec<Vec<String>> = Vec::with_capacity(batch.num_columns());
@@ -37,12 +37,8 @@ pub fn render(batches: &[RecordBatch], out: &mut dyn Write) -> Result<()> {
             columns.push(cells);
         }
         for row in 0..batch.num_rows() {
-            writer.write_record(columns.iter().map(|c| c[row].as_str())).map_err(to_io)?;
+            writer.write_record(columns.iter().map(|c| c[row].as_str())).map_err(csv_error)?;
         }
     }
     writer.flush().map_err(stdout_error)
-}
-
-fn to_io(e: ::csv::Error) -> crate::Error {
-    stdout_error(std::io::Error::other(e))
 }

@@ -3,6 +3,7 @@
 
 pub mod csv;
 pub mod json;
+pub mod kpis;
 pub mod table;
 
 use std::io::Write;
@@ -22,4 +23,12 @@ pub fn render(batches: &[RecordBatch], format: ResultFormat, out: &mut dyn Write
 
 pub(crate) fn stdout_error(e: std::io::Error) -> crate::Error {
     crate::Error::io("<stdout>", e)
+}
+
+/// A csv writer error as the I/O error beneath it, so a closed pipe stays recognisable.
+pub(crate) fn csv_error(e: ::csv::Error) -> crate::Error {
+    match e.into_kind() {
+        ::csv::ErrorKind::Io(io) => stdout_error(io),
+        other => stdout_error(std::io::Error::other(format!("{other:?}"))),
+    }
 }

@@ -1,0 +1,35 @@
+-- title: Change failure rate
+-- unit: ratio
+-- better: lower
+-- grain: month
+-- keys: month
+-- definition: Over changes with an outcome other than cancelled, counted in the calendar month (reporting
+--   time zone) of their actual_end, or actual_start where there is no actual_end, at or before the
+--   cut-off: changes counts them, patches those with is_patch, failed those with outcome failed or
+--   backed_out, and caused_incident those named in some incident's caused_by_change. change_failure_rate
+--   is the number that failed or caused an incident, divided by changes (null when changes = 0).
+--   Cancelled changes, and changes with no outcome yet, are excluded.
+WITH caused AS (
+    SELECT DISTINCT caused_by_change AS id FROM incidents WHERE caused_by_change IS NOT NULL
+),
+done AS (
+    SELECT report_month(coalesce(c.actual_end, c.actual_start)) AS month,
+           coalesce(c.is_patch, false) AS is_patch,
+           c.outcome IN ('failed', 'backed_out') AS failed,
+           k.id IS NOT NULL AS caused_incident
+    FROM changes c CROSS JOIN params p
+    LEFT JOIN caused k ON k.id = c.id
+    WHERE c.outcome IS NOT NULL AND c.outcome <> 'cancelled'
+      AND coalesce(c.actual_end, c.actual_start) <= p.as_of
+      AND coalesce(c.actual_end, c.actual_start) >= p.period_start
+      AND coalesce(c.actual_end, c.actual_start) < p.period_end
+)
+SELECT m.month,
+       count(d.month) AS changes,
+       count(CASE WHEN d.is_patch THEN 1 END) AS patches,
+       count(CASE WHEN d.failed THEN 1 END) AS failed,
+       count(CASE WHEN d.caused_incident THEN 1 END) AS caused_incident,
+       CAST(count(CASE WHEN d.failed OR d.caused_incident THEN 1 END) AS DOUBLE) / nullif(count(d.month), 0) AS change_failure_rate
+FROM months m LEFT JOIN done d ON d.month = m.month
+GROUP BY m.month
+ORDER BY m.month

@@ -1,0 +1,58 @@
+-- title: Failed patches and later incidents
+-- unit: ratio
+-- better: lower
+-- grain: patch outcome group
+-- keys: outcome_group
+-- definition: Over completed patches (changes with is_patch = true, an actual_end in the period at or
+--   before the cut-off, and outcome failed, backed_out, successful or successful_with_issues), split
+--   into outcome_group failed (failed, backed_out) and successful (successful, successful_with_issues).
+--   A patch is followed_by_incident when an incident on the same ci was opened after its actual_end and
+--   at most window_hours later (correlation_window_hours, default 72). rate is followed_by_incident /
+--   patches; lift is the failed group's rate divided by the successful group's (the same on both
+--   rows); p_value is Fisher's exact test, two-sided, on the 2×2 table of group × followed.
+--   caused_by_link counts the group's patches that some incident names in caused_by_change, reported
+--   separately because it is the source tool's explicit link, not a time correlation.
+WITH patches AS (
+    SELECT c.id, c.ci, c.actual_end,
+           CASE WHEN c.outcome IN ('failed', 'backed_out') THEN 'failed' ELSE 'successful' END AS outcome_group
+    FROM changes c CROSS JOIN params p
+    WHERE c.is_patch AND c.outcome IN ('failed', 'backed_out', 'successful', 'successful_with_issues')
+      AND c.actual_end IS NOT NULL AND c.actual_end <= p.as_of
+      AND c.actual_end >= p.period_start AND c.actual_end < p.period_end
+),
+followed AS (
+    SELECT DISTINCT pa.id
+    FROM patches pa CROSS JOIN params p
+    JOIN incidents i ON i.ci = pa.ci
+    WHERE i.opened_at > pa.actual_end
+      AND extract(epoch FROM i.opened_at) - extract(epoch FROM pa.actual_end) <= p.correlation_window_hours * 3600
+      AND i.opened_at <= p.as_of
+),
+linked AS (
+    SELECT DISTINCT caused_by_change AS id FROM incidents WHERE caused_by_change IS NOT NULL
+),
+groups AS (
+    SELECT g.outcome_group,
+           count(pa.id) AS patches,
+           count(f.id) AS followed_by_incident,
+           count(l.id) AS caused_by_link
+    FROM (VALUES ('failed'), ('successful')) AS g(outcome_group)
+    LEFT JOIN patches pa ON pa.outcome_group = g.outcome_group
+    LEFT JOIN followed f ON f.id = pa.id
+    LEFT JOIN linked l ON l.id = pa.id
+    GROUP BY g.outcome_group
+),
+rates AS (
+    SELECT outcome_group, patches, followed_by_incident, caused_by_link,
+           CAST(followed_by_incident AS DOUBLE) / nullif(patches, 0) AS rate
+    FROM groups
+),
+f AS (SELECT * FROM rates WHERE outcome_group = 'failed'),
+s AS (SELECT * FROM rates WHERE outcome_group = 'successful')
+SELECT r.outcome_group, r.patches, r.followed_by_incident, r.rate,
+       f.rate / nullif(s.rate, 0) AS lift,
+       fisher_exact_p(f.followed_by_incident, f.patches - f.followed_by_incident,
+                      s.followed_by_incident, s.patches - s.followed_by_incident) AS p_value,
+       r.caused_by_link
+FROM rates r CROSS JOIN f CROSS JOIN s
+ORDER BY r.outcome_group

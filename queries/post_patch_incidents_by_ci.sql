@@ -1,0 +1,40 @@
+-- title: CIs with the most post-patch incidents
+-- unit: incidents
+-- better: lower
+-- grain: CI
+-- keys: ci
+-- definition: For each ci with completed patches in the period (as in patch_incident_correlation:
+--   is_patch, a non-cancelled final outcome, actual_end in the period at or before the cut-off):
+--   patches and failed_patches (failed or backed_out) count them, and post_patch_incidents counts the
+--   distinct incidents on that ci opened after some patch's actual_end and at most window_hours later
+--   (correlation_window_hours, default 72), at or before the cut-off; after_failed_patches counts those
+--   that follow a failed patch. The 20 CIs with the most post_patch_incidents are listed, most first;
+--   CIs with none are left out.
+WITH patches AS (
+    SELECT c.id, c.ci, c.actual_end, c.outcome IN ('failed', 'backed_out') AS failed
+    FROM changes c CROSS JOIN params p
+    WHERE c.is_patch AND c.ci IS NOT NULL
+      AND c.outcome IN ('failed', 'backed_out', 'successful', 'successful_with_issues')
+      AND c.actual_end IS NOT NULL AND c.actual_end <= p.as_of
+      AND c.actual_end >= p.period_start AND c.actual_end < p.period_end
+),
+hits AS (
+    SELECT pa.ci, i.id AS incident, pa.failed
+    FROM patches pa CROSS JOIN params p
+    JOIN incidents i ON i.ci = pa.ci
+    WHERE i.opened_at > pa.actual_end
+      AND extract(epoch FROM i.opened_at) - extract(epoch FROM pa.actual_end) <= p.correlation_window_hours * 3600
+      AND i.opened_at <= p.as_of
+),
+per_ci AS (
+    SELECT ci, count(*) AS patches, count(CASE WHEN failed THEN 1 END) AS failed_patches FROM patches GROUP BY ci
+),
+hit_ci AS (
+    SELECT ci, count(DISTINCT incident) AS post_patch_incidents,
+           count(DISTINCT CASE WHEN failed THEN incident END) AS after_failed_patches
+    FROM hits GROUP BY ci
+)
+SELECT pc.ci, pc.patches, pc.failed_patches, h.post_patch_incidents, h.after_failed_patches
+FROM per_ci pc JOIN hit_ci h ON h.ci = pc.ci
+ORDER BY h.post_patch_incidents DESC, h.after_failed_patches DESC, pc.ci
+LIMIT 20

@@ -1,0 +1,73 @@
+-- title: SLA breach rate
+-- unit: ratio
+-- better: lower
+-- grain: month × priority × SLA
+-- keys: month, priority, sla
+-- definition: Two clocks per incident whose priority has targets in the SLA policy: response runs from
+--   opened_at to acknowledged_at, resolution from opened_at to resolved_at. Each counts business time on
+--   the calendar the policy names for the priority and stands still while the ticket is in one of the
+--   policy's pause_states (from events with field state: a pause lasts from the change into a pause
+--   state until the ticket's next state change). A clock is breached when its time exceeds the target
+--   (equal is met). A stopped clock (acknowledged or resolved at or before the cut-off) is measured in
+--   the calendar month, reporting time zone, of the stop if met, or of the instant it passed its target
+--   if breached. A clock still running at the cut-off is measured only once it has passed its target,
+--   in the month of that instant, and then also counts in open_breached. measured counts the clocks
+--   decided in the month, breached those that breached; breach_rate is breached / measured, null when
+--   measured = 0. Every month of the period appears for priorities 1 to 5 (and any other priority in the
+--   data) and both SLAs.
+WITH state_changes AS (
+    SELECT e.ticket_id, e.at, e.to_value,
+           lead(e.at) OVER (PARTITION BY e.ticket_id ORDER BY e.at, e.id) AS next_at
+    FROM events e
+    WHERE lower(e.field) = 'state'
+),
+pauses AS (
+    SELECT s.ticket_id,
+           array_agg(s.at ORDER BY s.at) AS pause_starts,
+           array_agg(coalesce(s.next_at, p.as_of) ORDER BY s.at) AS pause_ends
+    FROM state_changes s
+    JOIN sla_pause_states ps ON ps.state = s.to_value
+    CROSS JOIN params p
+    WHERE s.at <= p.as_of
+    GROUP BY s.ticket_id
+),
+clocks AS (
+    SELECT i.id, i.priority, c.sla, t.calendar, i.opened_at AS started,
+           CASE WHEN c.sla = 'response' THEN t.response_hours ELSE t.resolution_hours END AS target,
+           CASE WHEN c.sla = 'response' THEN i.acknowledged_at ELSE i.resolved_at END AS stop_at,
+           pz.pause_starts, pz.pause_ends
+    FROM incidents i
+    JOIN sla_targets t ON t.priority = i.priority
+    CROSS JOIN (VALUES ('response'), ('resolution')) AS c(sla)
+    CROSS JOIN params p
+    LEFT JOIN pauses pz ON pz.ticket_id = i.id
+    WHERE i.opened_at <= p.as_of
+),
+evaluated AS (
+    SELECT k.id, k.priority, k.sla, k.target,
+           CASE WHEN k.stop_at <= p.as_of THEN k.stop_at END AS stopped,
+           sla_running_hours(k.started, CASE WHEN k.stop_at <= p.as_of THEN k.stop_at ELSE p.as_of END,
+                             k.calendar, k.pause_starts, k.pause_ends) AS elapsed,
+           sla_deadline(k.started, k.target, k.calendar, k.pause_starts, k.pause_ends) AS deadline
+    FROM clocks k CROSS JOIN params p
+),
+decided AS (
+    SELECT id, priority, sla,
+           elapsed > target AS breached,
+           stopped IS NULL AS still_open,
+           report_month(CASE WHEN elapsed > target THEN deadline ELSE stopped END) AS month
+    FROM evaluated e CROSS JOIN params p
+    WHERE (stopped IS NOT NULL OR elapsed > target)
+      AND CASE WHEN elapsed > target THEN deadline ELSE stopped END >= p.period_start
+      AND CASE WHEN elapsed > target THEN deadline ELSE stopped END < p.period_end
+)
+SELECT g.month, g.priority, s.sla,
+       count(d.id) AS measured,
+       count(CASE WHEN d.breached THEN 1 END) AS breached,
+       CAST(count(CASE WHEN d.breached THEN 1 END) AS DOUBLE) / nullif(count(d.id), 0) AS breach_rate,
+       count(CASE WHEN d.breached AND d.still_open THEN 1 END) AS open_breached
+FROM month_priority g
+CROSS JOIN (VALUES ('response'), ('resolution')) AS s(sla)
+LEFT JOIN decided d ON d.month = g.month AND (d.priority IS NOT DISTINCT FROM g.priority) AND d.sla = s.sla
+GROUP BY g.month, g.priority, s.sla
+ORDER BY month, priority NULLS LAST, sla

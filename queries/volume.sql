@@ -1,0 +1,13 @@
+-- title: Incident volume
+-- unit: incidents
+-- better: lower
+-- grain: month × category × priority
+-- keys: month, category, priority
+-- definition: The number of incidents opened, counted in the calendar month, in the reporting time
+--   zone, of their opened_at, by category and priority. Every incident opened in the period counts,
+--   whatever its state. Only combinations with at least one incident appear.
+SELECT report_month(i.opened_at) AS month, i.category, i.priority, count(*) AS incidents
+FROM incidents i CROSS JOIN params p
+WHERE i.opened_at >= p.period_start AND i.opened_at < p.period_end AND i.opened_at <= p.as_of
+GROUP BY 1, 2, 3
+ORDER BY month, category NULLS LAST, priority NULLS LAST

@@ -1,0 +1,200 @@
+//! The KPI catalog: one SQL file per KPI, built in (queries/, compiled into the binary) or the
+//! user's own (`--queries DIR`), and the metadata in each file's header comment. The runner reads
+//! the header and never parses the SQL.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Built-in KPIs, in report order. `tests` checks that this matches queries/*.sql.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("mtta", include_str!("../../queries/mtta.sql")),
+    ("mttd", include_str!("../../queries/mttd.sql")),
+    ("mttr", include_str!("../../queries/mttr.sql")),
+    ("mttr_business", include_str!("../../queries/mttr_business.sql")),
+    ("mtrs", include_str!("../../queries/mtrs.sql")),
+    ("mtbf", include_str!("../../queries/mtbf.sql")),
+    ("sla_breach", include_str!("../../queries/sla_breach.sql")),
+    ("backlog", include_str!("../../queries/backlog.sql")),
+    ("volume", include_str!("../../queries/volume.sql")),
+    ("reopen_rate", include_str!("../../queries/reopen_rate.sql")),
+    ("reassignment", include_str!("../../queries/reassignment.sql")),
+    ("major_incidents", include_str!("../../queries/major_incidents.sql")),
+    ("problem_trend", include_str!("../../queries/problem_trend.sql")),
+    ("problem_candidates", include_str!("../../queries/problem_candidates.sql")),
+    ("change_failure", include_str!("../../queries/change_failure.sql")),
+    ("patch_incident_correlation", include_str!("../../queries/patch_incident_correlation.sql")),
+    ("post_patch_incidents_by_ci", include_str!("../../queries/post_patch_incidents_by_ci.sql")),
+];
+
+/// Which way is good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    Lower,
+    Higher,
+}
+
+/// The header of a KPI file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiMeta {
+    pub title: String,
+    /// Unit of the headline values, e.g. hours or ratio.
+    pub unit: String,
+    pub better: Better,
+    /// The grouping of the result rows, e.g. "month × priority".
+    pub grain: String,
+    /// The result columns that identify a row (the grain as column names); the rest are values.
+    pub keys: Vec<String>,
+    /// Plain words: which timestamps, which tickets are in and out, which period a ticket counts in.
+    pub definition: String,
+}
+
+/// A KPI: its id (the file stem), metadata, SQL, and where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kpi {
+    pub id: String,
+    #[serde(flatten)]
+    pub meta: KpiMeta,
+    #[serde(skip)]
+    pub sql: String,
+    /// "built-in" or the file's path.
+    pub origin: String,
+}
+
+const KEYS: [&str; 6] = ["title", "unit", "better", "grain", "keys", "definition"];
+
+impl Kpi {
+    /// Parses a KPI file. The header is the leading run of `--` comment lines: `-- key: value`,
+    /// with a value continued on following lines indented past `--`.
+    pub fn parse(id: &str, text: &str, origin: &str) -> Result<Kpi> {
+        let fail = |line: usize, msg: String| Error::Query { origin: origin.to_string(), message: format!("line {line}: {msg}") };
+        let mut values: Vec<(&str, String)> = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let number = index + 1;
+            let Some(comment) = line.trim_start().strip_prefix("--") else { break };
+            if comment.trim().is_empty() {
+                continue;
+            }
+            if comment.starts_with("  ") || comment.starts_with('\t') {
+                let Some((_, value)) = values.last_mut() else {
+                    return Err(fail(number, "an indented line continues a header key, but no key came before it".into()));
+                };
+                value.push(' ');
+                value.push_str(comment.trim());
+                continue;
+            }
+            let Some((key, value)) = comment.split_once(':') else {
+                return Err(fail(number, format!("expected `-- key: value` with a key among {}", KEYS.join(", "))));
+            };
+            let key = key.trim();
+            let Some(known) = KEYS.iter().find(|k| **k == key) else {
+                return Err(fail(number, format!("unknown header key `{key}`; keys are {}", KEYS.join(", "))));
+            };
+            if values.iter().any(|(k, _)| k == known) {
+                return Err(fail(number, format!("header key `{key}` appears twice")));
+            }
+            values.push((known, value.trim().to_string()));
+        }
+        let get = |key: &str| -> Result<String> {
+            match values.iter().find(|(k, _)| *k == key) {
+                Some((_, v)) if !v.is_empty() => Ok(v.clone()),
+                _ => Err(Error::Query {
+                    origin: origin.to_string(),
+                    message: format!("the header has no `-- {key}: …` line; every KPI states {}", KEYS.join(", ")),
+                }),
+            }
+        };
+        let better = match get("better")?.as_str() {
+            "lower" => Better::Lower,
+            "higher" => Better::Higher,
+            other => {
+                return Err(Error::Query {
+                    origin: origin.to_string(),
+                    message: format!("better: `{other}` must be `lower` or `higher`"),
+                });
+            }
+        };
+        Ok(Kpi {
+            id: id.to_string(),
+            meta: KpiMeta {
+                title: get("title")?,
+                unit: get("unit")?,
+                better,
+                grain: get("grain")?,
+                keys: get("keys")?.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
+                definition: get("definition")?,
+            },
+            sql: text.to_string(),
+            origin: origin.to_string(),
+        })
+    }
+}
+
+/// The built-in KPIs.
+pub fn builtin() -> Result<Vec<Kpi>> {
+    BUILTIN.iter().map(|(id, text)| Kpi::parse(id, text, "built-in")).collect()
+}
+
+/// The `*.sql` files of a directory, sorted by name; a file's stem is its KPI id.
+pub fn from_dir(dir: &Path) -> Result<Vec<Kpi>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.extension().is_some_and(|e| e == "sql") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            Kpi::parse(&id, &text, &path.display().to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "-- title: T\n-- unit: hours\n-- better: lower\n-- grain: month\n-- keys: month\n-- definition: first part,\n--   second part.\nSELECT 1\n";
+
+    #[test]
+    fn header_with_continuation() {
+        let kpi = Kpi::parse("x", GOOD, "x.sql").unwrap();
+        assert_eq!(kpi.meta.definition, "first part, second part.");
+        assert_eq!(kpi.meta.better, Better::Lower);
+    }
+
+    #[test]
+    fn header_mistakes_name_file_and_line() {
+        let err = Kpi::parse("x", &GOOD.replace("unit:", "units:"), "x.sql").unwrap_err().to_string();
+        assert!(err.contains("x.sql") && err.contains("line 2") && err.contains("`units`"), "{err}");
+        let err = Kpi::parse("x", &GOOD.replace("-- grain: month\n", ""), "x.sql").unwrap_err().to_string();
+        assert!(err.contains("no `-- grain"), "{err}");
+        let err = Kpi::parse("x", &GOOD.replace("lower", "less"), "x.sql").unwrap_err().to_string();
+        assert!(err.contains("`less`"), "{err}");
+    }
+
+    #[test]
+    fn builtins_parse_and_match_the_queries_directory() {
+        let kpis = builtin().unwrap();
+        let mut on_disk: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/queries"))
+            .unwrap()
+            .filter_map(|e| {
+                let p = e.unwrap().path();
+                (p.extension()? == "sql").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+            })
+            .collect();
+        on_disk.sort();
+        let mut built: Vec<String> = kpis.iter().map(|k| k.id.clone()).collect();
+        built.sort();
+        assert_eq!(built, on_disk, "BUILTIN must list every queries/*.sql");
+    }
+}

@@ -1,0 +1,165 @@
+//! The versioned KPI results document (`mttx kpi --format json`, and later `kpis.json` in
+//! reports): what scripts, checks and reports read. Bump `VERSION` on any incompatible change.
+
+use datafusion::arrow::json::{writer::JsonArray, WriterBuilder};
+use datafusion::arrow::record_batch::RecordBatch;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::params::{KpiParams, Tuning};
+use super::run::KpiOutcome;
+use super::catalog::Better;
+use crate::error::Result;
+use crate::ingest::convert::rfc3339;
+
+pub const SCHEMA: &str = "mttx.kpis";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KpiDocument {
+    /// Always "mttx.kpis".
+    pub schema: String,
+    /// Layout version of this document.
+    pub version: u32,
+    /// The mttx release that wrote it.
+    pub mttx_version: String,
+    pub window: Window,
+    pub parameters: Tuning,
+    /// Every KPI that ran, in catalog order.
+    pub kpis: Vec<KpiValues>,
+    /// KPIs whose query failed; they have no entry in `kpis`.
+    pub errors: Vec<KpiError>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Window {
+    /// First and last reported month, YYYY-MM, in the reporting time zone.
+    pub first_month: String,
+    pub last_month: String,
+    /// The window [start, end) and the cut-off, RFC 3339 UTC.
+    pub start: String,
+    pub end: String,
+    pub as_of: String,
+    /// IANA name of the reporting time zone.
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KpiValues {
+    pub id: String,
+    pub title: String,
+    pub unit: String,
+    pub better: Better,
+    pub grain: String,
+    /// Columns that identify a row; the other columns are values.
+    pub keys: Vec<String>,
+    pub definition: String,
+    /// "built-in" or the path of the user's SQL file.
+    pub origin: String,
+    pub columns: Vec<Column>,
+    /// One object per result row, column name → value (null where the value is null).
+    pub rows: Vec<Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Column {
+    pub name: String,
+    /// Arrow type, e.g. Utf8, Int64, Float64.
+    #[serde(rename = "type")]
+    pub data_type: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KpiError {
+    pub id: String,
+    pub origin: String,
+    pub message: String,
+}
+
+impl KpiDocument {
+    pub fn new(params: &KpiParams, outcomes: &[KpiOutcome]) -> Result<KpiDocument> {
+        let mut kpis = Vec::new();
+        let mut errors = Vec::new();
+        for outcome in outcomes {
+            let kpi = &outcome.kpi;
+            match &outcome.result {
+                Ok(batches) => kpis.push(KpiValues {
+                    id: kpi.id.clone(),
+                    title: kpi.meta.title.clone(),
+                    unit: kpi.meta.unit.clone(),
+                    better: kpi.meta.better,
+                    grain: kpi.meta.grain.clone(),
+                    keys: kpi.meta.keys.clone(),
+                    definition: kpi.meta.definition.clone(),
+                    origin: kpi.origin.clone(),
+                    columns: columns(batches),
+                    rows: rows(batches)?,
+                }),
+                Err(message) => errors.push(KpiError { id: kpi.id.clone(), origin: kpi.origin.clone(), message: message.clone() }),
+            }
+        }
+        Ok(KpiDocument {
+            schema: SCHEMA.into(),
+            version: VERSION,
+            mttx_version: env!("CARGO_PKG_VERSION").into(),
+            window: Window {
+                first_month: params.first.label(),
+                last_month: params.last.label(),
+                start: rfc3339(params.period_start),
+                end: rfc3339(params.period_end),
+                as_of: rfc3339(params.as_of),
+                timezone: params.timezone.name().into(),
+            },
+            parameters: params.tuning,
+            kpis,
+            errors,
+        })
+    }
+}
+
+fn columns(batches: &[RecordBatch]) -> Vec<Column> {
+    batches
+        .first()
+        .map(|b| {
+            b.schema()
+                .fields()
+                .iter()
+                .map(|f| Column { name: f.name().clone(), data_type: f.data_type().to_string() })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn rows(batches: &[RecordBatch]) -> Result<Vec<Map<String, Value>>> {
+    let mut buffer = Vec::new();
+    {
+        let mut writer = WriterBuilder::new().with_explicit_nulls(true).build::<_, JsonArray>(&mut buffer);
+        let refs: Vec<&RecordBatch> = batches.iter().collect();
+        writer.write_batches(&refs)?;
+        writer.finish()?;
+    }
+    if buffer.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(serde_json::from_slice(&buffer)?)
+}
+
+impl KpiValues {
+    /// `month=2026-10,priority=1`: the row's key columns and values, as checks and CSV name a row.
+    pub fn row_key(&self, row: &Map<String, Value>) -> String {
+        self.keys
+            .iter()
+            .map(|k| format!("{k}={}", plain(row.get(k).unwrap_or(&Value::Null))))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// A JSON scalar as plain text: strings unquoted, null as empty.
+pub fn plain(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,245 @@
+//! The reporting window and KPI parameters, and the tables that carry them into SQL: a one-row
+//! `params` table, a `months` calendar of the window in the reporting time zone, and the
+//! `month_priority` grid. Values reach queries as data, never as SQL text.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate, NaiveTime};
+use chrono_tz::Tz;
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ingest::convert::rfc3339;
+use crate::ingest::timestamp::local_to_utc_micros;
+use crate::model::{timestamp_type, UTC};
+
+/// A calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct YearMonth {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl YearMonth {
+    pub fn parse(text: &str, flag: &str) -> Result<YearMonth> {
+        let bad = || Error::Usage(format!("{flag} {text}: give a month as YYYY-MM, e.g. 2026-10"));
+        let (y, m) = text.split_once('-').ok_or_else(bad)?;
+        let (year, month) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if y.len() != 4 || !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        Ok(YearMonth { year, month })
+    }
+
+    pub fn of_micros(micros: i64, tz: Tz) -> YearMonth {
+        let local = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default().with_timezone(&tz);
+        YearMonth { year: local.year(), month: local.month() }
+    }
+
+    pub fn next(self) -> YearMonth {
+        if self.month == 12 { YearMonth { year: self.year + 1, month: 1 } } else { YearMonth { year: self.year, month: self.month + 1 } }
+    }
+
+    pub fn previous(self) -> YearMonth {
+        if self.month == 1 { YearMonth { year: self.year - 1, month: 12 } } else { YearMonth { year: self.year, month: self.month - 1 } }
+    }
+
+    /// Midnight of the first day, in `tz`, as UTC microseconds.
+    pub fn start(self, tz: Tz) -> i64 {
+        let day = NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("validated month");
+        local_to_utc_micros(day.and_time(NaiveTime::MIN), tz).expect("midnight exists in every zone")
+    }
+
+    pub fn label(self) -> String {
+        format!("{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// Which months to report, as asked on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodRequest {
+    /// From the month of the first incident to the month of the cut-off.
+    All,
+    /// First and last month, inclusive.
+    Months(YearMonth, YearMonth),
+}
+
+/// Tunable KPI parameters, with their defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tuning {
+    /// An incident with priority at or above this (numerically ≤) is a failure for MTBF.
+    pub failure_priority: i64,
+    /// Hours after a patch in which an incident on its CI counts as following it.
+    pub correlation_window_hours: i64,
+    /// Problem candidates: at least this many incidents on one (CI, category) …
+    pub candidate_min_incidents: i64,
+    /// … within this many days.
+    pub candidate_window_days: i64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning { failure_priority: 2, correlation_window_hours: 72, candidate_min_incidents: 3, candidate_window_days: 30 }
+    }
+}
+
+/// The resolved window: every KPI reads these values from the `params` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KpiParams {
+    pub first: YearMonth,
+    pub last: YearMonth,
+    /// UTC microseconds; the window is [period_start, period_end).
+    pub period_start: i64,
+    pub period_end: i64,
+    pub as_of: i64,
+    pub timezone: Tz,
+    pub tuning: Tuning,
+}
+
+impl KpiParams {
+    pub fn months(&self) -> Vec<YearMonth> {
+        let mut months = vec![self.first];
+        while *months.last().expect("non-empty") < self.last {
+            let next = months.last().expect("non-empty").next();
+            months.push(next);
+        }
+        months
+    }
+
+    fn params_batch(&self) -> Result<RecordBatch> {
+        let ts = |v: i64| Arc::new(TimestampMicrosecondArray::from(vec![v]).with_timezone(UTC)) as ArrayRef;
+        let int = |v: i64| Arc::new(Int64Array::from(vec![v])) as ArrayRef;
+        let schema = Schema::new(vec![
+            Field::new("period_start", timestamp_type(), false),
+            Field::new("period_end", timestamp_type(), false),
+            Field::new("as_of", timestamp_type(), false),
+            Field::new("timezone", DataType::Utf8, false),
+            Field::new("failure_priority", DataType::Int64, false),
+            Field::new("correlation_window_hours", DataType::Int64, false),
+            Field::new("candidate_min_incidents", DataType::Int64, false),
+            Field::new("candidate_window_days", DataType::Int64, false),
+        ]);
+        let t = &self.tuning;
+        Ok(RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                ts(self.period_start),
+                ts(self.period_end),
+                ts(self.as_of),
+                Arc::new(StringArray::from(vec![self.timezone.name()])),
+                int(t.failure_priority),
+                int(t.correlation_window_hours),
+                int(t.candidate_min_incidents),
+                int(t.candidate_window_days),
+            ],
+        )?)
+    }
+
+    fn months_batch(&self) -> Result<RecordBatch> {
+        let months = self.months();
+        let starts: Vec<i64> = months.iter().map(|m| m.start(self.timezone)).collect();
+        let ends: Vec<i64> = months.iter().map(|m| m.next().start(self.timezone)).collect();
+        let schema = Schema::new(vec![
+            Field::new("month", DataType::Utf8, false),
+            Field::new("month_start", timestamp_type(), false),
+            Field::new("month_end", timestamp_type(), false),
+            Field::new("partial", DataType::Boolean, false),
+        ]);
+        Ok(RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(StringArray::from(months.iter().map(|m| m.label()).collect::<Vec<_>>())),
+                Arc::new(TimestampMicrosecondArray::from(starts).with_timezone(UTC)),
+                Arc::new(TimestampMicrosecondArray::from(ends.clone()).with_timezone(UTC)),
+                Arc::new(BooleanArray::from(ends.iter().map(|e| *e > self.as_of).collect::<Vec<_>>())),
+            ],
+        )?)
+    }
+
+    /// Registers `params`, `months` and the `month_priority` grid on `ctx`.
+    pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
+        for (name, batch) in [("params", self.params_batch()?), ("months", self.months_batch()?)] {
+            ctx.register_table(name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))?;
+        }
+        ctx.sql(
+            "CREATE VIEW month_priority AS SELECT m.month, p.priority FROM months m CROSS JOIN \
+             (SELECT column1 AS priority FROM (VALUES (1), (2), (3), (4), (5)) UNION SELECT DISTINCT priority FROM incidents) p",
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} to {} ({}), cut-off {}",
+            self.first.label(),
+            self.last.label(),
+            self.timezone.name(),
+            rfc3339(self.as_of)
+        )
+    }
+}
+
+/// Resolves the window: the cut-off is `--as-of`, else the latest timestamp in the data (never the
+/// wall clock); the period is as asked, else the month of the first incident to the cut-off's.
+pub async fn resolve(
+    ctx: &SessionContext,
+    request: PeriodRequest,
+    as_of: Option<i64>,
+    timezone: Tz,
+    tuning: Tuning,
+) -> Result<KpiParams> {
+    let extremes = ctx
+        .sql(
+            "SELECT min(opened_at) AS first, max(greatest(opened_at, acknowledged_at, resolved_at, closed_at)) AS last FROM incidents \
+             UNION ALL SELECT min(opened_at), max(greatest(opened_at, known_error_at, resolved_at, closed_at)) FROM problems \
+             UNION ALL SELECT min(actual_start), max(greatest(actual_start, actual_end)) FROM changes \
+             UNION ALL SELECT min(at), max(at) FROM events",
+        )
+        .await?
+        .collect()
+        .await?;
+    let mut first_incident = None;
+    let mut latest: Option<i64> = None;
+    for (batch_index, batch) in extremes.iter().enumerate() {
+        let firsts = batch.column(0).as_any().downcast_ref::<TimestampMicrosecondArray>().expect("timestamp column");
+        let lasts = batch.column(1).as_any().downcast_ref::<TimestampMicrosecondArray>().expect("timestamp column");
+        for row in 0..batch.num_rows() {
+            use datafusion::arrow::array::Array;
+            if batch_index == 0 && row == 0 && firsts.is_valid(row) && first_incident.is_none() {
+                first_incident = Some(firsts.value(row));
+            }
+            if lasts.is_valid(row) {
+                latest = Some(latest.map_or(lasts.value(row), |l| l.max(lasts.value(row))));
+            }
+        }
+    }
+    let as_of = as_of.or(latest).ok_or_else(|| {
+        Error::Usage("the input holds no timestamps, so there is no cut-off to report to; give --as-of".into())
+    })?;
+    let (first, last) = match request {
+        PeriodRequest::Months(first, last) if first > last => {
+            return Err(Error::Usage(format!("--from {} is after --to {}", first.label(), last.label())));
+        }
+        PeriodRequest::Months(first, last) => (first, last),
+        PeriodRequest::All => {
+            let first = first_incident.ok_or_else(|| {
+                Error::Usage("no incidents were loaded, so there is no default period; give --period or --from/--to".into())
+            })?;
+            (YearMonth::of_micros(first, timezone), YearMonth::of_micros(as_of, timezone))
+        }
+    };
+    Ok(KpiParams {
+        first,
+        last,
+        period_start: first.start(timezone),
+        period_end: last.next().start(timezone),
+        as_of,
+        timezone,
+        tuning,
+    })
+}

@@ -1,0 +1,56 @@
+//! Running KPIs: every selected query concurrently on one session (tables registered once),
+//! results kept in catalog order. One failing query does not stop the others.
+
+use std::collections::HashMap;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::prelude::SessionContext;
+use tokio::task::JoinSet;
+
+use super::catalog::Kpi;
+
+/// A KPI and what its query returned, or the engine's message naming the file.
+pub struct KpiOutcome {
+    pub kpi: Kpi,
+    pub result: Result<Vec<RecordBatch>, String>,
+}
+
+async fn execute(ctx: &SessionContext, kpi: &Kpi) -> Result<Vec<RecordBatch>, String> {
+    let run = async { ctx.sql(&kpi.sql).await?.collect().await };
+    run.await.map_err(|e| format!("{} ({}): {e}", kpi.id, kpi.origin))
+}
+
+/// All KPIs at once; DataFusion also parallelises inside each query.
+pub async fn run_parallel(ctx: &SessionContext, kpis: Vec<Kpi>) -> Vec<KpiOutcome> {
+    let mut tasks = JoinSet::new();
+    let mut index_of = HashMap::new();
+    for (index, kpi) in kpis.iter().cloned().enumerate() {
+        let ctx = ctx.clone();
+        let handle = tasks.spawn(async move { execute(&ctx, &kpi).await });
+        index_of.insert(handle.id(), index);
+    }
+    let mut results: Vec<Option<Result<Vec<RecordBatch>, String>>> = kpis.iter().map(|_| None).collect();
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((id, result)) => results[index_of[&id]] = Some(result),
+            Err(e) => {
+                let index = index_of[&e.id()];
+                results[index] = Some(Err(format!("{} ({}): the query task failed: {e}", kpis[index].id, kpis[index].origin)));
+            }
+        }
+    }
+    kpis.into_iter()
+        .zip(results)
+        .map(|(kpi, result)| KpiOutcome { kpi, result: result.expect("every task reports once") })
+        .collect()
+}
+
+/// One KPI after another, for measuring what parallelism gains.
+pub async fn run_serial(ctx: &SessionContext, kpis: Vec<Kpi>) -> Vec<KpiOutcome> {
+    let mut outcomes = Vec::with_capacity(kpis.len());
+    for kpi in kpis {
+        let result = execute(ctx, &kpi).await;
+        outcomes.push(KpiOutcome { kpi, result });
+    }
+    outcomes
+}

@@ -1,0 +1,142 @@
+//! The SLA policy: response and resolution targets per priority, the calendar each clock runs on,
+//! and the states that pause a clock. It reaches SQL as the `sla_targets` and `sla_pause_states`
+//! tables, and as the calendars inside the business-time functions.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use serde::Deserialize;
+
+use super::calendar::{Calendar, CalendarSpec};
+use crate::error::{Error, Result};
+
+/// The default policy, shipped in the binary; `sample-data/sla.toml` is the same file.
+pub const DEFAULT_POLICY: &str = include_str!("../../sample-data/sla.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(default)]
+    description: String,
+    /// States (events.to_value of field `state`) during which resolution clocks stand still.
+    #[serde(default)]
+    pause_states: Vec<String>,
+    calendars: BTreeMap<String, CalendarSpec>,
+    /// Keyed by priority, "1" to "5".
+    priorities: BTreeMap<String, TargetSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetSpec {
+    response_hours: f64,
+    resolution_hours: f64,
+    calendar: String,
+}
+
+/// A validated policy.
+#[derive(Debug, Clone)]
+pub struct SlaPolicy {
+    pub origin: String,
+    pub description: String,
+    pub pause_states: Vec<String>,
+    pub calendars: BTreeMap<String, Calendar>,
+    /// (priority, response hours, resolution hours, calendar name), by priority.
+    pub targets: Vec<(i64, f64, f64, String)>,
+}
+
+impl SlaPolicy {
+    pub fn default_policy() -> Result<SlaPolicy> {
+        SlaPolicy::parse(DEFAULT_POLICY, "built-in SLA policy")
+    }
+
+    pub fn load(path: &Path) -> Result<SlaPolicy> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        SlaPolicy::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<SlaPolicy> {
+        let fail = |message: String| Error::Query { origin: origin.to_string(), message };
+        let file: PolicyFile = toml::from_str(text).map_err(|e| fail(e.to_string()))?;
+        let mut calendars = BTreeMap::new();
+        for (name, spec) in &file.calendars {
+            calendars.insert(name.clone(), Calendar::from_spec(name, spec).map_err(fail)?);
+        }
+        let mut targets = Vec::new();
+        for (key, target) in &file.priorities {
+            let priority: i64 = key
+                .parse()
+                .ok()
+                .filter(|p| (1..=5).contains(p))
+                .ok_or_else(|| fail(format!("priorities.{key}: priorities are 1 to 5")))?;
+            if !calendars.contains_key(&target.calendar) {
+                return Err(fail(format!(
+                    "priorities.{key}.calendar: no calendar `{}`; calendars are: {}",
+                    target.calendar,
+                    calendars.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+            for (what, hours) in [("response_hours", target.response_hours), ("resolution_hours", target.resolution_hours)] {
+                if !(hours.is_finite() && hours > 0.0) {
+                    return Err(fail(format!("priorities.{key}.{what}: {hours} must be a positive number of hours")));
+                }
+            }
+            targets.push((priority, target.response_hours, target.resolution_hours, target.calendar.clone()));
+        }
+        targets.sort_by_key(|t| t.0);
+        Ok(SlaPolicy { origin: origin.into(), description: file.description, pause_states: file.pause_states, calendars, targets })
+    }
+
+    /// Registers `sla_targets(priority, response_hours, resolution_hours, calendar)` and
+    /// `sla_pause_states(state)`.
+    pub fn register(&self, ctx: &SessionContext) -> Result<()> {
+        let targets = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("priority", DataType::Int64, false),
+                Field::new("response_hours", DataType::Float64, false),
+                Field::new("resolution_hours", DataType::Float64, false),
+                Field::new("calendar", DataType::Utf8, false),
+            ])),
+            vec![
+                Arc::new(Int64Array::from_iter_values(self.targets.iter().map(|t| t.0))) as ArrayRef,
+                Arc::new(Float64Array::from_iter_values(self.targets.iter().map(|t| t.1))),
+                Arc::new(Float64Array::from_iter_values(self.targets.iter().map(|t| t.2))),
+                Arc::new(StringArray::from_iter_values(self.targets.iter().map(|t| t.3.as_str()))),
+            ],
+        )?;
+        let pauses = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("state", DataType::Utf8, false)])),
+            vec![Arc::new(StringArray::from_iter_values(self.pause_states.iter()))],
+        )?;
+        for (name, batch) in [("sla_targets", targets), ("sla_pause_states", pauses)] {
+            ctx.register_table(name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_is_valid() {
+        let policy = SlaPolicy::default_policy().unwrap();
+        assert_eq!(policy.targets.iter().map(|t| t.0).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = SlaPolicy::parse("[calendars.a]\nalways_open = true\n[priorities.1]\nresponse_hours = 1\nresolution_hours = 4\ncalendar = \"b\"\n", "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("p.toml") && err.contains("no calendar `b`"), "{err}");
+        let err = SlaPolicy::parse("[calendars.a]\nalways_open = true\n[priorities.1]\nresponse_hour = 1\n", "p.toml").unwrap_err().to_string();
+        assert!(err.contains("response_hour"), "{err}");
+    }
+}

@@ -1,0 +1,69 @@
+//! KPI results for people and scripts: a text table per KPI, the versioned JSON document, a long
+//! CSV (`kpi,key,column,value`), or one Parquet file per KPI.
+
+use std::io::Write;
+use std::path::Path;
+
+use datafusion::arrow::util::pretty::pretty_format_batches;
+
+use super::{csv_error, stdout_error};
+use crate::error::{Error, Result};
+use crate::escape::spreadsheet_safe;
+use crate::kpi::document::plain;
+use crate::kpi::{Better, KpiDocument, KpiOutcome, KpiParams};
+use crate::write::{OutputFormat, TableWriter};
+
+pub fn table(params: &KpiParams, outcomes: &[KpiOutcome], out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "KPIs for {}", params.describe()).map_err(stdout_error)?;
+    for outcome in outcomes {
+        let meta = &outcome.kpi.meta;
+        let better = match meta.better {
+            Better::Lower => "lower is better",
+            Better::Higher => "higher is better",
+        };
+        writeln!(out, "\n{} — {} [{}; {}; {}]", outcome.kpi.id, meta.title, meta.unit, better, meta.grain).map_err(stdout_error)?;
+        match &outcome.result {
+            Ok(batches) => writeln!(out, "{}", pretty_format_batches(batches)?).map_err(stdout_error)?,
+            Err(message) => writeln!(out, "FAILED: {message}").map_err(stdout_error)?,
+        }
+    }
+    Ok(())
+}
+
+pub fn json(document: &KpiDocument, out: &mut dyn Write) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, document)?;
+    writeln!(out).map_err(stdout_error)
+}
+
+/// Long CSV: one line per KPI, row key and value column. Text is neutralised against spreadsheet
+/// formulas; numbers are written as JSON writes them.
+pub fn csv(document: &KpiDocument, out: &mut dyn Write) -> Result<()> {
+    let mut writer = ::csv::Writer::from_writer(out);
+    writer.write_record(["kpi", "key", "column", "value"]).map_err(csv_error)?;
+    for kpi in &document.kpis {
+        for row in &kpi.rows {
+            let key = kpi.row_key(row);
+            for column in kpi.columns.iter().filter(|c| !kpi.keys.contains(&c.name)) {
+                let value = row.get(&column.name).map(plain).unwrap_or_default();
+                let value = if row.get(&column.name).is_some_and(|v| v.is_string()) { spreadsheet_safe(&value).into_owned() } else { value };
+                writer.write_record([kpi.id.as_str(), spreadsheet_safe(&key).as_ref(), column.name.as_str(), value.as_str()]).map_err(csv_error)?;
+            }
+        }
+    }
+    writer.flush().map_err(stdout_error)
+}
+
+/// One `<id>.parquet` per KPI in `dir`.
+pub fn parquet(outcomes: &[KpiOutcome], dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    for outcome in outcomes {
+        let Ok(batches) = &outcome.result else { continue };
+        let Some(first) = batches.first() else { continue };
+        let mut writer = TableWriter::create(&dir.join(format!("{}.parquet", outcome.kpi.id)), OutputFormat::Parquet, false, first.schema())?;
+        for batch in batches {
+            writer.write(batch)?;
+        }
+        writer.finish()?;
+    }
+    Ok(())
+}
