@@ -61,13 +61,15 @@ decided AS (
       AND CASE WHEN elapsed > target THEN deadline ELSE stopped END >= p.period_start
       AND CASE WHEN elapsed > target THEN deadline ELSE stopped END < p.period_end
 )
-SELECT g.month, g.priority, s.sla,
-       count(d.id) AS measured,
-       count(CASE WHEN d.breached THEN 1 END) AS breached,
-       CAST(count(CASE WHEN d.breached THEN 1 END) AS DOUBLE) / nullif(count(d.id), 0) AS breach_rate,
-       count(CASE WHEN d.breached AND d.still_open THEN 1 END) AS open_breached
-FROM month_priority g
-CROSS JOIN (VALUES ('response'), ('resolution')) AS s(sla)
-LEFT JOIN decided d ON d.month = g.month AND (d.priority IS NOT DISTINCT FROM g.priority) AND d.sla = s.sla
-GROUP BY g.month, g.priority, s.sla
-ORDER BY month, priority NULLS LAST, sla
+SELECT * FROM (
+    SELECT g.month, g.priority, s.sla,
+           count(d.id) AS measured,
+           count(CASE WHEN d.breached THEN 1 END) AS breached,
+           CAST(count(CASE WHEN d.breached THEN 1 END) AS DOUBLE) / nullif(count(d.id), 0) AS breach_rate,
+           count(CASE WHEN d.breached AND d.still_open THEN 1 END) AS open_breached
+    FROM month_priority g
+    CROSS JOIN (VALUES ('response'), ('resolution')) AS s(sla)
+    LEFT JOIN decided d ON d.month = g.month AND (d.priority IS NOT DISTINCT FROM g.priority) AND d.sla = s.sla
+    GROUP BY g.month, g.priority, s.sla
+) AS rates
+ORDER BY month, priority NULLS LAST, CASE sla WHEN 'response' THEN 1 ELSE 2 END

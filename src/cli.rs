@@ -26,6 +26,8 @@ pub enum Command {
     Load(LoadArgs),
     /// Compute the KPIs (queries/*.sql and your own) for a period, all queries in parallel.
     Kpi(KpiArgs),
+    /// List the KPIs and their definitions (built-in, plus --queries DIR).
+    Catalog(CatalogArgs),
     /// Run SQL over the canonical tables (incidents, problems, changes, cis, events).
     Sql(SqlArgs),
     /// Write realistic synthetic exports with planted, known effects (see ground_truth.json).
@@ -117,6 +119,10 @@ pub struct KpiArgs {
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
 
+    /// For --format table: show at most this many rows per KPI (0 for all).
+    #[arg(long, default_value_t = 25, value_name = "N")]
+    pub limit: usize,
+
     /// Also write the rows rejected while loading to this CSV file.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
@@ -196,6 +202,24 @@ pub enum GenerateFormat {
     Ndjson,
     Parquet,
     Mixed,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// Include your own KPI queries from this directory.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+
+    /// Output format: a text list, a Markdown table (as in the README), or JSON.
+    #[arg(long, short, value_enum, default_value_t = CatalogFormat::Text)]
+    pub format: CatalogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CatalogFormat {
+    Text,
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Args)]

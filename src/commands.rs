@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono_tz::Tz;
 
-use crate::cli::{Cli, Command, GenerateArgs, GenerateFormat, InputArgs, KpiArgs, KpiFormat, LoadArgs, ProfilesArgs, SqlArgs};
+use crate::cli::{CatalogArgs, CatalogFormat, Cli, Command, GenerateArgs, GenerateFormat, InputArgs, KpiArgs, KpiFormat, LoadArgs, ProfilesArgs, SqlArgs};
 use crate::error::{Error, Result};
 use crate::generate::{self, FormatLayout, GenerateOptions};
 use crate::ingest::profile::BUILTIN;
@@ -45,6 +45,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
         Command::Load(args) => load(args, &settings, out),
         Command::Sql(args) => sql(args, &settings, out, err),
         Command::Kpi(args) => kpis(args, &settings, out, err),
+        Command::Catalog(args) => catalog(args, out),
         Command::Generate(args) => generate(args, out),
         Command::Profiles(args) => profiles(args, out),
     }
@@ -147,7 +148,7 @@ fn kpis(args: &KpiArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn 
         _ => out,
     };
     match args.format {
-        KpiFormat::Table => render::kpis::table(&params, &outcomes, sink)?,
+        KpiFormat::Table => render::kpis::table(&params, &outcomes, args.limit, sink)?,
         KpiFormat::Json => render::kpis::json(&KpiDocument::new(&params, &outcomes)?, sink)?,
         KpiFormat::Csv => render::kpis::csv(&KpiDocument::new(&params, &outcomes)?, sink)?,
         KpiFormat::Parquet => render::kpis::parquet(&outcomes, args.out.as_deref().expect("checked above"))?,
@@ -199,6 +200,18 @@ fn generate(args: &GenerateArgs, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "{:>9} rows  {}", rows, path.display()).map_err(render::stdout_error)?;
     }
     writeln!(out, "ground truth: {}", args.out.join("ground_truth.json").display()).map_err(render::stdout_error)
+}
+
+fn catalog(args: &CatalogArgs, out: &mut dyn Write) -> Result<()> {
+    let kpis = kpi::select(args.queries.as_deref(), &[])?;
+    match args.format {
+        CatalogFormat::Text => render::kpis::catalog_text(&kpis, out),
+        CatalogFormat::Markdown => render::kpis::catalog_markdown(&kpis, out),
+        CatalogFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &kpis)?;
+            writeln!(out).map_err(render::stdout_error)
+        }
+    }
 }
 
 fn profiles(args: &ProfilesArgs, out: &mut dyn Write) -> Result<()> {

@@ -7,5 +7,6 @@ mod cli;
 mod dedup;
 mod docs;
 mod generator;
+mod kpis;
 mod profiles;
 mod readers;

@@ -4,30 +4,91 @@
 use std::io::Write;
 use std::path::Path;
 
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 use super::{csv_error, stdout_error};
 use crate::error::{Error, Result};
 use crate::escape::spreadsheet_safe;
 use crate::kpi::document::plain;
-use crate::kpi::{Better, KpiDocument, KpiOutcome, KpiParams};
+use crate::kpi::{Better, Kpi, KpiDocument, KpiOutcome, KpiParams};
 use crate::write::{OutputFormat, TableWriter};
 
-pub fn table(params: &KpiParams, outcomes: &[KpiOutcome], out: &mut dyn Write) -> Result<()> {
+/// One text table per KPI, floats to three decimals, at most `limit` rows each (0: all).
+pub fn table(params: &KpiParams, outcomes: &[KpiOutcome], limit: usize, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "KPIs for {}", params.describe()).map_err(stdout_error)?;
     for outcome in outcomes {
         let meta = &outcome.kpi.meta;
-        let better = match meta.better {
-            Better::Lower => "lower is better",
-            Better::Higher => "higher is better",
-        };
-        writeln!(out, "\n{} — {} [{}; {}; {}]", outcome.kpi.id, meta.title, meta.unit, better, meta.grain).map_err(stdout_error)?;
+        writeln!(out, "\n{} — {} [{}; {} is better; {}]", outcome.kpi.id, meta.title, meta.unit, better_word(meta.better), meta.grain).map_err(stdout_error)?;
         match &outcome.result {
-            Ok(batches) => writeln!(out, "{}", pretty_format_batches(batches)?).map_err(stdout_error)?,
+            Ok(batches) => {
+                let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+                let shown = if limit == 0 { total } else { total.min(limit) };
+                let batch = concat_batches(&batches.first().map(|b| b.schema()).unwrap_or_else(|| std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty())), batches)?;
+                writeln!(out, "{}", pretty_format_batches(&[rounded(&batch.slice(0, shown))?])?).map_err(stdout_error)?;
+                if shown < total {
+                    writeln!(out, "… {} more row(s); --limit 0 shows all, --format csv or json gives every value", total - shown).map_err(stdout_error)?;
+                }
+            }
             Err(message) => writeln!(out, "FAILED: {message}").map_err(stdout_error)?,
         }
     }
     Ok(())
+}
+
+/// Floats as text with three decimals, for reading; the other formats keep full precision.
+fn rounded(batch: &RecordBatch) -> Result<RecordBatch> {
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if let Some(floats) = column.as_primitive_opt::<Float64Type>() {
+            let text: StringArray = floats.iter().map(|v| v.map(|v| format!("{v:.3}"))).collect();
+            fields.push(Field::new(field.name(), DataType::Utf8, true));
+            columns.push(Arc::new(text));
+        } else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+        }
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+/// The catalog as a list: id, title, unit, direction, grain and definition.
+pub fn catalog_text(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
+    for kpi in kpis {
+        let m = &kpi.meta;
+        writeln!(out, "{} — {} [{}; {} is better; {}] ({})\n  {}\n", kpi.id, m.title, m.unit, better_word(m.better), m.grain, kpi.origin, m.definition)
+            .map_err(stdout_error)?;
+    }
+    Ok(())
+}
+
+/// The catalog as the README's metrics table. Cells are escaped for Markdown tables.
+pub fn catalog_markdown(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "| id | title | unit | better | grain | definition |\n| --- | --- | --- | --- | --- | --- |").map_err(stdout_error)?;
+    for kpi in kpis {
+        let m = &kpi.meta;
+        let cells = [kpi.id.as_str(), &m.title, &m.unit, better_word(m.better), &m.grain, &m.definition].map(markdown_cell);
+        writeln!(out, "| {} |", cells.join(" | ")).map_err(stdout_error)?;
+    }
+    Ok(())
+}
+
+fn better_word(better: Better) -> &'static str {
+    match better {
+        Better::Lower => "lower",
+        Better::Higher => "higher",
+    }
+}
+
+/// Escapes what would break a Markdown table cell or start markup: pipes, backslashes, angle
+/// brackets and line breaks.
+pub fn markdown_cell(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;").replace(['\n', '\r'], " ")
 }
 
 pub fn json(document: &KpiDocument, out: &mut dyn Write) -> Result<()> {
