@@ -3,6 +3,7 @@
 -- better: lower
 -- grain: month
 -- keys: month
+-- measures: change_failure_rate
 -- definition: Over changes with an outcome other than cancelled, counted in the calendar month (reporting
 --   time zone) of their actual_end, or actual_start where there is no actual_end, at or before the
 --   cut-off: changes counts them, patches those with is_patch, failed those with outcome failed or

@@ -3,6 +3,7 @@
 -- better: lower
 -- grain: month × priority × SLA
 -- keys: month, priority, sla
+-- measures: breach_rate
 -- definition: Two clocks per incident whose priority has targets in the SLA policy: response runs from
 --   opened_at to acknowledged_at, resolution from opened_at to resolved_at. Each counts business time on
 --   the calendar the policy names for the priority and stands still while the ticket is in one of the

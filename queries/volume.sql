@@ -3,6 +3,7 @@
 -- better: lower
 -- grain: month × category × priority
 -- keys: month, category, priority
+-- measures: incidents
 -- definition: The number of incidents opened, counted in the calendar month, in the reporting time
 --   zone, of their opened_at, by category and priority. Every incident opened in the period counts,
 --   whatever its state. Only combinations with at least one incident appear.

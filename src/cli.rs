@@ -26,6 +26,12 @@ pub enum Command {
     Load(LoadArgs),
     /// Compute the KPIs (queries/*.sql and your own) for a period, all queries in parallel.
     Kpi(KpiArgs),
+    /// Compare KPI values with a baseline and gates, for CI: exit 0 pass, 1 regression, 2 error.
+    Check(CheckArgs),
+    /// Run the golden cases of the KPI queries (DIR/tests/<kpi>/<case>/).
+    Test(TestArgs),
+    /// Run two sets of KPI definitions on the same data and show how the numbers move.
+    Diff(DiffArgs),
     /// List the KPIs and their definitions (built-in, plus --queries DIR).
     Catalog(CatalogArgs),
     /// Run SQL over the canonical tables (incidents, problems, changes, cis, events).
@@ -85,8 +91,9 @@ pub enum ResultFormat {
     Json,
 }
 
+/// What selects and shapes a KPI run: the data, the definitions, the period and the parameters.
 #[derive(Debug, Args)]
-pub struct KpiArgs {
+pub struct KpiRunArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
@@ -111,18 +118,6 @@ pub struct KpiArgs {
     #[arg(long, value_name = "YYYY-MM", requires = "from")]
     pub to: Option<String>,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = KpiFormat::Table)]
-    pub format: KpiFormat,
-
-    /// Write to this file instead of stdout (for parquet: a directory, one file per KPI).
-    #[arg(long, short, value_name = "PATH")]
-    pub out: Option<PathBuf>,
-
-    /// For --format table: show at most this many rows per KPI (0 for all).
-    #[arg(long, default_value_t = 25, value_name = "N")]
-    pub limit: usize,
-
     /// Also write the rows rejected while loading to this CSV file.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
@@ -134,6 +129,94 @@ pub struct KpiArgs {
 
     #[command(flatten)]
     pub tuning: TuningArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KpiArgs {
+    #[command(flatten)]
+    pub run: KpiRunArgs,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = KpiFormat::Table)]
+    pub format: KpiFormat,
+
+    /// Write to this file instead of stdout (for parquet: a directory, one file per KPI).
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+
+    /// For --format table: show at most this many rows per KPI (0 for all).
+    #[arg(long, default_value_t = 25, value_name = "N")]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub run: KpiRunArgs,
+
+    /// The baseline: a kpis.json from `mttx kpi --format json`, a report, or `--bless`.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Tolerances and gates (see the README's "Use in CI").
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    /// Also write the result as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+
+    /// Write the current values to --baseline as the new baseline, deliberately, and pass.
+    #[arg(long, requires = "baseline")]
+    pub bless: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    Github,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The queries under test; their golden cases are in DIR/tests/<kpi>/<case>/.
+    #[arg(long, default_value = "queries", value_name = "DIR")]
+    pub queries: PathBuf,
+
+    /// Rewrite every case's expected.csv from the current results, after a reviewed change.
+    #[arg(long)]
+    pub bless: bool,
+
+    /// Run only the cases of these KPIs (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub run: KpiRunArgs,
+
+    /// The definitions before the change: a directory of *.sql …
+    #[arg(long, value_name = "DIR", conflicts_with = "git_rev", required_unless_present = "git_rev")]
+    pub queries_a: Option<PathBuf>,
+
+    /// … and after it (default: the built-in queries, or ./queries with --git-rev).
+    #[arg(long, value_name = "DIR")]
+    pub queries_b: Option<PathBuf>,
+
+    /// Take the "before" definitions from queries/ at this git revision of the current repository.
+    #[arg(long, value_name = "REV")]
+    pub git_rev: Option<String>,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
 }
 
 /// KPI parameters; each reaches the queries through the `params` table.

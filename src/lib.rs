@@ -2,12 +2,14 @@
 //!
 //! The library owns all logic; the `mttx` binary only parses flags and maps results to exit codes.
 
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod error;
 pub mod escape;
 pub mod generate;
+pub mod golden;
 pub mod ingest;
 pub mod kpi;
 pub mod model;

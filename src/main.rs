@@ -1,5 +1,5 @@
 //! The `mttx` binary: parse flags, run the library, map the outcome to an exit code
-//! (0 success, 2 error; a closed stdout pipe is not an error).
+//! (0 success, 1 a check or diff found regressions, 2 error; a closed stdout pipe is not an error).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -12,11 +12,12 @@ fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut err = io::stderr();
-    let result = mttx::commands::run(&cli, &mut out, &mut err).map_err(anyhow::Error::from).and_then(|()| {
-        out.flush().map_err(anyhow::Error::from)
-    });
+    let result = mttx::commands::run(&cli, &mut out, &mut err)
+        .map_err(anyhow::Error::from)
+        .and_then(|status| out.flush().map(|()| status).map_err(anyhow::Error::from));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(mttx::commands::Status::Success) => ExitCode::SUCCESS,
+        Ok(mttx::commands::Status::Failure) => ExitCode::from(1),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(err, "mttx: error: {e}");

@@ -1,4 +1,4 @@
-//! Every built-in KPI against tests/fixtures/kpi/, a small world whose numbers are worked out by
+//! Every built-in KPI against queries/tests/_data/world/ (shared with the golden cases), a small world whose numbers are worked out by
 //! hand below. Run: --as-of 2026-11-01T00:00:00Z, --from 2026-09 --to 2026-10, time zone UTC, the
 //! default SLA policy (P1/P2 24×7; P3–P5 office hours Mon–Fri 08:00–12:00 and 13:00–17:30 UTC,
 //! 8.5 h a day), failure priority 2, patch window 72 h, candidates 3 incidents in 30 days.
@@ -24,12 +24,16 @@ use serde_json::Value;
 
 use crate::util::{fixture, mttx};
 
+fn world() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/tests/_data/world")
+}
+
 const AS_OF: &str = "2026-11-01T00:00:00Z";
 
 fn run_json(extra: &[&str]) -> Value {
     let output = mttx()
         .args(["--as-of", AS_OF, "kpi", "--from", "2026-09", "--to", "2026-10", "--format", "json", "--input"])
-        .arg(fixture("kpi"))
+        .arg(world())
         .args(extra)
         .output()
         .unwrap();
@@ -287,7 +291,7 @@ fn months_follow_the_reporting_time_zone() {
     // September incident (acknowledged after 5 minutes).
     let output = mttx()
         .args(["--as-of", AS_OF, "--timezone", "Europe/Amsterdam", "kpi", "--from", "2026-09", "--to", "2026-10", "--only", "mtta", "-f", "json", "-i"])
-        .arg(fixture("kpi"))
+        .arg(world())
         .output()
         .unwrap();
     let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -346,7 +350,7 @@ fn users_own_queries_run_like_built_ins() {
         .args(["--as-of", AS_OF, "kpi", "--from", "2026-09", "--to", "2026-10", "-f", "json", "--queries"])
         .arg(fixture("user_queries"))
         .args(["--only", "office_hours_open,mttr", "-i"])
-        .arg(fixture("kpi"))
+        .arg(world())
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -368,7 +372,7 @@ fn a_bad_user_query_names_its_file_and_the_others_still_finish() {
         .args(["--as-of", AS_OF, "kpi", "--from", "2026-09", "--to", "2026-10", "--only", "broken_syntax,unknown_column,volume", "--queries"])
         .arg(dir.path())
         .arg("-i")
-        .arg(fixture("kpi"))
+        .arg(world())
         .assert()
         .code(2)
         .stdout(contains("volume — Incident volume"))
@@ -387,7 +391,7 @@ fn a_bad_header_names_file_and_line() {
         .args(["kpi", "--queries"])
         .arg(dir.path())
         .arg("-i")
-        .arg(fixture("kpi"))
+        .arg(world())
         .assert()
         .code(2)
         .stderr(contains("x.sql: line 2: unknown header key `units`"));
@@ -397,7 +401,7 @@ fn a_bad_header_names_file_and_line() {
 fn unknown_kpi_ids_are_listed() {
     mttx()
         .args(["kpi", "--only", "mtbx", "-i"])
-        .arg(fixture("kpi"))
+        .arg(world())
         .assert()
         .code(2)
         .stderr(contains("--only mtbx: no such KPI"))
@@ -408,7 +412,7 @@ fn unknown_kpi_ids_are_listed() {
 fn csv_and_parquet_outputs() {
     let output = mttx()
         .args(["--as-of", AS_OF, "kpi", "--from", "2026-09", "--to", "2026-10", "--only", "reopen_rate", "-f", "csv", "-i"])
-        .arg(fixture("kpi"))
+        .arg(world())
         .output()
         .unwrap();
     let text = String::from_utf8(output.stdout).unwrap();
@@ -416,11 +420,11 @@ fn csv_and_parquet_outputs() {
     let dir = tempfile::tempdir().unwrap();
     mttx()
         .args(["--as-of", AS_OF, "kpi", "--only", "mtta,mtbf", "-f", "parquet", "-i"])
-        .arg(fixture("kpi"))
+        .arg(world())
         .arg("--out")
         .arg(dir.path())
         .assert()
         .success();
     assert!(dir.path().join("mtta.parquet").exists() && dir.path().join("mtbf.parquet").exists());
-    mttx().args(["kpi", "-f", "parquet", "-i"]).arg(fixture("kpi")).assert().code(2).stderr(contains("--out DIR"));
+    mttx().args(["kpi", "-f", "parquet", "-i"]).arg(world()).assert().code(2).stderr(contains("--out DIR"));
 }

@@ -48,6 +48,11 @@ pub struct KpiMeta {
     pub grain: String,
     /// The result columns that identify a row (the grain as column names); the rest are values.
     pub keys: Vec<String>,
+    /// The value columns that `better` speaks of; other value columns are context (counts, bases).
+    pub measures: Vec<String>,
+    /// How far a value may move before `mttx check` calls it a change: `exact`, `absolute X` or
+    /// `relative X`. None: the check's default.
+    pub tolerance: Option<String>,
     /// Plain words: which timestamps, which tickets are in and out, which period a ticket counts in.
     pub definition: String,
 }
@@ -64,7 +69,8 @@ pub struct Kpi {
     pub origin: String,
 }
 
-const KEYS: [&str; 6] = ["title", "unit", "better", "grain", "keys", "definition"];
+const KEYS: [&str; 8] = ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition"];
+const REQUIRED: [&str; 6] = ["title", "unit", "better", "grain", "keys", "definition"];
 
 impl Kpi {
     /// Parses a KPI file. The header is the leading run of `--` comment lines: `-- key: value`,
@@ -103,10 +109,12 @@ impl Kpi {
                 Some((_, v)) if !v.is_empty() => Ok(v.clone()),
                 _ => Err(Error::Query {
                     origin: origin.to_string(),
-                    message: format!("the header has no `-- {key}: …` line; every KPI states {}", KEYS.join(", ")),
+                    message: format!("the header has no `-- {key}: …` line; every KPI states {}", REQUIRED.join(", ")),
                 }),
             }
         };
+        let optional = |key: &str| values.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+        let list = |text: String| -> Vec<String> { text.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect() };
         let better = match get("better")?.as_str() {
             "lower" => Better::Lower,
             "higher" => Better::Higher,
@@ -124,7 +132,9 @@ impl Kpi {
                 unit: get("unit")?,
                 better,
                 grain: get("grain")?,
-                keys: get("keys")?.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
+                keys: list(get("keys")?),
+                measures: optional("measures").map(list).unwrap_or_default(),
+                tolerance: optional("tolerance"),
                 definition: get("definition")?,
             },
             sql: text.to_string(),

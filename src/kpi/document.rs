@@ -53,6 +53,12 @@ pub struct KpiValues {
     pub grain: String,
     /// Columns that identify a row; the other columns are values.
     pub keys: Vec<String>,
+    /// Value columns that `better` speaks of.
+    #[serde(default)]
+    pub measures: Vec<String>,
+    /// The KPI's own tolerance for `mttx check`, if its header states one.
+    #[serde(default)]
+    pub tolerance: Option<String>,
     pub definition: String,
     /// "built-in" or the path of the user's SQL file.
     pub origin: String,
@@ -90,6 +96,8 @@ impl KpiDocument {
                     better: kpi.meta.better,
                     grain: kpi.meta.grain.clone(),
                     keys: kpi.meta.keys.clone(),
+                    measures: kpi.meta.measures.clone(),
+                    tolerance: kpi.meta.tolerance.clone(),
                     definition: kpi.meta.definition.clone(),
                     origin: kpi.origin.clone(),
                     columns: columns(batches),

@@ -1,8 +1,10 @@
 //! Renderers of query results, one module per output format, each behind the same function shape:
 //! `render(batches, out)`.
 
+pub mod check;
 pub mod csv;
 pub mod json;
+pub mod junit;
 pub mod kpis;
 pub mod table;
 

@@ -1,18 +1,19 @@
 //! What each subcommand does, as a pipeline: flags → validated settings → work → output.
 
+mod kpis;
+
 use std::io::Write;
 use std::path::Path;
 
 use chrono_tz::Tz;
 
-use crate::cli::{CatalogArgs, CatalogFormat, Cli, Command, GenerateArgs, GenerateFormat, InputArgs, KpiArgs, KpiFormat, LoadArgs, ProfilesArgs, SqlArgs};
+use crate::cli::{Cli, Command, GenerateArgs, GenerateFormat, InputArgs, LoadArgs, ProfilesArgs, SqlArgs};
 use crate::error::{Error, Result};
 use crate::generate::{self, FormatLayout, GenerateOptions};
 use crate::ingest::profile::BUILTIN;
 use crate::ingest::timestamp::parse_iso;
 use crate::ingest::{self, LoadOptions, LoadSummary, MemorySink, ParquetDirSink, Profile, RejectsCsv};
 use crate::write::OutputFormat;
-use crate::kpi::{self, KpiDocument, PeriodRequest, Tuning, YearMonth};
 use crate::{engine, render};
 
 /// Settings shared by every command, validated.
@@ -38,16 +39,28 @@ impl Settings {
     }
 }
 
+/// How a command that ran to the end came out: `Failure` is a check that found regressions or a
+/// diff that found changes (exit code 1); errors are `Err` (exit code 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    Failure,
+}
+
 /// Runs the command, writing results to `out` and notes (summaries, warnings) to `err`.
-pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
+pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status> {
     let settings = Settings::from_cli(cli)?;
+    let done = |r: Result<()>| r.map(|()| Status::Success);
     match &cli.command {
-        Command::Load(args) => load(args, &settings, out),
-        Command::Sql(args) => sql(args, &settings, out, err),
-        Command::Kpi(args) => kpis(args, &settings, out, err),
-        Command::Catalog(args) => catalog(args, out),
-        Command::Generate(args) => generate(args, out),
-        Command::Profiles(args) => profiles(args, out),
+        Command::Load(args) => done(load(args, &settings, out)),
+        Command::Sql(args) => done(sql(args, &settings, out, err)),
+        Command::Kpi(args) => done(kpis::kpi(args, &settings, out, err)),
+        Command::Check(args) => kpis::check(args, &settings, out, err),
+        Command::Test(args) => kpis::test(args, out),
+        Command::Diff(args) => kpis::diff(args, &settings, out, err),
+        Command::Catalog(args) => done(kpis::catalog(args, out)),
+        Command::Generate(args) => done(generate(args, out)),
+        Command::Profiles(args) => done(profiles(args, out)),
     }
 }
 
@@ -107,63 +120,6 @@ fn sql(args: &SqlArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn W
     render::render(&batches, args.format, out)
 }
 
-fn kpis(args: &KpiArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
-    let selected = kpi::select(args.queries.as_deref(), &args.only)?;
-    let request = match (&args.period, &args.from, &args.to) {
-        (Some(p), _, _) => {
-            let month = YearMonth::parse(p, "--period")?;
-            PeriodRequest::Months(month, month)
-        }
-        (None, Some(from), Some(to)) => PeriodRequest::Months(YearMonth::parse(from, "--from")?, YearMonth::parse(to, "--to")?),
-        _ => PeriodRequest::All,
-    };
-    if args.format == KpiFormat::Parquet && args.out.is_none() {
-        return Err(Error::Usage("--format parquet writes one file per KPI: give --out DIR".into()));
-    }
-    let t = &args.tuning;
-    let tuning = Tuning {
-        failure_priority: t.failure_priority,
-        correlation_window_hours: t.window_hours,
-        candidate_min_incidents: t.candidate_min_incidents,
-        candidate_window_days: t.candidate_window_days,
-    };
-    let policy = match &args.sla {
-        Some(path) => kpi::SlaPolicy::load(path)?,
-        None => kpi::SlaPolicy::default_policy()?,
-    };
-    let (tables, _) = load_in_memory(&args.input, settings, args.rejects.as_deref(), err)?;
-    let ctx = engine::session(settings.timezone.name());
-    engine::register(&ctx, tables)?;
-    let (params, outcomes) = runtime()?.block_on(async {
-        let params = kpi::prepare(&ctx, request, settings.as_of, settings.timezone, tuning, &policy).await?;
-        Ok::<_, Error>((params, kpi::run::run_parallel(&ctx, selected).await))
-    })?;
-
-    let mut file;
-    let sink: &mut dyn Write = match (&args.out, args.format) {
-        (Some(path), KpiFormat::Table | KpiFormat::Json | KpiFormat::Csv) => {
-            file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?);
-            &mut file
-        }
-        _ => out,
-    };
-    match args.format {
-        KpiFormat::Table => render::kpis::table(&params, &outcomes, args.limit, sink)?,
-        KpiFormat::Json => render::kpis::json(&KpiDocument::new(&params, &outcomes)?, sink)?,
-        KpiFormat::Csv => render::kpis::csv(&KpiDocument::new(&params, &outcomes)?, sink)?,
-        KpiFormat::Parquet => render::kpis::parquet(&outcomes, args.out.as_deref().expect("checked above"))?,
-    }
-    sink.flush().map_err(render::stdout_error)?;
-    let failures: Vec<&String> = outcomes.iter().filter_map(|o| o.result.as_ref().err()).collect();
-    if !failures.is_empty() {
-        return Err(Error::KpisFailed {
-            failed: failures.len(),
-            details: failures.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"),
-        });
-    }
-    Ok(())
-}
-
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -200,18 +156,6 @@ fn generate(args: &GenerateArgs, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "{:>9} rows  {}", rows, path.display()).map_err(render::stdout_error)?;
     }
     writeln!(out, "ground truth: {}", args.out.join("ground_truth.json").display()).map_err(render::stdout_error)
-}
-
-fn catalog(args: &CatalogArgs, out: &mut dyn Write) -> Result<()> {
-    let kpis = kpi::select(args.queries.as_deref(), &[])?;
-    match args.format {
-        CatalogFormat::Text => render::kpis::catalog_text(&kpis, out),
-        CatalogFormat::Markdown => render::kpis::catalog_markdown(&kpis, out),
-        CatalogFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &kpis)?;
-            writeln!(out).map_err(render::stdout_error)
-        }
-    }
 }
 
 fn profiles(args: &ProfilesArgs, out: &mut dyn Write) -> Result<()> {

@@ -1,0 +1,391 @@
+//! The rules file of `mttx check`: tolerances that override the SQL headers' defaults per KPI,
+//! column and grain key, and gates (thresholds) that current values must meet.
+//!
+//! ```toml
+//! gates = [
+//!   "mttr.p90_hours{priority=1} <= 8",
+//!   "sla_breach.breach_rate{sla=resolution} <= 0.05",
+//! ]
+//! [tolerances]
+//! mttr = "relative 0.05"
+//! "mttr.p90_hours{priority=1}" = "absolute 0.5"
+//! change_failure = "exact"
+//! ```
+//!
+//! Grammar: `gate := selector op number`, `op := <= | < | >= | > | == | !=`,
+//! `selector := kpi [ "." column ] [ "{" key "=" value { "," key "=" value } "}" ]`,
+//! `tolerance := exact | absolute N | relative N`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// How far a value may move and still count as unchanged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Tolerance {
+    /// No movement at all, and an improvement is a failure too.
+    Exact,
+    Absolute(f64),
+    /// A share of the baseline; with a baseline of 0 only 0 is within it.
+    Relative(f64),
+}
+
+/// The default when neither the SQL header nor the rules give one: unchanged up to rounding noise
+/// of floating-point sums, which may differ in the last bits between parallel runs.
+pub const DEFAULT_TOLERANCE: Tolerance = Tolerance::Relative(1e-9);
+
+impl Tolerance {
+    pub fn parse(text: &str) -> std::result::Result<Tolerance, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let amount = |w: &str| -> std::result::Result<f64, String> {
+            w.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| format!("`{w}` is not a non-negative number"))
+        };
+        match words.as_slice() {
+            ["exact"] => Ok(Tolerance::Exact),
+            ["absolute", x] => Ok(Tolerance::Absolute(amount(x)?)),
+            ["relative", x] => Ok(Tolerance::Relative(amount(x)?)),
+            _ => Err(format!("tolerance `{text}`: write exact, absolute N or relative N")),
+        }
+    }
+
+    /// True when `current` is within the tolerance of `baseline`. A movement exactly equal to the
+    /// tolerance is within it.
+    pub fn allows(self, baseline: f64, current: f64) -> bool {
+        let delta = (current - baseline).abs();
+        // Decimal tolerances are not exact in binary: allow the last bits of the comparison.
+        let noise = 1e-12 * baseline.abs().max(current.abs()).max(1.0);
+        match self {
+            Tolerance::Exact => current == baseline,
+            Tolerance::Absolute(t) => delta <= t + noise,
+            Tolerance::Relative(r) => delta <= r * baseline.abs() + if baseline == 0.0 { 0.0 } else { noise },
+        }
+    }
+}
+
+impl fmt::Display for Tolerance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tolerance::Exact => f.write_str("exact"),
+            Tolerance::Absolute(t) => write!(f, "absolute {t}"),
+            Tolerance::Relative(r) => write!(f, "relative {r}"),
+        }
+    }
+}
+
+/// Which values a rule speaks of: a KPI, optionally one column, optionally rows whose key columns
+/// have the given values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selector {
+    pub kpi: String,
+    pub column: Option<String>,
+    pub keys: Vec<(String, String)>,
+}
+
+impl Selector {
+    pub fn matches(&self, kpi: &str, column: &str, row_keys: &[(String, String)]) -> bool {
+        self.kpi == kpi
+            && self.column.as_deref().is_none_or(|c| c == column)
+            && self.keys.iter().all(|(k, v)| row_keys.iter().any(|(rk, rv)| rk == k && rv == v))
+    }
+
+    /// More specific selectors win: a column beats none, then more keys beat fewer.
+    pub fn specificity(&self) -> (bool, usize) {
+        (self.column.is_some(), self.keys.len())
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.kpi)?;
+        if let Some(c) = &self.column {
+            write!(f, ".{c}")?;
+        }
+        if !self.keys.is_empty() {
+            let keys: Vec<String> = self.keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            write!(f, "{{{}}}", keys.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Le,
+    Lt,
+    Ge,
+    Gt,
+    Eq,
+    Ne,
+}
+
+impl Op {
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Op::Le => value <= threshold,
+            Op::Lt => value < threshold,
+            Op::Ge => value >= threshold,
+            Op::Gt => value > threshold,
+            Op::Eq => value == threshold,
+            Op::Ne => value != threshold,
+        }
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Le => "<=",
+            Op::Lt => "<",
+            Op::Ge => ">=",
+            Op::Gt => ">",
+            Op::Eq => "==",
+            Op::Ne => "!=",
+        }
+    }
+}
+
+/// A threshold that current values must meet (an SLO gate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    pub text: String,
+    pub selector: Selector,
+    pub op: Op,
+    pub threshold: f64,
+    /// 1-based line of the rule in its file.
+    pub line: usize,
+}
+
+/// A tolerance override and the line it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToleranceRule {
+    pub selector: Selector,
+    pub tolerance: Tolerance,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rules {
+    pub origin: String,
+    pub tolerances: Vec<ToleranceRule>,
+    pub gates: Vec<Gate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    gates: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    tolerances: BTreeMap<String, toml::Spanned<String>>,
+}
+
+/// A parse failure at a character offset of the rule text.
+struct Syntax {
+    at: usize,
+    message: String,
+}
+
+impl Rules {
+    pub fn load(path: &std::path::Path) -> Result<Rules> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Rules::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Rules> {
+        let file: RulesFile = toml::from_str(text).map_err(|e| Error::Query { origin: origin.into(), message: e.to_string() })?;
+        // Where a value's text starts in the file: just after its opening quote.
+        let position = |span: std::ops::Range<usize>, offset: usize| -> (usize, usize) {
+            let at = (span.start + 1 + offset).min(text.len());
+            let before = &text[..at];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            (line, column)
+        };
+        let fail = |span: std::ops::Range<usize>, e: Syntax, rule: &str| {
+            let (line, column) = position(span, e.at);
+            Error::Query { origin: origin.into(), message: format!("line {line}, column {column}: {} in `{rule}`", e.message) }
+        };
+        let mut rules = Rules { origin: origin.into(), ..Rules::default() };
+        for gate in &file.gates {
+            let span = gate.span();
+            let parsed = parse_gate(gate.get_ref()).map_err(|e| fail(span.clone(), e, gate.get_ref()))?;
+            let (line, _) = position(span, 0);
+            rules.gates.push(Gate { line, ..parsed });
+        }
+        for (selector_text, tolerance) in &file.tolerances {
+            let span = tolerance.span();
+            let (line, _) = position(span.clone(), 0);
+            let selector = parse_selector(selector_text, &mut 0).map_err(|e| {
+                Error::Query { origin: origin.into(), message: format!("line {line}: {} in the key `{selector_text}`", e.message) }
+            })?;
+            let tolerance = Tolerance::parse(tolerance.get_ref()).map_err(|m| fail(span, Syntax { at: 0, message: m }, tolerance.get_ref()))?;
+            rules.tolerances.push(ToleranceRule { selector, tolerance, line });
+        }
+        Ok(rules)
+    }
+
+    /// The tolerance for one value: the most specific rule that matches, else the KPI's header,
+    /// else the default.
+    pub fn tolerance_for(&self, kpi: &str, column: &str, row_keys: &[(String, String)], header: Option<Tolerance>) -> Tolerance {
+        self.tolerances
+            .iter()
+            .filter(|r| r.selector.matches(kpi, column, row_keys))
+            .max_by_key(|r| r.selector.specificity())
+            .map(|r| r.tolerance)
+            .or(header)
+            .unwrap_or(DEFAULT_TOLERANCE)
+    }
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '-'
+}
+
+fn skip_spaces(chars: &[char], at: &mut usize) {
+    while *at < chars.len() && chars[*at].is_whitespace() {
+        *at += 1;
+    }
+}
+
+fn word(chars: &[char], at: &mut usize, what: &str) -> std::result::Result<String, Syntax> {
+    skip_spaces(chars, at);
+    let start = *at;
+    while *at < chars.len() && is_word(chars[*at]) {
+        *at += 1;
+    }
+    if start == *at {
+        return Err(Syntax { at: start, message: format!("expected {what}") });
+    }
+    Ok(chars[start..*at].iter().collect())
+}
+
+fn parse_selector(text: &str, at: &mut usize) -> std::result::Result<Selector, Syntax> {
+    let chars: Vec<char> = text.chars().collect();
+    let kpi = word(&chars, at, "a KPI id")?;
+    let mut column = None;
+    if chars.get(*at) == Some(&'.') {
+        *at += 1;
+        column = Some(word(&chars, at, "a column name after `.`")?);
+    }
+    let mut keys = Vec::new();
+    skip_spaces(&chars, at);
+    if chars.get(*at) == Some(&'{') {
+        *at += 1;
+        loop {
+            let key = word(&chars, at, "a key column inside `{…}`")?;
+            skip_spaces(&chars, at);
+            if chars.get(*at) != Some(&'=') {
+                return Err(Syntax { at: *at, message: format!("expected `=` after `{key}`") });
+            }
+            *at += 1;
+            skip_spaces(&chars, at);
+            let start = *at;
+            while *at < chars.len() && !matches!(chars[*at], ',' | '}') {
+                *at += 1;
+            }
+            let value: String = chars[start..*at].iter().collect::<String>().trim().to_string();
+            if value.is_empty() {
+                return Err(Syntax { at: start, message: format!("expected a value for `{key}`") });
+            }
+            keys.push((key, value));
+            match chars.get(*at) {
+                Some(',') => *at += 1,
+                Some('}') => {
+                    *at += 1;
+                    break;
+                }
+                _ => return Err(Syntax { at: *at, message: "expected `,` or `}`".into() }),
+            }
+        }
+    }
+    skip_spaces(&chars, at);
+    Ok(Selector { kpi, column, keys })
+}
+
+fn parse_gate(text: &str) -> std::result::Result<Gate, Syntax> {
+    let mut at = 0;
+    let selector = parse_selector(text, &mut at)?;
+    if selector.column.is_none() {
+        return Err(Syntax { at, message: "a gate needs a column: kpi.column".into() });
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let rest: String = chars[at..].iter().collect();
+    let op = [("<=", Op::Le), (">=", Op::Ge), ("==", Op::Eq), ("!=", Op::Ne), ("<", Op::Lt), (">", Op::Gt)]
+        .into_iter()
+        .find(|(s, _)| rest.starts_with(s))
+        .map(|(s, op)| {
+            at += s.len();
+            op
+        })
+        .ok_or(Syntax { at, message: "expected a comparison: <=, <, >=, >, == or !=".into() })?;
+    skip_spaces(&chars, &mut at);
+    let number: String = chars[at..].iter().collect::<String>().trim().to_string();
+    let threshold = number
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .ok_or(Syntax { at, message: format!("expected a number, found `{number}`") })?;
+    Ok(Gate { text: text.to_string(), selector, op, threshold, line: 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gates_and_tolerances_parse() {
+        let rules = Rules::parse(
+            "gates = [\n  \"mttr.p90_hours{priority=1} <= 8\",\n  \"sla_breach.breach_rate{sla=resolution, month=2026-10} < 0.05\",\n]\n[tolerances]\nmttr = \"relative 0.05\"\n\"mttr.p90_hours{priority=1}\" = \"absolute 0.5\"\n",
+            "checks.toml",
+        )
+        .unwrap();
+        assert_eq!(rules.gates.len(), 2);
+        assert_eq!(rules.gates[0].selector.to_string(), "mttr.p90_hours{priority=1}");
+        assert_eq!((rules.gates[0].op, rules.gates[0].threshold, rules.gates[0].line), (Op::Le, 8.0, 2));
+        assert_eq!(rules.gates[1].selector.keys.len(), 2);
+        let keys = vec![("month".to_string(), "2026-10".to_string()), ("priority".to_string(), "1".to_string())];
+        assert_eq!(rules.tolerance_for("mttr", "p90_hours", &keys, None), Tolerance::Absolute(0.5));
+        assert_eq!(rules.tolerance_for("mttr", "p50_hours", &keys, None), Tolerance::Relative(0.05));
+        assert_eq!(rules.tolerance_for("mtta", "p50_hours", &keys, Some(Tolerance::Exact)), Tolerance::Exact);
+        assert_eq!(rules.tolerance_for("mtta", "p50_hours", &keys, None), DEFAULT_TOLERANCE);
+    }
+
+    #[test]
+    fn malformed_rules_name_line_and_column() {
+        let err = |text: &str| Rules::parse(text, "checks.toml").unwrap_err().to_string();
+        // Line 2 is `  "mttr.p90_hours{priority=1} =< 8",`: the text starts at column 4 and `=<` is
+        // 27 characters in, at column 31.
+        let e = err("gates = [\n  \"mttr.p90_hours{priority=1} =< 8\",\n]\n");
+        assert!(e.contains("checks.toml: line 2, column 31") && e.contains("expected a comparison"), "{e}");
+        let e = err("gates = [\"mttr{priority=1} <= 8\"]\n");
+        assert!(e.contains("line 1") && e.contains("needs a column"), "{e}");
+        // The rule's text starts at column 11 (after `gates = ["`); `eight` is 18 characters in.
+        let e = err("gates = [\"mttr.p90_hours <= eight\"]\n");
+        assert!(e.contains("line 1, column 29") && e.contains("`eight`"), "{e}");
+        let e = err("gates = [\"mttr.p90_hours{priority 1} <= 8\"]\n");
+        assert!(e.contains("expected `=`"), "{e}");
+        let e = err("[tolerances]\nmttr = \"roughly 5\"\n");
+        assert!(e.contains("line 2") && e.contains("roughly 5"), "{e}");
+        let e = err("gate = []\n");
+        assert!(e.contains("unknown field `gate`"), "{e}");
+    }
+
+    #[test]
+    fn tolerance_edges() {
+        // Equal to the tolerance passes; just over it fails.
+        assert!(Tolerance::Absolute(0.5).allows(10.0, 10.5));
+        assert!(!Tolerance::Absolute(0.5).allows(10.0, 10.500001));
+        assert!(Tolerance::Absolute(0.2).allows(0.1, 0.1 + 0.2));
+        assert!(Tolerance::Relative(0.1).allows(8.0, 8.8));
+        assert!(!Tolerance::Relative(0.1).allows(8.0, 8.81));
+        // A relative tolerance of a zero baseline allows only zero.
+        assert!(Tolerance::Relative(0.1).allows(0.0, 0.0));
+        assert!(!Tolerance::Relative(0.1).allows(0.0, 1e-9));
+        assert!(Tolerance::Exact.allows(3.0, 3.0));
+        assert!(!Tolerance::Exact.allows(3.0, 3.0000001));
+    }
+}

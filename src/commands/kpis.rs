@@ -1,0 +1,233 @@
+//! The KPI commands: compute (`kpi`), gate against a baseline (`check`), compare two sets of
+//! definitions (`diff`), run golden cases (`test`) and list definitions (`catalog`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use datafusion::prelude::SessionContext;
+
+use super::{load_in_memory, runtime, Settings, Status};
+use crate::check::{self, rules::Rules, CheckReport, Verdict};
+use crate::cli::{CatalogArgs, CatalogFormat, CheckArgs, CheckFormat, DiffArgs, KpiArgs, KpiFormat, KpiRunArgs, TestArgs};
+use crate::error::{Error, Result};
+use crate::golden::{self, CaseOutcome};
+use crate::kpi::{self, Kpi, KpiDocument, KpiOutcome, KpiParams, PeriodRequest, SlaPolicy, Tuning, YearMonth};
+use crate::render;
+
+/// The data loaded and registered once, with the window resolved, ready for any set of KPIs.
+struct Prepared {
+    ctx: SessionContext,
+    params: KpiParams,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Prepared {
+    fn new(run: &KpiRunArgs, settings: &Settings, err: &mut dyn Write) -> Result<Prepared> {
+        let request = match (&run.period, &run.from, &run.to) {
+            (Some(p), _, _) => {
+                let month = YearMonth::parse(p, "--period")?;
+                PeriodRequest::Months(month, month)
+            }
+            (None, Some(from), Some(to)) => PeriodRequest::Months(YearMonth::parse(from, "--from")?, YearMonth::parse(to, "--to")?),
+            _ => PeriodRequest::All,
+        };
+        let t = &run.tuning;
+        let tuning = Tuning {
+            failure_priority: t.failure_priority,
+            correlation_window_hours: t.window_hours,
+            candidate_min_incidents: t.candidate_min_incidents,
+            candidate_window_days: t.candidate_window_days,
+        };
+        let policy = match &run.sla {
+            Some(path) => SlaPolicy::load(path)?,
+            None => SlaPolicy::default_policy()?,
+        };
+        let (tables, _) = load_in_memory(&run.input, settings, run.rejects.as_deref(), err)?;
+        let ctx = crate::engine::session(settings.timezone.name());
+        crate::engine::register(&ctx, tables)?;
+        let runtime = runtime()?;
+        let params = runtime.block_on(kpi::prepare(&ctx, request, settings.as_of, settings.timezone, tuning, &policy))?;
+        Ok(Prepared { ctx, params, runtime })
+    }
+
+    fn run(&self, kpis: Vec<Kpi>) -> Vec<KpiOutcome> {
+        self.runtime.block_on(kpi::run::run_parallel(&self.ctx, kpis))
+    }
+}
+
+fn failed_queries(outcomes: &[KpiOutcome]) -> Result<()> {
+    let failures: Vec<&String> = outcomes.iter().filter_map(|o| o.result.as_ref().err()).collect();
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(Error::KpisFailed {
+        failed: failures.len(),
+        details: failures.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"),
+    })
+}
+
+pub fn kpi(args: &KpiArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
+    let selected = kpi::select(args.run.queries.as_deref(), &args.run.only)?;
+    if args.format == KpiFormat::Parquet && args.out.is_none() {
+        return Err(Error::Usage("--format parquet writes one file per KPI: give --out DIR".into()));
+    }
+    let prepared = Prepared::new(&args.run, settings, err)?;
+    let outcomes = prepared.run(selected);
+    let mut file;
+    let sink: &mut dyn Write = match (&args.out, args.format) {
+        (Some(path), KpiFormat::Table | KpiFormat::Json | KpiFormat::Csv) => {
+            file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?);
+            &mut file
+        }
+        _ => out,
+    };
+    match args.format {
+        KpiFormat::Table => render::kpis::table(&prepared.params, &outcomes, args.limit, sink)?,
+        KpiFormat::Json => render::kpis::json(&KpiDocument::new(&prepared.params, &outcomes)?, sink)?,
+        KpiFormat::Csv => render::kpis::csv(&KpiDocument::new(&prepared.params, &outcomes)?, sink)?,
+        KpiFormat::Parquet => render::kpis::parquet(&outcomes, args.out.as_deref().expect("checked above"))?,
+    }
+    sink.flush().map_err(render::stdout_error)?;
+    failed_queries(&outcomes)
+}
+
+fn write_report(report: &CheckReport, format: CheckFormat, out: &mut dyn Write) -> Result<()> {
+    match format {
+        CheckFormat::Text => render::check::text(report, out),
+        CheckFormat::Github => render::check::github(report, out),
+        CheckFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            writeln!(out).map_err(render::stdout_error)
+        }
+    }
+}
+
+pub fn check(args: &CheckArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status> {
+    let selected = kpi::select(args.run.queries.as_deref(), &args.run.only)?;
+    let rules = match &args.rules {
+        Some(path) => Rules::load(path)?,
+        None => Rules::default(),
+    };
+    // Read the baseline before the work, so a bad path fails fast.
+    let baseline = match (&args.baseline, args.bless) {
+        (Some(path), false) => Some(check::read_baseline(path)?),
+        _ => None,
+    };
+    if baseline.is_none() && rules.gates.is_empty() && !args.bless {
+        return Err(Error::Usage("nothing to check: give --baseline FILE, or --rules FILE with gates".into()));
+    }
+    let prepared = Prepared::new(&args.run, settings, err)?;
+    let outcomes = prepared.run(selected);
+    failed_queries(&outcomes)?;
+    let current = KpiDocument::new(&prepared.params, &outcomes)?;
+    if args.bless {
+        let path = args.baseline.as_ref().expect("clap requires --baseline with --bless");
+        let mut text = serde_json::to_string_pretty(&current)?;
+        text.push('\n');
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+        writeln!(out, "blessed: wrote the current values of {} KPIs to {}", current.kpis.len(), path.display()).map_err(render::stdout_error)?;
+        return Ok(Status::Success);
+    }
+    let report = check::check(baseline.as_ref(), &current, &rules)?;
+    if let Some(path) = &args.junit {
+        std::fs::write(path, render::junit::render(&report)).map_err(|e| Error::io(path, e))?;
+    }
+    write_report(&report, args.format, out)?;
+    Ok(if report.passed { Status::Success } else { Status::Failure })
+}
+
+/// The `queries/*.sql` files of the current repository at a git revision, written to `dir`.
+fn queries_at_revision(rev: &str, dir: &Path) -> Result<()> {
+    let git = |args: &[&str]| -> Result<Vec<u8>> {
+        let output = std::process::Command::new("git")
+            .args(args)
+            .output()
+            .map_err(|e| Error::Usage(format!("--git-rev needs git on PATH: {e}")))?;
+        if !output.status.success() {
+            return Err(Error::Usage(format!("--git-rev {rev}: git {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim())));
+        }
+        Ok(output.stdout)
+    };
+    let listing = String::from_utf8_lossy(&git(&["ls-tree", "--name-only", rev, "queries/"])?).into_owned();
+    for path in listing.lines().filter(|p| p.ends_with(".sql")) {
+        let text = git(&["show", &format!("{rev}:{path}")])?;
+        let target = dir.join(Path::new(path).file_name().expect("ls-tree lists files"));
+        std::fs::write(&target, text).map_err(|e| Error::io(&target, e))?;
+    }
+    Ok(())
+}
+
+pub fn diff(args: &DiffArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status> {
+    let scratch = std::env::temp_dir().join(format!("mttx-diff-{}", std::process::id()));
+    let (before_dir, after_dir): (PathBuf, Option<PathBuf>) = match (&args.queries_a, &args.git_rev) {
+        (Some(a), _) => (a.clone(), args.queries_b.clone()),
+        (None, Some(rev)) => {
+            std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
+            queries_at_revision(rev, &scratch)?;
+            (scratch.clone(), Some(args.queries_b.clone().unwrap_or_else(|| PathBuf::from("queries"))))
+        }
+        (None, None) => unreachable!("clap requires --queries-a or --git-rev"),
+    };
+    let result = (|| {
+        let before = kpi::select(Some(&before_dir), &args.run.only)?;
+        let after = kpi::select(after_dir.as_deref(), &args.run.only)?;
+        let prepared = Prepared::new(&args.run, settings, err)?;
+        let (a, b) = (prepared.run(before), prepared.run(after));
+        failed_queries(&a)?;
+        failed_queries(&b)?;
+        let report = check::check(Some(&KpiDocument::new(&prepared.params, &a)?), &KpiDocument::new(&prepared.params, &b)?, &Rules::default())?;
+        write_report(&report, args.format, out)?;
+        let moved = report.comparisons.iter().any(|c| c.verdict != Verdict::Ok);
+        Ok(if moved { Status::Failure } else { Status::Success })
+    })();
+    if args.git_rev.is_some() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    result
+}
+
+pub fn test(args: &TestArgs, out: &mut dyn Write) -> Result<Status> {
+    let kpis = kpi::select(Some(&args.queries), &[])?;
+    let cases: Vec<golden::Case> = golden::discover(&args.queries)?.into_iter().filter(|c| args.only.is_empty() || args.only.contains(&c.kpi)).collect();
+    if cases.is_empty() {
+        return Err(Error::Usage(format!("no golden cases in {}/tests/<kpi>/<case>/", args.queries.display())));
+    }
+    let runtime = runtime()?;
+    let (mut passed, mut failed) = (0, 0);
+    for case in &cases {
+        let Some(kpi) = kpis.iter().find(|k| k.id == case.kpi) else {
+            return Err(Error::Usage(format!("{}: no KPI `{}` among the queries", case.dir.display(), case.kpi)));
+        };
+        let actual = runtime.block_on(golden::run_case(case, kpi))?;
+        let label = format!("{}/{}", case.kpi, case.name);
+        match golden::judge(case, &actual, args.bless)? {
+            CaseOutcome::Passed => {
+                passed += 1;
+                writeln!(out, "ok      {label}")
+            }
+            CaseOutcome::Blessed => {
+                passed += 1;
+                writeln!(out, "blessed {label}")
+            }
+            CaseOutcome::Failed(diff) => {
+                failed += 1;
+                writeln!(out, "FAILED  {label} ({})\n{diff}", case.dir.join(golden::EXPECTED).display())
+            }
+        }
+        .map_err(render::stdout_error)?;
+    }
+    writeln!(out, "\ngolden cases: {passed} passed, {failed} failed").map_err(render::stdout_error)?;
+    Ok(if failed == 0 { Status::Success } else { Status::Failure })
+}
+
+pub fn catalog(args: &CatalogArgs, out: &mut dyn Write) -> Result<()> {
+    let kpis = kpi::select(args.queries.as_deref(), &[])?;
+    match args.format {
+        CatalogFormat::Text => render::kpis::catalog_text(&kpis, out),
+        CatalogFormat::Markdown => render::kpis::catalog_markdown(&kpis, out),
+        CatalogFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &kpis)?;
+            writeln!(out).map_err(render::stdout_error)
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Golden cases for KPI queries, the sqllogictest idea for mttx: `DIR/tests/<kpi>/<case>/` holds a
+//! `case.toml` (cut-off, months, parameters, inputs) and `expected.csv`, the KPI's result on those
+//! inputs. `mttx test` runs every case and shows the rows that differ; `--bless` rewrites the
+//! expected files after a reviewed change.
+
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::escape::spreadsheet_safe;
+use crate::ingest::{self, LoadOptions, MemorySink, Profile, RejectsCsv};
+use crate::kpi::{self, Kpi, PeriodRequest, SlaPolicy, Tuning, YearMonth};
+
+/// `case.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    /// The cut-off, RFC 3339.
+    pub as_of: String,
+    /// First and last month, YYYY-MM; default as in `mttx kpi`.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// Input files or directories, relative to the case directory. Default: the case directory.
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    #[serde(default = "canonical")]
+    pub profile: String,
+    /// An SLA policy file relative to the case directory; default: the built-in policy.
+    pub sla: Option<String>,
+    pub failure_priority: Option<i64>,
+    pub window_hours: Option<i64>,
+    pub candidate_min_incidents: Option<i64>,
+    pub candidate_window_days: Option<i64>,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+fn canonical() -> String {
+    "canonical".into()
+}
+
+/// A case on disk.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub kpi: String,
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+pub const EXPECTED: &str = "expected.csv";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseOutcome {
+    Passed,
+    Blessed,
+    /// The rows that differ, as a readable diff.
+    Failed(String),
+}
+
+/// The cases under `queries_dir/tests`, sorted; directories starting with `_` hold shared data.
+pub fn discover(queries_dir: &Path) -> Result<Vec<Case>> {
+    let root = queries_dir.join("tests");
+    let mut cases = Vec::new();
+    if !root.is_dir() {
+        return Ok(cases);
+    }
+    for kpi_dir in sorted_dirs(&root)? {
+        let kpi = file_name(&kpi_dir);
+        if kpi.starts_with('_') {
+            continue;
+        }
+        for case_dir in sorted_dirs(&kpi_dir)? {
+            cases.push(Case { kpi: kpi.clone(), name: file_name(&case_dir), dir: case_dir });
+        }
+    }
+    Ok(cases)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.is_dir() {
+            dirs.push(path);
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Runs one case's KPI on its inputs and returns the result as golden CSV.
+pub async fn run_case(case: &Case, kpi: &Kpi) -> Result<String> {
+    let spec_path = case.dir.join("case.toml");
+    let text = std::fs::read_to_string(&spec_path).map_err(|e| Error::io(&spec_path, e))?;
+    let spec: CaseSpec = toml::from_str(&text).map_err(|e| Error::Query { origin: spec_path.display().to_string(), message: e.to_string() })?;
+    let fail = |message: String| Error::Query { origin: spec_path.display().to_string(), message };
+    let timezone: chrono_tz::Tz = spec.timezone.parse().map_err(|_| fail(format!("timezone `{}` is not an IANA zone", spec.timezone)))?;
+    let as_of = ingest::timestamp::parse_iso(&spec.as_of, timezone).ok_or_else(|| fail(format!("as_of `{}` is not RFC 3339", spec.as_of)))?;
+    let request = match (&spec.from, &spec.to) {
+        (Some(from), Some(to)) => PeriodRequest::Months(YearMonth::parse(from, "from")?, YearMonth::parse(to, "to")?),
+        (None, None) => PeriodRequest::All,
+        _ => return Err(fail("give both from and to, or neither".into())),
+    };
+    let defaults = Tuning::default();
+    let tuning = Tuning {
+        failure_priority: spec.failure_priority.unwrap_or(defaults.failure_priority),
+        correlation_window_hours: spec.window_hours.unwrap_or(defaults.correlation_window_hours),
+        candidate_min_incidents: spec.candidate_min_incidents.unwrap_or(defaults.candidate_min_incidents),
+        candidate_window_days: spec.candidate_window_days.unwrap_or(defaults.candidate_window_days),
+    };
+    let policy = match &spec.sla {
+        Some(p) => SlaPolicy::load(&case.dir.join(p))?,
+        None => SlaPolicy::default_policy()?,
+    };
+    let inputs: Vec<PathBuf> = if spec.inputs.is_empty() { vec![case.dir.clone()] } else { spec.inputs.iter().map(|i| case.dir.join(i)).collect() };
+    let profile = Profile::resolve(&spec.profile)?;
+    let mut tables = MemorySink::default();
+    ingest::load(&inputs, &profile, &LoadOptions { as_of: Some(as_of) }, &mut tables, &mut RejectsCsv::discard())?;
+    let ctx = crate::engine::session(timezone.name());
+    crate::engine::register(&ctx, tables)?;
+    kpi::prepare(&ctx, request, Some(as_of), timezone, tuning, &policy).await?;
+    let batches = ctx.sql(&kpi.sql).await?.collect().await?;
+    golden_csv(&batches)
+}
+
+/// Results as CSV for comparison: floats rounded to nine decimals so that the last bits of
+/// parallel sums cannot make a case flaky; nulls empty; text neutralised like every CSV mttx writes.
+pub fn golden_csv(batches: &[RecordBatch]) -> Result<String> {
+    let mut writer = ::csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: ::csv::Error| Error::io("<golden csv>", std::io::Error::other(e));
+    if let Some(first) = batches.first() {
+        let header: Vec<String> = first.schema().fields().iter().map(|f| f.name().clone()).collect();
+        writer.write_record(&header).map_err(csv_err)?;
+    }
+    let options = FormatOptions::default().with_null("");
+    for batch in batches {
+        let mut columns: Vec<Vec<String>> = Vec::new();
+        for array in batch.columns() {
+            let cells: Vec<String> = match array.data_type() {
+                DataType::Float64 => {
+                    let floats = array.as_primitive::<Float64Type>();
+                    (0..floats.len()).map(|i| if floats.is_null(i) { String::new() } else { round9(floats.value(i)) }).collect()
+                }
+                DataType::Utf8 => {
+                    let text = array.as_string::<i32>();
+                    (0..text.len()).map(|i| if text.is_null(i) { String::new() } else { spreadsheet_safe(text.value(i)).into_owned() }).collect()
+                }
+                _ => {
+                    let formatter = ArrayFormatter::try_new(array.as_ref(), &options)?;
+                    (0..array.len()).map(|i| formatter.value(i).to_string()).collect()
+                }
+            };
+            columns.push(cells);
+        }
+        for row in 0..batch.num_rows() {
+            writer.write_record(columns.iter().map(|c| c[row].as_str())).map_err(csv_err)?;
+        }
+    }
+    let bytes = writer.into_inner().map_err(|e| Error::io("<golden csv>", std::io::Error::other(e.to_string())))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn round9(x: f64) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    let text = format!("{x:.9}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" { "0".into() } else { text.into() }
+}
+
+/// Compares a result with the expected file, or rewrites the file when blessing.
+pub fn judge(case: &Case, actual: &str, bless: bool) -> Result<CaseOutcome> {
+    let path = case.dir.join(EXPECTED);
+    if bless {
+        std::fs::write(&path, actual).map_err(|e| Error::io(&path, e))?;
+        return Ok(CaseOutcome::Blessed);
+    }
+    let expected = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(CaseOutcome::Failed(format!("no {EXPECTED}; review the result and create it with `mttx test --bless`:\n{actual}")));
+        }
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    if expected == actual {
+        return Ok(CaseOutcome::Passed);
+    }
+    Ok(CaseOutcome::Failed(diff_rows(&expected, actual)))
+}
+
+/// A row-level diff: the header once, then each differing row as `-` expected and `+` actual,
+/// with its row number.
+pub fn diff_rows(expected: &str, actual: &str) -> String {
+    let e: Vec<&str> = expected.lines().collect();
+    let a: Vec<&str> = actual.lines().collect();
+    let mut out = String::new();
+    if e.first() != a.first() {
+        out.push_str(&format!("  columns differ:\n  - {}\n  + {}\n", e.first().unwrap_or(&""), a.first().unwrap_or(&"")));
+    } else if let Some(header) = e.first() {
+        out.push_str(&format!("    {header}\n"));
+    }
+    for i in 1..e.len().max(a.len()) {
+        match (e.get(i), a.get(i)) {
+            (Some(x), Some(y)) if x == y => {}
+            (x, y) => {
+                out.push_str(&format!("  row {i}:\n"));
+                if let Some(x) = x {
+                    out.push_str(&format!("  - {x}\n"));
+                }
+                if let Some(y) = y {
+                    out.push_str(&format!("  + {y}\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_and_diffs() {
+        assert_eq!(round9(0.1 + 0.2), "0.3");
+        assert_eq!(round9(2.0), "2");
+        assert_eq!(round9(-1e-12), "0");
+        let d = diff_rows("a,b\n1,2\n3,4\n", "a,b\n1,2\n3,5\n6,7\n");
+        assert!(d.contains("row 2:\n  - 3,4\n  + 3,5") && d.contains("row 3:\n  + 6,7"), "{d}");
+    }
+}
