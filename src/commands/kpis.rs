@@ -38,11 +38,13 @@ impl Prepared {
             candidate_min_incidents: t.candidate_min_incidents,
             candidate_window_days: t.candidate_window_days,
         };
-        let policy = match &run.sla {
+        let mut policy = match &run.sla {
             Some(path) => SlaPolicy::load(path)?,
             None => SlaPolicy::default_policy()?,
         };
-        let (tables, _) = load_in_memory(&run.input, settings, run.rejects.as_deref(), err)?;
+        let (tables, summary) = load_in_memory(&run.input, settings, run.rejects.as_deref(), err)?;
+        // The source tool's own pause states (from an event-log profile) stop clocks too.
+        policy.pause_states.extend(summary.pause_states.iter().filter(|s| !policy.pause_states.contains(s)).cloned().collect::<Vec<_>>());
         let ctx = crate::engine::session(settings.timezone.name());
         crate::engine::register(&ctx, tables)?;
         let runtime = runtime()?;

@@ -147,6 +147,22 @@ impl<'a> Converter<'a> {
                     None => constant,
                 }
             };
+            // Typed timestamps (Parquet, derived event logs) need no text round trip.
+            if spec.kind == FieldKind::Timestamp
+                && let FieldSource::Column(i) = source
+                && matches!(chunk.batch.column(*i).data_type(), DataType::Timestamp(_, Some(_)))
+            {
+                let array = cast(chunk.batch.column(*i), &crate::model::timestamp_type())?;
+                if spec.required {
+                    for row in (0..n).filter(|&r| array.is_null(r)) {
+                        let reason = format!("required field `{}` is empty", spec.name);
+                        problems.flag(row, &column, "", RejectCode::MissingRequired, reason);
+                    }
+                }
+                arrays.push(array);
+                column_names.push(column);
+                continue;
+            }
             let parser = FieldParser {
                 spec,
                 table: self.table,
@@ -388,7 +404,16 @@ impl FieldParser<'_> {
                                     b.append_null();
                                 }
                             }
-                            _ => b.append_value(v),
+                            _ => match self.rules.allowed.get(self.spec.name) {
+                                Some(allowed) if !allowed.contains(&v.to_lowercase()) => {
+                                    report(i, &v, RejectCode::UnmappedValue, format!(
+                                        "{name} `{v}` is not one the profile knows; add it to [tables.{}.allowed.{name}] or map it in [tables.{}.values.{name}]",
+                                        self.table, self.table
+                                    ));
+                                    b.append_null();
+                                }
+                                _ => b.append_value(v),
+                            },
                         },
                     }
                 }

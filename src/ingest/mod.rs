@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod csv;
+pub mod eventlog;
 pub mod json;
 pub mod parquet;
 pub mod profile;
@@ -13,11 +14,12 @@ pub mod sink;
 pub mod source;
 pub mod summary;
 pub mod timestamp;
+pub mod xes;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::{AsArray, BooleanArray};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -51,17 +53,21 @@ pub fn load(
         if mine.is_empty() {
             continue;
         }
+        let rules = profile.rules(table, &profile.name)?;
+        let table_profile = profile.table(table).expect("discover only assigns profiled tables");
+        let eventlog = table_profile.eventlog.as_ref().map(|log| (eventlog::Extractor::new(log, &rules, options.as_of), Vec::new()));
         let mut loader = TableLoader {
             table,
             ids: HashMap::new(),
             pending: Vec::new(),
-            dedup: profile.table(table).is_some_and(|tp| tp.dedup.is_some()),
+            dedup: table_profile.dedup.is_some(),
+            filter: table_profile.filter.as_ref().map(|f| (f.column.clone(), f.keep.iter().map(|k| k.trim().to_lowercase()).collect())),
+            eventlog,
+            kept_events: HashMap::new(),
             summary: &mut summary,
             tables: &mut *tables,
             rejects: &mut *rejects,
         };
-        let rules = profile.rules(table, &profile.name)?;
-        let table_profile = profile.table(table).expect("discover only assigns profiled tables");
         for (index, file) in mine {
             let converter = Converter {
                 table,
@@ -75,9 +81,11 @@ pub fn load(
                 Format::Csv => csv::read(&file.path, &rules, &mut on_chunk)?,
                 Format::Json => json::read(&file.path, &mut on_chunk)?,
                 Format::Parquet => parquet::read(&file.path, &mut on_chunk)?,
+                Format::Xes => xes::read(&file.path, &mut on_chunk)?,
             }
         }
-        loader.finish()?;
+        let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+        loader.finish(&paths, table_profile, &rules, options.as_of)?;
     }
     summary.finish();
     Ok(summary)
@@ -90,6 +98,12 @@ struct TableLoader<'a> {
     /// Converted chunks held back until every version of each ticket has been seen.
     pending: Vec<(usize, Converted)>,
     dedup: bool,
+    /// Rows must hold one of these (lower-cased) values in the column to belong to the table.
+    filter: Option<(profile::ColumnSource, std::collections::HashSet<String>)>,
+    /// For status histories: the extractor and the events kept so far.
+    eventlog: Option<(eventlog::Extractor<'a>, Vec<RecordBatch>)>,
+    /// Events kept per file, to count the ones folded into tickets.
+    kept_events: HashMap<usize, u64>,
     summary: &'a mut LoadSummary,
     tables: &'a mut dyn TableSink,
     rejects: &'a mut dyn RejectSink,
@@ -98,6 +112,14 @@ struct TableLoader<'a> {
 impl TableLoader<'_> {
     fn chunk(&mut self, file: usize, path: &Path, converter: &Converter, chunk: RawChunk) -> Result<()> {
         self.summary.files[file].read += (chunk.rows.len() + chunk.malformed.len()) as u64;
+        let chunk = self.in_scope(file, path, chunk)?;
+        if let Some((extractor, _)) = &self.eventlog {
+            let (events, problems) = extractor.extract(file as u32, &chunk, path)?;
+            self.reject_all(file, path, &problems)?;
+            *self.kept_events.entry(file).or_default() += events.num_rows() as u64;
+            self.eventlog.as_mut().expect("checked above").1.push(events);
+            return Ok(());
+        }
         let mut converted = converter.convert(chunk)?;
         if self.dedup {
             self.reject_all(file, path, &converted.rejects)?;
@@ -113,6 +135,47 @@ impl TableLoader<'_> {
             self.tables.write(self.table, batch)?;
         }
         Ok(())
+    }
+
+    /// Drops the rows the table's filter does not keep, rejecting them as out of scope.
+    fn in_scope(&mut self, file: usize, path: &Path, mut chunk: RawChunk) -> Result<RawChunk> {
+        let Some((column, keep)) = &self.filter else { return Ok(chunk) };
+        let schema = chunk.batch.schema();
+        let Some(index) = column.candidates().iter().find_map(|c| schema.index_of(c).ok()) else {
+            if !chunk.complete_schema {
+                return Ok(chunk);
+            }
+            return Err(crate::Error::input(path, format!("the filter column {} is not in the file", column.candidates().join(" or "))));
+        };
+        let name = schema.field(index).name().clone();
+        let values = datafusion::arrow::compute::cast(chunk.batch.column(index), &datafusion::arrow::datatypes::DataType::Utf8)?;
+        let values = values.as_string::<i32>();
+        let mut mask = Vec::with_capacity(values.len());
+        let mut out = Vec::new();
+        for i in 0..values.len() {
+            let value = if values.is_null(i) { "" } else { values.value(i).trim() };
+            let kept = keep.contains(&value.to_lowercase());
+            mask.push(kept);
+            if !kept {
+                out.push(RowProblem {
+                    row: chunk.rows[i],
+                    line: chunk.lines.get(i).copied(),
+                    column: name.clone(),
+                    value: value.to_string(),
+                    code: RejectCode::OutOfScope,
+                    reason: format!("`{value}` does not belong in {}: the profile keeps {name} values {}", self.table, keep.iter().cloned().collect::<Vec<_>>().join(", ")),
+                });
+            }
+        }
+        self.reject_all(file, path, &out)?;
+        let mask = BooleanArray::from(mask);
+        chunk.batch = filter_record_batch(&chunk.batch, &mask)?;
+        let pick = |v: &[u64]| -> Vec<u64> { v.iter().zip(mask.iter()).filter(|(_, k)| k == &Some(true)).map(|(x, _)| *x).collect() };
+        chunk.rows = pick(&chunk.rows);
+        if !chunk.lines.is_empty() {
+            chunk.lines = pick(&chunk.lines);
+        }
+        Ok(chunk)
     }
 
     fn reject_all(&mut self, file: usize, path: &Path, problems: &[RowProblem]) -> Result<()> {
@@ -156,8 +219,12 @@ impl TableLoader<'_> {
         Ok((batch, duplicates))
     }
 
-    /// For deduplicated tables: keeps the greatest version of each id and counts the rest merged.
-    fn finish(mut self) -> Result<()> {
+    /// For status histories: derives the tickets and their status changes. For deduplicated
+    /// tables: keeps the greatest version of each id. Either way the rest count as merged.
+    fn finish(mut self, paths: &[&Path], table_profile: &profile::TableProfile, rules: &profile::TableRules, as_of: Option<i64>) -> Result<()> {
+        if let Some((extractor, events)) = self.eventlog.take() {
+            return self.finish_eventlog(&extractor, events, paths, table_profile, rules, as_of);
+        }
         if !self.dedup {
             return Ok(());
         }
@@ -186,6 +253,68 @@ impl TableLoader<'_> {
             let batch = filter_record_batch(&converted.batch, &BooleanArray::from(keep))?;
             if batch.num_rows() > 0 {
                 self.tables.write(self.table, batch)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TableLoader<'_> {
+    fn finish_eventlog(
+        &mut self,
+        extractor: &eventlog::Extractor,
+        events: Vec<RecordBatch>,
+        paths: &[&Path],
+        table_profile: &profile::TableProfile,
+        rules: &profile::TableRules,
+        as_of: Option<i64>,
+    ) -> Result<()> {
+        let derived = eventlog::derive(extractor, events)?;
+        // The derived tickets carry canonical names: convert them like a canonical file.
+        let as_tickets = profile::TableProfile {
+            auto_columns: true,
+            columns: Default::default(),
+            unknown_columns: profile::UnknownColumns::Ignore,
+            dedup: None,
+            eventlog: None,
+            filter: None,
+            ..table_profile.clone()
+        };
+        let mut tickets_per_file: HashMap<usize, u64> = HashMap::new();
+        for batch in derived.tickets {
+            let files = batch.column_by_name("first_file").expect("derived").as_primitive::<datafusion::arrow::datatypes::UInt32Type>().clone();
+            let rows = batch.column_by_name("first_row").expect("derived").as_primitive::<datafusion::arrow::datatypes::UInt64Type>().clone();
+            let mut start = 0;
+            while start < batch.num_rows() {
+                let file = files.value(start) as usize;
+                let end = (start..batch.num_rows()).find(|&i| files.value(i) as usize != file).unwrap_or(batch.num_rows());
+                let slice = batch.slice(start, end - start);
+                let keep: Vec<usize> = (0..slice.num_columns()).filter(|&i| !["first_file", "first_row", "event_count"].contains(&slice.schema().field(i).name().as_str())).collect();
+                let chunk = RawChunk {
+                    batch: slice.project(&keep)?,
+                    rows: (start..end).map(|i| rows.value(i)).collect(),
+                    lines: Vec::new(),
+                    malformed: Vec::new(),
+                    complete_schema: true,
+                };
+                let converter = Converter { table: self.table, table_profile: &as_tickets, rules, as_of, path: paths[file] };
+                let converted = converter.convert(chunk)?;
+                self.reject_all(file, paths[file], &converted.rejects)?;
+                self.summary.files[file].loaded += converted.batch.num_rows() as u64;
+                *tickets_per_file.entry(file).or_default() += (end - start) as u64;
+                if converted.batch.num_rows() > 0 {
+                    self.tables.write(self.table, converted.batch)?;
+                }
+                start = end;
+            }
+        }
+        for (file, kept) in &self.kept_events {
+            self.summary.files[*file].merged += kept - tickets_per_file.get(file).copied().unwrap_or(0);
+        }
+        for batch in derived.changes {
+            self.summary.derived_events += batch.num_rows() as u64;
+            if batch.num_rows() > 0 {
+                self.tables.write(Table::Events, batch)?;
             }
         }
         Ok(())

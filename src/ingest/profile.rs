@@ -13,7 +13,14 @@ use crate::error::{Error, Result};
 use crate::model::{FieldKind, Table};
 
 /// Built-in profiles by name, in the order `mttx profiles` lists them.
-pub const BUILTIN: &[(&str, &str)] = &[("canonical", include_str!("profiles/canonical.toml"))];
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("canonical", include_str!("profiles/canonical.toml")),
+    ("eventlog", include_str!("profiles/eventlog.toml")),
+    ("xes", include_str!("profiles/xes.toml")),
+    ("hpsm", include_str!("profiles/hpsm.toml")),
+    ("servicenow", include_str!("profiles/servicenow.toml")),
+    ("jira", include_str!("profiles/jira.toml")),
+];
 
 /// A mapping profile as written in TOML.
 #[derive(Debug, Clone, Deserialize)]
@@ -82,6 +89,85 @@ pub struct TableProfile {
     pub parse: ParseSettings,
     /// Audit-style exports: keep one row per id, the one with the greatest `order_by` values.
     pub dedup: Option<Dedup>,
+    /// Status histories: derive one ticket per case from its events (see `eventlog`).
+    pub eventlog: Option<EventLog>,
+    /// Keep only rows whose column holds one of these values; others are rejected as out of scope.
+    pub filter: Option<RowFilter>,
+    /// Canonical text field → the values it may hold (after value maps, ignoring case); any other
+    /// value is rejected, e.g. an unknown state code.
+    #[serde(default)]
+    pub allowed: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowFilter {
+    pub column: ColumnSource,
+    /// Values that belong in this table, matched ignoring case.
+    pub keep: Vec<String>,
+}
+
+/// A status history: one row per event, several per ticket. Each ticket becomes one canonical row,
+/// and each change of status one row of the `events` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventLog {
+    /// The ticket key (becomes `id`).
+    pub case: ColumnSource,
+    /// When the event happened, parsed with the table's timestamp formats.
+    pub timestamp: ColumnSource,
+    /// The status the event leaves the ticket in.
+    pub status: ColumnSource,
+    /// A second status column, joined to the first as `status/detail` (e.g. Status/Sub Status).
+    pub status_detail: Option<ColumnSource>,
+    /// Canonical field → column, taken from the ticket's first event.
+    #[serde(default)]
+    pub first: BTreeMap<String, ColumnSource>,
+    /// Canonical field → column, taken from the ticket's last event.
+    #[serde(default)]
+    pub last: BTreeMap<String, ColumnSource>,
+    /// Canonical timestamp field → rule. `opened_at` defaults to the first event.
+    #[serde(default)]
+    pub milestones: BTreeMap<String, Milestone>,
+    /// reopen_count: transitions from one of these states to a state not among them.
+    #[serde(default)]
+    pub reopen_from: Vec<String>,
+    /// States during which SLA clocks stand still; they join the SLA policy's pause states.
+    #[serde(default)]
+    pub pause_states: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Milestone {
+    pub rule: MilestoneRule,
+    /// The states the rule speaks of (matched ignoring case).
+    #[serde(default)]
+    pub states: Vec<String>,
+    /// Only when the ticket's final status is one of these (e.g. resolved_at only while resolved).
+    #[serde(default)]
+    pub only_if_final_in: Vec<String>,
+    /// first_event or last_event, used when none of the case's statuses is one the profile names
+    /// anywhere: logs whose vocabulary is unknown (activity codes) still get durations.
+    pub fallback: Option<MilestoneRule>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MilestoneRule {
+    /// The ticket's first event.
+    FirstEvent,
+    /// The ticket's last event.
+    LastEvent,
+    /// The first event that moves the ticket into one of `states`.
+    FirstInto,
+    /// The last event that moves the ticket into one of `states`.
+    LastInto,
+    /// The first event whose status is not one of `states`.
+    FirstNotIn,
+    /// The first event that moves the ticket out of one of `states` (e.g. the first update that is
+    /// no longer New); none when the history never shows the ticket in them.
+    FirstOutOf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,17 +292,45 @@ impl Profile {
             for field in tp.values.keys() {
                 check_field("values", field)?;
             }
+            for field in tp.allowed.keys() {
+                check_field("allowed", field)?;
+            }
             if tp.files.is_empty() {
                 return fail(format!("[tables.{table_name}].files: give at least one file name pattern"));
             }
             if let Some(format) = &tp.format
-                && !["csv", "json", "parquet"].contains(&format.as_str())
+                && !["csv", "json", "parquet", "xes"].contains(&format.as_str())
             {
                 return fail(format!(
-                    "[tables.{table_name}].format: `{format}` is not one of csv, json, parquet"
+                    "[tables.{table_name}].format: `{format}` is not one of csv, json, parquet, xes"
                 ));
             }
-            if !tp.auto_columns && !tp.columns.contains_key("id") && !tp.constants.contains_key("id") {
+            if let Some(log) = &tp.eventlog {
+                for field in log.first.keys().chain(log.last.keys()) {
+                    check_field("eventlog.first/last", field)?;
+                }
+                for (field, milestone) in &log.milestones {
+                    check_field("eventlog.milestones", field)?;
+                    if table.field(field).map(|f| f.kind) != Some(FieldKind::Timestamp) {
+                        return fail(format!("[tables.{table_name}.eventlog.milestones]: `{field}` is not a timestamp field"));
+                    }
+                    if milestone.fallback.is_some_and(|f| !matches!(f, MilestoneRule::FirstEvent | MilestoneRule::LastEvent)) {
+                        return fail(format!("[tables.{table_name}.eventlog.milestones.{field}]: fallback must be first_event or last_event"));
+                    }
+                    if log.first.contains_key(field) || log.last.contains_key(field) {
+                        return fail(format!("[tables.{table_name}.eventlog]: `{field}` is both a milestone and an attribute"));
+                    }
+                    let needs_states = !matches!(milestone.rule, MilestoneRule::FirstEvent | MilestoneRule::LastEvent);
+                    if needs_states && milestone.states.is_empty() {
+                        return fail(format!("[tables.{table_name}.eventlog.milestones.{field}]: rule {:?} needs `states`", milestone.rule));
+                    }
+                }
+                if tp.dedup.is_some() || !tp.columns.is_empty() || tp.auto_columns {
+                    return fail(format!(
+                        "[tables.{table_name}]: an eventlog table maps attributes in eventlog.first/last; drop columns, auto_columns and dedup"
+                    ));
+                }
+            } else if !tp.auto_columns && !tp.columns.contains_key("id") && !tp.constants.contains_key("id") {
                 return fail(format!(
                     "[tables.{table_name}]: no source for the required field `id`; add it to columns or set auto_columns = true"
                 ));
@@ -305,7 +419,13 @@ impl Profile {
             constants.insert(field.clone(), text);
         }
 
+        let allowed = tp
+            .allowed
+            .iter()
+            .map(|(field, values)| (field.clone(), values.iter().map(|v| v.trim().to_lowercase()).collect()))
+            .collect();
         Ok(TableRules {
+            allowed,
             timestamps,
             null_tokens,
             true_tokens,
@@ -334,6 +454,8 @@ pub struct TableRules {
     pub latin1: bool,
     pub value_maps: HashMap<String, ValueMap>,
     pub constants: HashMap<String, String>,
+    /// Field → the lower-cased values it may hold.
+    pub allowed: HashMap<String, HashSet<String>>,
 }
 
 #[derive(Debug, Clone)]

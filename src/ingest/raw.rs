@@ -36,6 +36,7 @@ pub enum RejectCode {
     AfterAsOf,
     DuplicateId,
     BadDedupKey,
+    OutOfScope,
 }
 
 impl RejectCode {
@@ -52,12 +53,13 @@ impl RejectCode {
             RejectCode::AfterAsOf => "after_as_of",
             RejectCode::DuplicateId => "duplicate_id",
             RejectCode::BadDedupKey => "bad_dedup_key",
+            RejectCode::OutOfScope => "out_of_scope",
         }
     }
 }
 
 /// One rejected row: where it is, which column and value broke it, and why.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RowProblem {
     pub row: u64,
     pub line: Option<u64>,

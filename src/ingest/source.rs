@@ -18,6 +18,8 @@ pub enum Format {
     Csv,
     Json,
     Parquet,
+    /// OpenXES event logs (XML).
+    Xes,
 }
 
 impl Format {
@@ -26,6 +28,7 @@ impl Format {
             "csv" | "tsv" | "txt" => Some(Format::Csv),
             "json" | "ndjson" | "jsonl" => Some(Format::Json),
             "parquet" | "pq" => Some(Format::Parquet),
+            "xes" => Some(Format::Xes),
             _ => None,
         }
     }
@@ -35,6 +38,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "json" => Some(Format::Json),
             "parquet" => Some(Format::Parquet),
+            "xes" => Some(Format::Xes),
             _ => None,
         }
     }
@@ -151,7 +155,7 @@ fn classify(path: &Path, profile: &Profile) -> std::result::Result<SourceFile, S
             .extension()
             .and_then(|e| Format::from_extension(&e.to_string_lossy()))
             .ok_or_else(|| {
-                "unknown file type: name it .csv, .tsv, .json, .ndjson, .jsonl or .parquet (optionally .gz), or set `format` in the profile's table".to_string()
+                "unknown file type: name it .csv, .tsv, .json, .ndjson, .jsonl, .parquet or .xes (optionally .gz), or set `format` in the profile's table".to_string()
             })?,
     };
     Ok(SourceFile {

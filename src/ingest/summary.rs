@@ -28,6 +28,10 @@ pub struct LoadSummary {
     pub rejects_by_reason: BTreeMap<String, u64>,
     /// Files found in input directories that feed no table.
     pub skipped: Vec<Skipped>,
+    /// `events` rows derived from status histories (changes of status), beyond any loaded.
+    pub derived_events: u64,
+    /// Pause states declared by event-log profiles; the KPI run adds them to the SLA policy's.
+    pub pause_states: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +100,13 @@ impl LoadSummary {
             tables: BTreeMap::new(),
             rejects_by_reason: BTreeMap::new(),
             skipped,
+            derived_events: 0,
+            pause_states: profile
+                .tables
+                .values()
+                .filter_map(|t| t.eventlog.as_ref())
+                .flat_map(|log| log.pause_states.iter().cloned())
+                .collect(),
         }
     }
 
@@ -140,6 +151,9 @@ impl LoadSummary {
         let _ = writeln!(out, "{:<width$}  {:<9}  {:>9}  {:>9}  {:>9}  {:>9}", "total", "", t.read, t.loaded, t.merged, t.rejected);
         for (reason, n) in &self.rejects_by_reason {
             let _ = writeln!(out, "rejected {n} row(s): {reason}");
+        }
+        if self.derived_events > 0 {
+            let _ = writeln!(out, "derived {} status change(s) into events from status histories", self.derived_events);
         }
         for s in &self.skipped {
             let _ = writeln!(out, "skipped {}: {}", s.path, s.reason);

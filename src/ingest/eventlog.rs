@@ -1,0 +1,319 @@
+//! Status histories into tickets. Readers hand over one row per event; `Extractor` keeps the case,
+//! time, status and mapped attributes of each, with a flag per state set of the profile's rules
+//! (so no state name ever enters SQL text). `derive` then runs DataFusion over all events: one
+//! ticket per case with its milestones, and one `events` row per change of status.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondBuilder, UInt32Array, UInt64Array};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+use super::profile::{ColumnSource, EventLog, MilestoneRule, TableRules};
+use super::raw::{RawChunk, RejectCode, RowProblem};
+use crate::error::{Error, Result};
+use crate::model::{timestamp_type, Table, UTC};
+
+/// Keeps what the derivation needs of each event.
+pub struct Extractor<'a> {
+    log: &'a EventLog,
+    rules: &'a TableRules,
+    as_of: Option<i64>,
+    /// Lower-cased state sets, referred to by index as flag columns `s0`, `s1`, ….
+    sets: Vec<HashSet<String>>,
+    /// (canonical field, take the first event's value?, source column)
+    attributes: Vec<(String, bool, ColumnSource)>,
+}
+
+fn set_of(states: &[String]) -> HashSet<String> {
+    states.iter().map(|s| s.trim().to_lowercase()).collect()
+}
+
+impl<'a> Extractor<'a> {
+    pub fn new(log: &'a EventLog, rules: &'a TableRules, as_of: Option<i64>) -> Self {
+        let mut sets: Vec<HashSet<String>> = Vec::new();
+        let mut index = |states: &[String]| {
+            let set = set_of(states);
+            sets.iter().position(|s| *s == set).unwrap_or_else(|| {
+                sets.push(set);
+                sets.len() - 1
+            })
+        };
+        for m in log.milestones.values() {
+            if !m.states.is_empty() {
+                index(&m.states);
+            }
+            if !m.only_if_final_in.is_empty() {
+                index(&m.only_if_final_in);
+            }
+        }
+        if !log.reopen_from.is_empty() {
+            index(&log.reopen_from);
+        }
+        // Every state the profile names, for milestones that fall back on logs it does not know.
+        let known: Vec<String> = log
+            .milestones
+            .values()
+            .flat_map(|m| m.states.iter().chain(&m.only_if_final_in))
+            .chain(&log.reopen_from)
+            .cloned()
+            .collect();
+        index(&known);
+        let attributes = log
+            .first
+            .iter()
+            .map(|(f, c)| (f.clone(), true, c.clone()))
+            .chain(log.last.iter().map(|(f, c)| (f.clone(), false, c.clone())))
+            .collect();
+        Extractor { log, rules, as_of, sets, attributes }
+    }
+
+    fn known_index(&self) -> usize {
+        let known: Vec<String> = self
+            .log
+            .milestones
+            .values()
+            .flat_map(|m| m.states.iter().chain(&m.only_if_final_in))
+            .chain(&self.log.reopen_from)
+            .cloned()
+            .collect();
+        self.set_index(&known)
+    }
+
+    fn set_index(&self, states: &[String]) -> usize {
+        let set = set_of(states);
+        self.sets.iter().position(|s| *s == set).expect("every rule's set is indexed in new()")
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        let mut fields = vec![
+            Field::new("file", DataType::UInt32, false),
+            Field::new("row", DataType::UInt64, false),
+            Field::new("case_id", DataType::Utf8, false),
+            Field::new("ts", timestamp_type(), false),
+            Field::new("status", DataType::Utf8, true),
+        ];
+        fields.extend((0..self.attributes.len()).map(|i| Field::new(format!("a{i}"), DataType::Utf8, true)));
+        fields.extend((0..self.sets.len()).map(|i| Field::new(format!("s{i}"), DataType::Boolean, false)));
+        Arc::new(Schema::new(fields))
+    }
+
+    /// The events of a chunk, and the rows that cannot be events (no case, no readable time, or
+    /// after the cut-off).
+    pub fn extract(&self, file: u32, chunk: &RawChunk, path: &std::path::Path) -> Result<(RecordBatch, Vec<RowProblem>)> {
+        let schema = chunk.batch.schema();
+        let column = |source: &ColumnSource, what: &str| -> Result<Option<StringArray>> {
+            match source.candidates().iter().find_map(|c| schema.index_of(c).ok()) {
+                Some(i) => Ok(Some(cast(chunk.batch.column(i), &DataType::Utf8)?.as_string::<i32>().clone())),
+                None if chunk.complete_schema => Err(Error::input(
+                    path,
+                    format!(
+                        "the eventlog's {what} column ({}) is not in the file; it has: {}",
+                        source.candidates().join(" or "),
+                        schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+                None => Ok(None),
+            }
+        };
+        let case = column(&self.log.case, "case")?;
+        let time = column(&self.log.timestamp, "timestamp")?;
+        let status = column(&self.log.status, "status")?;
+        // The detail column is optional: logs without it have plain statuses.
+        let detail = match &self.log.status_detail {
+            Some(d) => d.candidates().iter().find_map(|c| schema.index_of(c).ok()).map(|i| cast(chunk.batch.column(i), &DataType::Utf8)).transpose()?.map(|a| a.as_string::<i32>().clone()),
+            None => None,
+        };
+        let attributes: Vec<Option<StringArray>> = self
+            .attributes
+            .iter()
+            .map(|(_, _, c)| Ok(c.candidates().iter().find_map(|n| schema.index_of(n).ok()).map(|i| cast(chunk.batch.column(i), &DataType::Utf8)).transpose()?.map(|a| a.as_string::<i32>().clone())))
+            .collect::<Result<_>>()?;
+
+        let text = |a: &Option<StringArray>, i: usize| -> Option<String> {
+            let a = a.as_ref()?;
+            if a.is_null(i) {
+                return None;
+            }
+            let v = a.value(i).trim();
+            (!self.rules.null_tokens.contains(v)).then(|| v.to_string())
+        };
+        let n = chunk.batch.num_rows();
+        let mut problems = Vec::new();
+        let (mut files, mut rows) = (Vec::new(), Vec::new());
+        let mut cases = StringBuilder::new();
+        let mut times = TimestampMicrosecondBuilder::new().with_timezone(UTC);
+        let mut statuses = StringBuilder::new();
+        let mut attrs: Vec<StringBuilder> = self.attributes.iter().map(|_| StringBuilder::new()).collect();
+        let mut flags: Vec<BooleanBuilder> = self.sets.iter().map(|_| BooleanBuilder::new()).collect();
+        let case_name = self.log.case.candidates().join("|");
+        let time_name = self.log.timestamp.candidates().join("|");
+        for i in 0..n {
+            let problem = |column: &str, value: String, code, reason: String| RowProblem {
+                row: chunk.rows[i],
+                line: chunk.lines.get(i).copied(),
+                column: column.to_string(),
+                value,
+                code,
+                reason,
+            };
+            let Some(case_id) = text(&case, i) else {
+                problems.push(problem(&case_name, String::new(), RejectCode::MissingRequired, "the event has no case id".into()));
+                continue;
+            };
+            let raw_time = text(&time, i).unwrap_or_default();
+            let Some(ts) = self.rules.timestamps.parse(&raw_time) else {
+                let reason = format!(
+                    "event time `{raw_time}` matches none of the timestamp formats [{}]; add its format to parse.timestamp_formats",
+                    self.rules.timestamps.describe_formats()
+                );
+                problems.push(problem(&time_name, raw_time, RejectCode::UnparseableTimestamp, reason));
+                continue;
+            };
+            if let Some(as_of) = self.as_of.filter(|a| ts > *a) {
+                let (at, cut) = (super::convert::rfc3339(ts), super::convert::rfc3339(as_of));
+                problems.push(problem(&time_name, at.clone(), RejectCode::AfterAsOf, format!("the event ({at}) is after --as-of ({cut})")));
+                continue;
+            }
+            let state = match (text(&status, i), text(&detail, i)) {
+                (Some(s), Some(d)) => Some(format!("{s}/{d}")),
+                (s, None) => s,
+                (None, Some(d)) => Some(d),
+            };
+            let lowered = state.as_deref().map(str::to_lowercase);
+            files.push(file);
+            rows.push(chunk.rows[i]);
+            cases.append_value(&case_id);
+            times.append_value(ts);
+            statuses.append_option(state);
+            for (builder, values) in attrs.iter_mut().zip(&attributes) {
+                builder.append_option(text(values, i));
+            }
+            for (builder, set) in flags.iter_mut().zip(&self.sets) {
+                builder.append_value(lowered.as_ref().is_some_and(|s| set.contains(s)));
+            }
+        }
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from(files)),
+            Arc::new(UInt64Array::from(rows)),
+            Arc::new(cases.finish()),
+            Arc::new(times.finish()),
+            Arc::new(statuses.finish()),
+        ];
+        columns.extend(attrs.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        columns.extend(flags.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        let mut all_problems = chunk.malformed.clone();
+        all_problems.extend(problems);
+        Ok((RecordBatch::try_new(self.schema(), columns)?, all_problems))
+    }
+
+    /// The SQL that turns events into tickets. Only generated names appear in it.
+    fn ticket_sql(&self) -> String {
+        const ORDER: &str = "ts, file, row";
+        let entered = |i: usize| format!("s{i} AND (prev_s{i} IS NULL OR NOT prev_s{i})");
+        let mut select = vec![
+            "case_id AS id".to_string(),
+            format!("first_value(file ORDER BY {ORDER}) AS first_file"),
+            format!("first_value(row ORDER BY {ORDER}) AS first_row"),
+            "count(*) AS event_count".to_string(),
+        ];
+        let mut has_opened = false;
+        for (field, m) in &self.log.milestones {
+            has_opened |= field == "opened_at";
+            let expr = match m.rule {
+                MilestoneRule::FirstEvent => "min(ts)".to_string(),
+                MilestoneRule::LastEvent => "max(ts)".to_string(),
+                MilestoneRule::FirstInto => format!("min(ts) FILTER (WHERE {})", entered(self.set_index(&m.states))),
+                MilestoneRule::LastInto => format!("max(ts) FILTER (WHERE {})", entered(self.set_index(&m.states))),
+                MilestoneRule::FirstNotIn => format!("min(ts) FILTER (WHERE NOT s{})", self.set_index(&m.states)),
+                MilestoneRule::FirstOutOf => {
+                    let i = self.set_index(&m.states);
+                    format!("min(ts) FILTER (WHERE NOT s{i} AND prev_s{i})")
+                }
+            };
+            let expr = if m.only_if_final_in.is_empty() {
+                expr
+            } else {
+                format!("CASE WHEN last_value(s{} ORDER BY {ORDER}) THEN {expr} END", self.set_index(&m.only_if_final_in))
+            };
+            let expr = match m.fallback {
+                Some(MilestoneRule::FirstEvent) => format!("coalesce({expr}, CASE WHEN NOT bool_or(s{}) THEN min(ts) END)", self.known_index()),
+                Some(MilestoneRule::LastEvent) => format!("coalesce({expr}, CASE WHEN NOT bool_or(s{}) THEN max(ts) END)", self.known_index()),
+                _ => expr,
+            };
+            select.push(format!("{expr} AS \"{field}\""));
+        }
+        let opened_is_attribute = self.attributes.iter().any(|(f, _, _)| f == "opened_at");
+        if !has_opened && !opened_is_attribute {
+            select.push("min(ts) AS \"opened_at\"".into());
+        }
+        for (i, (field, first, _)) in self.attributes.iter().enumerate() {
+            let f = if *first { "first_value" } else { "last_value" };
+            select.push(format!("{f}(a{i} ORDER BY {ORDER}) AS \"{field}\""));
+        }
+        if !self.log.reopen_from.is_empty() {
+            let r = self.set_index(&self.log.reopen_from);
+            select.push(format!("count(*) FILTER (WHERE prev_s{r} AND NOT s{r}) AS \"reopen_count\""));
+        }
+        format!("SELECT {} FROM events_in_order GROUP BY case_id ORDER BY first_file, first_row", select.join(", "))
+    }
+
+    fn ordered_view_sql(&self) -> String {
+        let window = "OVER (PARTITION BY case_id ORDER BY ts, file, row)";
+        let mut select = vec!["*".to_string(), format!("lag(status) {window} AS prev_status"), format!("row_number() {window} AS n")];
+        select.extend((0..self.sets.len()).map(|i| format!("lag(s{i}) {window} AS prev_s{i}")));
+        format!("CREATE VIEW events_in_order AS SELECT {} FROM raw_events", select.join(", "))
+    }
+}
+
+/// Tickets (one row per case: `id`, `first_file`, `first_row`, `event_count`, milestones,
+/// attributes, `reopen_count`) and the status changes in the canonical `events` schema.
+pub struct Derived {
+    pub tickets: Vec<RecordBatch>,
+    pub changes: Vec<RecordBatch>,
+}
+
+const CHANGES_SQL: &str = "SELECT case_id || '#' || CAST(n AS VARCHAR) AS id, case_id AS ticket_id, ts AS at, \
+     'state' AS field, prev_status AS from_value, status AS to_value \
+     FROM events_in_order WHERE status IS NOT NULL AND (prev_status IS NULL OR prev_status <> status) \
+     ORDER BY case_id, n";
+
+pub fn derive(extractor: &Extractor, events: Vec<RecordBatch>) -> Result<Derived> {
+    let schema = extractor.schema();
+    let view = extractor.ordered_view_sql();
+    let tickets_sql = extractor.ticket_sql();
+    // DataFusion is async; ingest is not, and may itself run inside a runtime (golden cases), so
+    // the derivation gets a thread and a runtime of its own.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(move || -> Result<Derived> {
+                let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| Error::io("<tokio runtime>", e))?;
+                runtime.block_on(async {
+                    let ctx = SessionContext::new();
+                    ctx.register_table("raw_events", Arc::new(MemTable::try_new(schema, vec![events])?))?;
+                    ctx.sql(&view).await?;
+                    let tickets = ctx.sql(&tickets_sql).await?.collect().await?;
+                    let changes = ctx.sql(CHANGES_SQL).await?.collect().await?;
+                    let target = Table::Events.schema();
+                    let changes = changes
+                        .iter()
+                        .map(|b| {
+                            let columns = b
+                                .columns()
+                                .iter()
+                                .zip(target.fields())
+                                .map(|(c, f)| cast(c, f.data_type()))
+                                .collect::<std::result::Result<Vec<_>, _>>()?;
+                            RecordBatch::try_new(target.clone(), columns)
+                        })
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    Ok(Derived { tickets, changes })
+                })
+            })
+            .join()
+            .unwrap_or_else(|_| Err(Error::io("<eventlog>", std::io::Error::other("the derivation thread panicked"))))
+    })
+}
