@@ -5,7 +5,8 @@
 -- keys: month, priority, sla
 -- measures: breach_rate
 -- definition: Two clocks per incident whose priority has targets in the SLA policy: response runs from
---   opened_at to acknowledged_at, resolution from opened_at to resolved_at. Each counts business time on
+--   opened_at to acknowledged_at (or to resolved_at when no acknowledgement is recorded: a resolved
+--   ticket was responded to by then at the latest), resolution from opened_at to resolved_at. Each counts business time on
 --   the calendar the policy names for the priority and stands still while the ticket is in one of the
 --   policy's pause_states (from events with field state: a pause lasts from the change into a pause
 --   state until the ticket's next state change). A clock is breached when its time exceeds the target
@@ -35,7 +36,7 @@ pauses AS (
 clocks AS (
     SELECT i.id, i.priority, c.sla, t.calendar, i.opened_at AS started,
            CASE WHEN c.sla = 'response' THEN t.response_hours ELSE t.resolution_hours END AS target,
-           CASE WHEN c.sla = 'response' THEN i.acknowledged_at ELSE i.resolved_at END AS stop_at,
+           CASE WHEN c.sla = 'response' THEN coalesce(i.acknowledged_at, i.resolved_at) ELSE i.resolved_at END AS stop_at,
            pz.pause_starts, pz.pause_ends
     FROM incidents i
     JOIN sla_targets t ON t.priority = i.priority

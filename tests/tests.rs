@@ -10,4 +10,6 @@ mod docs;
 mod generator;
 mod kpis;
 mod profiles;
+mod profiles_builtin;
 mod readers;
+mod realdata;

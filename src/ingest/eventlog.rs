@@ -149,8 +149,12 @@ impl<'a> Extractor<'a> {
         let mut statuses = StringBuilder::new();
         let mut attrs: Vec<StringBuilder> = self.attributes.iter().map(|_| StringBuilder::new()).collect();
         let mut flags: Vec<BooleanBuilder> = self.sets.iter().map(|_| BooleanBuilder::new()).collect();
-        let case_name = self.log.case.candidates().join("|");
-        let time_name = self.log.timestamp.candidates().join("|");
+        // Rejects name the column the file has, not every candidate the profile lists.
+        let present = |source: &ColumnSource| -> String {
+            source.candidates().iter().find(|c| schema.index_of(c).is_ok()).cloned().unwrap_or_else(|| source.candidates().join(" or "))
+        };
+        let case_name = present(&self.log.case);
+        let time_name = present(&self.log.timestamp);
         for i in 0..n {
             let problem = |column: &str, value: String, code, reason: String| RowProblem {
                 row: chunk.rows[i],
