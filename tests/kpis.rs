@@ -428,3 +428,19 @@ fn csv_and_parquet_outputs() {
     assert!(dir.path().join("mtta.parquet").exists() && dir.path().join("mtbf.parquet").exists());
     mttx().args(["kpi", "-f", "parquet", "-i"]).arg(world()).assert().code(2).stderr(contains("--out DIR"));
 }
+
+/// The default period starts at the first incident's month even when another table (here an
+/// event in July) starts earlier. The window's inputs are read from a parallel UNION ALL whose
+/// branches arrive in any order, so the command runs several times.
+#[test]
+fn default_period_starts_at_the_first_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("incidents.csv"), "id,opened_at,resolved_at,priority\nI1,2026-10-05T09:00:00Z,2026-10-05T10:00:00Z,3\n").unwrap();
+    std::fs::write(dir.path().join("events.csv"), "id,ticket_id,at,field,to_value\nE1,X,2026-07-01T00:00:00Z,state,New\n").unwrap();
+    for _ in 0..6 {
+        let out = mttx().args(["kpi", "--only", "volume", "-f", "json", "-i"]).arg(dir.path()).output().unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["window"]["first_month"], "2026-10");
+        assert_eq!(doc["window"]["as_of"], "2026-10-05T10:00:00Z", "the cut-off is the latest timestamp of any table");
+    }
+}

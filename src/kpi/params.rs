@@ -193,24 +193,27 @@ pub async fn resolve(
     timezone: Tz,
     tuning: Tuning,
 ) -> Result<KpiParams> {
+    // Each branch says which table it speaks for: a parallel UNION ALL returns them in any order.
     let extremes = ctx
         .sql(
-            "SELECT min(opened_at) AS first, max(greatest(opened_at, acknowledged_at, resolved_at, closed_at)) AS last FROM incidents \
-             UNION ALL SELECT min(opened_at), max(greatest(opened_at, known_error_at, resolved_at, closed_at)) FROM problems \
-             UNION ALL SELECT min(actual_start), max(greatest(actual_start, actual_end)) FROM changes \
-             UNION ALL SELECT min(at), max(at) FROM events",
+            "SELECT 'incidents' AS source, min(opened_at) AS first, max(greatest(opened_at, acknowledged_at, resolved_at, closed_at)) AS last FROM incidents \
+             UNION ALL SELECT 'problems', min(opened_at), max(greatest(opened_at, known_error_at, resolved_at, closed_at)) FROM problems \
+             UNION ALL SELECT 'changes', min(actual_start), max(greatest(actual_start, actual_end)) FROM changes \
+             UNION ALL SELECT 'events', min(at), max(at) FROM events",
         )
         .await?
         .collect()
         .await?;
     let mut first_incident = None;
     let mut latest: Option<i64> = None;
-    for (batch_index, batch) in extremes.iter().enumerate() {
-        let firsts = batch.column(0).as_any().downcast_ref::<TimestampMicrosecondArray>().expect("timestamp column");
-        let lasts = batch.column(1).as_any().downcast_ref::<TimestampMicrosecondArray>().expect("timestamp column");
+    for batch in &extremes {
+        use datafusion::arrow::array::{Array, AsArray};
+        let sources = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+        let sources = sources.as_string::<i32>();
+        let firsts = batch.column(1).as_any().downcast_ref::<TimestampMicrosecondArray>().expect("timestamp column");
+        let lasts = batch.column(2).as_any().downcast_ref::<TimestampMicrosecondArray>().expect("timestamp column");
         for row in 0..batch.num_rows() {
-            use datafusion::arrow::array::Array;
-            if batch_index == 0 && row == 0 && firsts.is_valid(row) && first_incident.is_none() {
+            if sources.value(row) == "incidents" && firsts.is_valid(row) {
                 first_incident = Some(firsts.value(row));
             }
             if lasts.is_valid(row) {
