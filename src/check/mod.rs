@@ -250,7 +250,7 @@ fn compare_value(
                     Better::Lower => y > x,
                     Better::Higher => y < x,
                 };
-                if worse { (Verdict::Regressed, format!("{} is better", better_word(kpi.better))) } else { (Verdict::Improved, String::new()) }
+                if worse { (Verdict::Regressed, format!("{} is better", kpi.better.word())) } else { (Verdict::Improved, String::new()) }
             } else if tolerance == Tolerance::Exact {
                 (Verdict::Changed, "the tolerance is exact".to_string())
             } else {
@@ -270,13 +270,6 @@ fn compare_value(
         tolerance: tolerance.to_string(),
         verdict,
         note,
-    }
-}
-
-fn better_word(better: Better) -> &'static str {
-    match better {
-        Better::Lower => "lower",
-        Better::Higher => "higher",
     }
 }
 

@@ -37,6 +37,16 @@ pub enum Better {
     Higher,
 }
 
+impl Better {
+    /// "lower" or "higher", as headers and reports write it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Better::Lower => "lower",
+            Better::Higher => "higher",
+        }
+    }
+}
+
 /// The header of a KPI file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KpiMeta {

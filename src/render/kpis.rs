@@ -15,7 +15,7 @@ use super::{csv_error, stdout_error};
 use crate::error::{Error, Result};
 use crate::escape::spreadsheet_safe;
 use crate::kpi::document::plain;
-use crate::kpi::{Better, Kpi, KpiDocument, KpiOutcome, KpiParams};
+use crate::kpi::{Kpi, KpiDocument, KpiOutcome, KpiParams};
 use crate::write::{OutputFormat, TableWriter};
 
 /// One text table per KPI, floats to three decimals, at most `limit` rows each (0: all).
@@ -23,7 +23,7 @@ pub fn table(params: &KpiParams, outcomes: &[KpiOutcome], limit: usize, out: &mu
     writeln!(out, "KPIs for {}", params.describe()).map_err(stdout_error)?;
     for outcome in outcomes {
         let meta = &outcome.kpi.meta;
-        writeln!(out, "\n{} — {} [{}; {} is better; {}]", outcome.kpi.id, meta.title, meta.unit, better_word(meta.better), meta.grain).map_err(stdout_error)?;
+        writeln!(out, "\n{} — {} [{}; {} is better; {}]", outcome.kpi.id, meta.title, meta.unit, meta.better.word(), meta.grain).map_err(stdout_error)?;
         match &outcome.result {
             Ok(batches) => {
                 let total: usize = batches.iter().map(|b| b.num_rows()).sum();
@@ -61,7 +61,7 @@ fn rounded(batch: &RecordBatch) -> Result<RecordBatch> {
 pub fn catalog_text(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
     for kpi in kpis {
         let m = &kpi.meta;
-        writeln!(out, "{} — {} [{}; {} is better; {}] ({})\n  {}\n", kpi.id, m.title, m.unit, better_word(m.better), m.grain, kpi.origin, m.definition)
+        writeln!(out, "{} — {} [{}; {} is better; {}] ({})\n  {}\n", kpi.id, m.title, m.unit, m.better.word(), m.grain, kpi.origin, m.definition)
             .map_err(stdout_error)?;
     }
     Ok(())
@@ -72,17 +72,10 @@ pub fn catalog_markdown(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
     writeln!(out, "| id | title | unit | better | grain | definition |\n| --- | --- | --- | --- | --- | --- |").map_err(stdout_error)?;
     for kpi in kpis {
         let m = &kpi.meta;
-        let cells = [kpi.id.as_str(), &m.title, &m.unit, better_word(m.better), &m.grain, &m.definition].map(markdown_cell);
+        let cells = [kpi.id.as_str(), &m.title, &m.unit, m.better.word(), &m.grain, &m.definition].map(markdown_cell);
         writeln!(out, "| {} |", cells.join(" | ")).map_err(stdout_error)?;
     }
     Ok(())
-}
-
-fn better_word(better: Better) -> &'static str {
-    match better {
-        Better::Lower => "lower",
-        Better::Higher => "higher",
-    }
 }
 
 /// Escapes what would break a Markdown table cell or start markup: pipes, backslashes, angle
