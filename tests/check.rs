@@ -344,7 +344,8 @@ fn diff_against_a_git_revision() {
     // so nothing moves; with local edits the numbers may or may not move.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     if !root.join(".git").exists() {
-        eprintln!("skipped: not a git checkout");
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped: not a git checkout");
         return;
     }
     let status = std::process::Command::new("git").args(["diff", "--quiet", "HEAD", "--", "queries"]).current_dir(root).status().unwrap();

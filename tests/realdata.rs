@@ -18,7 +18,9 @@ fn realdata() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: no real data at {} (set MTTX_REALDATA to point elsewhere)", dir.display());
+        // Straight to stderr: libtest captures eprintln! of passing tests, and a skip must show.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped: no real data at {} (set MTTX_REALDATA to point elsewhere)", dir.display());
         None
     }
 }
