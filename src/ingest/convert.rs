@@ -123,6 +123,22 @@ impl<'a> Converter<'a> {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(fields.len());
         let mut column_names: Vec<String> = Vec::with_capacity(fields.len());
         for (spec, source) in fields.iter().zip(&sources) {
+            // Typed timestamps (Parquet, derived event logs) need no text round trip.
+            if spec.kind == FieldKind::Timestamp
+                && let FieldSource::Column(i) = source
+                && matches!(chunk.batch.column(*i).data_type(), DataType::Timestamp(_, Some(_)))
+            {
+                let array = cast(chunk.batch.column(*i), &crate::model::timestamp_type())?;
+                if spec.required {
+                    for row in (0..n).filter(|&r| array.is_null(r)) {
+                        let reason = format!("required field `{}` is empty", spec.name);
+                        problems.flag(row, schema.field(*i).name(), "", RejectCode::MissingRequired, reason);
+                    }
+                }
+                arrays.push(array);
+                column_names.push(schema.field(*i).name().clone());
+                continue;
+            }
             let (text, column): (Option<StringArray>, String) = match source {
                 FieldSource::Column(i) => {
                     let array = chunk.batch.column(*i);
@@ -147,22 +163,6 @@ impl<'a> Converter<'a> {
                     None => constant,
                 }
             };
-            // Typed timestamps (Parquet, derived event logs) need no text round trip.
-            if spec.kind == FieldKind::Timestamp
-                && let FieldSource::Column(i) = source
-                && matches!(chunk.batch.column(*i).data_type(), DataType::Timestamp(_, Some(_)))
-            {
-                let array = cast(chunk.batch.column(*i), &crate::model::timestamp_type())?;
-                if spec.required {
-                    for row in (0..n).filter(|&r| array.is_null(r)) {
-                        let reason = format!("required field `{}` is empty", spec.name);
-                        problems.flag(row, &column, "", RejectCode::MissingRequired, reason);
-                    }
-                }
-                arrays.push(array);
-                column_names.push(column);
-                continue;
-            }
             let parser = FieldParser {
                 spec,
                 table: self.table,

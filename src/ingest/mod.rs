@@ -32,6 +32,9 @@ pub use sink::{MemorySink, ParquetDirSink, RejectSink, RejectsCsv, TableSink};
 use source::{Format, SourceFile};
 pub use summary::LoadSummary;
 
+/// Chunks converted at once: enough to keep both cores busy while the reader fills the next window.
+const PARALLEL_CHUNKS: usize = 4;
+
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// Reporting cut-off in UTC microseconds: rows with a happened-timestamp after it are rejected.
@@ -64,6 +67,7 @@ pub fn load(
             filter: table_profile.filter.as_ref().map(|f| (f.column.clone(), f.keep.iter().map(|k| k.trim().to_lowercase()).collect())),
             eventlog,
             kept_events: HashMap::new(),
+            waiting: Vec::new(),
             summary: &mut summary,
             tables: &mut *tables,
             rejects: &mut *rejects,
@@ -83,6 +87,7 @@ pub fn load(
                 Format::Parquet => parquet::read(&file.path, &mut on_chunk)?,
                 Format::Xes => xes::read(&file.path, &mut on_chunk)?,
             }
+            loader.flush(index, &file.path, &converter)?;
         }
         let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
         loader.finish(&paths, table_profile, &rules, options.as_of)?;
@@ -104,6 +109,8 @@ struct TableLoader<'a> {
     eventlog: Option<(eventlog::Extractor<'a>, Vec<RecordBatch>)>,
     /// Events kept per file, to count the ones folded into tickets.
     kept_events: HashMap<usize, u64>,
+    /// Chunks read but not yet converted: converted a window at a time, in parallel.
+    waiting: Vec<RawChunk>,
     summary: &'a mut LoadSummary,
     tables: &'a mut dyn TableSink,
     rejects: &'a mut dyn RejectSink,
@@ -120,7 +127,27 @@ impl TableLoader<'_> {
             self.eventlog.as_mut().expect("checked above").1.push(events);
             return Ok(());
         }
-        let mut converted = converter.convert(chunk)?;
+        self.waiting.push(chunk);
+        if self.waiting.len() >= PARALLEL_CHUNKS {
+            self.flush(file, path, converter)?;
+        }
+        Ok(())
+    }
+
+    /// Converts the waiting chunks on all cores, then takes their results in file order, so the
+    /// output is the same as converting one chunk after another.
+    fn flush(&mut self, file: usize, path: &Path, converter: &Converter) -> Result<()> {
+        use rayon::prelude::*;
+        let waiting = std::mem::take(&mut self.waiting);
+        let converted: Vec<Result<Converted>> = waiting.into_par_iter().map(|chunk| converter.convert(chunk)).collect();
+        for result in converted {
+            self.accept(file, path, result?)?;
+        }
+        Ok(())
+    }
+
+    /// Rejects, duplicate ids and writing, for one converted chunk, in file order.
+    fn accept(&mut self, file: usize, path: &Path, mut converted: Converted) -> Result<()> {
         if self.dedup {
             self.reject_all(file, path, &converted.rejects)?;
             self.pending.push((file, converted));
