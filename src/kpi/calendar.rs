@@ -2,7 +2,7 @@
 //! or round the clock. They measure how much business time lies between two instants, and find
 //! the instant at which a given amount of business time has passed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
@@ -29,6 +29,14 @@ pub struct CalendarSpec {
     /// Closed days, YYYY-MM-DD, in the calendar's zone.
     #[serde(default)]
     pub holidays: Vec<String>,
+}
+
+/// The open intervals of local dates, remembered while a function works through one batch of
+/// rows: converting shift boundaries through the zone's rules is what a calendar walk spends its
+/// time on, and the rows of a batch keep visiting the same few hundred dates.
+#[derive(Debug, Default)]
+pub struct DayCache {
+    days: HashMap<NaiveDate, Vec<(i64, i64)>>,
 }
 
 /// A validated calendar.
@@ -108,8 +116,16 @@ impl Calendar {
         self.tz.timestamp_micros(micros).single().map(|d| d.date_naive()).unwrap_or_default()
     }
 
+    fn open_intervals_cached<'c>(&self, date: NaiveDate, cache: &'c mut DayCache) -> &'c [(i64, i64)] {
+        cache.days.entry(date).or_insert_with(|| self.open_intervals(date).collect())
+    }
+
     /// Business time between two instants (UTC microseconds), in hours; 0 when `end <= start`.
     pub fn business_hours(&self, start: i64, end: i64) -> f64 {
+        self.business_hours_with(start, end, &mut DayCache::default())
+    }
+
+    pub fn business_hours_with(&self, start: i64, end: i64, cache: &mut DayCache) -> f64 {
         if end <= start {
             return 0.0;
         }
@@ -120,7 +136,7 @@ impl Calendar {
         let mut date = self.local_date(start) - Duration::days(1);
         let last = self.local_date(end) + Duration::days(1);
         while date <= last {
-            for (open, close) in self.open_intervals(date) {
+            for &(open, close) in self.open_intervals_cached(date, cache) {
                 let (s, e) = (open.max(start), close.min(end));
                 if e > s {
                     total += e - s;
@@ -134,6 +150,10 @@ impl Calendar {
     /// The instant at which `hours` of business time have passed since `start`; None when the
     /// calendar opens too rarely to get there within ten years.
     pub fn deadline(&self, start: i64, hours: f64) -> Option<i64> {
+        self.deadline_with(start, hours, &mut DayCache::default())
+    }
+
+    pub fn deadline_with(&self, start: i64, hours: f64, cache: &mut DayCache) -> Option<i64> {
         let mut left = (hours.max(0.0) * MICROS_PER_HOUR).round() as i64;
         if self.always_open {
             return Some(start + left);
@@ -141,7 +161,7 @@ impl Calendar {
         let mut date = self.local_date(start) - Duration::days(1);
         let give_up = date + Duration::days(3660);
         while date <= give_up {
-            for (open, close) in self.open_intervals(date) {
+            for &(open, close) in self.open_intervals_cached(date, cache) {
                 let s = open.max(start);
                 if close <= s {
                     continue;
@@ -166,22 +186,22 @@ fn clock_seconds(text: &str) -> Option<u32> {
 
 /// Business time of a clock that runs from `start` to `stop` but stands still during `pauses`
 /// (which may overlap each other or lie partly outside), in hours.
-pub fn running_hours(calendar: &Calendar, start: i64, stop: i64, pauses: &[(i64, i64)]) -> f64 {
+pub fn running_hours(calendar: &Calendar, start: i64, stop: i64, pauses: &[(i64, i64)], cache: &mut DayCache) -> f64 {
     let running = running_intervals(start, stop, pauses);
-    running.iter().map(|&(s, e)| calendar.business_hours(s, e)).sum()
+    running.iter().map(|&(s, e)| calendar.business_hours_with(s, e, cache)).sum()
 }
 
 /// The instant at which a clock started at `start`, standing still during `pauses`, has run for
 /// `hours` of business time.
-pub fn running_deadline(calendar: &Calendar, start: i64, hours: f64, pauses: &[(i64, i64)]) -> Option<i64> {
+pub fn running_deadline(calendar: &Calendar, start: i64, hours: f64, pauses: &[(i64, i64)], cache: &mut DayCache) -> Option<i64> {
     let mut left = hours;
     for (s, e) in running_intervals(start, i64::MAX, pauses) {
         if e == i64::MAX {
-            return calendar.deadline(s, left);
+            return calendar.deadline_with(s, left, cache);
         }
-        let here = calendar.business_hours(s, e);
+        let here = calendar.business_hours_with(s, e, cache);
         if here >= left {
-            return calendar.deadline(s, left);
+            return calendar.deadline_with(s, left, cache);
         }
         left -= here;
     }
@@ -307,10 +327,18 @@ mod tests {
         // Clock 00:00–10:00 with pauses 02:00–04:00 and 03:00–05:00 (overlapping) and one after
         // the stop: 10 h − 3 h paused = 7 h.
         let pauses = [(h("2026-11-18T02:00:00Z"), h("2026-11-18T04:00:00Z")), (h("2026-11-18T03:00:00Z"), h("2026-11-18T05:00:00Z")), (h("2026-11-18T11:00:00Z"), h("2026-11-18T12:00:00Z"))];
-        let run = running_hours(&cal, h("2026-11-18T00:00:00Z"), h("2026-11-18T10:00:00Z"), &pauses);
+        let run = running_hours(&cal, h("2026-11-18T00:00:00Z"), h("2026-11-18T10:00:00Z"), &pauses, &mut DayCache::default());
         assert!((run - 7.0).abs() < 1e-9, "{run}");
         // A 4-hour target is reached at 07:00: 00–02 runs 2 h, paused to 05:00, then 2 h more.
-        assert_eq!(running_deadline(&cal, h("2026-11-18T00:00:00Z"), 4.0, &pauses), Some(h("2026-11-18T07:00:00Z")));
+        assert_eq!(running_deadline(&cal, h("2026-11-18T00:00:00Z"), 4.0, &pauses, &mut DayCache::default()), Some(h("2026-11-18T07:00:00Z")));
+        // The same walks with a warm cache, on a calendar with hours, give the same answers.
+        let office = office();
+        let mut cache = DayCache::default();
+        for _ in 0..2 {
+            let h1 = office.business_hours_with(h("2026-12-24T15:00:00Z"), h("2026-12-28T08:00:00Z"), &mut cache);
+            assert!((h1 - 2.0).abs() < 1e-9, "{h1}");
+            assert_eq!(office.deadline_with(h("2026-11-20T14:00:00Z"), 4.0, &mut cache), Some(h("2026-11-23T09:00:00Z")));
+        }
     }
 
     #[test]

@@ -272,6 +272,8 @@ impl ScalarUDFImpl for BusinessTime {
         };
         let start = timestamps(0)?;
         let rows = args.number_rows;
+        // One cache per calendar for this batch (see DayCache).
+        let mut caches: std::collections::HashMap<&str, super::calendar::DayCache> = std::collections::HashMap::new();
         match self.clock {
             BusinessClock::Hours | BusinessClock::RunningHours => {
                 let end = timestamps(1)?;
@@ -281,12 +283,14 @@ impl ScalarUDFImpl for BusinessTime {
                         out.append_null();
                         continue;
                     }
-                    let calendar = self.calendars.get(names.value(row))?;
+                    let name = names.value(row);
+                    let calendar = self.calendars.get(name)?;
+                    let cache = caches.entry(name).or_default();
                     let hours = if self.clock == BusinessClock::Hours {
-                        calendar.business_hours(start.value(row), end.value(row))
+                        calendar.business_hours_with(start.value(row), end.value(row), cache)
                     } else {
                         let pauses = pauses_at(arrays[3].as_ref(), arrays[4].as_ref(), row);
-                        super::calendar::running_hours(calendar, start.value(row), end.value(row), &pauses)
+                        super::calendar::running_hours(calendar, start.value(row), end.value(row), &pauses, cache)
                     };
                     out.append_value(hours);
                 }
@@ -303,9 +307,11 @@ impl ScalarUDFImpl for BusinessTime {
                         out.append_null();
                         continue;
                     }
-                    let calendar = self.calendars.get(names.value(row))?;
+                    let name = names.value(row);
+                    let calendar = self.calendars.get(name)?;
+                    let cache = caches.entry(name).or_default();
                     let pauses = pauses_at(arrays[3].as_ref(), arrays[4].as_ref(), row);
-                    out.append_option(super::calendar::running_deadline(calendar, start.value(row), hours.value(row), &pauses));
+                    out.append_option(super::calendar::running_deadline(calendar, start.value(row), hours.value(row), &pauses, cache));
                 }
                 Ok(ColumnarValue::Array(Arc::new(out.finish())))
             }
