@@ -444,3 +444,24 @@ fn default_period_starts_at_the_first_incident() {
         assert_eq!(doc["window"]["as_of"], "2026-10-05T10:00:00Z", "the cut-off is the latest timestamp of any table");
     }
 }
+
+#[test]
+fn a_period_after_the_cut_off_is_an_error_and_empty_results_keep_their_columns() {
+    mttx()
+        .args(["--as-of", AS_OF, "kpi", "--period", "2030-01", "-i"])
+        .arg(world())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("the period starts in 2030-01, after the cut-off 2026-11-01T00:00:00Z"));
+    // Nothing was opened in June 2026: volume has no rows, but its table and columns still print.
+    mttx()
+        .args(["--as-of", AS_OF, "kpi", "--period", "2026-06", "--only", "volume", "-i"])
+        .arg(world())
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("| month | category | priority | incidents |"));
+    let out = mttx().args(["--as-of", AS_OF, "kpi", "--period", "2026-06", "--only", "volume", "-f", "json", "-i"]).arg(world()).output().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["kpis"][0]["columns"].as_array().unwrap().len(), 4);
+    assert!(doc["kpis"][0]["rows"].as_array().unwrap().is_empty());
+}

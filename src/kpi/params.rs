@@ -236,6 +236,13 @@ pub async fn resolve(
             (YearMonth::of_micros(first, timezone), YearMonth::of_micros(as_of, timezone))
         }
     };
+    if first.start(timezone) > as_of {
+        return Err(Error::Usage(format!(
+            "the period starts in {}, after the cut-off {}: nothing in it has happened yet; choose an earlier period or a later --as-of",
+            first.label(),
+            rfc3339(as_of)
+        )));
+    }
     Ok(KpiParams {
         first,
         last,

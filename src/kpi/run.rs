@@ -16,7 +16,13 @@ pub struct KpiOutcome {
 }
 
 async fn execute(ctx: &SessionContext, kpi: &Kpi) -> Result<Vec<RecordBatch>, String> {
-    let run = async { ctx.sql(&kpi.sql).await?.collect().await };
+    let run = async {
+        let frame = ctx.sql(&kpi.sql).await?;
+        let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
+        let batches = frame.collect().await?;
+        // A query with no rows may return no batches at all; keep its columns for the output.
+        Ok::<_, datafusion::error::DataFusionError>(if batches.is_empty() { vec![RecordBatch::new_empty(schema)] } else { batches })
+    };
     run.await.map_err(|e| format!("{} ({}): {e}", kpi.id, kpi.origin))
 }
 
