@@ -201,7 +201,7 @@ impl<'a> Converter<'a> {
         let mut sources = Vec::new();
         for spec in self.table.fields() {
             let source = if let Some(mapping) = tp.columns.get(spec.name) {
-                match mapping.candidates().iter().find_map(|c| find(c)) {
+                match mapping.index_in(schema) {
                     Some(i) => FieldSource::Column(i),
                     None if chunk.complete_schema && tp.missing_columns == MissingColumns::Error => {
                         return Err(self.column_error(

@@ -26,6 +26,8 @@ pub struct Extractor<'a> {
     sets: Vec<HashSet<String>>,
     /// (canonical field, take the first event's value?, source column)
     attributes: Vec<(String, bool, ColumnSource)>,
+    /// The set of every state the profile names, for milestone fallbacks.
+    known: usize,
 }
 
 fn set_of(states: &[String]) -> HashSet<String> {
@@ -61,26 +63,14 @@ impl<'a> Extractor<'a> {
             .chain(&log.reopen_from)
             .cloned()
             .collect();
-        index(&known);
+        let known = index(&known);
         let attributes = log
             .first
             .iter()
             .map(|(f, c)| (f.clone(), true, c.clone()))
             .chain(log.last.iter().map(|(f, c)| (f.clone(), false, c.clone())))
             .collect();
-        Extractor { log, rules, as_of, sets, attributes }
-    }
-
-    fn known_index(&self) -> usize {
-        let known: Vec<String> = self
-            .log
-            .milestones
-            .values()
-            .flat_map(|m| m.states.iter().chain(&m.only_if_final_in))
-            .chain(&self.log.reopen_from)
-            .cloned()
-            .collect();
-        self.set_index(&known)
+        Extractor { log, rules, as_of, sets, attributes, known }
     }
 
     fn set_index(&self, states: &[String]) -> usize {
@@ -105,9 +95,12 @@ impl<'a> Extractor<'a> {
     /// after the cut-off).
     pub fn extract(&self, file: u32, chunk: &RawChunk, path: &std::path::Path) -> Result<(RecordBatch, Vec<RowProblem>)> {
         let schema = chunk.batch.schema();
+        let text_of = |source: &ColumnSource| -> Result<Option<StringArray>> {
+            source.index_in(&schema).map(|i| Ok(cast(chunk.batch.column(i), &DataType::Utf8)?.as_string::<i32>().clone())).transpose()
+        };
         let column = |source: &ColumnSource, what: &str| -> Result<Option<StringArray>> {
-            match source.candidates().iter().find_map(|c| schema.index_of(c).ok()) {
-                Some(i) => Ok(Some(cast(chunk.batch.column(i), &DataType::Utf8)?.as_string::<i32>().clone())),
+            match text_of(source)? {
+                Some(text) => Ok(Some(text)),
                 None if chunk.complete_schema => Err(Error::input(
                     path,
                     format!(
@@ -124,14 +117,10 @@ impl<'a> Extractor<'a> {
         let status = column(&self.log.status, "status")?;
         // The detail column is optional: logs without it have plain statuses.
         let detail = match &self.log.status_detail {
-            Some(d) => d.candidates().iter().find_map(|c| schema.index_of(c).ok()).map(|i| cast(chunk.batch.column(i), &DataType::Utf8)).transpose()?.map(|a| a.as_string::<i32>().clone()),
+            Some(d) => text_of(d)?,
             None => None,
         };
-        let attributes: Vec<Option<StringArray>> = self
-            .attributes
-            .iter()
-            .map(|(_, _, c)| Ok(c.candidates().iter().find_map(|n| schema.index_of(n).ok()).map(|i| cast(chunk.batch.column(i), &DataType::Utf8)).transpose()?.map(|a| a.as_string::<i32>().clone())))
-            .collect::<Result<_>>()?;
+        let attributes: Vec<Option<StringArray>> = self.attributes.iter().map(|(_, _, c)| text_of(c)).collect::<Result<_>>()?;
 
         let text = |a: &Option<StringArray>, i: usize| -> Option<String> {
             let a = a.as_ref()?;
@@ -244,8 +233,8 @@ impl<'a> Extractor<'a> {
                 format!("CASE WHEN last_value(s{} ORDER BY {ORDER}) THEN {expr} END", self.set_index(&m.only_if_final_in))
             };
             let expr = match m.fallback {
-                Some(MilestoneRule::FirstEvent) => format!("coalesce({expr}, CASE WHEN NOT bool_or(s{}) THEN min(ts) END)", self.known_index()),
-                Some(MilestoneRule::LastEvent) => format!("coalesce({expr}, CASE WHEN NOT bool_or(s{}) THEN max(ts) END)", self.known_index()),
+                Some(MilestoneRule::FirstEvent) => format!("coalesce({expr}, CASE WHEN NOT bool_or(s{}) THEN min(ts) END)", self.known),
+                Some(MilestoneRule::LastEvent) => format!("coalesce({expr}, CASE WHEN NOT bool_or(s{}) THEN max(ts) END)", self.known),
                 _ => expr,
             };
             select.push(format!("{expr} AS \"{field}\""));

@@ -168,7 +168,7 @@ impl TableLoader<'_> {
     fn in_scope(&mut self, file: usize, path: &Path, mut chunk: RawChunk) -> Result<RawChunk> {
         let Some((column, keep)) = &self.filter else { return Ok(chunk) };
         let schema = chunk.batch.schema();
-        let Some(index) = column.candidates().iter().find_map(|c| schema.index_of(c).ok()) else {
+        let Some(index) = column.index_in(&schema) else {
             if !chunk.complete_schema {
                 return Ok(chunk);
             }

@@ -184,6 +184,11 @@ impl ColumnSource {
             ColumnSource::FirstOf(cs) => cs,
         }
     }
+
+    /// The index of the first candidate the schema has.
+    pub fn index_in(&self, schema: &datafusion::arrow::datatypes::Schema) -> Option<usize> {
+        self.candidates().iter().find_map(|c| schema.index_of(c).ok())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
