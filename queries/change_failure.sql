@@ -4,11 +4,13 @@
 -- grain: month
 -- keys: month
 -- measures: change_failure_rate
+-- n: changes
+-- significance: change_failure_rate = proportion(failed_or_caused, changes)
 -- definition: Over changes with an outcome other than cancelled, counted in the calendar month (reporting
 --   time zone) of their actual_end, or actual_start where there is no actual_end, at or before the
 --   cut-off: changes counts them, patches those with is_patch, failed those with outcome failed or
---   backed_out, and caused_incident those named in some incident's caused_by_change. change_failure_rate
---   is the number that failed or caused an incident, divided by changes (null when changes = 0).
+--   backed_out, caused_incident those named in some incident's caused_by_change, and failed_or_caused
+--   those that did either. change_failure_rate is failed_or_caused / changes (null when changes = 0).
 --   Cancelled changes, and changes with no outcome yet, are excluded.
 WITH caused AS (
     SELECT DISTINCT caused_by_change AS id FROM incidents WHERE caused_by_change IS NOT NULL
@@ -30,6 +32,7 @@ SELECT m.month,
        count(CASE WHEN d.is_patch THEN 1 END) AS patches,
        count(CASE WHEN d.failed THEN 1 END) AS failed,
        count(CASE WHEN d.caused_incident THEN 1 END) AS caused_incident,
+       count(CASE WHEN d.failed OR d.caused_incident THEN 1 END) AS failed_or_caused,
        CAST(count(CASE WHEN d.failed OR d.caused_incident THEN 1 END) AS DOUBLE) / nullif(count(d.month), 0) AS change_failure_rate
 FROM months m LEFT JOIN done d ON d.month = m.month
 GROUP BY m.month

@@ -4,6 +4,9 @@
 -- grain: month
 -- keys: month
 -- measures: major_incidents, mean_hours_to_resolve, p50_hours_to_resolve, p90_hours_to_resolve
+-- n: major_incidents
+-- significance: major_incidents = poisson(major_incidents);
+--   mean_hours_to_resolve, p50_hours_to_resolve, p90_hours_to_resolve = rank(majors.hours)
 -- definition: major_incidents is the number of incidents with major = true opened in the month (opened_at
 --   in the calendar month, reporting time zone, at or before the cut-off). Their time to resolve,
 --   resolved_at − opened_at in hours, is summarised over those of them resolved at or before the

@@ -4,6 +4,7 @@
 -- grain: CI and service
 -- keys: scope, key
 -- measures: mtbf_hours, availability
+-- n: failures
 -- definition: For each configuration item (scope ci) and each business service (scope service). A
 --   failure is an incident with major = true or priority ≤ failure_priority (default 2); its outage is
 --   [coalesce(started_at, opened_at), coalesce(resolved_at, window end)). The window is the period,

@@ -4,6 +4,7 @@
 -- grain: month × priority
 -- keys: month, priority
 -- measures: mean_hours, p50_hours, p90_hours
+-- significance: mean_hours, p50_hours, p90_hours = rank(durations.hours)
 -- definition: opened_at − started_at, in hours, over incidents that have a started_at (when the
 --   degradation began). Incidents without a started_at are excluded. An incident counts in the calendar
 --   month, in the reporting time zone, of its opened_at. Every month of the period appears for

@@ -4,6 +4,7 @@
 -- grain: month × priority
 -- keys: month, priority
 -- measures: mean_hours, p50_hours, p90_hours
+-- significance: mean_hours, p50_hours, p90_hours = rank(durations.hours)
 -- definition: resolved_at − opened_at, in hours, over incidents resolved at or before the cut-off.
 --   Unresolved incidents are excluded. An incident counts in the calendar month, in the reporting time
 --   zone, of its resolved_at. Every month of the period appears for

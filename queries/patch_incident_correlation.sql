@@ -4,6 +4,8 @@
 -- grain: patch outcome group
 -- keys: outcome_group
 -- measures: rate, lift
+-- n: patches
+-- significance: rate = proportion(followed_by_incident, patches)
 -- definition: Over completed patches (changes with is_patch = true, an actual_end in the period at or
 --   before the cut-off, and outcome failed, backed_out, successful or successful_with_issues), split
 --   into outcome_group failed (failed, backed_out) and successful (successful, successful_with_issues).

@@ -4,6 +4,7 @@
 -- grain: CI × category
 -- keys: ci, category
 -- measures: max_in_window, incidents
+-- n: incidents
 -- definition: Recurring incidents that problem management should look at: (ci, category) pairs with at
 --   least candidate_min_incidents incidents (default 3) opened within candidate_window_days days (default
 --   30) of each other, counting only incidents opened in the period, at or before the cut-off, that have

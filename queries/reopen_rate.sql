@@ -4,6 +4,8 @@
 -- grain: month
 -- keys: month
 -- measures: reopen_rate
+-- n: resolved
+-- significance: reopen_rate = proportion(reopened, resolved)
 -- definition: Of the incidents resolved in a month (resolved_at in the calendar month, reporting time
 --   zone, at or before the cut-off), the share with reopen_count > 0. An incident with no reopen_count
 --   counts as not reopened. resolved is the denominator; reopen_rate is null when it is 0.

@@ -4,6 +4,8 @@
 -- grain: month × priority × SLA
 -- keys: month, priority, sla
 -- measures: breach_rate
+-- n: measured
+-- significance: breach_rate = proportion(breached, measured)
 -- definition: Two clocks per incident whose priority has targets in the SLA policy: response runs from
 --   opened_at to acknowledged_at (or to resolved_at when no acknowledgement is recorded: a resolved
 --   ticket was responded to by then at the latest), resolution from opened_at to resolved_at. Each counts business time on

@@ -4,6 +4,8 @@
 -- grain: month × category × priority
 -- keys: month, category, priority
 -- measures: incidents
+-- n: incidents
+-- significance: incidents = poisson(incidents)
 -- definition: The number of incidents opened, counted in the calendar month, in the reporting time
 --   zone, of their opened_at, by category and priority. Every incident opened in the period counts,
 --   whatever its state. Only combinations with at least one incident appear.

@@ -26,6 +26,9 @@ pub enum Command {
     Load(LoadArgs),
     /// Compute the KPIs (queries/*.sql and your own) for a period, all queries in parallel.
     Kpi(KpiArgs),
+    /// Write the monthly service report (HTML, Markdown, charts, KPI values) with its benchmark
+    /// against the previous month, a year earlier, targets, a baseline and peers.
+    Report(ReportArgs),
     /// Compare KPI values with a baseline and gates, for CI: exit 0 pass, 1 regression, 2 error.
     Check(CheckArgs),
     /// Run the golden cases of the KPI queries (DIR/tests/<kpi>/<case>/).
@@ -217,6 +220,52 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The report month, YYYY-MM. Default: the month of the cut-off (labelled partial when the
+    /// cut-off falls before its end).
+    #[arg(long, value_name = "YYYY-MM")]
+    pub period: Option<String>,
+
+    /// Months in the trend charts, the report month included.
+    #[arg(long, default_value_t = 13, value_name = "N")]
+    pub months: u32,
+
+    /// Peer benchmark: CSV with columns kpi, key, p25, median, p75 (and optionally measure).
+    #[arg(long, value_name = "FILE")]
+    pub benchmark: Option<PathBuf>,
+
+    /// An earlier run's kpis.json (from `mttx report`, `mttx kpi --format json` or `mttx check --bless`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// KPI targets (TOML). Default: the built-in targets, the same as sample-data/targets.toml.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+
+    /// A directory of your own KPI queries, as for `mttx kpi`.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+
+    /// SLA policy. Default: the built-in policy, the same as sample-data/sla.toml.
+    #[arg(long, value_name = "FILE")]
+    pub sla: Option<PathBuf>,
+
+    /// Also write the rows rejected while loading to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+
+    /// Output directory; created if missing, files in it are replaced.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// KPI parameters; each reaches the queries through the `params` table.

@@ -27,6 +27,16 @@ pub fn register(ctx: &SessionContext, mut loaded: MemorySink) -> Result<()> {
     Ok(())
 }
 
+/// Registers `from`'s canonical tables on `to` as well: the data is shared, not copied, so
+/// sessions with different parameters can run over one load.
+pub async fn share_tables(from: &SessionContext, to: &SessionContext) -> Result<()> {
+    for table in Table::ALL {
+        let provider = from.table_provider(table.name()).await?;
+        to.register_table(table.name(), provider)?;
+    }
+    Ok(())
+}
+
 pub async fn sql(ctx: &SessionContext, query: &str) -> Result<Vec<RecordBatch>> {
     Ok(ctx.sql(query).await?.collect().await?)
 }

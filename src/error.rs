@@ -43,6 +43,10 @@ pub enum Error {
     #[error("{rejected} row(s) rejected and --strict was given; see {rejects_file}")]
     Strict { rejected: u64, rejects_file: String },
 
+    /// A chart could not be drawn.
+    #[error("report: {0}")]
+    Render(String),
+
     #[error("arrow: {0}")]
     Arrow(#[from] ArrowError),
 

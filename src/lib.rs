@@ -13,7 +13,9 @@ pub mod golden;
 pub mod ingest;
 pub mod kpi;
 pub mod model;
+pub mod progress;
 pub mod render;
+pub mod report;
 pub mod write;
 
 pub use error::{Error, Result};

@@ -13,3 +13,5 @@ mod profiles;
 mod profiles_builtin;
 mod readers;
 mod realdata;
+mod report;
+mod browser;

@@ -57,16 +57,7 @@ impl Prepared {
     }
 }
 
-fn failed_queries(outcomes: &[KpiOutcome]) -> Result<()> {
-    let failures: Vec<&String> = outcomes.iter().filter_map(|o| o.result.as_ref().err()).collect();
-    if failures.is_empty() {
-        return Ok(());
-    }
-    Err(Error::KpisFailed {
-        failed: failures.len(),
-        details: failures.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"),
-    })
-}
+use kpi::run::failures as failed_queries;
 
 pub fn kpi(args: &KpiArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
     let selected = kpi::select(args.run.queries.as_deref(), &args.run.only)?;

@@ -1,6 +1,7 @@
 //! What each subcommand does, as a pipeline: flags → validated settings → work → output.
 
 mod kpis;
+mod report;
 
 use std::io::Write;
 use std::path::Path;
@@ -55,6 +56,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status
         Command::Load(args) => done(load(args, &settings, out)),
         Command::Sql(args) => done(sql(args, &settings, out, err)),
         Command::Kpi(args) => done(kpis::kpi(args, &settings, out, err)),
+        Command::Report(args) => done(report::report(args, &settings, out, err)),
         Command::Check(args) => kpis::check(args, &settings, out, err),
         Command::Test(args) => kpis::test(args, out),
         Command::Diff(args) => kpis::diff(args, &settings, out, err),

@@ -65,6 +65,61 @@ pub struct KpiMeta {
     pub tolerance: Option<String>,
     /// Plain words: which timestamps, which tickets are in and out, which period a ticket counts in.
     pub definition: String,
+    /// The column that holds the number of tickets (or clocks, changes…) behind a row's values;
+    /// default `n` when the result has such a column.
+    pub n: Option<String>,
+    /// How reports test whether a measure changed between two periods.
+    pub significance: Vec<Significance>,
+}
+
+/// A header `significance:` clause, e.g. `breach_rate = proportion(breached, measured)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Significance {
+    /// The measure columns the test speaks for.
+    pub measures: Vec<String>,
+    pub test: SignificanceTest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum SignificanceTest {
+    /// Mann–Whitney U on the per-ticket values in column `column` of the query's CTE `cte`, whose
+    /// other columns include the KPI's keys.
+    Rank { cte: String, column: String },
+    /// Two-proportion z-test: `successes` out of `trials`, both result columns.
+    Proportion { successes: String, trials: String },
+    /// Exact test of two Poisson counts (result column `count`) over the hours each period covers.
+    Poisson { count: String },
+}
+
+impl Significance {
+    /// Parses `a, b = rank(cte.column); c = proportion(x, n); d = poisson(d)`.
+    pub fn parse_all(text: &str) -> std::result::Result<Vec<Significance>, String> {
+        text.split(';').map(str::trim).filter(|c| !c.is_empty()).map(Significance::parse).collect()
+    }
+
+    fn parse(clause: &str) -> std::result::Result<Significance, String> {
+        let usage = || {
+            format!("significance: `{clause}`: write `measure, … = rank(cte.column)`, `= proportion(successes, trials)` or `= poisson(count)`")
+        };
+        let (left, right) = clause.split_once('=').ok_or_else(usage)?;
+        let measures: Vec<String> = left.split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect();
+        let (method, args) = right.trim().strip_suffix(')').and_then(|r| r.split_once('(')).ok_or_else(usage)?;
+        let args: Vec<&str> = args.split(',').map(str::trim).collect();
+        let test = match (method.trim(), args.as_slice()) {
+            ("rank", [qualified]) => {
+                let (cte, column) = qualified.split_once('.').ok_or_else(usage)?;
+                SignificanceTest::Rank { cte: cte.to_string(), column: column.to_string() }
+            }
+            ("proportion", [successes, trials]) => SignificanceTest::Proportion { successes: successes.to_string(), trials: trials.to_string() },
+            ("poisson", [count]) => SignificanceTest::Poisson { count: count.to_string() },
+            _ => return Err(usage()),
+        };
+        if measures.is_empty() {
+            return Err(usage());
+        }
+        Ok(Significance { measures, test })
+    }
 }
 
 /// A KPI: its id (the file stem), metadata, SQL, and where it came from.
@@ -79,7 +134,7 @@ pub struct Kpi {
     pub origin: String,
 }
 
-const KEYS: [&str; 8] = ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition"];
+const KEYS: [&str; 10] = ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition", "n", "significance"];
 const REQUIRED: [&str; 6] = ["title", "unit", "better", "grain", "keys", "definition"];
 
 impl Kpi {
@@ -135,6 +190,10 @@ impl Kpi {
                 });
             }
         };
+        let significance = match optional("significance") {
+            Some(text) => Significance::parse_all(&text).map_err(|message| Error::Query { origin: origin.to_string(), message })?,
+            None => Vec::new(),
+        };
         Ok(Kpi {
             id: id.to_string(),
             meta: KpiMeta {
@@ -146,6 +205,8 @@ impl Kpi {
                 measures: optional("measures").map(list).unwrap_or_default(),
                 tolerance: optional("tolerance"),
                 definition: get("definition")?,
+                n: optional("n"),
+                significance,
             },
             sql: text.to_string(),
             origin: origin.to_string(),
@@ -200,6 +261,18 @@ mod tests {
         assert!(err.contains("no `-- grain"), "{err}");
         let err = Kpi::parse("x", &GOOD.replace("lower", "less"), "x.sql").unwrap_err().to_string();
         assert!(err.contains("`less`"), "{err}");
+    }
+
+    #[test]
+    fn significance_clauses() {
+        let text = GOOD.replace("-- definition", "-- significance: mean_hours, p50_hours = rank(durations.hours); rate = proportion(hits, n);\n--   count = poisson(count)\n-- definition");
+        let kpi = Kpi::parse("x", &text, "x.sql").unwrap();
+        assert_eq!(kpi.meta.significance.len(), 3);
+        assert_eq!(kpi.meta.significance[0].measures, ["mean_hours", "p50_hours"]);
+        assert_eq!(kpi.meta.significance[0].test, SignificanceTest::Rank { cte: "durations".into(), column: "hours".into() });
+        assert_eq!(kpi.meta.significance[2].test, SignificanceTest::Poisson { count: "count".into() });
+        let err = Kpi::parse("x", &GOOD.replace("-- definition", "-- significance: rate = ttest(a)\n-- definition"), "x.sql").unwrap_err().to_string();
+        assert!(err.contains("x.sql") && err.contains("proportion(successes, trials)"), "{err}");
     }
 
     #[test]

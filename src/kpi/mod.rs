@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use datafusion::prelude::SessionContext;
 
 use crate::error::Result;
-pub use catalog::{Better, Kpi, KpiMeta};
+pub use catalog::{Better, Kpi, KpiMeta, Significance, SignificanceTest};
 pub use document::KpiDocument;
 pub use params::{KpiParams, PeriodRequest, Tuning, YearMonth};
 pub use run::KpiOutcome;

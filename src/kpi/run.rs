@@ -26,6 +26,15 @@ async fn execute(ctx: &SessionContext, kpi: &Kpi) -> Result<Vec<RecordBatch>, St
     run.await.map_err(|e| format!("{} ({}): {e}", kpi.id, kpi.origin))
 }
 
+/// Ok when every query ran; else an error listing the failures.
+pub fn failures(outcomes: &[KpiOutcome]) -> crate::Result<()> {
+    let failed: Vec<&String> = outcomes.iter().filter_map(|o| o.result.as_ref().err()).collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(crate::Error::KpisFailed { failed: failed.len(), details: failed.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n") })
+}
+
 /// All KPIs at once; DataFusion also parallelises inside each query.
 pub async fn run_parallel(ctx: &SessionContext, kpis: Vec<Kpi>) -> Vec<KpiOutcome> {
     let mut tasks = JoinSet::new();

@@ -1,0 +1,46 @@
+//! The `report` command: flags to settings, load with a progress spinner, then the report module.
+
+use std::io::Write;
+
+use super::{load_in_memory, Settings};
+use crate::cli::ReportArgs;
+use crate::error::Result;
+use crate::kpi::{self, SlaPolicy, Tuning, YearMonth};
+use crate::progress::Progress;
+use crate::render;
+use crate::report::{self, ReportOptions, Setting};
+
+pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
+    let period = args.period.as_deref().map(|p| YearMonth::parse(p, "--period")).transpose()?;
+    let kpis = kpi::select(args.queries.as_deref(), &[])?;
+    let mut policy = match &args.sla {
+        Some(path) => SlaPolicy::load(path)?,
+        None => SlaPolicy::default_policy()?,
+    };
+    let t = &args.tuning;
+    let tuning = Tuning {
+        failure_priority: t.failure_priority,
+        correlation_window_hours: t.window_hours,
+        candidate_min_incidents: t.candidate_min_incidents,
+        candidate_window_days: t.candidate_window_days,
+    };
+    let progress = Progress::for_stderr();
+    progress.stage("loading", 0);
+    let (tables, summary) = load_in_memory(&args.input, settings, args.rejects.as_deref(), err)?;
+    progress.finish();
+    policy.pause_states.extend(summary.pause_states.iter().filter(|s| !policy.pause_states.contains(s)).cloned().collect::<Vec<_>>());
+    let ctx = crate::engine::session(settings.timezone.name());
+    crate::engine::register(&ctx, tables)?;
+    let setting = Setting { kpis, policy: &policy, tuning, as_of: settings.as_of, timezone: settings.timezone, load: &summary };
+    let options = ReportOptions {
+        period,
+        months: args.months,
+        benchmark: args.benchmark.clone(),
+        baseline: args.baseline.clone(),
+        targets: args.targets.clone(),
+        out: args.out.clone(),
+    };
+    let written = report::generate(&ctx, &setting, &options, &progress)?;
+    writeln!(out, "report for {}: {}", written.period.label(), written.dir.join("report.html").display()).map_err(render::stdout_error)?;
+    writeln!(out, "wrote {} files in {}", written.files.len(), written.dir.display()).map_err(render::stdout_error)
+}

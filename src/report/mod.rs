@@ -1,0 +1,323 @@
+//! `mttx report`: the monthly service report and its benchmark, from loading to files on disk.
+//! It runs the KPI suite for the trend window, the period, the previous month and the same month a
+//! year earlier (each on its own session over the same loaded tables), compares them, and writes
+//! report.html, report.md, kpis.json, kpis.csv, benchmark.csv and charts/.
+
+pub mod build;
+pub mod charts;
+pub mod compare;
+pub mod document;
+pub mod html;
+pub mod markdown;
+pub mod peers;
+pub mod samples;
+pub mod stats;
+pub mod targets;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use datafusion::prelude::SessionContext;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::ingest::convert::rfc3339;
+use crate::ingest::LoadSummary;
+use crate::kpi::{self, Kpi, KpiDocument, KpiParams, PeriodRequest, SlaPolicy, Tuning, YearMonth};
+use crate::progress::Progress;
+use compare::{Catalog, Comparison, PeriodValues};
+use peers::Peers;
+use samples::Samples;
+use targets::Targets;
+
+pub struct ReportOptions {
+    pub period: Option<YearMonth>,
+    /// Months in the trend window, the period included.
+    pub months: u32,
+    pub benchmark: Option<PathBuf>,
+    pub baseline: Option<PathBuf>,
+    pub targets: Option<PathBuf>,
+    pub out: PathBuf,
+}
+
+/// What the data and flags fix before any KPI runs.
+pub struct Setting<'a> {
+    pub kpis: Vec<Kpi>,
+    pub policy: &'a SlaPolicy,
+    pub tuning: Tuning,
+    pub as_of: Option<i64>,
+    pub timezone: Tz,
+    pub load: &'a LoadSummary,
+}
+
+/// One period's run: its KPI values and the samples behind their rank tests.
+struct Run {
+    params: KpiParams,
+    document: KpiDocument,
+    samples: Samples,
+}
+
+impl Run {
+    fn covered_hours(&self) -> f64 {
+        covered_hours(self.params.period_start, self.params.period_end, self.params.as_of)
+    }
+
+    fn values(&self) -> PeriodValues<'_> {
+        PeriodValues { label: build::month_name(self.params.first), document: &self.document, samples: Some(&self.samples), covered_hours: self.covered_hours() }
+    }
+}
+
+fn covered_hours(start: i64, end: i64, as_of: i64) -> f64 {
+    (end.min(as_of) - start).max(0) as f64 / 3.6e9
+}
+
+/// Which files a report wrote.
+pub struct Written {
+    pub dir: PathBuf,
+    pub files: Vec<PathBuf>,
+    pub period: YearMonth,
+}
+
+pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOptions, progress: &Progress) -> Result<Written> {
+    // Flags that name files fail before the work.
+    let targets = match &options.targets {
+        Some(path) => Targets::load(path, &setting.kpis)?,
+        None => Targets::default_targets(&setting.kpis)?,
+    };
+    let peers = options.benchmark.as_deref().map(|p| Peers::load(p, &setting.kpis)).transpose()?;
+    let baseline = options.baseline.as_deref().map(crate::check::read_baseline).transpose()?;
+    if options.months == 0 {
+        return Err(Error::Usage("--months must be at least 1".into()));
+    }
+    let runtime = crate::commands::runtime()?;
+    let extent = runtime.block_on(kpi::params::resolve(base, PeriodRequest::All, setting.as_of, setting.timezone, setting.tuning))?;
+    let first_month = extent.first;
+    // A cut-off at midnight ends the month before it: the default is the month of its last instant.
+    let period = options.period.unwrap_or_else(|| YearMonth::of_micros(extent.as_of - 1, setting.timezone));
+    if period < first_month {
+        return Err(Error::Usage(format!(
+            "--period {}: the data starts in {} (its first incident); choose {} or later",
+            period.label(),
+            first_month.label(),
+            first_month.label()
+        )));
+    }
+    if period.start(setting.timezone) > extent.as_of {
+        return Err(Error::Usage(format!(
+            "--period {}: it starts after the cut-off {}, so nothing in it has happened yet; choose {} or earlier, or a later --as-of",
+            period.label(),
+            rfc3339(extent.as_of),
+            extent.last.label()
+        )));
+    }
+    let mut notes = Vec::new();
+    let mut window_first = period;
+    for _ in 1..options.months {
+        if window_first.previous() < first_month {
+            notes.push(format!("The data starts in {}, so the trend covers fewer than the {} months asked for.", build::month_name(first_month), options.months));
+            break;
+        }
+        window_first = window_first.previous();
+    }
+    let previous = Some(period.previous()).filter(|m| *m >= first_month);
+    let year_ago = {
+        let mut m = period;
+        for _ in 0..12 {
+            m = m.previous();
+        }
+        Some(m).filter(|m| *m >= first_month)
+    };
+    if year_ago.is_none() {
+        notes.push("The data does not reach back a year, so there is no same-month-last-year comparison.".into());
+    }
+
+    progress.stage("running KPI queries", 4);
+    let run = |first: YearMonth, last: YearMonth, with_samples: bool| {
+        let kpis = setting.kpis.clone();
+        async move {
+            let ctx = crate::engine::session(setting.timezone.name());
+            crate::engine::share_tables(base, &ctx).await?;
+            let params = kpi::prepare(&ctx, PeriodRequest::Months(first, last), Some(extent.as_of), setting.timezone, setting.tuning, setting.policy).await?;
+            let outcomes = kpi::run::run_parallel(&ctx, kpis.clone()).await;
+            kpi::run::failures(&outcomes)?;
+            let document = KpiDocument::new(&params, &outcomes)?;
+            let samples = if with_samples { Samples::collect(&ctx, &kpis).await? } else { Samples::default() };
+            progress.advance();
+            Ok::<_, Error>(Run { params, document, samples })
+        }
+    };
+    let optional = |month: Option<YearMonth>| {
+        let run = &run;
+        async move {
+            match month {
+                Some(m) => run(m, m, true).await.map(Some),
+                None => {
+                    progress.advance();
+                    Ok(None)
+                }
+            }
+        }
+    };
+    let (trend, current, previous_run, year_ago_run) = runtime.block_on(async {
+        tokio::try_join!(run(window_first, period, false), run(period, period, true), optional(previous), optional(year_ago))
+    })?;
+    let coverage = runtime.block_on(coverage(base))?;
+    progress.finish();
+
+    let baseline_values = baseline.as_ref().map(|doc| PeriodValues {
+        label: format!("baseline ({} to {})", doc.window.first_month, doc.window.last_month),
+        document: doc,
+        samples: None,
+        covered_hours: baseline_hours(doc),
+    });
+    let (current_values, previous_values, year_values) = (current.values(), previous_run.as_ref().map(Run::values), year_ago_run.as_ref().map(Run::values));
+    let comparisons = compare::compare(
+        &Catalog { kpis: &setting.kpis },
+        &current_values,
+        previous_values.as_ref(),
+        year_values.as_ref(),
+        baseline_values.as_ref(),
+        &targets,
+        peers.as_ref(),
+    );
+    let partial = (current.params.as_of < current.params.period_end).then(|| {
+        current.covered_hours() / covered_hours(current.params.period_start, current.params.period_end, i64::MAX)
+    });
+    let inputs = build::Inputs {
+        period,
+        partial,
+        as_of: rfc3339(extent.as_of),
+        timezone: setting.timezone.name().to_string(),
+        window: trend.params.months(),
+        trend: &trend.document,
+        current: &current.document,
+        current_samples: &current.samples,
+        previous_label: previous.map(build::month_name),
+        comparisons: &comparisons,
+        targets: &targets,
+        kpis: &setting.kpis,
+        load: setting.load,
+        coverage,
+        sla_description: if setting.policy.description.is_empty() { setting.policy.origin.clone() } else { setting.policy.description.clone() },
+        notes,
+        has_baseline: baseline.is_some(),
+        has_peers: peers.is_some(),
+    };
+    let built = build::build(&inputs);
+    let files = write(&options.out, &built, &current.document, &comparisons, progress)?;
+    Ok(Written { dir: options.out.clone(), files, period })
+}
+
+fn baseline_hours(doc: &KpiDocument) -> f64 {
+    let micros = |text: &str| chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_micros());
+    match (micros(&doc.window.start), micros(&doc.window.end), micros(&doc.window.as_of)) {
+        (Some(s), Some(e), Some(a)) => covered_hours(s, e, a),
+        _ => f64::NAN,
+    }
+}
+
+async fn coverage(ctx: &SessionContext) -> Result<build::Coverage> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+    let batches = ctx.sql("SELECT count(*) AS n, min(opened_at) AS first, max(opened_at) AS last FROM incidents").await?.collect().await?;
+    let batch = batches.first().ok_or_else(|| Error::Render("the incidents summary query returned nothing".into()))?;
+    let n = batch.column(0).as_primitive::<Int64Type>().value(0) as u64;
+    let stamp = |i: usize| {
+        let column = batch.column(i).as_primitive::<TimestampMicrosecondType>();
+        column.is_valid(0).then(|| rfc3339(column.value(0)))
+    };
+    Ok(build::Coverage { incidents: n, first_opened: stamp(1), last_opened: stamp(2) })
+}
+
+fn write(dir: &Path, built: &build::Built, current: &KpiDocument, comparisons: &[Comparison], progress: &Progress) -> Result<Vec<PathBuf>> {
+    let charts_dir = dir.join("charts");
+    std::fs::create_dir_all(&charts_dir).map_err(|e| Error::io(&charts_dir, e))?;
+    progress.stage("drawing charts", built.charts.len() as u64);
+    let rendered: Vec<(String, String)> = built
+        .charts
+        .par_iter()
+        .map(|chart| {
+            let svg = chart.svg()?;
+            let svg_path = charts_dir.join(format!("{}.svg", chart.name));
+            std::fs::write(&svg_path, &svg).map_err(|e| Error::io(&svg_path, e))?;
+            chart.png(&charts_dir.join(format!("{}.png", chart.name)))?;
+            progress.advance();
+            Ok((chart.name.clone(), svg))
+        })
+        .collect::<Result<_>>()?;
+    progress.finish();
+    let svgs: HashMap<String, String> = rendered.into_iter().collect();
+    let mut files = Vec::new();
+    let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        files.push(path);
+        Ok(())
+    };
+    put("report.html", html::render(&built.document, &|name| svgs.get(name).cloned()).as_bytes())?;
+    put("report.md", markdown::render(&built.document).as_bytes())?;
+    let mut json = serde_json::to_string_pretty(current)?;
+    json.push('\n');
+    put("kpis.json", json.as_bytes())?;
+    let mut csv = Vec::new();
+    crate::render::kpis::csv(current, &mut csv)?;
+    put("kpis.csv", &csv)?;
+    put("benchmark.csv", &benchmark_csv(comparisons)?)?;
+    for chart in &built.charts {
+        files.push(charts_dir.join(format!("{}.svg", chart.name)));
+        files.push(charts_dir.join(format!("{}.png", chart.name)));
+    }
+    Ok(files)
+}
+
+/// Every comparison, one line per KPI row and measure; text cells neutralised against formulas.
+fn benchmark_csv(comparisons: &[Comparison]) -> Result<Vec<u8>> {
+    use crate::escape::spreadsheet_safe;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let csv_error = |e: csv::Error| Error::Render(format!("benchmark.csv: {e}"));
+    writer
+        .write_record([
+            "kpi", "key", "measure", "better", "value", "n", "previous", "previous_n", "previous_p_value", "year_ago", "year_ago_n", "year_ago_p_value", "target", "target_met",
+            "baseline", "baseline_p_value", "peer_p25", "peer_median", "peer_p75",
+        ])
+        .map_err(csv_error)?;
+    for c in comparisons {
+        let side = |v: &Option<compare::Versus>| {
+            (
+                number(v.as_ref().and_then(|v| v.value)),
+                number(v.as_ref().and_then(|v| v.n)),
+                number(v.as_ref().and_then(|v| v.test).map(|t| t.p_value)),
+            )
+        };
+        let (previous, previous_n, previous_p) = side(&c.previous);
+        let (year, year_n, year_p) = side(&c.year_ago);
+        let (baseline, _, baseline_p) = side(&c.baseline);
+        let peer = c.peer.as_ref().map(|p| &p.quartiles);
+        writer
+            .write_record([
+                c.kpi.clone(),
+                spreadsheet_safe(&c.key).into_owned(),
+                c.measure.clone(),
+                c.better.word().to_string(),
+                number(c.value),
+                number(c.n),
+                previous,
+                previous_n,
+                previous_p,
+                year,
+                year_n,
+                year_p,
+                number(c.target.as_ref().map(|t| t.value)),
+                c.target.as_ref().map(|t| t.met.to_string()).unwrap_or_default(),
+                baseline,
+                baseline_p,
+                number(peer.map(|q| q.p25)),
+                number(peer.map(|q| q.median)),
+                number(peer.map(|q| q.p75)),
+            ])
+            .map_err(csv_error)?;
+    }
+    writer.into_inner().map_err(|e| Error::Render(format!("benchmark.csv: {e}")))
+}

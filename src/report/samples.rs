@@ -1,0 +1,119 @@
+//! The per-ticket values behind a KPI's rank test, read from one CTE of the KPI's own query so the
+//! test sees exactly the population the KPI summarises. The query is rewritten on its syntax tree
+//! (keep the WITH clause, select from the named CTE); no value is ever pasted into SQL text.
+
+use std::collections::HashMap;
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use crate::error::{Error, Result};
+use crate::kpi::{Kpi, SignificanceTest};
+
+/// Samples by (kpi, cte, column) and then by the row key without month (`priority=1`).
+#[derive(Debug, Default)]
+pub struct Samples {
+    by_source: HashMap<(String, String, String), HashMap<String, Vec<f64>>>,
+}
+
+impl Samples {
+    pub fn get(&self, kpi: &str, cte: &str, column: &str, key: &str) -> Option<&[f64]> {
+        self.by_source.get(&(kpi.to_string(), cte.to_string(), column.to_string()))?.get(key).map(Vec::as_slice)
+    }
+
+    /// Reads every rank test's samples on a session prepared for one period.
+    pub async fn collect(ctx: &SessionContext, kpis: &[Kpi]) -> Result<Samples> {
+        let mut samples = Samples::default();
+        for kpi in kpis {
+            for clause in &kpi.meta.significance {
+                let SignificanceTest::Rank { cte, column } = &clause.test else { continue };
+                let source = (kpi.id.clone(), cte.clone(), column.clone());
+                if samples.by_source.contains_key(&source) {
+                    continue;
+                }
+                let keys: Vec<&str> = kpi.meta.keys.iter().map(String::as_str).filter(|k| *k != "month").collect();
+                let sql = sample_query(kpi, cte, column, &keys)?;
+                let batches = ctx.sql(&sql).await?.collect().await.map_err(|e| query_error(kpi, &e.to_string()))?;
+                let mut by_key: HashMap<String, Vec<f64>> = HashMap::new();
+                // Nulls print as empty text, as `plain` writes a JSON null in row keys.
+                let options = FormatOptions::default();
+                for batch in &batches {
+                    let values = datafusion::arrow::compute::cast(batch.column(keys.len()), &DataType::Float64)?;
+                    let values = values.as_primitive::<Float64Type>();
+                    let formatters = (0..keys.len())
+                        .map(|i| ArrayFormatter::try_new(batch.column(i).as_ref(), &options))
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    for row in 0..batch.num_rows() {
+                        if values.is_null(row) || !values.value(row).is_finite() {
+                            continue;
+                        }
+                        let key = keys
+                            .iter()
+                            .zip(&formatters)
+                            .map(|(name, f)| format!("{name}={}", f.value(row)))
+                            .collect::<Vec<_>>()
+                            .join(",");
+                        by_key.entry(key).or_default().push(values.value(row));
+                    }
+                }
+                samples.by_source.insert(source, by_key);
+            }
+        }
+        Ok(samples)
+    }
+}
+
+fn query_error(kpi: &Kpi, message: &str) -> Error {
+    Error::Query { origin: kpi.origin.clone(), message: format!("{}: reading the samples for its significance test: {message}", kpi.id) }
+}
+
+fn identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `WITH <the KPI's CTEs> SELECT <keys>, <column> FROM <cte>`, built on the parsed query.
+pub fn sample_query(kpi: &Kpi, cte: &str, column: &str, keys: &[&str]) -> Result<String> {
+    let fail = |message: String| Error::Query { origin: kpi.origin.clone(), message: format!("{}: significance: {message}", kpi.id) };
+    for name in keys.iter().chain([&cte, &column]) {
+        if !identifier(name) {
+            return Err(fail(format!("`{name}` is not a plain column or CTE name")));
+        }
+    }
+    let dialect = GenericDialect {};
+    let statements = Parser::parse_sql(&dialect, &kpi.sql).map_err(|e| fail(e.to_string()))?;
+    let [Statement::Query(query)] = statements.as_slice() else {
+        return Err(fail("the KPI file must hold one query to take samples from".into()));
+    };
+    let with = query.with.clone().filter(|w| w.cte_tables.iter().any(|t| t.alias.name.value == cte)).ok_or_else(|| {
+        fail(format!("rank({cte}.{column}) names a CTE `{cte}` that the query's WITH clause does not define"))
+    })?;
+    let columns: Vec<String> = keys.iter().map(|k| k.to_string()).chain([column.to_string()]).collect();
+    let select = format!("SELECT {} FROM {cte}", columns.join(", "));
+    let mut parsed = Parser::parse_sql(&dialect, &select).map_err(|e| fail(e.to_string()))?;
+    let Some(Statement::Query(mut outer)) = parsed.pop() else { unreachable!("a SELECT parses as a query") };
+    outer.with = Some(with);
+    Ok(outer.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_query_keeps_the_ctes_and_selects_from_one() {
+        let kpi = crate::kpi::catalog::builtin().unwrap().into_iter().find(|k| k.id == "mttr").unwrap();
+        let sql = sample_query(&kpi, "durations", "hours", &["priority"]).unwrap();
+        assert!(sql.starts_with("WITH durations AS ("), "{sql}");
+        assert!(sql.ends_with("SELECT priority, hours FROM durations"), "{sql}");
+        let err = sample_query(&kpi, "nope", "hours", &["priority"]).unwrap_err().to_string();
+        assert!(err.contains("CTE `nope`"), "{err}");
+        let err = sample_query(&kpi, "durations", "hours; DROP", &[]).unwrap_err().to_string();
+        assert!(err.contains("not a plain column"), "{err}");
+    }
+}

@@ -1,0 +1,520 @@
+//! Significance tests, quantiles and the normal tail used by the report's benchmark table.
+
+use std::f64::consts::{FRAC_1_SQRT_2, TAU};
+
+/// Which test produced a p-value, as the report names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    MannWhitney,
+    TwoProportion,
+    PoissonRate,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::MannWhitney => "Mann–Whitney U",
+            Method::TwoProportion => "two-proportion z",
+            Method::PoissonRate => "Poisson rate (exact conditional)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct TestResult {
+    pub method: Method,
+    pub statistic: f64,
+    pub p_value: f64,
+}
+
+/// Two-sided Mann–Whitney U test of sample `a` against `b`: normal approximation with tie
+/// correction and continuity correction (like `scipy.stats.mannwhitneyu(a, b,
+/// alternative='two-sided', method='asymptotic', use_continuity=True)`). `statistic` is U of `a`.
+/// None when either sample is empty or the tie-corrected variance is 0 (all values equal).
+/// NaN values are ignored.
+pub fn mann_whitney(a: &[f64], b: &[f64]) -> Option<TestResult> {
+    let numbers = |sample: &[f64], from_a: bool| {
+        let kept = sample.iter().filter(|v| !v.is_nan());
+        kept.map(move |&v| (v, from_a)).collect::<Vec<_>>()
+    };
+    let mut pooled = numbers(a, true);
+    let n1 = pooled.len();
+    pooled.extend(numbers(b, false));
+    let n2 = pooled.len() - n1;
+    if n1 == 0 || n2 == 0 {
+        return None;
+    }
+    // total_cmp is total once NaN is gone, and puts -0.0 right before 0.0, so the `==` scan
+    // below still sees them as one tie group.
+    pooled.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+
+    let (mut rank_sum_a, mut tie_term) = (0.0_f64, 0.0_f64);
+    let mut start = 0;
+    while start < pooled.len() {
+        let value = pooled[start].0;
+        let end = start + pooled[start..].iter().take_while(|e| e.0 == value).count();
+        let tie_size = (end - start) as f64;
+        // The group holds the 1-based ranks start+1 ..= end.
+        let average_rank = (start + 1 + end) as f64 / 2.0;
+        let from_a = pooled[start..end].iter().filter(|e| e.1).count();
+        rank_sum_a += average_rank * from_a as f64;
+        tie_term += tie_size * tie_size * tie_size - tie_size;
+        start = end;
+    }
+
+    let (n1, n2) = (n1 as f64, n2 as f64);
+    let n = n1 + n2;
+    let u_a = rank_sum_a - n1 * (n1 + 1.0) / 2.0;
+    let variance = n1 * n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)));
+    if variance <= 0.0 {
+        return None;
+    }
+    // Two-sided: use the larger U so the continuity correction always moves towards the mean.
+    let u_larger = u_a.max(n1 * n2 - u_a);
+    let z = (u_larger - n1 * n2 / 2.0 - 0.5) / variance.sqrt();
+    Some(TestResult {
+        method: Method::MannWhitney,
+        statistic: u_a,
+        p_value: (2.0 * normal_sf(z)).min(1.0),
+    })
+}
+
+/// Two-sided pooled two-proportion z-test of `x1` of `n1` against `x2` of `n2`. `statistic` is z.
+/// None when a total is 0, a success count exceeds its total, or the pooled proportion is 0 or 1.
+pub fn two_proportions(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<TestResult> {
+    if n1 == 0 || n2 == 0 || x1 > n1 || x2 > n2 {
+        return None;
+    }
+    let (x1, n1, x2, n2) = (x1 as f64, n1 as f64, x2 as f64, n2 as f64);
+    let pooled = (x1 + x2) / (n1 + n2);
+    let variance = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2);
+    if variance <= 0.0 {
+        return None;
+    }
+    let z = (x1 / n1 - x2 / n2) / variance.sqrt();
+    Some(TestResult {
+        method: Method::TwoProportion,
+        statistic: z,
+        p_value: (2.0 * normal_sf(z.abs())).min(1.0),
+    })
+}
+
+/// Two-sided exact conditional test that Poisson counts `c1` over exposure `t1` and `c2` over
+/// `t2` share one rate: given n = c1 + c2, c1 ~ Binomial(n, t1/(t1+t2)), and the p-value sums
+/// the outcomes no more likely than the observed one (`scipy.stats.binomtest` two-sided
+/// convention, relative tolerance 1e-7). `statistic` is the rate ratio (c1/t1)/(c2/t2).
+/// None when both counts are 0 or an exposure is not positive and finite.
+pub fn poisson_rates(c1: u64, t1: f64, c2: u64, t2: f64) -> Option<TestResult> {
+    let valid_exposure = |t: f64| t.is_finite() && t > 0.0;
+    if (c1 == 0 && c2 == 0) || !valid_exposure(t1) || !valid_exposure(t2) {
+        return None;
+    }
+    let n = c1.checked_add(c2)?;
+    // Each share from its own ratio, so a tiny share keeps full relative precision.
+    let (p, q) = (1.0 / (1.0 + t2 / t1), 1.0 / (1.0 + t1 / t2));
+    let statistic = match c2 {
+        0 => f64::INFINITY,
+        _ => (c1 as f64 / t1) / (c2 as f64 / t2),
+    };
+    Some(TestResult {
+        method: Method::PoissonRate,
+        statistic,
+        p_value: binomial_two_sided(c1, n, p, q),
+    })
+}
+
+/// scipy.stats.binomtest's relative tolerance, so outcomes as likely as k up to rounding count.
+const LIKELIHOOD_TOLERANCE: f64 = 1e-7;
+/// A tail walk stops once a term adds less than this to its running sum: below f64 resolution.
+const NEGLIGIBLE_TERM: f64 = 1e-17;
+
+/// Two-sided binomial p-value of `k` in `n` trials with success probability `p` (`q` = 1 - p).
+fn binomial_two_sided(k: u64, n: u64, p: f64, q: f64) -> f64 {
+    let mean = n as f64 * p;
+    if k as f64 == mean {
+        return 1.0;
+    }
+    if p == 0.0 || q == 0.0 {
+        // An exposure ratio beyond f64 range: every outcome but the certain one is impossible.
+        return 0.0;
+    }
+    let ln_observed = ln_binomial_pmf(k, n, p, q);
+    let ln_threshold = ln_observed + LIKELIHOOD_TOLERANCE.ln_1p();
+    let below_mean = (k as f64) < mean;
+    // The pmf is unimodal, so every outcome from k away from the mode is no more likely than k.
+    let own_tail = ln_observed.exp() * relative_tail_sum(k, n, p, q, !below_mean);
+
+    // Across the mean the pmf falls monotonically going away from it, so binary-search the
+    // first step `s` from `near` whose outcome is no more likely than k, and count its tail.
+    let rounded = if below_mean {
+        mean.ceil()
+    } else {
+        mean.floor()
+    };
+    let near = (rounded as u64).min(n);
+    let span = if below_mean { n - near } else { near };
+    let outcome = |s: u64| if below_mean { near + s } else { near - s };
+    let unlikely = |s: u64| ln_binomial_pmf(outcome(s), n, p, q) <= ln_threshold;
+    let far_tail = if unlikely(span) {
+        let (mut lo, mut hi) = (0, span);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if unlikely(mid) {
+                hi = mid
+            } else {
+                lo = mid + 1
+            }
+        }
+        let start = outcome(lo);
+        ln_binomial_pmf(start, n, p, q).exp() * relative_tail_sum(start, n, p, q, below_mean)
+    } else {
+        0.0
+    };
+    (own_tail + far_tail).min(1.0)
+}
+
+/// Sum of pmf(j) / pmf(start) over j from `start` (inclusive) stepping away from the mode.
+/// The ratio recurrence keeps each term within a few ulps, and the walk ends once terms stop
+/// mattering, so n = 10^7 takes a few thousand steps rather than n.
+fn relative_tail_sum(start: u64, n: u64, p: f64, q: f64, upward: bool) -> f64 {
+    let (mut j, mut term, mut sum) = (start, 1.0_f64, 1.0_f64);
+    while (upward && j < n) || (!upward && j > 0) {
+        term *= if upward {
+            (n - j) as f64 * p / ((j + 1) as f64 * q)
+        } else {
+            j as f64 * q / ((n - j + 1) as f64 * p)
+        };
+        j = if upward { j + 1 } else { j - 1 };
+        sum += term;
+        if term < NEGLIGIBLE_TERM * sum {
+            break;
+        }
+    }
+    sum
+}
+
+/// ln of the Binomial(n, p) pmf at k, in Loader's saddle-point form: the ln-gamma terms with
+/// their Stirling parts cancelled analytically. The plain difference
+/// ln Γ(n+1) - ln Γ(k+1) - ln Γ(n-k+1) loses ~8 digits at n = 10^7; this keeps ~14.
+fn ln_binomial_pmf(k: u64, n: u64, p: f64, q: f64) -> f64 {
+    if k == 0 || k == n {
+        return n as f64 * if k == 0 { q.ln() } else { p.ln() };
+    }
+    let (k, rest, n) = (k as f64, (n - k) as f64, n as f64);
+    let stirling = stirling_remainder(n) - stirling_remainder(k) - stirling_remainder(rest);
+    stirling - deviance(k, n * p) - deviance(rest, n * q) - 0.5 * (TAU * k * (rest / n)).ln()
+}
+
+/// ln(x!) - ln(sqrt(2πx) (x/e)^x) for a whole number x ≥ 1.
+fn stirling_remainder(x: f64) -> f64 {
+    if x <= 15.0 {
+        // 15! is exact in f64, so the direct difference is good to ~1e-14 here.
+        let ln_factorial = (1..=x as u32).map(f64::from).product::<f64>().ln();
+        return ln_factorial - (x + 0.5) * x.ln() + x - 0.5 * TAU.ln();
+    }
+    // Asymptotic series 1/(12x) - 1/(360x³) + 1/(1260x⁵) - ...; Loader's cut-offs for how
+    // many terms reach full precision.
+    const DENOMINATORS: [f64; 5] = [12.0, 360.0, 1260.0, 1680.0, 1188.0];
+    let terms = match x {
+        x if x > 500.0 => 2,
+        x if x > 80.0 => 3,
+        x if x > 35.0 => 4,
+        _ => 5,
+    };
+    let xx = x * x;
+    let series = DENOMINATORS[..terms]
+        .iter()
+        .rev()
+        .fold(0.0, |acc, d| 1.0 / d - acc / xx);
+    series / x
+}
+
+/// x ln(x/m) + m - x, by a series when x ≈ m where the direct form would cancel (Loader's bd0).
+fn deviance(x: f64, m: f64) -> f64 {
+    if (x - m).abs() >= 0.1 * (x + m) {
+        return x * (x / m).ln() + m - x;
+    }
+    let v = (x - m) / (x + m);
+    let (mut sum, mut power) = ((x - m) * v, 2.0 * x * v);
+    for j in 1..1000 {
+        power *= v * v;
+        let next = sum + power / f64::from(2 * j + 1);
+        if next == sum {
+            break;
+        }
+        sum = next;
+    }
+    sum
+}
+
+/// Quantile `q` in [0, 1] of an ascending-sorted slice, interpolating linearly between closest
+/// ranks (SQL percentile_cont, numpy's default). None when empty or `q` is outside [0, 1].
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() || !(0.0..=1.0).contains(&q) {
+        return None;
+    }
+    let last = sorted.len() - 1;
+    let position = q * last as f64;
+    let below = (position.floor() as usize).min(last);
+    let fraction = position - below as f64;
+    let (a, b) = (sorted[below], sorted[(below + 1).min(last)]);
+    if fraction == 0.0 || a == b {
+        return Some(a);
+    }
+    // numpy's lerp: interpolate from the nearer end, so q = 1 lands exactly on the maximum.
+    let span = b - a;
+    Some(match fraction >= 0.5 {
+        true => b - span * (1.0 - fraction),
+        false => a + span * fraction,
+    })
+}
+
+// W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969),
+// coefficients as in netlib specfun CALERF. A/B: erf on |x| ≤ 0.46875; C/D: erfc(x)·exp(x²) on
+// (0.46875, 4]; P/Q: the same in 1/x² beyond 4.
+// Published digits kept on purpose, hence the lint and formatting opt-outs.
+#[rustfmt::skip]
+#[allow(clippy::excessive_precision)]
+mod cody {
+    pub const A: [f64; 5] = [3.16112374387056560e0, 1.13864154151050156e2, 3.77485237685302021e2,
+        3.20937758913846947e3, 1.85777706184603153e-1];
+    pub const B: [f64; 4] = [2.36012909523441209e1, 2.44024637934444173e2, 1.28261652607737228e3,
+        2.84423683343917062e3];
+    pub const C: [f64; 9] = [5.64188496988670089e-1, 8.88314979438837594e0, 6.61191906371416295e1,
+        2.98635138197400131e2, 8.81952221241769090e2, 1.71204761263407058e3, 2.05107837782607147e3,
+        1.23033935479799725e3, 2.15311535474403846e-8];
+    pub const D: [f64; 8] = [1.57449261107098347e1, 1.17693950891312499e2, 5.37181101862009858e2,
+        1.62138957456669019e3, 3.29079923573345963e3, 4.36261909014324716e3, 3.43936767414372164e3,
+        1.23033935480374942e3];
+    pub const P: [f64; 6] = [3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+        1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2];
+    pub const Q: [f64; 5] = [2.56852019228982242e0, 1.87295284992346047e0, 5.27905102951428412e-1,
+        6.05183413124413191e-2, 2.33520497626869185e-3];
+    pub const FRAC_1_SQRT_PI: f64 = 5.6418958354775628695e-1;
+}
+
+/// Cody's rational form: the last numerator coefficient leads, `den` is monic.
+fn cody_ratio(x: f64, num: &[f64], den: &[f64]) -> f64 {
+    let m = den.len();
+    let (mut top, mut bottom) = (num[m] * x, x);
+    for i in 0..m - 1 {
+        top = (top + num[i]) * x;
+        bottom = (bottom + den[i]) * x;
+    }
+    (top + num[m - 1]) / (bottom + den[m - 1])
+}
+
+/// Standard normal upper-tail probability P(Z > z), ~1e-15 relative for |z| up to 37, from
+/// Cody's erf/erfc approximations.
+pub fn normal_sf(z: f64) -> f64 {
+    // NaN fails every comparison below and comes out of the last branch as NaN.
+    if z < 0.0 {
+        return 1.0 - normal_sf(-z);
+    }
+    if z > 40.0 {
+        return 0.0; // below the smallest subnormal
+    }
+    let x = z * FRAC_1_SQRT_2;
+    if x <= 0.46875 {
+        return 0.5 - 0.5 * x * cody_ratio(x * x, &cody::A, &cody::B);
+    }
+    let scaled_erfc = if x <= 4.0 {
+        cody_ratio(x, &cody::C, &cody::D)
+    } else {
+        let inv_xx = 1.0 / (x * x);
+        (cody::FRAC_1_SQRT_PI - inv_xx * cody_ratio(inv_xx, &cody::P, &cody::Q)) / x
+    };
+    // exp(-z²/2) with z split into a short head (exact square) and a small remainder: rounding z²
+    // directly costs ~1e-13 relative at z = 37. Cody's trick, applied to z rather than z/√2.
+    let head = (z * 16.0).trunc() / 16.0;
+    let remainder = (z - head) * (z + head);
+    0.5 * (-0.5 * head * head).exp() * (-0.5 * remainder).exp() * scaled_erfc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_close(actual: f64, expected: f64, relative: f64) {
+        let error = (actual - expected).abs() / expected.abs();
+        assert!(
+            error <= relative,
+            "{actual:e} vs {expected:e}: relative error {error:e}"
+        );
+    }
+
+    const NAN: f64 = f64::NAN;
+    const INF: f64 = f64::INFINITY;
+
+    #[test]
+    fn method_names() {
+        assert_eq!(Method::MannWhitney.name(), "Mann–Whitney U");
+        assert_eq!(Method::TwoProportion.name(), "two-proportion z");
+        assert_eq!(
+            Method::PoissonRate.name(),
+            "Poisson rate (exact conditional)"
+        );
+    }
+
+    /// (a, b, U, p) from scipy.stats.mannwhitneyu(a, b, alternative='two-sided',
+    /// method='asymptotic', use_continuity=True).
+    #[rustfmt::skip]
+    const MANN_WHITNEY_SCIPY: [(&[f64], &[f64], f64, f64); 7] = [
+        (&[1., 2., 2., 3., 5., 8.], &[2., 3., 4., 4., 6., 9., 10.], 11.5, 0.19482267881995718),
+        (&[0.5, 1.5, 1.5, 1.5, 2., 2.5, 3., 3.], &[3., 3., 4., 4., 6., 1.5], 7.5, 0.03443209768379243),
+        (&[10., 11., 12., 13.], &[1., 2., 3.], 12.0, 0.05182992721790968),
+        (&[1., 2., 3.], &[10., 11., 12., 13.], 0.0, 0.05182992721790968),
+        // Identical samples: U sits at its mean and the continuity correction clips p to 1.
+        (&[1., 2., 3., 4., 5.], &[1., 2., 3., 4., 5.], 12.5, 1.0),
+        // NaN is dropped (scipy given the first row without them); -0.0 and 0.0 tie.
+        (&[NAN, 1., 2., 2., 3., 5., 8., NAN], &[2., 3., NAN, 4., 4., 6., 9., 10.], 11.5, 0.19482267881995718),
+        (&[-0.0, -INF], &[0.0, INF], 0.5, 0.4142161782425252),
+    ];
+
+    #[test]
+    fn mann_whitney_matches_scipy() {
+        for (a, b, u, p) in MANN_WHITNEY_SCIPY {
+            let result = mann_whitney(a, b).unwrap();
+            assert_eq!((result.method, result.statistic), (Method::MannWhitney, u));
+            assert_close(result.p_value, p, 1e-13);
+        }
+    }
+
+    #[test]
+    fn mann_whitney_undefined_cases_are_none() {
+        assert_eq!(mann_whitney(&[3.0, 3.0], &[3.0, 3.0, 3.0]), None);
+        assert_eq!(mann_whitney(&[], &[1.0, 2.0]), None);
+        assert_eq!(mann_whitney(&[1.0, 2.0], &[]), None);
+        assert_eq!(mann_whitney(&[NAN, NAN], &[1.0, 2.0]), None);
+    }
+
+    #[test]
+    fn two_proportions_matches_hand_computation() {
+        // pooled = 75/200 = 0.375; se = sqrt(0.375 · 0.625 · (1/100 + 1/100)); z = 0.15 / se;
+        // p = erfc(|z|/√2), evaluated with Python's math.erfc.
+        let result = two_proportions(45, 100, 30, 100).unwrap();
+        assert_eq!(result.method, Method::TwoProportion);
+        assert_close(result.statistic, 2.1908902300206647, 1e-14);
+        assert_close(result.p_value, 0.02845973691631057, 1e-13);
+        let mirrored = two_proportions(30, 100, 45, 100).unwrap();
+        assert_eq!(
+            (mirrored.statistic, mirrored.p_value),
+            (-result.statistic, result.p_value)
+        );
+        assert_eq!(two_proportions(5, 10, 5, 10).unwrap().p_value, 1.0);
+        let undefined = [
+            (0, 0, 3, 10),
+            (3, 10, 0, 0),
+            (11, 10, 3, 10),
+            (0, 10, 0, 9),
+            (9, 9, 2, 2),
+        ];
+        for (x1, n1, x2, n2) in undefined {
+            assert_eq!(
+                two_proportions(x1, n1, x2, n2),
+                None,
+                "{x1}/{n1} vs {x2}/{n2}"
+            );
+        }
+    }
+
+    /// (c1, t1, c2, t2, scipy.stats.binomtest(c1, c1 + c2, t1 / (t1 + t2)).pvalue)
+    #[rustfmt::skip]
+    const POISSON_SCIPY: [(u64, f64, u64, f64, f64); 9] = [
+        (3, 1.0, 10, 1.0, 0.09228515625),
+        (12, 1.0, 18, 3.0, 0.08810760577535248),
+        (0, 1.0, 5, 2.0, 0.176954732510288),
+        (7, 2.5, 2, 1.0, 1.0),
+        (5, 1.0, 5, 1.0, 1.0),
+        // Large counts: scipy itself is off by up to 5e-13 here (checked against a 50-digit
+        // mpmath sum), which sets the tolerance below.
+        (2_000_000, 1.0, 2_010_000, 1.0, 5.936707170285831e-07),
+        (4_990_000, 7.0, 5_010_000, 7.0, 2.5448004911550766e-10),
+        (1_500, 1.0, 2_500, 2.0, 3.066154872731417e-08),
+        (72_337, 9.0, 66_684, 7.0, 3.6221111718937427e-219),
+    ];
+
+    #[test]
+    fn poisson_rates_match_scipy_binomtest_quickly() {
+        let started = std::time::Instant::now();
+        for (c1, t1, c2, t2, expected) in POISSON_SCIPY {
+            let result = poisson_rates(c1, t1, c2, t2).unwrap();
+            assert_eq!(result.method, Method::PoissonRate);
+            assert_close(result.p_value, expected, 1e-11);
+        }
+        // Beyond any f64 p-value (scipy also gives 0.0): underflow quietly, no panic or hang.
+        assert_eq!(
+            poisson_rates(1_000_000, 1.0, 9_000_000, 1.0)
+                .unwrap()
+                .p_value,
+            0.0
+        );
+        assert!(
+            started.elapsed().as_secs_f64() < 1.0,
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn poisson_rates_statistic_and_undefined_cases() {
+        assert_close(
+            poisson_rates(12, 1.0, 18, 3.0).unwrap().statistic,
+            2.0,
+            1e-15,
+        );
+        assert_eq!(poisson_rates(0, 1.0, 5, 2.0).unwrap().statistic, 0.0);
+        assert_eq!(poisson_rates(4, 1.0, 0, 1.0).unwrap().statistic, INF);
+        assert_eq!(poisson_rates(0, 1.0, 0, 1.0), None);
+        for bad in [0.0, -1.0, NAN, INF] {
+            assert_eq!(poisson_rates(3, bad, 4, 1.0), None);
+            assert_eq!(poisson_rates(3, 1.0, 4, bad), None);
+        }
+        assert_eq!(poisson_rates(u64::MAX, 1.0, 1, 1.0), None);
+    }
+
+    #[test]
+    fn quantile_sorted_matches_numpy() {
+        // (q, numpy.quantile([1, 2, 4, 7, 11], q))
+        let data = [1.0, 2.0, 4.0, 7.0, 11.0];
+        let numpy = [
+            (0.0, 1.0),
+            (0.1, 1.4),
+            (0.25, 2.0),
+            (0.5, 4.0),
+            (0.9, 9.4),
+            (1.0, 11.0),
+        ];
+        for (q, expected) in numpy {
+            assert_close(quantile_sorted(&data, q).unwrap(), expected, 1e-15);
+        }
+        assert_eq!(quantile_sorted(&[], 0.5), None);
+        assert_eq!(quantile_sorted(&[3.0], 0.7), Some(3.0));
+        assert_eq!(quantile_sorted(&data, 1.5), None);
+        assert_eq!(quantile_sorted(&data, NAN), None);
+    }
+
+    /// (z, scipy.stats.norm.sf(z), mpmath.erfc(z / sqrt(2)) / 2 at 50 digits). scipy drifts to
+    /// ~1e-13 relative in the far tail, so the tight bound is against mpmath.
+    #[rustfmt::skip]
+    const NORMAL_SF: [(f64, f64, f64); 7] = [
+        (0.0, 0.5, 0.5),
+        (1.96, 0.024997895148220435, 0.024997895148220435),
+        (-1.96, 0.9750021048517795, 0.9750021048517795),
+        (5.0, 2.866515718791933e-07, 2.866515718791939e-07),
+        (10.0, 7.61985302416047e-24, 7.619853024160525e-24),
+        (30.0, 4.906713927147908e-198, 4.906713927148187e-198),
+        (37.0, 5.7255712225239266e-300, 5.725571222524577e-300),
+    ];
+
+    #[test]
+    fn normal_sf_matches_scipy_and_mpmath() {
+        for (z, scipy, mpmath) in NORMAL_SF {
+            assert_close(normal_sf(z), scipy, 2e-13);
+            assert_close(normal_sf(z), mpmath, 2e-15);
+        }
+        assert_eq!((normal_sf(INF), normal_sf(-INF)), (0.0, 1.0));
+        assert!(normal_sf(NAN).is_nan());
+    }
+}

@@ -1,0 +1,230 @@
+//! `mttx report`: snapshots of the Markdown and JSON for the hand-computed world, chart contents,
+//! hostile data escaped in every output, the committed sample report, and the errors.
+
+use std::path::{Path, PathBuf};
+
+use predicates::str::contains;
+
+use crate::util::{fixture, mttx};
+
+fn world() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/tests/_data/world")
+}
+
+fn report(args: &[&str], input: &Path) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    mttx().args(args).arg("report").arg("--input").arg(input).arg("--out").arg(out.path()).assert().success();
+    out
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn world_report_markdown_and_json_snapshots() {
+    let out = report(&["--as-of", "2026-11-01"], &world());
+    // The world's October: MTTR P1 is I1 (4 h) and I2 (4 h), so the headline p50 is 4.00 h; its
+    // target is 4 h and equal meets it (tests/kpis.rs works the world through).
+    let md = read(out.path(), "report.md");
+    assert!(md.contains("# Service report: October 2026"), "{md}");
+    insta::assert_snapshot!("world_report_md", md);
+    insta::assert_snapshot!("world_kpis_json", read(out.path(), "kpis.json"));
+}
+
+#[test]
+fn world_report_takes_its_period_and_labels_a_partial_month() {
+    let out = report(&["--as-of", "2026-10-16T12:00:00Z"], &world());
+    let md = read(out.path(), "report.md");
+    // 15.5 of October's 31 days lie before the cut-off: 50.0%.
+    assert!(md.contains("October 2026, a partial month: data to the cut-off 2026-10-16T12:00:00Z (50.0% of the month)"), "{md}");
+    let out = report(&["--as-of", "2026-11-01"], &world());
+    let html = read(out.path(), "report.html");
+    assert!(html.contains("October 2026, cut-off 2026-11-01T00:00:00Z"));
+}
+
+#[test]
+fn a_period_outside_the_data_is_a_clear_error() {
+    let out = tempfile::tempdir().unwrap();
+    let run = |period: &str| mttx().args(["--as-of", "2026-11-01", "report", "--period", period, "--out"]).arg(out.path()).arg("--input").arg(world()).assert().code(2);
+    run("2020-01").stderr(contains("--period 2020-01: the data starts in 2026-08 (its first incident)"));
+    run("2027-01").stderr(contains("it starts after the cut-off 2026-11-01T00:00:00Z"));
+    run("2026-13").stderr(contains("give a month as YYYY-MM"));
+}
+
+#[test]
+fn charts_have_titles_axes_legends_and_series() {
+    let out = report(&["--as-of", "2026-11-01"], &world());
+    let svg = |name: &str| {
+        let text = read(out.path(), &format!("charts/{name}.svg"));
+        let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{name}.svg is not XML: {e}"));
+        doc.descendants().filter(|n| n.has_tag_name("text")).map(|n| n.text().unwrap_or("").trim().to_string()).collect::<Vec<String>>()
+    };
+    let texts = svg("mttr_trend");
+    for expected in ["Mean time to resolve (MTTR) by priority: median, with whiskers to p90", "hours (log scale)", "month (resolved)", "P1 p50", "P2 p50", "p50 to p90", "Sep 26", "Oct 26"] {
+        assert!(texts.iter().any(|t| t == expected), "mttr_trend.svg lacks {expected:?}: {texts:?}");
+    }
+    let texts = svg("sla_breach_rates");
+    for expected in ["SLA breach rate by priority, October 2026", "breached (% of clocks decided)", "priority", "response breach rate", "resolution breach rate", "target", "P1"] {
+        assert!(texts.iter().any(|t| t == expected), "sla_breach_rates.svg lacks {expected:?}: {texts:?}");
+    }
+    let texts = svg("availability_ci");
+    assert!(texts.iter().any(|t| t == "availability (%)") && texts.iter().any(|t| t == "CI1"), "{texts:?}");
+    // Every chart is drawn twice: SVG for HTML, PNG for Markdown.
+    let md = read(out.path(), "report.md");
+    for entry in std::fs::read_dir(out.path().join("charts")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "svg") {
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let png = std::fs::read(path.with_extension("png")).unwrap();
+            assert_eq!(&png[1..4], b"PNG", "{stem}.png");
+            assert!(md.contains(&format!("(charts/{stem}.png)")) || md.contains("no data for this period"), "{stem} is not in report.md");
+        }
+    }
+}
+
+#[test]
+fn a_chart_with_no_data_says_so() {
+    // No CI of the world fails (priority ≤ 2 or major) in September: no availability to chart.
+    let out = tempfile::tempdir().unwrap();
+    mttx().args(["--as-of", "2026-11-01", "report", "--period", "2026-09", "--out"]).arg(out.path()).arg("--input").arg(world()).assert().success();
+    let html = read(out.path(), "report.html");
+    assert!(html.contains("<p class=\"no-data\">Least available configuration items, September 2026: no data for this period.</p>"), "{html}");
+    let md = read(out.path(), "report.md");
+    assert!(md.contains("*Least available configuration items, September 2026: no data for this period.*"), "{md}");
+    let svg = read(out.path(), "charts/availability_ci.svg");
+    assert!(svg.contains("No data for this period") && !svg.contains("availability (%)"), "the SVG says so and draws no axes");
+}
+
+#[test]
+fn hostile_values_are_escaped_in_html_markdown_svg_and_csv() {
+    let out = report(&[], &fixture("hostile"));
+    let html = read(out.path(), "report.html");
+    assert!(!html.contains("<script"), "no script element at all");
+    assert!(!html.contains("<img"), "no image element");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(html.contains("&lt;script&gt;window.__mttx_pwned=1;alert(2)&lt;/script&gt;"));
+    assert!(html.contains("[click](javascript:alert(1)) | &quot;quoted&quot; &#39;single&#39;"));
+    assert!(html.contains("Content-Security-Policy"));
+
+    let md = read(out.path(), "report.md");
+    assert!(!md.contains("<img") && !md.contains("<script") && !md.contains("<b>"), "raw HTML in report.md");
+    assert!(md.contains("\\[click\\](javascript:alert(1)) \\| \"quoted\" 'single'"), "links and pipes are escaped");
+    assert!(md.contains("\\*\\*bold\\*\\* \\_em\\_ \\`code\\`") || !md.contains("**bold**"), "emphasis is escaped");
+    // Every table row has as many cell separators as its header: no pipe leaked from the data.
+    let mut header_pipes = None;
+    for line in md.lines() {
+        if !line.starts_with('|') {
+            header_pipes = None;
+            continue;
+        }
+        let pipes = line.replace("\\|", "").matches('|').count();
+        match header_pipes {
+            None => header_pipes = Some(pipes),
+            Some(expected) => assert_eq!(pipes, expected, "a data pipe split this row: {line}"),
+        }
+    }
+
+    for name in ["availability_ci", "availability_service"] {
+        let svg = read(out.path(), &format!("charts/{name}.svg"));
+        roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{name}.svg: {e}"));
+        assert!(!svg.contains("<img") && !svg.contains("<script"), "{name}.svg");
+    }
+    assert!(read(out.path(), "charts/availability_ci.svg").contains("&lt;img src=x onerror=alert(1)&gt;"));
+
+    for name in ["kpis.csv", "benchmark.csv"] {
+        let text = read(out.path(), name);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        for record in reader.records() {
+            for cell in record.unwrap().iter() {
+                let dangerous = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+                assert!(!dangerous || cell.parse::<f64>().is_ok(), "{name}: formula cell {cell:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn benchmark_against_a_baseline_and_peers() {
+    let dir = tempfile::tempdir().unwrap();
+    let september = dir.path().join("september");
+    mttx().args(["--as-of", "2026-11-01", "report", "--period", "2026-09", "--out"]).arg(&september).arg("--input").arg(world()).assert().success();
+    let peers = dir.path().join("peers.csv");
+    std::fs::write(&peers, "kpi,key,measure,p25,median,p75\nmttr,priority=1,p50_hours,2,5,9\nreopen_rate,,,0.01,0.02,0.03\n").unwrap();
+    let out = dir.path().join("october");
+    mttx()
+        .args(["--as-of", "2026-11-01", "report", "--period", "2026-10", "--baseline"])
+        .arg(september.join("kpis.json"))
+        .arg("--benchmark")
+        .arg(&peers)
+        .arg("--out")
+        .arg(&out)
+        .arg("--input")
+        .arg(world())
+        .assert()
+        .success();
+    let md = read(&out, "report.md");
+    assert!(md.contains("| baseline | change | peers p25–p75 | among peers |"), "{md}");
+    let csv = read(&out, "benchmark.csv");
+    let mttr_p50 = csv.lines().find(|l| l.starts_with("mttr,priority=1,p50_hours,")).unwrap();
+    assert!(mttr_p50.ends_with(",2,5,9"), "peer quartiles in benchmark.csv: {mttr_p50}");
+
+    std::fs::write(&peers, "kpi,key,p25,median,p75\nmttr,priority=1,2,five,9\n").unwrap();
+    mttx()
+        .args(["report", "--benchmark"])
+        .arg(&peers)
+        .arg("--out")
+        .arg(dir.path().join("bad"))
+        .arg("--input")
+        .arg(world())
+        .assert()
+        .code(2)
+        .stderr(contains("peers.csv: line 2, column median: `five` is not a number"));
+}
+
+/// reports/sample/ is what the current code writes for sample-data. After a change that moves
+/// it, regenerate with the README's main command:
+/// `cargo run -q -- report --input sample-data --out reports/sample`.
+#[test]
+fn committed_sample_report_is_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let committed = root.join("reports/sample");
+    let out = tempfile::tempdir().unwrap();
+    // From the repository root with a relative input, as the README runs it: the data-quality
+    // table names the files as given.
+    mttx().current_dir(root).args(["report", "--input", "sample-data", "--out"]).arg(out.path()).assert().success();
+    let list = |dir: &Path| {
+        let mut files: Vec<PathBuf> = Vec::new();
+        for sub in [dir.to_path_buf(), dir.join("charts")] {
+            for entry in std::fs::read_dir(&sub).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    files.push(path.strip_prefix(dir).unwrap().to_path_buf());
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    assert_eq!(list(&committed), list(out.path()), "reports/sample lists other files; regenerate it (see this test's doc)");
+    for file in list(out.path()) {
+        let (want, got) = (std::fs::read(committed.join(&file)).unwrap(), std::fs::read(out.path().join(&file)).unwrap());
+        let same = match file.extension().and_then(|e| e.to_str()) {
+            // Full-precision means may differ in the last bit where a machine with more cores
+            // sums partial aggregates in another order; everything shown to people is rounded.
+            Some("json" | "csv") => same_up_to_float_noise(&String::from_utf8_lossy(&want), &String::from_utf8_lossy(&got)),
+            _ => want == got,
+        };
+        assert!(same, "reports/sample/{} differs from what the code writes now; regenerate it: cargo run -q -- report --input sample-data --out reports/sample", file.display());
+    }
+}
+
+fn same_up_to_float_noise(a: &str, b: &str) -> bool {
+    let tokens = |s: &str| s.split(|c: char| ",:\"\n[]{} ".contains(c)).filter(|t| !t.is_empty()).map(str::to_string).collect::<Vec<_>>();
+    let (a, b) = (tokens(a), tokens(b));
+    a.len() == b.len()
+        && a.iter().zip(&b).all(|(x, y)| match (x.parse::<f64>(), y.parse::<f64>()) {
+            (Ok(x), Ok(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+            _ => x == y,
+        })
+}
