@@ -5,7 +5,6 @@
 -- keys: ci
 -- measures: post_patch_incidents
 -- n: patches
--- significance: post_patch_incidents = poisson(post_patch_incidents)
 -- definition: For each ci with completed patches in the period (as in patch_incident_correlation:
 --   is_patch, a non-cancelled final outcome, actual_end in the period at or before the cut-off):
 --   patches and failed_patches (failed or backed_out) count them, and post_patch_incidents counts the

@@ -109,7 +109,7 @@ pub struct KpiRunArgs {
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub only: Vec<String>,
 
-    /// One month, YYYY-MM. Default: from the first incident's month to the cut-off's.
+    /// One month, YYYY-MM. Default: from the first incident's month to the month of the cut-off's last instant.
     #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
     pub period: Option<String>,
 

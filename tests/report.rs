@@ -5,15 +5,30 @@ use std::path::{Path, PathBuf};
 
 use predicates::str::contains;
 
-use crate::util::{fixture, mttx};
+use crate::util::mttx;
 
-fn world() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/tests/_data/world")
+/// Inputs are given relative to the repository root, as a user gives them: the data-quality
+/// table names the files as given, and snapshots must not depend on where the clone lives.
+const WORLD: &str = "queries/tests/_data/world";
+const HOSTILE: &str = "tests/fixtures/hostile";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn report(args: &[&str], input: &Path) -> tempfile::TempDir {
+fn world() -> PathBuf {
+    PathBuf::from(WORLD)
+}
+
+fn in_root() -> assert_cmd::Command {
+    let mut command = mttx();
+    command.current_dir(root());
+    command
+}
+
+fn report(args: &[&str], input: &str) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
-    mttx().args(args).arg("report").arg("--input").arg(input).arg("--out").arg(out.path()).assert().success();
+    in_root().args(args).arg("report").arg("--input").arg(input).arg("--out").arg(out.path()).assert().success();
     out
 }
 
@@ -23,7 +38,7 @@ fn read(dir: &Path, name: &str) -> String {
 
 #[test]
 fn world_report_markdown_and_json_snapshots() {
-    let out = report(&["--as-of", "2026-11-01"], &world());
+    let out = report(&["--as-of", "2026-11-01"], WORLD);
     // The world's October: MTTR P1 is I1 (4 h) and I2 (4 h), so the headline p50 is 4.00 h; its
     // target is 4 h and equal meets it (tests/kpis.rs works the world through).
     let md = read(out.path(), "report.md");
@@ -34,11 +49,11 @@ fn world_report_markdown_and_json_snapshots() {
 
 #[test]
 fn world_report_takes_its_period_and_labels_a_partial_month() {
-    let out = report(&["--as-of", "2026-10-16T12:00:00Z"], &world());
+    let out = report(&["--as-of", "2026-10-16T12:00:00Z"], WORLD);
     let md = read(out.path(), "report.md");
     // 15.5 of October's 31 days lie before the cut-off: 50.0%.
     assert!(md.contains("October 2026, a partial month: data to the cut-off 2026-10-16T12:00:00Z (50.0% of the month)"), "{md}");
-    let out = report(&["--as-of", "2026-11-01"], &world());
+    let out = report(&["--as-of", "2026-11-01"], WORLD);
     let html = read(out.path(), "report.html");
     assert!(html.contains("October 2026, cut-off 2026-11-01T00:00:00Z"));
 }
@@ -46,7 +61,7 @@ fn world_report_takes_its_period_and_labels_a_partial_month() {
 #[test]
 fn a_period_outside_the_data_is_a_clear_error() {
     let out = tempfile::tempdir().unwrap();
-    let run = |period: &str| mttx().args(["--as-of", "2026-11-01", "report", "--period", period, "--out"]).arg(out.path()).arg("--input").arg(world()).assert().code(2);
+    let run = |period: &str| in_root().args(["--as-of", "2026-11-01", "report", "--period", period, "--out"]).arg(out.path()).arg("--input").arg(world()).assert().code(2);
     run("2020-01").stderr(contains("--period 2020-01: the data starts in 2026-08 (its first incident)"));
     run("2027-01").stderr(contains("it starts after the cut-off 2026-11-01T00:00:00Z"));
     run("2026-13").stderr(contains("give a month as YYYY-MM"));
@@ -54,7 +69,7 @@ fn a_period_outside_the_data_is_a_clear_error() {
 
 #[test]
 fn charts_have_titles_axes_legends_and_series() {
-    let out = report(&["--as-of", "2026-11-01"], &world());
+    let out = report(&["--as-of", "2026-11-01"], WORLD);
     let svg = |name: &str| {
         let text = read(out.path(), &format!("charts/{name}.svg"));
         let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{name}.svg is not XML: {e}"));
@@ -87,7 +102,7 @@ fn charts_have_titles_axes_legends_and_series() {
 fn a_chart_with_no_data_says_so() {
     // No CI of the world fails (priority ≤ 2 or major) in September: no availability to chart.
     let out = tempfile::tempdir().unwrap();
-    mttx().args(["--as-of", "2026-11-01", "report", "--period", "2026-09", "--out"]).arg(out.path()).arg("--input").arg(world()).assert().success();
+    in_root().args(["--as-of", "2026-11-01", "report", "--period", "2026-09", "--out"]).arg(out.path()).arg("--input").arg(world()).assert().success();
     let html = read(out.path(), "report.html");
     assert!(html.contains("<p class=\"no-data\">Least available configuration items, September 2026: no data for this period.</p>"), "{html}");
     let md = read(out.path(), "report.md");
@@ -98,7 +113,7 @@ fn a_chart_with_no_data_says_so() {
 
 #[test]
 fn hostile_values_are_escaped_in_html_markdown_svg_and_csv() {
-    let out = report(&[], &fixture("hostile"));
+    let out = report(&[], HOSTILE);
     let html = read(out.path(), "report.html");
     assert!(!html.contains("<script"), "no script element at all");
     assert!(!html.contains("<img"), "no image element");
@@ -148,11 +163,11 @@ fn hostile_values_are_escaped_in_html_markdown_svg_and_csv() {
 fn benchmark_against_a_baseline_and_peers() {
     let dir = tempfile::tempdir().unwrap();
     let september = dir.path().join("september");
-    mttx().args(["--as-of", "2026-11-01", "report", "--period", "2026-09", "--out"]).arg(&september).arg("--input").arg(world()).assert().success();
+    in_root().args(["--as-of", "2026-11-01", "report", "--period", "2026-09", "--out"]).arg(&september).arg("--input").arg(world()).assert().success();
     let peers = dir.path().join("peers.csv");
     std::fs::write(&peers, "kpi,key,measure,p25,median,p75\nmttr,priority=1,p50_hours,2,5,9\nreopen_rate,,,0.01,0.02,0.03\n").unwrap();
     let out = dir.path().join("october");
-    mttx()
+    in_root()
         .args(["--as-of", "2026-11-01", "report", "--period", "2026-10", "--baseline"])
         .arg(september.join("kpis.json"))
         .arg("--benchmark")
@@ -170,7 +185,7 @@ fn benchmark_against_a_baseline_and_peers() {
     assert!(mttr_p50.ends_with(",2,5,9"), "peer quartiles in benchmark.csv: {mttr_p50}");
 
     std::fs::write(&peers, "kpi,key,p25,median,p75\nmttr,priority=1,2,five,9\n").unwrap();
-    mttx()
+    in_root()
         .args(["report", "--benchmark"])
         .arg(&peers)
         .arg("--out")
@@ -180,6 +195,31 @@ fn benchmark_against_a_baseline_and_peers() {
         .assert()
         .code(2)
         .stderr(contains("peers.csv: line 2, column median: `five` is not a number"));
+    std::fs::write(&peers, "kpi,key,p25,median,p75\nmttr,prio=1,2,5,9\n").unwrap();
+    in_root()
+        .args(["report", "--benchmark"])
+        .arg(&peers)
+        .arg("--out")
+        .arg(dir.path().join("bad"))
+        .arg("--input")
+        .arg(world())
+        .assert()
+        .code(2)
+        .stderr(contains("line 2, column key: `prio` is not a key of mttr"));
+
+    // A baseline is one month; a whole-window KPI document would compare against its first.
+    let window = dir.path().join("window.json");
+    in_root().args(["--as-of", "2026-11-01", "kpi", "--format", "json", "--out"]).arg(&window).arg("--input").arg(world()).assert().success();
+    in_root()
+        .args(["--as-of", "2026-11-01", "report", "--baseline"])
+        .arg(&window)
+        .arg("--out")
+        .arg(dir.path().join("bad"))
+        .arg("--input")
+        .arg(world())
+        .assert()
+        .code(2)
+        .stderr(contains("a baseline for a report covers one month, and this one covers 2026-08 to 2026-10"));
 }
 
 /// reports/sample/ is what the current code writes for sample-data. After a change that moves
@@ -187,12 +227,8 @@ fn benchmark_against_a_baseline_and_peers() {
 /// `cargo run -q -- report --input sample-data --out reports/sample`.
 #[test]
 fn committed_sample_report_is_current() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let committed = root.join("reports/sample");
-    let out = tempfile::tempdir().unwrap();
-    // From the repository root with a relative input, as the README runs it: the data-quality
-    // table names the files as given.
-    mttx().current_dir(root).args(["report", "--input", "sample-data", "--out"]).arg(out.path()).assert().success();
+    let committed = root().join("reports/sample");
+    let out = report(&[], "sample-data");
     let list = |dir: &Path| {
         let mut files: Vec<PathBuf> = Vec::new();
         for sub in [dir.to_path_buf(), dir.join("charts")] {
@@ -227,4 +263,38 @@ fn same_up_to_float_noise(a: &str, b: &str) -> bool {
             (Ok(x), Ok(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
             _ => x == y,
         })
+}
+
+/// A planted change must come out as the one significant deterioration: September and October
+/// each have 40 P3 incidents; October's take twice as long to resolve (8 h + i/4 against 4 h +
+/// i/8 for i = 0..40, so every October value exceeds every September one: Mann–Whitney U = 0,
+/// p ≈ 3e-14 before correction). Nothing else moves, so nothing else may be flagged.
+#[test]
+fn a_planted_slowdown_is_the_significant_deterioration() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,opened_at,acknowledged_at,resolved_at,priority,ci,category\n");
+    for (month, base, step) in [("09", 4.0, 0.125), ("10", 8.0, 0.25)] {
+        for i in 0..40u32 {
+            let day = 1 + i % 28;
+            let minutes = ((base + step * i as f64) * 60.0).round() as i64;
+            let opened = chrono::NaiveDate::from_ymd_opt(2026, month.parse().unwrap(), day).unwrap().and_hms_opt(6, 0, 0).unwrap();
+            let resolved = opened + chrono::Duration::minutes(minutes);
+            let acknowledged = opened + chrono::Duration::minutes(10);
+            let f = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            csv.push_str(&format!("I{month}-{i},{},{},{},3,CI{},software\n", f(opened), f(acknowledged), f(resolved), i % 7));
+        }
+    }
+    std::fs::write(dir.path().join("incidents.csv"), csv).unwrap();
+    let out = dir.path().join("out");
+    mttx().args(["--as-of", "2026-11-01", "report", "--input"]).arg(dir.path().join("incidents.csv")).arg("--out").arg(&out).assert().success();
+    let md = read(&out, "report.md");
+    let section = |title: &str| md.split(title).nth(1).and_then(|rest| rest.split("\n\n").nth(1)).unwrap_or_else(|| panic!("no {title} in {md}")).to_string();
+    let worse = section("Biggest deteriorations");
+    assert!(worse.contains("Mean time to resolve (MTTR)") && worse.contains("(priority=3)") && worse.contains("n=40 vs n=40"), "{worse}");
+    assert_eq!(section("Biggest improvements"), "- None significant.", "{md}");
+    let csv = read(&out, "benchmark.csv");
+    let mttr = csv.lines().find(|l| l.starts_with("mttr,priority=3,p50_hours,")).unwrap();
+    let fields: Vec<&str> = mttr.split(',').collect();
+    let (p, q): (f64, f64) = (fields[8].parse().unwrap(), fields[9].parse().unwrap());
+    assert!(p < 1e-10 && q < 1e-8, "{mttr}");
 }

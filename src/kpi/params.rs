@@ -185,7 +185,8 @@ impl KpiParams {
 }
 
 /// Resolves the window: the cut-off is `--as-of`, else the latest timestamp in the data (never the
-/// wall clock); the period is as asked, else the month of the first incident to the cut-off's.
+/// wall clock); the period is as asked, else the month of the first incident to the month of the
+/// cut-off's last instant (a cut-off at midnight on the 1st ends the month before).
 pub async fn resolve(
     ctx: &SessionContext,
     request: PeriodRequest,
@@ -233,7 +234,8 @@ pub async fn resolve(
             let first = first_incident.ok_or_else(|| {
                 Error::Usage("no incidents were loaded, so there is no default period; give --period or --from/--to".into())
             })?;
-            (YearMonth::of_micros(first, timezone), YearMonth::of_micros(as_of, timezone))
+            // A cut-off at midnight closes the month before it; the last month is that of its last instant.
+            (YearMonth::of_micros(first, timezone), YearMonth::of_micros(as_of - 1, timezone).max(YearMonth::of_micros(first, timezone)))
         }
     };
     if first.start(timezone) > as_of {

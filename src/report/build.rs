@@ -40,6 +40,7 @@ pub struct Inputs<'a> {
     pub sla_description: String,
     pub notes: Vec<String>,
     pub has_baseline: bool,
+    pub has_year_ago: bool,
     pub has_peers: bool,
 }
 
@@ -79,7 +80,7 @@ pub enum Scale {
 }
 
 pub fn scale(unit: &str, measure: &str) -> Scale {
-    if measure == "availability" || measure.ends_with("rate") {
+    if measure == "availability" || (unit == "ratio" && measure != "lift") {
         Scale::Percent
     } else if measure == "lift" {
         Scale::Times
@@ -126,28 +127,42 @@ fn format_p(p: f64) -> String {
     if p < 0.001 { format!("p={p:.1e}") } else { format!("p={p:.3}") }
 }
 
+fn format_q(q: f64) -> String {
+    if q < 0.001 { format!("q={q:.1e}") } else { format!("q={q:.3}") }
+}
+
+/// A change in the words and units the tables use: points for shares, % otherwise, per day for
+/// counts compared as rates.
+fn change_text(versus: &Versus, scale: Scale) -> Option<String> {
+    let change = versus.change?;
+    let text = match versus.relative {
+        _ if scale == Scale::Percent => format!("{:+.1} pts", change * 100.0),
+        _ if change == 0.0 => "±0".to_string(),
+        Some(r) => format!("{:+.1}%{}", r * 100.0, if versus.per_day { " per day" } else { "" }),
+        None => format!("{change:+.2}"),
+    };
+    Some(text.replace('-', "−"))
+}
+
 fn measure_label(c: &Comparison) -> String {
     c.measure.replace('_', " ")
 }
 
-/// `−12.3% better, p=0.004` and its tone: coloured only when a test calls it significant.
+/// `−12.3% better, q=0.004 significant` and its tone: coloured only when significant after the
+/// multiple-testing correction.
 fn change_cell(versus: &Versus, scale: Scale) -> Cell {
-    let Some(change) = versus.change else { return Cell::plain(if versus.value.is_some() { "—" } else { "no value" }) };
-    let amount = match versus.relative {
-        Some(r) if scale != Scale::Percent => format!("{:+.1}%", r * 100.0),
-        _ if scale == Scale::Percent => format!("{:+.1} pts", change * 100.0),
-        _ => format!("{change:+.2}"),
+    if !versus.listed {
+        return Cell::plain("not listed then");
     }
-    .replace('-', "−");
+    let Some(amount) = change_text(versus, scale) else { return Cell::plain(if versus.value.is_some() { "—" } else { "no value" }) };
     let word = match versus.direction {
         Some(Direction::Better) => "better",
         Some(Direction::Worse) => "worse",
         _ => "same",
     };
-    let test = match versus.test {
-        Some(t) if versus.significant() => format!(", {} significant", format_p(t.p_value)),
-        Some(t) => format!(", {} not significant", format_p(t.p_value)),
-        None => String::new(),
+    let test = match (versus.test, versus.q_value) {
+        (Some(t), Some(q)) => format!(", {} {}, {}", format_p(t.p_value), format_q(q), if versus.significant() { "significant" } else { "not significant" }),
+        _ => String::new(),
     };
     let tone = match versus.direction {
         Some(Direction::Better) if versus.significant() => Tone::Good,
@@ -241,7 +256,7 @@ fn executive_summary(inputs: &Inputs) -> Section {
     blocks.push(Block::Paragraph(intro));
     blocks.push(Block::Table(headline_table(inputs)));
     blocks.push(Block::Paragraph(
-        "Each cell: the period's value, its change on the previous month (* when a significance test gives p < 0.05), and ✓ or ✗ where a target applies.".into(),
+        "Each cell: the period's value, its change on the previous month (counts per day, so months of different length compare fairly; * when significant, see the benchmark table), and ✓ or ✗ where a target applies.".into(),
     ));
 
     let movers: Vec<&Comparison> = inputs
@@ -256,22 +271,36 @@ fn executive_summary(inputs: &Inputs) -> Section {
                 && prev.n.is_none_or(|n| n >= MIN_N_FOR_HIGHLIGHT)
         })
         .collect();
+    let tests_made = {
+        let mut distinct: Vec<(&str, &str, u64)> = Vec::new();
+        for c in inputs.comparisons {
+            if let Some(t) = c.previous.as_ref().and_then(|p| p.test) {
+                let id = (c.kpi.as_str(), c.key.as_str(), t.p_value.to_bits());
+                if !distinct.contains(&id) {
+                    distinct.push(id);
+                }
+            }
+        }
+        distinct.len()
+    };
     let describe = |c: &Comparison| {
         let prev = c.previous.as_ref().expect("filtered");
         let s = scale(&c.unit, &c.measure);
         let key = if c.key.is_empty() { String::new() } else { format!(" ({})", c.key) };
-        let test = prev.test.map(|t| format!("; {} {}", t.method.name(), format_p(t.p_value))).unwrap_or_default();
+        let test = match (prev.test, prev.q_value) {
+            (Some(t), Some(q)) => format!("; {} {}, {}", t.method.name(), format_p(t.p_value), format_q(q)),
+            _ => String::new(),
+        };
         format!(
-            "{} {}{key}: {} against {} ({:+.0}%; {} vs {}{test})",
+            "{} {}{key}: {} against {} ({}; {} vs {}{test})",
             c.title,
             measure_label(c),
             format_value(c.value, s),
             format_value(prev.value, s),
-            prev.relative.unwrap_or(0.0) * 100.0,
+            change_text(prev, s).unwrap_or_default(),
             format_n(c.n),
             format_n(prev.n)
         )
-        .replace("(-", "(−")
     };
     for (title, wanted) in [("Biggest improvements", Direction::Better), ("Biggest deteriorations", Direction::Worse)] {
         let mut list: Vec<&&Comparison> = movers.iter().filter(|c| c.previous.as_ref().and_then(|p| p.direction) == Some(wanted)).collect();
@@ -287,7 +316,11 @@ fn executive_summary(inputs: &Inputs) -> Section {
             seen.push(row);
             first
         });
-        blocks.push(Block::Paragraph(format!("{title} on the previous month: the largest relative changes that a test calls significant (p < {}), in rows with n ≥ {MIN_N_FOR_HIGHLIGHT}:", compare::ALPHA)));
+        blocks.push(Block::Paragraph(format!(
+            "{title} on the previous month: the largest relative changes that stay significant after correcting for the {} tests made (Benjamini–Hochberg, q < {}), in rows with n ≥ {MIN_N_FOR_HIGHLIGHT}:",
+            tests_made,
+            compare::ALPHA
+        )));
         blocks.push(Block::Bullets(if list.is_empty() {
             vec!["None significant.".into()]
         } else {
@@ -340,7 +373,8 @@ fn headline_table(inputs: &Inputs) -> Table {
         if !keys.iter().all(|k| ["priority", "sla"].contains(k)) || !kpi.keys.iter().any(|k| k == "month") {
             continue;
         }
-        let Some(measure) = kpi.measures.iter().find(|m| m.starts_with("p50")).or(kpi.measures.first()) else { continue };
+        let durations = kpi.unit.contains("hours");
+        let Some(measure) = kpi.measures.iter().find(|m| durations && m.starts_with("p50")).or(kpi.measures.first()) else { continue };
         let variants: Vec<String> = if keys.contains(&"sla") {
             kpi.rows.iter().map(|r| text(r, "sla")).collect::<BTreeSet<_>>().into_iter().rev().collect()
         } else {
@@ -361,12 +395,10 @@ fn headline_table(inputs: &Inputs) -> Table {
                 let s = scale(&c.unit, &c.measure);
                 let mut text = format_value(c.value, s);
                 let mut tone = Tone::Plain;
-                if let Some(prev) = &c.previous {
-                    if let Some(r) = prev.relative.filter(|_| s != Scale::Percent) {
-                        text.push_str(&format!(" ({:+.0}%{})", r * 100.0, if prev.significant() { "*" } else { "" }));
-                    } else if let Some(ch) = prev.change.filter(|_| s == Scale::Percent) {
-                        text.push_str(&format!(" ({:+.1} pts{})", ch * 100.0, if prev.significant() { "*" } else { "" }));
-                    }
+                if let Some(prev) = &c.previous
+                    && let Some(change) = change_text(prev, s)
+                {
+                    text.push_str(&format!(" ({change}{})", if prev.significant() { "*" } else { "" }));
                 }
                 if let Some(t) = &c.target {
                     text.push_str(if t.met { " ✓" } else { " ✗" });
@@ -788,7 +820,11 @@ fn changes(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
 }
 
 fn benchmark(inputs: &Inputs) -> Section {
-    let mut columns = vec![("KPI", false), ("row", false), ("measure", false), ("value", true), ("n", true), ("previous month", true), ("change", false), ("a year earlier", true), ("change", false), ("target", true)];
+    let mut columns = vec![("KPI", false), ("row", false), ("measure", false), ("value", true), ("n", true), ("previous month", true), ("change", false)];
+    if inputs.has_year_ago {
+        columns.extend([("a year earlier", true), ("change", false)]);
+    }
+    columns.push(("target", true));
     if inputs.has_baseline {
         columns.extend([("baseline", true), ("change", false)]);
     }
@@ -832,10 +868,11 @@ fn benchmark(inputs: &Inputs) -> Section {
                 Cell::plain(c.n.map(|n| thousands(n.round() as i64)).unwrap_or_else(|| "—".into())),
                 prev,
                 prev_change,
-                year,
-                year_change,
-                target,
             ];
+            if inputs.has_year_ago {
+                row.extend([year, year_change]);
+            }
+            row.push(target);
             if inputs.has_baseline {
                 let (base, base_change) = versus(&c.baseline);
                 row.extend([base, base_change]);
@@ -858,7 +895,7 @@ fn benchmark(inputs: &Inputs) -> Section {
             table.rows.push(row);
         }
     }
-    let mut note = "Change is relative (points for rates); better or worse follows each KPI's direction. Significance: Mann–Whitney U on the tickets behind duration KPIs, a two-proportion z-test on rates, an exact Poisson test on counts over the hours each period covers; p < 0.05 is called significant and coloured. Other measures are not tested.".to_string();
+    let mut note = "Change is relative, in points for shares and per day for counts (months differ in length); better or worse follows each KPI's direction. Tests, as each KPI's header names them: Mann–Whitney U on the tickets behind duration KPIs, a two-proportion z-test on rates (Fisher's exact test where fewer than five are expected in a cell), an exact Poisson test on counts over the hours each period covers. p is each test's own p-value; q corrects it for the number of tests against the same period (Benjamini–Hochberg), and only q < 0.05 is called significant and coloured. Measures without a test get no verdict.".to_string();
     if !omitted.is_empty() {
         note.push_str(&format!(" Rows are limited per KPI: {}; kpis.csv and benchmark.csv hold every row.", omitted.join(", ")));
     }

@@ -219,8 +219,9 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, sp
     let mut builder = ChartBuilder::on(root);
     builder.caption(title, (FONT, 22)).margin(14).x_label_area_size(46).y_label_area_size(64);
     let x_range = -0.5f64..(count as f64 - 0.5);
-    if spec.log_y {
-        let min = values().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
+    let min = values().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
+    // A log axis needs a positive value to start from; all zeros draw on a linear one.
+    if spec.log_y && min.is_finite() {
         let low = 10f64.powf(min.log10().floor());
         // Twice the top value leaves room for the legend on a log axis.
         let chart = builder.build_cartesian_2d(x_range, (low..(max * 4.0).max(low * 10.0)).log_scale())?;
@@ -507,6 +508,19 @@ mod tests {
         let svg = chart.svg().unwrap();
         assert!(svg.contains("No data for this period"));
         assert!(!svg.contains("Oct 26"), "no axes are drawn");
+    }
+
+    #[test]
+    fn a_log_axis_of_zeros_falls_back_to_linear() {
+        // plotters' log scale has no start for all-zero data (every ticket acknowledged at once).
+        let mut chart = trend();
+        if let ChartKind::Lines(l) = &mut chart.kind {
+            l.log_y = true;
+            l.series[0].values = vec![Some(0.0), Some(0.0)];
+            l.series[0].whiskers = Some(vec![Some(0.0), None]);
+            l.references.clear();
+        }
+        assert!(chart.svg().unwrap().contains("Oct 26"));
     }
 
     #[test]

@@ -38,18 +38,27 @@ pub enum Direction {
 #[derive(Debug, Clone, Serialize)]
 pub struct Versus {
     pub label: String,
+    /// Whether the other period has this row at all (ranked lists drop rows).
+    pub listed: bool,
     pub value: Option<f64>,
     pub n: Option<f64>,
+    /// For counts tested as Poisson rates, change and relative compare counts per day of each
+    /// period's covered time, so a 31-day month is not "worse" than a 30-day one.
+    pub per_day: bool,
     pub change: Option<f64>,
     /// change / |other value|; None when the other value is 0 or missing.
     pub relative: Option<f64>,
     pub direction: Option<Direction>,
     pub test: Option<TestResult>,
+    /// The p-value after Benjamini–Hochberg correction over every test against the same period.
+    pub q_value: Option<f64>,
 }
 
 impl Versus {
+    /// Significant after correcting for the number of tests: the false discovery rate stays at
+    /// ALPHA however many rows the report compares.
     pub fn significant(&self) -> bool {
-        self.test.is_some_and(|t| t.p_value < ALPHA)
+        self.q_value.is_some_and(|q| q < ALPHA)
     }
 }
 
@@ -88,10 +97,16 @@ pub struct Comparison {
 
 /// A KPI row's key without its month: the same row of another period has the same one.
 pub fn period_free_key(kpi: &KpiValues, row: &Map<String, Value>) -> String {
-    kpi.keys
+    let pairs: Vec<(&str, String)> = kpi.keys.iter().filter(|k| k.as_str() != "month").map(|k| (k.as_str(), plain(row.get(k).unwrap_or(&Value::Null)))).collect();
+    key_text(&pairs)
+}
+
+/// `priority=1,sla=response`, with `\`, `,` and `=` inside values backslash-escaped so that
+/// names from the data cannot make two rows' keys equal.
+pub fn key_text(pairs: &[(&str, String)]) -> String {
+    pairs
         .iter()
-        .filter(|k| k.as_str() != "month")
-        .map(|k| format!("{k}={}", plain(row.get(k).unwrap_or(&Value::Null))))
+        .map(|(k, v)| format!("{k}={}", v.replace('\\', "\\\\").replace(',', "\\,").replace('=', "\\=")))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -157,9 +172,13 @@ pub fn compare(
                     let other = other.as_ref()?;
                     let other_row = other.rows.get(&(kpi.id.as_str(), key.clone())).copied();
                     let other_value = other_row.and_then(|r| number(r, measure));
-                    let change = value.zip(other_value).map(|(v, o)| v - o);
+                    let per_day = matches!(test, Some(SignificanceTest::Poisson { .. }));
+                    // Counts compare as rates per day of covered time; anything else as is.
+                    let rate = |v: f64, hours: f64| if per_day { v / hours * 24.0 } else { v };
+                    let (mine, theirs) = (value.map(|v| rate(v, current.covered_hours)), other_value.map(|v| rate(v, other.period.covered_hours)));
+                    let change = mine.zip(theirs).map(|(v, o)| v - o).filter(|c| c.is_finite());
                     let direction = change.map(|c| {
-                        let scale = value.unwrap_or(0.0).abs().max(other_value.unwrap_or(0.0).abs());
+                        let scale = mine.unwrap_or(0.0).abs().max(theirs.unwrap_or(0.0).abs());
                         if c.abs() <= 1e-9 * scale.max(1e-12) {
                             Direction::Same
                         } else if (c < 0.0) == (kpi.better == Better::Lower) {
@@ -168,16 +187,23 @@ pub fn compare(
                             Direction::Worse
                         }
                     });
+                    let tested = other_row.and_then(|r| significance(test?, &kpi.id, &key, row, current, r, other.period));
                     Some(Versus {
                         label: other.period.label.clone(),
+                        listed: other_row.is_some(),
                         value: other_value,
-                        n: other_row.zip(n_col.as_deref()).and_then(|(r, c)| number(r, c)),
+                        n: tested.as_ref().and_then(|t| t.other_n).or_else(|| other_row.zip(n_col.as_deref()).and_then(|(r, c)| number(r, c))),
+                        per_day,
                         change,
-                        relative: change.zip(other_value).and_then(|(c, o)| (o != 0.0).then(|| c / o.abs())),
+                        relative: change.zip(theirs).and_then(|(c, o)| (o != 0.0).then(|| c / o.abs())),
                         direction,
-                        test: other_row.and_then(|r| significance(test?, &kpi.id, &key, row, current, r, other.period)),
+                        test: tested.map(|t| t.result),
+                        q_value: None,
                     })
                 };
+                let current_n = definition
+                    .and_then(|d| d.meta.significance.iter().find(|s| s.measures.contains(measure)))
+                    .and_then(|s| test_n(&s.test, &kpi.id, &key, row, current));
                 let target = targets.find(&kpi.id, measure, row).and_then(|t| {
                     let v = value?;
                     Some(TargetVerdict { value: t, met: if kpi.better == Better::Lower { v <= t } else { v >= t } })
@@ -193,7 +219,7 @@ pub fn compare(
                     key: key.clone(),
                     measure: measure.clone(),
                     value,
-                    n: n_col.as_deref().and_then(|c| number(row, c)),
+                    n: current_n.or_else(|| n_col.as_deref().and_then(|c| number(row, c))),
                     previous: versus(&others[0]),
                     year_ago: versus(&others[1]),
                     baseline: versus(&others[2]),
@@ -203,7 +229,27 @@ pub fn compare(
             }
         }
     }
+    correct_for_multiple_tests(&mut comparisons);
     comparisons
+}
+
+/// A test's result and the n of the other period's side of it.
+struct Tested {
+    result: TestResult,
+    other_n: Option<f64>,
+}
+
+fn count(row: &Map<String, Value>, column: &str) -> Option<u64> {
+    number(row, column).filter(|v| *v >= 0.0).map(|v| v.round() as u64)
+}
+
+/// The n behind this period's side of a test: tickets sampled, trials, or the count itself.
+fn test_n(test: &SignificanceTest, kpi: &str, key: &str, row: &Map<String, Value>, period: &PeriodValues) -> Option<f64> {
+    match test {
+        SignificanceTest::Rank { cte, column } => period.samples?.get(kpi, cte, column, key).map(|s| s.len() as f64),
+        SignificanceTest::Proportion { trials, .. } => number(row, trials),
+        SignificanceTest::Poisson { count } => number(row, count),
+    }
 }
 
 fn significance(
@@ -214,19 +260,75 @@ fn significance(
     current: &PeriodValues,
     other_row: &Map<String, Value>,
     other: &PeriodValues,
-) -> Option<TestResult> {
-    let count = |r: &Map<String, Value>, c: &str| number(r, c).filter(|v| *v >= 0.0).map(|v| v.round() as u64);
-    match test {
+) -> Option<Tested> {
+    let other_n = test_n(test, kpi, key, other_row, other);
+    let result = match test {
         SignificanceTest::Rank { cte, column } => {
             let a = current.samples?.get(kpi, cte, column, key)?;
             let b = other.samples?.get(kpi, cte, column, key)?;
-            stats::mann_whitney(a, b)
+            stats::mann_whitney(a, b)?
         }
         SignificanceTest::Proportion { successes, trials } => {
-            stats::two_proportions(count(row, successes)?, count(row, trials)?, count(other_row, successes)?, count(other_row, trials)?)
+            let (x1, n1, x2, n2) = (count(row, successes)?, count(row, trials)?, count(other_row, successes)?, count(other_row, trials)?);
+            if x1 > n1 || x2 > n2 {
+                return None;
+            }
+            // The z-test's normal approximation needs about five expected in every cell; below
+            // that, Fisher's exact test on the same 2×2 table.
+            let pooled = (x1 + x2) as f64 / (n1 + n2).max(1) as f64;
+            let smallest = [n1, n2].iter().map(|n| *n as f64 * pooled.min(1.0 - pooled)).fold(f64::INFINITY, f64::min);
+            if smallest < 5.0 {
+                if n1 == 0 || n2 == 0 {
+                    return None;
+                }
+                let p = crate::kpi::udf::fisher_exact_p(x1, n1 - x1, x2, n2 - x2);
+                TestResult { method: stats::Method::FisherExact, statistic: f64::NAN, p_value: p }
+            } else {
+                stats::two_proportions(x1, n1, x2, n2)?
+            }
         }
-        SignificanceTest::Poisson { count: column } => {
-            stats::poisson_rates(count(row, column)?, current.covered_hours, count(other_row, column)?, other.covered_hours)
+        SignificanceTest::Poisson { count: column } => stats::poisson_rates(count(row, column)?, current.covered_hours, count(other_row, column)?, other.covered_hours)?,
+    };
+    Some(Tested { result, other_n })
+}
+
+/// Benjamini–Hochberg over every distinct test against one period (mean, p50 and p90 of a row
+/// share one rank test, so it counts once): sets each comparison's q-value.
+pub fn correct_for_multiple_tests(comparisons: &mut [Comparison]) {
+    fn pick(c: &mut Comparison, side: usize) -> Option<&mut Versus> {
+        match side {
+            0 => c.previous.as_mut(),
+            1 => c.year_ago.as_mut(),
+            _ => c.baseline.as_mut(),
+        }
+    }
+    for side in 0..3 {
+        let mut distinct: Vec<(String, String, u64, f64)> = Vec::new();
+        for c in comparisons.iter_mut() {
+            let (kpi, key) = (c.kpi.clone(), c.key.clone());
+            if let Some(t) = pick(c, side).and_then(|v| v.test) {
+                let id = (kpi, key, t.p_value.to_bits(), t.p_value);
+                if !distinct.iter().any(|d| d.0 == id.0 && d.1 == id.1 && d.2 == id.2) {
+                    distinct.push(id);
+                }
+            }
+        }
+        let mut order: Vec<usize> = (0..distinct.len()).collect();
+        order.sort_by(|a, b| distinct[*a].3.total_cmp(&distinct[*b].3));
+        let m = distinct.len() as f64;
+        let mut q = vec![1.0f64; distinct.len()];
+        let mut running = 1.0f64;
+        for (rank, index) in order.iter().enumerate().rev() {
+            running = running.min(distinct[*index].3 * m / (rank + 1) as f64);
+            q[*index] = running.min(1.0);
+        }
+        for c in comparisons.iter_mut() {
+            let (kpi, key) = (c.kpi.clone(), c.key.clone());
+            if let Some(v) = pick(c, side)
+                && let Some(t) = v.test
+            {
+                v.q_value = distinct.iter().position(|d| d.0 == kpi && d.1 == key && d.2 == t.p_value.to_bits()).map(|i| q[i]);
+            }
         }
     }
 }
@@ -244,5 +346,64 @@ fn peer_position(value: f64, q: &PeerQuartiles, better: Better) -> &'static str 
         "better than median"
     } else {
         "worse than median"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::stats::Method;
+
+    fn comparison(key: &str, p: f64) -> Comparison {
+        let versus = Versus {
+            label: "prev".into(),
+            listed: true,
+            value: Some(1.0),
+            n: None,
+            per_day: false,
+            change: Some(1.0),
+            relative: Some(1.0),
+            direction: Some(Direction::Worse),
+            test: Some(TestResult { method: Method::MannWhitney, statistic: 0.0, p_value: p }),
+            q_value: None,
+        };
+        Comparison {
+            kpi: "k".into(),
+            title: "K".into(),
+            unit: "hours".into(),
+            better: Better::Lower,
+            key: key.into(),
+            measure: "m".into(),
+            value: Some(2.0),
+            n: None,
+            previous: Some(versus),
+            year_ago: None,
+            baseline: None,
+            target: None,
+            peer: None,
+        }
+    }
+
+    #[test]
+    fn benjamini_hochberg_counts_each_distinct_test_once() {
+        // Three distinct tests, p = 0.01, 0.04, 0.03 (m = 3), and a second measure of the first
+        // row sharing its test. Sorted: 0.01 (rank 1), 0.03 (2), 0.04 (3).
+        // q(0.04) = 0.04·3/3 = 0.04; q(0.03) = min(0.03·3/2 = 0.045, 0.04) = 0.04;
+        // q(0.01) = min(0.01·3/1 = 0.03, 0.04) = 0.03.
+        let mut rows = vec![comparison("a", 0.01), comparison("b", 0.04), comparison("c", 0.03), comparison("a", 0.01)];
+        correct_for_multiple_tests(&mut rows);
+        let q: Vec<f64> = rows.iter().map(|c| c.previous.as_ref().unwrap().q_value.unwrap()).collect();
+        for (got, want) in q.iter().zip([0.03, 0.04, 0.04, 0.03]) {
+            assert!((got - want).abs() < 1e-12, "{q:?}");
+        }
+        assert!(rows[0].previous.as_ref().unwrap().significant());
+    }
+
+    #[test]
+    fn keys_escape_separators_from_the_data() {
+        let a = key_text(&[("ci", "x,category=y".into())]);
+        let b = key_text(&[("ci", "x".into()), ("category", "y".into())]);
+        assert_ne!(a, b);
+        assert_eq!(a, "ci=x\\,category\\=y");
     }
 }

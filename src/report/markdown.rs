@@ -38,8 +38,8 @@ pub fn render(document: &ReportDocument) -> String {
                         let cells: Vec<String> = row
                             .iter()
                             .map(|cell| match cell.tone {
-                                // Bold marks what the words in the cell already say.
-                                Tone::Good | Tone::Bad if !cell.text.is_empty() => format!("**{}**", esc(&cell.text)),
+                                // Bold draws the eye to what needs attention; the words already say it.
+                                Tone::Bad if !cell.text.is_empty() => format!("**{}**", esc(&cell.text)),
                                 _ => esc(&cell.text),
                             })
                             .collect();

@@ -87,6 +87,17 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
     };
     let peers = options.benchmark.as_deref().map(|p| Peers::load(p, &setting.kpis)).transpose()?;
     let baseline = options.baseline.as_deref().map(crate::check::read_baseline).transpose()?;
+    if let (Some(doc), Some(path)) = (&baseline, &options.baseline)
+        && doc.window.first_month != doc.window.last_month
+    {
+        return Err(Error::input(
+            path,
+            format!(
+                "a baseline for a report covers one month, and this one covers {} to {}; use the kpis.json of an earlier report, or `mttx kpi --period YYYY-MM --format json`",
+                doc.window.first_month, doc.window.last_month
+            ),
+        ));
+    }
     if options.months == 0 {
         return Err(Error::Usage("--months must be at least 1".into()));
     }
@@ -103,7 +114,7 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
             first_month.label()
         )));
     }
-    if period.start(setting.timezone) > extent.as_of {
+    if period.start(setting.timezone) >= extent.as_of {
         return Err(Error::Usage(format!(
             "--period {}: it starts after the cut-off {}, so nothing in it has happened yet; choose {} or earlier, or a later --as-of",
             period.label(),
@@ -202,6 +213,7 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
         sla_description: if setting.policy.description.is_empty() { setting.policy.origin.clone() } else { setting.policy.description.clone() },
         notes,
         has_baseline: baseline.is_some(),
+        has_year_ago: year_ago_run.is_some(),
         has_peers: peers.is_some(),
     };
     let built = build::build(&inputs);
@@ -233,21 +245,7 @@ async fn coverage(ctx: &SessionContext) -> Result<build::Coverage> {
 fn write(dir: &Path, built: &build::Built, current: &KpiDocument, comparisons: &[Comparison], progress: &Progress) -> Result<Vec<PathBuf>> {
     let charts_dir = dir.join("charts");
     std::fs::create_dir_all(&charts_dir).map_err(|e| Error::io(&charts_dir, e))?;
-    progress.stage("drawing charts", built.charts.len() as u64);
-    let rendered: Vec<(String, String)> = built
-        .charts
-        .par_iter()
-        .map(|chart| {
-            let svg = chart.svg()?;
-            let svg_path = charts_dir.join(format!("{}.svg", chart.name));
-            std::fs::write(&svg_path, &svg).map_err(|e| Error::io(&svg_path, e))?;
-            chart.png(&charts_dir.join(format!("{}.png", chart.name)))?;
-            progress.advance();
-            Ok((chart.name.clone(), svg))
-        })
-        .collect::<Result<_>>()?;
-    progress.finish();
-    let svgs: HashMap<String, String> = rendered.into_iter().collect();
+    let svgs = draw_charts(&built.charts, &charts_dir, true, progress)?;
     let mut files = Vec::new();
     let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
         let path = dir.join(name);
@@ -271,6 +269,23 @@ fn write(dir: &Path, built: &build::Built, current: &KpiDocument, comparisons: &
     Ok(files)
 }
 
+/// Draws each chart as `dir/<name>.svg` and `dir/<name>.png`, in parallel on rayon unless
+/// `parallel` is false (for measuring what that gains); returns each SVG by chart name.
+pub fn draw_charts(charts: &[charts::Chart], dir: &Path, parallel: bool, progress: &Progress) -> Result<HashMap<String, String>> {
+    progress.stage("drawing charts", charts.len() as u64);
+    let draw = |chart: &charts::Chart| -> Result<(String, String)> {
+        let svg = chart.svg()?;
+        let svg_path = dir.join(format!("{}.svg", chart.name));
+        std::fs::write(&svg_path, &svg).map_err(|e| Error::io(&svg_path, e))?;
+        chart.png(&dir.join(format!("{}.png", chart.name)))?;
+        progress.advance();
+        Ok((chart.name.clone(), svg))
+    };
+    let rendered: Vec<(String, String)> = if parallel { charts.par_iter().map(draw).collect::<Result<_>>()? } else { charts.iter().map(draw).collect::<Result<_>>()? };
+    progress.finish();
+    Ok(rendered.into_iter().collect())
+}
+
 /// Every comparison, one line per KPI row and measure; text cells neutralised against formulas.
 fn benchmark_csv(comparisons: &[Comparison]) -> Result<Vec<u8>> {
     use crate::escape::spreadsheet_safe;
@@ -279,8 +294,8 @@ fn benchmark_csv(comparisons: &[Comparison]) -> Result<Vec<u8>> {
     let csv_error = |e: csv::Error| Error::Render(format!("benchmark.csv: {e}"));
     writer
         .write_record([
-            "kpi", "key", "measure", "better", "value", "n", "previous", "previous_n", "previous_p_value", "year_ago", "year_ago_n", "year_ago_p_value", "target", "target_met",
-            "baseline", "baseline_p_value", "peer_p25", "peer_median", "peer_p75",
+            "kpi", "key", "measure", "better", "value", "n", "previous", "previous_n", "previous_p_value", "previous_q_value", "year_ago", "year_ago_n", "year_ago_p_value",
+            "year_ago_q_value", "target", "target_met", "baseline", "baseline_n", "baseline_p_value", "baseline_q_value", "peer_p25", "peer_median", "peer_p75",
         ])
         .map_err(csv_error)?;
     for c in comparisons {
@@ -289,11 +304,12 @@ fn benchmark_csv(comparisons: &[Comparison]) -> Result<Vec<u8>> {
                 number(v.as_ref().and_then(|v| v.value)),
                 number(v.as_ref().and_then(|v| v.n)),
                 number(v.as_ref().and_then(|v| v.test).map(|t| t.p_value)),
+                number(v.as_ref().and_then(|v| v.q_value)),
             )
         };
-        let (previous, previous_n, previous_p) = side(&c.previous);
-        let (year, year_n, year_p) = side(&c.year_ago);
-        let (baseline, _, baseline_p) = side(&c.baseline);
+        let (previous, previous_n, previous_p, previous_q) = side(&c.previous);
+        let (year, year_n, year_p, year_q) = side(&c.year_ago);
+        let (baseline, baseline_n, baseline_p, baseline_q) = side(&c.baseline);
         let peer = c.peer.as_ref().map(|p| &p.quartiles);
         writer
             .write_record([
@@ -306,13 +322,17 @@ fn benchmark_csv(comparisons: &[Comparison]) -> Result<Vec<u8>> {
                 previous,
                 previous_n,
                 previous_p,
+                previous_q,
                 year,
                 year_n,
                 year_p,
+                year_q,
                 number(c.target.as_ref().map(|t| t.value)),
                 c.target.as_ref().map(|t| t.met.to_string()).unwrap_or_default(),
                 baseline,
+                baseline_n,
                 baseline_p,
+                baseline_q,
                 number(peer.map(|q| q.p25)),
                 number(peer.map(|q| q.median)),
                 number(peer.map(|q| q.p75)),

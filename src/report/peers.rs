@@ -43,8 +43,9 @@ impl Peers {
     }
 
     /// `measure` may be left out (column absent or cell empty): it then means the KPI's first
-    /// measure. `key` is the row key without month, as `mttx kpi --format csv` writes it
-    /// (`priority=1,sla=response`), empty for KPIs keyed by month only.
+    /// measure. `key` is the row key without its month part, e.g. `priority=1,sla=response` where
+    /// `mttx kpi --format csv` writes `month=2026-10,priority=1,sla=response`, and empty for KPIs
+    /// keyed by month only.
     pub fn parse(text: &str, origin: &str, kpis: &[Kpi]) -> Result<Peers> {
         let fail = |line: u64, column: &str, message: String| Error::Query {
             origin: origin.to_string(),
@@ -84,6 +85,13 @@ impl Peers {
             let quartiles = PeerQuartiles { p25: number("p25")?, median: number("median")?, p75: number("p75")? };
             if !(quartiles.p25 <= quartiles.median && quartiles.median <= quartiles.p75) {
                 return Err(fail(line, "p25", "quartiles must satisfy p25 ≤ median ≤ p75".into()));
+            }
+            for pair in cell("key").split(',').filter(|p| !p.is_empty()) {
+                let column = pair.split_once('=').map(|(c, _)| c).unwrap_or(pair);
+                if column == "month" || !kpi.meta.keys.iter().any(|k| k == column) {
+                    let keys: Vec<&str> = kpi.meta.keys.iter().map(String::as_str).filter(|k| *k != "month").collect();
+                    return Err(fail(line, "key", format!("`{column}` is not a key of {kpi_id} to match (month is the report's); its keys are: {}", keys.join(", "))));
+                }
             }
             let key = (kpi_id.to_string(), cell("key").to_string(), measure);
             if peers.by_row.insert(key, quartiles).is_some() {

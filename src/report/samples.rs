@@ -52,12 +52,8 @@ impl Samples {
                         if values.is_null(row) || !values.value(row).is_finite() {
                             continue;
                         }
-                        let key = keys
-                            .iter()
-                            .zip(&formatters)
-                            .map(|(name, f)| format!("{name}={}", f.value(row)))
-                            .collect::<Vec<_>>()
-                            .join(",");
+                        let pairs: Vec<(&str, String)> = keys.iter().zip(&formatters).map(|(name, f)| (*name, f.value(row).to_string())).collect();
+                        let key = crate::report::compare::key_text(&pairs);
                         by_key.entry(key).or_default().push(values.value(row));
                     }
                 }

@@ -8,6 +8,8 @@ use std::f64::consts::{FRAC_1_SQRT_2, TAU};
 pub enum Method {
     MannWhitney,
     TwoProportion,
+    /// Fisher's exact test on a 2×2 table, for proportions too small for the z-test.
+    FisherExact,
     PoissonRate,
 }
 
@@ -16,6 +18,7 @@ impl Method {
         match self {
             Method::MannWhitney => "Mann–Whitney U",
             Method::TwoProportion => "two-proportion z",
+            Method::FisherExact => "Fisher's exact",
             Method::PoissonRate => "Poisson rate (exact conditional)",
         }
     }
