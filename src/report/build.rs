@@ -846,7 +846,7 @@ fn benchmark(inputs: &Inputs) -> Section {
             omitted.push(format!("{} ({} of {} rows shown)", kpi.id, BENCHMARK_ROWS_PER_KPI, distinct.len()));
         }
         let shown: Vec<&String> = distinct.into_iter().take(BENCHMARK_ROWS_PER_KPI).collect();
-        for c in rows.into_iter().filter(|c| shown.contains(&&c.key)) {
+        for (index, c) in rows.into_iter().filter(|c| shown.contains(&&c.key)).enumerate() {
             let s = scale(&c.unit, &c.measure);
             let versus = |v: &Option<Versus>| -> (Cell, Cell) {
                 match v {
@@ -861,7 +861,8 @@ fn benchmark(inputs: &Inputs) -> Section {
                 None => Cell::plain("—"),
             };
             let mut row = vec![
-                Cell::plain(&c.title),
+                // The KPI's name heads its block of rows; repeating it would bury the numbers.
+                Cell::plain(if index == 0 { c.title.as_str() } else { "" }),
                 Cell::plain(if c.key.is_empty() { "all".to_string() } else { c.key.clone() }),
                 Cell::plain(measure_label(c)),
                 Cell::plain(format_value(c.value, s)),
