@@ -298,3 +298,24 @@ fn a_planted_slowdown_is_the_significant_deterioration() {
     let (p, q): (f64, f64) = (fields[8].parse().unwrap(), fields[9].parse().unwrap());
     assert!(p < 1e-10 && q < 1e-8, "{mttr}");
 }
+
+/// A user's KPI whose header names a column its query does not return fails the report with the
+/// file and the columns it has, instead of silently losing the test.
+#[test]
+fn a_header_naming_a_missing_column_is_an_error() {
+    let queries = tempfile::tempdir().unwrap();
+    let mttr = std::fs::read_to_string(root().join("queries/mttr.sql")).unwrap();
+    let broken = mttr.replace("= rank(durations.hours)", "= proportion(breached, measured)");
+    std::fs::write(queries.path().join("mttr.sql"), broken).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    in_root()
+        .args(["--as-of", "2026-11-01", "report", "--queries"])
+        .arg(queries.path())
+        .arg("--out")
+        .arg(out.path())
+        .arg("--input")
+        .arg(world())
+        .assert()
+        .code(2)
+        .stderr(contains("mttr.sql: mttr: header `significance:` names column `breached`, which the query does not return; it returns month, priority, n,"));
+}

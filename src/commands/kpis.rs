@@ -11,7 +11,7 @@ use crate::check::{self, rules::Rules, CheckReport, Verdict};
 use crate::cli::{CatalogArgs, CatalogFormat, CheckArgs, CheckFormat, DiffArgs, KpiArgs, KpiFormat, KpiRunArgs, TestArgs};
 use crate::error::{Error, Result};
 use crate::golden::{self, CaseOutcome};
-use crate::kpi::{self, Kpi, KpiDocument, KpiOutcome, KpiParams, PeriodRequest, SlaPolicy, Tuning, YearMonth};
+use crate::kpi::{self, Kpi, KpiDocument, KpiOutcome, KpiParams, PeriodRequest, SlaPolicy, YearMonth};
 use crate::render;
 
 /// The data loaded and registered once, with the window resolved, ready for any set of KPIs.
@@ -31,13 +31,7 @@ impl Prepared {
             (None, Some(from), Some(to)) => PeriodRequest::Months(YearMonth::parse(from, "--from")?, YearMonth::parse(to, "--to")?),
             _ => PeriodRequest::All,
         };
-        let t = &run.tuning;
-        let tuning = Tuning {
-            failure_priority: t.failure_priority,
-            correlation_window_hours: t.window_hours,
-            candidate_min_incidents: t.candidate_min_incidents,
-            candidate_window_days: t.candidate_window_days,
-        };
+        let tuning = super::tuning(&run.tuning);
         let mut policy = match &run.sla {
             Some(path) => SlaPolicy::load(path)?,
             None => SlaPolicy::default_policy()?,

@@ -122,6 +122,16 @@ fn sql(args: &SqlArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn W
     render::render(&batches, args.format, out)
 }
 
+/// The KPI parameters from their flags.
+pub fn tuning(t: &crate::cli::TuningArgs) -> crate::kpi::Tuning {
+    crate::kpi::Tuning {
+        failure_priority: t.failure_priority,
+        correlation_window_hours: t.window_hours,
+        candidate_min_incidents: t.candidate_min_incidents,
+        candidate_window_days: t.candidate_window_days,
+    }
+}
+
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -5,7 +5,7 @@ use std::io::Write;
 use super::{load_in_memory, Settings};
 use crate::cli::ReportArgs;
 use crate::error::Result;
-use crate::kpi::{self, SlaPolicy, Tuning, YearMonth};
+use crate::kpi::{self, SlaPolicy, YearMonth};
 use crate::progress::Progress;
 use crate::render;
 use crate::report::{self, ReportOptions, Setting};
@@ -17,13 +17,7 @@ pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: 
         Some(path) => SlaPolicy::load(path)?,
         None => SlaPolicy::default_policy()?,
     };
-    let t = &args.tuning;
-    let tuning = Tuning {
-        failure_priority: t.failure_priority,
-        correlation_window_hours: t.window_hours,
-        candidate_min_incidents: t.candidate_min_incidents,
-        candidate_window_days: t.candidate_window_days,
-    };
+    let tuning = super::tuning(&args.tuning);
     let progress = Progress::for_stderr();
     progress.stage("loading", 0);
     let (tables, summary) = load_in_memory(&args.input, settings, args.rejects.as_deref(), err)?;

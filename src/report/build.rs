@@ -18,6 +18,9 @@ use crate::kpi::{KpiDocument, YearMonth};
 /// A change needs at least this n on both sides to be called one of the biggest; smaller groups
 /// swing by chance.
 pub const MIN_N_FOR_HIGHLIGHT: f64 = 10.0;
+/// The KPIs drawn month by month over the trend window; `mod.rs` runs only these over it.
+pub const TREND_KPIS: [&str; 5] = ["mtta", "mttd", "mttr", "problem_trend", "change_failure"];
+
 /// Rows per KPI in the benchmark table; kpis.csv and benchmark.csv hold them all.
 pub const BENCHMARK_ROWS_PER_KPI: usize = 12;
 

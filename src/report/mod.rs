@@ -144,8 +144,11 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
     }
 
     progress.stage("running KPI queries", 4);
-    let run = |first: YearMonth, last: YearMonth, with_samples: bool| {
-        let kpis = setting.kpis.clone();
+    // The trend window runs only what the trend charts draw: it spans many months, and the other
+    // KPIs (SLA clocks above all) cost as much again without being shown by month.
+    let trend_kpis: Vec<Kpi> = setting.kpis.iter().filter(|k| build::TREND_KPIS.contains(&k.id.as_str())).cloned().collect();
+    let run = |first: YearMonth, last: YearMonth, kpis: &[Kpi], with_samples: bool| {
+        let kpis = kpis.to_vec();
         async move {
             let ctx = crate::engine::session(setting.timezone.name());
             crate::engine::share_tables(base, &ctx).await?;
@@ -162,7 +165,7 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
         let run = &run;
         async move {
             match month {
-                Some(m) => run(m, m, true).await.map(Some),
+                Some(m) => run(m, m, &setting.kpis, true).await.map(Some),
                 None => {
                     progress.advance();
                     Ok(None)
@@ -171,10 +174,11 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
         }
     };
     let (trend, current, previous_run, year_ago_run) = runtime.block_on(async {
-        tokio::try_join!(run(window_first, period, false), run(period, period, true), optional(previous), optional(year_ago))
+        tokio::try_join!(run(window_first, period, &trend_kpis, false), run(period, period, &setting.kpis, true), optional(previous), optional(year_ago))
     })?;
     let coverage = runtime.block_on(coverage(base))?;
     progress.finish();
+    check_header_columns(&setting.kpis, &current.document)?;
 
     let baseline_values = baseline.as_ref().map(|doc| PeriodValues {
         label: format!("baseline ({} to {})", doc.window.first_month, doc.window.last_month),
@@ -219,6 +223,33 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
     let built = build::build(&inputs);
     let files = write(&options.out, &built, &current.document, &comparisons, progress)?;
     Ok(Written { dir: options.out.clone(), files, period })
+}
+
+/// A header's `n:` or `significance:` that names a column the query does not return would
+/// silently drop the n or the test; it is an error that names the file instead.
+fn check_header_columns(kpis: &[Kpi], document: &KpiDocument) -> Result<()> {
+    use kpi::SignificanceTest;
+    for values in &document.kpis {
+        let Some(kpi) = kpis.iter().find(|k| k.id == values.id) else { continue };
+        let has = |column: &str| values.columns.iter().any(|c| c.name == column);
+        let mut named: Vec<(&str, &str)> = kpi.meta.n.iter().map(|n| ("n", n.as_str())).collect();
+        for clause in &kpi.meta.significance {
+            named.extend(clause.measures.iter().map(|m| ("significance", m.as_str())));
+            match &clause.test {
+                SignificanceTest::Rank { .. } => {}
+                SignificanceTest::Proportion { successes, trials } => named.extend([("significance", successes.as_str()), ("significance", trials.as_str())]),
+                SignificanceTest::Poisson { count } => named.push(("significance", count.as_str())),
+            }
+        }
+        if let Some((key, column)) = named.into_iter().find(|(_, column)| !has(column)) {
+            let columns: Vec<&str> = values.columns.iter().map(|c| c.name.as_str()).collect();
+            return Err(Error::Query {
+                origin: kpi.origin.clone(),
+                message: format!("{}: header `{key}:` names column `{column}`, which the query does not return; it returns {}", kpi.id, columns.join(", ")),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn baseline_hours(doc: &KpiDocument) -> f64 {
