@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use predicates::prelude::*;
 use predicates::str::contains;
 
 use crate::util::mttx;
@@ -28,7 +29,8 @@ fn in_root() -> assert_cmd::Command {
 
 fn report(args: &[&str], input: &str) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
-    in_root().args(args).arg("report").arg("--input").arg(input).arg("--out").arg(out.path()).assert().success();
+    // stderr is a pipe here: no progress bars, and these inputs load without a reject to report.
+    in_root().args(args).arg("report").arg("--input").arg(input).arg("--out").arg(out.path()).assert().success().stderr(predicates::str::is_empty());
     out
 }
 
@@ -49,7 +51,14 @@ fn world_report_markdown_and_json_snapshots() {
 
 #[test]
 fn world_report_takes_its_period_and_labels_a_partial_month() {
-    let out = report(&["--as-of", "2026-10-16T12:00:00Z"], WORLD);
+    let out = tempfile::tempdir().unwrap();
+    // Rows stamped after the cut-off are rejected, and the load says so on stderr.
+    in_root()
+        .args(["--as-of", "2026-10-16T12:00:00Z", "report", "--input", WORLD, "--out"])
+        .arg(out.path())
+        .assert()
+        .success()
+        .stderr(contains("rejected").and(contains("after_as_of")));
     let md = read(out.path(), "report.md");
     // 15.5 of October's 31 days lie before the cut-off: 50.0%.
     assert!(md.contains("October 2026, a partial month: data to the cut-off 2026-10-16T12:00:00Z (50.0% of the month)"), "{md}");
