@@ -227,8 +227,8 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// The report month, YYYY-MM. Default: the month of the cut-off (labelled partial when the
-    /// cut-off falls before its end).
+    /// The report month, YYYY-MM. Default: the latest month whose last day the data reaches
+    /// (labelled partial when the cut-off falls before its end).
     #[arg(long, value_name = "YYYY-MM")]
     pub period: Option<String>,
 

@@ -54,7 +54,7 @@ fn world_report_takes_its_period_and_labels_a_partial_month() {
     let out = tempfile::tempdir().unwrap();
     // Rows stamped after the cut-off are rejected, and the load says so on stderr.
     in_root()
-        .args(["--as-of", "2026-10-16T12:00:00Z", "report", "--input", WORLD, "--out"])
+        .args(["--as-of", "2026-10-16T12:00:00Z", "report", "--period", "2026-10", "--input", WORLD, "--out"])
         .arg(out.path())
         .assert()
         .success()
@@ -65,6 +65,15 @@ fn world_report_takes_its_period_and_labels_a_partial_month() {
     let out = report(&["--as-of", "2026-11-01"], WORLD);
     let html = read(out.path(), "report.html");
     assert!(html.contains("October 2026, cut-off 2026-11-01T00:00:00Z"));
+    // Unasked, a cut-off in the middle of October reports September, the last month whose last
+    // day the data reaches; a cut-off on October's last day reports October.
+    let period_for = |as_of: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let assert = in_root().args(["--as-of", as_of, "report", "--input", WORLD, "--out"]).arg(out.path()).assert().success();
+        String::from_utf8_lossy(&assert.get_output().stdout).lines().next().unwrap_or_default().to_string()
+    };
+    assert!(period_for("2026-10-16T12:00:00Z").starts_with("report for 2026-09:"));
+    assert!(period_for("2026-10-31T08:00:00Z").starts_with("report for 2026-10:"));
 }
 
 #[test]

@@ -68,6 +68,17 @@ impl Run {
     }
 }
 
+/// The month a report is for unless `--period` says: the latest month whose last day the data
+/// reaches. An export taken late on the 31st reports that month (labelled partial, by the minutes
+/// it lacks); one taken on the 2nd reports the month before, not two days of the new one. A
+/// cut-off at midnight belongs to the day before it. Data shorter than that reports its only month.
+pub fn default_period(as_of: i64, first_month: YearMonth, timezone: Tz) -> YearMonth {
+    const DAY_MICROS: i64 = 86_400_000_000;
+    let month = YearMonth::of_micros(as_of - 1, timezone);
+    let last_day_starts = month.next().start(timezone) - DAY_MICROS;
+    if as_of > last_day_starts || month.previous() < first_month { month } else { month.previous() }
+}
+
 fn covered_hours(start: i64, end: i64, as_of: i64) -> f64 {
     (end.min(as_of) - start).max(0) as f64 / 3.6e9
 }
@@ -104,8 +115,7 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
     let runtime = crate::commands::runtime()?;
     let extent = runtime.block_on(kpi::params::resolve(base, PeriodRequest::All, setting.as_of, setting.timezone, setting.tuning))?;
     let first_month = extent.first;
-    // A cut-off at midnight ends the month before it: the default is the month of its last instant.
-    let period = options.period.unwrap_or_else(|| YearMonth::of_micros(extent.as_of - 1, setting.timezone));
+    let period = options.period.unwrap_or_else(|| default_period(extent.as_of, first_month, setting.timezone));
     if period < first_month {
         return Err(Error::Usage(format!(
             "--period {}: the data starts in {} (its first incident); choose {} or later",
@@ -371,4 +381,25 @@ fn benchmark_csv(comparisons: &[Comparison]) -> Result<Vec<u8>> {
             .map_err(csv_error)?;
     }
     writer.into_inner().map_err(|e| Error::Render(format!("benchmark.csv: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_period_is_the_latest_month_whose_last_day_the_data_reaches() {
+        let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_micros();
+        let month = |text: &str| YearMonth::parse(text, "test").unwrap();
+        let first = month("2025-11");
+        let utc = chrono_tz::UTC;
+        assert_eq!(default_period(at("2026-11-01T00:00:00Z"), first, utc), month("2026-10"), "midnight belongs to the day before");
+        assert_eq!(default_period(at("2026-10-31T23:32:26Z"), first, utc), month("2026-10"));
+        assert_eq!(default_period(at("2026-10-31T00:00:00Z"), first, utc), month("2026-09"), "the 31st itself is not reached");
+        assert_eq!(default_period(at("2026-11-02T12:04:51Z"), first, utc), month("2026-10"));
+        assert_eq!(default_period(at("2025-11-16T00:00:00Z"), first, utc), month("2025-11"), "data of less than a month reports its only month");
+        // In Amsterdam, 23:30 UTC on 31 October is already 1 November: November is two days short.
+        let amsterdam: Tz = "Europe/Amsterdam".parse().unwrap();
+        assert_eq!(default_period(at("2026-10-31T23:30:00Z"), first, amsterdam), month("2026-10"));
+    }
 }
