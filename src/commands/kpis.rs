@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use datafusion::prelude::SessionContext;
 
-use super::{load_in_memory, runtime, Settings, Status};
+use super::{load_for_kpis, runtime, Loaded, Settings, Status};
 use crate::check::{self, rules::Rules, CheckReport, Verdict};
 use crate::cli::{CatalogArgs, CatalogFormat, CheckArgs, CheckFormat, DiffArgs, KpiArgs, KpiFormat, KpiRunArgs, TestArgs};
 use crate::error::{Error, Result};
 use crate::golden::{self, CaseOutcome};
-use crate::kpi::{self, Kpi, KpiDocument, KpiOutcome, KpiParams, PeriodRequest, SlaPolicy, YearMonth};
+use crate::kpi::{self, Kpi, KpiDocument, KpiOutcome, KpiParams, PeriodRequest, YearMonth};
 use crate::render;
 
 /// The data loaded and registered once, with the window resolved, ready for any set of KPIs.
@@ -32,15 +32,7 @@ impl Prepared {
             _ => PeriodRequest::All,
         };
         let tuning = super::tuning(&run.tuning);
-        let mut policy = match &run.sla {
-            Some(path) => SlaPolicy::load(path)?,
-            None => SlaPolicy::default_policy()?,
-        };
-        let (tables, summary) = load_in_memory(&run.input, settings, run.rejects.as_deref(), err)?;
-        // The source tool's own pause states (from an event-log profile) stop clocks too.
-        policy.pause_states.extend(summary.pause_states.iter().filter(|s| !policy.pause_states.contains(s)).cloned().collect::<Vec<_>>());
-        let ctx = crate::engine::session(settings.timezone.name());
-        crate::engine::register(&ctx, tables)?;
+        let Loaded { ctx, policy, .. } = load_for_kpis(&run.input, run.sla.as_deref(), run.rejects.as_deref(), settings, err)?;
         let runtime = runtime()?;
         let params = runtime.block_on(kpi::prepare(&ctx, request, settings.as_of, settings.timezone, tuning, &policy))?;
         Ok(Prepared { ctx, params, runtime })

@@ -114,6 +114,29 @@ pub fn load_in_memory(input: &InputArgs, settings: &Settings, rejects_file: Opti
     Ok((tables, summary))
 }
 
+/// The data loaded into a registered session, with the SLA policy it is measured against: the
+/// start of every command that runs KPIs.
+pub struct Loaded {
+    pub ctx: datafusion::prelude::SessionContext,
+    pub policy: crate::kpi::SlaPolicy,
+    pub summary: LoadSummary,
+}
+
+/// Reads the SLA policy (`--sla` or the built-in one) first, so a bad file fails before the load,
+/// then loads the inputs and registers them on a session in the reporting time zone.
+pub fn load_for_kpis(input: &InputArgs, sla: Option<&Path>, rejects: Option<&Path>, settings: &Settings, err: &mut dyn Write) -> Result<Loaded> {
+    let mut policy = match sla {
+        Some(path) => crate::kpi::SlaPolicy::load(path)?,
+        None => crate::kpi::SlaPolicy::default_policy()?,
+    };
+    let (tables, summary) = load_in_memory(input, settings, rejects, err)?;
+    // The source tool's own pause states (from an event-log profile) stop clocks too.
+    policy.pause_states.extend(summary.pause_states.iter().filter(|s| !policy.pause_states.contains(s)).cloned().collect::<Vec<_>>());
+    let ctx = engine::session(settings.timezone.name());
+    engine::register(&ctx, tables)?;
+    Ok(Loaded { ctx, policy, summary })
+}
+
 fn sql(args: &SqlArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
     let (tables, _) = load_in_memory(&args.input, settings, args.rejects.as_deref(), err)?;
     let ctx = engine::session(settings.timezone.name());

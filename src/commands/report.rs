@@ -2,10 +2,10 @@
 
 use std::io::Write;
 
-use super::{load_in_memory, Settings};
+use super::{load_for_kpis, Loaded, Settings};
 use crate::cli::ReportArgs;
 use crate::error::Result;
-use crate::kpi::{self, SlaPolicy, YearMonth};
+use crate::kpi::{self, YearMonth};
 use crate::progress::Progress;
 use crate::render;
 use crate::report::{self, ReportOptions, Setting};
@@ -13,18 +13,11 @@ use crate::report::{self, ReportOptions, Setting};
 pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
     let period = args.period.as_deref().map(|p| YearMonth::parse(p, "--period")).transpose()?;
     let kpis = kpi::select(args.queries.as_deref(), &[])?;
-    let mut policy = match &args.sla {
-        Some(path) => SlaPolicy::load(path)?,
-        None => SlaPolicy::default_policy()?,
-    };
     let tuning = super::tuning(&args.tuning);
     let progress = Progress::for_stderr();
     progress.stage("loading", 0);
-    let (tables, summary) = load_in_memory(&args.input, settings, args.rejects.as_deref(), err)?;
+    let Loaded { ctx, policy, summary } = load_for_kpis(&args.input, args.sla.as_deref(), args.rejects.as_deref(), settings, err)?;
     progress.finish();
-    policy.pause_states.extend(summary.pause_states.iter().filter(|s| !policy.pause_states.contains(s)).cloned().collect::<Vec<_>>());
-    let ctx = crate::engine::session(settings.timezone.name());
-    crate::engine::register(&ctx, tables)?;
     let setting = Setting { kpis, policy: &policy, tuning, as_of: settings.as_of, timezone: settings.timezone, load: &summary };
     let options = ReportOptions {
         period,
