@@ -202,42 +202,19 @@ fn benchmark_against_a_baseline_and_peers() {
     let mttr_p50 = csv.lines().find(|l| l.starts_with("mttr,priority=1,p50_hours,")).unwrap();
     assert!(mttr_p50.ends_with(",2,5,9"), "peer quartiles in benchmark.csv: {mttr_p50}");
 
+    // Each refused file is named with what to fix, before any work.
+    let refused = |flag: &str, file: &Path| {
+        in_root().args(["--as-of", "2026-11-01", "report", flag]).arg(file).arg("--out").arg(dir.path().join("bad")).arg("--input").arg(world()).assert().code(2)
+    };
     std::fs::write(&peers, "kpi,key,p25,median,p75\nmttr,priority=1,2,five,9\n").unwrap();
-    in_root()
-        .args(["report", "--benchmark"])
-        .arg(&peers)
-        .arg("--out")
-        .arg(dir.path().join("bad"))
-        .arg("--input")
-        .arg(world())
-        .assert()
-        .code(2)
-        .stderr(contains("peers.csv: line 2, column median: `five` is not a number"));
+    refused("--benchmark", &peers).stderr(contains("peers.csv: line 2, column median: `five` is not a number"));
     std::fs::write(&peers, "kpi,key,p25,median,p75\nmttr,prio=1,2,5,9\n").unwrap();
-    in_root()
-        .args(["report", "--benchmark"])
-        .arg(&peers)
-        .arg("--out")
-        .arg(dir.path().join("bad"))
-        .arg("--input")
-        .arg(world())
-        .assert()
-        .code(2)
-        .stderr(contains("line 2, column key: `prio` is not a key of mttr"));
+    refused("--benchmark", &peers).stderr(contains("line 2, column key: `prio` is not a key of mttr"));
 
     // A baseline is one month; a whole-window KPI document would compare against its first.
     let window = dir.path().join("window.json");
     in_root().args(["--as-of", "2026-11-01", "kpi", "--format", "json", "--out"]).arg(&window).arg("--input").arg(world()).assert().success();
-    in_root()
-        .args(["--as-of", "2026-11-01", "report", "--baseline"])
-        .arg(&window)
-        .arg("--out")
-        .arg(dir.path().join("bad"))
-        .arg("--input")
-        .arg(world())
-        .assert()
-        .code(2)
-        .stderr(contains("a baseline for a report covers one month, and this one covers 2026-08 to 2026-10"));
+    refused("--baseline", &window).stderr(contains("a baseline for a report covers one month, and this one covers 2026-08 to 2026-10"));
 }
 
 /// reports/sample/ is what the current code writes for sample-data. After a change that moves

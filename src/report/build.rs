@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::charts::{BarSeries, Bars, BoxStats, Boxes, Chart, ChartKind, LineSeries, Lines, Reference};
-use super::compare::{self, Comparison, Direction, Versus};
+use super::compare::{self, number as num, Comparison, Direction, Versus};
 use super::document::{Block, Cell, ChartRef, ReportDocument, Section, Table, Tone};
 use super::samples::Samples;
 use super::stats;
@@ -179,9 +179,6 @@ fn find<'a>(doc: &'a KpiDocument, id: &str) -> Option<&'a KpiValues> {
     doc.kpis.iter().find(|k| k.id == id)
 }
 
-fn num(row: &Map<String, Value>, column: &str) -> Option<f64> {
-    compare::number(row, column)
-}
 
 fn text(row: &Map<String, Value>, column: &str) -> String {
     row.get(column).map(plain).unwrap_or_default()
@@ -274,18 +271,7 @@ fn executive_summary(inputs: &Inputs) -> Section {
                 && prev.n.is_none_or(|n| n >= MIN_N_FOR_HIGHLIGHT)
         })
         .collect();
-    let tests_made = {
-        let mut distinct: Vec<(&str, &str, u64)> = Vec::new();
-        for c in inputs.comparisons {
-            if let Some(t) = c.previous.as_ref().and_then(|p| p.test) {
-                let id = (c.kpi.as_str(), c.key.as_str(), t.p_value.to_bits());
-                if !distinct.contains(&id) {
-                    distinct.push(id);
-                }
-            }
-        }
-        distinct.len()
-    };
+    let tests_made = compare::tests_against_previous(inputs.comparisons);
     let describe = |c: &Comparison| {
         let prev = c.previous.as_ref().expect("filtered");
         let s = scale(&c.unit, &c.measure);
@@ -386,8 +372,7 @@ fn headline_table(inputs: &Inputs) -> Table {
         for variant in variants {
             let mut cells = Vec::new();
             for c in inputs.comparisons.iter().filter(|c| c.kpi == kpi.id && &c.measure == measure) {
-                let fields: Vec<(&str, &str)> = c.key.split(',').filter_map(|kv| kv.split_once('=')).collect();
-                let field = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+                let field = |name: &str| c.key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
                 if field("sla").unwrap_or_default() != variant {
                     continue;
                 }

@@ -216,8 +216,7 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, sp
     let count = spec.x_labels.len().max(1);
     let values = || spec.series.iter().flat_map(|s| s.values.iter().chain(s.whiskers.iter().flatten())).flatten().copied().chain(spec.references.iter().map(|r| r.value));
     let max = values().fold(0.0f64, f64::max);
-    let mut builder = ChartBuilder::on(root);
-    builder.caption(title, (FONT, 22)).margin(14).x_label_area_size(46).y_label_area_size(64);
+    let mut builder = frame(root, title, 64);
     let x_range = -0.5f64..(count as f64 - 0.5);
     let min = values().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
     // A log axis needs a positive value to start from; all zeros draw on a linear one.
@@ -293,7 +292,7 @@ where
             .legend(|(x, y)| PathElement::new(vec![(x + 11, y - 7), (x + 11, y + 7)], GREY.mix(0.7).stroke_width(2)));
     }
     draw_references(&mut chart, &spec.references, count)?;
-    legend(&mut chart)
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 fn draw_references<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
@@ -316,10 +315,17 @@ fn draw_references<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
     Ok(())
 }
 
-fn legend<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(chart: &mut ChartContext<'a, DB, Cartesian2d<XRange, Y>>) -> DrawResult<DB> {
+/// Every chart's frame: its title, margin and axis label areas (the value labels' width varies).
+fn frame<'a, 'b, DB: DrawingBackend>(root: &'a DrawingArea<DB, Shift>, title: &str, y_label_area: u32) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(root);
+    builder.caption(title, (FONT, 22)).margin(14).x_label_area_size(46).y_label_area_size(y_label_area);
+    builder
+}
+
+fn legend<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(chart: &mut ChartContext<'a, DB, Cartesian2d<XRange, Y>>, position: SeriesLabelPosition) -> DrawResult<DB> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(position)
         .background_style(WHITE.mix(0.9))
         .border_style(GREY.mix(0.5))
         .label_font((FONT, 13))
@@ -342,12 +348,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, spe
     let width = 0.8 / groups as f64;
     if spec.horizontal {
         let longest = spec.categories.iter().map(|c| c.chars().count()).max().unwrap_or(4);
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 22))
-            .margin(14)
-            .x_label_area_size(46)
-            .y_label_area_size((longest as u32 * 8 + 16).clamp(60, 300))
-            .build_cartesian_2d(low..high, (count as f64 - 0.5)..-0.5f64)?;
+        let mut chart = frame(root, title, (longest as u32 * 8 + 16).clamp(60, 300)).build_cartesian_2d(low..high, (count as f64 - 0.5)..-0.5f64)?;
         chart
             .configure_mesh()
             .y_labels(count + 1)
@@ -374,21 +375,10 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, spe
             });
             chart.draw_series(texts)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(GREY.mix(0.5))
-            .label_font((FONT, 13))
-            .draw()?;
-        return Ok(());
+        // Bars grow from the left, so the lower right corner is where they are shortest.
+        return legend(&mut chart, SeriesLabelPosition::LowerRight);
     }
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, 22))
-        .margin(14)
-        .x_label_area_size(46)
-        .y_label_area_size(64)
-        .build_cartesian_2d(-0.5f64..(count as f64 - 0.5), low..high)?;
+    let mut chart = frame(root, title, 64).build_cartesian_2d(-0.5f64..(count as f64 - 0.5), low..high)?;
     chart
         .configure_mesh()
         .x_labels(count + 1)
@@ -411,7 +401,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, spe
         chart.draw_series(texts)?;
     }
     draw_references(&mut chart, &spec.references, count)?;
-    legend(&mut chart)
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 fn draw_boxes<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, spec: &Boxes) -> DrawResult<DB> {
@@ -428,12 +418,7 @@ fn draw_boxes<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, sp
     let labels = spec.categories.clone();
     let formatter = move |x: &f64| category_label(&labels, *x);
     let y_formatter = |y: &f64| axis_number(10f64.powf(*y));
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, 22))
-        .margin(14)
-        .x_label_area_size(46)
-        .y_label_area_size(64)
-        .build_cartesian_2d(-0.5f64..(count as f64 - 0.5), low..high)?;
+    let mut chart = frame(root, title, 64).build_cartesian_2d(-0.5f64..(count as f64 - 0.5), low..high)?;
     chart
         .configure_mesh()
         .x_labels(count + 1)
@@ -465,7 +450,7 @@ fn draw_boxes<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, sp
         .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?
         .label(spec.legend.clone())
         .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], GREY.mix(0.6).filled()));
-    legend(&mut chart)
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 #[cfg(test)]

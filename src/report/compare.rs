@@ -85,6 +85,8 @@ pub struct Comparison {
     /// The row's key columns other than month, e.g. `priority=1,sla=response`; empty for a
     /// KPI with only a month key.
     pub key: String,
+    /// The same columns and values, for readers that need one of them.
+    pub key_values: Vec<(String, String)>,
     pub measure: String,
     pub value: Option<f64>,
     pub n: Option<f64>,
@@ -95,10 +97,14 @@ pub struct Comparison {
     pub peer: Option<PeerVerdict>,
 }
 
+/// A KPI row's key columns other than month, with their values as text.
+pub fn period_free_pairs<'a>(kpi: &'a KpiValues, row: &Map<String, Value>) -> Vec<(&'a str, String)> {
+    kpi.keys.iter().filter(|k| k.as_str() != "month").map(|k| (k.as_str(), plain(row.get(k).unwrap_or(&Value::Null)))).collect()
+}
+
 /// A KPI row's key without its month: the same row of another period has the same one.
 pub fn period_free_key(kpi: &KpiValues, row: &Map<String, Value>) -> String {
-    let pairs: Vec<(&str, String)> = kpi.keys.iter().filter(|k| k.as_str() != "month").map(|k| (k.as_str(), plain(row.get(k).unwrap_or(&Value::Null)))).collect();
-    key_text(&pairs)
+    key_text(&period_free_pairs(kpi, row))
 }
 
 /// `priority=1,sla=response`, with `\`, `,` and `=` inside values backslash-escaped so that
@@ -137,20 +143,10 @@ impl<'a> Indexed<'a> {
     }
 }
 
-/// Everything `compare` reads besides the periods: the catalog's n columns and tests.
-pub struct Catalog<'a> {
-    pub kpis: &'a [crate::kpi::Kpi],
-}
-
-impl Catalog<'_> {
-    fn kpi(&self, id: &str) -> Option<&crate::kpi::Kpi> {
-        self.kpis.iter().find(|k| k.id == id)
-    }
-}
-
-/// Compares every measure of every row of `current`.
+/// Compares every measure of every row of `current`; `catalog` gives each KPI's n column and
+/// tests.
 pub fn compare(
-    catalog: &Catalog,
+    catalog: &[crate::kpi::Kpi],
     current: &PeriodValues,
     previous: Option<&PeriodValues>,
     year_ago: Option<&PeriodValues>,
@@ -161,10 +157,11 @@ pub fn compare(
     let others: Vec<Option<Indexed>> = [previous, year_ago, baseline].into_iter().map(|p| p.map(Indexed::new)).collect();
     let mut comparisons = Vec::new();
     for kpi in &current.document.kpis {
-        let definition = catalog.kpi(&kpi.id);
+        let definition = catalog.iter().find(|k| k.id == kpi.id);
         let n_col = n_column(kpi, definition.and_then(|d| d.meta.n.as_deref()));
         for row in &kpi.rows {
-            let key = period_free_key(kpi, row);
+            let pairs = period_free_pairs(kpi, row);
+            let key = key_text(&pairs);
             for measure in &kpi.measures {
                 let value = number(row, measure);
                 let test = definition.and_then(|d| d.meta.significance.iter().find(|s| s.measures.contains(measure))).map(|s| &s.test);
@@ -217,6 +214,7 @@ pub fn compare(
                     unit: kpi.unit.clone(),
                     better: kpi.better,
                     key: key.clone(),
+                    key_values: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
                     measure: measure.clone(),
                     value,
                     n: current_n.or_else(|| n_col.as_deref().and_then(|c| number(row, c))),
@@ -292,42 +290,55 @@ fn significance(
     Some(Tested { result, other_n })
 }
 
-/// Benjamini–Hochberg over every distinct test against one period (mean, p50 and p90 of a row
-/// share one rank test, so it counts once): sets each comparison's q-value.
+/// The tests against one period, each once: mean, p50 and p90 of a row share one rank test.
+/// Keyed by (kpi, row key, p-value bits), valued by the p-value.
+fn distinct_tests(comparisons: &[Comparison], side: fn(&Comparison) -> Option<&Versus>) -> HashMap<(String, String, u64), f64> {
+    comparisons
+        .iter()
+        .filter_map(|c| side(c).and_then(|v| v.test).map(|t| ((c.kpi.clone(), c.key.clone(), t.p_value.to_bits()), t.p_value)))
+        .collect()
+}
+
+fn previous(c: &Comparison) -> Option<&Versus> {
+    c.previous.as_ref()
+}
+
+fn year_ago(c: &Comparison) -> Option<&Versus> {
+    c.year_ago.as_ref()
+}
+
+fn baseline(c: &Comparison) -> Option<&Versus> {
+    c.baseline.as_ref()
+}
+
+/// How many distinct tests compare the period with the previous month.
+pub fn tests_against_previous(comparisons: &[Comparison]) -> usize {
+    distinct_tests(comparisons, previous).len()
+}
+
+/// Benjamini–Hochberg over the distinct tests against each period: sets every comparison's
+/// q-value.
 pub fn correct_for_multiple_tests(comparisons: &mut [Comparison]) {
-    fn pick(c: &mut Comparison, side: usize) -> Option<&mut Versus> {
-        match side {
-            0 => c.previous.as_mut(),
-            1 => c.year_ago.as_mut(),
-            _ => c.baseline.as_mut(),
-        }
-    }
-    for side in 0..3 {
-        let mut distinct: Vec<(String, String, u64, f64)> = Vec::new();
-        for c in comparisons.iter_mut() {
-            let (kpi, key) = (c.kpi.clone(), c.key.clone());
-            if let Some(t) = pick(c, side).and_then(|v| v.test) {
-                let id = (kpi, key, t.p_value.to_bits(), t.p_value);
-                if !distinct.iter().any(|d| d.0 == id.0 && d.1 == id.1 && d.2 == id.2) {
-                    distinct.push(id);
-                }
-            }
-        }
-        let mut order: Vec<usize> = (0..distinct.len()).collect();
-        order.sort_by(|a, b| distinct[*a].3.total_cmp(&distinct[*b].3));
-        let m = distinct.len() as f64;
-        let mut q = vec![1.0f64; distinct.len()];
+    type Side = fn(&Comparison) -> Option<&Versus>;
+    type SideMut = fn(&mut Comparison) -> Option<&mut Versus>;
+    let sides: [(Side, SideMut); 3] =
+        [(previous, |c| c.previous.as_mut()), (year_ago, |c| c.year_ago.as_mut()), (baseline, |c| c.baseline.as_mut())];
+    for (side, side_mut) in sides {
+        let mut tests: Vec<((String, String, u64), f64)> = distinct_tests(comparisons, side).into_iter().collect();
+        tests.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        let m = tests.len() as f64;
+        let mut q_of: HashMap<(String, String, u64), f64> = HashMap::new();
         let mut running = 1.0f64;
-        for (rank, index) in order.iter().enumerate().rev() {
-            running = running.min(distinct[*index].3 * m / (rank + 1) as f64);
-            q[*index] = running.min(1.0);
+        for (rank, (id, p)) in tests.into_iter().enumerate().rev() {
+            running = running.min(p * m / (rank + 1) as f64);
+            q_of.insert(id, running.min(1.0));
         }
         for c in comparisons.iter_mut() {
             let (kpi, key) = (c.kpi.clone(), c.key.clone());
-            if let Some(v) = pick(c, side)
+            if let Some(v) = side_mut(c)
                 && let Some(t) = v.test
             {
-                v.q_value = distinct.iter().position(|d| d.0 == kpi && d.1 == key && d.2 == t.p_value.to_bits()).map(|i| q[i]);
+                v.q_value = q_of.get(&(kpi, key, t.p_value.to_bits())).copied();
             }
         }
     }
@@ -373,6 +384,7 @@ mod tests {
             unit: "hours".into(),
             better: Better::Lower,
             key: key.into(),
+            key_values: Vec::new(),
             measure: "m".into(),
             value: Some(2.0),
             n: None,

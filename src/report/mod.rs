@@ -26,7 +26,7 @@ use crate::ingest::convert::rfc3339;
 use crate::ingest::LoadSummary;
 use crate::kpi::{self, Kpi, KpiDocument, KpiParams, PeriodRequest, SlaPolicy, Tuning, YearMonth};
 use crate::progress::Progress;
-use compare::{Catalog, Comparison, PeriodValues};
+use compare::{Comparison, PeriodValues};
 use peers::Peers;
 use samples::Samples;
 use targets::Targets;
@@ -198,7 +198,7 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
     });
     let (current_values, previous_values, year_values) = (current.values(), previous_run.as_ref().map(Run::values), year_ago_run.as_ref().map(Run::values));
     let comparisons = compare::compare(
-        &Catalog { kpis: &setting.kpis },
+        &setting.kpis,
         &current_values,
         previous_values.as_ref(),
         year_values.as_ref(),
