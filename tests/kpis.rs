@@ -271,9 +271,13 @@ fn problem_trend_and_candidates() {
 fn change_failure_and_patch_correlation() {
     // September: CHG2 (successful patch). October: CHG1 (failed patch, named by I5), CHG3, CHG4
     // (patches), CHG5 (backed out, not a patch); CHG6 was cancelled and is excluded. Failed or
-    // caused an incident: CHG1, CHG5 → 2 / 4.
-    expect("change_failure", "month=2026-09", &[("changes", Some(1.0)), ("failed", Some(0.0)), ("change_failure_rate", Some(0.0))]);
-    expect("change_failure", "month=2026-10", &[("changes", Some(4.0)), ("patches", Some(3.0)), ("failed", Some(2.0)), ("caused_incident", Some(1.0)), ("change_failure_rate", Some(0.5))]);
+    // caused an incident: CHG1 (both), CHG5 → failed_or_caused 2 (not failed 2 + caused 1), 2 / 4.
+    expect("change_failure", "month=2026-09", &[("changes", Some(1.0)), ("failed", Some(0.0)), ("failed_or_caused", Some(0.0)), ("change_failure_rate", Some(0.0))]);
+    expect(
+        "change_failure",
+        "month=2026-10",
+        &[("changes", Some(4.0)), ("patches", Some(3.0)), ("failed", Some(2.0)), ("caused_incident", Some(1.0)), ("failed_or_caused", Some(2.0)), ("change_failure_rate", Some(0.5))],
+    );
     // Failed patches: CHG1, followed 3 h later by I5 on CI2 → 1/1. Successful: CHG2 (I1 on CI1
     // 48 h later), CHG3 and CHG4 (nothing after) → 1/3. Lift 3. Fisher on [[1, 0], [1, 2]]: the
     // two possible tables each have probability 1/2, so p = 1.
