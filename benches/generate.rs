@@ -1,8 +1,8 @@
 //! Generator throughput: incidents (with their problems, changes, CIs and events) per second,
 //! written as Parquet.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use mttx::generate::{generate, FormatLayout, GenerateOptions};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mttx::generate::{FormatLayout, GenerateOptions, generate};
 use mttx::write::OutputFormat;
 
 const INCIDENTS: usize = 200_000;

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use datafusion::arrow::record_batch::RecordBatch;
-use mttx::generate::{generate, FormatLayout, GenerateOptions};
+use mttx::generate::{FormatLayout, GenerateOptions, generate};
 use mttx::ingest::{self, LoadOptions, Profile, RejectsCsv, TableSink};
 use mttx::model::Table;
 use mttx::write::OutputFormat;

@@ -2,11 +2,11 @@
 //! events): all queries at once on one session, and one after another, so the gain from running
 //! them concurrently is visible. The data is generated when the bench starts.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use datafusion::prelude::SessionContext;
-use mttx::generate::{generate, FormatLayout, GenerateOptions};
+use mttx::generate::{FormatLayout, GenerateOptions, generate};
 use mttx::ingest::{self, LoadOptions, MemorySink, Profile, RejectsCsv};
-use mttx::kpi::{self, run, PeriodRequest, SlaPolicy, Tuning};
+use mttx::kpi::{self, PeriodRequest, SlaPolicy, Tuning, run};
 use mttx::write::OutputFormat;
 
 const INCIDENTS: usize = 1_000_000;
@@ -28,9 +28,7 @@ fn session(runtime: &tokio::runtime::Runtime) -> SessionContext {
     let ctx = mttx::engine::session("UTC");
     mttx::engine::register(&ctx, tables).unwrap();
     let policy = SlaPolicy::default_policy().unwrap();
-    runtime
-        .block_on(kpi::prepare(&ctx, PeriodRequest::All, None, chrono_tz::UTC, Tuning::default(), &policy))
-        .unwrap();
+    runtime.block_on(kpi::prepare(&ctx, PeriodRequest::All, None, chrono_tz::UTC, Tuning::default(), &policy)).unwrap();
     ctx
 }
 

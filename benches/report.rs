@@ -2,8 +2,8 @@
 //! incidents, and the chart drawing alone, in parallel on rayon and one chart after another, so
 //! the gain from drawing in parallel is visible. The data is generated when the bench starts.
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use mttx::generate::{generate, FormatLayout, GenerateOptions};
+use criterion::{Criterion, criterion_group, criterion_main};
+use mttx::generate::{FormatLayout, GenerateOptions, generate};
 use mttx::ingest::{self, LoadOptions, MemorySink, Profile, RejectsCsv};
 use mttx::kpi::{SlaPolicy, Tuning};
 use mttx::progress::Progress;
@@ -30,14 +30,8 @@ fn whole_report(c: &mut Criterion) {
     let ctx = mttx::engine::session("UTC");
     mttx::engine::register(&ctx, tables).unwrap();
     let policy = SlaPolicy::default_policy().unwrap();
-    let setting = Setting {
-        kpis: mttx::kpi::select(None, &[]).unwrap(),
-        policy: &policy,
-        tuning: Tuning::default(),
-        as_of: None,
-        timezone: chrono_tz::UTC,
-        load: &load,
-    };
+    let setting =
+        Setting { kpis: mttx::kpi::select(None, &[]).unwrap(), policy: &policy, tuning: Tuning::default(), as_of: None, timezone: chrono_tz::UTC, load: &load };
     let out = tempfile::tempdir().unwrap();
     let options = ReportOptions { period: None, months: 13, benchmark: None, baseline: None, targets: None, out: out.path().to_path_buf() };
     let mut group = c.benchmark_group("report");
@@ -93,7 +87,9 @@ fn report_like_charts() -> Vec<Chart> {
             categories: (1..=5).map(|p| format!("P{p}")).collect(),
             category_desc: "priority".into(),
             value_desc: "hours".into(),
-            boxes: (1..=5).map(|p| Some(BoxStats { p10: p as f64, p25: 2.0 * p as f64, p50: 3.0 * p as f64, p75: 5.0 * p as f64, p90: 9.0 * p as f64, n: 100 })).collect(),
+            boxes: (1..=5)
+                .map(|p| Some(BoxStats { p10: p as f64, p25: 2.0 * p as f64, p50: 3.0 * p as f64, p75: 5.0 * p as f64, p90: 9.0 * p as f64, n: 100 }))
+                .collect(),
             legend: "box".into(),
         }),
     };

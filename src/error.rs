@@ -68,23 +68,14 @@ impl From<DataFusionError> for Error {
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     pub fn input(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Input {
-            path: path.into(),
-            message: message.into(),
-        }
+        Error::Input { path: path.into(), message: message.into() }
     }
 
     pub fn profile(profile: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Profile {
-            profile: profile.into(),
-            message: message.into(),
-        }
+        Error::Profile { profile: profile.into(), message: message.into() }
     }
 }

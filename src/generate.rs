@@ -213,19 +213,9 @@ impl Window {
         if months == 0 {
             return Err(Error::Usage("--months must be at least 1".into()));
         }
-        let end = start
-            .checked_add_months(Months::new(months))
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "--start {start} plus {months} months is out of range"
-                ))
-            })?;
+        let end = start.checked_add_months(Months::new(months)).ok_or_else(|| Error::Usage(format!("--start {start} plus {months} months is out of range")))?;
         let epoch = |date: NaiveDate| date.and_time(NaiveTime::MIN).and_utc().timestamp();
-        Ok(Window {
-            start: epoch(start),
-            as_of: epoch(end),
-            months,
-        })
+        Ok(Window { start: epoch(start), as_of: epoch(end), months })
     }
 
     fn month_seconds(&self) -> f64 {
@@ -234,9 +224,7 @@ impl Window {
 }
 
 fn rfc3339(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
-        .unwrap_or_default()
+    DateTime::from_timestamp(seconds, 0).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)).unwrap_or_default()
 }
 
 /// Id formats per table, widened as the row counts need.
@@ -263,18 +251,10 @@ struct World {
 /// Generates the tables into `opts.out` and writes `ground_truth.json` beside them.
 pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     if !(1..=MAX_INCIDENTS).contains(&opts.incidents) {
-        return Err(Error::Usage(format!(
-            "--incidents must be between 1 and {MAX_INCIDENTS}"
-        )));
+        return Err(Error::Usage(format!("--incidents must be between 1 and {MAX_INCIDENTS}")));
     }
-    if let FormatLayout::Uniform {
-        format: OutputFormat::Parquet,
-        gzip: true,
-    } = opts.layout
-    {
-        return Err(Error::Usage(
-            "--gzip applies to csv and ndjson only; parquet compresses internally".into(),
-        ));
+    if let FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: true } = opts.layout {
+        return Err(Error::Usage("--gzip applies to csv and ndjson only; parquet compresses internally".into()));
     }
     let window = Window::new(opts.start, opts.months)?;
     std::fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
@@ -293,10 +273,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     let mut json = serde_json::to_string_pretty(&truth)?;
     json.push('\n');
     std::fs::write(&path, json).map_err(|e| Error::io(&path, e))?;
-    Ok(GenerateSummary {
-        files,
-        ground_truth: truth,
-    })
+    Ok(GenerateSummary { files, ground_truth: truth })
 }
 
 fn table_position(table: Table) -> usize {
@@ -307,21 +284,11 @@ fn table_position(table: Table) -> usize {
 /// problems) and measures what was realised. Row counts are filled in once written.
 fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
     let seed = opts.seed;
-    let cmdb = Cmdb::generate(
-        MIN_CIS.max(opts.incidents / INCIDENTS_PER_CI),
-        &window,
-        &mut Rng::stream(seed, Stream::Cis, 0),
-    );
+    let cmdb = Cmdb::generate(MIN_CIS.max(opts.incidents / INCIDENTS_PER_CI), &window, &mut Rng::stream(seed, Stream::Cis, 0));
     let mut incidents = incidents::draw(opts.incidents, &window, &cmdb, seed);
     let expected_by_class = cmdb.expected_incidents_by_class(incidents.iter().map(|i| i.opened));
-    let changes = changes::draw(
-        MIN_CHANGES.max(opts.incidents / INCIDENTS_PER_CHANGE),
-        &window,
-        &cmdb,
-        seed,
-    );
-    let planting =
-        changes::plant_failed_patch_effect(&mut incidents, &changes, &cmdb, &window, seed);
+    let changes = changes::draw(MIN_CHANGES.max(opts.incidents / INCIDENTS_PER_CHANGE), &window, &cmdb, seed);
+    let planting = changes::plant_failed_patch_effect(&mut incidents, &changes, &cmdb, &window, seed);
     incidents::sort_by_opening(&mut incidents);
     let by_ci = ByCi::new(&incidents, cmdb.cis.len());
     let problems = problems::plant(&mut incidents, &by_ci, &window, seed);
@@ -340,16 +307,11 @@ fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
         as_of: rfc3339(window.as_of),
         monitoring_share: incidents::MONITORING_SHARE,
         detection_delay_mean_hours: incidents::DETECTION_DELAY_MEAN / HOUR as f64,
-        detection_delay_realised_mean_hours: ratio(
-            delays.iter().sum::<i64>() as f64 / HOUR as f64,
-            delays.len() as f64,
-        ),
+        detection_delay_realised_mean_hours: ratio(delays.iter().sum::<i64>() as f64 / HOUR as f64, delays.len() as f64),
         detection_share: incidents::DETECTION_SHARE,
         detection_share_realised: delays.len() as f64 / n,
         problem_link_share: problems::PROBLEM_LINK_SHARE,
-        problem_link_share_realised: incidents.iter().filter(|i| i.problem.is_some()).count()
-            as f64
-            / n,
+        problem_link_share_realised: incidents.iter().filter(|i| i.problem.is_some()).count() as f64 / n,
         failed_patch_factor: changes::FAILED_PATCH_FACTOR,
         correlation_window_hours: changes::CORRELATION_WINDOW / HOUR,
         patches: PatchTruth {
@@ -378,15 +340,7 @@ fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
         // Events are numbered once counted, below.
         events: IdFormat::new("EV", 8, 0),
     };
-    let mut world = World {
-        window,
-        cmdb,
-        incidents,
-        changes,
-        problems,
-        ids,
-        event_starts: Vec::new(),
-    };
+    let mut world = World { window, cmdb, incidents, changes, problems, ids, event_starts: Vec::new() };
     let mut events = 0;
     for count in world.event_counts() {
         world.event_starts.push(events);
@@ -396,12 +350,7 @@ fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
     (world, truth)
 }
 
-fn class_truth(
-    cmdb: &Cmdb,
-    incidents: &[Incident],
-    window: &Window,
-    expected: &[f64; CLASSES.len()],
-) -> Vec<CiClassTruth> {
+fn class_truth(cmdb: &Cmdb, incidents: &[Incident], window: &Window, expected: &[f64; CLASSES.len()]) -> Vec<CiClassTruth> {
     let mut cis = [0u64; CLASSES.len()];
     let mut frailty = [0.0; CLASSES.len()];
     let mut exposure = [0i64; CLASSES.len()];
@@ -420,21 +369,13 @@ fn class_truth(
         .map(|(c, class)| {
             let ci_months = exposure[c] as f64 / window.month_seconds();
             let per_ci_month = |count: f64| {
-                if ci_months > 0.0 {
-                    count / ci_months
-                } else {
-                    0.0
-                }
+                if ci_months > 0.0 { count / ci_months } else { 0.0 }
             };
             CiClassTruth {
                 class: class.name.to_string(),
                 cis: cis[c],
                 rate_multiplier: class.multiplier,
-                mean_frailty: if cis[c] > 0 {
-                    frailty[c] / cis[c] as f64
-                } else {
-                    0.0
-                },
+                mean_frailty: if cis[c] > 0 { frailty[c] / cis[c] as f64 } else { 0.0 },
                 ci_months,
                 expected_incidents_per_ci_month: per_ci_month(expected[c]),
                 realised_incidents_per_ci_month: per_ci_month(realised[c] as f64),
@@ -450,19 +391,13 @@ fn write_tables(world: &World, dir: &Path, layout: FormatLayout) -> Result<Vec<(
         .map(|table| {
             let file = dir.join(layout.file_name(table));
             let (format, gzip) = layout.format_of(table);
-            let write = |batches: usize, build: &(dyn Fn(usize) -> Result<RecordBatch> + Sync)| {
-                write_table(&file, format, gzip, table, batches, build)
-            };
+            let write = |batches: usize, build: &(dyn Fn(usize) -> Result<RecordBatch> + Sync)| write_table(&file, format, gzip, table, batches, build);
             let rows = match table {
-                Table::Incidents => {
-                    write(chunks(world.incidents.len()), &|c| world.incident_batch(c))
-                }
+                Table::Incidents => write(chunks(world.incidents.len()), &|c| world.incident_batch(c)),
                 Table::Problems => write(chunks(world.problems.len()), &|c| world.problem_batch(c)),
                 Table::Changes => write(chunks(world.changes.len()), &|c| world.change_batch(c)),
                 Table::Cis => write(chunks(world.cmdb.cis.len()), &|c| world.ci_batch(c)),
-                Table::Events => write(world.event_starts.len(), &|c| {
-                    world.event_batch(c, world.event_starts[c])
-                }),
+                Table::Events => write(world.event_starts.len(), &|c| world.event_batch(c, world.event_starts[c])),
             }?;
             Ok((file, rows))
         })
@@ -482,10 +417,7 @@ fn write_table(
     let mut writer = TableWriter::create(path, format, gzip, table.schema())?;
     let in_flight = 2 * rayon::current_num_threads().max(1);
     for first in (0..batches).step_by(in_flight) {
-        let built = (first..(first + in_flight).min(batches))
-            .into_par_iter()
-            .map(build)
-            .collect::<Result<Vec<_>>>()?;
+        let built = (first..(first + in_flight).min(batches)).into_par_iter().map(build).collect::<Result<Vec<_>>>()?;
         for batch in &built {
             writer.write(batch)?;
         }
@@ -507,20 +439,10 @@ mod tests {
     use crate::model::{Domain, FieldKind};
 
     fn options(out: &Path, incidents: usize, seed: u64, layout: FormatLayout) -> GenerateOptions {
-        GenerateOptions {
-            out: out.to_path_buf(),
-            incidents,
-            months: 12,
-            start: NaiveDate::from_ymd_opt(2025, 11, 1).expect("valid date"),
-            seed,
-            layout,
-        }
+        GenerateOptions { out: out.to_path_buf(), incidents, months: 12, start: NaiveDate::from_ymd_opt(2025, 11, 1).expect("valid date"), seed, layout }
     }
 
-    const PARQUET: FormatLayout = FormatLayout::Uniform {
-        format: OutputFormat::Parquet,
-        gzip: false,
-    };
+    const PARQUET: FormatLayout = FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false };
 
     /// Every file in `dir`, by name.
     fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -528,11 +450,7 @@ mod tests {
             .expect("readable dir")
             .map(|entry| {
                 let path = entry.expect("dir entry").path();
-                let name = path
-                    .file_name()
-                    .expect("file name")
-                    .to_string_lossy()
-                    .into_owned();
+                let name = path.file_name().expect("file name").to_string_lossy().into_owned();
                 (name, std::fs::read(&path).expect("readable file"))
             })
             .collect();
@@ -542,12 +460,8 @@ mod tests {
 
     fn read(dir: &Path, table: Table) -> RecordBatch {
         let file = File::open(dir.join(PARQUET.file_name(table))).expect("table file");
-        let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(file)
-            .expect("parquet")
-            .build()
-            .expect("reader")
-            .collect::<Result<_, _>>()
-            .expect("batches");
+        let batches: Vec<RecordBatch> =
+            ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet").build().expect("reader").collect::<Result<_, _>>().expect("batches");
         concat_batches(&table.schema(), &batches).expect("same schema")
     }
 
@@ -558,16 +472,11 @@ mod tests {
 
     fn times(batch: &RecordBatch, name: &str) -> Vec<Option<i64>> {
         let column = batch.column_by_name(name).expect(name);
-        column
-            .as_primitive::<TimestampMicrosecondType>()
-            .iter()
-            .collect()
+        column.as_primitive::<TimestampMicrosecondType>().iter().collect()
     }
 
     fn micros(date: &str) -> i64 {
-        DateTime::parse_from_rfc3339(date)
-            .expect("rfc3339")
-            .timestamp_micros()
+        DateTime::parse_from_rfc3339(date).expect("rfc3339").timestamp_micros()
     }
 
     /// Required fields, domains, `happened` timestamps and ordering rules as model.rs states
@@ -611,49 +520,21 @@ mod tests {
 
     #[test]
     fn same_seed_gives_identical_files_whatever_the_thread_count() {
-        let (a, b) = (
-            tempfile::tempdir().expect("dir"),
-            tempfile::tempdir().expect("dir"),
-        );
-        let single = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .expect("pool");
-        single
-            .install(|| generate(&options(a.path(), 3_000, 7, FormatLayout::Mixed)))
-            .expect("generate");
-        let quad = rayon::ThreadPoolBuilder::new()
-            .num_threads(4)
-            .build()
-            .expect("pool");
-        quad.install(|| generate(&options(b.path(), 3_000, 7, FormatLayout::Mixed)))
-            .expect("generate");
+        let (a, b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+        single.install(|| generate(&options(a.path(), 3_000, 7, FormatLayout::Mixed))).expect("generate");
+        let quad = rayon::ThreadPoolBuilder::new().num_threads(4).build().expect("pool");
+        quad.install(|| generate(&options(b.path(), 3_000, 7, FormatLayout::Mixed))).expect("generate");
         let (first, second) = (files(a.path()), files(b.path()));
         let names: Vec<&str> = first.iter().map(|(name, _)| name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "changes.parquet",
-                "cis.csv",
-                "events.parquet",
-                "ground_truth.json",
-                "incidents.csv.gz",
-                "problems.ndjson"
-            ]
-        );
+        assert_eq!(names, ["changes.parquet", "cis.csv", "events.parquet", "ground_truth.json", "incidents.csv.gz", "problems.ndjson"]);
         assert!(first == second, "files differ between runs");
     }
 
     #[test]
     fn different_seeds_give_different_data() {
-        let (a, b) = (
-            tempfile::tempdir().expect("dir"),
-            tempfile::tempdir().expect("dir"),
-        );
-        let layout = FormatLayout::Uniform {
-            format: OutputFormat::Ndjson,
-            gzip: true,
-        };
+        let (a, b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        let layout = FormatLayout::Uniform { format: OutputFormat::Ndjson, gzip: true };
         generate(&options(a.path(), 3_000, 1, layout)).expect("generate");
         generate(&options(b.path(), 3_000, 2, layout)).expect("generate");
         for table in Table::ALL {
@@ -668,10 +549,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let summary = generate(&options(dir.path(), 5_000, 11, PARQUET)).expect("generate");
         let as_of = micros(&summary.ground_truth.as_of);
-        let tables: HashMap<Table, RecordBatch> = Table::ALL
-            .into_iter()
-            .map(|t| (t, read(dir.path(), t)))
-            .collect();
+        let tables: HashMap<Table, RecordBatch> = Table::ALL.into_iter().map(|t| (t, read(dir.path(), t))).collect();
         for (table, batch) in &tables {
             assert_model_invariants(*table, batch, as_of);
             let (path, rows) = &summary.files[table_position(*table)];
@@ -681,19 +559,11 @@ mod tests {
         assert_eq!(incidents.num_rows(), 5_000);
         assert_eq!(strings(incidents, "id")[0].as_deref(), Some("INC0000001"));
 
-        let ids = |table: Table| -> HashSet<String> {
-            strings(&tables[&table], "id")
-                .into_iter()
-                .flatten()
-                .collect()
-        };
+        let ids = |table: Table| -> HashSet<String> { strings(&tables[&table], "id").into_iter().flatten().collect() };
         let refers = |table: Table, column: &str, target: Table| {
             let targets = ids(target);
             for v in strings(&tables[&table], column).into_iter().flatten() {
-                assert!(
-                    targets.contains(&v),
-                    "{table}.{column} = {v} not in {target}"
-                );
+                assert!(targets.contains(&v), "{table}.{column} = {v} not in {target}");
             }
         };
         refers(Table::Incidents, "ci", Table::Cis);
@@ -712,47 +582,30 @@ mod tests {
             .zip(times(cis, "in_service_to"))
             .map(|((id, from), to)| (id, (from, to)))
             .collect();
-        let opened: Vec<i64> = times(incidents, "opened_at")
-            .into_iter()
-            .flatten()
-            .collect();
+        let opened: Vec<i64> = times(incidents, "opened_at").into_iter().flatten().collect();
         assert!(opened.windows(2).all(|w| w[0] <= w[1]));
         for (ci, t) in strings(incidents, "ci").into_iter().flatten().zip(&opened) {
             let (from, to) = service[&ci];
-            assert!(
-                from <= *t && to.is_none_or(|to| *t < to),
-                "{ci} not in service"
-            );
+            assert!(from <= *t && to.is_none_or(|to| *t < to), "{ci} not in service");
         }
 
         // Events: per ticket in time order within [opened_at, as_of], ending in the row's state.
         let events = &tables[&Table::Events];
         let incident_ids: Vec<String> = strings(incidents, "id").into_iter().flatten().collect();
-        let row_of: HashMap<&str, usize> = incident_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
-            .collect();
+        let row_of: HashMap<&str, usize> = incident_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
         let states = strings(incidents, "state");
         let tickets: Vec<String> = strings(events, "ticket_id").into_iter().flatten().collect();
         let at: Vec<i64> = times(events, "at").into_iter().flatten().collect();
         let to = strings(events, "to_value");
         let event_ids: Vec<String> = strings(events, "id").into_iter().flatten().collect();
-        assert!(
-            event_ids.windows(2).all(|w| w[0] < w[1]),
-            "event ids ascend"
-        );
+        assert!(event_ids.windows(2).all(|w| w[0] < w[1]), "event ids ascend");
         for e in 0..tickets.len() {
             let row = row_of[tickets[e].as_str()];
             assert!(opened[row] <= at[e] && at[e] <= as_of);
             if e + 1 < tickets.len() && tickets[e + 1] == tickets[e] {
                 assert!(at[e] <= at[e + 1], "events of {} out of order", tickets[e]);
             } else {
-                assert_eq!(
-                    to[e], states[row],
-                    "last event of {} is its state",
-                    tickets[e]
-                );
+                assert_eq!(to[e], states[row], "last event of {} is its state", tickets[e]);
             }
             if e > 0 && tickets[e - 1] != tickets[e] {
                 assert!(row_of[tickets[e - 1].as_str()] < row, "tickets in id order");
@@ -772,37 +625,18 @@ mod tests {
 
         // Detection delay: mean of opened_at - started_at, and the share that has it.
         let started = times(&incidents, "started_at");
-        let opened: Vec<i64> = times(&incidents, "opened_at")
-            .into_iter()
-            .flatten()
-            .collect();
-        let delays: Vec<f64> = started
-            .iter()
-            .zip(&opened)
-            .filter_map(|(s, o)| s.map(|s| (o - s) as f64 / 3.6e9))
-            .collect();
+        let opened: Vec<i64> = times(&incidents, "opened_at").into_iter().flatten().collect();
+        let delays: Vec<f64> = started.iter().zip(&opened).filter_map(|(s, o)| s.map(|s| (o - s) as f64 / 3.6e9)).collect();
         let mean_delay = delays.iter().sum::<f64>() / delays.len() as f64;
         let planted = truth.detection_delay_mean_hours;
-        assert!(
-            (mean_delay - planted).abs() < 0.1 * planted,
-            "detection {mean_delay} h"
-        );
+        assert!((mean_delay - planted).abs() < 0.1 * planted, "detection {mean_delay} h");
         let detection_share = delays.len() as f64 / opened.len() as f64;
-        assert!(
-            (detection_share - truth.detection_share).abs() < 0.02,
-            "{detection_share}"
-        );
+        assert!((detection_share - truth.detection_share).abs() < 0.02, "{detection_share}");
 
         // Problem links.
-        let linked = strings(&incidents, "problem_id")
-            .iter()
-            .filter(|p| p.is_some())
-            .count();
+        let linked = strings(&incidents, "problem_id").iter().filter(|p| p.is_some()).count();
         let link_share = linked as f64 / opened.len() as f64;
-        assert!(
-            (0.10..=0.20).contains(&link_share),
-            "problem link share {link_share}"
-        );
+        assert!((0.10..=0.20).contains(&link_share), "problem link share {link_share}");
 
         // Failed patches: the follow rate of each group, exactly as the KPI defines it.
         let mut on_ci: HashMap<String, Vec<i64>> = HashMap::new();
@@ -811,25 +645,18 @@ mod tests {
         }
         let window = truth.correlation_window_hours * 3_600_000_000;
         let outcome = strings(&changes, "outcome");
-        let patch = changes
-            .column_by_name("is_patch")
-            .expect("is_patch")
-            .as_boolean()
-            .clone();
+        let patch = changes.column_by_name("is_patch").expect("is_patch").as_boolean().clone();
         let change_ci = strings(&changes, "ci");
         let actual_end = times(&changes, "actual_end");
         let (mut failed, mut failed_followed, mut ok, mut ok_followed) = (0, 0, 0, 0);
         for c in 0..changes.num_rows() {
-            let (Some(end), Some(outcome), Some(ci)) = (actual_end[c], &outcome[c], &change_ci[c])
-            else {
+            let (Some(end), Some(outcome), Some(ci)) = (actual_end[c], &outcome[c], &change_ci[c]) else {
                 continue;
             };
             if !patch.value(c) {
                 continue;
             }
-            let followed = on_ci
-                .get(ci)
-                .is_some_and(|ts| ts.iter().any(|&t| end < t && t <= end + window));
+            let followed = on_ci.get(ci).is_some_and(|ts| ts.iter().any(|&t| end < t && t <= end + window));
             match outcome.as_str() {
                 "failed" | "backed_out" => {
                     failed += 1;
@@ -843,32 +670,17 @@ mod tests {
             }
         }
         let failed_share = failed as f64 / (failed + ok) as f64;
-        assert!(
-            (0.02..=0.08).contains(&failed_share),
-            "failed patch share {failed_share}"
-        );
+        assert!((0.02..=0.08).contains(&failed_share), "failed patch share {failed_share}");
         let lift = (failed_followed as f64 / failed as f64) / (ok_followed as f64 / ok as f64);
         let factor = truth.patches.planted_factor;
-        assert!(
-            (lift - factor).abs() < 0.35 * factor,
-            "lift {lift}, planted {factor}"
-        );
+        assert!((lift - factor).abs() < 0.35 * factor, "lift {lift}, planted {factor}");
         assert_eq!(truth.patches.failed_patches, failed as u64);
         assert_eq!(truth.patches.failed_followed, failed_followed as u64);
         assert_eq!(truth.patches.successful_followed, ok_followed as u64);
-        assert!(
-            (0.05..=0.3).contains(&truth.patches.background_rate),
-            "{:?}",
-            truth.patches
-        );
+        assert!((0.05..=0.3).contains(&truth.patches.background_rate), "{:?}", truth.patches);
 
         // caused_by_change names a failed patch on the incident's CI, at most 72 h earlier.
-        let change_row: HashMap<String, usize> = strings(&changes, "id")
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, id)| (id, i))
-            .collect();
+        let change_row: HashMap<String, usize> = strings(&changes, "id").into_iter().flatten().enumerate().map(|(i, id)| (id, i)).collect();
         let caused = strings(&incidents, "caused_by_change");
         let incident_ci = strings(&incidents, "ci");
         let mut caused_count = 0;
@@ -877,21 +689,14 @@ mod tests {
             caused_count += 1;
             let c = change_row[change];
             assert_eq!(incident_ci[i], change_ci[c]);
-            assert!(matches!(
-                outcome[c].as_deref(),
-                Some("failed" | "backed_out")
-            ));
+            assert!(matches!(outcome[c].as_deref(), Some("failed" | "backed_out")));
             let end = actual_end[c].expect("completed");
             assert!(end < opened[i] && opened[i] <= end + window);
         }
         assert_eq!(caused_count as u64, truth.patches.caused_by_change_set);
 
         // CI classes: a higher multiplier means more incidents per CI.
-        let class_of: HashMap<String, String> = strings(&cis, "id")
-            .into_iter()
-            .flatten()
-            .zip(strings(&cis, "class").into_iter().flatten())
-            .collect();
+        let class_of: HashMap<String, String> = strings(&cis, "id").into_iter().flatten().zip(strings(&cis, "class").into_iter().flatten()).collect();
         let mut per_class: HashMap<&str, (usize, usize)> = HashMap::new();
         for class in class_of.values() {
             per_class.entry(class).or_default().0 += 1;
@@ -906,10 +711,7 @@ mod tests {
         assert!(per_ci("application") > per_ci("server"));
         assert!(per_ci("server") > per_ci("storage"));
         for class in &truth.ci_classes {
-            let (expected, realised) = (
-                class.expected_incidents_per_ci_month,
-                class.realised_incidents_per_ci_month,
-            );
+            let (expected, realised) = (class.expected_incidents_per_ci_month, class.realised_incidents_per_ci_month);
             assert!((realised - expected).abs() < 0.1 * expected, "{class:?}");
         }
         let rows = &truth.rows;
@@ -928,10 +730,7 @@ mod tests {
         assert_eq!(truth.window_start, "2025-11-01T00:00:00Z");
         assert_eq!(truth.as_of, "2026-11-01T00:00:00Z");
         assert_eq!(truth.rows.incidents, 1_000);
-        assert_eq!(
-            truth.ci_classes.len(),
-            summary.ground_truth.ci_classes.len()
-        );
+        assert_eq!(truth.ci_classes.len(), summary.ground_truth.ci_classes.len());
     }
 
     #[test]
@@ -943,10 +742,7 @@ mod tests {
         opts.months = 0;
         assert!(matches!(generate(&opts), Err(Error::Usage(_))));
         opts.months = 1;
-        opts.layout = FormatLayout::Uniform {
-            format: OutputFormat::Parquet,
-            gzip: true,
-        };
+        opts.layout = FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: true };
         assert!(matches!(generate(&opts), Err(Error::Usage(_))));
     }
 
@@ -957,9 +753,6 @@ mod tests {
         let started = std::time::Instant::now();
         let summary = generate(&options(dir.path(), 1_000_000, 1, PARQUET)).expect("generate");
         eprintln!("1,000,000 incidents to parquet in {:?}", started.elapsed());
-        eprintln!(
-            "{}",
-            serde_json::to_string_pretty(&summary.ground_truth).expect("json")
-        );
+        eprintln!("{}", serde_json::to_string_pretty(&summary.ground_truth).expect("json"));
     }
 }

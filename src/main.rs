@@ -12,9 +12,8 @@ fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut err = io::stderr();
-    let result = mttx::commands::run(&cli, &mut out, &mut err)
-        .map_err(anyhow::Error::from)
-        .and_then(|status| out.flush().map(|()| status).map_err(anyhow::Error::from));
+    let result =
+        mttx::commands::run(&cli, &mut out, &mut err).map_err(anyhow::Error::from).and_then(|status| out.flush().map(|()| status).map_err(anyhow::Error::from));
     match result {
         Ok(mttx::commands::Status::Success) => ExitCode::SUCCESS,
         Ok(mttx::commands::Status::Failure) => ExitCode::from(1),

@@ -25,13 +25,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 5] = [
-        Table::Incidents,
-        Table::Problems,
-        Table::Changes,
-        Table::Cis,
-        Table::Events,
-    ];
+    pub const ALL: [Table; 5] = [Table::Incidents, Table::Problems, Table::Changes, Table::Cis, Table::Events];
 
     /// The table's name: its SQL name, its Parquet file stem and its key in profiles.
     pub fn name(self) -> &'static str {
@@ -73,15 +67,8 @@ impl Table {
                 ("opened_at", "closed_at"),
                 ("resolved_at", "closed_at"),
             ],
-            Table::Problems => &[
-                ("opened_at", "known_error_at"),
-                ("opened_at", "resolved_at"),
-                ("opened_at", "closed_at"),
-            ],
-            Table::Changes => &[
-                ("planned_start", "planned_end"),
-                ("actual_start", "actual_end"),
-            ],
+            Table::Problems => &[("opened_at", "known_error_at"), ("opened_at", "resolved_at"), ("opened_at", "closed_at")],
+            Table::Changes => &[("planned_start", "planned_end"), ("actual_start", "actual_end")],
             Table::Cis => &[("in_service_from", "in_service_to")],
             Table::Events => &[],
         }
@@ -89,11 +76,7 @@ impl Table {
 
     /// The Arrow schema of the table as written to Parquet and registered for SQL.
     pub fn schema(self) -> SchemaRef {
-        let fields: Vec<ArrowField> = self
-            .fields()
-            .iter()
-            .map(|f| ArrowField::new(f.name, f.kind.data_type(), !f.required))
-            .collect();
+        let fields: Vec<ArrowField> = self.fields().iter().map(|f| ArrowField::new(f.name, f.kind.data_type(), !f.required)).collect();
         Arc::new(Schema::new(fields))
     }
 }
@@ -158,14 +141,7 @@ pub struct FieldSpec {
 }
 
 const fn field(name: &'static str, kind: FieldKind, doc: &'static str) -> FieldSpec {
-    FieldSpec {
-        name,
-        kind,
-        required: false,
-        domain: Domain::Any,
-        happened: matches!(kind, FieldKind::Timestamp),
-        doc,
-    }
+    FieldSpec { name, kind, required: false, domain: Domain::Any, happened: matches!(kind, FieldKind::Timestamp), doc }
 }
 
 const fn required(mut f: FieldSpec) -> FieldSpec {
@@ -189,13 +165,7 @@ const LEVEL: Domain = Domain::Range(1, 5);
 const COUNT: Domain = Domain::Range(0, i64::MAX);
 
 pub const CHANGE_TYPES: &[&str] = &["standard", "normal", "emergency"];
-pub const CHANGE_OUTCOMES: &[&str] = &[
-    "successful",
-    "successful_with_issues",
-    "failed",
-    "backed_out",
-    "cancelled",
-];
+pub const CHANGE_OUTCOMES: &[&str] = &["successful", "successful_with_issues", "failed", "backed_out", "cancelled"];
 
 static INCIDENT_FIELDS: &[FieldSpec] = &[
     required(field("id", Text, "Ticket number, unique.")),
@@ -243,10 +213,7 @@ static CHANGE_FIELDS: &[FieldSpec] = &[
     planned(field("planned_end", Timestamp, "Planned end.")),
     field("actual_start", Timestamp, "Actual start."),
     field("actual_end", Timestamp, "Actual end."),
-    within(
-        field("outcome", Text, "successful, successful_with_issues, failed, backed_out or cancelled."),
-        Domain::OneOf(CHANGE_OUTCOMES),
-    ),
+    within(field("outcome", Text, "successful, successful_with_issues, failed, backed_out or cancelled."), Domain::OneOf(CHANGE_OUTCOMES)),
 ];
 
 static CI_FIELDS: &[FieldSpec] = &[

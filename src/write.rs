@@ -12,8 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringBuilder};
 use datafusion::arrow::csv;
 use datafusion::arrow::datatypes::{
-    DataType, Field, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+    DataType, Field, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::json::{self, writer::LineDelimited};
@@ -40,11 +39,7 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
-    pub const ALL: [OutputFormat; 3] = [
-        OutputFormat::Csv,
-        OutputFormat::Ndjson,
-        OutputFormat::Parquet,
-    ];
+    pub const ALL: [OutputFormat; 3] = [OutputFormat::Csv, OutputFormat::Ndjson, OutputFormat::Parquet];
 
     /// The file extension, without the dot and without any `.gz`.
     pub fn extension(self) -> &'static str {
@@ -69,11 +64,7 @@ impl FromStr for OutputFormat {
         OutputFormat::ALL
             .into_iter()
             .find(|f| f.extension() == s)
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "unknown format {s:?}; expected one of csv, ndjson, parquet"
-                ))
-            })
+            .ok_or_else(|| Error::Usage(format!("unknown format {s:?}; expected one of csv, ndjson, parquet")))
     }
 }
 
@@ -104,70 +95,38 @@ enum Encoder {
 impl TableWriter {
     /// Creates (or truncates) `path`. `gzip` applies to CSV and NDJSON only: a Parquet file
     /// compresses internally, so asking for both is a usage error.
-    pub fn create(
-        path: &Path,
-        format: OutputFormat,
-        gzip: bool,
-        schema: SchemaRef,
-    ) -> Result<Self> {
+    pub fn create(path: &Path, format: OutputFormat, gzip: bool, schema: SchemaRef) -> Result<Self> {
         if gzip && format == OutputFormat::Parquet {
-            return Err(Error::Usage(
-                "--gzip applies to csv and ndjson only; parquet compresses internally".into(),
-            ));
+            return Err(Error::Usage("--gzip applies to csv and ndjson only; parquet compresses internally".into()));
         }
         let file = File::create(path).map_err(|e| Error::io(path, e))?;
         let buffered = BufWriter::with_capacity(BUFFER_BYTES, file);
         let encoder = match format {
             OutputFormat::Csv => Encoder::Csv {
-                writer: Box::new(
-                    csv::WriterBuilder::new()
-                        .with_header(true)
-                        .with_delimiter(b',')
-                        .build(Sink::new(buffered, gzip)),
-                ),
+                writer: Box::new(csv::WriterBuilder::new().with_header(true).with_delimiter(b',').build(Sink::new(buffered, gzip))),
                 text_schema: text_schema(&schema),
                 wrote_header: false,
             },
             OutputFormat::Ndjson => Encoder::Ndjson {
-                writer: json::WriterBuilder::new()
-                    .with_explicit_nulls(true)
-                    .build(Sink::new(buffered, gzip)),
+                writer: json::WriterBuilder::new().with_explicit_nulls(true).build(Sink::new(buffered, gzip)),
                 text_schema: text_schema(&schema),
             },
             OutputFormat::Parquet => {
-                let properties = WriterProperties::builder()
-                    .set_compression(ParquetCompression::ZSTD(ZstdLevel::try_new(3)?))
-                    .build();
-                Encoder::Parquet(ArrowWriter::try_new(
-                    buffered,
-                    schema.clone(),
-                    Some(properties),
-                )?)
+                let properties = WriterProperties::builder().set_compression(ParquetCompression::ZSTD(ZstdLevel::try_new(3)?)).build();
+                Encoder::Parquet(ArrowWriter::try_new(buffered, schema.clone(), Some(properties))?)
             }
         };
-        Ok(TableWriter {
-            path: path.to_path_buf(),
-            schema,
-            rows: 0,
-            encoder,
-        })
+        Ok(TableWriter { path: path.to_path_buf(), schema, rows: 0, encoder })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.check_schema(batch)?;
         let written = match &mut self.encoder {
-            Encoder::Csv {
-                writer,
-                text_schema,
-                wrote_header,
-            } => {
+            Encoder::Csv { writer, text_schema, wrote_header } => {
                 *wrote_header = true;
                 writer.write(&timestamps_as_text(batch, text_schema)?)
             }
-            Encoder::Ndjson {
-                writer,
-                text_schema,
-            } => writer.write(&timestamps_as_text(batch, text_schema)?),
+            Encoder::Ndjson { writer, text_schema } => writer.write(&timestamps_as_text(batch, text_schema)?),
             Encoder::Parquet(writer) => {
                 writer.write(batch)?;
                 Ok(())
@@ -180,51 +139,28 @@ impl TableWriter {
 
     /// Flushes and closes the file; returns the number of rows written.
     pub fn finish(self) -> Result<u64> {
-        let TableWriter {
-            path,
-            rows,
-            encoder,
-            ..
-        } = self;
+        let TableWriter { path, rows, encoder, .. } = self;
         let buffered = match encoder {
-            Encoder::Csv {
-                mut writer,
-                text_schema,
-                wrote_header,
-            } => {
+            Encoder::Csv { mut writer, text_schema, wrote_header } => {
                 if !wrote_header {
-                    writer
-                        .write(&RecordBatch::new_empty(text_schema))
-                        .map_err(|e| arrow_error(&path, e))?;
+                    writer.write(&RecordBatch::new_empty(text_schema)).map_err(|e| arrow_error(&path, e))?;
                 }
-                writer
-                    .into_inner()
-                    .finish()
-                    .map_err(|e| Error::io(&path, e))?
+                writer.into_inner().finish().map_err(|e| Error::io(&path, e))?
             }
             Encoder::Ndjson { mut writer, .. } => {
                 writer.finish().map_err(|e| arrow_error(&path, e))?;
-                writer
-                    .into_inner()
-                    .finish()
-                    .map_err(|e| Error::io(&path, e))?
+                writer.into_inner().finish().map_err(|e| Error::io(&path, e))?
             }
             Encoder::Parquet(writer) => writer.into_inner()?,
         };
-        buffered
-            .into_inner()
-            .map_err(|e| Error::io(&path, e.into_error()))?;
+        buffered.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
         Ok(rows)
     }
 
     fn check_schema(&self, batch: &RecordBatch) -> Result<()> {
         let expected = self.schema.fields();
         let actual = batch.schema_ref().fields();
-        let same = expected.len() == actual.len()
-            && expected
-                .iter()
-                .zip(actual.iter())
-                .all(|(e, a)| e.name() == a.name() && e.data_type() == a.data_type());
+        let same = expected.len() == actual.len() && expected.iter().zip(actual.iter()).all(|(e, a)| e.name() == a.name() && e.data_type() == a.data_type());
         if same {
             Ok(())
         } else {
@@ -248,10 +184,7 @@ impl Sink {
     fn new(file: BufWriter<File>, gzip: bool) -> Sink {
         if gzip {
             // Fixed header fields (no mtime, no file name, unknown OS) keep the bytes reproducible.
-            let encoder = GzBuilder::new()
-                .mtime(0)
-                .operating_system(GZIP_OS_UNKNOWN)
-                .write(file, GzCompression::default());
+            let encoder = GzBuilder::new().mtime(0).operating_system(GZIP_OS_UNKNOWN).write(file, GzCompression::default());
             Sink::Gzip(Box::new(encoder))
         } else {
             Sink::Plain(file)
@@ -325,21 +258,10 @@ fn timestamps_as_text(batch: &RecordBatch, text_schema: &SchemaRef) -> Result<Re
 fn rfc3339_column(column: &ArrayRef, unit: TimeUnit) -> Result<ArrayRef> {
     type ToInstant = fn(i64) -> Option<DateTime<Utc>>;
     let (values, to_instant): (&[i64], ToInstant) = match unit {
-        TimeUnit::Second => (column.as_primitive::<TimestampSecondType>().values(), |v| {
-            DateTime::from_timestamp(v, 0)
-        }),
-        TimeUnit::Millisecond => (
-            column.as_primitive::<TimestampMillisecondType>().values(),
-            DateTime::from_timestamp_millis,
-        ),
-        TimeUnit::Microsecond => (
-            column.as_primitive::<TimestampMicrosecondType>().values(),
-            DateTime::from_timestamp_micros,
-        ),
-        TimeUnit::Nanosecond => (
-            column.as_primitive::<TimestampNanosecondType>().values(),
-            |v| Some(DateTime::from_timestamp_nanos(v)),
-        ),
+        TimeUnit::Second => (column.as_primitive::<TimestampSecondType>().values(), |v| DateTime::from_timestamp(v, 0)),
+        TimeUnit::Millisecond => (column.as_primitive::<TimestampMillisecondType>().values(), DateTime::from_timestamp_millis),
+        TimeUnit::Microsecond => (column.as_primitive::<TimestampMicrosecondType>().values(), DateTime::from_timestamp_micros),
+        TimeUnit::Nanosecond => (column.as_primitive::<TimestampNanosecondType>().values(), |v| Some(DateTime::from_timestamp_nanos(v))),
     };
     let mut text = StringBuilder::with_capacity(values.len(), values.len() * 24);
     for (i, &value) in values.iter().enumerate() {
@@ -347,9 +269,7 @@ fn rfc3339_column(column: &ArrayRef, unit: TimeUnit) -> Result<ArrayRef> {
             text.append_null();
             continue;
         }
-        let instant = to_instant(value).ok_or_else(|| {
-            ArrowError::ComputeError(format!("timestamp {value} ({unit:?}) is out of range"))
-        })?;
+        let instant = to_instant(value).ok_or_else(|| ArrowError::ComputeError(format!("timestamp {value} ({unit:?}) is out of range")))?;
         text.append_value(instant.to_rfc3339_opts(SecondsFormat::AutoSi, true));
     }
     Ok(Arc::new(text.finish()))
@@ -359,9 +279,7 @@ fn rfc3339_column(column: &ArrayRef, unit: TimeUnit) -> Result<ArrayRef> {
 mod tests {
     use std::io::Read;
 
-    use datafusion::arrow::array::{
-        BooleanArray, Int64Array, StringArray, TimestampMicrosecondArray,
-    };
+    use datafusion::arrow::array::{BooleanArray, Int64Array, StringArray, TimestampMicrosecondArray};
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use flate2::read::GzDecoder;
 
@@ -379,10 +297,7 @@ mod tests {
         ]));
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from(vec!["a,b", "say \"hi\"", "plain"])),
-            Arc::new(
-                TimestampMicrosecondArray::from(vec![Some(T0), Some(T0 + 250_000), None])
-                    .with_timezone(crate::model::UTC),
-            ),
+            Arc::new(TimestampMicrosecondArray::from(vec![Some(T0), Some(T0 + 250_000), None]).with_timezone(crate::model::UTC)),
             Arc::new(Int64Array::from(vec![1, 2, 3])),
             Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
         ];
@@ -401,9 +316,7 @@ mod tests {
 
     fn gunzip(bytes: &[u8]) -> String {
         let mut text = String::new();
-        GzDecoder::new(bytes)
-            .read_to_string(&mut text)
-            .expect("valid gzip");
+        GzDecoder::new(bytes).read_to_string(&mut text).expect("valid gzip");
         text
     }
 
@@ -442,10 +355,7 @@ mod tests {
             let plain = write_file(dir.path(), "plain", format, false)?;
             let gz = write_file(dir.path(), "gz", format, true)?;
             assert_eq!(gunzip(&gz).as_bytes(), plain.as_slice(), "{format}");
-            assert_eq!(
-                gz[3], 0,
-                "{format}: no optional header fields such as a file name"
-            );
+            assert_eq!(gz[3], 0, "{format}: no optional header fields such as a file name");
             assert_eq!(&gz[4..8], &[0, 0, 0, 0], "{format}: mtime is zero");
         }
         Ok(())
@@ -457,9 +367,7 @@ mod tests {
         write_file(dir.path(), "t.parquet", OutputFormat::Parquet, false)?;
         let path = dir.path().join("t.parquet");
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let batches = ParquetRecordBatchReaderBuilder::try_new(file)?
-            .build()?
-            .collect::<Result<Vec<_>, _>>()?;
+        let batches = ParquetRecordBatchReaderBuilder::try_new(file)?.build()?.collect::<Result<Vec<_>, _>>()?;
         let read = datafusion::arrow::compute::concat_batches(&batches[0].schema(), &batches)?;
         assert_eq!(read, sample());
         Ok(())
@@ -514,14 +422,9 @@ mod tests {
     #[test]
     fn format_parses_its_extension_only() {
         for format in OutputFormat::ALL {
-            assert_eq!(
-                format.extension().parse::<OutputFormat>().ok(),
-                Some(format)
-            );
+            assert_eq!(format.extension().parse::<OutputFormat>().ok(), Some(format));
         }
-        let err = "xlsx"
-            .parse::<OutputFormat>()
-            .expect_err("xlsx is not a format");
+        let err = "xlsx".parse::<OutputFormat>().expect_err("xlsx is not a format");
         assert!(err.to_string().contains("csv, ndjson, parquet"), "{err}");
     }
 }

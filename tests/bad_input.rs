@@ -20,13 +20,7 @@ use crate::util::{fixture, mttx, rejects};
 #[test]
 fn every_bad_row_is_rejected_with_its_reason() {
     let out = tempfile::tempdir().unwrap();
-    let assert = mttx()
-        .args(["--as-of", "2026-11-01", "load", "--input"])
-        .arg(fixture("bad/incidents.csv"))
-        .arg("--out")
-        .arg(out.path())
-        .assert()
-        .success();
+    let assert = mttx().args(["--as-of", "2026-11-01", "load", "--input"]).arg(fixture("bad/incidents.csv")).arg("--out").arg(out.path()).assert().success();
     let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
     assert!(stdout.contains("total") && stdout.contains("10") && stdout.contains("8"), "{stdout}");
 
@@ -42,8 +36,7 @@ fn every_bad_row_is_rejected_with_its_reason() {
         ("8", "opened_at", "missing_required"),
         ("9", "major", "invalid_boolean"),
     ];
-    let expected: Vec<(String, String, String)> =
-        expected.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
+    let expected: Vec<(String, String, String)> = expected.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
     assert_eq!(got, expected);
     for row in &rows {
         assert!(row[0].ends_with("incidents.csv"), "the file is named: {row:?}");
@@ -56,8 +49,7 @@ fn every_bad_row_is_rejected_with_its_reason() {
     assert!(reason("after_as_of").contains("2026-11-01T00:00:00Z"));
     assert_eq!(rows.iter().find(|r| r[6] == "malformed_row").unwrap()[2], "7", "CSV rejects carry the line");
 
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
     let file = &summary["files"][0];
     assert_eq!((file["read"].as_u64(), file["loaded"].as_u64(), file["rejected"].as_u64()), (Some(10), Some(2), Some(8)));
     assert_eq!(summary["rejects_by_reason"]["duplicate_id"], 1);

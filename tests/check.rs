@@ -48,12 +48,7 @@ fn baseline(dir: &Path, edit: impl FnOnce(&mut Value)) -> PathBuf {
 
 fn cell<'a>(doc: &'a mut Value, kpi: &str, keys: &[(&str, Value)], column: &str) -> &'a mut Value {
     let entry = doc["kpis"].as_array_mut().unwrap().iter_mut().find(|k| k["id"] == kpi).unwrap();
-    let row = entry["rows"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|r| keys.iter().all(|(k, v)| &r[*k] == v))
-        .unwrap();
+    let row = entry["rows"].as_array_mut().unwrap().iter_mut().find(|r| keys.iter().all(|(k, v)| &r[*k] == v)).unwrap();
     &mut row[column]
 }
 

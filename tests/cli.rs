@@ -42,13 +42,7 @@ fn every_canonical_table_is_queryable_even_when_empty() {
 
 #[test]
 fn sql_errors_exit_2_with_the_engine_message() {
-    mttx()
-        .args(["sql", "--input"])
-        .arg(fixture("formats/incidents.csv"))
-        .arg("SELECT nope FROM incidents")
-        .assert()
-        .code(2)
-        .stderr(contains("nope"));
+    mttx().args(["sql", "--input"]).arg(fixture("formats/incidents.csv")).arg("SELECT nope FROM incidents").assert().code(2).stderr(contains("nope"));
 }
 
 #[test]
@@ -100,13 +94,7 @@ fn load_output_reads_back_through_the_canonical_profile() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     mttx().args(["load", "--input"]).arg(fixture("formats/incidents.csv")).arg("--out").arg(&out).assert().success();
-    mttx()
-        .args(["sql", "--format", "csv", "--input"])
-        .arg(&out)
-        .arg("SELECT count(*) AS n FROM incidents")
-        .assert()
-        .success()
-        .stdout("n\n3\n");
+    mttx().args(["sql", "--format", "csv", "--input"]).arg(&out).arg("SELECT count(*) AS n FROM incidents").assert().success().stdout("n\n3\n");
 }
 
 /// Chunks are converted in parallel windows; the output must still be in file order. The sample

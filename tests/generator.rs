@@ -49,9 +49,12 @@ fn planted_effects_are_visible_through_sql() {
     generate(&data, "42", "csv");
     let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(data.join("ground_truth.json")).unwrap()).unwrap();
 
-    let rows = sql(&data, "SELECT count(*) AS n, count(started_at) AS detected, \
+    let rows = sql(
+        &data,
+        "SELECT count(*) AS n, count(started_at) AS detected, \
         avg(extract(epoch FROM opened_at - started_at)) / 3600.0 AS mttd_hours, \
-        avg(CASE WHEN problem_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS linked FROM incidents");
+        avg(CASE WHEN problem_id IS NOT NULL THEN 1.0 ELSE 0.0 END) AS linked FROM incidents",
+    );
     let r = &rows[0];
     assert_eq!(r["n"], 4000);
     let mttd = r["mttd_hours"].as_f64().unwrap();
@@ -62,12 +65,15 @@ fn planted_effects_are_visible_through_sql() {
 
     // The correlation the generator planted, measured independently in SQL: patches followed by
     // an incident on the same CI within 72 h, failed versus successful.
-    let rows = sql(&data, "WITH p AS (SELECT id, ci, actual_end, outcome IN ('failed', 'backed_out') AS failed \
+    let rows = sql(
+        &data,
+        "WITH p AS (SELECT id, ci, actual_end, outcome IN ('failed', 'backed_out') AS failed \
             FROM changes WHERE is_patch AND outcome <> 'cancelled' AND actual_end IS NOT NULL), \
         f AS (SELECT p.id, p.failed, count(i.id) > 0 AS followed FROM p LEFT JOIN incidents i \
             ON i.ci = p.ci AND i.opened_at > p.actual_end AND i.opened_at <= p.actual_end + INTERVAL '72 hours' \
             GROUP BY p.id, p.failed) \
-        SELECT failed, count(*) AS patches, avg(CASE WHEN followed THEN 1.0 ELSE 0.0 END) AS rate FROM f GROUP BY failed ORDER BY failed");
+        SELECT failed, count(*) AS patches, avg(CASE WHEN followed THEN 1.0 ELSE 0.0 END) AS rate FROM f GROUP BY failed ORDER BY failed",
+    );
     assert_eq!(rows.len(), 2);
     let rate = |i: usize| rows[i]["rate"].as_f64().unwrap();
     let lift = rate(1) / rate(0);

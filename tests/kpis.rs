@@ -180,17 +180,35 @@ fn mtbf_merges_overlapping_failures() {
     // Service S1 holds CI1's failures only (CI3 has none): the same figures.
     expect("mtbf", "scope=service,key=S1", &ci1);
     // CI2 entered service on 10-01: observed 31 days = 744 h; I5 [08:00, 13:00] = 5 h.
-    expect("mtbf", "scope=ci,key=CI2", &[("failures", Some(1.0)), ("observation_hours", Some(744.0)), ("mtbf_hours", Some(739.0)), ("availability", Some(739.0 / 744.0)), ("mean_gap_hours", None)]);
+    expect(
+        "mtbf",
+        "scope=ci,key=CI2",
+        &[
+            ("failures", Some(1.0)),
+            ("observation_hours", Some(744.0)),
+            ("mtbf_hours", Some(739.0)),
+            ("availability", Some(739.0 / 744.0)),
+            ("mean_gap_hours", None),
+        ],
+    );
     // CI4: I10's outage [08-31 20:00, 09-01 02:00] is clipped to 2 h in the window, but it started
     // before the window, so it is not a failure of the window: MTBF and MTTR are null.
-    expect("mtbf", "scope=ci,key=CI4", &[("failures", Some(0.0)), ("downtime_hours", Some(2.0)), ("mtbf_hours", None), ("mttr_hours", None), ("availability", Some(1462.0 / 1464.0))]);
+    expect(
+        "mtbf",
+        "scope=ci,key=CI4",
+        &[("failures", Some(0.0)), ("downtime_hours", Some(2.0)), ("mtbf_hours", None), ("mttr_hours", None), ("availability", Some(1462.0 / 1464.0))],
+    );
     // CI3 never failed.
     expect("mtbf", "scope=ci,key=CI3", &[("failures", Some(0.0)), ("downtime_hours", Some(0.0)), ("mtbf_hours", None), ("availability", Some(1.0))]);
     // CI5 is in no CMDB row: observed over the whole window. I11: 10-20 09:00 to 10-21 11:00 = 26 h.
     expect("mtbf", "scope=ci,key=CI5", &[("failures", Some(1.0)), ("downtime_hours", Some(26.0)), ("mtbf_hours", Some(1438.0))]);
     // S2: I10's clipped 2 h and I5's 5 h; one failure in the window; the gap runs from
     // 09-01 02:00 to 10-10 08:00 = 39 days 6 h = 942 h.
-    expect("mtbf", "scope=service,key=S2", &[("failures", Some(1.0)), ("downtime_hours", Some(7.0)), ("mtbf_hours", Some(1457.0)), ("mttr_hours", Some(7.0)), ("mean_gap_hours", Some(942.0))]);
+    expect(
+        "mtbf",
+        "scope=service,key=S2",
+        &[("failures", Some(1.0)), ("downtime_hours", Some(7.0)), ("mtbf_hours", Some(1457.0)), ("mttr_hours", Some(7.0)), ("mean_gap_hours", Some(942.0))],
+    );
     assert_eq!(rows(document(), "mtbf"), 7, "CI1–CI5 and services S1, S2");
 }
 
@@ -213,13 +231,25 @@ fn sla_breach() {
     // I6 and I7 (P4) met both in September. I6's resolution ran 8.5 h less the 2 paused hours.
     expect("sla_breach", "month=2026-09,priority=4,sla=resolution", &[("measured", Some(2.0)), ("breached", Some(0.0))]);
     // October P1: I2 was acknowledged after 30 min against a 15-minute target; I1 after 10.
-    expect("sla_breach", "month=2026-10,priority=1,sla=response", &[("measured", Some(2.0)), ("breached", Some(1.0)), ("breach_rate", Some(0.5)), ("open_breached", Some(0.0))]);
+    expect(
+        "sla_breach",
+        "month=2026-10,priority=1,sla=response",
+        &[("measured", Some(2.0)), ("breached", Some(1.0)), ("breach_rate", Some(0.5)), ("open_breached", Some(0.0))],
+    );
     // I4 (P3) is still open at the cut-off. Response: 4 office hours from Mon 09:00 ran out at
     // 14:00 that day (09–12, then 13–14). Resolution: 40 h ran out on Fri 10-09 at 16:00
     // (Mon 7.5 + Tue–Thu 25.5 + Fri 7). Both breached in October and both are open breaches. I3's
     // resolution (17 h of 40) was met in October.
-    expect("sla_breach", "month=2026-10,priority=3,sla=response", &[("measured", Some(1.0)), ("breached", Some(1.0)), ("breach_rate", Some(1.0)), ("open_breached", Some(1.0))]);
-    expect("sla_breach", "month=2026-10,priority=3,sla=resolution", &[("measured", Some(2.0)), ("breached", Some(1.0)), ("breach_rate", Some(0.5)), ("open_breached", Some(1.0))]);
+    expect(
+        "sla_breach",
+        "month=2026-10,priority=3,sla=response",
+        &[("measured", Some(1.0)), ("breached", Some(1.0)), ("breach_rate", Some(1.0)), ("open_breached", Some(1.0))],
+    );
+    expect(
+        "sla_breach",
+        "month=2026-10,priority=3,sla=resolution",
+        &[("measured", Some(2.0)), ("breached", Some(1.0)), ("breach_rate", Some(0.5)), ("open_breached", Some(1.0))],
+    );
     // I11 (P2, 24 h target) took 26 h on the clock, but 3 h were paused: 23 h, met.
     expect("sla_breach", "month=2026-10,priority=2,sla=resolution", &[("measured", Some(3.0)), ("breached", Some(0.0))]);
     assert_eq!(rows(document(), "sla_breach"), 20, "2 months × 5 priorities × 2 SLAs");
@@ -252,10 +282,34 @@ fn backlog_volume_reopen_reassignment_major() {
 fn problem_trend_and_candidates() {
     // September: incidents I3, I6, I7, none linked. PRB1 opened; PRB3 resolved (09-02); open at
     // month end: PRB1 (resolved 10-15).
-    expect("problem_trend", "month=2026-09", &[("incidents", Some(3.0)), ("incidents_with_problem", Some(0.0)), ("pct_with_problem", Some(0.0)), ("problems_opened", Some(1.0)), ("problems_resolved", Some(1.0)), ("problems_open_at_month_end", Some(1.0)), ("problem_growth_vs_first_month", Some(0.0))]);
+    expect(
+        "problem_trend",
+        "month=2026-09",
+        &[
+            ("incidents", Some(3.0)),
+            ("incidents_with_problem", Some(0.0)),
+            ("pct_with_problem", Some(0.0)),
+            ("problems_opened", Some(1.0)),
+            ("problems_resolved", Some(1.0)),
+            ("problems_open_at_month_end", Some(1.0)),
+            ("problem_growth_vs_first_month", Some(0.0)),
+        ],
+    );
     // October: 7 incidents, I5 linked → 100/7 %. PRB2 and PRB4 opened (2 against September's 1:
     // +100 %); PRB1 resolved; PRB2 and PRB4 open at the cut-off.
-    expect("problem_trend", "month=2026-10", &[("incidents", Some(7.0)), ("incidents_with_problem", Some(1.0)), ("pct_with_problem", Some(100.0 / 7.0)), ("problems_opened", Some(2.0)), ("problems_resolved", Some(1.0)), ("problems_open_at_month_end", Some(2.0)), ("problem_growth_vs_first_month", Some(100.0))]);
+    expect(
+        "problem_trend",
+        "month=2026-10",
+        &[
+            ("incidents", Some(7.0)),
+            ("incidents_with_problem", Some(1.0)),
+            ("pct_with_problem", Some(100.0 / 7.0)),
+            ("problems_opened", Some(2.0)),
+            ("problems_resolved", Some(1.0)),
+            ("problems_open_at_month_end", Some(2.0)),
+            ("problem_growth_vs_first_month", Some(100.0)),
+        ],
+    );
     // (CI1, network): I1, I2, I9 within two days; (CI3, application): I6 09-15, I7 09-20, I8 10-10,
     // all within 30 days of I6. (CI2, database) has I5 linked to PRB1, so it is already managed.
     expect("problem_candidates", "ci=CI1,category=network", &[("max_in_window", Some(3.0)), ("incidents", Some(3.0))]);
@@ -272,17 +326,43 @@ fn change_failure_and_patch_correlation() {
     // September: CHG2 (successful patch). October: CHG1 (failed patch, named by I5), CHG3, CHG4
     // (patches), CHG5 (backed out, not a patch); CHG6 was cancelled and is excluded. Failed or
     // caused an incident: CHG1 (both), CHG5 → failed_or_caused 2 (not failed 2 + caused 1), 2 / 4.
-    expect("change_failure", "month=2026-09", &[("changes", Some(1.0)), ("failed", Some(0.0)), ("failed_or_caused", Some(0.0)), ("change_failure_rate", Some(0.0))]);
+    expect(
+        "change_failure",
+        "month=2026-09",
+        &[("changes", Some(1.0)), ("failed", Some(0.0)), ("failed_or_caused", Some(0.0)), ("change_failure_rate", Some(0.0))],
+    );
     expect(
         "change_failure",
         "month=2026-10",
-        &[("changes", Some(4.0)), ("patches", Some(3.0)), ("failed", Some(2.0)), ("caused_incident", Some(1.0)), ("failed_or_caused", Some(2.0)), ("change_failure_rate", Some(0.5))],
+        &[
+            ("changes", Some(4.0)),
+            ("patches", Some(3.0)),
+            ("failed", Some(2.0)),
+            ("caused_incident", Some(1.0)),
+            ("failed_or_caused", Some(2.0)),
+            ("change_failure_rate", Some(0.5)),
+        ],
     );
     // Failed patches: CHG1, followed 3 h later by I5 on CI2 → 1/1. Successful: CHG2 (I1 on CI1
     // 48 h later), CHG3 and CHG4 (nothing after) → 1/3. Lift 3. Fisher on [[1, 0], [1, 2]]: the
     // two possible tables each have probability 1/2, so p = 1.
-    expect("patch_incident_correlation", "outcome_group=failed", &[("patches", Some(1.0)), ("followed_by_incident", Some(1.0)), ("rate", Some(1.0)), ("lift", Some(3.0)), ("p_value", Some(1.0)), ("caused_by_link", Some(1.0))]);
-    expect("patch_incident_correlation", "outcome_group=successful", &[("patches", Some(3.0)), ("followed_by_incident", Some(1.0)), ("rate", Some(1.0 / 3.0)), ("caused_by_link", Some(0.0))]);
+    expect(
+        "patch_incident_correlation",
+        "outcome_group=failed",
+        &[
+            ("patches", Some(1.0)),
+            ("followed_by_incident", Some(1.0)),
+            ("rate", Some(1.0)),
+            ("lift", Some(3.0)),
+            ("p_value", Some(1.0)),
+            ("caused_by_link", Some(1.0)),
+        ],
+    );
+    expect(
+        "patch_incident_correlation",
+        "outcome_group=successful",
+        &[("patches", Some(3.0)), ("followed_by_incident", Some(1.0)), ("rate", Some(1.0 / 3.0)), ("caused_by_link", Some(0.0))],
+    );
     // CI1: I1 and I2 follow CHG2 within 72 h (I9 comes 78 h after). CI2: I5 follows CHG1.
     expect("post_patch_incidents_by_ci", "ci=CI1", &[("patches", Some(1.0)), ("post_patch_incidents", Some(2.0)), ("after_failed_patches", Some(0.0))]);
     expect("post_patch_incidents_by_ci", "ci=CI2", &[("failed_patches", Some(1.0)), ("post_patch_incidents", Some(1.0)), ("after_failed_patches", Some(1.0))]);
@@ -391,25 +471,12 @@ fn a_bad_user_query_names_its_file_and_the_others_still_finish() {
 fn a_bad_header_names_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x.sql"), "-- title: T\n-- units: x\nSELECT 1\n").unwrap();
-    mttx()
-        .args(["kpi", "--queries"])
-        .arg(dir.path())
-        .arg("-i")
-        .arg(world())
-        .assert()
-        .code(2)
-        .stderr(contains("x.sql: line 2: unknown header key `units`"));
+    mttx().args(["kpi", "--queries"]).arg(dir.path()).arg("-i").arg(world()).assert().code(2).stderr(contains("x.sql: line 2: unknown header key `units`"));
 }
 
 #[test]
 fn unknown_kpi_ids_are_listed() {
-    mttx()
-        .args(["kpi", "--only", "mtbx", "-i"])
-        .arg(world())
-        .assert()
-        .code(2)
-        .stderr(contains("--only mtbx: no such KPI"))
-        .stderr(contains("mtbf"));
+    mttx().args(["kpi", "--only", "mtbx", "-i"]).arg(world()).assert().code(2).stderr(contains("--only mtbx: no such KPI")).stderr(contains("mtbf"));
 }
 
 #[test]
@@ -422,13 +489,7 @@ fn csv_and_parquet_outputs() {
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.starts_with("kpi,key,column,value\nreopen_rate,month=2026-09,resolved,3\n"), "{text}");
     let dir = tempfile::tempdir().unwrap();
-    mttx()
-        .args(["--as-of", AS_OF, "kpi", "--only", "mtta,mtbf", "-f", "parquet", "-i"])
-        .arg(world())
-        .arg("--out")
-        .arg(dir.path())
-        .assert()
-        .success();
+    mttx().args(["--as-of", AS_OF, "kpi", "--only", "mtta,mtbf", "-f", "parquet", "-i"]).arg(world()).arg("--out").arg(dir.path()).assert().success();
     assert!(dir.path().join("mtta.parquet").exists() && dir.path().join("mtbf.parquet").exists());
     mttx().args(["kpi", "-f", "parquet", "-i"]).arg(world()).assert().code(2).stderr(contains("--out DIR"));
 }

@@ -76,7 +76,11 @@ fn servicenow_list_audit_problem_and_change_exports() {
     );
     // INC0010002 (audit): New 10:58 → Active 11:30 (acknowledged: the first update no longer New)
     // → Resolved → Active again (a reopen) → Resolved 03-03 12:40. Day-first dates without padding.
-    let rows = sql("servicenow", &dir, "SELECT id, acknowledged_at, resolved_at, reopen_count, priority, state FROM incidents WHERE id IN ('INC0010002', 'INC0000101') ORDER BY id");
+    let rows = sql(
+        "servicenow",
+        &dir,
+        "SELECT id, acknowledged_at, resolved_at, reopen_count, priority, state FROM incidents WHERE id IN ('INC0010002', 'INC0000101') ORDER BY id",
+    );
     assert_eq!(rows[0]["id"], "INC0000101");
     assert_eq!(rows[0]["acknowledged_at"], Value::Null, "a list export has no history, so no acknowledgement");
     // Leap day, day first, no padding: 29/2/2016 10:52.
@@ -121,13 +125,13 @@ fn jira_keeps_incidents_and_rejects_other_issue_types() {
 fn eventlog_vinst_and_helpdesk_like_logs() {
     let dir = fixture("profiles/eventlog");
     let (files, rejects) = load("eventlog", &[dir.clone()]);
-    assert_eq!(
-        files,
-        vec![("helpdesk_like.csv".into(), "incidents".into(), [15, 5, 9, 1]), ("vinst_like.csv".into(), "incidents".into(), [23, 6, 16, 1])]
-    );
+    assert_eq!(files, vec![("helpdesk_like.csv".into(), "incidents".into(), [15, 5, 9, 1]), ("vinst_like.csv".into(), "incidents".into(), [23, 6, 16, 1])]);
     assert_eq!(
         rejects,
-        strings(&[("helpdesk_like.csv", "14", "CompleteTimestamp", "unparseable_timestamp"), ("vinst_like.csv", "18", "Change Date+Time", "unparseable_timestamp")])
+        strings(&[
+            ("helpdesk_like.csv", "14", "CompleteTimestamp", "unparseable_timestamp"),
+            ("vinst_like.csv", "18", "Change Date+Time", "unparseable_timestamp")
+        ])
     );
     // A VINST-like SR that went Completed and came back: reopened once, resolved at the start of
     // its final Completed run.

@@ -44,11 +44,7 @@ fn csv_values_are_parsed_exactly() {
 fn every_reader_and_gzip_agree() {
     let expected = incidents_from(&fixture("formats/incidents.csv"));
     let dir = tempfile::tempdir().unwrap();
-    let mut paths = vec![
-        fixture("formats/incidents_excel.csv"),
-        fixture("formats/incidents.json"),
-        fixture("formats/incidents.ndjson"),
-    ];
+    let mut paths = vec![fixture("formats/incidents_excel.csv"), fixture("formats/incidents.json"), fixture("formats/incidents.ndjson")];
     for name in ["incidents.csv", "incidents_excel.csv", "incidents.json", "incidents.ndjson"] {
         let gz = dir.path().join(format!("{name}.gz"));
         gzip(&fixture(&format!("formats/{name}")), &gz);

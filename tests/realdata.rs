@@ -12,9 +12,7 @@ use serde_json::Value;
 use crate::util::mttx;
 
 fn realdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("MTTX_REALDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realdata"));
+    let dir = std::env::var_os("MTTX_REALDATA").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realdata"));
     if dir.is_dir() {
         Some(dir)
     } else {

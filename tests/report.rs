@@ -79,7 +79,9 @@ fn world_report_takes_its_period_and_labels_a_partial_month() {
 #[test]
 fn a_period_outside_the_data_is_a_clear_error() {
     let out = tempfile::tempdir().unwrap();
-    let run = |period: &str| in_root().args(["--as-of", "2026-11-01", "report", "--period", period, "--out"]).arg(out.path()).arg("--input").arg(world()).assert().code(2);
+    let run = |period: &str| {
+        in_root().args(["--as-of", "2026-11-01", "report", "--period", period, "--out"]).arg(out.path()).arg("--input").arg(world()).assert().code(2)
+    };
     run("2020-01").stderr(contains("--period 2020-01: the data starts in 2026-08 (its first incident)"));
     run("2027-01").stderr(contains("it starts after the cut-off 2026-11-01T00:00:00Z"));
     run("2026-13").stderr(contains("give a month as YYYY-MM"));
@@ -94,11 +96,28 @@ fn charts_have_titles_axes_legends_and_series() {
         doc.descendants().filter(|n| n.has_tag_name("text")).map(|n| n.text().unwrap_or("").trim().to_string()).collect::<Vec<String>>()
     };
     let texts = svg("mttr_trend");
-    for expected in ["Mean time to resolve (MTTR) by priority: median, with whiskers to p90", "hours (log scale)", "month (resolved)", "P1 p50", "P2 p50", "p50 to p90", "Sep 26", "Oct 26"] {
+    for expected in [
+        "Mean time to resolve (MTTR) by priority: median, with whiskers to p90",
+        "hours (log scale)",
+        "month (resolved)",
+        "P1 p50",
+        "P2 p50",
+        "p50 to p90",
+        "Sep 26",
+        "Oct 26",
+    ] {
         assert!(texts.iter().any(|t| t == expected), "mttr_trend.svg lacks {expected:?}: {texts:?}");
     }
     let texts = svg("sla_breach_rates");
-    for expected in ["SLA breach rate by priority, October 2026", "breached (% of clocks decided)", "priority", "response breach rate", "resolution breach rate", "target", "P1"] {
+    for expected in [
+        "SLA breach rate by priority, October 2026",
+        "breached (% of clocks decided)",
+        "priority",
+        "response breach rate",
+        "resolution breach rate",
+        "target",
+        "P1",
+    ] {
         assert!(texts.iter().any(|t| t == expected), "sla_breach_rates.svg lacks {expected:?}: {texts:?}");
     }
     let texts = svg("availability_ci");
@@ -204,7 +223,15 @@ fn benchmark_against_a_baseline_and_peers() {
 
     // Each refused file is named with what to fix, before any work.
     let refused = |flag: &str, file: &Path| {
-        in_root().args(["--as-of", "2026-11-01", "report", flag]).arg(file).arg("--out").arg(dir.path().join("bad")).arg("--input").arg(world()).assert().code(2)
+        in_root()
+            .args(["--as-of", "2026-11-01", "report", flag])
+            .arg(file)
+            .arg("--out")
+            .arg(dir.path().join("bad"))
+            .arg("--input")
+            .arg(world())
+            .assert()
+            .code(2)
     };
     std::fs::write(&peers, "kpi,key,p25,median,p75\nmttr,priority=1,2,five,9\n").unwrap();
     refused("--benchmark", &peers).stderr(contains("peers.csv: line 2, column median: `five` is not a number"));
@@ -246,7 +273,11 @@ fn committed_sample_report_is_current() {
             Some("json" | "csv") => same_up_to_float_noise(&String::from_utf8_lossy(&want), &String::from_utf8_lossy(&got)),
             _ => want == got,
         };
-        assert!(same, "reports/sample/{} differs from what the code writes now; regenerate it: cargo run -q -- report --input sample-data --out reports/sample", file.display());
+        assert!(
+            same,
+            "reports/sample/{} differs from what the code writes now; regenerate it: cargo run -q -- report --input sample-data --out reports/sample",
+            file.display()
+        );
     }
 }
 

@@ -3,6 +3,7 @@
 mod util;
 
 mod bad_input;
+mod browser;
 mod check;
 mod cli;
 mod dedup;
@@ -14,4 +15,3 @@ mod profiles_builtin;
 mod readers;
 mod realdata;
 mod report;
-mod browser;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::kpi::document::{plain, KpiValues};
+use crate::kpi::document::{KpiValues, plain};
 use crate::kpi::{Better, KpiDocument};
 use rules::{Rules, Tolerance};
 
@@ -291,7 +291,16 @@ fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResult> {
                 Some(x) if gate.op.holds(x, gate.threshold) => (Verdict::Passed, String::new()),
                 Some(x) => (Verdict::Violated, format!("{x} is not {} {}", gate.op.symbol(), gate.threshold)),
             };
-            results.push(GateResult { gate: gate.text.clone(), line: gate.line, kpi: kpi.id.clone(), key: kpi.row_key(row), column: column.into(), value, verdict, note });
+            results.push(GateResult {
+                gate: gate.text.clone(),
+                line: gate.line,
+                kpi: kpi.id.clone(),
+                key: kpi.row_key(row),
+                column: column.into(),
+                value,
+                verdict,
+                note,
+            });
         }
         if !matched {
             results.push(GateResult {
@@ -312,13 +321,18 @@ fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResult> {
 /// Reads a baseline written by `mttx kpi --format json`, `mttx check --bless` or a report.
 pub fn read_baseline(path: &std::path::Path) -> Result<KpiDocument> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let document: KpiDocument = serde_json::from_str(&text).map_err(|e| {
-        Error::input(path, format!("not a KPI document ({e}); write one with `mttx kpi --format json` or `mttx check --bless`"))
-    })?;
+    let document: KpiDocument = serde_json::from_str(&text)
+        .map_err(|e| Error::input(path, format!("not a KPI document ({e}); write one with `mttx kpi --format json` or `mttx check --bless`")))?;
     if document.schema != crate::kpi::document::SCHEMA || document.version != crate::kpi::document::VERSION {
         return Err(Error::input(
             path,
-            format!("schema {} version {} is not {} version {}", document.schema, document.version, crate::kpi::document::SCHEMA, crate::kpi::document::VERSION),
+            format!(
+                "schema {} version {} is not {} version {}",
+                document.schema,
+                document.version,
+                crate::kpi::document::SCHEMA,
+                crate::kpi::document::VERSION
+            ),
         ));
     }
     Ok(document)

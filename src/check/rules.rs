@@ -41,10 +41,7 @@ impl Tolerance {
     pub fn parse(text: &str) -> std::result::Result<Tolerance, String> {
         let words: Vec<&str> = text.split_whitespace().collect();
         let amount = |w: &str| -> std::result::Result<f64, String> {
-            w.parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite() && *x >= 0.0)
-                .ok_or_else(|| format!("`{w}` is not a non-negative number"))
+            w.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| format!("`{w}` is not a non-negative number"))
         };
         match words.as_slice() {
             ["exact"] => Ok(Tolerance::Exact),
@@ -219,9 +216,8 @@ impl Rules {
         for (selector_text, tolerance) in &file.tolerances {
             let span = tolerance.span();
             let (line, _) = position(span.clone(), 0);
-            let selector = parse_selector(selector_text, &mut 0).map_err(|e| {
-                Error::Query { origin: origin.into(), message: format!("line {line}: {} in the key `{selector_text}`", e.message) }
-            })?;
+            let selector = parse_selector(selector_text, &mut 0)
+                .map_err(|e| Error::Query { origin: origin.into(), message: format!("line {line}: {} in the key `{selector_text}`", e.message) })?;
             let tolerance = Tolerance::parse(tolerance.get_ref()).map_err(|m| fail(span, Syntax { at: 0, message: m }, tolerance.get_ref()))?;
             rules.tolerances.push(ToleranceRule { selector, tolerance, line });
         }
@@ -324,11 +320,7 @@ fn parse_gate(text: &str) -> std::result::Result<Gate, Syntax> {
         .ok_or(Syntax { at, message: "expected a comparison: <=, <, >=, >, == or !=".into() })?;
     skip_spaces(&chars, &mut at);
     let number: String = chars[at..].iter().collect::<String>().trim().to_string();
-    let threshold = number
-        .parse::<f64>()
-        .ok()
-        .filter(|x| x.is_finite())
-        .ok_or(Syntax { at, message: format!("expected a number, found `{number}`") })?;
+    let threshold = number.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or(Syntax { at, message: format!("expected a number, found `{number}`") })?;
     Ok(Gate { text: text.to_string(), selector, op, threshold, line: 0 })
 }
 

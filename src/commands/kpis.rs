@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use datafusion::prelude::SessionContext;
 
-use super::{load_for_kpis, runtime, Loaded, Settings, Status};
-use crate::check::{self, rules::Rules, CheckReport, Verdict};
+use super::{Loaded, Settings, Status, load_for_kpis, runtime};
+use crate::check::{self, CheckReport, Verdict, rules::Rules};
 use crate::cli::{CatalogArgs, CatalogFormat, CheckArgs, CheckFormat, DiffArgs, KpiArgs, KpiFormat, KpiRunArgs, TestArgs};
 use crate::error::{Error, Result};
 use crate::golden::{self, CaseOutcome};
@@ -118,10 +118,7 @@ pub fn check(args: &CheckArgs, settings: &Settings, out: &mut dyn Write, err: &m
 /// The `queries/*.sql` files of the current repository at a git revision, written to `dir`.
 fn queries_at_revision(rev: &str, dir: &Path) -> Result<()> {
     let git = |args: &[&str]| -> Result<Vec<u8>> {
-        let output = std::process::Command::new("git")
-            .args(args)
-            .output()
-            .map_err(|e| Error::Usage(format!("--git-rev needs git on PATH: {e}")))?;
+        let output = std::process::Command::new("git").args(args).output().map_err(|e| Error::Usage(format!("--git-rev needs git on PATH: {e}")))?;
         if !output.status.success() {
             return Err(Error::Usage(format!("--git-rev {rev}: git {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim())));
         }

@@ -25,16 +25,14 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_cli(cli: &Cli) -> Result<Settings> {
-        let timezone: Tz = cli.timezone.parse().map_err(|_| {
-            Error::Usage(format!("--timezone {}: not an IANA time zone such as UTC or Europe/Amsterdam", cli.timezone))
-        })?;
+        let timezone: Tz =
+            cli.timezone.parse().map_err(|_| Error::Usage(format!("--timezone {}: not an IANA time zone such as UTC or Europe/Amsterdam", cli.timezone)))?;
         let as_of = match &cli.as_of {
             None => None,
-            Some(text) => Some(parse_iso(text, timezone).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--as-of {text}: give RFC 3339 such as 2026-11-01T00:00:00Z, or a date such as 2026-11-01"
-                ))
-            })?),
+            Some(text) => Some(
+                parse_iso(text, timezone)
+                    .ok_or_else(|| Error::Usage(format!("--as-of {text}: give RFC 3339 such as 2026-11-01T00:00:00Z, or a date such as 2026-11-01")))?,
+            ),
         };
         Ok(Settings { timezone, as_of })
     }
@@ -156,10 +154,7 @@ pub fn tuning(t: &crate::cli::TuningArgs) -> crate::kpi::Tuning {
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("<tokio runtime>", e))
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Error::io("<tokio runtime>", e))
 }
 
 fn generate(args: &GenerateArgs, out: &mut dyn Write) -> Result<()> {
@@ -178,14 +173,7 @@ fn generate(args: &GenerateArgs, out: &mut dyn Write) -> Result<()> {
     if args.incidents == 0 || args.months == 0 {
         return Err(Error::Usage("--incidents and --months must be at least 1".into()));
     }
-    let options = GenerateOptions {
-        out: args.out.clone(),
-        incidents: args.incidents,
-        months: args.months,
-        start: args.start,
-        seed: args.seed,
-        layout,
-    };
+    let options = GenerateOptions { out: args.out.clone(), incidents: args.incidents, months: args.months, start: args.start, seed: args.seed, layout };
     let summary = generate::generate(&options)?;
     for (path, rows) in &summary.files {
         writeln!(out, "{:>9} rows  {}", rows, path.display()).map_err(render::stdout_error)?;

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{load_for_kpis, Loaded, Settings};
+use super::{Loaded, Settings, load_for_kpis};
 use crate::cli::ReportArgs;
 use crate::error::Result;
 use crate::kpi::{self, YearMonth};

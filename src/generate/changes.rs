@@ -86,16 +86,7 @@ pub(super) fn draw(count: usize, window: &Window, cmdb: &Cmdb, seed: u64) -> Vec
             let is_patch = rng.bernoulli(PATCH_SHARE);
             let outcome = rng.weighted(&OUTCOME_SHARE);
             let failed = matches!(CHANGE_OUTCOMES[outcome], "failed" | "backed_out");
-            let mut change = Change {
-                kind,
-                is_patch,
-                ci,
-                planned_start,
-                planned_end,
-                actual_start: None,
-                actual_end: None,
-                outcome: None,
-            };
+            let mut change = Change { kind, is_patch, ci, planned_start, planned_end, actual_start: None, actual_end: None, outcome: None };
             if Some(outcome) != cancelled {
                 let slip = (rng.normal() * 10.0 * MINUTE as f64).round() as i64;
                 let actual_start = planned_start + slip.max(-30 * MINUTE);
@@ -160,10 +151,7 @@ impl ByCi {
             by_ci[*slot] = i as u32;
             *slot += 1;
         }
-        ByCi {
-            offsets,
-            incidents: by_ci,
-        }
+        ByCi { offsets, incidents: by_ci }
     }
 
     /// Indices of the incidents on `ci`, in opening order.
@@ -231,13 +219,7 @@ pub(super) struct Planting {
 /// receives one with probability `r = (F·q - q) / (1 - q)`, making its follow rate `F·q` in
 /// expectation. The incident is moved from elsewhere: one that follows no completed patch, so
 /// no other patch loses its follower. The caller must re-sort incidents afterwards.
-pub(super) fn plant_failed_patch_effect(
-    incidents: &mut [Incident],
-    changes: &[Change],
-    cmdb: &Cmdb,
-    window: &Window,
-    seed: u64,
-) -> Planting {
+pub(super) fn plant_failed_patch_effect(incidents: &mut [Incident], changes: &[Change], cmdb: &Cmdb, window: &Window, seed: u64) -> Planting {
     let by_ci = ByCi::new(incidents, cmdb.cis.len());
     // Background follows are measured over all completed patches, failed ones included: before
     // planting, outcome and background are independent, and more patches give a steadier q.
@@ -257,35 +239,15 @@ pub(super) fn plant_failed_patch_effect(
         }
     }
     let followed = already_followed.iter().filter(|&&f| f).count();
-    let q = if completed == 0 {
-        0.0
-    } else {
-        followed as f64 / completed as f64
-    };
+    let q = if completed == 0 { 0.0 } else { followed as f64 / completed as f64 };
     let clamped = FAILED_PATCH_FACTOR * q > MAX_FOLLOW_RATE;
-    let planted_factor = if clamped {
-        MAX_FOLLOW_RATE / q
-    } else {
-        FAILED_PATCH_FACTOR
-    };
-    let r = if q > 0.0 && q < 1.0 {
-        ((planted_factor * q - q) / (1.0 - q)).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
+    let planted_factor = if clamped { MAX_FOLLOW_RATE / q } else { FAILED_PATCH_FACTOR };
+    let r = if q > 0.0 && q < 1.0 { ((planted_factor * q - q) / (1.0 - q)).clamp(0.0, 1.0) } else { 0.0 };
 
     let mut rng = Rng::stream(seed, Stream::Relocation, 0);
-    let mut planting = Planting {
-        background_rate: q,
-        planted_factor,
-        clamped,
-        relocation_probability: r,
-        relocated: 0,
-        caused_by_set: 0,
-    };
+    let mut planting = Planting { background_rate: q, planted_factor, clamped, relocation_probability: r, relocated: 0, caused_by_set: 0 };
     for (index, change) in changes.iter().enumerate() {
-        let (Some(PatchGroup::Failed), Some(end)) = (change.patch_group(), change.actual_end)
-        else {
+        let (Some(PatchGroup::Failed), Some(end)) = (change.patch_group(), change.actual_end) else {
             continue;
         };
         if already_followed[index] || !rng.bernoulli(r) {
@@ -299,9 +261,7 @@ pub(super) fn plant_failed_patch_effect(
         if !cmdb.cis[change.ci as usize].in_service(at) {
             continue;
         }
-        let candidate = (0..MAX_CANDIDATE_DRAWS)
-            .map(|_| rng.below(incidents.len() as u64) as usize)
-            .find(|&i| !follower[i]);
+        let candidate = (0..MAX_CANDIDATE_DRAWS).map(|_| rng.below(incidents.len() as u64) as usize).find(|&i| !follower[i]);
         let Some(i) = candidate else { continue };
         follower[i] = true;
         let incident = &mut incidents[i];

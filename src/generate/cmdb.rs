@@ -17,46 +17,11 @@ pub(super) struct CiClass {
 }
 
 pub(super) const CLASSES: [CiClass; 5] = [
-    CiClass {
-        name: "server",
-        multiplier: 1.0,
-        share: 0.35,
-        category: "Server",
-        resolver_group: "Server Operations",
-        name_part: "srv",
-    },
-    CiClass {
-        name: "database",
-        multiplier: 1.3,
-        share: 0.15,
-        category: "Database",
-        resolver_group: "Database Administration",
-        name_part: "db",
-    },
-    CiClass {
-        name: "network",
-        multiplier: 0.8,
-        share: 0.15,
-        category: "Network",
-        resolver_group: "Network Operations",
-        name_part: "net",
-    },
-    CiClass {
-        name: "storage",
-        multiplier: 0.6,
-        share: 0.10,
-        category: "Storage",
-        resolver_group: "Storage Team",
-        name_part: "stor",
-    },
-    CiClass {
-        name: "application",
-        multiplier: 1.6,
-        share: 0.25,
-        category: "Application",
-        resolver_group: "Application Support",
-        name_part: "app",
-    },
+    CiClass { name: "server", multiplier: 1.0, share: 0.35, category: "Server", resolver_group: "Server Operations", name_part: "srv" },
+    CiClass { name: "database", multiplier: 1.3, share: 0.15, category: "Database", resolver_group: "Database Administration", name_part: "db" },
+    CiClass { name: "network", multiplier: 0.8, share: 0.15, category: "Network", resolver_group: "Network Operations", name_part: "net" },
+    CiClass { name: "storage", multiplier: 0.6, share: 0.10, category: "Storage", resolver_group: "Storage Team", name_part: "stor" },
+    CiClass { name: "application", multiplier: 1.6, share: 0.25, category: "Application", resolver_group: "Application Support", name_part: "app" },
 ];
 
 /// Business services as `(display name, slug for CI names)`.
@@ -153,28 +118,12 @@ impl Cmdb {
             let frailty = rng.lognormal(1.0, FRAILTY_SIGMA);
             // The first CI is always in service, so every instant of the window has a CI.
             let late = i > 0 && rng.bernoulli(LATE_SHARE);
-            let in_service_from = if late {
-                window.start + DAY * rng.between(0, window_days * 4 / 5)
-            } else {
-                window.start - DAY * rng.between(30, 5 * 365)
-            };
+            let in_service_from = if late { window.start + DAY * rng.between(0, window_days * 4 / 5) } else { window.start - DAY * rng.between(30, 5 * 365) };
             let retired = i > 0 && !late && rng.bernoulli(RETIRED_SHARE / (1.0 - LATE_SHARE));
-            let in_service_to = retired
-                .then(|| window.start + DAY * rng.between(window_days / 20, window_days * 19 / 20));
+            let in_service_to = retired.then(|| window.start + DAY * rng.between(window_days / 20, window_days * 19 / 20));
             per_service_class[service][class] += 1;
-            let name = format!(
-                "{}-{}-{:03}",
-                SERVICES[service].1, CLASSES[class].name_part, per_service_class[service][class]
-            );
-            cis.push(Ci {
-                class,
-                service,
-                criticality,
-                name,
-                frailty,
-                in_service_from,
-                in_service_to,
-            });
+            let name = format!("{}-{}-{:03}", SERVICES[service].1, CLASSES[class].name_part, per_service_class[service][class]);
+            cis.push(Ci { class, service, criticality, name, frailty, in_service_from, in_service_to });
         }
         let cumulative_weight = cis
             .iter()
@@ -183,10 +132,7 @@ impl Cmdb {
                 Some(*sum)
             })
             .collect();
-        Cmdb {
-            cis,
-            cumulative_weight,
-        }
+        Cmdb { cis, cumulative_weight }
     }
 
     /// A CI in service at `t`, drawn with probability proportional to its incident weight
@@ -195,17 +141,12 @@ impl Cmdb {
         let total = self.cumulative_weight.last().copied().unwrap_or(0.0);
         for _ in 0..MAX_REJECTIONS {
             let target = rng.uniform() * total;
-            let i = self
-                .cumulative_weight
-                .partition_point(|&c| c <= target)
-                .min(self.cis.len() - 1);
+            let i = self.cumulative_weight.partition_point(|&c| c <= target).min(self.cis.len() - 1);
             if self.cis[i].in_service(t) {
                 return i as u32;
             }
         }
-        self.scan_from(rng.below(self.cis.len() as u64) as usize, |ci| {
-            ci.in_service(t)
-        })
+        self.scan_from(rng.below(self.cis.len() as u64) as usize, |ci| ci.in_service(t))
     }
 
     /// A CI in service over all of `[from, until]`, drawn uniformly.
@@ -216,28 +157,20 @@ impl Cmdb {
                 return i as u32;
             }
         }
-        self.scan_from(rng.below(self.cis.len() as u64) as usize, |ci| {
-            ci.in_service_over(from, until)
-        })
+        self.scan_from(rng.below(self.cis.len() as u64) as usize, |ci| ci.in_service_over(from, until))
     }
 
     /// The first CI from `start` on (wrapping) that satisfies `ok`; CI 0 when none does, which
     /// cannot happen for times the generator uses because CI 0 is in service throughout.
     fn scan_from(&self, start: usize, ok: impl Fn(&Ci) -> bool) -> u32 {
         let n = self.cis.len();
-        (0..n)
-            .map(|k| (start + k) % n)
-            .find(|&i| ok(&self.cis[i]))
-            .unwrap_or(0) as u32
+        (0..n).map(|k| (start + k) % n).find(|&i| ok(&self.cis[i])).unwrap_or(0) as u32
     }
 
     /// Expected incidents per class given the opening times (ascending) of incidents placed by
     /// [`Cmdb::pick_weighted`]: each adds, to every class, that class's share of the weight in
     /// service at its time. A sweep over service start and end events keeps this linear.
-    pub fn expected_incidents_by_class(
-        &self,
-        opened_ascending: impl Iterator<Item = i64>,
-    ) -> [f64; CLASSES.len()] {
+    pub fn expected_incidents_by_class(&self, opened_ascending: impl Iterator<Item = i64>) -> [f64; CLASSES.len()] {
         let mut active = [0.0; CLASSES.len()];
         // (time, ci, entering): an entry at `from`, an exit at `to`, matching `[from, to)`.
         let mut boundaries: Vec<(i64, usize, bool)> = Vec::new();

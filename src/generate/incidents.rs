@@ -23,13 +23,7 @@ pub(super) const DETECTION_DELAY_MEAN: f64 = 0.5 * HOUR as f64;
 
 const PRIORITY_SHARE: [f64; 5] = [0.015, 0.07, 0.35, 0.45, 0.115];
 /// `(impact, urgency)` pairs that give each priority under the usual 3×3 matrix.
-const IMPACT_URGENCY: [&[(u8, u8)]; 5] = [
-    &[(1, 1)],
-    &[(1, 2), (2, 1)],
-    &[(1, 3), (2, 2), (3, 1)],
-    &[(2, 3), (3, 2)],
-    &[(3, 3)],
-];
+const IMPACT_URGENCY: [&[(u8, u8)]; 5] = [&[(1, 1)], &[(1, 2), (2, 1)], &[(1, 3), (2, 2), (3, 1)], &[(2, 3), (3, 2)], &[(3, 3)]];
 const RESOLVE_MEDIAN_HOURS: [f64; 5] = [4.0, 10.0, 30.0, 60.0, 120.0];
 const RESOLVE_SIGMA: f64 = 0.9;
 const ACK_MEDIAN_MINUTES: [f64; 5] = [5.0, 15.0, 45.0, 90.0, 240.0];
@@ -38,8 +32,7 @@ const ACK_SIGMA: f64 = 0.8;
 const SLA_HOURS: [i64; 5] = [8, 24, 72, 120, 240];
 const MAJOR_SHARE: [f64; 5] = [0.30, 0.02, 0.0, 0.0, 0.0];
 
-pub(super) const CONTACT_TYPES: [&str; 5] =
-    ["monitoring", "phone", "email", "self-service", "chat"];
+pub(super) const CONTACT_TYPES: [&str; 5] = ["monitoring", "phone", "email", "self-service", "chat"];
 const MONITORING: u8 = 0;
 /// Shares of the human channels, in `CONTACT_TYPES` order after monitoring.
 const HUMAN_CONTACT_SHARE: [f64; 4] = [0.30, 0.25, 0.35, 0.10];
@@ -110,19 +103,13 @@ impl ArrivalProfile {
                 sum
             })
             .collect();
-        ArrivalProfile {
-            start: window.start,
-            cumulative,
-        }
+        ArrivalProfile { start: window.start, cumulative }
     }
 
     fn draw(&self, rng: &mut Rng) -> i64 {
         let total = self.cumulative.last().copied().unwrap_or(0.0);
         let target = rng.uniform() * total;
-        let hour = self
-            .cumulative
-            .partition_point(|&c| c <= target)
-            .min(self.cumulative.len().saturating_sub(1));
+        let hour = self.cumulative.partition_point(|&c| c <= target).min(self.cumulative.len().saturating_sub(1));
         self.start + hour as i64 * HOUR + rng.below(HOUR as u64) as i64
     }
 }
@@ -146,9 +133,7 @@ pub(super) fn draw(count: usize, window: &Window, cmdb: &Cmdb, seed: u64) -> Vec
         .map(|chunk| {
             let mut rng = Rng::stream(seed, Stream::Incidents, chunk as u64);
             let end = ((chunk + 1) * CHUNK).min(count);
-            (chunk * CHUNK..end)
-                .map(|seq| draw_one(seq as u32, window, &profile, cmdb, &mut rng))
-                .collect()
+            (chunk * CHUNK..end).map(|seq| draw_one(seq as u32, window, &profile, cmdb, &mut rng)).collect()
         })
         .collect();
     let mut incidents = chunks.concat();
@@ -160,37 +145,20 @@ pub(super) fn sort_by_opening(incidents: &mut [Incident]) {
     incidents.sort_unstable_by_key(|i| (i.opened, i.seq));
 }
 
-fn draw_one(
-    seq: u32,
-    window: &Window,
-    profile: &ArrivalProfile,
-    cmdb: &Cmdb,
-    rng: &mut Rng,
-) -> Incident {
+fn draw_one(seq: u32, window: &Window, profile: &ArrivalProfile, cmdb: &Cmdb, rng: &mut Rng) -> Incident {
     let monitoring = rng.bernoulli(MONITORING_SHARE);
-    let opened = if monitoring {
-        window.start + rng.below((window.as_of - window.start) as u64) as i64
-    } else {
-        profile.draw(rng)
-    };
+    let opened = if monitoring { window.start + rng.below((window.as_of - window.start) as u64) as i64 } else { profile.draw(rng) };
     let ci = cmdb.pick_weighted(opened, rng);
     let p = rng.weighted(&PRIORITY_SHARE);
     let pairs = IMPACT_URGENCY[p];
     let (impact, urgency) = pairs[rng.below(pairs.len() as u64) as usize];
-    let contact = if monitoring {
-        MONITORING
-    } else {
-        1 + rng.weighted(&HUMAN_CONTACT_SHARE) as u8
-    };
+    let contact = if monitoring { MONITORING } else { 1 + rng.weighted(&HUMAN_CONTACT_SHARE) as u8 };
     let first_line = !monitoring && rng.bernoulli(FIRST_LINE_SHARE);
-    let work = seconds(rng.lognormal(RESOLVE_MEDIAN_HOURS[p] * HOUR as f64, RESOLVE_SIGMA))
-        .max(5 * MINUTE);
-    let ack_delay =
-        seconds(rng.lognormal(ACK_MEDIAN_MINUTES[p] * MINUTE as f64, ACK_SIGMA)).min(work);
+    let work = seconds(rng.lognormal(RESOLVE_MEDIAN_HOURS[p] * HOUR as f64, RESOLVE_SIGMA)).max(5 * MINUTE);
+    let ack_delay = seconds(rng.lognormal(ACK_MEDIAN_MINUTES[p] * MINUTE as f64, ACK_SIGMA)).min(work);
     let close_delay = rng.between(DAY, 5 * DAY);
     let human_detection = (DETECTION_SHARE - MONITORING_SHARE) / (1.0 - MONITORING_SHARE);
-    let detection = (monitoring || rng.bernoulli(human_detection))
-        .then(|| seconds(rng.exponential(DETECTION_DELAY_MEAN)));
+    let detection = (monitoring || rng.bernoulli(human_detection)).then(|| seconds(rng.exponential(DETECTION_DELAY_MEAN)));
     let reopen_draw = rng.uniform();
     let reopens = if reopen_draw < REOPEN_TWICE {
         2
@@ -201,9 +169,7 @@ fn draw_one(
     };
     let reassignments = rng.geometric(REASSIGN_P, 20) as u8;
     let major = rng.bernoulli(MAJOR_SHARE[p]);
-    let pause = rng
-        .bernoulli(PAUSE_SHARE)
-        .then(|| (rng.uniform_in(0.05, 0.5), rng.uniform_in(0.1, 0.4)));
+    let pause = rng.bernoulli(PAUSE_SHARE).then(|| (rng.uniform_in(0.05, 0.5), rng.uniform_in(0.1, 0.4)));
     Incident {
         seq,
         opened,
@@ -260,44 +226,20 @@ impl Incident {
         let span = (resolved - acknowledged) as f64;
         let parts = 2 * i64::from(self.reopens) + 1;
         let boundary = |j: i64| acknowledged + (span * j as f64 / parts as f64) as i64;
-        out.push(Transition {
-            at: self.opened,
-            to: NEW,
-        });
-        out.push(Transition {
-            at: acknowledged,
-            to: IN_PROGRESS,
-        });
+        out.push(Transition { at: self.opened, to: NEW });
+        out.push(Transition { at: acknowledged, to: IN_PROGRESS });
         if let Some((from, length)) = self.pause {
             let segment = (boundary(1) - acknowledged) as f64;
             let paused = acknowledged + (segment * from) as i64;
-            out.push(Transition {
-                at: paused,
-                to: AWAITING,
-            });
-            out.push(Transition {
-                at: paused + (segment * length) as i64,
-                to: IN_PROGRESS,
-            });
+            out.push(Transition { at: paused, to: AWAITING });
+            out.push(Transition { at: paused + (segment * length) as i64, to: IN_PROGRESS });
         }
         for cycle in 1..=i64::from(self.reopens) {
-            out.push(Transition {
-                at: boundary(2 * cycle - 1),
-                to: RESOLVED,
-            });
-            out.push(Transition {
-                at: boundary(2 * cycle),
-                to: IN_PROGRESS,
-            });
+            out.push(Transition { at: boundary(2 * cycle - 1), to: RESOLVED });
+            out.push(Transition { at: boundary(2 * cycle), to: IN_PROGRESS });
         }
-        out.push(Transition {
-            at: resolved,
-            to: RESOLVED,
-        });
-        out.push(Transition {
-            at: resolved + self.close_delay,
-            to: CLOSED,
-        });
+        out.push(Transition { at: resolved, to: RESOLVED });
+        out.push(Transition { at: resolved + self.close_delay, to: CLOSED });
         let happened = out.partition_point(|t| t.at <= as_of);
         out.truncate(happened);
     }
@@ -306,13 +248,8 @@ impl Incident {
     pub fn snapshot(&self, timeline: &[Transition], as_of: i64) -> Snapshot {
         let state = timeline.last().map_or(NEW, |t| t.to);
         let at_state = |name: &str| timeline.iter().rev().find(|t| t.to == name).map(|t| t.at);
-        let resolved = matches!(state, RESOLVED | CLOSED)
-            .then(|| at_state(RESOLVED))
-            .flatten();
-        let reopen_count = timeline
-            .windows(2)
-            .filter(|w| w[0].to == RESOLVED && w[1].to == IN_PROGRESS)
-            .count() as i64;
+        let resolved = matches!(state, RESOLVED | CLOSED).then(|| at_state(RESOLVED)).flatten();
+        let reopen_count = timeline.windows(2).filter(|w| w[0].to == RESOLVED && w[1].to == IN_PROGRESS).count() as i64;
         let target = SLA_HOURS[usize::from(self.priority - 1)] * HOUR;
         let made_sla = match resolved {
             Some(r) => Some(r - self.opened <= target),

@@ -41,12 +41,7 @@ impl Problem {
 /// Links about [`PROBLEM_LINK_SHARE`] of the incidents to problems and returns the problems in
 /// opening order (the order of their ids); incidents' `problem` indices refer to that order.
 /// `incidents` must be sorted by opening time and `by_ci` built from that order.
-pub(super) fn plant(
-    incidents: &mut [Incident],
-    by_ci: &ByCi,
-    window: &Window,
-    seed: u64,
-) -> Vec<Problem> {
+pub(super) fn plant(incidents: &mut [Incident], by_ci: &ByCi, window: &Window, seed: u64) -> Vec<Problem> {
     let mut rng = Rng::stream(seed, Stream::Problems, 0);
     let n = incidents.len();
     let target = (PROBLEM_LINK_SHARE * n as f64).round() as usize;
@@ -66,12 +61,7 @@ pub(super) fn plant(
             continue;
         };
         let size = (2 + rng.geometric(RUN_EXTRA_P, MAX_RUN - 2) as usize).min(target - linked);
-        let run: Vec<u32> = on[position..]
-            .iter()
-            .copied()
-            .take_while(|&i| incidents[i as usize].problem.is_none())
-            .take(size)
-            .collect();
+        let run: Vec<u32> = on[position..].iter().copied().take_while(|&i| incidents[i as usize].problem.is_none()).take(size).collect();
         if run.len() < 2 {
             continue;
         }
@@ -103,19 +93,9 @@ pub(super) fn plant(
 /// Known error within days for most, root cause removed weeks later, closure after review;
 /// anything after `as_of` has not happened yet.
 fn lifecycle(ci: u32, opened: i64, as_of: i64, rng: &mut Rng) -> Problem {
-    let known_error = rng
-        .bernoulli(KNOWN_ERROR_SHARE)
-        .then(|| opened + seconds(rng.lognormal(5.0 * DAY as f64, 0.8)));
-    let resolved = rng
-        .bernoulli(RESOLVED_SHARE)
-        .then(|| known_error.unwrap_or(opened) + seconds(rng.lognormal(21.0 * DAY as f64, 0.7)));
+    let known_error = rng.bernoulli(KNOWN_ERROR_SHARE).then(|| opened + seconds(rng.lognormal(5.0 * DAY as f64, 0.8)));
+    let resolved = rng.bernoulli(RESOLVED_SHARE).then(|| known_error.unwrap_or(opened) + seconds(rng.lognormal(21.0 * DAY as f64, 0.7)));
     let closed = resolved.map(|r| r + rng.between(DAY, 14 * DAY));
     let happened = |t: Option<i64>| t.filter(|&t| t <= as_of);
-    Problem {
-        ci,
-        opened,
-        known_error: happened(known_error),
-        resolved: happened(resolved),
-        closed: happened(closed),
-    }
+    Problem { ci, opened, known_error: happened(known_error), resolved: happened(resolved), closed: happened(closed) }
 }

@@ -4,9 +4,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::error::ArrowError;
 
 use crate::model::{CHANGE_OUTCOMES, CHANGE_TYPES, Table, UTC};
@@ -38,10 +36,7 @@ pub(super) struct IdFormat {
 
 impl IdFormat {
     pub fn new(prefix: &'static str, min_width: usize, count: usize) -> IdFormat {
-        IdFormat {
-            prefix,
-            width: min_width.max(count.to_string().len()),
-        }
+        IdFormat { prefix, width: min_width.max(count.to_string().len()) }
     }
 
     /// The id of the row at `index` (0-based).
@@ -73,14 +68,9 @@ fn batch(table: Table, columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch> {
     let schema = table.schema();
     let names = schema.fields().iter().map(|f| f.name().as_str());
     if !names.eq(columns.iter().map(|(name, _)| *name)) {
-        return Err(Error::Arrow(ArrowError::SchemaError(format!(
-            "generated {table} columns are not in the canonical order"
-        ))));
+        return Err(Error::Arrow(ArrowError::SchemaError(format!("generated {table} columns are not in the canonical order"))));
     }
-    Ok(RecordBatch::try_new(
-        schema,
-        columns.into_iter().map(|(_, c)| c).collect(),
-    )?)
+    Ok(RecordBatch::try_new(schema, columns.into_iter().map(|(_, c)| c).collect())?)
 }
 
 impl World {
@@ -101,90 +91,27 @@ impl World {
         batch(
             Table::Incidents,
             vec![
-                (
-                    "id",
-                    text(range.clone().map(|i| Some(self.ids.incidents.id(i)))),
-                ),
+                ("id", text(range.clone().map(|i| Some(self.ids.incidents.id(i))))),
                 ("opened_at", timestamps(rows.iter().map(|r| Some(r.opened)))),
-                (
-                    "started_at",
-                    timestamps(snapshots.iter().map(|s| s.started)),
-                ),
-                (
-                    "acknowledged_at",
-                    timestamps(snapshots.iter().map(|s| s.acknowledged)),
-                ),
-                (
-                    "resolved_at",
-                    timestamps(snapshots.iter().map(|s| s.resolved)),
-                ),
+                ("started_at", timestamps(snapshots.iter().map(|s| s.started))),
+                ("acknowledged_at", timestamps(snapshots.iter().map(|s| s.acknowledged))),
+                ("resolved_at", timestamps(snapshots.iter().map(|s| s.resolved))),
                 ("closed_at", timestamps(snapshots.iter().map(|s| s.closed))),
-                (
-                    "priority",
-                    integers(rows.iter().map(|r| Some(i64::from(r.priority)))),
-                ),
-                (
-                    "impact",
-                    integers(rows.iter().map(|r| Some(i64::from(r.impact)))),
-                ),
-                (
-                    "urgency",
-                    integers(rows.iter().map(|r| Some(i64::from(r.urgency)))),
-                ),
+                ("priority", integers(rows.iter().map(|r| Some(i64::from(r.priority))))),
+                ("impact", integers(rows.iter().map(|r| Some(i64::from(r.impact))))),
+                ("urgency", integers(rows.iter().map(|r| Some(i64::from(r.urgency))))),
                 ("state", text(snapshots.iter().map(|s| Some(s.state)))),
-                (
-                    "category",
-                    text(each().map(|i| Some(ci(i).class().category))),
-                ),
+                ("category", text(each().map(|i| Some(ci(i).class().category)))),
                 ("service", text(each().map(|i| Some(ci(i).service_name())))),
-                (
-                    "ci",
-                    text(rows.iter().map(|r| Some(self.ids.cis.id(r.ci as usize)))),
-                ),
-                (
-                    "assignment_group",
-                    text(each().map(|i| {
-                        Some(if rows[i].first_line {
-                            SERVICE_DESK
-                        } else {
-                            ci(i).class().resolver_group
-                        })
-                    })),
-                ),
-                (
-                    "contact_type",
-                    text(
-                        rows.iter()
-                            .map(|r| Some(CONTACT_TYPES[usize::from(r.contact)])),
-                    ),
-                ),
-                (
-                    "reopen_count",
-                    integers(snapshots.iter().map(|s| Some(s.reopen_count))),
-                ),
-                (
-                    "reassignment_count",
-                    integers(rows.iter().map(|r| Some(i64::from(r.reassignments)))),
-                ),
+                ("ci", text(rows.iter().map(|r| Some(self.ids.cis.id(r.ci as usize))))),
+                ("assignment_group", text(each().map(|i| Some(if rows[i].first_line { SERVICE_DESK } else { ci(i).class().resolver_group })))),
+                ("contact_type", text(rows.iter().map(|r| Some(CONTACT_TYPES[usize::from(r.contact)])))),
+                ("reopen_count", integers(snapshots.iter().map(|s| Some(s.reopen_count)))),
+                ("reassignment_count", integers(rows.iter().map(|r| Some(i64::from(r.reassignments))))),
                 ("major", booleans(rows.iter().map(|r| Some(r.major)))),
-                (
-                    "problem_id",
-                    text(
-                        rows.iter()
-                            .map(|r| r.problem.map(|p| self.ids.problems.id(p as usize))),
-                    ),
-                ),
-                (
-                    "caused_by_change",
-                    text(
-                        rows.iter()
-                            .map(|r| r.caused_by.map(|c| self.ids.changes.id(c as usize))),
-                    ),
-                ),
-                (
-                    "source_made_sla",
-                    booleans(snapshots.iter().map(|s| s.made_sla)),
-                ),
+                ("problem_id", text(rows.iter().map(|r| r.problem.map(|p| self.ids.problems.id(p as usize))))),
+                ("caused_by_change", text(rows.iter().map(|r| r.caused_by.map(|c| self.ids.changes.id(c as usize))))),
+                ("source_made_sla", booleans(snapshots.iter().map(|s| s.made_sla))),
             ],
         )
     }
@@ -197,27 +124,15 @@ impl World {
         batch(
             Table::Problems,
             vec![
-                (
-                    "id",
-                    text(range.clone().map(|i| Some(self.ids.problems.id(i)))),
-                ),
+                ("id", text(range.clone().map(|i| Some(self.ids.problems.id(i))))),
                 ("opened_at", timestamps(rows.iter().map(|r| Some(r.opened)))),
                 ("resolved_at", timestamps(rows.iter().map(|r| r.resolved))),
                 ("closed_at", timestamps(rows.iter().map(|r| r.closed))),
-                (
-                    "known_error_at",
-                    timestamps(rows.iter().map(|r| r.known_error)),
-                ),
+                ("known_error_at", timestamps(rows.iter().map(|r| r.known_error))),
                 ("state", text(rows.iter().map(|r| Some(r.state())))),
-                (
-                    "category",
-                    text(each().map(|i| Some(ci(i).class().category))),
-                ),
+                ("category", text(each().map(|i| Some(ci(i).class().category)))),
                 ("service", text(each().map(|i| Some(ci(i).service_name())))),
-                (
-                    "ci",
-                    text(rows.iter().map(|r| Some(self.ids.cis.id(r.ci as usize)))),
-                ),
+                ("ci", text(rows.iter().map(|r| Some(self.ids.cis.id(r.ci as usize))))),
             ],
         )
     }
@@ -228,43 +143,16 @@ impl World {
         batch(
             Table::Changes,
             vec![
-                (
-                    "id",
-                    text(range.clone().map(|i| Some(self.ids.changes.id(i)))),
-                ),
-                (
-                    "type",
-                    text(rows.iter().map(|r| Some(CHANGE_TYPES[r.kind]))),
-                ),
+                ("id", text(range.clone().map(|i| Some(self.ids.changes.id(i))))),
+                ("type", text(rows.iter().map(|r| Some(CHANGE_TYPES[r.kind])))),
                 ("is_patch", booleans(rows.iter().map(|r| Some(r.is_patch)))),
-                (
-                    "ci",
-                    text(rows.iter().map(|r| Some(self.ids.cis.id(r.ci as usize)))),
-                ),
-                (
-                    "service",
-                    text(
-                        rows.iter()
-                            .map(|r| Some(self.cmdb.cis[r.ci as usize].service_name())),
-                    ),
-                ),
-                (
-                    "planned_start",
-                    timestamps(rows.iter().map(|r| Some(r.planned_start))),
-                ),
-                (
-                    "planned_end",
-                    timestamps(rows.iter().map(|r| Some(r.planned_end))),
-                ),
-                (
-                    "actual_start",
-                    timestamps(rows.iter().map(|r| r.actual_start)),
-                ),
+                ("ci", text(rows.iter().map(|r| Some(self.ids.cis.id(r.ci as usize))))),
+                ("service", text(rows.iter().map(|r| Some(self.cmdb.cis[r.ci as usize].service_name())))),
+                ("planned_start", timestamps(rows.iter().map(|r| Some(r.planned_start)))),
+                ("planned_end", timestamps(rows.iter().map(|r| Some(r.planned_end)))),
+                ("actual_start", timestamps(rows.iter().map(|r| r.actual_start))),
                 ("actual_end", timestamps(rows.iter().map(|r| r.actual_end))),
-                (
-                    "outcome",
-                    text(rows.iter().map(|r| r.outcome.map(|o| CHANGE_OUTCOMES[o]))),
-                ),
+                ("outcome", text(rows.iter().map(|r| r.outcome.map(|o| CHANGE_OUTCOMES[o])))),
             ],
         )
     }
@@ -279,18 +167,9 @@ impl World {
                 ("name", text(rows.iter().map(|r| Some(r.name.as_str())))),
                 ("class", text(rows.iter().map(|r| Some(r.class().name)))),
                 ("service", text(rows.iter().map(|r| Some(r.service_name())))),
-                (
-                    "criticality",
-                    text(rows.iter().map(|r| Some(r.criticality))),
-                ),
-                (
-                    "in_service_from",
-                    timestamps(rows.iter().map(|r| Some(r.in_service_from))),
-                ),
-                (
-                    "in_service_to",
-                    timestamps(rows.iter().map(|r| r.in_service_to)),
-                ),
+                ("criticality", text(rows.iter().map(|r| Some(r.criticality)))),
+                ("in_service_from", timestamps(rows.iter().map(|r| Some(r.in_service_from)))),
+                ("in_service_to", timestamps(rows.iter().map(|r| r.in_service_to))),
             ],
         )
     }
@@ -333,10 +212,7 @@ impl World {
         batch(
             Table::Events,
             vec![
-                (
-                    "id",
-                    text((first_event..first_event + count).map(|e| Some(self.ids.events.id(e)))),
-                ),
+                ("id", text((first_event..first_event + count).map(|e| Some(self.ids.events.id(e))))),
                 ("ticket_id", text(ticket.into_iter())),
                 ("at", timestamps(transitions.iter().map(|t| Some(t.at)))),
                 ("field", text((0..count).map(|_| Some("state")))),

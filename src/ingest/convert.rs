@@ -9,14 +9,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Int64Builder, StringArray, StringBuilder,
-    TimestampMicrosecondArray, TimestampMicrosecondBuilder,
+    Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Int64Builder, StringArray, StringBuilder, TimestampMicrosecondArray, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::compute::{cast, filter};
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::profile::{field_names, DedupKind, MissingColumns, TableProfile, TableRules, UnknownColumns, ValueMap};
+use super::profile::{DedupKind, MissingColumns, TableProfile, TableRules, UnknownColumns, ValueMap, field_names};
 use super::raw::{RawChunk, RejectCode, RowProblem};
 use crate::error::{Error, Result};
 use crate::model::{Domain, FieldKind, FieldSpec, Table, UTC};
@@ -89,14 +88,8 @@ impl<'c> Problems<'c> {
 
     fn flag(&mut self, i: usize, column: &str, value: &str, code: RejectCode, reason: String) {
         if self.slots[i].is_none() {
-            self.slots[i] = Some(RowProblem {
-                row: self.rows[i],
-                line: self.lines.get(i).copied(),
-                column: column.to_string(),
-                value: value.to_string(),
-                code,
-                reason,
-            });
+            self.slots[i] =
+                Some(RowProblem { row: self.rows[i], line: self.lines.get(i).copied(), column: column.to_string(), value: value.to_string(), code, reason });
         }
     }
 
@@ -163,15 +156,8 @@ impl<'a> Converter<'a> {
                     None => constant,
                 }
             };
-            let parser = FieldParser {
-                spec,
-                table: self.table,
-                rules: self.rules,
-                value_map: self.rules.value_maps.get(spec.name),
-            };
-            let array = parser.build(n, &cell, &mut |i, value: &str, code, reason| {
-                problems.flag(i, &column, value, code, reason)
-            });
+            let parser = FieldParser { spec, table: self.table, rules: self.rules, value_map: self.rules.value_maps.get(spec.name) };
+            let array = parser.build(n, &cell, &mut |i, value: &str, code, reason| problems.flag(i, &column, value, code, reason));
             arrays.push(array);
             column_names.push(column);
         }
@@ -206,12 +192,7 @@ impl<'a> Converter<'a> {
                     None if chunk.complete_schema && tp.missing_columns == MissingColumns::Error => {
                         return Err(self.column_error(
                             schema,
-                            format!(
-                                "column {} (mapped to {}.{}) is not in the file",
-                                quote_list(mapping.candidates()),
-                                self.table,
-                                spec.name
-                            ),
+                            format!("column {} (mapped to {}.{}) is not in the file", quote_list(mapping.candidates()), self.table, spec.name),
                         ));
                     }
                     None => FieldSource::Absent,
@@ -260,12 +241,7 @@ impl<'a> Converter<'a> {
                 };
                 return Err(Error::input(
                     self.path,
-                    format!(
-                        "unknown column `{}`{at}{near}; {} columns are: {}",
-                        f.name(),
-                        self.table,
-                        field_names(self.table)
-                    ),
+                    format!("unknown column `{}`{at}{near}; {} columns are: {}", f.name(), self.table, field_names(self.table)),
                 ));
             }
         }
@@ -304,11 +280,7 @@ impl<'a> Converter<'a> {
             for row in 0..problems.len() {
                 if problems.is_clear(row) && values.is_valid(row) && values.value(row) > as_of {
                     let at = rfc3339(values.value(row));
-                    let reason = format!(
-                        "{} ({at}) is after --as-of ({}): it has not happened yet at the reporting cut-off",
-                        spec.name,
-                        rfc3339(as_of)
-                    );
+                    let reason = format!("{} ({at}) is after --as-of ({}): it has not happened yet at the reporting cut-off", spec.name, rfc3339(as_of));
                     problems.flag(row, &columns[i], &at, RejectCode::AfterAsOf, reason);
                 }
             }
@@ -339,10 +311,7 @@ impl<'a> Converter<'a> {
                     Some(v) => row_keys.push(v),
                     None => {
                         row_keys.push(KeyValue::Null);
-                        let reason = format!(
-                            "dedup key `{}` is not a {:?}, so the row's version cannot be ordered",
-                            key.column, key.kind
-                        );
+                        let reason = format!("dedup key `{}` is not a {:?}, so the row's version cannot be ordered", key.column, key.kind);
                         problems.flag(row, &key.column, raw.unwrap_or_default(), RejectCode::BadDedupKey, reason);
                     }
                 }
@@ -398,18 +367,21 @@ impl FieldParser<'_> {
                                 if allowed.contains(&norm.as_str()) {
                                     b.append_value(norm);
                                 } else {
-                                    report(i, &v, RejectCode::UnmappedValue, format!(
-                                        "`{v}` is not a {name} ({}); {}", allowed.join(", "), self.map_hint()
-                                    ));
+                                    report(i, &v, RejectCode::UnmappedValue, format!("`{v}` is not a {name} ({}); {}", allowed.join(", "), self.map_hint()));
                                     b.append_null();
                                 }
                             }
                             _ => match self.rules.allowed.get(self.spec.name) {
                                 Some(allowed) if !allowed.contains(&v.to_lowercase()) => {
-                                    report(i, &v, RejectCode::UnmappedValue, format!(
-                                        "{name} `{v}` is not one the profile knows; add it to [tables.{}.allowed.{name}] or map it in [tables.{}.values.{name}]",
-                                        self.table, self.table
-                                    ));
+                                    report(
+                                        i,
+                                        &v,
+                                        RejectCode::UnmappedValue,
+                                        format!(
+                                            "{name} `{v}` is not one the profile knows; add it to [tables.{}.allowed.{name}] or map it in [tables.{}.values.{name}]",
+                                            self.table, self.table
+                                        ),
+                                    );
                                     b.append_null();
                                 }
                                 _ => b.append_value(v),
@@ -463,10 +435,12 @@ impl FieldParser<'_> {
                         Some(v) if self.rules.true_tokens.contains(v.as_ref()) => b.append_value(true),
                         Some(v) if self.rules.false_tokens.contains(v.as_ref()) => b.append_value(false),
                         Some(v) => {
-                            report(i, &v, RejectCode::InvalidBoolean, format!(
-                                "{name} `{v}` is neither a true nor a false token; set parse.true_tokens / parse.false_tokens or {}",
-                                self.map_hint()
-                            ));
+                            report(
+                                i,
+                                &v,
+                                RejectCode::InvalidBoolean,
+                                format!("{name} `{v}` is neither a true nor a false token; set parse.true_tokens / parse.false_tokens or {}", self.map_hint()),
+                            );
                             b.append_null();
                         }
                     }
@@ -484,11 +458,16 @@ impl FieldParser<'_> {
                     match self.rules.timestamps.parse(&v) {
                         Some(t) => b.append_value(t),
                         None => {
-                            report(i, &v, RejectCode::UnparseableTimestamp, format!(
-                                "{name} `{v}` matches none of the timestamp formats [{}] (zone {}); add its format to parse.timestamp_formats",
-                                self.rules.timestamps.describe_formats(),
-                                self.rules.timestamps.timezone()
-                            ));
+                            report(
+                                i,
+                                &v,
+                                RejectCode::UnparseableTimestamp,
+                                format!(
+                                    "{name} `{v}` matches none of the timestamp formats [{}] (zone {}); add its format to parse.timestamp_formats",
+                                    self.rules.timestamps.describe_formats(),
+                                    self.rules.timestamps.timezone()
+                                ),
+                            );
                             b.append_null();
                         }
                     }
@@ -502,18 +481,12 @@ impl FieldParser<'_> {
 /// A number in plain or decimal-comma notation.
 pub fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
     let s = s.trim();
-    let parsed = if decimal_comma && s.contains(',') {
-        s.replace('.', "").replace(',', ".").parse::<f64>()
-    } else {
-        s.parse::<f64>()
-    };
+    let parsed = if decimal_comma && s.contains(',') { s.replace('.', "").replace(',', ".").parse::<f64>() } else { s.parse::<f64>() };
     parsed.ok().filter(|f| f.is_finite())
 }
 
 pub fn rfc3339(micros: i64) -> String {
-    DateTime::from_timestamp_micros(micros)
-        .map(|d| d.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-        .unwrap_or_else(|| format!("{micros}µs"))
+    DateTime::from_timestamp_micros(micros).map(|d| d.to_rfc3339_opts(SecondsFormat::AutoSi, true)).unwrap_or_else(|| format!("{micros}µs"))
 }
 
 fn quote_list(names: &[String]) -> String {

@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::profile::TableRules;
-use super::raw::{RawChunk, RejectCode, RowProblem, BATCH_ROWS};
+use super::raw::{BATCH_ROWS, RawChunk, RejectCode, RowProblem};
 use super::source;
 use crate::error::{Error, Result};
 
@@ -27,50 +27,34 @@ pub fn read(path: &Path, rules: &TableRules, sink: &mut dyn FnMut(RawChunk) -> R
         Some(d) => d,
         None => sniff_delimiter(input.fill_buf().map_err(|e| Error::io(path, e))?, rules.quote),
     };
-    let mut reader = ::csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(rules.quote)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
+    let mut reader = ::csv::ReaderBuilder::new().delimiter(delimiter).quote(rules.quote).has_headers(false).flexible(true).from_reader(input);
 
     let decode = |bytes: &[u8]| -> Option<String> {
-        if rules.latin1 {
-            Some(bytes.iter().map(|&b| b as char).collect())
-        } else {
-            std::str::from_utf8(bytes).ok().map(str::to_owned)
-        }
+        if rules.latin1 { Some(bytes.iter().map(|&b| b as char).collect()) } else { std::str::from_utf8(bytes).ok().map(str::to_owned) }
     };
 
     let mut record = ::csv::ByteRecord::new();
-    let has_header = reader
-        .read_byte_record(&mut record)
-        .map_err(|e| Error::input(path, format!("cannot read the header row: {e}")))?;
+    let has_header = reader.read_byte_record(&mut record).map_err(|e| Error::input(path, format!("cannot read the header row: {e}")))?;
     if !has_header {
         return Err(Error::input(path, "the file is empty: a CSV input needs a header row"));
     }
     let mut names = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
-        let name = decode(field).ok_or_else(|| {
-            Error::input(path, format!("header field {} is not valid UTF-8; set parse.encoding = \"latin1\" or re-export as UTF-8", i + 1))
-        })?;
+        let name = decode(field)
+            .ok_or_else(|| Error::input(path, format!("header field {} is not valid UTF-8; set parse.encoding = \"latin1\" or re-export as UTF-8", i + 1)))?;
         names.push(name.trim().to_string());
     }
     // Exports often end every line with the separator: trailing unnamed columns carry nothing.
     while names.len() > 1 && names.last().is_some_and(String::is_empty) {
         names.pop();
     }
-    let schema: SchemaRef = Arc::new(Schema::new(
-        names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>(),
-    ));
+    let schema: SchemaRef = Arc::new(Schema::new(names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>()));
 
     let mut chunk = ChunkBuilder::new(schema.clone());
     let mut row: u64 = 0;
     let mut emitted = false;
     loop {
-        let more = reader.read_byte_record(&mut record).map_err(|e| {
-            Error::input(path, format!("cannot read after record {row}: {e}"))
-        })?;
+        let more = reader.read_byte_record(&mut record).map_err(|e| Error::input(path, format!("cannot read after record {row}: {e}")))?;
         if !more {
             break;
         }
@@ -81,14 +65,7 @@ pub fn read(path: &Path, rules: &TableRules, sink: &mut dyn FnMut(RawChunk) -> R
         row += 1;
         match split_record(&record, &names, &decode) {
             Ok(fields) => chunk.push(row, line, fields),
-            Err((column, value, reason)) => chunk.malformed.push(RowProblem {
-                row,
-                line: Some(line),
-                column,
-                value,
-                code: RejectCode::MalformedRow,
-                reason,
-            }),
+            Err((column, value, reason)) => chunk.malformed.push(RowProblem { row, line: Some(line), column, value, code: RejectCode::MalformedRow, reason }),
         }
         if chunk.len() >= BATCH_ROWS {
             let full = std::mem::replace(&mut chunk, ChunkBuilder::new(schema.clone()));
@@ -104,23 +81,12 @@ pub fn read(path: &Path, rules: &TableRules, sink: &mut dyn FnMut(RawChunk) -> R
 
 type Problem = (String, String, String);
 
-fn split_record(
-    record: &::csv::ByteRecord,
-    names: &[String],
-    decode: &dyn Fn(&[u8]) -> Option<String>,
-) -> std::result::Result<Vec<String>, Problem> {
+fn split_record(record: &::csv::ByteRecord, names: &[String], decode: &dyn Fn(&[u8]) -> Option<String>) -> std::result::Result<Vec<String>, Problem> {
     let expected = names.len();
     let extra_has_data = record.iter().skip(expected).any(|f| !f.iter().all(u8::is_ascii_whitespace));
     if record.len() < expected || extra_has_data {
         let preview = String::from_utf8_lossy(record.as_slice()).chars().take(80).collect();
-        return Err((
-            String::new(),
-            preview,
-            format!(
-                "the row has {} fields but the header has {expected}; check the delimiter and quoting",
-                record.len()
-            ),
-        ));
+        return Err((String::new(), preview, format!("the row has {} fields but the header has {expected}; check the delimiter and quoting", record.len())));
     }
     let mut fields = Vec::with_capacity(expected);
     for (i, bytes) in record.iter().take(expected).enumerate() {
@@ -184,13 +150,7 @@ impl ChunkBuilder {
     fn finish(mut self) -> Result<RawChunk> {
         let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
         let batch = RecordBatch::try_new(self.schema, arrays)?;
-        Ok(RawChunk {
-            batch,
-            rows: self.rows,
-            lines: self.lines,
-            malformed: self.malformed,
-            complete_schema: true,
-        })
+        Ok(RawChunk { batch, rows: self.rows, lines: self.lines, malformed: self.malformed, complete_schema: true })
     }
 }
 

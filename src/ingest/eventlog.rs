@@ -6,7 +6,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondBuilder, UInt32Array, UInt64Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBuilder, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondBuilder, UInt32Array, UInt64Array,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
@@ -15,7 +17,7 @@ use datafusion::prelude::SessionContext;
 use super::profile::{ColumnSource, EventLog, MilestoneRule, TableRules};
 use super::raw::{RawChunk, RejectCode, RowProblem};
 use crate::error::{Error, Result};
-use crate::model::{timestamp_type, Table, UTC};
+use crate::model::{Table, UTC, timestamp_type};
 
 /// Keeps what the derivation needs of each event.
 pub struct Extractor<'a> {
@@ -56,20 +58,10 @@ impl<'a> Extractor<'a> {
             index(&log.reopen_from);
         }
         // Every state the profile names, for milestones that fall back on logs it does not know.
-        let known: Vec<String> = log
-            .milestones
-            .values()
-            .flat_map(|m| m.states.iter().chain(&m.only_if_final_in))
-            .chain(&log.reopen_from)
-            .cloned()
-            .collect();
+        let known: Vec<String> = log.milestones.values().flat_map(|m| m.states.iter().chain(&m.only_if_final_in)).chain(&log.reopen_from).cloned().collect();
         let known = index(&known);
-        let attributes = log
-            .first
-            .iter()
-            .map(|(f, c)| (f.clone(), true, c.clone()))
-            .chain(log.last.iter().map(|(f, c)| (f.clone(), false, c.clone())))
-            .collect();
+        let attributes =
+            log.first.iter().map(|(f, c)| (f.clone(), true, c.clone())).chain(log.last.iter().map(|(f, c)| (f.clone(), false, c.clone()))).collect();
         Extractor { log, rules, as_of, sets, attributes, known }
     }
 
@@ -294,12 +286,8 @@ pub fn derive(extractor: &Extractor, events: Vec<RecordBatch>) -> Result<Derived
                     let changes = changes
                         .iter()
                         .map(|b| {
-                            let columns = b
-                                .columns()
-                                .iter()
-                                .zip(target.fields())
-                                .map(|(c, f)| cast(c, f.data_type()))
-                                .collect::<std::result::Result<Vec<_>, _>>()?;
+                            let columns =
+                                b.columns().iter().zip(target.fields()).map(|(c, f)| cast(c, f.data_type())).collect::<std::result::Result<Vec<_>, _>>()?;
                             RecordBatch::try_new(target.clone(), columns)
                         })
                         .collect::<std::result::Result<Vec<_>, _>>()?;

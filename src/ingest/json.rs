@@ -13,7 +13,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::raw::{RawChunk, RejectCode, RowProblem, BATCH_ROWS};
+use super::raw::{BATCH_ROWS, RawChunk, RejectCode, RowProblem};
 use super::source;
 use crate::error::{Error, Result};
 
@@ -46,21 +46,13 @@ pub fn read(path: &Path, sink: &mut dyn FnMut(RawChunk) -> Result<()>) -> Result
         Some(b'[') => read_array(path, input, &mut acc, sink)?,
         Some(b'{') => read_lines(path, input, &mut acc, sink)?,
         Some(_) => {
-            return Err(Error::input(
-                path,
-                "not JSON input: expected a top-level array of objects or one object per line (NDJSON)",
-            ));
+            return Err(Error::input(path, "not JSON input: expected a top-level array of objects or one object per line (NDJSON)"));
         }
     }
     sink(acc.take())
 }
 
-fn read_lines(
-    path: &Path,
-    mut input: Box<dyn BufRead + Send>,
-    acc: &mut Accumulator,
-    sink: &mut dyn FnMut(RawChunk) -> Result<()>,
-) -> Result<()> {
+fn read_lines(path: &Path, mut input: Box<dyn BufRead + Send>, acc: &mut Accumulator, sink: &mut dyn FnMut(RawChunk) -> Result<()>) -> Result<()> {
     let mut line = Vec::new();
     let mut line_no = 0u64;
     let mut row = 0u64;
@@ -96,12 +88,7 @@ fn read_lines(
     Ok(())
 }
 
-fn read_array(
-    path: &Path,
-    input: Box<dyn BufRead + Send>,
-    acc: &mut Accumulator,
-    sink: &mut dyn FnMut(RawChunk) -> Result<()>,
-) -> Result<()> {
+fn read_array(path: &Path, input: Box<dyn BufRead + Send>, acc: &mut Accumulator, sink: &mut dyn FnMut(RawChunk) -> Result<()>) -> Result<()> {
     let mut de = serde_json::Deserializer::from_reader(input);
     let mut stopped = None;
     let seed = ArraySeed { acc, sink, stopped: &mut stopped };
@@ -203,22 +190,11 @@ impl Accumulator {
                 lines.push(*l);
             }
         }
-        let schema = Arc::new(Schema::new(
-            names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>(),
-        ));
+        let schema = Arc::new(Schema::new(names.iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>()));
         let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
-        let batch = RecordBatch::try_new_with_options(
-            schema,
-            arrays,
-            &datafusion::arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows.len())),
-        )
-        .expect("columns are built with one value per record");
-        RawChunk {
-            batch,
-            rows,
-            lines,
-            malformed: std::mem::take(&mut self.malformed),
-            complete_schema: false,
-        }
+        let batch =
+            RecordBatch::try_new_with_options(schema, arrays, &datafusion::arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows.len())))
+                .expect("columns are built with one value per record");
+        RawChunk { batch, rows, lines, malformed: std::mem::take(&mut self.malformed), complete_schema: false }
     }
 }

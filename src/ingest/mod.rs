@@ -42,13 +42,7 @@ pub struct LoadOptions {
 }
 
 /// Loads `inputs` through `profile`, writing canonical batches to `tables` and rejects to `rejects`.
-pub fn load(
-    inputs: &[PathBuf],
-    profile: &Profile,
-    options: &LoadOptions,
-    tables: &mut dyn TableSink,
-    rejects: &mut dyn RejectSink,
-) -> Result<LoadSummary> {
+pub fn load(inputs: &[PathBuf], profile: &Profile, options: &LoadOptions, tables: &mut dyn TableSink, rejects: &mut dyn RejectSink) -> Result<LoadSummary> {
     let (files, skipped) = source::discover(inputs, profile)?;
     let mut summary = LoadSummary::new(profile, options, &files, skipped);
     for table in Table::ALL {
@@ -73,13 +67,7 @@ pub fn load(
             rejects: &mut *rejects,
         };
         for (index, file) in mine {
-            let converter = Converter {
-                table,
-                table_profile,
-                rules: &rules,
-                as_of: options.as_of,
-                path: &file.path,
-            };
+            let converter = Converter { table, table_profile, rules: &rules, as_of: options.as_of, path: &file.path };
             let mut on_chunk = |chunk: RawChunk| loader.chunk(index, &file.path, &converter, chunk);
             match file.format {
                 Format::Csv => csv::read(&file.path, &rules, &mut on_chunk)?,
@@ -190,7 +178,11 @@ impl TableLoader<'_> {
                     column: name.clone(),
                     value: value.to_string(),
                     code: RejectCode::OutOfScope,
-                    reason: format!("`{value}` does not belong in {}: the profile keeps {name} values {}", self.table, keep.iter().cloned().collect::<Vec<_>>().join(", ")),
+                    reason: format!(
+                        "`{value}` does not belong in {}: the profile keeps {name} values {}",
+                        self.table,
+                        keep.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
                 });
             }
         }
@@ -316,7 +308,9 @@ impl TableLoader<'_> {
                 let file = files.value(start) as usize;
                 let end = (start..batch.num_rows()).find(|&i| files.value(i) as usize != file).unwrap_or(batch.num_rows());
                 let slice = batch.slice(start, end - start);
-                let keep: Vec<usize> = (0..slice.num_columns()).filter(|&i| !["first_file", "first_row", "event_count"].contains(&slice.schema().field(i).name().as_str())).collect();
+                let keep: Vec<usize> = (0..slice.num_columns())
+                    .filter(|&i| !["first_file", "first_row", "event_count"].contains(&slice.schema().field(i).name().as_str()))
+                    .collect();
                 let chunk = RawChunk {
                     batch: slice.project(&keep)?,
                     rows: (start..end).map(|i| rows.value(i)).collect(),

@@ -261,8 +261,7 @@ impl Profile {
 
     /// Parses and validates a profile; `origin` names it in error messages.
     pub fn parse(text: &str, origin: &str) -> Result<Profile> {
-        let profile: Profile =
-            toml::from_str(text).map_err(|e| Error::profile(origin, e.to_string()))?;
+        let profile: Profile = toml::from_str(text).map_err(|e| Error::profile(origin, e.to_string()))?;
         profile.validate(origin)?;
         Ok(profile)
     }
@@ -271,19 +270,13 @@ impl Profile {
         let fail = |msg: String| Err(Error::profile(origin, msg));
         for (table_name, tp) in &self.tables {
             let Some(table) = Table::from_name(table_name) else {
-                return fail(format!(
-                    "[tables.{table_name}]: unknown table; tables are: {}",
-                    table_names()
-                ));
+                return fail(format!("[tables.{table_name}]: unknown table; tables are: {}", table_names()));
             };
             let check_field = |section: &str, field: &str| -> Result<()> {
                 if table.field(field).is_none() {
                     return Err(Error::profile(
                         origin,
-                        format!(
-                            "[tables.{table_name}.{section}]: unknown field `{field}`; {table_name} has: {}",
-                            field_names(table)
-                        ),
+                        format!("[tables.{table_name}.{section}]: unknown field `{field}`; {table_name} has: {}", field_names(table)),
                     ));
                 }
                 Ok(())
@@ -306,9 +299,7 @@ impl Profile {
             if let Some(format) = &tp.format
                 && !["csv", "json", "parquet", "xes"].contains(&format.as_str())
             {
-                return fail(format!(
-                    "[tables.{table_name}].format: `{format}` is not one of csv, json, parquet, xes"
-                ));
+                return fail(format!("[tables.{table_name}].format: `{format}` is not one of csv, json, parquet, xes"));
             }
             if let Some(log) = &tp.eventlog {
                 for field in log.first.keys().chain(log.last.keys()) {
@@ -336,9 +327,7 @@ impl Profile {
                     ));
                 }
             } else if !tp.auto_columns && !tp.columns.contains_key("id") && !tp.constants.contains_key("id") {
-                return fail(format!(
-                    "[tables.{table_name}]: no source for the required field `id`; add it to columns or set auto_columns = true"
-                ));
+                return fail(format!("[tables.{table_name}]: no source for the required field `id`; add it to columns or set auto_columns = true"));
             }
             // Build the rules once now so that a bad zone, format or token fails at load time.
             self.rules(table, origin)?;
@@ -365,16 +354,12 @@ impl Profile {
         let fail = |msg: String| Error::profile(origin, format!("[tables.{table}]: {msg}"));
 
         let tz_name = pick!(timezone).unwrap_or_else(|| "UTC".to_string());
-        let tz: Tz = tz_name
-            .parse()
-            .map_err(|_| fail(format!("timezone `{tz_name}` is not an IANA zone such as Europe/Amsterdam or UTC")))?;
+        let tz: Tz = tz_name.parse().map_err(|_| fail(format!("timezone `{tz_name}` is not an IANA zone such as Europe/Amsterdam or UTC")))?;
         let formats = pick!(timestamp_formats).unwrap_or_else(|| vec!["iso8601".to_string()]);
         let timestamps = TimestampParser::new(&formats, tz).map_err(fail)?;
 
         let tokens = |v: Option<Vec<String>>, default: &[&str]| -> HashSet<String> {
-            v.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect())
-                .into_iter()
-                .collect()
+            v.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect()).into_iter().collect()
         };
         let null_tokens = tokens(pick!(null_tokens), DEFAULT_NULL_TOKENS);
         let true_tokens = tokens(pick!(true_tokens), DEFAULT_TRUE_TOKENS);
@@ -410,8 +395,7 @@ impl Profile {
             let mut exact = HashMap::new();
             let mut folded = HashMap::new();
             for (from, to) in map {
-                let to = constant_text(to, spec.kind)
-                    .map_err(|m| fail(format!("values.{field}.\"{from}\": {m}")))?;
+                let to = constant_text(to, spec.kind).map_err(|m| fail(format!("values.{field}.\"{from}\": {m}")))?;
                 exact.insert(from.clone(), to.clone());
                 folded.entry(from.to_lowercase()).or_insert(to);
             }
@@ -424,11 +408,7 @@ impl Profile {
             constants.insert(field.clone(), text);
         }
 
-        let allowed = tp
-            .allowed
-            .iter()
-            .map(|(field, values)| (field.clone(), values.iter().map(|v| v.trim().to_lowercase()).collect()))
-            .collect();
+        let allowed = tp.allowed.iter().map(|(field, values)| (field.clone(), values.iter().map(|v| v.trim().to_lowercase()).collect())).collect();
         Ok(TableRules {
             allowed,
             timestamps,
@@ -471,10 +451,7 @@ pub struct ValueMap {
 
 impl ValueMap {
     pub fn get(&self, raw: &str) -> Option<&str> {
-        self.exact
-            .get(raw)
-            .or_else(|| self.folded.get(&raw.to_lowercase()))
-            .map(String::as_str)
+        self.exact.get(raw).or_else(|| self.folded.get(&raw.to_lowercase())).map(String::as_str)
     }
 }
 
@@ -548,12 +525,9 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named() {
-        let err = Profile::parse(
-            "name = \"x\"\n[tables.incidents]\nfiles = [\"i*\"]\nauto_columns = true\ntimestmap_formats = []\n",
-            "x.toml",
-        )
-        .unwrap_err()
-        .to_string();
+        let err = Profile::parse("name = \"x\"\n[tables.incidents]\nfiles = [\"i*\"]\nauto_columns = true\ntimestmap_formats = []\n", "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("timestmap_formats"), "{err}");
         assert!(err.contains("line 5"), "{err}");
     }
@@ -561,24 +535,14 @@ mod tests {
     #[test]
     fn unknown_field_and_bad_zone_and_bad_format() {
         let base = "name = \"x\"\n[tables.incidents]\nfiles = [\"i*\"]\n";
-        let err = Profile::parse(&format!("{base}columns = {{ id = \"n\", opend_at = \"o\" }}\n"), "p")
-            .unwrap_err()
-            .to_string();
+        let err = Profile::parse(&format!("{base}columns = {{ id = \"n\", opend_at = \"o\" }}\n"), "p").unwrap_err().to_string();
         assert!(err.contains("unknown field `opend_at`"), "{err}");
-        let err = Profile::parse(&format!("{base}columns = {{ id = \"n\" }}\nparse = {{ timezone = \"Mars/Olympus\" }}\n"), "p")
-            .unwrap_err()
-            .to_string();
+        let err = Profile::parse(&format!("{base}columns = {{ id = \"n\" }}\nparse = {{ timezone = \"Mars/Olympus\" }}\n"), "p").unwrap_err().to_string();
         assert!(err.contains("Mars/Olympus"), "{err}");
-        let err = Profile::parse(
-            &format!("{base}columns = {{ id = \"n\" }}\nparse = {{ timestamp_formats = [\"%d/%m/%Q\"] }}\n"),
-            "p",
-        )
-        .unwrap_err()
-        .to_string();
+        let err =
+            Profile::parse(&format!("{base}columns = {{ id = \"n\" }}\nparse = {{ timestamp_formats = [\"%d/%m/%Q\"] }}\n"), "p").unwrap_err().to_string();
         assert!(err.contains("%d/%m/%Q"), "{err}");
-        let err = Profile::parse("name = \"x\"\n[tables.incidnets]\nfiles = [\"i*\"]\n", "p")
-            .unwrap_err()
-            .to_string();
+        let err = Profile::parse("name = \"x\"\n[tables.incidnets]\nfiles = [\"i*\"]\n", "p").unwrap_err().to_string();
         assert!(err.contains("unknown table"), "{err}");
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 use serde::Serialize;
 
-use super::profile::{matches_pattern, Profile};
+use super::profile::{Profile, matches_pattern};
 use crate::error::{Error, Result};
 use crate::model::Table;
 
@@ -66,9 +66,7 @@ pub fn discover(inputs: &[PathBuf], profile: &Profile) -> Result<(Vec<SourceFile
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for input in inputs {
-        let meta = std::fs::metadata(input).map_err(|e| {
-            Error::Usage(format!("--input {}: {e}", input.display()))
-        })?;
+        let meta = std::fs::metadata(input).map_err(|e| Error::Usage(format!("--input {}: {e}", input.display())))?;
         if meta.is_dir() {
             let mut found = Vec::new();
             walk(input, &mut found)?;
@@ -76,10 +74,7 @@ pub fn discover(inputs: &[PathBuf], profile: &Profile) -> Result<(Vec<SourceFile
             for path in found {
                 match classify(&path, profile) {
                     Ok(source) => files.push(source),
-                    Err(reason) => skipped.push(Skipped {
-                        path: path.display().to_string(),
-                        reason,
-                    }),
+                    Err(reason) => skipped.push(Skipped { path: path.display().to_string(), reason }),
                 }
             }
         } else {
@@ -88,16 +83,8 @@ pub fn discover(inputs: &[PathBuf], profile: &Profile) -> Result<(Vec<SourceFile
         }
     }
     if files.is_empty() {
-        let patterns: Vec<String> = profile
-            .tables
-            .iter()
-            .map(|(t, tp)| format!("{t}: {}", tp.files.join(" ")))
-            .collect();
-        return Err(Error::Usage(format!(
-            "no input file feeds any table of profile {}; file names must match one of [{}]",
-            profile.name,
-            patterns.join("; ")
-        )));
+        let patterns: Vec<String> = profile.tables.iter().map(|(t, tp)| format!("{t}: {}", tp.files.join(" "))).collect();
+        return Err(Error::Usage(format!("no input file feeds any table of profile {}; file names must match one of [{}]", profile.name, patterns.join("; "))));
     }
     Ok((files, skipped))
 }
@@ -122,10 +109,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 fn classify(path: &Path, profile: &Profile) -> std::result::Result<SourceFile, String> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tables: Vec<(Table, &super::profile::TableProfile)> = Table::ALL
         .into_iter()
         .filter_map(|t| profile.table(t).map(|tp| (t, tp)))
@@ -133,10 +117,7 @@ fn classify(path: &Path, profile: &Profile) -> std::result::Result<SourceFile, S
         .collect();
     let (table, tp) = match tables.as_slice() {
         [] => {
-            return Err(format!(
-                "the name matches no table's file patterns in profile {}",
-                profile.name
-            ));
+            return Err(format!("the name matches no table's file patterns in profile {}", profile.name));
         }
         [one] => *one,
         many => {
@@ -151,18 +132,12 @@ fn classify(path: &Path, profile: &Profile) -> std::result::Result<SourceFile, S
     let stem = name.strip_suffix(".gz").unwrap_or(&name);
     let format = match &tp.format {
         Some(f) => Format::from_name(f).expect("profile validation checks format names"),
-        None => Path::new(stem)
-            .extension()
-            .and_then(|e| Format::from_extension(&e.to_string_lossy()))
-            .ok_or_else(|| {
-                "unknown file type: name it .csv, .tsv, .json, .ndjson, .jsonl, .parquet or .xes (optionally .gz), or set `format` in the profile's table".to_string()
-            })?,
+        None => Path::new(stem).extension().and_then(|e| Format::from_extension(&e.to_string_lossy())).ok_or_else(|| {
+            "unknown file type: name it .csv, .tsv, .json, .ndjson, .jsonl, .parquet or .xes (optionally .gz), or set `format` in the profile's table"
+                .to_string()
+        })?,
     };
-    Ok(SourceFile {
-        path: path.to_path_buf(),
-        table,
-        format,
-    })
+    Ok(SourceFile { path: path.to_path_buf(), table, format })
 }
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -173,22 +148,13 @@ pub fn open(path: &Path) -> Result<Box<dyn BufRead + Send>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let head = reader.fill_buf().map_err(|e| Error::io(path, e))?;
-    if head.starts_with(&GZIP_MAGIC) {
-        Ok(Box::new(BufReader::with_capacity(
-            1 << 16,
-            MultiGzDecoder::new(reader),
-        )))
-    } else {
-        Ok(Box::new(reader))
-    }
+    if head.starts_with(&GZIP_MAGIC) { Ok(Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(reader)))) } else { Ok(Box::new(reader)) }
 }
 
 /// Reads the whole (decompressed) file, for formats that need random access.
 pub fn read_all(path: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    open(path)?
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::input(path, format!("cannot decompress: {e}")))?;
+    open(path)?.read_to_end(&mut bytes).map_err(|e| Error::input(path, format!("cannot decompress: {e}")))?;
     Ok(bytes)
 }
 

@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::LoadOptions;
+use super::convert::rfc3339;
 use super::profile::Profile;
 use super::raw::RejectCode;
 use super::source::{Format, Skipped, SourceFile};
-use super::LoadOptions;
-use super::convert::rfc3339;
 
 /// Version of the summary.json layout; bumped on any incompatible change.
 pub const SUMMARY_VERSION: u32 = 1;
@@ -90,23 +90,13 @@ impl LoadSummary {
             as_of: options.as_of.map(rfc3339),
             files: files
                 .iter()
-                .map(|f| FileCounts {
-                    path: f.path.display().to_string(),
-                    table: f.table.name().to_string(),
-                    format: f.format,
-                    counts: Counts::default(),
-                })
+                .map(|f| FileCounts { path: f.path.display().to_string(), table: f.table.name().to_string(), format: f.format, counts: Counts::default() })
                 .collect(),
             tables: BTreeMap::new(),
             rejects_by_reason: BTreeMap::new(),
             skipped,
             derived_events: 0,
-            pause_states: profile
-                .tables
-                .values()
-                .filter_map(|t| t.eventlog.as_ref())
-                .flat_map(|log| log.pause_states.iter().cloned())
-                .collect(),
+            pause_states: profile.tables.values().filter_map(|t| t.eventlog.as_ref()).flat_map(|log| log.pause_states.iter().cloned()).collect(),
         }
     }
 
@@ -141,11 +131,7 @@ impl LoadSummary {
         let width = self.files.iter().map(|f| f.path.len()).max().unwrap_or(4).max(5);
         let _ = writeln!(out, "{:<width$}  {:<9}  {:>9}  {:>9}  {:>9}  {:>9}", "file", "table", "read", "loaded", "merged", "rejected");
         for f in &self.files {
-            let _ = writeln!(
-                out,
-                "{:<width$}  {:<9}  {:>9}  {:>9}  {:>9}  {:>9}",
-                f.path, f.table, f.read, f.loaded, f.merged, f.rejected
-            );
+            let _ = writeln!(out, "{:<width$}  {:<9}  {:>9}  {:>9}  {:>9}  {:>9}", f.path, f.table, f.read, f.loaded, f.merged, f.rejected);
         }
         let t = self.total();
         let _ = writeln!(out, "{:<width$}  {:<9}  {:>9}  {:>9}  {:>9}  {:>9}", "total", "", t.read, t.loaded, t.merged, t.rejected);

@@ -1,8 +1,8 @@
 //! Timestamp parsing for ingest: a fast ISO 8601 path plus chrono strftime patterns, with times
 //! that carry no offset read in the profile's source zone and stored as UTC microseconds.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
@@ -39,9 +39,7 @@ impl TimestampParser {
             }
             let items: Vec<Item> = StrftimeItems::new(f).collect();
             if items.iter().any(|i| matches!(i, Item::Error)) {
-                return Err(format!(
-                    "timestamp format `{f}` is not a valid strftime pattern (see chrono's strftime docs), or use \"iso8601\""
-                ));
+                return Err(format!("timestamp format `{f}` is not a valid strftime pattern (see chrono's strftime docs), or use \"iso8601\""));
             }
             let has = |needles: &[&str]| needles.iter().any(|n| f.contains(n));
             if !has(&["%Y", "%y", "%F", "%D", "%s", "%+"]) || !has(&["%d", "%e", "%j", "%F", "%D", "%s", "%+"]) {
@@ -53,11 +51,7 @@ impl TimestampParser {
                 time: has(&["%H", "%I", "%k", "%l", "%T", "%R", "%r", "%X", "%+", "%s"]),
             });
         }
-        Ok(TimestampParser {
-            formats: parsed,
-            tz,
-            last_hit: Arc::new(AtomicUsize::new(0)),
-        })
+        Ok(TimestampParser { formats: parsed, tz, last_hit: Arc::new(AtomicUsize::new(0)) })
     }
 
     pub fn timezone(&self) -> Tz {
@@ -94,15 +88,11 @@ impl TimestampParser {
     fn try_format(&self, index: usize, text: &str) -> Option<i64> {
         match &self.formats[index] {
             Format::Iso => parse_iso(text, self.tz),
-            Format::Pattern { pattern, offset: true, .. } => DateTime::parse_from_str(text, pattern)
-                .ok()
-                .map(|d| d.timestamp_micros()),
-            Format::Pattern { pattern, time: true, .. } => NaiveDateTime::parse_from_str(text, pattern)
-                .ok()
-                .and_then(|n| local_to_utc_micros(n, self.tz)),
-            Format::Pattern { pattern, .. } => NaiveDate::parse_from_str(text, pattern)
-                .ok()
-                .and_then(|d| local_to_utc_micros(d.and_time(NaiveTime::MIN), self.tz)),
+            Format::Pattern { pattern, offset: true, .. } => DateTime::parse_from_str(text, pattern).ok().map(|d| d.timestamp_micros()),
+            Format::Pattern { pattern, time: true, .. } => NaiveDateTime::parse_from_str(text, pattern).ok().and_then(|n| local_to_utc_micros(n, self.tz)),
+            Format::Pattern { pattern, .. } => {
+                NaiveDate::parse_from_str(text, pattern).ok().and_then(|d| local_to_utc_micros(d.and_time(NaiveTime::MIN), self.tz))
+            }
         }
     }
 }
@@ -126,9 +116,7 @@ pub fn parse_iso(s: &str, tz: Tz) -> Option<i64> {
     let b = s.as_bytes();
     let num = |from: usize, len: usize| -> Option<u32> {
         let digits = b.get(from..from + len)?;
-        digits.iter().try_fold(0u32, |acc, &d| {
-            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
-        })
+        digits.iter().try_fold(0u32, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0')))
     };
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;

@@ -18,7 +18,7 @@ use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
-use super::raw::{RawChunk, BATCH_ROWS};
+use super::raw::{BATCH_ROWS, RawChunk};
 use super::source;
 use crate::error::{Error, Result};
 
@@ -46,12 +46,8 @@ pub fn read(path: &Path, sink: &mut dyn FnMut(RawChunk) -> Result<()>) -> Result
                 }
                 Ok(())
             }
-            Event::Text(text) if log.stack.is_empty() && !text.trim().is_empty() => {
-                Err(Problem::Malformed("text outside the root element".into()))
-            }
-            Event::CData(_) | Event::GeneralRef(_) if log.stack.is_empty() => {
-                Err(Problem::Malformed("text outside the root element".into()))
-            }
+            Event::Text(text) if log.stack.is_empty() && !text.trim().is_empty() => Err(Problem::Malformed("text outside the root element".into())),
+            Event::CData(_) | Event::GeneralRef(_) if log.stack.is_empty() => Err(Problem::Malformed("text outside the root element".into())),
             Event::Decl(decl) => {
                 log.version = decl.xml_version().unwrap_or(log.version);
                 Ok(())
@@ -63,10 +59,7 @@ pub fn read(path: &Path, sink: &mut dyn FnMut(RawChunk) -> Result<()>) -> Result
             Ok(()) => {}
             Err(Problem::Malformed(what)) => return Err(unreadable(path, what, at)),
             Err(Problem::NotALog(root)) => {
-                return Err(Error::input(
-                    path,
-                    format!("not an XES log: the root element is <{root}>, where XES has <log>"),
-                ));
+                return Err(Error::input(path, format!("not an XES log: the root element is <{root}>, where XES has <log>")));
             }
         }
         if log.batch.len() >= BATCH_ROWS {
@@ -247,25 +240,11 @@ impl Batch {
                 builder.append_option(*slot);
             }
         }
-        let schema = Arc::new(Schema::new(
-            ids.iter()
-                .map(|id| Field::new(&columns.names[*id as usize], DataType::Utf8, true))
-                .collect::<Vec<_>>(),
-        ));
+        let schema = Arc::new(Schema::new(ids.iter().map(|id| Field::new(&columns.names[*id as usize], DataType::Utf8, true)).collect::<Vec<_>>()));
         let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
-        let batch = RecordBatch::try_new_with_options(
-            schema,
-            arrays,
-            &RecordBatchOptions::new().with_row_count(Some(rows.len())),
-        )
-        .expect("columns are built with one value per event");
-        RawChunk {
-            batch,
-            rows,
-            lines: Vec::new(),
-            malformed: Vec::new(),
-            complete_schema: false,
-        }
+        let batch = RecordBatch::try_new_with_options(schema, arrays, &RecordBatchOptions::new().with_row_count(Some(rows.len())))
+            .expect("columns are built with one value per event");
+        RawChunk { batch, rows, lines: Vec::new(), malformed: Vec::new(), complete_schema: false }
     }
 }
 
@@ -371,27 +350,11 @@ mod tests {
         assert!(!chunk.complete_schema);
         assert!(chunk.lines.is_empty() && chunk.malformed.is_empty());
         assert_eq!(chunk.rows, vec![1, 2, 3, 4, 5]);
-        assert_eq!(
-            names(chunk),
-            [
-                "case:concept:name",
-                "case:priority",
-                "concept:name",
-                "time:timestamp",
-                "org:resource",
-                "note",
-                "cost",
-                "urgent",
-                "ref",
-            ]
-        );
+        assert_eq!(names(chunk), ["case:concept:name", "case:priority", "concept:name", "time:timestamp", "org:resource", "note", "cost", "urgent", "ref",]);
         assert_eq!(column(chunk, "case:concept:name"), some(&["INC-1", "INC-1", "INC-2", "INC-2", "INC-2"]));
         assert_eq!(column(chunk, "case:priority"), some(&["2", "2", "", "", ""]));
         assert_eq!(column(chunk, "concept:name"), some(&["Accepted", "Queued", "Accepted", "", "Closed"]));
-        assert_eq!(
-            column(chunk, "time:timestamp"),
-            some(&["2010-03-31T16:59:42.000+02:00", "2010-03-31T17:45:48.000+02:00", "", "", ""])
-        );
+        assert_eq!(column(chunk, "time:timestamp"), some(&["2010-03-31T16:59:42.000+02:00", "2010-03-31T17:45:48.000+02:00", "", "", ""]));
         assert_eq!(column(chunk, "org:resource"), some(&["Tom & Jerry", "", "", "", ""]));
         assert_eq!(column(chunk, "note"), some(&["", "a < b, \"quoted\"", "", "", ""]));
         assert_eq!(column(chunk, "cost"), some(&["", "", "1.5", "", ""]));
@@ -426,10 +389,7 @@ mod tests {
     #[test]
     fn empty_log_still_calls_the_sink() {
         let dir = tempfile::tempdir().unwrap();
-        let cases = [
-            ("a.xes", "<log/>"),
-            ("b.xes", "\u{FEFF}<?xml version=\"1.0\"?>\n<log>\n<trace/>\n</log>\n"),
-        ];
+        let cases = [("a.xes", "<log/>"), ("b.xes", "\u{FEFF}<?xml version=\"1.0\"?>\n<log>\n<trace/>\n</log>\n")];
         for (name, xml) in cases {
             let chunks = read_all(&write(&dir, name, xml.as_bytes())).unwrap();
             assert_eq!(chunks.len(), 1);
@@ -505,10 +465,7 @@ mod tests {
     #[ignore = "reads the real BPIC 2013 logs from /work/shared when present"]
     fn reads_the_real_volvo_log() {
         let dir = Path::new("/work/shared/realdata/bpic2013-volvo");
-        for (file, events, cases) in [
-            ("BPI_Challenge_2013_incidents.xes.gz", 65_533, 7_554),
-            ("BPI_Challenge_2013_closed_problems.xes.gz", 6_660, 1_487),
-        ] {
+        for (file, events, cases) in [("BPI_Challenge_2013_incidents.xes.gz", 65_533, 7_554), ("BPI_Challenge_2013_closed_problems.xes.gz", 6_660, 1_487)] {
             let path = dir.join(file);
             if !path.exists() {
                 eprintln!("{} not found; skipped", path.display());
@@ -528,11 +485,7 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-            eprintln!(
-                "{file}: {rows} events, {} distinct case:concept:name, {chunks} chunks, {:?}",
-                names.len(),
-                started.elapsed()
-            );
+            eprintln!("{file}: {rows} events, {} distinct case:concept:name, {chunks} chunks, {:?}", names.len(), started.elapsed());
             assert_eq!((rows, last_row as usize, names.len()), (events, events, cases));
         }
     }

@@ -89,8 +89,7 @@ impl Calendar {
         }
         let mut holidays = HashSet::new();
         for day in &spec.holidays {
-            let date = NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                .map_err(|_| format!("calendars.{name}.holidays: `{day}` is not a date like 2026-12-25"))?;
+            let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| format!("calendars.{name}.holidays: `{day}` is not a date like 2026-12-25"))?;
             holidays.insert(date);
         }
         Ok(Calendar { tz, always_open: false, week, holidays })
@@ -98,11 +97,7 @@ impl Calendar {
 
     /// The open intervals of one local date, as UTC microseconds.
     fn open_intervals(&self, date: NaiveDate) -> impl Iterator<Item = (i64, i64)> + '_ {
-        let shifts: &[(u32, u32)] = if self.holidays.contains(&date) {
-            &[]
-        } else {
-            &self.week[date.weekday().num_days_from_monday() as usize]
-        };
+        let shifts: &[(u32, u32)] = if self.holidays.contains(&date) { &[] } else { &self.week[date.weekday().num_days_from_monday() as usize] };
         shifts.iter().filter_map(move |&(from, to)| {
             let at = |secs: u32| {
                 let naive = date.and_time(NaiveTime::MIN) + Duration::seconds(i64::from(secs));
@@ -289,10 +284,7 @@ mod tests {
     fn both_dst_transitions() {
         // Clocks go forward on Sun 2026-03-29 and back on Sun 2026-10-25 in Amsterdam. A 24-hour
         // calendar measures real elapsed time: the spring Sunday has 23 h, the autumn one 25 h.
-        let spec: CalendarSpec = toml::from_str(
-            "timezone = \"Europe/Amsterdam\"\n[hours]\nsun = [\"00:00-24:00\"]\n",
-        )
-        .unwrap();
+        let spec: CalendarSpec = toml::from_str("timezone = \"Europe/Amsterdam\"\n[hours]\nsun = [\"00:00-24:00\"]\n").unwrap();
         let sundays = Calendar::from_spec("sun", &spec).unwrap();
         let spring = sundays.business_hours(utc("2026-03-28T12:00:00Z"), utc("2026-03-30T12:00:00Z"));
         assert!((spring - 23.0).abs() < 1e-9, "{spring}");
@@ -326,7 +318,11 @@ mod tests {
         let h = |s: &str| utc(s);
         // Clock 00:00–10:00 with pauses 02:00–04:00 and 03:00–05:00 (overlapping) and one after
         // the stop: 10 h − 3 h paused = 7 h.
-        let pauses = [(h("2026-11-18T02:00:00Z"), h("2026-11-18T04:00:00Z")), (h("2026-11-18T03:00:00Z"), h("2026-11-18T05:00:00Z")), (h("2026-11-18T11:00:00Z"), h("2026-11-18T12:00:00Z"))];
+        let pauses = [
+            (h("2026-11-18T02:00:00Z"), h("2026-11-18T04:00:00Z")),
+            (h("2026-11-18T03:00:00Z"), h("2026-11-18T05:00:00Z")),
+            (h("2026-11-18T11:00:00Z"), h("2026-11-18T12:00:00Z")),
+        ];
         let run = running_hours(&cal, h("2026-11-18T00:00:00Z"), h("2026-11-18T10:00:00Z"), &pauses, &mut DayCache::default());
         assert!((run - 7.0).abs() < 1e-9, "{run}");
         // A 4-hour target is reached at 07:00: 00–02 runs 2 h, paused to 05:00, then 2 h more.

@@ -99,9 +99,7 @@ impl Significance {
     }
 
     fn parse(clause: &str) -> std::result::Result<Significance, String> {
-        let usage = || {
-            format!("significance: `{clause}`: write `measure, … = rank(cte.column)`, `= proportion(successes, trials)` or `= poisson(count)`")
-        };
+        let usage = || format!("significance: `{clause}`: write `measure, … = rank(cte.column)`, `= proportion(successes, trials)` or `= poisson(count)`");
         let (left, right) = clause.split_once('=').ok_or_else(usage)?;
         let measures: Vec<String> = left.split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect();
         let (method, args) = right.trim().strip_suffix(')').and_then(|r| r.split_once('(')).ok_or_else(usage)?;
@@ -184,10 +182,7 @@ impl Kpi {
             "lower" => Better::Lower,
             "higher" => Better::Higher,
             other => {
-                return Err(Error::Query {
-                    origin: origin.to_string(),
-                    message: format!("better: `{other}` must be `lower` or `higher`"),
-                });
+                return Err(Error::Query { origin: origin.to_string(), message: format!("better: `{other}` must be `lower` or `higher`") });
             }
         };
         let significance = match optional("significance") {
@@ -244,7 +239,8 @@ pub fn from_dir(dir: &Path) -> Result<Vec<Kpi>> {
 mod tests {
     use super::*;
 
-    const GOOD: &str = "-- title: T\n-- unit: hours\n-- better: lower\n-- grain: month\n-- keys: month\n-- definition: first part,\n--   second part.\nSELECT 1\n";
+    const GOOD: &str =
+        "-- title: T\n-- unit: hours\n-- better: lower\n-- grain: month\n-- keys: month\n-- definition: first part,\n--   second part.\nSELECT 1\n";
 
     #[test]
     fn header_with_continuation() {
@@ -265,7 +261,10 @@ mod tests {
 
     #[test]
     fn significance_clauses() {
-        let text = GOOD.replace("-- definition", "-- significance: mean_hours, p50_hours = rank(durations.hours); rate = proportion(hits, n);\n--   count = poisson(count)\n-- definition");
+        let text = GOOD.replace(
+            "-- definition",
+            "-- significance: mean_hours, p50_hours = rank(durations.hours); rate = proportion(hits, n);\n--   count = poisson(count)\n-- definition",
+        );
         let kpi = Kpi::parse("x", &text, "x.sql").unwrap();
         assert_eq!(kpi.meta.significance.len(), 3);
         assert_eq!(kpi.meta.significance[0].measures, ["mean_hours", "p50_hours"]);

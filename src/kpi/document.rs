@@ -1,14 +1,14 @@
 //! The versioned KPI results document (`mttx kpi --format json`, and later `kpis.json` in
 //! reports): what scripts, checks and reports read. Bump `VERSION` on any incompatible change.
 
-use datafusion::arrow::json::{writer::JsonArray, WriterBuilder};
+use datafusion::arrow::json::{WriterBuilder, writer::JsonArray};
 use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::catalog::Better;
 use super::params::{KpiParams, Tuning};
 use super::run::KpiOutcome;
-use super::catalog::Better;
 use crate::error::Result;
 use crate::ingest::convert::rfc3339;
 
@@ -128,13 +128,7 @@ impl KpiDocument {
 fn columns(batches: &[RecordBatch]) -> Vec<Column> {
     batches
         .first()
-        .map(|b| {
-            b.schema()
-                .fields()
-                .iter()
-                .map(|f| Column { name: f.name().clone(), data_type: f.data_type().to_string() })
-                .collect()
-        })
+        .map(|b| b.schema().fields().iter().map(|f| Column { name: f.name().clone(), data_type: f.data_type().to_string() }).collect())
         .unwrap_or_default()
 }
 
@@ -155,11 +149,7 @@ fn rows(batches: &[RecordBatch]) -> Result<Vec<Map<String, Value>>> {
 impl KpiValues {
     /// `month=2026-10,priority=1`: the row's key columns and values, as checks and CSV name a row.
     pub fn row_key(&self, row: &Map<String, Value>) -> String {
-        self.keys
-            .iter()
-            .map(|k| format!("{k}={}", plain(row.get(k).unwrap_or(&Value::Null))))
-            .collect::<Vec<_>>()
-            .join(",")
+        self.keys.iter().map(|k| format!("{k}={}", plain(row.get(k).unwrap_or(&Value::Null)))).collect::<Vec<_>>().join(",")
     }
 }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::ingest::convert::rfc3339;
 use crate::ingest::timestamp::local_to_utc_micros;
-use crate::model::{timestamp_type, UTC};
+use crate::model::{UTC, timestamp_type};
 
 /// A calendar month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -174,26 +174,14 @@ impl KpiParams {
     }
 
     pub fn describe(&self) -> String {
-        format!(
-            "{} to {} ({}), cut-off {}",
-            self.first.label(),
-            self.last.label(),
-            self.timezone.name(),
-            rfc3339(self.as_of)
-        )
+        format!("{} to {} ({}), cut-off {}", self.first.label(), self.last.label(), self.timezone.name(), rfc3339(self.as_of))
     }
 }
 
 /// Resolves the window: the cut-off is `--as-of`, else the latest timestamp in the data (never the
 /// wall clock); the period is as asked, else the month of the first incident to the month of the
 /// cut-off's last instant (a cut-off at midnight on the 1st ends the month before).
-pub async fn resolve(
-    ctx: &SessionContext,
-    request: PeriodRequest,
-    as_of: Option<i64>,
-    timezone: Tz,
-    tuning: Tuning,
-) -> Result<KpiParams> {
+pub async fn resolve(ctx: &SessionContext, request: PeriodRequest, as_of: Option<i64>, timezone: Tz, tuning: Tuning) -> Result<KpiParams> {
     // Each branch says which table it speaks for: a parallel UNION ALL returns them in any order.
     let extremes = ctx
         .sql(
@@ -222,18 +210,15 @@ pub async fn resolve(
             }
         }
     }
-    let as_of = as_of.or(latest).ok_or_else(|| {
-        Error::Usage("the input holds no timestamps, so there is no cut-off to report to; give --as-of".into())
-    })?;
+    let as_of = as_of.or(latest).ok_or_else(|| Error::Usage("the input holds no timestamps, so there is no cut-off to report to; give --as-of".into()))?;
     let (first, last) = match request {
         PeriodRequest::Months(first, last) if first > last => {
             return Err(Error::Usage(format!("--from {} is after --to {}", first.label(), last.label())));
         }
         PeriodRequest::Months(first, last) => (first, last),
         PeriodRequest::All => {
-            let first = first_incident.ok_or_else(|| {
-                Error::Usage("no incidents were loaded, so there is no default period; give --period or --from/--to".into())
-            })?;
+            let first =
+                first_incident.ok_or_else(|| Error::Usage("no incidents were loaded, so there is no default period; give --period or --from/--to".into()))?;
             // A cut-off at midnight closes the month before it; the last month is that of its last instant.
             (YearMonth::of_micros(first, timezone), YearMonth::of_micros(as_of - 1, timezone).max(YearMonth::of_micros(first, timezone)))
         }
@@ -245,13 +230,5 @@ pub async fn resolve(
             rfc3339(as_of)
         )));
     }
-    Ok(KpiParams {
-        first,
-        last,
-        period_start: first.start(timezone),
-        period_end: last.next().start(timezone),
-        as_of,
-        timezone,
-        tuning,
-    })
+    Ok(KpiParams { first, last, period_start: first.start(timezone), period_end: last.next().start(timezone), as_of, timezone, tuning })
 }

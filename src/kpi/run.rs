@@ -54,10 +54,7 @@ pub async fn run_parallel(ctx: &SessionContext, kpis: Vec<Kpi>) -> Vec<KpiOutcom
             }
         }
     }
-    kpis.into_iter()
-        .zip(results)
-        .map(|(kpi, result)| KpiOutcome { kpi, result: result.expect("every task reports once") })
-        .collect()
+    kpis.into_iter().zip(results).map(|(kpi, result)| KpiOutcome { kpi, result: result.expect("every task reports once") }).collect()
 }
 
 /// One KPI after another, for measuring what parallelism gains.

@@ -69,11 +69,7 @@ impl SlaPolicy {
         }
         let mut targets = Vec::new();
         for (key, target) in &file.priorities {
-            let priority: i64 = key
-                .parse()
-                .ok()
-                .filter(|p| (1..=5).contains(p))
-                .ok_or_else(|| fail(format!("priorities.{key}: priorities are 1 to 5")))?;
+            let priority: i64 = key.parse().ok().filter(|p| (1..=5).contains(p)).ok_or_else(|| fail(format!("priorities.{key}: priorities are 1 to 5")))?;
             if !calendars.contains_key(&target.calendar) {
                 return Err(fail(format!(
                     "priorities.{key}.calendar: no calendar `{}`; calendars are: {}",

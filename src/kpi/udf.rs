@@ -8,7 +8,7 @@ use chrono::{Datelike, TimeZone};
 use chrono_tz::Tz;
 use datafusion::arrow::array::{Array, AsArray, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
-use datafusion::common::{exec_err, Result as DfResult, ScalarValue};
+use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
 use crate::model::UTC;
@@ -23,10 +23,7 @@ impl ReportMonth {
     pub fn udf(tz: Tz) -> ScalarUDF {
         ScalarUDF::from(ReportMonth {
             tz,
-            signature: Signature::exact(
-                vec![DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into()))],
-                Volatility::Immutable,
-            ),
+            signature: Signature::exact(vec![DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into()))], Volatility::Immutable),
         })
     }
 }
@@ -63,9 +60,9 @@ impl ScalarUDFImpl for ReportMonth {
                 }
                 Ok(ColumnarValue::Array(Arc::new(out.finish())))
             }
-            ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(v, _)) => Ok(ColumnarValue::Scalar(
-                ScalarValue::Utf8(v.and_then(|v| month_label(v, self.tz))),
-            )),
+            ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(v, _)) => {
+                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(v.and_then(|v| month_label(v, self.tz)))))
+            }
             other => exec_err!("report_month expects a UTC microsecond timestamp, got {other:?}"),
         }
     }
@@ -97,11 +94,7 @@ pub fn fisher_exact_p(a: u64, b: u64, c: u64, d: u64) -> f64 {
     let observed = ln_p(a);
     let low = c1.saturating_sub(r2);
     let high = r1.min(c1);
-    let p: f64 = (low..=high)
-        .map(ln_p)
-        .filter(|lp| *lp <= observed + 1e-7_f64.ln_1p())
-        .map(f64::exp)
-        .sum();
+    let p: f64 = (low..=high).map(ln_p).filter(|lp| *lp <= observed + 1e-7_f64.ln_1p()).map(f64::exp).sum();
     p.min(1.0)
 }
 
@@ -123,10 +116,7 @@ impl ScalarUDFImpl for FisherExact {
         let cells: Vec<_> = arrays.iter().map(|a| a.as_primitive::<datafusion::arrow::datatypes::Int64Type>()).collect();
         let mut out = datafusion::arrow::array::Float64Builder::with_capacity(args.number_rows);
         for row in 0..args.number_rows {
-            let values: Option<Vec<u64>> = cells
-                .iter()
-                .map(|c| (c.is_valid(row) && c.value(row) >= 0).then(|| c.value(row) as u64))
-                .collect();
+            let values: Option<Vec<u64>> = cells.iter().map(|c| (c.is_valid(row) && c.value(row) >= 0).then(|| c.value(row) as u64)).collect();
             match values {
                 Some(v) => out.append_value(fisher_exact_p(v[0], v[1], v[2], v[3])),
                 None => out.append_null(),

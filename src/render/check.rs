@@ -34,10 +34,30 @@ fn verdict_word(v: Verdict) -> String {
 pub fn text(report: &CheckReport, out: &mut dyn Write) -> Result<()> {
     let mut rows: Vec<[String; 9]> = vec![["KPI", "key", "column", "baseline", "current", "delta", "tolerance", "verdict", "note"].map(String::from)];
     for c in report.comparisons.iter().filter(|c| c.verdict != Verdict::Ok) {
-        rows.push([c.kpi.clone(), c.key.clone(), c.column.clone(), cell(&c.baseline), cell(&c.current), delta(c), c.tolerance.clone(), verdict_word(c.verdict), c.note.clone()]);
+        rows.push([
+            c.kpi.clone(),
+            c.key.clone(),
+            c.column.clone(),
+            cell(&c.baseline),
+            cell(&c.current),
+            delta(c),
+            c.tolerance.clone(),
+            verdict_word(c.verdict),
+            c.note.clone(),
+        ]);
     }
     for g in &report.gates {
-        rows.push([g.kpi.clone(), g.key.clone(), g.column.clone(), String::new(), cell(&g.value), String::new(), format!("gate: {}", g.gate), verdict_word(g.verdict), g.note.clone()]);
+        rows.push([
+            g.kpi.clone(),
+            g.key.clone(),
+            g.column.clone(),
+            String::new(),
+            cell(&g.value),
+            String::new(),
+            format!("gate: {}", g.gate),
+            verdict_word(g.verdict),
+            g.note.clone(),
+        ]);
     }
     if rows.len() > 1 {
         let widths: Vec<usize> = (0..9).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
@@ -72,8 +92,20 @@ pub fn github(report: &CheckReport, out: &mut dyn Write) -> Result<()> {
             _ => continue,
         };
         let title = escape_property(&format!("mttx check: {} {}", c.kpi, verdict_word(c.verdict)));
-        let what = if c.key.is_empty() { c.note.clone() } else {
-            format!("{}.{} [{}]: {} → {} (delta {}, tolerance {}) {}", c.kpi, c.column, c.key, cell(&c.baseline), cell(&c.current), delta(c), c.tolerance, c.note)
+        let what = if c.key.is_empty() {
+            c.note.clone()
+        } else {
+            format!(
+                "{}.{} [{}]: {} → {} (delta {}, tolerance {}) {}",
+                c.kpi,
+                c.column,
+                c.key,
+                cell(&c.baseline),
+                cell(&c.current),
+                delta(c),
+                c.tolerance,
+                c.note
+            )
         };
         writeln!(out, "::{level} title={title}::{}", escape_data(what.trim())).map_err(stdout_error)?;
     }

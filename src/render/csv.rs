@@ -27,9 +27,7 @@ pub fn render(batches: &[RecordBatch], out: &mut dyn Write) -> Result<()> {
             let cells = if is_text {
                 let text = cast(array, &DataType::Utf8)?;
                 let text = text.as_string::<i32>();
-                (0..text.len())
-                    .map(|i| if text.is_null(i) { String::new() } else { spreadsheet_safe(text.value(i)).into_owned() })
-                    .collect()
+                (0..text.len()).map(|i| if text.is_null(i) { String::new() } else { spreadsheet_safe(text.value(i)).into_owned() }).collect()
             } else {
                 let formatter = ArrayFormatter::try_new(array.as_ref(), &options)?;
                 (0..array.len()).map(|i| formatter.value(i).to_string()).collect()

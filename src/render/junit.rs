@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::check::{CheckReport, Comparison, Verdict};
 use super::check::cell;
+use crate::check::{CheckReport, Comparison, Verdict};
 
 /// Escapes text for XML attributes and content, dropping characters XML 1.0 cannot hold.
 pub fn xml_escape(text: &str) -> String {
@@ -31,9 +31,17 @@ fn describe(c: &Comparison) -> String {
         return format!("{}: {}", format!("{:?}", c.verdict).to_lowercase(), c.note);
     }
     let delta = c.delta.map(|d| format!(", delta {d:+}")).unwrap_or_default();
-    format!("{} {}: {} → {}{delta}, tolerance {} {}", c.column, format!("{:?}", c.verdict).to_lowercase(), cell(&c.baseline), cell(&c.current), c.tolerance, c.note)
-        .trim_end()
-        .to_string()
+    format!(
+        "{} {}: {} → {}{delta}, tolerance {} {}",
+        c.column,
+        format!("{:?}", c.verdict).to_lowercase(),
+        cell(&c.baseline),
+        cell(&c.current),
+        c.tolerance,
+        c.note
+    )
+    .trim_end()
+    .to_string()
 }
 
 pub fn render(report: &CheckReport) -> String {
@@ -43,8 +51,8 @@ pub fn render(report: &CheckReport) -> String {
     }
     let cases: usize = suites.values().map(|s| s.len()).sum::<usize>() + report.gates.len();
     let failing_case = |values: &[&Comparison]| values.iter().any(|c| c.verdict.fails());
-    let failures: usize = suites.values().flat_map(|s| s.values()).filter(|v| failing_case(v)).count()
-        + report.gates.iter().filter(|g| g.verdict.fails()).count();
+    let failures: usize =
+        suites.values().flat_map(|s| s.values()).filter(|v| failing_case(v)).count() + report.gates.iter().filter(|g| g.verdict.fails()).count();
 
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(xml, "<testsuites name=\"mttx check\" tests=\"{cases}\" failures=\"{failures}\" errors=\"0\">");

@@ -28,7 +28,10 @@ pub fn table(params: &KpiParams, outcomes: &[KpiOutcome], limit: usize, out: &mu
             Ok(batches) => {
                 let total: usize = batches.iter().map(|b| b.num_rows()).sum();
                 let shown = if limit == 0 { total } else { total.min(limit) };
-                let batch = concat_batches(&batches.first().map(|b| b.schema()).unwrap_or_else(|| std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty())), batches)?;
+                let batch = concat_batches(
+                    &batches.first().map(|b| b.schema()).unwrap_or_else(|| std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty())),
+                    batches,
+                )?;
                 writeln!(out, "{}", pretty_format_batches(&[rounded(&batch.slice(0, shown))?])?).map_err(stdout_error)?;
                 if shown < total {
                     writeln!(out, "… {} more row(s); --limit 0 shows all, --format csv or json gives every value", total - shown).map_err(stdout_error)?;

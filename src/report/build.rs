@@ -6,13 +6,13 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::charts::{BarSeries, Bars, BoxStats, Boxes, Chart, ChartKind, LineSeries, Lines, Reference};
-use super::compare::{self, number as num, Comparison, Direction, Versus};
+use super::compare::{self, Comparison, Direction, Versus, number as num};
 use super::document::{Block, Cell, ChartRef, ReportDocument, Section, Table, Tone};
 use super::samples::Samples;
 use super::stats;
 use super::targets::Targets;
 use crate::ingest::LoadSummary;
-use crate::kpi::document::{plain, KpiValues};
+use crate::kpi::document::{KpiValues, plain};
 use crate::kpi::{KpiDocument, YearMonth};
 
 /// A change needs at least this n on both sides to be called one of the biggest; smaller groups
@@ -179,7 +179,6 @@ fn find<'a>(doc: &'a KpiDocument, id: &str) -> Option<&'a KpiValues> {
     doc.kpis.iter().find(|k| k.id == id)
 }
 
-
 fn text(row: &Map<String, Value>, column: &str) -> String {
     row.get(column).map(plain).unwrap_or_default()
 }
@@ -310,11 +309,7 @@ fn executive_summary(inputs: &Inputs) -> Section {
             tests_made,
             compare::ALPHA
         )));
-        blocks.push(Block::Bullets(if list.is_empty() {
-            vec!["None significant.".into()]
-        } else {
-            list.iter().take(3).map(|c| describe(c)).collect()
-        }));
+        blocks.push(Block::Bullets(if list.is_empty() { vec!["None significant.".into()] } else { list.iter().take(3).map(|c| describe(c)).collect() }));
     }
 
     if let Some(sla) = find(inputs.current, "sla_breach") {
@@ -438,7 +433,8 @@ fn candidates_table(inputs: &Inputs, limit: usize) -> Option<Table> {
 
 fn risky_cis_table(inputs: &Inputs, limit: usize) -> Option<Table> {
     let kpi = find(inputs.current, "post_patch_incidents_by_ci")?;
-    let mut table = Table::new(&[("CI", false), ("patches", true), ("failed patches", true), ("incidents after patches", true), ("after failed patches", true)]);
+    let mut table =
+        Table::new(&[("CI", false), ("patches", true), ("failed patches", true), ("incidents after patches", true), ("after failed patches", true)]);
     for row in kpi.rows.iter().take(limit) {
         table.rows.push(vec![
             Cell::plain(text(row, "ci")),
@@ -476,7 +472,11 @@ fn duration_trend(inputs: &Inputs, id: &str, what: &str) -> Option<Chart> {
         .into_iter()
         .map(|p| {
             let is = |r: &Map<String, Value>| text(r, "priority") == p;
-            LineSeries { name: format!("{} p50", priority_label(&p)), values: monthly(inputs, kpi, "p50_hours", &is), whiskers: Some(monthly(inputs, kpi, "p90_hours", &is)) }
+            LineSeries {
+                name: format!("{} p50", priority_label(&p)),
+                values: monthly(inputs, kpi, "p50_hours", &is),
+                whiskers: Some(monthly(inputs, kpi, "p90_hours", &is)),
+            }
         })
         .collect();
     Some(Chart {
@@ -519,11 +519,7 @@ fn response_and_restoration(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section
                 Some(BoxStats { p10: q(0.1)?, p25: q(0.25)?, p50: q(0.5)?, p75: q(0.75)?, p90: q(0.9)?, n: values.len() })
             })
             .collect();
-        let categories = order
-            .iter()
-            .zip(&boxes)
-            .map(|(p, b)| format!("{} (n={})", priority_label(p), thousands(b.map_or(0, |b| b.n) as i64)))
-            .collect();
+        let categories = order.iter().zip(&boxes).map(|(p, b)| format!("{} (n={})", priority_label(p), thousands(b.map_or(0, |b| b.n) as i64))).collect();
         let chart = Chart {
             name: "resolution_distribution".into(),
             title: format!("Resolution times in {} by priority", month_name(inputs.period)),
@@ -555,7 +551,10 @@ fn sla(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     let row_of = |p: &str, sla: &str| kpi.rows.iter().find(|r| text(r, "priority") == p && text(r, "sla") == sla);
     let series = slas
         .iter()
-        .map(|sla| BarSeries { name: format!("{sla} breach rate"), values: order.iter().map(|p| row_of(p, sla).and_then(|r| num(r, "breach_rate")).map(|v| v * 100.0)).collect() })
+        .map(|sla| BarSeries {
+            name: format!("{sla} breach rate"),
+            values: order.iter().map(|p| row_of(p, sla).and_then(|r| num(r, "breach_rate")).map(|v| v * 100.0)).collect(),
+        })
         .collect();
     let mut references = Vec::new();
     for (c, p) in order.iter().enumerate() {
@@ -588,7 +587,15 @@ fn sla(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     };
     blocks.push(chart_block(&chart, "Clocks decided in the period: stopped in it, or passed their target in it. Dashed lines are targets.".into()));
     charts.push(chart);
-    let mut table = Table::new(&[("priority", false), ("SLA", false), ("measured", true), ("breached", true), ("breach rate", true), ("target", true), ("still open, breached", true)]);
+    let mut table = Table::new(&[
+        ("priority", false),
+        ("SLA", false),
+        ("measured", true),
+        ("breached", true),
+        ("breach rate", true),
+        ("target", true),
+        ("still open, breached", true),
+    ]);
     for row in &kpi.rows {
         let target = target_of(inputs, kpi, "breach_rate", row);
         let rate = num(row, "breach_rate");
@@ -626,7 +633,8 @@ fn reliability(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         "Availability = (observed − downtime) / observed over the period; MTBF = uptime / failures, where a failure is a major or high-priority incident. The least available first.".into(),
     ));
     for (scope, noun) in [("ci", "configuration items"), ("service", "services")] {
-        let rows: Vec<&Map<String, Value>> = kpi.rows.iter().filter(|r| text(r, "scope") == scope && num(r, "failures").unwrap_or(0.0) > 0.0).take(10).collect();
+        let rows: Vec<&Map<String, Value>> =
+            kpi.rows.iter().filter(|r| text(r, "scope") == scope && num(r, "failures").unwrap_or(0.0) > 0.0).take(10).collect();
         let low = rows.iter().filter_map(|r| num(r, "availability")).fold(1.0f64, f64::min);
         let chart = Chart {
             name: format!("availability_{scope}"),
@@ -643,7 +651,10 @@ fn reliability(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
                 label_suffix: "%".into(),
             }),
         };
-        blocks.push(chart_block(&chart, format!("The ten {noun} with the lowest availability that had at least one failure; bars start at the axis minimum, not 0.")));
+        blocks.push(chart_block(
+            &chart,
+            format!("The ten {noun} with the lowest availability that had at least one failure; bars start at the axis minimum, not 0."),
+        ));
         charts.push(chart);
         let mut table = Table::new(&[(scope, false), ("failures", true), ("downtime", true), ("MTBF", true), ("MTTR", true), ("availability", true)]);
         for row in &rows {
@@ -711,7 +722,14 @@ fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         };
         blocks.push(chart_block(&chart, "Problem records by month; open at month end is the problem backlog.".into()));
         charts.push(chart);
-        let mut table = Table::new(&[("month", false), ("incidents", true), ("% linked", true), ("problems opened", true), ("growth vs first month", true), ("open at month end", true)]);
+        let mut table = Table::new(&[
+            ("month", false),
+            ("incidents", true),
+            ("% linked", true),
+            ("problems opened", true),
+            ("growth vs first month", true),
+            ("open at month end", true),
+        ]);
         for (month, label) in inputs.window.iter().zip(month_labels(inputs)) {
             let Some(row) = kpi.rows.iter().find(|r| text(r, "month") == month.label()) else { continue };
             table.rows.push(vec![
@@ -767,7 +785,10 @@ fn changes(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
                 categories: groups.iter().map(|g| format!("{g} patches (n={})", group(g).map(|r| text(r, "patches")).unwrap_or_else(|| "0".into()))).collect(),
                 category_desc: "patch outcome".into(),
                 value_desc: "followed by an incident on the CI (%)".into(),
-                series: vec![BarSeries { name: "followed by an incident".into(), values: groups.iter().map(|g| group(g).and_then(|r| num(r, "rate")).map(|v| v * 100.0)).collect() }],
+                series: vec![BarSeries {
+                    name: "followed by an incident".into(),
+                    values: groups.iter().map(|g| group(g).and_then(|r| num(r, "rate")).map(|v| v * 100.0)).collect(),
+                }],
                 references: Vec::new(),
                 horizontal: false,
                 value_range: None,
@@ -845,7 +866,10 @@ fn benchmark(inputs: &Inputs) -> Section {
             let (prev, prev_change) = versus(&c.previous);
             let (year, year_change) = versus(&c.year_ago);
             let target = match &c.target {
-                Some(t) => Cell::toned(format!("{} {}", format_value(Some(t.value), s), if t.met { "met" } else { "missed" }), if t.met { Tone::Good } else { Tone::Bad }),
+                Some(t) => Cell::toned(
+                    format!("{} {}", format_value(Some(t.value), s), if t.met { "met" } else { "missed" }),
+                    if t.met { Tone::Good } else { Tone::Bad },
+                ),
                 None => Cell::plain("—"),
             };
             let mut row = vec![
@@ -870,7 +894,12 @@ fn benchmark(inputs: &Inputs) -> Section {
                 match &c.peer {
                     Some(p) => {
                         let q = &p.quartiles;
-                        row.push(Cell::plain(format!("{} – {} (median {})", format_value(Some(q.p25), s), format_value(Some(q.p75), s), format_value(Some(q.median), s))));
+                        row.push(Cell::plain(format!(
+                            "{} – {} (median {})",
+                            format_value(Some(q.p25), s),
+                            format_value(Some(q.p75), s),
+                            format_value(Some(q.median), s)
+                        )));
                         let tone = match p.position {
                             "top quartile" => Tone::Good,
                             "bottom quartile" => Tone::Bad,
@@ -933,6 +962,11 @@ fn data_quality(inputs: &Inputs) -> Section {
 }
 
 fn definitions(inputs: &Inputs) -> Section {
-    let items = inputs.kpis.iter().map(|k| format!("{} ({}; {}, better {}): {}", k.meta.title, k.id, k.meta.unit, k.meta.better.word(), k.meta.definition)).collect();
-    section("definitions", "Definitions", vec![Block::Paragraph("Every number above comes from these queries (`mttx catalog` prints them).".into()), Block::Bullets(items)])
+    let items =
+        inputs.kpis.iter().map(|k| format!("{} ({}; {}, better {}): {}", k.meta.title, k.id, k.meta.unit, k.meta.better.word(), k.meta.definition)).collect();
+    section(
+        "definitions",
+        "Definitions",
+        vec![Block::Paragraph("Every number above comes from these queries (`mttx catalog` prints them).".into()), Block::Bullets(items)],
+    )
 }

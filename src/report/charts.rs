@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::sync::Once;
 
-use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
@@ -21,12 +21,12 @@ static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
 pub const PALETTE: [RGBColor; 7] = [
-    RGBColor(213, 94, 0),   // vermillion
-    RGBColor(230, 159, 0),  // orange
-    RGBColor(0, 114, 178),  // blue
-    RGBColor(0, 158, 115),  // bluish green
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(0, 158, 115),   // bluish green
     RGBColor(204, 121, 167), // reddish purple
-    RGBColor(86, 180, 233), // sky blue
+    RGBColor(86, 180, 233),  // sky blue
     RGBColor(0, 0, 0),
 ];
 const GREY: RGBColor = RGBColor(90, 90, 90);
@@ -214,7 +214,9 @@ type XRange = plotters::coord::types::RangedCoordf64;
 
 fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, spec: &Lines) -> DrawResult<DB> {
     let count = spec.x_labels.len().max(1);
-    let values = || spec.series.iter().flat_map(|s| s.values.iter().chain(s.whiskers.iter().flatten())).flatten().copied().chain(spec.references.iter().map(|r| r.value));
+    let values = || {
+        spec.series.iter().flat_map(|s| s.values.iter().chain(s.whiskers.iter().flatten())).flatten().copied().chain(spec.references.iter().map(|r| r.value))
+    };
     let max = values().fold(0.0f64, f64::max);
     let mut builder = frame(root, title, 64);
     let x_range = -0.5f64..(count as f64 - 0.5);
@@ -322,14 +324,11 @@ fn frame<'a, 'b, DB: DrawingBackend>(root: &'a DrawingArea<DB, Shift>, title: &s
     builder
 }
 
-fn legend<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(chart: &mut ChartContext<'a, DB, Cartesian2d<XRange, Y>>, position: SeriesLabelPosition) -> DrawResult<DB> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.9))
-        .border_style(GREY.mix(0.5))
-        .label_font((FONT, 13))
-        .draw()
+fn legend<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<XRange, Y>>,
+    position: SeriesLabelPosition,
+) -> DrawResult<DB> {
+    chart.configure_series_labels().position(position).background_style(WHITE.mix(0.9)).border_style(GREY.mix(0.5)).label_font((FONT, 13)).draw()
 }
 
 fn bar_label(value: f64, spec: &Bars) -> String {
@@ -394,10 +393,18 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, spe
     for (index, series) in spec.series.iter().enumerate() {
         let colour = colour(index + 2);
         let x0 = |c: usize| c as f64 - 0.4 + index as f64 * width;
-        let bars = series.values.iter().enumerate().filter_map(|(c, v)| v.map(|v| Rectangle::new([(x0(c), low), (x0(c) + width * 0.92, v.max(low))], colour.filled())));
+        let bars = series
+            .values
+            .iter()
+            .enumerate()
+            .filter_map(|(c, v)| v.map(|v| Rectangle::new([(x0(c), low), (x0(c) + width * 0.92, v.max(low))], colour.filled())));
         chart.draw_series(bars)?.label(series.name.clone()).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], colour.filled()));
         let label_style = TextStyle::from((FONT, 12).into_font()).color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom));
-        let texts = series.values.iter().enumerate().filter_map(|(c, v)| v.map(|v| Text::new(bar_label(v, spec), (x0(c) + width * 0.46, v.max(low)), label_style.clone())));
+        let texts = series
+            .values
+            .iter()
+            .enumerate()
+            .filter_map(|(c, v)| v.map(|v| Text::new(bar_label(v, spec), (x0(c) + width * 0.46, v.max(low)), label_style.clone())));
         chart.draw_series(texts)?;
     }
     draw_references(&mut chart, &spec.references, count)?;

@@ -11,7 +11,7 @@ use super::peers::{PeerQuartiles, Peers};
 use super::samples::Samples;
 use super::stats::{self, TestResult};
 use super::targets::Targets;
-use crate::kpi::document::{plain, KpiValues};
+use crate::kpi::document::{KpiValues, plain};
 use crate::kpi::{Better, KpiDocument, SignificanceTest};
 
 /// A change is called significant below this p-value.
@@ -110,11 +110,7 @@ pub fn period_free_key(kpi: &KpiValues, row: &Map<String, Value>) -> String {
 /// `priority=1,sla=response`, with `\`, `,` and `=` inside values backslash-escaped so that
 /// names from the data cannot make two rows' keys equal.
 pub fn key_text(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.replace('\\', "\\\\").replace(',', "\\,").replace('=', "\\=")))
-        .collect::<Vec<_>>()
-        .join(",")
+    pairs.iter().map(|(k, v)| format!("{k}={}", v.replace('\\', "\\\\").replace(',', "\\,").replace('=', "\\="))).collect::<Vec<_>>().join(",")
 }
 
 pub fn number(row: &Map<String, Value>, column: &str) -> Option<f64> {
@@ -205,9 +201,9 @@ pub fn compare(
                     let v = value?;
                     Some(TargetVerdict { value: t, met: if kpi.better == Better::Lower { v <= t } else { v >= t } })
                 });
-                let peer = peers.and_then(|p| p.find(&kpi.id, &key, measure)).and_then(|q| {
-                    Some(PeerVerdict { quartiles: q.clone(), position: peer_position(value?, q, kpi.better) })
-                });
+                let peer = peers
+                    .and_then(|p| p.find(&kpi.id, &key, measure))
+                    .and_then(|q| Some(PeerVerdict { quartiles: q.clone(), position: peer_position(value?, q, kpi.better) }));
                 comparisons.push(Comparison {
                     kpi: kpi.id.clone(),
                     title: kpi.title.clone(),
@@ -285,7 +281,9 @@ fn significance(
                 stats::two_proportions(x1, n1, x2, n2)?
             }
         }
-        SignificanceTest::Poisson { count: column } => stats::poisson_rates(count(row, column)?, current.covered_hours, count(other_row, column)?, other.covered_hours)?,
+        SignificanceTest::Poisson { count: column } => {
+            stats::poisson_rates(count(row, column)?, current.covered_hours, count(other_row, column)?, other.covered_hours)?
+        }
     };
     Some(Tested { result, other_n })
 }
@@ -293,10 +291,7 @@ fn significance(
 /// The tests against one period, each once: mean, p50 and p90 of a row share one rank test.
 /// Keyed by (kpi, row key, p-value bits), valued by the p-value.
 fn distinct_tests(comparisons: &[Comparison], side: fn(&Comparison) -> Option<&Versus>) -> HashMap<(String, String, u64), f64> {
-    comparisons
-        .iter()
-        .filter_map(|c| side(c).and_then(|v| v.test).map(|t| ((c.kpi.clone(), c.key.clone(), t.p_value.to_bits()), t.p_value)))
-        .collect()
+    comparisons.iter().filter_map(|c| side(c).and_then(|v| v.test).map(|t| ((c.kpi.clone(), c.key.clone(), t.p_value.to_bits()), t.p_value))).collect()
 }
 
 fn previous(c: &Comparison) -> Option<&Versus> {
@@ -321,8 +316,7 @@ pub fn tests_against_previous(comparisons: &[Comparison]) -> usize {
 pub fn correct_for_multiple_tests(comparisons: &mut [Comparison]) {
     type Side = fn(&Comparison) -> Option<&Versus>;
     type SideMut = fn(&mut Comparison) -> Option<&mut Versus>;
-    let sides: [(Side, SideMut); 3] =
-        [(previous, |c| c.previous.as_mut()), (year_ago, |c| c.year_ago.as_mut()), (baseline, |c| c.baseline.as_mut())];
+    let sides: [(Side, SideMut); 3] = [(previous, |c| c.previous.as_mut()), (year_ago, |c| c.year_ago.as_mut()), (baseline, |c| c.baseline.as_mut())];
     for (side, side_mut) in sides {
         let mut tests: Vec<((String, String, u64), f64)> = distinct_tests(comparisons, side).into_iter().collect();
         tests.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));

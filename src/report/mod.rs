@@ -22,8 +22,8 @@ use datafusion::prelude::SessionContext;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::ingest::convert::rfc3339;
 use crate::ingest::LoadSummary;
+use crate::ingest::convert::rfc3339;
 use crate::kpi::{self, Kpi, KpiDocument, KpiParams, PeriodRequest, SlaPolicy, Tuning, YearMonth};
 use crate::progress::Progress;
 use compare::{Comparison, PeriodValues};
@@ -64,7 +64,12 @@ impl Run {
     }
 
     fn values(&self) -> PeriodValues<'_> {
-        PeriodValues { label: build::month_name(self.params.first), document: &self.document, samples: Some(&self.samples), covered_hours: self.covered_hours() }
+        PeriodValues {
+            label: build::month_name(self.params.first),
+            document: &self.document,
+            samples: Some(&self.samples),
+            covered_hours: self.covered_hours(),
+        }
     }
 }
 
@@ -136,7 +141,11 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
     let mut window_first = period;
     for _ in 1..options.months {
         if window_first.previous() < first_month {
-            notes.push(format!("The data starts in {}, so the trend covers fewer than the {} months asked for.", build::month_name(first_month), options.months));
+            notes.push(format!(
+                "The data starts in {}, so the trend covers fewer than the {} months asked for.",
+                build::month_name(first_month),
+                options.months
+            ));
             break;
         }
         window_first = window_first.previous();
@@ -197,18 +206,10 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
         covered_hours: baseline_hours(doc),
     });
     let (current_values, previous_values, year_values) = (current.values(), previous_run.as_ref().map(Run::values), year_ago_run.as_ref().map(Run::values));
-    let comparisons = compare::compare(
-        &setting.kpis,
-        &current_values,
-        previous_values.as_ref(),
-        year_values.as_ref(),
-        baseline_values.as_ref(),
-        &targets,
-        peers.as_ref(),
-    );
-    let partial = (current.params.as_of < current.params.period_end).then(|| {
-        current.covered_hours() / covered_hours(current.params.period_start, current.params.period_end, i64::MAX)
-    });
+    let comparisons =
+        compare::compare(&setting.kpis, &current_values, previous_values.as_ref(), year_values.as_ref(), baseline_values.as_ref(), &targets, peers.as_ref());
+    let partial = (current.params.as_of < current.params.period_end)
+        .then(|| current.covered_hours() / covered_hours(current.params.period_start, current.params.period_end, i64::MAX));
     let inputs = build::Inputs {
         period,
         partial,
@@ -322,7 +323,8 @@ pub fn draw_charts(charts: &[charts::Chart], dir: &Path, parallel: bool, progres
         progress.advance();
         Ok((chart.name.clone(), svg))
     };
-    let rendered: Vec<(String, String)> = if parallel { charts.par_iter().map(draw).collect::<Result<_>>()? } else { charts.iter().map(draw).collect::<Result<_>>()? };
+    let rendered: Vec<(String, String)> =
+        if parallel { charts.par_iter().map(draw).collect::<Result<_>>()? } else { charts.iter().map(draw).collect::<Result<_>>()? };
     progress.finish();
     Ok(rendered.into_iter().collect())
 }
@@ -335,8 +337,29 @@ fn benchmark_csv(comparisons: &[Comparison]) -> Result<Vec<u8>> {
     let csv_error = |e: csv::Error| Error::Render(format!("benchmark.csv: {e}"));
     writer
         .write_record([
-            "kpi", "key", "measure", "better", "value", "n", "previous", "previous_n", "previous_p_value", "previous_q_value", "year_ago", "year_ago_n", "year_ago_p_value",
-            "year_ago_q_value", "target", "target_met", "baseline", "baseline_n", "baseline_p_value", "baseline_q_value", "peer_p25", "peer_median", "peer_p75",
+            "kpi",
+            "key",
+            "measure",
+            "better",
+            "value",
+            "n",
+            "previous",
+            "previous_n",
+            "previous_p_value",
+            "previous_q_value",
+            "year_ago",
+            "year_ago_n",
+            "year_ago_p_value",
+            "year_ago_q_value",
+            "target",
+            "target_met",
+            "baseline",
+            "baseline_n",
+            "baseline_p_value",
+            "baseline_q_value",
+            "peer_p25",
+            "peer_median",
+            "peer_p75",
         ])
         .map_err(csv_error)?;
     for c in comparisons {

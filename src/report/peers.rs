@@ -47,10 +47,8 @@ impl Peers {
     /// `mttx kpi --format csv` writes `month=2026-10,priority=1,sla=response`, and empty for KPIs
     /// keyed by month only.
     pub fn parse(text: &str, origin: &str, kpis: &[Kpi]) -> Result<Peers> {
-        let fail = |line: u64, column: &str, message: String| Error::Query {
-            origin: origin.to_string(),
-            message: format!("line {line}, column {column}: {message}"),
-        };
+        let fail =
+            |line: u64, column: &str, message: String| Error::Query { origin: origin.to_string(), message: format!("line {line}, column {column}: {message}") };
         let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
         let headers = reader.headers().map_err(|e| fail(1, "-", e.to_string()))?.clone();
         let index = |name: &str| headers.iter().position(|h| h == name);
@@ -90,7 +88,11 @@ impl Peers {
                 let column = pair.split_once('=').map(|(c, _)| c).unwrap_or(pair);
                 if column == "month" || !kpi.meta.keys.iter().any(|k| k == column) {
                     let keys: Vec<&str> = kpi.meta.keys.iter().map(String::as_str).filter(|k| *k != "month").collect();
-                    return Err(fail(line, "key", format!("`{column}` is not a key of {kpi_id} to match (month is the report's); its keys are: {}", keys.join(", "))));
+                    return Err(fail(
+                        line,
+                        "key",
+                        format!("`{column}` is not a key of {kpi_id} to match (month is the report's); its keys are: {}", keys.join(", ")),
+                    ));
                 }
             }
             let key = (kpi_id.to_string(), cell("key").to_string(), measure);

@@ -45,9 +45,8 @@ impl Samples {
                 for batch in &batches {
                     let values = datafusion::arrow::compute::cast(batch.column(keys.len()), &DataType::Float64)?;
                     let values = values.as_primitive::<Float64Type>();
-                    let formatters = (0..keys.len())
-                        .map(|i| ArrayFormatter::try_new(batch.column(i).as_ref(), &options))
-                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    let formatters =
+                        (0..keys.len()).map(|i| ArrayFormatter::try_new(batch.column(i).as_ref(), &options)).collect::<std::result::Result<Vec<_>, _>>()?;
                     for row in 0..batch.num_rows() {
                         if values.is_null(row) || !values.value(row).is_finite() {
                             continue;
@@ -86,9 +85,11 @@ pub fn sample_query(kpi: &Kpi, cte: &str, column: &str, keys: &[&str]) -> Result
     let [Statement::Query(query)] = statements.as_slice() else {
         return Err(fail("the KPI file must hold one query to take samples from".into()));
     };
-    let with = query.with.clone().filter(|w| w.cte_tables.iter().any(|t| t.alias.name.value == cte)).ok_or_else(|| {
-        fail(format!("rank({cte}.{column}) names a CTE `{cte}` that the query's WITH clause does not define"))
-    })?;
+    let with = query
+        .with
+        .clone()
+        .filter(|w| w.cte_tables.iter().any(|t| t.alias.name.value == cte))
+        .ok_or_else(|| fail(format!("rank({cte}.{column}) names a CTE `{cte}` that the query's WITH clause does not define")))?;
     let columns: Vec<String> = keys.iter().map(|k| k.to_string()).chain([column.to_string()]).collect();
     let select = format!("SELECT {} FROM {cte}", columns.join(", "));
     let mut parsed = Parser::parse_sql(&dialect, &select).map_err(|e| fail(e.to_string()))?;

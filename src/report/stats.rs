@@ -76,11 +76,7 @@ pub fn mann_whitney(a: &[f64], b: &[f64]) -> Option<TestResult> {
     // Two-sided: use the larger U so the continuity correction always moves towards the mean.
     let u_larger = u_a.max(n1 * n2 - u_a);
     let z = (u_larger - n1 * n2 / 2.0 - 0.5) / variance.sqrt();
-    Some(TestResult {
-        method: Method::MannWhitney,
-        statistic: u_a,
-        p_value: (2.0 * normal_sf(z)).min(1.0),
-    })
+    Some(TestResult { method: Method::MannWhitney, statistic: u_a, p_value: (2.0 * normal_sf(z)).min(1.0) })
 }
 
 /// Two-sided pooled two-proportion z-test of `x1` of `n1` against `x2` of `n2`. `statistic` is z.
@@ -96,11 +92,7 @@ pub fn two_proportions(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<TestResult>
         return None;
     }
     let z = (x1 / n1 - x2 / n2) / variance.sqrt();
-    Some(TestResult {
-        method: Method::TwoProportion,
-        statistic: z,
-        p_value: (2.0 * normal_sf(z.abs())).min(1.0),
-    })
+    Some(TestResult { method: Method::TwoProportion, statistic: z, p_value: (2.0 * normal_sf(z.abs())).min(1.0) })
 }
 
 /// Two-sided exact conditional test that Poisson counts `c1` over exposure `t1` and `c2` over
@@ -120,11 +112,7 @@ pub fn poisson_rates(c1: u64, t1: f64, c2: u64, t2: f64) -> Option<TestResult> {
         0 => f64::INFINITY,
         _ => (c1 as f64 / t1) / (c2 as f64 / t2),
     };
-    Some(TestResult {
-        method: Method::PoissonRate,
-        statistic,
-        p_value: binomial_two_sided(c1, n, p, q),
-    })
+    Some(TestResult { method: Method::PoissonRate, statistic, p_value: binomial_two_sided(c1, n, p, q) })
 }
 
 /// scipy.stats.binomtest's relative tolerance, so outcomes as likely as k up to rounding count.
@@ -150,11 +138,7 @@ fn binomial_two_sided(k: u64, n: u64, p: f64, q: f64) -> f64 {
 
     // Across the mean the pmf falls monotonically going away from it, so binary-search the
     // first step `s` from `near` whose outcome is no more likely than k, and count its tail.
-    let rounded = if below_mean {
-        mean.ceil()
-    } else {
-        mean.floor()
-    };
+    let rounded = if below_mean { mean.ceil() } else { mean.floor() };
     let near = (rounded as u64).min(n);
     let span = if below_mean { n - near } else { near };
     let outcome = |s: u64| if below_mean { near + s } else { near - s };
@@ -163,11 +147,7 @@ fn binomial_two_sided(k: u64, n: u64, p: f64, q: f64) -> f64 {
         let (mut lo, mut hi) = (0, span);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if unlikely(mid) {
-                hi = mid
-            } else {
-                lo = mid + 1
-            }
+            if unlikely(mid) { hi = mid } else { lo = mid + 1 }
         }
         let start = outcome(lo);
         ln_binomial_pmf(start, n, p, q).exp() * relative_tail_sum(start, n, p, q, below_mean)
@@ -183,11 +163,7 @@ fn binomial_two_sided(k: u64, n: u64, p: f64, q: f64) -> f64 {
 fn relative_tail_sum(start: u64, n: u64, p: f64, q: f64, upward: bool) -> f64 {
     let (mut j, mut term, mut sum) = (start, 1.0_f64, 1.0_f64);
     while (upward && j < n) || (!upward && j > 0) {
-        term *= if upward {
-            (n - j) as f64 * p / ((j + 1) as f64 * q)
-        } else {
-            j as f64 * q / ((n - j + 1) as f64 * p)
-        };
+        term *= if upward { (n - j) as f64 * p / ((j + 1) as f64 * q) } else { j as f64 * q / ((n - j + 1) as f64 * p) };
         j = if upward { j + 1 } else { j - 1 };
         sum += term;
         if term < NEGLIGIBLE_TERM * sum {
@@ -226,10 +202,7 @@ fn stirling_remainder(x: f64) -> f64 {
         _ => 5,
     };
     let xx = x * x;
-    let series = DENOMINATORS[..terms]
-        .iter()
-        .rev()
-        .fold(0.0, |acc, d| 1.0 / d - acc / xx);
+    let series = DENOMINATORS[..terms].iter().rev().fold(0.0, |acc, d| 1.0 / d - acc / xx);
     series / x
 }
 
@@ -341,10 +314,7 @@ mod tests {
 
     fn assert_close(actual: f64, expected: f64, relative: f64) {
         let error = (actual - expected).abs() / expected.abs();
-        assert!(
-            error <= relative,
-            "{actual:e} vs {expected:e}: relative error {error:e}"
-        );
+        assert!(error <= relative, "{actual:e} vs {expected:e}: relative error {error:e}");
     }
 
     const NAN: f64 = f64::NAN;
@@ -354,10 +324,7 @@ mod tests {
     fn method_names() {
         assert_eq!(Method::MannWhitney.name(), "Mann–Whitney U");
         assert_eq!(Method::TwoProportion.name(), "two-proportion z");
-        assert_eq!(
-            Method::PoissonRate.name(),
-            "Poisson rate (exact conditional)"
-        );
+        assert_eq!(Method::PoissonRate.name(), "Poisson rate (exact conditional)");
     }
 
     /// (a, b, U, p) from scipy.stats.mannwhitneyu(a, b, alternative='two-sided',
@@ -401,24 +368,11 @@ mod tests {
         assert_close(result.statistic, 2.1908902300206647, 1e-14);
         assert_close(result.p_value, 0.02845973691631057, 1e-13);
         let mirrored = two_proportions(30, 100, 45, 100).unwrap();
-        assert_eq!(
-            (mirrored.statistic, mirrored.p_value),
-            (-result.statistic, result.p_value)
-        );
+        assert_eq!((mirrored.statistic, mirrored.p_value), (-result.statistic, result.p_value));
         assert_eq!(two_proportions(5, 10, 5, 10).unwrap().p_value, 1.0);
-        let undefined = [
-            (0, 0, 3, 10),
-            (3, 10, 0, 0),
-            (11, 10, 3, 10),
-            (0, 10, 0, 9),
-            (9, 9, 2, 2),
-        ];
+        let undefined = [(0, 0, 3, 10), (3, 10, 0, 0), (11, 10, 3, 10), (0, 10, 0, 9), (9, 9, 2, 2)];
         for (x1, n1, x2, n2) in undefined {
-            assert_eq!(
-                two_proportions(x1, n1, x2, n2),
-                None,
-                "{x1}/{n1} vs {x2}/{n2}"
-            );
+            assert_eq!(two_proportions(x1, n1, x2, n2), None, "{x1}/{n1} vs {x2}/{n2}");
         }
     }
 
@@ -447,26 +401,13 @@ mod tests {
             assert_close(result.p_value, expected, 1e-11);
         }
         // Beyond any f64 p-value (scipy also gives 0.0): underflow quietly, no panic or hang.
-        assert_eq!(
-            poisson_rates(1_000_000, 1.0, 9_000_000, 1.0)
-                .unwrap()
-                .p_value,
-            0.0
-        );
-        assert!(
-            started.elapsed().as_secs_f64() < 1.0,
-            "took {:?}",
-            started.elapsed()
-        );
+        assert_eq!(poisson_rates(1_000_000, 1.0, 9_000_000, 1.0).unwrap().p_value, 0.0);
+        assert!(started.elapsed().as_secs_f64() < 1.0, "took {:?}", started.elapsed());
     }
 
     #[test]
     fn poisson_rates_statistic_and_undefined_cases() {
-        assert_close(
-            poisson_rates(12, 1.0, 18, 3.0).unwrap().statistic,
-            2.0,
-            1e-15,
-        );
+        assert_close(poisson_rates(12, 1.0, 18, 3.0).unwrap().statistic, 2.0, 1e-15);
         assert_eq!(poisson_rates(0, 1.0, 5, 2.0).unwrap().statistic, 0.0);
         assert_eq!(poisson_rates(4, 1.0, 0, 1.0).unwrap().statistic, INF);
         assert_eq!(poisson_rates(0, 1.0, 0, 1.0), None);
@@ -481,14 +422,7 @@ mod tests {
     fn quantile_sorted_matches_numpy() {
         // (q, numpy.quantile([1, 2, 4, 7, 11], q))
         let data = [1.0, 2.0, 4.0, 7.0, 11.0];
-        let numpy = [
-            (0.0, 1.0),
-            (0.1, 1.4),
-            (0.25, 2.0),
-            (0.5, 4.0),
-            (0.9, 9.4),
-            (1.0, 11.0),
-        ];
+        let numpy = [(0.0, 1.0), (0.1, 1.4), (0.25, 2.0), (0.5, 4.0), (0.9, 9.4), (1.0, 11.0)];
         for (q, expected) in numpy {
             assert_close(quantile_sorted(&data, q).unwrap(), expected, 1e-15);
         }

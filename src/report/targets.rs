@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::kpi::document::plain;
 use crate::kpi::Kpi;
+use crate::kpi::document::plain;
 
 /// The targets mttx uses unless `--targets FILE` names others; `sample-data/targets.toml` is the
 /// same file.
