@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::time::YearMonth;
+
 #[derive(Debug, Parser)]
 #[command(name = "mttx", version, about = "ITSM metrics and benchmarking on Apache Arrow and DataFusion")]
 pub struct Cli {
@@ -111,15 +113,15 @@ pub struct KpiRunArgs {
 
     /// One month, YYYY-MM. Default: from the first incident's month to the month of the cut-off's last instant.
     #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
-    pub period: Option<String>,
+    pub period: Option<YearMonth>,
 
     /// First month of a range (with --to), YYYY-MM.
     #[arg(long, value_name = "YYYY-MM", requires = "to")]
-    pub from: Option<String>,
+    pub from: Option<YearMonth>,
 
     /// Last month of a range, inclusive, YYYY-MM.
     #[arg(long, value_name = "YYYY-MM", requires = "from")]
-    pub to: Option<String>,
+    pub to: Option<YearMonth>,
 
     /// Also write the rows rejected while loading to this CSV file.
     #[arg(long, value_name = "FILE")]
@@ -176,6 +178,11 @@ pub struct CheckArgs {
     /// Write the current values to --baseline as the new baseline, deliberately, and pass.
     #[arg(long, requires = "baseline")]
     pub bless: bool,
+
+    /// Month-over-month gating: compare a one-month run with a one-month baseline of another month,
+    /// row by row on the keys other than month. Without it the baseline must cover the run's months.
+    #[arg(long, requires = "baseline", conflicts_with = "bless")]
+    pub across_periods: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -230,7 +237,7 @@ pub struct ReportArgs {
     /// The report month, YYYY-MM. Default: the latest month whose last day the data reaches
     /// (labelled partial when the cut-off falls before its end).
     #[arg(long, value_name = "YYYY-MM")]
-    pub period: Option<String>,
+    pub period: Option<YearMonth>,
 
     /// Months in the trend charts, the report month included.
     #[arg(long, default_value_t = 13, value_name = "N")]

@@ -31,6 +31,31 @@ pub enum Error {
     #[error("{origin}: {message}")]
     Query { origin: String, message: String },
 
+    /// The rules file of `mttx check` (tolerances and gates) is malformed or names what the run
+    /// does not have.
+    #[error("{origin}: {message}")]
+    Rules { origin: String, message: String },
+
+    /// An SLA policy file (`--sla`) is malformed.
+    #[error("{origin}: {message}")]
+    SlaPolicy { origin: String, message: String },
+
+    /// A KPI targets file (`--targets`) is malformed or names what the KPIs do not have.
+    #[error("{origin}: {message}")]
+    Targets { origin: String, message: String },
+
+    /// A peer benchmark CSV (`--benchmark`) is malformed or names what the KPIs do not have.
+    #[error("{origin}: {message}")]
+    Peers { origin: String, message: String },
+
+    /// A golden case's `case.toml` is malformed.
+    #[error("{origin}: {message}")]
+    GoldenCase { origin: String, message: String },
+
+    /// A baseline (`--baseline`) cannot be compared with this run.
+    #[error("{origin}: {message}")]
+    Baseline { origin: String, message: String },
+
     /// Some KPI queries failed; the others were still reported.
     #[error("{failed} KPI quer{} failed:\n{details}", if *.failed == 1 { "y" } else { "ies" })]
     KpisFailed { failed: usize, details: String },
@@ -43,9 +68,9 @@ pub enum Error {
     #[error("{rejected} row(s) rejected and --strict was given; see {rejects_file}")]
     Strict { rejected: u64, rejects_file: String },
 
-    /// A chart could not be drawn.
-    #[error("report: {0}")]
-    Render(String),
+    /// A chart of the report could not be drawn.
+    #[error("report: chart {chart}: {message}")]
+    Chart { chart: String, message: String },
 
     #[error("arrow: {0}")]
     Arrow(#[from] ArrowError),

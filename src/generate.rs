@@ -13,7 +13,7 @@ mod tables;
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Months, NaiveDate, NaiveTime, SecondsFormat};
+use chrono::{Months, NaiveDate, NaiveTime};
 use datafusion::arrow::array::RecordBatch;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -224,7 +224,7 @@ impl Window {
 }
 
 fn rfc3339(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)).unwrap_or_default()
+    crate::time::rfc3339(seconds * 1_000_000)
 }
 
 /// Id formats per table, widened as the row counts need.
@@ -476,7 +476,7 @@ mod tests {
     }
 
     fn micros(date: &str) -> i64 {
-        DateTime::parse_from_rfc3339(date).expect("rfc3339").timestamp_micros()
+        chrono::DateTime::parse_from_rfc3339(date).expect("rfc3339").timestamp_micros()
     }
 
     /// Required fields, domains, `happened` timestamps and ordering rules as model.rs states

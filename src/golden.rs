@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::escape::spreadsheet_safe;
 use crate::ingest::{self, LoadOptions, MemorySink, Profile, RejectsCsv};
+use crate::kpi::document::key_text;
 use crate::kpi::{self, Kpi, PeriodRequest, SlaPolicy, Tuning, YearMonth};
 
 /// `case.toml`.
@@ -105,12 +106,15 @@ fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
 pub async fn run_case(case: &Case, kpi: &Kpi) -> Result<String> {
     let spec_path = case.dir.join("case.toml");
     let text = std::fs::read_to_string(&spec_path).map_err(|e| Error::io(&spec_path, e))?;
-    let spec: CaseSpec = toml::from_str(&text).map_err(|e| Error::Query { origin: spec_path.display().to_string(), message: e.to_string() })?;
-    let fail = |message: String| Error::Query { origin: spec_path.display().to_string(), message };
+    let spec: CaseSpec = toml::from_str(&text).map_err(|e| Error::GoldenCase { origin: spec_path.display().to_string(), message: e.to_string() })?;
+    let fail = |message: String| Error::GoldenCase { origin: spec_path.display().to_string(), message };
     let timezone: chrono_tz::Tz = spec.timezone.parse().map_err(|_| fail(format!("timezone `{}` is not an IANA zone", spec.timezone)))?;
     let as_of = ingest::timestamp::parse_iso(&spec.as_of, timezone).ok_or_else(|| fail(format!("as_of `{}` is not RFC 3339", spec.as_of)))?;
     let request = match (&spec.from, &spec.to) {
-        (Some(from), Some(to)) => PeriodRequest::Months(YearMonth::parse(from, "from")?, YearMonth::parse(to, "to")?),
+        (Some(from), Some(to)) => {
+            let month = |key: &str, text: &str| text.parse::<YearMonth>().map_err(|e| fail(format!("{key}: {e}")));
+            PeriodRequest::Months(month("from", from)?, month("to", to)?)
+        }
         (None, None) => PeriodRequest::All,
         _ => return Err(fail("give both from and to, or neither".into())),
     };
@@ -121,14 +125,15 @@ pub async fn run_case(case: &Case, kpi: &Kpi) -> Result<String> {
         candidate_min_incidents: spec.candidate_min_incidents.unwrap_or(defaults.candidate_min_incidents),
         candidate_window_days: spec.candidate_window_days.unwrap_or(defaults.candidate_window_days),
     };
-    let policy = match &spec.sla {
+    let mut policy = match &spec.sla {
         Some(p) => SlaPolicy::load(&case.dir.join(p))?,
         None => SlaPolicy::default_policy()?,
     };
     let inputs: Vec<PathBuf> = if spec.inputs.is_empty() { vec![case.dir.clone()] } else { spec.inputs.iter().map(|i| case.dir.join(i)).collect() };
     let profile = Profile::resolve(&spec.profile)?;
     let mut tables = MemorySink::default();
-    ingest::load(&inputs, &profile, &LoadOptions { as_of: Some(as_of) }, &mut tables, &mut RejectsCsv::discard())?;
+    let summary = ingest::load(&inputs, &profile, &LoadOptions { as_of: Some(as_of) }, &mut tables, &mut RejectsCsv::discard())?;
+    policy.add_source_pause_states(&summary.pause_states);
     let ctx = crate::engine::session(timezone.name());
     crate::engine::register(&ctx, tables)?;
     kpi::prepare(&ctx, request, Some(as_of), timezone, tuning, &policy).await?;
@@ -183,7 +188,7 @@ fn round9(x: f64) -> String {
 }
 
 /// Compares a result with the expected file, or rewrites the file when blessing.
-pub fn judge(case: &Case, actual: &str, bless: bool) -> Result<CaseOutcome> {
+pub fn judge(case: &Case, actual: &str, keys: &[String], bless: bool) -> Result<CaseOutcome> {
     let path = case.dir.join(EXPECTED);
     if bless {
         std::fs::write(&path, actual).map_err(|e| Error::io(&path, e))?;
@@ -199,12 +204,12 @@ pub fn judge(case: &Case, actual: &str, bless: bool) -> Result<CaseOutcome> {
     if expected == actual {
         return Ok(CaseOutcome::Passed);
     }
-    Ok(CaseOutcome::Failed(diff_rows(&expected, actual)))
+    Ok(CaseOutcome::Failed(diff_rows(&expected, actual, keys)))
 }
 
 /// A row-level diff: the header once, then each differing row as `-` expected and `+` actual,
-/// with its row number.
-pub fn diff_rows(expected: &str, actual: &str) -> String {
+/// with its row number and its key (the KPI's `keys` columns, named as checks name rows).
+pub fn diff_rows(expected: &str, actual: &str, keys: &[String]) -> String {
     let e: Vec<&str> = expected.lines().collect();
     let a: Vec<&str> = actual.lines().collect();
     let mut out = String::new();
@@ -213,11 +218,18 @@ pub fn diff_rows(expected: &str, actual: &str) -> String {
     } else if let Some(header) = e.first() {
         out.push_str(&format!("    {header}\n"));
     }
+    let header = csv_fields(a.first().or(e.first()).copied().unwrap_or_default());
+    let key_of = |line: &str| -> String {
+        let fields = csv_fields(line);
+        let pairs: Vec<(&str, String)> =
+            keys.iter().filter_map(|k| header.iter().position(|h| h == k).map(|i| (k.as_str(), fields.get(i).cloned().unwrap_or_default()))).collect();
+        if pairs.is_empty() { String::new() } else { format!(" ({})", key_text(&pairs)) }
+    };
     for i in 1..e.len().max(a.len()) {
         match (e.get(i), a.get(i)) {
             (Some(x), Some(y)) if x == y => {}
             (x, y) => {
-                out.push_str(&format!("  row {i}:\n"));
+                out.push_str(&format!("  row {i}{}:\n", key_of(y.or(x).copied().unwrap_or_default())));
                 if let Some(x) = x {
                     out.push_str(&format!("  - {x}\n"));
                 }
@@ -230,6 +242,12 @@ pub fn diff_rows(expected: &str, actual: &str) -> String {
     out
 }
 
+/// The fields of one CSV line.
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut reader = ::csv::ReaderBuilder::new().has_headers(false).from_reader(line.as_bytes());
+    reader.records().next().and_then(|r| r.ok()).map(|r| r.iter().map(str::to_string).collect()).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,7 +257,10 @@ mod tests {
         assert_eq!(round9(0.1 + 0.2), "0.3");
         assert_eq!(round9(2.0), "2");
         assert_eq!(round9(-1e-12), "0");
-        let d = diff_rows("a,b\n1,2\n3,4\n", "a,b\n1,2\n3,5\n6,7\n");
-        assert!(d.contains("row 2:\n  - 3,4\n  + 3,5") && d.contains("row 3:\n  + 6,7"), "{d}");
+        let d = diff_rows("a,b\n1,2\n3,4\n", "a,b\n1,2\n3,5\n6,7\n", &["a".to_string()]);
+        assert!(d.contains("row 2 (a=3):\n  - 3,4\n  + 3,5") && d.contains("row 3 (a=6):\n  + 6,7"), "{d}");
+        // Keys name rows as checks do, so a value holding a separator cannot pass for another key.
+        let d = diff_rows("ci,n\n\"x,y\",1\n", "ci,n\n\"x,y\",2\n", &["ci".to_string()]);
+        assert!(d.contains("row 1 (ci=x\\,y):"), "{d}");
     }
 }

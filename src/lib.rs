@@ -16,6 +16,7 @@ pub mod model;
 pub mod progress;
 pub mod render;
 pub mod report;
+pub mod time;
 pub mod write;
 
 pub use error::{Error, Result};

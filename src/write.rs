@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringBuilder};
 use datafusion::arrow::csv;
 use datafusion::arrow::datatypes::{
@@ -270,7 +270,7 @@ fn rfc3339_column(column: &ArrayRef, unit: TimeUnit) -> Result<ArrayRef> {
             continue;
         }
         let instant = to_instant(value).ok_or_else(|| ArrowError::ComputeError(format!("timestamp {value} ({unit:?}) is out of range")))?;
-        text.append_value(instant.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        text.append_value(crate::time::format_instant(instant));
     }
     Ok(Arc::new(text.finish()))
 }

@@ -48,8 +48,15 @@ fn every_bad_row_is_rejected_with_its_reason() {
     assert!(reason("malformed_row").contains("4 fields") && reason("malformed_row").contains("header has 5"));
     assert!(reason("after_as_of").contains("2026-11-01T00:00:00Z"));
     assert_eq!(rows.iter().find(|r| r[6] == "malformed_row").unwrap()[2], "7", "CSV rejects carry the line");
+    // See: issue 10. The ticket's id is the last column, where one was read: users look tickets up
+    // by number. A malformed row could not be split into columns, so it has none.
+    let header = csv::Reader::from_path(out.path().join("rejects.csv")).unwrap().headers().unwrap().clone();
+    assert_eq!(header.iter().collect::<Vec<_>>(), ["file", "row", "line", "table", "column", "value", "code", "reason", "id"]);
+    let ids: Vec<&str> = rows.iter().map(|r| r[8].as_str()).collect();
+    assert_eq!(ids, ["INC101", "INC102", "INC103", "INC104", "", "INC100", "INC106", "INC107"]);
 
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["summary_version"], 2, "rejects.csv gained a column");
     let file = &summary["files"][0];
     assert_eq!((file["read"].as_u64(), file["loaded"].as_u64(), file["rejected"].as_u64()), (Some(10), Some(2), Some(8)));
     assert_eq!(summary["rejects_by_reason"]["duplicate_id"], 1);
@@ -124,4 +131,13 @@ fn hostile_values_in_rejects_cannot_run_as_spreadsheet_formulas() {
     mttx().args(["load", "--input"]).arg(&path).arg("--out").arg(&out).assert().success();
     let rows = rejects(&out.join("rejects.csv"));
     assert_eq!(rows[0][5], "'=HYPERLINK(\"http://x\")");
+}
+
+/// See: issue 10. A header naming a column twice used to read "unknown column `opened_at` (did you
+/// mean `opened_at`?)": now it says the column is duplicated, and where.
+#[test]
+fn a_column_named_twice_is_named_with_its_places() {
+    let message = load_fails("incidents.csv", b"id,opened_at,priority,state,opened_at\nINC1,2026-10-01T00:00:00Z,1,New,2026-10-01T00:00:00Z\n");
+    assert!(message.contains("incidents.csv") && message.contains("column `opened_at` appears 2 times in the header (columns 2 and 5)"), "{message}");
+    assert!(!message.contains("did you mean"), "{message}");
 }

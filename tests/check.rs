@@ -359,3 +359,119 @@ fn diff_against_a_git_revision() {
         assert!(matches!(code, Some(0) | Some(1)), "{report}");
     }
 }
+
+/// See: issue 10. A baseline blessed for September checked against October used to report every
+/// row missing and new (thousands of lines) without a word about the windows; now it is one error,
+/// and `--across-periods` compares the months row by row on their other keys.
+#[test]
+fn a_baseline_of_other_months_is_one_clear_error_unless_across_periods() {
+    let dir = tempfile::tempdir().unwrap();
+    let september = dir.path().join("september.json");
+    let one_month = |period: &str| {
+        let mut cmd = mttx();
+        cmd.args(["--as-of", AS_OF, "check", "--period", period, "--only", "mttr,reopen_rate", "--input"]).arg(world()).arg("--baseline").arg(&september);
+        cmd
+    };
+    one_month("2026-09").arg("--bless").assert().success();
+    one_month("2026-10")
+        .assert()
+        .code(2)
+        .stderr(contains("september.json: the baseline covers 2026-09 (UTC) and this run 2026-10 (UTC), so no row could match"))
+        .stderr(contains("--across-periods"))
+        .stdout(predicates::str::is_empty());
+    // Month over month: reopen_rate is 1/3 in September and 0 of 2 in October (tests/kpis.rs), a
+    // lower rate, so it improves; MTTR P2 has n = 0 in September and 3 in October, so it changes.
+    let assert = one_month("2026-10").arg("--across-periods").arg("--format").arg("json").assert().code(1);
+    let report: Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let verdict = |kpi: &str, key: &str, column: &str| {
+        report["comparisons"].as_array().unwrap().iter().find(|c| c["kpi"] == kpi && c["key"] == key && c["column"] == column).map(|c| c["verdict"].clone())
+    };
+    assert_eq!(verdict("reopen_rate", "", "reopen_rate"), Some("improved".into()), "{report:#}");
+    assert_eq!(verdict("mttr", "priority=2", "p50_hours"), Some("changed".into()), "{report:#}");
+    assert_eq!(report["counts"].get("missing"), None, "no row goes missing across the two months: {report:#}");
+    // A multi-month window has no single month to compare.
+    mttx()
+        .args(["--as-of", AS_OF, "check", "--from", "2026-09", "--to", "2026-10", "--across-periods", "--only", "mttr", "--input"])
+        .arg(world())
+        .arg("--baseline")
+        .arg(&september)
+        .assert()
+        .code(2)
+        .stderr(contains("--across-periods compares one month with one month"));
+}
+
+/// See: issue 10. `mttx diff --git-rev` works from a subdirectory of the repository (git names paths
+/// relative to where it runs), and leaves no scratch directory behind, also when it fails.
+#[test]
+fn diff_git_rev_from_a_subdirectory_leaves_no_scratch_behind() {
+    let git_ok = std::process::Command::new("git").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !git_ok {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped: git is not on PATH");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"), &repo.join("queries"));
+    std::fs::create_dir_all(repo.join("docs/deep")).unwrap();
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&status.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "queries"]);
+    git(&["commit", "-q", "-m", "queries"]);
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let diff = |rev: &str| {
+        let mut cmd = mttx();
+        cmd.args(["--as-of", AS_OF, "diff", "--git-rev", rev, "--period", "2026-10", "--only", "change_failure", "--input"])
+            .arg(world())
+            .current_dir(repo.join("docs/deep"))
+            .env("TMPDIR", &tmp);
+        cmd
+    };
+    diff("HEAD").assert().code(0).stdout(contains("PASSED"));
+    diff("no-such-revision").assert().code(2).stderr(contains("--git-rev no-such-revision"));
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "scratch left behind: {left:?}");
+}
+
+/// See: issue 10. Golden cases add the profile's event-log pause states to the SLA policy, as
+/// `mttx kpi` does, so a case and a run of the same data agree. The vinst-like log pauses incident
+/// 1-100000001 in `Accepted/Wait - User` for 23.5 hours (2 April 11:00 to 3 April 10:30).
+#[test]
+fn golden_cases_pause_sla_clocks_like_kpi_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("queries/tests/sla_breach/eventlog");
+    std::fs::create_dir_all(&case).unwrap();
+    let log = crate::util::fixture("profiles/eventlog/vinst_like.csv");
+    std::fs::write(
+        case.join("case.toml"),
+        format!("as_of = \"2012-05-01T00:00:00Z\"\nfrom = \"2012-04\"\nto = \"2012-04\"\nprofile = \"eventlog\"\ninputs = [{:?}]\n", log.display().to_string()),
+    )
+    .unwrap();
+    mttx().args(["test", "--bless", "--queries"]).arg(dir.path().join("queries")).assert().success();
+    let golden = std::fs::read_to_string(case.join("expected.csv")).unwrap();
+    let golden: Vec<Vec<String>> = golden.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect();
+    let out = mttx()
+        .args(["--as-of", "2012-05-01T00:00:00Z", "kpi", "--only", "sla_breach", "--period", "2012-04", "--format", "json", "--profile", "eventlog", "--input"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = doc["kpis"][0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), golden.len());
+    // Columns: month, priority, sla, measured, breached, …
+    for (row, expected) in rows.iter().zip(&golden) {
+        let plain = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| if v.is_null() { String::new() } else { v.to_string() });
+        let got = [plain(&row["priority"]), plain(&row["sla"]), plain(&row["measured"]), plain(&row["breached"])];
+        assert_eq!(got.as_slice(), &expected[1..5], "golden and kpi disagree: {row}");
+    }
+}

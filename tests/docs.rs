@@ -33,3 +33,51 @@ fn readme_metrics_table_is_the_catalog() {
     let catalog = String::from_utf8(output.stdout).unwrap();
     assert_eq!(&readme[start..end], catalog, "regenerate the README table with `mttx catalog --format markdown`");
 }
+
+/// The README's KPI index names files, cases, tests and charts that exist, one row per KPI, so a
+/// newcomer can go from a KPI to its test and chart in a minute. See: issue 10.
+#[test]
+fn readme_kpi_index_points_at_what_exists() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme.find("<!-- kpi-index:start -->").expect("README has the KPI index markers");
+    let end = readme.find("<!-- kpi-index:end -->").unwrap();
+    let tests = std::fs::read_to_string(root.join("tests/kpis.rs")).unwrap();
+    let charts = root.join("reports/sample/charts");
+    let split = |cell: &str| -> Vec<String> { cell.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect() };
+    let mut indexed = Vec::new();
+    for line in readme[start..end].lines().filter(|l| l.starts_with("| ")).skip(2) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (kpi, sql, cases, test_fns, chart_names) = (cells[1], cells[2], split(cells[3]), split(cells[4]), split(cells[6]));
+        assert_eq!(sql, format!("queries/{kpi}.sql"));
+        assert!(root.join(sql).is_file(), "{sql}");
+        let mut on_disk: Vec<String> = std::fs::read_dir(root.join("queries/tests").join(kpi))
+            .unwrap_or_else(|e| panic!("{kpi}: no golden cases: {e}"))
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        assert_eq!(cases, on_disk, "{kpi}: the golden cases listed");
+        for name in test_fns {
+            assert!(tests.contains(&format!("fn {name}(")), "{kpi}: tests/kpis.rs has no fn {name}");
+        }
+        for name in chart_names {
+            assert!(charts.join(format!("{name}.svg")).is_file(), "{kpi}: reports/sample has no chart {name}");
+        }
+        indexed.push(kpi.to_string());
+    }
+    let catalog: Vec<String> = mttx::kpi::catalog::builtin().unwrap().into_iter().map(|k| k.id).collect();
+    assert_eq!(indexed, catalog, "one index row per built-in KPI, in catalog order");
+}
+
+/// Nothing generated is committed: no Python bytecode caches. See: issue 10.
+#[test]
+fn no_bytecode_caches_are_committed() {
+    let listed = std::process::Command::new("git").args(["ls-files"]).current_dir(env!("CARGO_MANIFEST_DIR")).output().ok();
+    let Some(listed) = listed.filter(|o| o.status.success()) else {
+        eprintln!("skipped: not a git checkout, so there is no list of committed files");
+        return;
+    };
+    let files = String::from_utf8_lossy(&listed.stdout);
+    let caches: Vec<&str> = files.lines().filter(|f| f.contains("__pycache__") || f.ends_with(".pyc")).collect();
+    assert!(caches.is_empty(), "committed bytecode caches: {caches:?}");
+}

@@ -8,8 +8,13 @@ use serde_json::Value;
 
 use crate::util::{fixture, mttx, rejects};
 
-/// Loads with `profile` and --as-of 2027-01-01; returns (per-file counts, rejects as (file, row, column, code)).
-fn load(profile: &str, inputs: &[PathBuf]) -> (Vec<(String, String, [u64; 4])>, Vec<(String, String, String, String)>) {
+/// Per file: (name, table, [read, loaded, merged, rejected]).
+type FileCounts = Vec<(String, String, [u64; 4])>;
+/// Per reject: (file, row, column, code).
+type Rejects = Vec<(String, String, String, String)>;
+
+/// Loads with `profile` and --as-of 2027-01-01; returns the per-file counts and the rejects.
+fn load(profile: &str, inputs: &[PathBuf]) -> (FileCounts, Rejects) {
     let out = tempfile::tempdir().unwrap();
     let mut cmd = mttx();
     cmd.args(["--as-of", "2027-01-01", "load", "--profile", profile, "--out"]).arg(out.path());
@@ -49,7 +54,7 @@ fn strings(v: &[(&str, &str, &str, &str)]) -> Vec<(String, String, String, Strin
 #[test]
 fn servicenow_list_audit_problem_and_change_exports() {
     let dir = fixture("profiles/servicenow");
-    let (files, rejects) = load("servicenow", &[dir.clone()]);
+    let (files, rejects) = load("servicenow", std::slice::from_ref(&dir));
     assert_eq!(
         files,
         vec![
@@ -100,7 +105,7 @@ fn servicenow_list_audit_problem_and_change_exports() {
 #[test]
 fn jira_keeps_incidents_and_rejects_other_issue_types() {
     let dir = fixture("profiles/jira");
-    let (files, rejects) = load("jira", &[dir.clone()]);
+    let (files, rejects) = load("jira", std::slice::from_ref(&dir));
     // Nine issues: six incidents, one problem, one change, one service request. ITSM-107's `P2` is
     // a priority the issue lists for Jira (P1–P5), so it loads; the README expected a reject.
     assert_eq!(files, vec![("jira-export.csv".into(), "incidents".into(), [9, 5, 0, 4])]);
@@ -121,10 +126,45 @@ fn jira_keeps_incidents_and_rejects_other_issue_types() {
     assert_eq!(by_id("ITSM-107")["priority"], 2);
 }
 
+/// See: issue 10. Jira Cloud names the components column `Components`, and many exports leave it
+/// out; either loads, and an absent optional column reads as null with one line in the summary.
+#[test]
+fn jira_components_under_either_name_or_absent() {
+    let original = std::fs::read_to_string(fixture("profiles/jira/jira-export.csv")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = dir.path().join("cloud");
+    std::fs::create_dir(&cloud).unwrap();
+    std::fs::write(cloud.join("jira-export.csv"), original.replace("Component/s,Component/s", "Components,Components")).unwrap();
+    let rows = sql("jira", &cloud, "SELECT id, category FROM incidents ORDER BY id");
+    assert_eq!(rows[0]["category"], "Network", "the first of the repeated Components columns: {rows:?}");
+
+    // Without the two component columns: drop fields 13 and 14 of every record (quoted fields hold
+    // commas, so split with the csv crate).
+    let without = dir.path().join("without");
+    std::fs::create_dir(&without).unwrap();
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(original.as_bytes());
+    let mut writer = csv::Writer::from_path(without.join("jira-export.csv")).unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        writer.write_record(record.iter().enumerate().filter(|(i, _)| *i != 12 && *i != 13).map(|(_, f)| f)).unwrap();
+    }
+    writer.flush().unwrap();
+    let rows = sql("jira", &without, "SELECT count(*) AS n, count(category) AS with_category FROM incidents");
+    assert_eq!((rows[0]["n"].as_i64(), rows[0]["with_category"].as_i64()), (Some(5), Some(0)), "{rows:?}");
+    let out = dir.path().join("out");
+    let assert = mttx().args(["--as-of", "2027-01-01", "load", "--profile", "jira", "--input"]).arg(&without).arg("--out").arg(&out).assert().success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert_eq!(stdout.matches("absent column:").count(), 1, "{stdout}");
+    assert!(stdout.contains("has no `Component/s` or `Components`, so incidents.category is null for its rows"), "{stdout}");
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["absent_columns"][0]["field"], "category");
+    assert_eq!(summary["absent_columns"].as_array().unwrap().len(), 1);
+}
+
 #[test]
 fn eventlog_vinst_and_helpdesk_like_logs() {
     let dir = fixture("profiles/eventlog");
-    let (files, rejects) = load("eventlog", &[dir.clone()]);
+    let (files, rejects) = load("eventlog", std::slice::from_ref(&dir));
     assert_eq!(files, vec![("helpdesk_like.csv".into(), "incidents".into(), [15, 5, 9, 1]), ("vinst_like.csv".into(), "incidents".into(), [23, 6, 16, 1])]);
     assert_eq!(
         rejects,
@@ -145,7 +185,7 @@ fn eventlog_vinst_and_helpdesk_like_logs() {
 #[test]
 fn xes_traces_become_tickets() {
     let dir = fixture("profiles/xes");
-    let (files, rejects) = load("xes", &[dir.clone()]);
+    let (files, rejects) = load("xes", std::slice::from_ref(&dir));
     assert_eq!(files, vec![("incidents.xes".into(), "incidents".into(), [15, 3, 12, 0])]);
     assert!(rejects.is_empty());
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::kpi::document::{KpiValues, plain};
+use crate::kpi::document::{KpiValues, key_text};
 use crate::kpi::{Better, KpiDocument};
 use rules::{Rules, Tolerance};
 
@@ -89,8 +89,52 @@ impl CheckReport {
 
 type Row<'a> = &'a Map<String, Value>;
 
-fn key_pairs(kpi: &KpiValues, row: Row) -> Vec<(String, String)> {
-    kpi.keys.iter().map(|k| (k.clone(), plain(row.get(k).unwrap_or(&Value::Null)))).collect()
+/// How rows of the baseline meet rows of this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pairing {
+    /// By every key, month included: the baseline covers the same months as the run.
+    #[default]
+    SameWindow,
+    /// By the keys other than month: a one-month run against a one-month baseline of another month,
+    /// for month-over-month gating (`mttx check --across-periods`).
+    AcrossPeriods,
+}
+
+impl Pairing {
+    fn key(self, kpi: &KpiValues, row: Row) -> String {
+        match self {
+            Pairing::SameWindow => kpi.row_key(row),
+            Pairing::AcrossPeriods => key_text(&kpi.period_free_pairs(row)),
+        }
+    }
+}
+
+/// Whether `baseline` can be compared with `current` under `pairing`; the message says why not and
+/// what to do instead. Rows of different windows never meet, so without this every row of both
+/// would be reported as missing and new.
+pub fn comparable(baseline: &KpiDocument, current: &KpiDocument, pairing: Pairing) -> std::result::Result<(), String> {
+    let describe = |w: &crate::kpi::document::Window| {
+        let months = if w.first_month == w.last_month { w.first_month.clone() } else { format!("{} to {}", w.first_month, w.last_month) };
+        format!("{months} ({})", w.timezone)
+    };
+    let (b, c) = (&baseline.window, &current.window);
+    if b.timezone != c.timezone {
+        return Err(format!(
+            "the baseline was made in time zone {} and this run is in {}; months differ between zones, so give --timezone {}",
+            b.timezone, c.timezone, b.timezone
+        ));
+    }
+    match pairing {
+        Pairing::SameWindow if (b.first_month != c.first_month || b.last_month != c.last_month) => Err(format!(
+            "the baseline covers {} and this run {}, so no row could match; check the same months (--period or --from/--to as the baseline), bless a new baseline with --bless, or give --across-periods to compare each row with the baseline's row of the same keys in its own month",
+            describe(b),
+            describe(c)
+        )),
+        Pairing::AcrossPeriods if b.first_month != b.last_month || c.first_month != c.last_month => {
+            Err(format!("--across-periods compares one month with one month; the baseline covers {} and this run {}", describe(b), describe(c)))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn value_columns(kpi: &KpiValues) -> Vec<&str> {
@@ -116,7 +160,7 @@ fn number(value: &Value) -> Option<f64> {
 pub fn validate_rules(rules: &Rules, current: &KpiDocument) -> Result<()> {
     let selectors = rules.gates.iter().map(|g| (&g.selector, g.line)).chain(rules.tolerances.iter().map(|t| (&t.selector, t.line)));
     for (selector, line) in selectors {
-        let fail = |message: String| Err(Error::Query { origin: rules.origin.clone(), message: format!("line {line}: {message}") });
+        let fail = |message: String| Err(Error::Rules { origin: rules.origin.clone(), message: format!("line {line}: {message}") });
         let Some(kpi) = current.kpis.iter().find(|k| k.id == selector.kpi) else {
             let ids: Vec<&str> = current.kpis.iter().map(|k| k.id.as_str()).collect();
             return fail(format!("no KPI `{}` in this run; KPIs are: {}", selector.kpi, ids.join(", ")));
@@ -136,15 +180,15 @@ pub fn validate_rules(rules: &Rules, current: &KpiDocument) -> Result<()> {
     Ok(())
 }
 
-/// Compares `current` with `baseline` (when given) and applies the gates.
-pub fn check(baseline: Option<&KpiDocument>, current: &KpiDocument, rules: &Rules) -> Result<CheckReport> {
+/// Compares `current` with `baseline` (when given, after `comparable`) and applies the gates.
+pub fn check(baseline: Option<&KpiDocument>, current: &KpiDocument, rules: &Rules, pairing: Pairing) -> Result<CheckReport> {
     validate_rules(rules, current)?;
     let mut comparisons = Vec::new();
     if let Some(baseline) = baseline {
         for base_kpi in &baseline.kpis {
             match current.kpis.iter().find(|k| k.id == base_kpi.id) {
                 None => comparisons.push(whole_kpi(base_kpi, Verdict::Missing, "the KPI is in the baseline but not in this run")),
-                Some(cur_kpi) => compare_kpi(base_kpi, cur_kpi, rules, &mut comparisons),
+                Some(cur_kpi) => compare_kpi(base_kpi, cur_kpi, rules, pairing, &mut comparisons)?,
             }
         }
         for cur_kpi in current.kpis.iter().filter(|k| !baseline.kpis.iter().any(|b| b.id == k.id)) {
@@ -175,12 +219,17 @@ fn whole_kpi(kpi: &KpiValues, verdict: Verdict, note: &str) -> Comparison {
     }
 }
 
-fn compare_kpi(base: &KpiValues, cur: &KpiValues, rules: &Rules, out: &mut Vec<Comparison>) {
-    let header = cur.tolerance.as_deref().and_then(|t| Tolerance::parse(t).ok());
-    let current_rows: BTreeMap<String, Row> = cur.rows.iter().map(|r| (cur.row_key(r), r)).collect();
-    let baseline_rows: BTreeMap<String, Row> = base.rows.iter().map(|r| (base.row_key(r), r)).collect();
+fn compare_kpi(base: &KpiValues, cur: &KpiValues, rules: &Rules, pairing: Pairing, out: &mut Vec<Comparison>) -> Result<()> {
+    let header = match cur.tolerance.as_deref() {
+        Some(text) => {
+            Some(Tolerance::parse(text).map_err(|message| Error::Query { origin: cur.origin.clone(), message: format!("{}: tolerance: {message}", cur.id) })?)
+        }
+        None => None,
+    };
+    let current_rows: BTreeMap<String, Row> = cur.rows.iter().map(|r| (pairing.key(cur, r), r)).collect();
+    let baseline_rows: BTreeMap<String, Row> = base.rows.iter().map(|r| (pairing.key(base, r), r)).collect();
     for (key, base_row) in &baseline_rows {
-        let pairs = key_pairs(base, base_row);
+        let pairs = base.key_pairs(base_row);
         let Some(cur_row) = current_rows.get(key) else {
             for column in value_columns(base) {
                 out.push(Comparison {
@@ -218,6 +267,7 @@ fn compare_kpi(base: &KpiValues, cur: &KpiValues, rules: &Rules, out: &mut Vec<C
             });
         }
     }
+    Ok(())
 }
 
 fn compare_value(
@@ -280,7 +330,7 @@ fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResult> {
         let kpi = current.kpis.iter().find(|k| k.id == gate.selector.kpi).expect("validate_rules checked the KPI");
         let mut matched = false;
         for row in &kpi.rows {
-            if !gate.selector.matches(&kpi.id, column, &key_pairs(kpi, row)) {
+            if !gate.selector.matches(&kpi.id, column, &kpi.key_pairs(row)) {
                 continue;
             }
             matched = true;
@@ -336,4 +386,39 @@ pub fn read_baseline(path: &std::path::Path) -> Result<KpiDocument> {
         ));
     }
     Ok(document)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-KPI document keyed by (ci, category) with the given rows of (ci, category, n).
+    fn document(rows: &[(&str, &str, i64)]) -> KpiDocument {
+        let rows: Vec<Value> = rows.iter().map(|(ci, category, n)| serde_json::json!({"ci": ci, "category": category, "n": n})).collect();
+        serde_json::from_value(serde_json::json!({
+            "schema": "mttx.kpis", "version": 1, "mttx_version": "test",
+            "window": {"first_month": "2026-10", "last_month": "2026-10", "start": "", "end": "", "as_of": "", "timezone": "UTC"},
+            "parameters": {"failure_priority": 2, "correlation_window_hours": 72, "candidate_min_incidents": 3, "candidate_window_days": 30},
+            "kpis": [{
+                "id": "k", "title": "K", "unit": "incidents", "better": "lower", "grain": "CI × category", "keys": ["ci", "category"],
+                "measures": ["n"], "definition": "", "origin": "test",
+                "columns": [{"name": "ci", "type": "Utf8"}, {"name": "category", "type": "Utf8"}, {"name": "n", "type": "Int64"}],
+                "rows": rows
+            }],
+            "errors": []
+        }))
+        .unwrap()
+    }
+
+    /// See: issue 10. Unescaped, both rows were keyed `ci=a,category=b,category=c`, so one hid the
+    /// other and the regression in the second went unseen.
+    #[test]
+    fn key_values_holding_separators_cannot_hide_a_row() {
+        let baseline = document(&[("a,category=b", "c", 1), ("a", "b,category=c", 1)]);
+        let current = document(&[("a,category=b", "c", 1), ("a", "b,category=c", 5)]);
+        let report = check(Some(&baseline), &current, &Rules::default(), Pairing::SameWindow).unwrap();
+        let verdicts: Vec<(&str, Verdict)> = report.comparisons.iter().map(|c| (c.key.as_str(), c.verdict)).collect();
+        assert_eq!(verdicts, [("ci=a,category=b\\,category\\=c", Verdict::Regressed), ("ci=a\\,category\\=b,category=c", Verdict::Ok)]);
+        assert!(!report.passed);
+    }
 }

@@ -22,58 +22,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-
-/// How far a value may move and still count as unchanged.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Tolerance {
-    /// No movement at all, and an improvement is a failure too.
-    Exact,
-    Absolute(f64),
-    /// A share of the baseline; with a baseline of 0 only 0 is within it.
-    Relative(f64),
-}
-
-/// The default when neither the SQL header nor the rules give one: unchanged up to rounding noise
-/// of floating-point sums, which may differ in the last bits between parallel runs.
-pub const DEFAULT_TOLERANCE: Tolerance = Tolerance::Relative(1e-9);
-
-impl Tolerance {
-    pub fn parse(text: &str) -> std::result::Result<Tolerance, String> {
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let amount = |w: &str| -> std::result::Result<f64, String> {
-            w.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| format!("`{w}` is not a non-negative number"))
-        };
-        match words.as_slice() {
-            ["exact"] => Ok(Tolerance::Exact),
-            ["absolute", x] => Ok(Tolerance::Absolute(amount(x)?)),
-            ["relative", x] => Ok(Tolerance::Relative(amount(x)?)),
-            _ => Err(format!("tolerance `{text}`: write exact, absolute N or relative N")),
-        }
-    }
-
-    /// True when `current` is within the tolerance of `baseline`. A movement exactly equal to the
-    /// tolerance is within it.
-    pub fn allows(self, baseline: f64, current: f64) -> bool {
-        let delta = (current - baseline).abs();
-        // Decimal tolerances are not exact in binary: allow the last bits of the comparison.
-        let noise = 1e-12 * baseline.abs().max(current.abs()).max(1.0);
-        match self {
-            Tolerance::Exact => current == baseline,
-            Tolerance::Absolute(t) => delta <= t + noise,
-            Tolerance::Relative(r) => delta <= r * baseline.abs() + if baseline == 0.0 { 0.0 } else { noise },
-        }
-    }
-}
-
-impl fmt::Display for Tolerance {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Tolerance::Exact => f.write_str("exact"),
-            Tolerance::Absolute(t) => write!(f, "absolute {t}"),
-            Tolerance::Relative(r) => write!(f, "relative {r}"),
-        }
-    }
-}
+pub use crate::kpi::tolerance::{DEFAULT_TOLERANCE, Tolerance};
 
 /// Which values a rule speaks of: a KPI, optionally one column, optionally rows whose key columns
 /// have the given values.
@@ -193,7 +142,7 @@ impl Rules {
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Rules> {
-        let file: RulesFile = toml::from_str(text).map_err(|e| Error::Query { origin: origin.into(), message: e.to_string() })?;
+        let file: RulesFile = toml::from_str(text).map_err(|e| Error::Rules { origin: origin.into(), message: e.to_string() })?;
         // Where a value's text starts in the file: just after its opening quote.
         let position = |span: std::ops::Range<usize>, offset: usize| -> (usize, usize) {
             let at = (span.start + 1 + offset).min(text.len());
@@ -204,7 +153,7 @@ impl Rules {
         };
         let fail = |span: std::ops::Range<usize>, e: Syntax, rule: &str| {
             let (line, column) = position(span, e.at);
-            Error::Query { origin: origin.into(), message: format!("line {line}, column {column}: {} in `{rule}`", e.message) }
+            Error::Rules { origin: origin.into(), message: format!("line {line}, column {column}: {} in `{rule}`", e.message) }
         };
         let mut rules = Rules { origin: origin.into(), ..Rules::default() };
         for gate in &file.gates {
@@ -217,7 +166,7 @@ impl Rules {
             let span = tolerance.span();
             let (line, _) = position(span.clone(), 0);
             let selector = parse_selector(selector_text, &mut 0)
-                .map_err(|e| Error::Query { origin: origin.into(), message: format!("line {line}: {} in the key `{selector_text}`", e.message) })?;
+                .map_err(|e| Error::Rules { origin: origin.into(), message: format!("line {line}: {} in the key `{selector_text}`", e.message) })?;
             let tolerance = Tolerance::parse(tolerance.get_ref()).map_err(|m| fail(span, Syntax { at: 0, message: m }, tolerance.get_ref()))?;
             rules.tolerances.push(ToleranceRule { selector, tolerance, line });
         }
@@ -364,20 +313,5 @@ mod tests {
         assert!(e.contains("line 2") && e.contains("roughly 5"), "{e}");
         let e = err("gate = []\n");
         assert!(e.contains("unknown field `gate`"), "{e}");
-    }
-
-    #[test]
-    fn tolerance_edges() {
-        // Equal to the tolerance passes; just over it fails.
-        assert!(Tolerance::Absolute(0.5).allows(10.0, 10.5));
-        assert!(!Tolerance::Absolute(0.5).allows(10.0, 10.500001));
-        assert!(Tolerance::Absolute(0.2).allows(0.1, 0.1 + 0.2));
-        assert!(Tolerance::Relative(0.1).allows(8.0, 8.8));
-        assert!(!Tolerance::Relative(0.1).allows(8.0, 8.81));
-        // A relative tolerance of a zero baseline allows only zero.
-        assert!(Tolerance::Relative(0.1).allows(0.0, 0.0));
-        assert!(!Tolerance::Relative(0.1).allows(0.0, 1e-9));
-        assert!(Tolerance::Exact.allows(3.0, 3.0));
-        assert!(!Tolerance::Exact.allows(3.0, 3.0000001));
     }
 }

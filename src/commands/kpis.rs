@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use datafusion::prelude::SessionContext;
 
 use super::{Loaded, Settings, Status, load_for_kpis, runtime};
-use crate::check::{self, CheckReport, Verdict, rules::Rules};
+use crate::check::{self, CheckReport, Pairing, Verdict, rules::Rules};
 use crate::cli::{CatalogArgs, CatalogFormat, CheckArgs, CheckFormat, DiffArgs, KpiArgs, KpiFormat, KpiRunArgs, TestArgs};
 use crate::error::{Error, Result};
 use crate::golden::{self, CaseOutcome};
-use crate::kpi::{self, Kpi, KpiDocument, KpiOutcome, KpiParams, PeriodRequest, YearMonth};
+use crate::kpi::{self, Kpi, KpiDocument, KpiOutcome, KpiParams, PeriodRequest};
 use crate::render;
 
 /// The data loaded and registered once, with the window resolved, ready for any set of KPIs.
@@ -23,12 +23,9 @@ struct Prepared {
 
 impl Prepared {
     fn new(run: &KpiRunArgs, settings: &Settings, err: &mut dyn Write) -> Result<Prepared> {
-        let request = match (&run.period, &run.from, &run.to) {
-            (Some(p), _, _) => {
-                let month = YearMonth::parse(p, "--period")?;
-                PeriodRequest::Months(month, month)
-            }
-            (None, Some(from), Some(to)) => PeriodRequest::Months(YearMonth::parse(from, "--from")?, YearMonth::parse(to, "--to")?),
+        let request = match (run.period, run.from, run.to) {
+            (Some(month), _, _) => PeriodRequest::Months(month, month),
+            (None, Some(from), Some(to)) => PeriodRequest::Months(from, to),
             _ => PeriodRequest::All,
         };
         let tuning = super::tuning(&run.tuning);
@@ -107,7 +104,11 @@ pub fn check(args: &CheckArgs, settings: &Settings, out: &mut dyn Write, err: &m
         writeln!(out, "blessed: wrote the current values of {} KPIs to {}", current.kpis.len(), path.display()).map_err(render::stdout_error)?;
         return Ok(Status::Success);
     }
-    let report = check::check(baseline.as_ref(), &current, &rules)?;
+    let pairing = if args.across_periods { Pairing::AcrossPeriods } else { Pairing::SameWindow };
+    if let (Some(baseline), Some(path)) = (&baseline, &args.baseline) {
+        check::comparable(baseline, &current, pairing).map_err(|message| Error::Baseline { origin: path.display().to_string(), message })?;
+    }
+    let report = check::check(baseline.as_ref(), &current, &rules, pairing)?;
     if let Some(path) = &args.junit {
         std::fs::write(path, render::junit::render(&report)).map_err(|e| Error::io(path, e))?;
     }
@@ -115,51 +116,73 @@ pub fn check(args: &CheckArgs, settings: &Settings, out: &mut dyn Write, err: &m
     Ok(if report.passed { Status::Success } else { Status::Failure })
 }
 
-/// The `queries/*.sql` files of the current repository at a git revision, written to `dir`.
-fn queries_at_revision(rev: &str, dir: &Path) -> Result<()> {
-    let git = |args: &[&str]| -> Result<Vec<u8>> {
-        let output = std::process::Command::new("git").args(args).output().map_err(|e| Error::Usage(format!("--git-rev needs git on PATH: {e}")))?;
-        if !output.status.success() {
-            return Err(Error::Usage(format!("--git-rev {rev}: git {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim())));
-        }
-        Ok(output.stdout)
-    };
-    let listing = String::from_utf8_lossy(&git(&["ls-tree", "--name-only", rev, "queries/"])?).into_owned();
+/// A scratch directory removed when dropped, so that an error on the way leaves nothing behind.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn create(purpose: &str) -> Result<ScratchDir> {
+        let path = std::env::temp_dir().join(format!("mttx-{purpose}-{}", std::process::id()));
+        std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(ScratchDir(path))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs git in `dir` (the current directory when None); a failure names the command and `--git-rev`.
+fn git(rev: &str, dir: Option<&Path>, args: &[&str]) -> Result<Vec<u8>> {
+    let mut command = std::process::Command::new("git");
+    if let Some(dir) = dir {
+        command.arg("-C").arg(dir);
+    }
+    let output = command.args(args).output().map_err(|e| Error::Usage(format!("--git-rev needs git on PATH: {e}")))?;
+    if !output.status.success() {
+        return Err(Error::Usage(format!("--git-rev {rev}: git {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim())));
+    }
+    Ok(output.stdout)
+}
+
+/// Writes the `queries/*.sql` files of the repository around the current directory, as they were
+/// at `rev`, to `dir`, and returns the repository's top directory. git names paths relative to the
+/// directory it runs in, so every command runs at the top, whichever subdirectory mttx started in.
+fn queries_at_revision(rev: &str, dir: &Path) -> Result<PathBuf> {
+    let top = PathBuf::from(String::from_utf8_lossy(&git(rev, None, &["rev-parse", "--show-toplevel"])?).trim());
+    let listing = String::from_utf8_lossy(&git(rev, Some(&top), &["ls-tree", "--name-only", rev, "--", "queries/"])?).into_owned();
     for path in listing.lines().filter(|p| p.ends_with(".sql")) {
-        let text = git(&["show", &format!("{rev}:{path}")])?;
+        let text = git(rev, Some(&top), &["show", &format!("{rev}:{path}")])?;
         let target = dir.join(Path::new(path).file_name().expect("ls-tree lists files"));
         std::fs::write(&target, text).map_err(|e| Error::io(&target, e))?;
     }
-    Ok(())
+    Ok(top)
 }
 
 pub fn diff(args: &DiffArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status> {
-    let scratch = std::env::temp_dir().join(format!("mttx-diff-{}", std::process::id()));
+    let mut scratch = None;
     let (before_dir, after_dir): (PathBuf, Option<PathBuf>) = match (&args.queries_a, &args.git_rev) {
         (Some(a), _) => (a.clone(), args.queries_b.clone()),
         (None, Some(rev)) => {
-            std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
-            queries_at_revision(rev, &scratch)?;
-            (scratch.clone(), Some(args.queries_b.clone().unwrap_or_else(|| PathBuf::from("queries"))))
+            let dir = scratch.insert(ScratchDir::create("diff")?);
+            let top = queries_at_revision(rev, &dir.0)?;
+            (dir.0.clone(), Some(args.queries_b.clone().unwrap_or_else(|| top.join("queries"))))
         }
         (None, None) => unreachable!("clap requires --queries-a or --git-rev"),
     };
-    let result = (|| {
-        let before = kpi::select(Some(&before_dir), &args.run.only)?;
-        let after = kpi::select(after_dir.as_deref(), &args.run.only)?;
-        let prepared = Prepared::new(&args.run, settings, err)?;
-        let (a, b) = (prepared.run(before), prepared.run(after));
-        failed_queries(&a)?;
-        failed_queries(&b)?;
-        let report = check::check(Some(&KpiDocument::new(&prepared.params, &a)?), &KpiDocument::new(&prepared.params, &b)?, &Rules::default())?;
-        write_report(&report, args.format, out)?;
-        let moved = report.comparisons.iter().any(|c| c.verdict != Verdict::Ok);
-        Ok(if moved { Status::Failure } else { Status::Success })
-    })();
-    if args.git_rev.is_some() {
-        let _ = std::fs::remove_dir_all(&scratch);
-    }
-    result
+    let before = kpi::select(Some(&before_dir), &args.run.only)?;
+    let after = kpi::select(after_dir.as_deref(), &args.run.only)?;
+    drop(scratch);
+    let prepared = Prepared::new(&args.run, settings, err)?;
+    let (a, b) = (prepared.run(before), prepared.run(after));
+    failed_queries(&a)?;
+    failed_queries(&b)?;
+    let report =
+        check::check(Some(&KpiDocument::new(&prepared.params, &a)?), &KpiDocument::new(&prepared.params, &b)?, &Rules::default(), Pairing::SameWindow)?;
+    write_report(&report, args.format, out)?;
+    let moved = report.comparisons.iter().any(|c| c.verdict != Verdict::Ok);
+    Ok(if moved { Status::Failure } else { Status::Success })
 }
 
 pub fn test(args: &TestArgs, out: &mut dyn Write) -> Result<Status> {
@@ -176,7 +199,7 @@ pub fn test(args: &TestArgs, out: &mut dyn Write) -> Result<Status> {
         };
         let actual = runtime.block_on(golden::run_case(case, kpi))?;
         let label = format!("{}/{}", case.kpi, case.name);
-        match golden::judge(case, &actual, args.bless)? {
+        match golden::judge(case, &actual, &kpi.meta.keys, args.bless)? {
             CaseOutcome::Passed => {
                 passed += 1;
                 writeln!(out, "ok      {label}")

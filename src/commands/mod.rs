@@ -109,6 +109,9 @@ pub fn load_in_memory(input: &InputArgs, settings: &Settings, rejects_file: Opti
         };
         let _ = writeln!(err, "mttx: loaded {} row(s), rejected {} ({}); {hint}", total.loaded, total.rejected, reasons.join(", "));
     }
+    for absent in &summary.absent_columns {
+        let _ = writeln!(err, "mttx: {}", absent.describe());
+    }
     Ok((tables, summary))
 }
 
@@ -128,8 +131,7 @@ pub fn load_for_kpis(input: &InputArgs, sla: Option<&Path>, rejects: Option<&Pat
         None => crate::kpi::SlaPolicy::default_policy()?,
     };
     let (tables, summary) = load_in_memory(input, settings, rejects, err)?;
-    // The source tool's own pause states (from an event-log profile) stop clocks too.
-    policy.pause_states.extend(summary.pause_states.iter().filter(|s| !policy.pause_states.contains(s)).cloned().collect::<Vec<_>>());
+    policy.add_source_pause_states(&summary.pause_states);
     let ctx = engine::session(settings.timezone.name());
     engine::register(&ctx, tables)?;
     Ok(Loaded { ctx, policy, summary })

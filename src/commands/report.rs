@@ -5,13 +5,12 @@ use std::io::Write;
 use super::{Loaded, Settings, load_for_kpis};
 use crate::cli::ReportArgs;
 use crate::error::Result;
-use crate::kpi::{self, YearMonth};
+use crate::kpi;
 use crate::progress::Progress;
 use crate::render;
 use crate::report::{self, ReportOptions, Setting};
 
 pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
-    let period = args.period.as_deref().map(|p| YearMonth::parse(p, "--period")).transpose()?;
     let kpis = kpi::select(args.queries.as_deref(), &[])?;
     let tuning = super::tuning(&args.tuning);
     let progress = Progress::for_stderr();
@@ -20,7 +19,7 @@ pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: 
     progress.finish();
     let setting = Setting { kpis, policy: &policy, tuning, as_of: settings.as_of, timezone: settings.timezone, load: &summary };
     let options = ReportOptions {
-        period,
+        period: args.period,
         months: args.months,
         benchmark: args.benchmark.clone(),
         baseline: args.baseline.clone(),

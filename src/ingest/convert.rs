@@ -7,7 +7,6 @@ use std::cmp::Ordering;
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Int64Builder, StringArray, StringBuilder, TimestampMicrosecondArray, TimestampMicrosecondBuilder,
 };
@@ -19,6 +18,7 @@ use super::profile::{DedupKind, MissingColumns, TableProfile, TableRules, Unknow
 use super::raw::{RawChunk, RejectCode, RowProblem};
 use crate::error::{Error, Result};
 use crate::model::{Domain, FieldKind, FieldSpec, Table, UTC};
+use crate::time::rfc3339;
 
 /// Converts the chunks of one file for one table.
 pub struct Converter<'a> {
@@ -40,6 +40,9 @@ pub struct Converted {
     pub dedup_keys: Vec<Vec<KeyValue>>,
     /// Rejected rows, in file order.
     pub rejects: Vec<RowProblem>,
+    /// Mapped fields whose column the file does not have (with `missing_columns = "null"`), and the
+    /// column names the profile looked for: every row reads them as null.
+    pub absent: Vec<(&'static str, Vec<String>)>,
 }
 
 /// One component of a dedup sort key. Nulls sort first, so any value beats a missing one.
@@ -52,7 +55,7 @@ pub enum KeyValue {
 }
 
 impl KeyValue {
-    pub fn cmp(&self, other: &KeyValue) -> Ordering {
+    pub fn order(&self, other: &KeyValue) -> Ordering {
         use KeyValue::*;
         match (self, other) {
             (Null, Null) => Ordering::Equal,
@@ -71,11 +74,13 @@ struct Problems<'c> {
     slots: Vec<Option<RowProblem>>,
     rows: &'c [u64],
     lines: &'c [u64],
+    /// The source's id of each row, as text, where the table maps a column to `id`.
+    ids: Option<StringArray>,
 }
 
 impl<'c> Problems<'c> {
-    fn new(chunk: &'c RawChunk) -> Self {
-        Problems { slots: vec![None; chunk.batch.num_rows()], rows: &chunk.rows, lines: &chunk.lines }
+    fn new(chunk: &'c RawChunk, ids: Option<StringArray>) -> Self {
+        Problems { slots: vec![None; chunk.batch.num_rows()], rows: &chunk.rows, lines: &chunk.lines, ids }
     }
 
     fn len(&self) -> usize {
@@ -88,8 +93,16 @@ impl<'c> Problems<'c> {
 
     fn flag(&mut self, i: usize, column: &str, value: &str, code: RejectCode, reason: String) {
         if self.slots[i].is_none() {
-            self.slots[i] =
-                Some(RowProblem { row: self.rows[i], line: self.lines.get(i).copied(), column: column.to_string(), value: value.to_string(), code, reason });
+            let id = self.ids.as_ref().and_then(|ids| source_id(ids, i));
+            self.slots[i] = Some(RowProblem {
+                row: self.rows[i],
+                line: self.lines.get(i).copied(),
+                column: column.to_string(),
+                value: value.to_string(),
+                code,
+                reason,
+                id,
+            });
         }
     }
 
@@ -97,6 +110,16 @@ impl<'c> Problems<'c> {
     fn accepted<T: Clone>(&self, values: &[T]) -> Vec<T> {
         values.iter().zip(&self.slots).filter(|(_, p)| p.is_none()).map(|(v, _)| v.clone()).collect()
     }
+}
+
+/// Row `i`'s id as the source wrote it, trimmed; None when empty.
+pub fn source_id(ids: &StringArray, i: usize) -> Option<String> {
+    ids.is_valid(i).then(|| ids.value(i).trim()).filter(|v| !v.is_empty()).map(str::to_string)
+}
+
+/// A source column as text, without a copy when it already is text.
+pub fn text_column(array: &ArrayRef) -> Result<StringArray> {
+    Ok(if array.data_type() == &DataType::Utf8 { array.as_string::<i32>().clone() } else { cast(array, &DataType::Utf8)?.as_string::<i32>().clone() })
 }
 
 enum FieldSource {
@@ -110,7 +133,11 @@ impl<'a> Converter<'a> {
         let schema = chunk.batch.schema();
         let sources = self.resolve(&schema, &chunk)?;
         let n = chunk.batch.num_rows();
-        let mut problems = Problems::new(&chunk);
+        let ids = match sources.first() {
+            Some(FieldSource::Column(i)) => Some(text_column(chunk.batch.column(*i))?),
+            _ => None,
+        };
+        let mut problems = Problems::new(&chunk, ids);
 
         let fields = self.table.fields();
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(fields.len());
@@ -133,15 +160,7 @@ impl<'a> Converter<'a> {
                 continue;
             }
             let (text, column): (Option<StringArray>, String) = match source {
-                FieldSource::Column(i) => {
-                    let array = chunk.batch.column(*i);
-                    let text = if array.data_type() == &DataType::Utf8 {
-                        array.as_string::<i32>().clone()
-                    } else {
-                        cast(array, &DataType::Utf8)?.as_string::<i32>().clone()
-                    };
-                    (Some(text), schema.field(*i).name().clone())
-                }
+                FieldSource::Column(i) => (Some(text_column(chunk.batch.column(*i))?), schema.field(*i).name().clone()),
                 FieldSource::Constant(_) => (None, format!("constants.{}", spec.name)),
                 FieldSource::Absent => (None, spec.name.to_string()),
             };
@@ -172,10 +191,19 @@ impl<'a> Converter<'a> {
         let rows = problems.accepted(&chunk.rows);
         let lines = if chunk.lines.is_empty() { Vec::new() } else { problems.accepted(&chunk.lines) };
         let dedup_keys = dedup_keys.map(|keys| problems.accepted(&keys)).unwrap_or_default();
+        let absent = if chunk.complete_schema {
+            let mapped_but_absent = |(spec, source): (&FieldSpec, &FieldSource)| match (source, self.table_profile.columns.get(spec.name)) {
+                (FieldSource::Absent, Some(mapping)) => Some((spec.name, mapping.candidates().to_vec())),
+                _ => None,
+            };
+            fields.iter().zip(&sources).filter_map(mapped_but_absent).collect()
+        } else {
+            Vec::new()
+        };
         let mut rejects: Vec<RowProblem> = problems.slots.into_iter().flatten().collect();
         rejects.extend(chunk.malformed);
         rejects.sort_by_key(|p| p.row);
-        Ok(Converted { batch, rows, lines, dedup_keys, rejects })
+        Ok(Converted { batch, rows, lines, dedup_keys, rejects, absent })
     }
 
     /// Which source feeds each canonical field. A CSV or Parquet file whose columns do not fit the
@@ -227,6 +255,7 @@ impl<'a> Converter<'a> {
                 }
             }
         }
+        self.check_repeated(schema, &used)?;
         if tp.unknown_columns == UnknownColumns::Error {
             for (i, f) in schema.fields().iter().enumerate() {
                 if used[i] || f.name().is_empty() {
@@ -246,6 +275,39 @@ impl<'a> Converter<'a> {
             }
         }
         Ok(sources)
+    }
+
+    /// A column named twice in a header is an error where it matters: where the profile maps it
+    /// (which copy would it mean?) or where every column must be known. Columns the profile lists in
+    /// `repeated_columns` may repeat, and their first copy is used.
+    fn check_repeated(&self, schema: &Schema, used: &[bool]) -> Result<()> {
+        let tp = self.table_profile;
+        let mut positions: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+        for (i, f) in schema.fields().iter().enumerate() {
+            positions.entry(f.name().as_str()).or_default().push(i);
+        }
+        let mut repeated: Vec<(&str, Vec<usize>)> = positions.into_iter().filter(|(name, at)| at.len() > 1 && !name.is_empty()).collect();
+        repeated.sort_by_key(|(_, at)| at[0]);
+        for (name, at) in repeated {
+            let allowed = tp.repeated_columns.iter().any(|r| r == name);
+            let matters = used[at[0]] || tp.unknown_columns == UnknownColumns::Error;
+            if allowed || !matters {
+                continue;
+            }
+            let mut places: Vec<String> = at.iter().map(|i| (i + 1).to_string()).collect();
+            let last = places.pop().expect("a repeated column has two places");
+            let places = format!("{} and {last}", places.join(", "));
+            return Err(Error::input(
+                self.path,
+                format!(
+                    "column `{name}` appears {} times in the header (columns {}); name each column once, or list it in [tables.{}].repeated_columns if the export repeats it on purpose (the first is then used)",
+                    at.len(),
+                    places,
+                    self.table
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn column_error(&self, schema: &Schema, what: String) -> Error {
@@ -483,10 +545,6 @@ pub fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
     let s = s.trim();
     let parsed = if decimal_comma && s.contains(',') { s.replace('.', "").replace(',', ".").parse::<f64>() } else { s.parse::<f64>() };
     parsed.ok().filter(|f| f.is_finite())
-}
-
-pub fn rfc3339(micros: i64) -> String {
-    DateTime::from_timestamp_micros(micros).map(|d| d.to_rfc3339_opts(SecondsFormat::AutoSi, true)).unwrap_or_else(|| format!("{micros}µs"))
 }
 
 fn quote_list(names: &[String]) -> String {

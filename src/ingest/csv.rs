@@ -65,7 +65,9 @@ pub fn read(path: &Path, rules: &TableRules, sink: &mut dyn FnMut(RawChunk) -> R
         row += 1;
         match split_record(&record, &names, &decode) {
             Ok(fields) => chunk.push(row, line, fields),
-            Err((column, value, reason)) => chunk.malformed.push(RowProblem { row, line: Some(line), column, value, code: RejectCode::MalformedRow, reason }),
+            Err((column, value, reason)) => {
+                chunk.malformed.push(RowProblem { row, line: Some(line), column, value, code: RejectCode::MalformedRow, reason, id: None })
+            }
         }
         if chunk.len() >= BATCH_ROWS {
             let full = std::mem::replace(&mut chunk, ChunkBuilder::new(schema.clone()));

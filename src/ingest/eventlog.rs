@@ -144,6 +144,7 @@ impl<'a> Extractor<'a> {
                 value,
                 code,
                 reason,
+                id: text(&case, i),
             };
             let Some(case_id) = text(&case, i) else {
                 problems.push(problem(&case_name, String::new(), RejectCode::MissingRequired, "the event has no case id".into()));
@@ -159,7 +160,7 @@ impl<'a> Extractor<'a> {
                 continue;
             };
             if let Some(as_of) = self.as_of.filter(|a| ts > *a) {
-                let (at, cut) = (super::convert::rfc3339(ts), super::convert::rfc3339(as_of));
+                let (at, cut) = (crate::time::rfc3339(ts), crate::time::rfc3339(as_of));
                 problems.push(problem(&time_name, at.clone(), RejectCode::AfterAsOf, format!("the event ({at}) is after --as-of ({cut})")));
                 continue;
             }

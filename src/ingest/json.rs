@@ -78,6 +78,7 @@ fn read_lines(path: &Path, mut input: Box<dyn BufRead + Send>, acc: &mut Accumul
                 column: String::new(),
                 value: String::from_utf8_lossy(&line).chars().take(80).collect(),
                 code: RejectCode::MalformedRow,
+                id: None,
                 reason: format!("not valid JSON: {e}"),
             }),
         }
@@ -156,6 +157,7 @@ impl Accumulator {
                 column: String::new(),
                 value: other.to_string().chars().take(80).collect(),
                 code: RejectCode::MalformedRow,
+                id: None,
                 reason: "not a JSON object; every record must be an object of field: value".into(),
             }),
         }

@@ -58,6 +58,7 @@ pub fn load(inputs: &[PathBuf], profile: &Profile, options: &LoadOptions, tables
             ids: HashMap::new(),
             pending: Vec::new(),
             dedup: table_profile.dedup.is_some(),
+            id_source: table_profile.id_source(),
             filter: table_profile.filter.as_ref().map(|f| (f.column.clone(), f.keep.iter().map(|k| k.trim().to_lowercase()).collect())),
             eventlog,
             kept_events: HashMap::new(),
@@ -91,6 +92,8 @@ struct TableLoader<'a> {
     /// Converted chunks held back until every version of each ticket has been seen.
     pending: Vec<(usize, Converted)>,
     dedup: bool,
+    /// Where rows name their ticket id, for rejects.
+    id_source: Option<profile::ColumnSource>,
     /// Rows must hold one of these (lower-cased) values in the column to belong to the table.
     filter: Option<(profile::ColumnSource, std::collections::HashSet<String>)>,
     /// For status histories: the extractor and the events kept so far.
@@ -136,6 +139,9 @@ impl TableLoader<'_> {
 
     /// Rejects, duplicate ids and writing, for one converted chunk, in file order.
     fn accept(&mut self, file: usize, path: &Path, mut converted: Converted) -> Result<()> {
+        for (field, columns) in std::mem::take(&mut converted.absent) {
+            self.summary.note_absent(file, self.table, field, columns);
+        }
         if self.dedup {
             self.reject_all(file, path, &converted.rejects)?;
             self.pending.push((file, converted));
@@ -163,8 +169,8 @@ impl TableLoader<'_> {
             return Err(crate::Error::input(path, format!("the filter column {} is not in the file", column.candidates().join(" or "))));
         };
         let name = schema.field(index).name().clone();
-        let values = datafusion::arrow::compute::cast(chunk.batch.column(index), &datafusion::arrow::datatypes::DataType::Utf8)?;
-        let values = values.as_string::<i32>();
+        let values = convert::text_column(chunk.batch.column(index))?;
+        let ids = self.id_source.as_ref().and_then(|s| s.index_in(&schema)).map(|i| convert::text_column(chunk.batch.column(i))).transpose()?;
         let mut mask = Vec::with_capacity(values.len());
         let mut out = Vec::new();
         for i in 0..values.len() {
@@ -178,6 +184,7 @@ impl TableLoader<'_> {
                     column: name.clone(),
                     value: value.to_string(),
                     code: RejectCode::OutOfScope,
+                    id: ids.as_ref().and_then(|ids| convert::source_id(ids, i)),
                     reason: format!(
                         "`{value}` does not belong in {}: the profile keeps {name} values {}",
                         self.table,
@@ -222,6 +229,7 @@ impl TableLoader<'_> {
                         column: "id".into(),
                         value: id.to_string(),
                         code: RejectCode::DuplicateId,
+                        id: Some(id.to_string()),
                         reason: format!(
                             "duplicate id `{id}`: already loaded from {} record {first_row}; ids must be unique (configure dedup for audit-style exports)",
                             self.summary.files[first_file].path
@@ -344,7 +352,7 @@ impl TableLoader<'_> {
 
 fn is_greater(a: &[KeyValue], b: &[KeyValue]) -> bool {
     for (x, y) in a.iter().zip(b) {
-        match x.cmp(y) {
+        match x.order(y) {
             std::cmp::Ordering::Equal => continue,
             other => return other == std::cmp::Ordering::Greater,
         }

@@ -8,6 +8,7 @@ use std::path::Path;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use super::source::Format;
 use super::timestamp::TimestampParser;
 use crate::error::{Error, Result};
 use crate::model::{FieldKind, Table};
@@ -21,6 +22,17 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("servicenow", include_str!("profiles/servicenow.toml")),
     ("jira", include_str!("profiles/jira.toml")),
 ];
+
+impl TableProfile {
+    /// The source column that holds a row's ticket id: the one mapped to `id`, the event log's case
+    /// column, or `id` itself where canonical names map automatically.
+    pub fn id_source(&self) -> Option<ColumnSource> {
+        if let Some(log) = &self.eventlog {
+            return Some(log.case.clone());
+        }
+        self.columns.get("id").cloned().or_else(|| self.auto_columns.then(|| ColumnSource::One("id".into())))
+    }
+}
 
 /// A mapping profile as written in TOML.
 #[derive(Debug, Clone, Deserialize)]
@@ -50,12 +62,74 @@ pub struct ParseSettings {
     pub true_tokens: Option<Vec<String>>,
     pub false_tokens: Option<Vec<String>>,
     /// CSV field separator: a single character, "\t", or "auto" to sniff it from the header.
-    pub delimiter: Option<String>,
+    pub delimiter: Option<Delimiter>,
     pub quote: Option<char>,
     /// Decimal separator for numbers: "." or ",".
-    pub decimal: Option<char>,
+    pub decimal: Option<DecimalSeparator>,
     /// Text encoding of CSV input: "utf-8" or "latin1".
-    pub encoding: Option<String>,
+    pub encoding: Option<Encoding>,
+}
+
+/// A CSV field separator as profiles write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Delimiter {
+    /// Sniffed from the header line.
+    Auto,
+    Byte(u8),
+}
+
+impl TryFrom<String> for Delimiter {
+    type Error = String;
+
+    fn try_from(text: String) -> std::result::Result<Delimiter, String> {
+        match text.as_str() {
+            "auto" => Ok(Delimiter::Auto),
+            "\\t" | "\t" | "tab" => Ok(Delimiter::Byte(b'\t')),
+            d if d.len() == 1 => Ok(Delimiter::Byte(d.as_bytes()[0])),
+            d => Err(format!("delimiter `{d}` must be one ASCII character, \"\\t\" or \"auto\"")),
+        }
+    }
+}
+
+/// The decimal separator of numbers in the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "char")]
+pub enum DecimalSeparator {
+    Point,
+    Comma,
+}
+
+impl TryFrom<char> for DecimalSeparator {
+    type Error = String;
+
+    fn try_from(c: char) -> std::result::Result<DecimalSeparator, String> {
+        match c {
+            '.' => Ok(DecimalSeparator::Point),
+            ',' => Ok(DecimalSeparator::Comma),
+            d => Err(format!("decimal `{d}` must be \".\" or \",\"")),
+        }
+    }
+}
+
+/// The text encoding of CSV input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Encoding {
+    Utf8,
+    Latin1,
+}
+
+impl TryFrom<String> for Encoding {
+    type Error = String;
+
+    fn try_from(text: String) -> std::result::Result<Encoding, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" => Ok(Encoding::Utf8),
+            "latin1" | "latin-1" | "iso-8859-1" => Ok(Encoding::Latin1),
+            e => Err(format!("encoding `{e}` is not utf-8 or latin1")),
+        }
+    }
 }
 
 /// How one canonical table is fed.
@@ -64,8 +138,8 @@ pub struct ParseSettings {
 pub struct TableProfile {
     /// File name patterns (`*` and `?`, case-insensitive) of the inputs that feed this table.
     pub files: Vec<String>,
-    /// Force a format instead of going by the file extension: csv, json or parquet.
-    pub format: Option<String>,
+    /// Force a format instead of going by the file extension: csv, json, parquet or xes.
+    pub format: Option<Format>,
     /// Map every source column whose name equals a canonical field name.
     #[serde(default)]
     pub auto_columns: bool,
@@ -82,9 +156,14 @@ pub struct TableProfile {
     /// whose columns are all canonical, where an unknown column is a typo).
     #[serde(default)]
     pub unknown_columns: UnknownColumns,
-    /// What a mapped column missing from a file means: an "error", or "null" for every row.
+    /// What a mapped column missing from a file means: an "error", or "null" for every row (the
+    /// load summary lists each such file and field once). Required fields are always an error.
     #[serde(default)]
     pub missing_columns: MissingColumns,
+    /// Columns the export repeats on purpose, one per value (Jira's Labels, Watchers, Sprint); the
+    /// first is used. Any other column named twice in a header is an error.
+    #[serde(default)]
+    pub repeated_columns: Vec<String>,
     #[serde(default)]
     pub parse: ParseSettings,
     /// Audit-style exports: keep one row per id, the one with the greatest `order_by` values.
@@ -296,11 +375,6 @@ impl Profile {
             if tp.files.is_empty() {
                 return fail(format!("[tables.{table_name}].files: give at least one file name pattern"));
             }
-            if let Some(format) = &tp.format
-                && !["csv", "json", "parquet", "xes"].contains(&format.as_str())
-            {
-                return fail(format!("[tables.{table_name}].format: `{format}` is not one of csv, json, parquet, xes"));
-            }
             if let Some(log) = &tp.eventlog {
                 for field in log.first.keys().chain(log.last.keys()) {
                     check_field("eventlog.first/last", field)?;
@@ -368,26 +442,16 @@ impl Profile {
             return Err(fail(format!("`{both}` is both a true and a false token")));
         }
 
-        let delimiter = match pick!(delimiter).as_deref() {
-            None | Some("auto") => None,
-            Some("\\t") | Some("\t") | Some("tab") => Some(b'\t'),
-            Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
-            Some(d) => return Err(fail(format!("delimiter `{d}` must be one ASCII character, \"\\t\" or \"auto\""))),
+        let delimiter = match pick!(delimiter) {
+            None | Some(Delimiter::Auto) => None,
+            Some(Delimiter::Byte(b)) => Some(b),
         };
         let quote = pick!(quote).unwrap_or('"');
         if !quote.is_ascii() {
             return Err(fail(format!("quote `{quote}` must be an ASCII character")));
         }
-        let decimal_comma = match pick!(decimal).unwrap_or('.') {
-            '.' => false,
-            ',' => true,
-            d => return Err(fail(format!("decimal `{d}` must be \".\" or \",\""))),
-        };
-        let latin1 = match pick!(encoding).as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None | Some("utf-8") | Some("utf8") => false,
-            Some("latin1") | Some("latin-1") | Some("iso-8859-1") => true,
-            Some(e) => return Err(fail(format!("encoding `{e}` is not utf-8 or latin1"))),
-        };
+        let decimal_comma = pick!(decimal) == Some(DecimalSeparator::Comma);
+        let latin1 = pick!(encoding) == Some(Encoding::Latin1);
 
         let mut value_maps = HashMap::new();
         for (field, map) in &tp.values {

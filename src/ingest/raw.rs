@@ -68,4 +68,6 @@ pub struct RowProblem {
     pub value: String,
     pub code: RejectCode,
     pub reason: String,
+    /// The ticket's id as the source gives it, where one was read: users look tickets up by it.
+    pub id: Option<String>,
 }

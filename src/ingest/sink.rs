@@ -78,7 +78,9 @@ impl TableSink for ParquetDirSink {
     }
 }
 
-pub const REJECT_COLUMNS: [&str; 8] = ["file", "row", "line", "table", "column", "value", "code", "reason"];
+/// The columns of rejects.csv. New columns go at the end, so scripts that read by position keep
+/// working; `summary.json`'s `summary_version` changes with them.
+pub const REJECT_COLUMNS: [&str; 9] = ["file", "row", "line", "table", "column", "value", "code", "reason", "id"];
 
 /// Writes rejects as CSV, one line per rejected row. Cells holding source text are neutralised
 /// against spreadsheet formulas (see `escape::spreadsheet_safe`).
@@ -125,6 +127,7 @@ impl RejectSink for RejectsCsv {
             spreadsheet_safe(&p.value),
             p.code.as_str().into(),
             spreadsheet_safe(&p.reason),
+            spreadsheet_safe(p.id.as_deref().unwrap_or_default()),
         ];
         w.write_record(record.iter().map(|c| c.as_bytes())).map_err(|e| csv_error(&self.path, e))
     }

@@ -6,13 +6,13 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::profile::{Profile, matches_pattern};
 use crate::error::{Error, Result};
 use crate::model::Table;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Csv,
@@ -28,16 +28,6 @@ impl Format {
             "csv" | "tsv" | "txt" => Some(Format::Csv),
             "json" | "ndjson" | "jsonl" => Some(Format::Json),
             "parquet" | "pq" => Some(Format::Parquet),
-            "xes" => Some(Format::Xes),
-            _ => None,
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Format> {
-        match name {
-            "csv" => Some(Format::Csv),
-            "json" => Some(Format::Json),
-            "parquet" => Some(Format::Parquet),
             "xes" => Some(Format::Xes),
             _ => None,
         }
@@ -130,8 +120,8 @@ fn classify(path: &Path, profile: &Profile) -> std::result::Result<SourceFile, S
         }
     };
     let stem = name.strip_suffix(".gz").unwrap_or(&name);
-    let format = match &tp.format {
-        Some(f) => Format::from_name(f).expect("profile validation checks format names"),
+    let format = match tp.format {
+        Some(f) => f,
         None => Path::new(stem).extension().and_then(|e| Format::from_extension(&e.to_string_lossy())).ok_or_else(|| {
             "unknown file type: name it .csv, .tsv, .json, .ndjson, .jsonl, .parquet or .xes (optionally .gz), or set `format` in the profile's table"
                 .to_string()

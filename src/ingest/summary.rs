@@ -7,13 +7,15 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::LoadOptions;
-use super::convert::rfc3339;
 use super::profile::Profile;
 use super::raw::RejectCode;
 use super::source::{Format, Skipped, SourceFile};
+use crate::model::Table;
+use crate::time::rfc3339;
 
 /// Version of the summary.json layout; bumped on any incompatible change.
-pub const SUMMARY_VERSION: u32 = 1;
+/// 2: rejects.csv gained its `id` column, and the summary `absent_columns`.
+pub const SUMMARY_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadSummary {
@@ -32,6 +34,28 @@ pub struct LoadSummary {
     pub derived_events: u64,
     /// Pause states declared by event-log profiles; the KPI run adds them to the SLA policy's.
     pub pause_states: Vec<String>,
+    /// Mapped columns a file does not have, read as null for all its rows (profiles with
+    /// `missing_columns = "null"`); one entry per file and field.
+    pub absent_columns: Vec<AbsentColumn>,
+}
+
+/// A mapped column that a file does not have.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AbsentColumn {
+    pub path: String,
+    pub table: String,
+    /// The canonical field, null for every row of the file.
+    pub field: String,
+    /// The column names the profile looked for.
+    pub columns: Vec<String>,
+}
+
+impl AbsentColumn {
+    /// `x.csv has no `Component/s` or `Components`, so incidents.category is null for its rows`.
+    pub fn describe(&self) -> String {
+        let names: Vec<String> = self.columns.iter().map(|c| format!("`{c}`")).collect();
+        format!("{} has no {}, so {}.{} is null for its rows", self.path, names.join(" or "), self.table, self.field)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,7 +120,16 @@ impl LoadSummary {
             rejects_by_reason: BTreeMap::new(),
             skipped,
             derived_events: 0,
+            absent_columns: Vec::new(),
             pause_states: profile.tables.values().filter_map(|t| t.eventlog.as_ref()).flat_map(|log| log.pause_states.iter().cloned()).collect(),
+        }
+    }
+
+    /// Records once per file and field that the file lacks a mapped column.
+    pub(super) fn note_absent(&mut self, file: usize, table: Table, field: &str, columns: Vec<String>) {
+        let path = &self.files[file].path;
+        if !self.absent_columns.iter().any(|a| &a.path == path && a.table == table.name() && a.field == field) {
+            self.absent_columns.push(AbsentColumn { path: path.clone(), table: table.name().into(), field: field.into(), columns });
         }
     }
 
@@ -140,6 +173,9 @@ impl LoadSummary {
         }
         if self.derived_events > 0 {
             let _ = writeln!(out, "derived {} status change(s) into events from status histories", self.derived_events);
+        }
+        for a in &self.absent_columns {
+            let _ = writeln!(out, "absent column: {}", a.describe());
         }
         for s in &self.skipped {
             let _ = writeln!(out, "skipped {}: {}", s.path, s.reason);

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::format::{Item, StrftimeItems};
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
+
+pub use crate::time::local_to_utc_micros;
 
 /// The name of the built-in ISO 8601 / RFC 3339 format in profiles.
 pub const ISO8601: &str = "iso8601";
@@ -95,19 +97,6 @@ impl TimestampParser {
             }
         }
     }
-}
-
-/// A wall-clock time in `tz` as UTC microseconds. An ambiguous time (the repeated hour when clocks
-/// go back) is read as the earlier instant; a time in the gap when clocks go forward cannot exist,
-/// so it is read with the offset in force just before the gap, as most source tools store it.
-pub fn local_to_utc_micros(naive: NaiveDateTime, tz: Tz) -> Option<i64> {
-    if let Some(dt) = tz.from_local_datetime(&naive).earliest() {
-        return Some(dt.timestamp_micros());
-    }
-    let before = naive - Duration::hours(3);
-    let offset = tz.offset_from_local_datetime(&before).earliest()?;
-    let utc = naive - Duration::seconds(i64::from(chrono::Offset::fix(&offset).local_minus_utc()));
-    Some(utc.and_utc().timestamp_micros())
 }
 
 /// `YYYY-MM-DD`, then optionally `T` or a space and `HH:MM[:SS[.fraction]]`, then optionally `Z`,

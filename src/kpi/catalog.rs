@@ -185,6 +185,11 @@ impl Kpi {
                 return Err(Error::Query { origin: origin.to_string(), message: format!("better: `{other}` must be `lower` or `higher`") });
             }
         };
+        let tolerance = optional("tolerance");
+        if let Some(text) = &tolerance {
+            super::tolerance::Tolerance::parse(text)
+                .map_err(|message| Error::Query { origin: origin.to_string(), message: format!("tolerance: {message}") })?;
+        }
         let significance = match optional("significance") {
             Some(text) => Significance::parse_all(&text).map_err(|message| Error::Query { origin: origin.to_string(), message })?,
             None => Vec::new(),
@@ -198,7 +203,7 @@ impl Kpi {
                 grain: get("grain")?,
                 keys: list(get("keys")?),
                 measures: optional("measures").map(list).unwrap_or_default(),
-                tolerance: optional("tolerance"),
+                tolerance,
                 definition: get("definition")?,
                 n: optional("n"),
                 significance,
@@ -257,6 +262,21 @@ mod tests {
         assert!(err.contains("no `-- grain"), "{err}");
         let err = Kpi::parse("x", &GOOD.replace("lower", "less"), "x.sql").unwrap_err().to_string();
         assert!(err.contains("`less`"), "{err}");
+    }
+
+    /// See: issue 10. A malformed tolerance used to be dropped, so `mttx check` silently fell back
+    /// to its default.
+    #[test]
+    fn a_malformed_tolerance_is_an_error() {
+        let with = |tolerance: &str| Kpi::parse("x", &GOOD.replace("-- definition", &format!("-- tolerance: {tolerance}\n-- definition")), "x.sql");
+        assert_eq!(with("absolute 0.5").unwrap().meta.tolerance.as_deref(), Some("absolute 0.5"));
+        for bad in ["roughly 5", "relative -1", "absolute"] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("x.sql") && err.contains("tolerance") && err.contains("exact, absolute N or relative N") || err.contains("non-negative"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

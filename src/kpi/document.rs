@@ -10,7 +10,7 @@ use super::catalog::Better;
 use super::params::{KpiParams, Tuning};
 use super::run::KpiOutcome;
 use crate::error::Result;
-use crate::ingest::convert::rfc3339;
+use crate::time::rfc3339;
 
 pub const SCHEMA: &str = "mttx.kpis";
 pub const VERSION: u32 = 1;
@@ -147,10 +147,27 @@ fn rows(batches: &[RecordBatch]) -> Result<Vec<Map<String, Value>>> {
 }
 
 impl KpiValues {
-    /// `month=2026-10,priority=1`: the row's key columns and values, as checks and CSV name a row.
-    pub fn row_key(&self, row: &Map<String, Value>) -> String {
-        self.keys.iter().map(|k| format!("{k}={}", plain(row.get(k).unwrap_or(&Value::Null)))).collect::<Vec<_>>().join(",")
+    /// The row's key columns with their values as text.
+    pub fn key_pairs(&self, row: &Map<String, Value>) -> Vec<(String, String)> {
+        self.keys.iter().map(|k| (k.clone(), plain(row.get(k).unwrap_or(&Value::Null)))).collect()
     }
+
+    /// The row's key columns other than month: the same row of another period has the same ones.
+    pub fn period_free_pairs(&self, row: &Map<String, Value>) -> Vec<(String, String)> {
+        self.key_pairs(row).into_iter().filter(|(k, _)| k != "month").collect()
+    }
+
+    /// `month=2026-10,priority=1`: how checks, reports and CSV name a row (see `key_text`).
+    pub fn row_key(&self, row: &Map<String, Value>) -> String {
+        key_text(&self.key_pairs(row))
+    }
+}
+
+/// `month=2026-10,priority=1`: key columns and values, with `\`, `,` and `=` inside values
+/// backslash-escaped so that names from the data cannot make two rows' keys equal. The one way
+/// mttx names a row, in checks, report comparisons and golden diffs.
+pub fn key_text<K: AsRef<str>>(pairs: &[(K, String)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{}={}", k.as_ref(), v.replace('\\', "\\\\").replace(',', "\\,").replace('=', "\\="))).collect::<Vec<_>>().join(",")
 }
 
 /// A JSON scalar as plain text: strings unquoted, null as empty.

@@ -7,6 +7,7 @@ pub mod document;
 pub mod params;
 pub mod run;
 pub mod sla;
+pub mod tolerance;
 pub mod udf;
 
 use chrono_tz::Tz;

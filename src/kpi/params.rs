@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -13,51 +12,9 @@ use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::ingest::convert::rfc3339;
-use crate::ingest::timestamp::local_to_utc_micros;
 use crate::model::{UTC, timestamp_type};
-
-/// A calendar month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct YearMonth {
-    pub year: i32,
-    pub month: u32,
-}
-
-impl YearMonth {
-    pub fn parse(text: &str, flag: &str) -> Result<YearMonth> {
-        let bad = || Error::Usage(format!("{flag} {text}: give a month as YYYY-MM, e.g. 2026-10"));
-        let (y, m) = text.split_once('-').ok_or_else(bad)?;
-        let (year, month) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-        if y.len() != 4 || !(1..=12).contains(&month) {
-            return Err(bad());
-        }
-        Ok(YearMonth { year, month })
-    }
-
-    pub fn of_micros(micros: i64, tz: Tz) -> YearMonth {
-        let local = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default().with_timezone(&tz);
-        YearMonth { year: local.year(), month: local.month() }
-    }
-
-    pub fn next(self) -> YearMonth {
-        if self.month == 12 { YearMonth { year: self.year + 1, month: 1 } } else { YearMonth { year: self.year, month: self.month + 1 } }
-    }
-
-    pub fn previous(self) -> YearMonth {
-        if self.month == 1 { YearMonth { year: self.year - 1, month: 12 } } else { YearMonth { year: self.year, month: self.month - 1 } }
-    }
-
-    /// Midnight of the first day, in `tz`, as UTC microseconds.
-    pub fn start(self, tz: Tz) -> i64 {
-        let day = NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("validated month");
-        local_to_utc_micros(day.and_time(NaiveTime::MIN), tz).expect("midnight exists in every zone")
-    }
-
-    pub fn label(self) -> String {
-        format!("{:04}-{:02}", self.year, self.month)
-    }
-}
+pub use crate::time::YearMonth;
+use crate::time::rfc3339;
 
 /// Which months to report, as asked on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

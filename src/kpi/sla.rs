@@ -55,13 +55,23 @@ impl SlaPolicy {
         SlaPolicy::parse(DEFAULT_POLICY, "built-in SLA policy")
     }
 
+    /// Adds the source tool's own pause states (declared by an event-log profile, see
+    /// `LoadSummary::pause_states`): they stop clocks too. Every road from a load to KPIs calls this.
+    pub fn add_source_pause_states(&mut self, states: &[String]) {
+        for state in states {
+            if !self.pause_states.contains(state) {
+                self.pause_states.push(state.clone());
+            }
+        }
+    }
+
     pub fn load(path: &Path) -> Result<SlaPolicy> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         SlaPolicy::parse(&text, &path.display().to_string())
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<SlaPolicy> {
-        let fail = |message: String| Error::Query { origin: origin.to_string(), message };
+        let fail = |message: String| Error::SlaPolicy { origin: origin.to_string(), message };
         let file: PolicyFile = toml::from_str(text).map_err(|e| fail(e.to_string()))?;
         let mut calendars = BTreeMap::new();
         for (name, spec) in &file.calendars {

@@ -144,7 +144,7 @@ impl Chart {
     }
 
     fn error(&self, message: String) -> Error {
-        Error::Render(format!("chart {}: {message}", self.name))
+        Error::Chart { chart: self.name.clone(), message }
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {

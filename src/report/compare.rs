@@ -11,7 +11,7 @@ use super::peers::{PeerQuartiles, Peers};
 use super::samples::Samples;
 use super::stats::{self, TestResult};
 use super::targets::Targets;
-use crate::kpi::document::{KpiValues, plain};
+use crate::kpi::document::{KpiValues, key_text};
 use crate::kpi::{Better, KpiDocument, SignificanceTest};
 
 /// A change is called significant below this p-value.
@@ -97,20 +97,9 @@ pub struct Comparison {
     pub peer: Option<PeerVerdict>,
 }
 
-/// A KPI row's key columns other than month, with their values as text.
-pub fn period_free_pairs<'a>(kpi: &'a KpiValues, row: &Map<String, Value>) -> Vec<(&'a str, String)> {
-    kpi.keys.iter().filter(|k| k.as_str() != "month").map(|k| (k.as_str(), plain(row.get(k).unwrap_or(&Value::Null)))).collect()
-}
-
 /// A KPI row's key without its month: the same row of another period has the same one.
 pub fn period_free_key(kpi: &KpiValues, row: &Map<String, Value>) -> String {
-    key_text(&period_free_pairs(kpi, row))
-}
-
-/// `priority=1,sla=response`, with `\`, `,` and `=` inside values backslash-escaped so that
-/// names from the data cannot make two rows' keys equal.
-pub fn key_text(pairs: &[(&str, String)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{k}={}", v.replace('\\', "\\\\").replace(',', "\\,").replace('=', "\\="))).collect::<Vec<_>>().join(",")
+    key_text(&kpi.period_free_pairs(row))
 }
 
 pub fn number(row: &Map<String, Value>, column: &str) -> Option<f64> {
@@ -156,7 +145,7 @@ pub fn compare(
         let definition = catalog.iter().find(|k| k.id == kpi.id);
         let n_col = n_column(kpi, definition.and_then(|d| d.meta.n.as_deref()));
         for row in &kpi.rows {
-            let pairs = period_free_pairs(kpi, row);
+            let pairs = kpi.period_free_pairs(row);
             let key = key_text(&pairs);
             for measure in &kpi.measures {
                 let value = number(row, measure);

@@ -7,10 +7,12 @@ pub mod build;
 pub mod charts;
 pub mod compare;
 pub mod document;
+pub mod format;
 pub mod html;
 pub mod markdown;
 pub mod peers;
 pub mod samples;
+pub mod sections;
 pub mod stats;
 pub mod targets;
 
@@ -23,9 +25,9 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::ingest::LoadSummary;
-use crate::ingest::convert::rfc3339;
 use crate::kpi::{self, Kpi, KpiDocument, KpiParams, PeriodRequest, SlaPolicy, Tuning, YearMonth};
 use crate::progress::Progress;
+use crate::time::rfc3339;
 use compare::{Comparison, PeriodValues};
 use peers::Peers;
 use samples::Samples;
@@ -65,7 +67,7 @@ impl Run {
 
     fn values(&self) -> PeriodValues<'_> {
         PeriodValues {
-            label: build::month_name(self.params.first),
+            label: format::month_name(self.params.first),
             document: &self.document,
             samples: Some(&self.samples),
             covered_hours: self.covered_hours(),
@@ -78,10 +80,8 @@ impl Run {
 /// it lacks); one taken on the 2nd reports the month before, not two days of the new one. A
 /// cut-off at midnight belongs to the day before it. Data shorter than that reports its only month.
 pub fn default_period(as_of: i64, first_month: YearMonth, timezone: Tz) -> YearMonth {
-    const DAY_MICROS: i64 = 86_400_000_000;
     let month = YearMonth::of_micros(as_of - 1, timezone);
-    let last_day_starts = month.next().start(timezone) - DAY_MICROS;
-    if as_of > last_day_starts || month.previous() < first_month { month } else { month.previous() }
+    if as_of > month.last_day_start(timezone) || month.previous() < first_month { month } else { month.previous() }
 }
 
 fn covered_hours(start: i64, end: i64, as_of: i64) -> f64 {
@@ -143,7 +143,7 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
         if window_first.previous() < first_month {
             notes.push(format!(
                 "The data starts in {}, so the trend covers fewer than the {} months asked for.",
-                build::month_name(first_month),
+                format::month_name(first_month),
                 options.months
             ));
             break;
@@ -219,7 +219,7 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
         trend: &trend.document,
         current: &current.document,
         current_samples: &current.samples,
-        previous_label: previous.map(build::month_name),
+        previous_label: previous.map(format::month_name),
         comparisons: &comparisons,
         targets: &targets,
         kpis: &setting.kpis,
@@ -275,7 +275,7 @@ async fn coverage(ctx: &SessionContext) -> Result<build::Coverage> {
     use datafusion::arrow::array::{Array, AsArray};
     use datafusion::arrow::datatypes::{Int64Type, TimestampMicrosecondType};
     let batches = ctx.sql("SELECT count(*) AS n, min(opened_at) AS first, max(opened_at) AS last FROM incidents").await?.collect().await?;
-    let batch = batches.first().ok_or_else(|| Error::Render("the incidents summary query returned nothing".into()))?;
+    let batch = batches.first().ok_or_else(|| Error::Query { origin: "report".into(), message: "the incidents summary query returned nothing".into() })?;
     let n = batch.column(0).as_primitive::<Int64Type>().value(0) as u64;
     let stamp = |i: usize| {
         let column = batch.column(i).as_primitive::<TimestampMicrosecondType>();
@@ -334,7 +334,7 @@ fn benchmark_csv(comparisons: &[Comparison]) -> Result<Vec<u8>> {
     use crate::escape::spreadsheet_safe;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let csv_error = |e: csv::Error| Error::Render(format!("benchmark.csv: {e}"));
+    let csv_error = |e: csv::Error| Error::io("benchmark.csv", std::io::Error::other(e));
     writer
         .write_record([
             "kpi",
@@ -403,7 +403,7 @@ fn benchmark_csv(comparisons: &[Comparison]) -> Result<Vec<u8>> {
             ])
             .map_err(csv_error)?;
     }
-    writer.into_inner().map_err(|e| Error::Render(format!("benchmark.csv: {e}")))
+    writer.into_inner().map_err(|e| Error::io("benchmark.csv", std::io::Error::other(e.to_string())))
 }
 
 #[cfg(test)]
@@ -413,7 +413,7 @@ mod tests {
     #[test]
     fn the_default_period_is_the_latest_month_whose_last_day_the_data_reaches() {
         let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_micros();
-        let month = |text: &str| YearMonth::parse(text, "test").unwrap();
+        let month = |text: &str| text.parse::<YearMonth>().unwrap();
         let first = month("2025-11");
         let utc = chrono_tz::UTC;
         assert_eq!(default_period(at("2026-11-01T00:00:00Z"), first, utc), month("2026-10"), "midnight belongs to the day before");
@@ -424,5 +424,9 @@ mod tests {
         // In Amsterdam, 23:30 UTC on 31 October is already 1 November: November is two days short.
         let amsterdam: Tz = "Europe/Amsterdam".parse().unwrap();
         assert_eq!(default_period(at("2026-10-31T23:30:00Z"), first, amsterdam), month("2026-10"));
+        // 31 October 2027 lasts 25 hours in Amsterdam (clocks go back): it starts at 22:00 UTC on the
+        // 30th, so half an hour later the data reaches it. The next month's start minus 24 hours
+        // would put its start an hour late, at 23:00 UTC, and report September.
+        assert_eq!(default_period(at("2027-10-30T22:30:00Z"), month("2026-11"), amsterdam), month("2027-10"));
     }
 }

@@ -48,7 +48,7 @@ impl Peers {
     /// keyed by month only.
     pub fn parse(text: &str, origin: &str, kpis: &[Kpi]) -> Result<Peers> {
         let fail =
-            |line: u64, column: &str, message: String| Error::Query { origin: origin.to_string(), message: format!("line {line}, column {column}: {message}") };
+            |line: u64, column: &str, message: String| Error::Peers { origin: origin.to_string(), message: format!("line {line}, column {column}: {message}") };
         let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
         let headers = reader.headers().map_err(|e| fail(1, "-", e.to_string()))?.clone();
         let index = |name: &str| headers.iter().position(|h| h == name);

@@ -52,7 +52,7 @@ impl Samples {
                             continue;
                         }
                         let pairs: Vec<(&str, String)> = keys.iter().zip(&formatters).map(|(name, f)| (*name, f.value(row).to_string())).collect();
-                        let key = crate::report::compare::key_text(&pairs);
+                        let key = crate::kpi::document::key_text(&pairs);
                         by_key.entry(key).or_default().push(values.value(row));
                     }
                 }

@@ -62,7 +62,7 @@ impl Targets {
     /// Parses and checks every target against the catalog, so a typo is an error, not a target
     /// that silently never applies.
     pub fn parse(text: &str, origin: &str, kpis: &[Kpi]) -> Result<Targets> {
-        let fail = |message: String| Error::Query { origin: origin.to_string(), message };
+        let fail = |message: String| Error::Targets { origin: origin.to_string(), message };
         let file: TargetsFile = toml::from_str(text).map_err(|e| fail(e.to_string()))?;
         let mut targets = Vec::new();
         for (index, spec) in file.targets.into_iter().enumerate() {

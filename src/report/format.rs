@@ -1,0 +1,213 @@
+//! How the report writes numbers: scales chosen from a KPI's unit and measure, values, counts with
+//! thousands separators, changes, n, p- and q-values, and month names.
+
+use super::compare::{Comparison, Direction, Versus};
+use super::document::{Cell, Tone};
+use crate::kpi::YearMonth;
+
+pub fn month_name(month: YearMonth) -> String {
+    const NAMES: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+    format!("{} {}", NAMES[(month.month - 1) as usize], month.year)
+}
+
+pub(crate) fn short_month(label: &str) -> String {
+    const NAMES: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    match label.parse::<YearMonth>() {
+        Ok(m) => format!("{} {:02}", NAMES[(m.month - 1) as usize], m.year % 100),
+        Err(_) => label.to_string(),
+    }
+}
+
+/// How a measure's numbers read: the KPI's unit, except for measures that are shares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scale {
+    Percent,
+    Hours,
+    Times,
+    Count,
+    Number,
+}
+
+pub fn scale(unit: &str, measure: &str) -> Scale {
+    if measure == "availability" || (unit == "ratio" && measure != "lift") {
+        Scale::Percent
+    } else if measure == "lift" {
+        Scale::Times
+    } else if measure.contains("hours") || unit.contains("hours") && measure.contains("mean") {
+        Scale::Hours
+    } else if measure.starts_with("pct_") || measure.contains("growth") {
+        Scale::Number
+    } else if ["incidents", "count", "reassignments"].contains(&unit) && !measure.starts_with("mean") && !measure.starts_with("p90") {
+        Scale::Count
+    } else {
+        Scale::Number
+    }
+}
+
+pub fn format_value(value: Option<f64>, scale: Scale) -> String {
+    let Some(v) = value else { return "—".into() };
+    match scale {
+        Scale::Percent => format!("{:.1}%", v * 100.0),
+        Scale::Hours if v.abs() < 10.0 => format!("{v:.2} h"),
+        Scale::Hours => format!("{v:.1} h"),
+        Scale::Times => format!("{v:.2}×"),
+        Scale::Count if v == v.round() => thousands(v as i64),
+        Scale::Count | Scale::Number => format!("{v:.2}"),
+    }
+}
+
+pub fn thousands(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if value < 0 { format!("−{out}") } else { out }
+}
+
+pub(crate) fn format_n(n: Option<f64>) -> String {
+    n.map(|n| format!("n={}", thousands(n.round() as i64))).unwrap_or_default()
+}
+
+pub(crate) fn format_p(p: f64) -> String {
+    if p < 0.001 { format!("p={p:.1e}") } else { format!("p={p:.3}") }
+}
+
+pub(crate) fn format_q(q: f64) -> String {
+    if q < 0.001 { format!("q={q:.1e}") } else { format!("q={q:.3}") }
+}
+
+/// A change in the words and units the tables use: points for shares, % otherwise, per day for
+/// counts compared as rates.
+pub(crate) fn change_text(versus: &Versus, scale: Scale) -> Option<String> {
+    let change = versus.change?;
+    let text = match versus.relative {
+        _ if scale == Scale::Percent => format!("{:+.1} pts", change * 100.0),
+        _ if change == 0.0 => "±0".to_string(),
+        Some(r) => format!("{:+.1}%{}", r * 100.0, if versus.per_day { " per day" } else { "" }),
+        None => format!("{change:+.2}"),
+    };
+    Some(text.replace('-', "−"))
+}
+
+pub(crate) fn measure_label(c: &Comparison) -> String {
+    c.measure.replace('_', " ")
+}
+
+/// `−12.3% better, q=0.004 significant` and its tone: coloured only when significant after the
+/// multiple-testing correction.
+pub(crate) fn change_cell(versus: &Versus, scale: Scale) -> Cell {
+    if !versus.listed {
+        return Cell::plain("not listed then");
+    }
+    let Some(amount) = change_text(versus, scale) else { return Cell::plain(if versus.value.is_some() { "—" } else { "no value" }) };
+    let word = match versus.direction {
+        Some(Direction::Better) => "better",
+        Some(Direction::Worse) => "worse",
+        _ => "same",
+    };
+    let test = match (versus.test, versus.q_value) {
+        (Some(t), Some(q)) => format!(", {} {}, {}", format_p(t.p_value), format_q(q), if versus.significant() { "significant" } else { "not significant" }),
+        _ => String::new(),
+    };
+    let tone = match versus.direction {
+        Some(Direction::Better) if versus.significant() => Tone::Good,
+        Some(Direction::Worse) if versus.significant() => Tone::Bad,
+        _ => Tone::Plain,
+    };
+    Cell::toned(format!("{amount} {word}{test}"), tone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::stats::{Method, TestResult};
+
+    fn versus(change: Option<f64>, relative: Option<f64>, per_day: bool) -> Versus {
+        Versus {
+            label: "September 2026".into(),
+            listed: true,
+            value: Some(1.0),
+            n: Some(20.0),
+            per_day,
+            change,
+            relative,
+            direction: Some(Direction::Worse),
+            test: None,
+            q_value: None,
+        }
+    }
+
+    #[test]
+    fn scales_follow_unit_and_measure() {
+        assert_eq!(scale("ratio", "breach_rate"), Scale::Percent);
+        assert_eq!(scale("ratio", "lift"), Scale::Times);
+        assert_eq!(scale("hours", "availability"), Scale::Percent);
+        assert_eq!(scale("hours", "p50_hours"), Scale::Hours);
+        assert_eq!(scale("hours", "mean_between_failures"), Scale::Hours);
+        assert_eq!(scale("incidents", "incidents"), Scale::Count);
+        assert_eq!(scale("incidents", "p90_reassignments"), Scale::Number);
+        assert_eq!(scale("incidents", "pct_with_problem"), Scale::Number);
+        assert_eq!(scale("incidents", "problem_growth_vs_first_month"), Scale::Number);
+    }
+
+    #[test]
+    fn values_read_in_their_scale() {
+        assert_eq!(format_value(None, Scale::Hours), "—");
+        assert_eq!(format_value(Some(0.1234), Scale::Percent), "12.3%");
+        assert_eq!(format_value(Some(4.0), Scale::Hours), "4.00 h");
+        assert_eq!(format_value(Some(12.345), Scale::Hours), "12.3 h");
+        assert_eq!(format_value(Some(2.777), Scale::Times), "2.78×");
+        assert_eq!(format_value(Some(1234567.0), Scale::Count), "1,234,567");
+        assert_eq!(format_value(Some(2.5), Scale::Count), "2.50");
+        assert_eq!(thousands(-1000), "−1,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(format_n(Some(12345.4)), "n=12,345");
+        assert_eq!(format_n(None), "");
+    }
+
+    #[test]
+    fn changes_read_in_points_percent_or_per_day() {
+        // Shares change in points: 0.05 → 5.0 points; minus signs are typographic.
+        assert_eq!(change_text(&versus(Some(-0.05), Some(-0.2), false), Scale::Percent).unwrap(), "−5.0 pts");
+        assert_eq!(change_text(&versus(Some(1.5), Some(0.25), false), Scale::Hours).unwrap(), "+25.0%");
+        assert_eq!(change_text(&versus(Some(3.0), Some(0.1), true), Scale::Count).unwrap(), "+10.0% per day");
+        assert_eq!(change_text(&versus(Some(0.0), Some(0.0), false), Scale::Hours).unwrap(), "±0");
+        // No relative change when the other value is 0: the absolute change.
+        assert_eq!(change_text(&versus(Some(2.0), None, false), Scale::Number).unwrap(), "+2.00");
+        assert_eq!(change_text(&versus(None, None, false), Scale::Number), None);
+    }
+
+    #[test]
+    fn p_and_q_values_switch_to_scientific_notation_below_a_thousandth() {
+        assert_eq!(format_p(0.0456), "p=0.046");
+        assert_eq!(format_p(0.00012), "p=1.2e-4");
+        assert_eq!(format_q(0.05), "q=0.050");
+        assert_eq!(format_q(4.0e-11), "q=4.0e-11");
+    }
+
+    #[test]
+    fn a_change_cell_is_coloured_only_when_significant() {
+        let mut v = versus(Some(1.0), Some(0.5), false);
+        v.test = Some(TestResult { method: Method::MannWhitney, statistic: 3.0, p_value: 0.01 });
+        v.q_value = Some(0.2);
+        let cell = change_cell(&v, Scale::Hours);
+        assert_eq!((cell.text.as_str(), cell.tone), ("+50.0% worse, p=0.010 q=0.200, not significant", Tone::Plain));
+        v.q_value = Some(0.02);
+        let cell = change_cell(&v, Scale::Hours);
+        assert_eq!((cell.text.as_str(), cell.tone), ("+50.0% worse, p=0.010 q=0.020, significant", Tone::Bad));
+        v.listed = false;
+        assert_eq!(change_cell(&v, Scale::Hours).text, "not listed then");
+    }
+
+    #[test]
+    fn months_read_as_names() {
+        let m: YearMonth = "2026-10".parse().unwrap();
+        assert_eq!(month_name(m), "October 2026");
+        assert_eq!(short_month("2026-10"), "Oct 26");
+        assert_eq!(short_month("not a month"), "not a month");
+    }
+}

@@ -1,0 +1,45 @@
+//! Data quality: rows read, loaded, merged and rejected per file, and the incidents covered.
+
+use crate::report::build::{Inputs, section};
+use crate::report::document::{Block, Cell, Section, Table, Tone};
+use crate::report::format::thousands;
+
+pub(crate) fn data_quality(inputs: &Inputs) -> Section {
+    let load = inputs.load;
+    let mut table = Table::new(&[("file", false), ("table", false), ("format", false), ("read", true), ("loaded", true), ("merged", true), ("rejected", true)]);
+    for file in &load.files {
+        let c = &file.counts;
+        table.rows.push(vec![
+            Cell::plain(&file.path),
+            Cell::plain(&file.table),
+            Cell::plain(format!("{:?}", file.format).to_lowercase()),
+            Cell::plain(thousands(c.read as i64)),
+            Cell::plain(thousands(c.loaded as i64)),
+            Cell::plain(thousands(c.merged as i64)),
+            Cell::toned(thousands(c.rejected as i64), if c.rejected > 0 { Tone::Bad } else { Tone::Plain }),
+        ]);
+    }
+    let total = load.total();
+    let mut blocks = vec![Block::Table(table)];
+    blocks.push(Block::Paragraph(format!(
+        "{} rows read: {} loaded, {} merged (duplicates and event-log rows folded into tickets), {} rejected. {}",
+        thousands(total.read as i64),
+        thousands(total.loaded as i64),
+        thousands(total.merged as i64),
+        thousands(total.rejected as i64),
+        if load.reconciles() { "Every row is accounted for." } else { "The counts do not reconcile: please report this." }
+    )));
+    if !load.rejects_by_reason.is_empty() {
+        blocks.push(Block::Paragraph("Rejected rows by reason (list them with `mttx load`):".into()));
+        blocks.push(Block::Bullets(load.rejects_by_reason.iter().map(|(reason, n)| format!("{reason}: {}", thousands(*n as i64))).collect()));
+    }
+    let c = &inputs.coverage;
+    blocks.push(Block::Paragraph(format!(
+        "Incidents opened from {} to {}; cut-off {} ({}).",
+        c.first_opened.as_deref().unwrap_or("—"),
+        c.last_opened.as_deref().unwrap_or("—"),
+        inputs.as_of,
+        inputs.timezone
+    )));
+    section("data-quality", "Data quality", blocks)
+}

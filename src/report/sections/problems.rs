@@ -1,0 +1,100 @@
+//! Problem management: incidents linked to problems, the problem backlog, and problem
+//! candidates.
+
+use serde_json::{Map, Value};
+
+use crate::report::build::{Inputs, chart_block, find, month_labels, monthly, section, text};
+use crate::report::charts::{Chart, ChartKind, LineSeries, Lines};
+use crate::report::compare::number as num;
+use crate::report::document::{Block, Cell, Section, Table};
+use crate::report::format::{Scale, format_value};
+
+pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
+    let mut blocks = Vec::new();
+    if let Some(kpi) = find(inputs.trend, "problem_trend") {
+        let all = |_: &Map<String, Value>| true;
+        let chart = Chart {
+            name: "incidents_and_problems".into(),
+            title: "Incidents opened, and those linked to a problem".into(),
+            kind: ChartKind::Lines(Lines {
+                x_labels: month_labels(inputs),
+                x_desc: "month opened".into(),
+                y_desc: "incidents".into(),
+                series: vec![
+                    LineSeries { name: "incidents".into(), values: monthly(inputs, kpi, "incidents", &all), whiskers: None },
+                    LineSeries { name: "linked to a problem".into(), values: monthly(inputs, kpi, "incidents_with_problem", &all), whiskers: None },
+                ],
+                whisker_label: None,
+                references: Vec::new(),
+                log_y: false,
+            }),
+        };
+        blocks.push(chart_block(&chart, "Incidents by the month they were opened; the lower line counts those with a problem_id.".into()));
+        charts.push(chart);
+        let chart = Chart {
+            name: "problems".into(),
+            title: "Problems opened, resolved and open at month end".into(),
+            kind: ChartKind::Lines(Lines {
+                x_labels: month_labels(inputs),
+                x_desc: "month".into(),
+                y_desc: "problems".into(),
+                series: ["problems_opened", "problems_resolved", "problems_open_at_month_end"]
+                    .iter()
+                    .map(|m| LineSeries { name: m.replace("problems_", "").replace('_', " "), values: monthly(inputs, kpi, m, &all), whiskers: None })
+                    .collect(),
+                whisker_label: None,
+                references: Vec::new(),
+                log_y: false,
+            }),
+        };
+        blocks.push(chart_block(&chart, "Problem records by month; open at month end is the problem backlog.".into()));
+        charts.push(chart);
+        let mut table = Table::new(&[
+            ("month", false),
+            ("incidents", true),
+            ("% linked", true),
+            ("problems opened", true),
+            ("growth vs first month", true),
+            ("open at month end", true),
+        ]);
+        for (month, label) in inputs.window.iter().zip(month_labels(inputs)) {
+            let Some(row) = kpi.rows.iter().find(|r| text(r, "month") == month.label()) else { continue };
+            table.rows.push(vec![
+                Cell::plain(label),
+                Cell::plain(format_value(num(row, "incidents"), Scale::Count)),
+                Cell::plain(num(row, "pct_with_problem").map(|v| format!("{v:.1}%")).unwrap_or_else(|| "—".into())),
+                Cell::plain(format_value(num(row, "problems_opened"), Scale::Count)),
+                Cell::plain(num(row, "problem_growth_vs_first_month").map(|v| format!("{v:+.0}%").replace('-', "−")).unwrap_or_else(|| "—".into())),
+                Cell::plain(format_value(num(row, "problems_open_at_month_end"), Scale::Count)),
+            ]);
+        }
+        table.note = Some("Growth compares each month's problems opened with the first month of the trend window.".into());
+        blocks.push(Block::Table(table));
+    }
+    if let Some(table) = candidates_table(inputs, 10) {
+        blocks.push(Block::Paragraph("Problem candidates: recurring incidents on one CI and category with no problem record.".into()));
+        blocks.push(Block::Table(table));
+    }
+    section("problems", "Problem management", blocks)
+}
+
+pub(crate) fn candidates_table(inputs: &Inputs, limit: usize) -> Option<Table> {
+    let kpi = find(inputs.current, "problem_candidates")?;
+    let mut table = Table::new(&[("CI", false), ("category", false), ("most in a window", true), ("incidents", true), ("first", false), ("last", false)]);
+    for row in kpi.rows.iter().take(limit) {
+        table.rows.push(vec![
+            Cell::plain(text(row, "ci")),
+            Cell::plain(text(row, "category")),
+            Cell::plain(text(row, "max_in_window")),
+            Cell::plain(text(row, "incidents")),
+            Cell::plain(text(row, "first_opened")),
+            Cell::plain(text(row, "last_opened")),
+        ]);
+    }
+    if kpi.rows.is_empty() {
+        table.note = Some("No (CI, category) pair recurred often enough to be a candidate.".into());
+    } else if kpi.rows.len() > limit {
+        table.note = Some(format!("{limit} of {} candidates.", kpi.rows.len()));
+    }
+    Some(table)
+}

@@ -1,0 +1,183 @@
+//! The executive summary: the headline table of each KPI by priority, the biggest significant
+//! movers on the previous month, the worst SLA breach rates, and the top problem candidates and
+//! risky CIs.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use crate::report::build::{Inputs, MIN_N_FOR_HIGHLIGHT, find, priority_label, section, text};
+use crate::report::compare::{self, Comparison, Direction, number as num};
+use crate::report::document::{Block, Cell, Section, Table, Tone};
+use crate::report::format::{Scale, change_text, format_n, format_p, format_q, format_value, measure_label, month_name, scale, thousands};
+use crate::report::sections::changes::risky_cis_table;
+use crate::report::sections::problems::candidates_table;
+
+pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
+    let mut blocks = Vec::new();
+    let against = match &inputs.previous_label {
+        Some(previous) => format!("against {previous}"),
+        None => "with no previous month in the data".into(),
+    };
+    let mut intro = format!("Headline KPIs for {} {against}, and against targets ({}).", month_name(inputs.period), inputs.targets.origin);
+    for note in &inputs.notes {
+        intro.push(' ');
+        intro.push_str(note);
+    }
+    blocks.push(Block::Paragraph(intro));
+    blocks.push(Block::Table(headline_table(inputs)));
+    blocks.push(Block::Paragraph(
+        "Each cell: the period's value, its change on the previous month (counts per day, so months of different length compare fairly; * when significant, see the benchmark table), and ✓ or ✗ where a target applies.".into(),
+    ));
+
+    let movers: Vec<&Comparison> = inputs
+        .comparisons
+        .iter()
+        .filter(|c| {
+            let Some(prev) = &c.previous else { return false };
+            prev.relative.is_some()
+                && prev.significant()
+                && matches!(prev.direction, Some(Direction::Better | Direction::Worse))
+                && c.n.is_none_or(|n| n >= MIN_N_FOR_HIGHLIGHT)
+                && prev.n.is_none_or(|n| n >= MIN_N_FOR_HIGHLIGHT)
+        })
+        .collect();
+    let tests_made = compare::tests_against_previous(inputs.comparisons);
+    let describe = |c: &Comparison| {
+        let prev = c.previous.as_ref().expect("filtered");
+        let s = scale(&c.unit, &c.measure);
+        let key = if c.key.is_empty() { String::new() } else { format!(" ({})", c.key) };
+        let test = match (prev.test, prev.q_value) {
+            (Some(t), Some(q)) => format!("; {} {}, {}", t.method.name(), format_p(t.p_value), format_q(q)),
+            _ => String::new(),
+        };
+        format!(
+            "{} {}{key}: {} against {} ({}; {} vs {}{test})",
+            c.title,
+            measure_label(c),
+            format_value(c.value, s),
+            format_value(prev.value, s),
+            change_text(prev, s).unwrap_or_default(),
+            format_n(c.n),
+            format_n(prev.n)
+        )
+    };
+    for (title, wanted) in [("Biggest improvements", Direction::Better), ("Biggest deteriorations", Direction::Worse)] {
+        let mut list: Vec<&&Comparison> = movers.iter().filter(|c| c.previous.as_ref().and_then(|p| p.direction) == Some(wanted)).collect();
+        list.sort_by(|a, b| {
+            let size = |c: &Comparison| c.previous.as_ref().and_then(|p| p.relative).unwrap_or(0.0).abs();
+            size(b).total_cmp(&size(a)).then_with(|| a.kpi.cmp(&b.kpi)).then_with(|| a.key.cmp(&b.key))
+        });
+        // One line per KPI row: its mean, p50 and p90 usually move together.
+        let mut seen = Vec::new();
+        list.retain(|c| {
+            let row = (c.kpi.clone(), c.key.clone());
+            let first = !seen.contains(&row);
+            seen.push(row);
+            first
+        });
+        blocks.push(Block::Paragraph(format!(
+            "{title} on the previous month: the largest relative changes that stay significant after correcting for the {} tests made (Benjamini–Hochberg, q < {}), in rows with n ≥ {MIN_N_FOR_HIGHLIGHT}:",
+            tests_made,
+            compare::ALPHA
+        )));
+        blocks.push(Block::Bullets(if list.is_empty() { vec!["None significant.".into()] } else { list.iter().take(3).map(|c| describe(c)).collect() }));
+    }
+
+    if let Some(sla) = find(inputs.current, "sla_breach") {
+        let mut rows: Vec<&Map<String, Value>> = sla.rows.iter().filter(|r| num(r, "breached").unwrap_or(0.0) > 0.0).collect();
+        rows.sort_by(|a, b| num(b, "breach_rate").unwrap_or(0.0).total_cmp(&num(a, "breach_rate").unwrap_or(0.0)));
+        blocks.push(Block::Paragraph("Worst SLA breach rates:".into()));
+        blocks.push(Block::Bullets(if rows.is_empty() {
+            vec!["No breaches.".into()]
+        } else {
+            rows.iter()
+                .take(3)
+                .map(|r| {
+                    format!(
+                        "{} {}: {} breached ({} of {}), {} still open",
+                        priority_label(&text(r, "priority")),
+                        text(r, "sla"),
+                        format_value(num(r, "breach_rate"), Scale::Percent),
+                        thousands(num(r, "breached").unwrap_or(0.0) as i64),
+                        thousands(num(r, "measured").unwrap_or(0.0) as i64),
+                        thousands(num(r, "open_breached").unwrap_or(0.0) as i64)
+                    )
+                })
+                .collect()
+        }));
+    }
+    if let Some(table) = candidates_table(inputs, 3) {
+        blocks.push(Block::Paragraph("Top problem candidates:".into()));
+        blocks.push(Block::Table(table));
+    }
+    if let Some(table) = risky_cis_table(inputs, 3) {
+        blocks.push(Block::Paragraph("Riskiest CIs to patch (most incidents after patches):".into()));
+        blocks.push(Block::Table(table));
+    }
+    section("summary", "Executive summary", blocks)
+}
+
+/// One row per KPI headline measure, a column per priority (or one "all" column).
+pub(crate) fn headline_table(inputs: &Inputs) -> Table {
+    let mut all_priorities: BTreeSet<(i64, String)> = BTreeSet::new();
+    // (row label, [(column, cell text, tone)])
+    type Line = (String, Vec<(String, String, Tone)>);
+    let mut lines: Vec<Line> = Vec::new();
+    for kpi in &inputs.current.kpis {
+        let keys: Vec<&str> = kpi.keys.iter().map(String::as_str).filter(|k| *k != "month").collect();
+        if !keys.iter().all(|k| ["priority", "sla"].contains(k)) || !kpi.keys.iter().any(|k| k == "month") {
+            continue;
+        }
+        let durations = kpi.unit.contains("hours");
+        let Some(measure) = kpi.measures.iter().find(|m| durations && m.starts_with("p50")).or(kpi.measures.first()) else { continue };
+        let variants: Vec<String> = if keys.contains(&"sla") {
+            kpi.rows.iter().map(|r| text(r, "sla")).collect::<BTreeSet<_>>().into_iter().rev().collect()
+        } else {
+            vec![String::new()]
+        };
+        for variant in variants {
+            let mut cells = Vec::new();
+            for c in inputs.comparisons.iter().filter(|c| c.kpi == kpi.id && &c.measure == measure) {
+                let field = |name: &str| c.key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+                if field("sla").unwrap_or_default() != variant {
+                    continue;
+                }
+                let priority = field("priority").map(|p| priority_label(&p)).unwrap_or_else(|| "All".into());
+                if priority != "All" {
+                    all_priorities.insert((field("priority").and_then(|p| p.parse().ok()).unwrap_or(i64::MAX), priority.clone()));
+                }
+                let s = scale(&c.unit, &c.measure);
+                let mut text = format_value(c.value, s);
+                let mut tone = Tone::Plain;
+                if let Some(prev) = &c.previous
+                    && let Some(change) = change_text(prev, s)
+                {
+                    text.push_str(&format!(" ({change}{})", if prev.significant() { "*" } else { "" }));
+                }
+                if let Some(t) = &c.target {
+                    text.push_str(if t.met { " ✓" } else { " ✗" });
+                    tone = if t.met { Tone::Good } else { Tone::Bad };
+                }
+                cells.push((priority, text.replace('-', "−"), tone));
+            }
+            // "Mean time to resolve (MTTR)" reads as MTTR in a narrow column.
+            let short = kpi.title.rsplit_once('(').and_then(|(_, a)| a.strip_suffix(')')).unwrap_or(&kpi.title);
+            let measure = measure.replace('_', " ");
+            let name = if variant.is_empty() { format!("{short}, {measure}") } else { format!("{short} ({variant}), {measure}") };
+            lines.push((name, cells));
+        }
+    }
+    let priorities: Vec<String> = all_priorities.into_iter().map(|(_, p)| p).collect();
+    let mut columns: Vec<(&str, bool)> = vec![("KPI", false), ("All", true)];
+    columns.extend(priorities.iter().map(|p| (p.as_str(), true)));
+    let mut table = Table::new(&columns);
+    for (name, cells) in lines {
+        let mut row = vec![Cell::plain(name)];
+        for column in std::iter::once("All".to_string()).chain(priorities.iter().cloned()) {
+            row.push(cells.iter().find(|(p, _, _)| *p == column).map(|(_, t, tone)| Cell::toned(t.clone(), *tone)).unwrap_or_else(|| Cell::plain("")));
+        }
+        table.rows.push(row);
+    }
+    table
+}

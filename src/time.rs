@@ -1,0 +1,178 @@
+//! Months and instants: `YearMonth`, parsed once from the command line and files, its boundaries in
+//! a reporting time zone, wall-clock times read in a zone, and the one RFC 3339 formatter that every
+//! output uses.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// A calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct YearMonth {
+    pub year: i32,
+    pub month: u32,
+}
+
+/// Why a text is not a month; clap and file readers put the flag or line in front of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAMonth(pub String);
+
+impl fmt::Display for NotAMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: give a month as YYYY-MM, e.g. 2026-10", self.0)
+    }
+}
+
+impl std::error::Error for NotAMonth {}
+
+impl FromStr for YearMonth {
+    type Err = NotAMonth;
+
+    fn from_str(text: &str) -> Result<YearMonth, NotAMonth> {
+        let bad = || NotAMonth(text.to_string());
+        let (y, m) = text.split_once('-').ok_or_else(bad)?;
+        if y.len() != 4 || m.len() != 2 || !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let (year, month) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        Ok(YearMonth { year, month })
+    }
+}
+
+impl fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl YearMonth {
+    /// The month that holds `micros` in `tz`.
+    pub fn of_micros(micros: i64, tz: Tz) -> YearMonth {
+        let local = DateTime::from_timestamp_micros(micros).unwrap_or_default().with_timezone(&tz);
+        YearMonth { year: local.year(), month: local.month() }
+    }
+
+    pub fn next(self) -> YearMonth {
+        if self.month == 12 { YearMonth { year: self.year + 1, month: 1 } } else { YearMonth { year: self.year, month: self.month + 1 } }
+    }
+
+    pub fn previous(self) -> YearMonth {
+        if self.month == 1 { YearMonth { year: self.year - 1, month: 12 } } else { YearMonth { year: self.year, month: self.month - 1 } }
+    }
+
+    /// The month `n` months later (earlier for negative `n`).
+    pub fn plus(self, n: i32) -> YearMonth {
+        let index = self.year * 12 + self.month as i32 - 1 + n;
+        YearMonth { year: index.div_euclid(12), month: index.rem_euclid(12) as u32 + 1 }
+    }
+
+    /// Months from `self` to `later`, inclusive of both: 1 for the same month.
+    pub fn months_through(self, later: YearMonth) -> i64 {
+        i64::from(later.year - self.year) * 12 + i64::from(later.month) - i64::from(self.month) + 1
+    }
+
+    fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("a YearMonth is a valid month")
+    }
+
+    /// The first instant of the month in `tz`, as UTC microseconds.
+    pub fn start(self, tz: Tz) -> i64 {
+        day_start(self.first_day(), tz)
+    }
+
+    /// The first instant of the month's last day in `tz`. Days around a change of clocks last 23 or
+    /// 25 hours, so this is the local midnight, not the next month's start minus 24 hours.
+    pub fn last_day_start(self, tz: Tz) -> i64 {
+        day_start(self.next().first_day().pred_opt().expect("a month has a last day"), tz)
+    }
+
+    /// `2026-10`.
+    pub fn label(self) -> String {
+        self.to_string()
+    }
+}
+
+/// The first instant of a calendar day in `tz`, as UTC microseconds.
+pub fn day_start(day: NaiveDate, tz: Tz) -> i64 {
+    local_to_utc_micros(day.and_time(NaiveTime::MIN), tz).expect("every day has a first instant")
+}
+
+/// A wall-clock time in `tz` as UTC microseconds. An ambiguous time (the repeated hour when clocks
+/// go back) is read as the earlier instant; a time in the gap when clocks go forward cannot exist,
+/// so it is read with the offset in force just before the gap, as most source tools store it.
+pub fn local_to_utc_micros(naive: NaiveDateTime, tz: Tz) -> Option<i64> {
+    if let Some(dt) = tz.from_local_datetime(&naive).earliest() {
+        return Some(dt.timestamp_micros());
+    }
+    let before = naive - Duration::hours(3);
+    let offset = tz.offset_from_local_datetime(&before).earliest()?;
+    let utc = naive - Duration::seconds(i64::from(chrono::Offset::fix(&offset).local_minus_utc()));
+    Some(utc.and_utc().timestamp_micros())
+}
+
+/// RFC 3339 in UTC with a `Z`, with a fraction only when the sub-second part is not zero:
+/// `2026-01-05T09:12:33Z`, `2026-01-05T09:12:33.250Z`.
+pub fn format_instant(instant: DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// UTC microseconds since the epoch as RFC 3339 (see `format_instant`); a value chrono cannot
+/// represent is shown as its number of microseconds.
+pub fn rfc3339(micros: i64) -> String {
+    DateTime::from_timestamp_micros(micros).map(format_instant).unwrap_or_else(|| format!("{micros}µs"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> i64 {
+        DateTime::parse_from_rfc3339(text).unwrap().timestamp_micros()
+    }
+
+    #[test]
+    fn months_parse_and_print() {
+        let m: YearMonth = "2026-10".parse().unwrap();
+        assert_eq!(m, YearMonth { year: 2026, month: 10 });
+        assert_eq!(m.to_string(), "2026-10");
+        for bad in ["2026-13", "2026-00", "26-10", "2026-1", "2026/10", "2026-10-01", "", "abcd-ef", "+202-10"] {
+            let err = bad.parse::<YearMonth>().unwrap_err().to_string();
+            assert!(err.contains("give a month as YYYY-MM"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn month_arithmetic() {
+        let m: YearMonth = "2026-01".parse().unwrap();
+        assert_eq!(m.previous().to_string(), "2025-12");
+        assert_eq!(m.plus(-13).to_string(), "2024-12");
+        assert_eq!(m.plus(23).to_string(), "2027-12");
+        assert_eq!(m.months_through("2026-01".parse().unwrap()), 1);
+        assert_eq!(m.months_through("2027-03".parse().unwrap()), 15);
+    }
+
+    #[test]
+    fn last_day_starts_at_local_midnight_on_long_and_short_days() {
+        let amsterdam: Tz = "Europe/Amsterdam".parse().unwrap();
+        // 31 October 2027 is the day clocks go back in Amsterdam: it lasts 25 hours and starts at
+        // 00:00 CEST (UTC+2), which is 22:00 UTC the day before.
+        let october: YearMonth = "2027-10".parse().unwrap();
+        assert_eq!(october.last_day_start(amsterdam), at("2027-10-30T22:00:00Z"));
+        // 31 March 2024 is the day clocks go forward: 23 hours, starting at 00:00 CET (UTC+1).
+        let march: YearMonth = "2024-03".parse().unwrap();
+        assert_eq!(march.last_day_start(amsterdam), at("2024-03-30T23:00:00Z"));
+        assert_eq!(october.last_day_start(chrono_tz::UTC), at("2027-10-31T00:00:00Z"));
+    }
+
+    #[test]
+    fn instants_format_with_a_fraction_only_when_needed() {
+        assert_eq!(rfc3339(at("2026-01-05T09:12:33Z")), "2026-01-05T09:12:33Z");
+        assert_eq!(rfc3339(at("2026-01-05T09:12:33.25Z")), "2026-01-05T09:12:33.250Z");
+        assert_eq!(rfc3339(i64::MAX), format!("{}µs", i64::MAX));
+    }
+}
