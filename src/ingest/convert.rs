@@ -16,6 +16,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use super::profile::{DedupKind, MissingColumns, TableProfile, TableRules, UnknownColumns, ValueMap, field_names};
 use super::raw::{RawChunk, RejectCode, RowProblem};
+use super::timestamp::Reading;
 use crate::error::{Error, Result};
 use crate::model::{Domain, FieldKind, FieldSpec, Table, UTC};
 use crate::time::rfc3339;
@@ -148,13 +149,29 @@ impl<'a> Converter<'a> {
                 && let FieldSource::Column(i) = source
                 && matches!(chunk.batch.column(*i).data_type(), DataType::Timestamp(_, Some(_)))
             {
-                let array = cast(chunk.batch.column(*i), &crate::model::timestamp_type())?;
-                if spec.required {
-                    for row in (0..n).filter(|&r| array.is_null(r)) {
-                        let reason = format!("required field `{}` is empty", spec.name);
-                        problems.flag(row, schema.field(*i).name(), "", RejectCode::MissingRequired, reason);
+                let typed = cast(chunk.batch.column(*i), &crate::model::timestamp_type())?;
+                let typed: &TimestampMicrosecondArray = typed.as_primitive();
+                let column = schema.field(*i).name();
+                let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone(UTC);
+                for row in 0..n {
+                    let reading = typed.is_valid(row).then(|| self.rules.plausibility.read(typed.value(row)));
+                    match reading {
+                        Some(Reading::Instant(t)) => b.append_value(t),
+                        Some(Reading::Implausible) => {
+                            let at = rfc3339(typed.value(row));
+                            problems.flag(row, column, &at, RejectCode::ImplausibleTimestamp, self.rules.plausibility.reason(spec.name, &at));
+                            b.append_null();
+                        }
+                        Some(Reading::Sentinel) | None => {
+                            if spec.required {
+                                let value = if reading.is_some() { rfc3339(typed.value(row)) } else { String::new() };
+                                problems.flag(row, column, &value, RejectCode::MissingRequired, missing_reason(spec.name, &value));
+                            }
+                            b.append_null();
+                        }
                     }
                 }
+                let array: ArrayRef = Arc::new(b.finish());
                 arrays.push(array);
                 column_names.push(schema.field(*i).name().clone());
                 continue;
@@ -517,8 +534,18 @@ impl FieldParser<'_> {
                         b.append_null();
                         continue;
                     };
-                    match self.rules.timestamps.parse(&v) {
-                        Some(t) => b.append_value(t),
+                    match self.rules.timestamps.parse(&v).map(|t| self.rules.plausibility.read(t)) {
+                        Some(Reading::Instant(t)) => b.append_value(t),
+                        Some(Reading::Sentinel) => {
+                            if self.spec.required {
+                                report(i, &v, RejectCode::MissingRequired, missing_reason(name, &v));
+                            }
+                            b.append_null();
+                        }
+                        Some(Reading::Implausible) => {
+                            report(i, &v, RejectCode::ImplausibleTimestamp, self.rules.plausibility.reason(name, &v));
+                            b.append_null();
+                        }
                         None => {
                             report(
                                 i,
@@ -537,6 +564,15 @@ impl FieldParser<'_> {
                 Arc::new(b.finish())
             }
         }
+    }
+}
+
+/// Why a required field has no value: empty, or a sentinel date that means none.
+fn missing_reason(field: &str, value: &str) -> String {
+    if value.is_empty() {
+        format!("required field `{field}` is empty")
+    } else {
+        format!("required field `{field}` holds `{value}`, a sentinel date (parse.sentinel_dates) that means none")
     }
 }
 

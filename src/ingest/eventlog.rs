@@ -16,6 +16,7 @@ use datafusion::prelude::SessionContext;
 
 use super::profile::{ColumnSource, EventLog, MilestoneRule, TableRules};
 use super::raw::{RawChunk, RejectCode, RowProblem};
+use super::timestamp::Reading;
 use crate::error::{Error, Result};
 use crate::model::{Table, UTC, timestamp_type};
 
@@ -151,7 +152,21 @@ impl<'a> Extractor<'a> {
                 continue;
             };
             let raw_time = text(&time, i).unwrap_or_default();
-            let Some(ts) = self.rules.timestamps.parse(&raw_time) else {
+            let ts = match self.rules.timestamps.parse(&raw_time).map(|t| self.rules.plausibility.read(t)) {
+                Some(Reading::Instant(t)) => Some(t),
+                Some(Reading::Sentinel) => {
+                    let reason = format!("event time `{raw_time}` is a sentinel date (parse.sentinel_dates): the event has no time");
+                    problems.push(problem(&time_name, raw_time, RejectCode::MissingRequired, reason));
+                    continue;
+                }
+                Some(Reading::Implausible) => {
+                    let reason = self.rules.plausibility.reason("event time", &raw_time);
+                    problems.push(problem(&time_name, raw_time, RejectCode::ImplausibleTimestamp, reason));
+                    continue;
+                }
+                None => None,
+            };
+            let Some(ts) = ts else {
                 let reason = format!(
                     "event time `{raw_time}` matches none of the timestamp formats [{}]; add its format to parse.timestamp_formats",
                     self.rules.timestamps.describe_formats()

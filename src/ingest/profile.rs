@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::source::Format;
-use super::timestamp::TimestampParser;
+use super::timestamp::{DEFAULT_PLAUSIBLE_RANGE, Plausibility, TimestampParser};
 use crate::error::{Error, Result};
 use crate::model::{FieldKind, Table};
 
@@ -34,8 +34,17 @@ impl TableProfile {
     }
 }
 
+impl From<Encoding> for String {
+    fn from(e: Encoding) -> String {
+        match e {
+            Encoding::Utf8 => "utf-8".into(),
+            Encoding::Latin1 => "latin1".into(),
+        }
+    }
+}
+
 /// A mapping profile as written in TOML.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub name: String,
@@ -49,7 +58,7 @@ pub struct Profile {
 }
 
 /// How source text becomes typed values. Every key is optional so that tables can override some.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ParseSettings {
     /// IANA zone of timestamps that carry no offset, e.g. "Europe/Amsterdam".
@@ -57,6 +66,12 @@ pub struct ParseSettings {
     /// Tried in order; "iso8601" is a fast built-in for RFC 3339 and its common variants, anything
     /// else is a chrono strftime pattern such as "%d/%m/%Y %H:%M".
     pub timestamp_formats: Option<Vec<String>>,
+    /// Dates (YYYY-MM-DD) that the source writes for "none", such as 9999-12-31 for "never" or
+    /// 1900-01-01 for "unknown": a timestamp on one of them, in UTC or the source zone, is null.
+    pub sentinel_dates: Option<Vec<String>>,
+    /// [from, to) as two dates: a timestamp outside it (and not a sentinel) is rejected as
+    /// implausible_timestamp. Default ["1990-01-01", "2100-01-01"].
+    pub plausible_range: Option<Vec<String>>,
     /// Values that mean "no value", compared after trimming.
     pub null_tokens: Option<Vec<String>>,
     pub true_tokens: Option<Vec<String>>,
@@ -71,8 +86,8 @@ pub struct ParseSettings {
 }
 
 /// A CSV field separator as profiles write it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Delimiter {
     /// Sniffed from the header line.
     Auto,
@@ -92,9 +107,19 @@ impl TryFrom<String> for Delimiter {
     }
 }
 
+impl From<Delimiter> for String {
+    fn from(d: Delimiter) -> String {
+        match d {
+            Delimiter::Auto => "auto".into(),
+            Delimiter::Byte(b'\t') => "\t".into(),
+            Delimiter::Byte(b) => char::from(b).to_string(),
+        }
+    }
+}
+
 /// The decimal separator of numbers in the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "char")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "char", into = "char")]
 pub enum DecimalSeparator {
     Point,
     Comma,
@@ -112,9 +137,18 @@ impl TryFrom<char> for DecimalSeparator {
     }
 }
 
+impl From<DecimalSeparator> for char {
+    fn from(d: DecimalSeparator) -> char {
+        match d {
+            DecimalSeparator::Point => '.',
+            DecimalSeparator::Comma => ',',
+        }
+    }
+}
+
 /// The text encoding of CSV input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Encoding {
     Utf8,
     Latin1,
@@ -133,7 +167,7 @@ impl TryFrom<String> for Encoding {
 }
 
 /// How one canonical table is fed.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TableProfile {
     /// File name patterns (`*` and `?`, case-insensitive) of the inputs that feed this table.
@@ -178,7 +212,7 @@ pub struct TableProfile {
     pub allowed: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RowFilter {
     pub column: ColumnSource,
@@ -188,7 +222,7 @@ pub struct RowFilter {
 
 /// A status history: one row per event, several per ticket. Each ticket becomes one canonical row,
 /// and each change of status one row of the `events` table.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct EventLog {
     /// The ticket key (becomes `id`).
@@ -216,7 +250,7 @@ pub struct EventLog {
     pub pause_states: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Milestone {
     pub rule: MilestoneRule,
@@ -231,7 +265,7 @@ pub struct Milestone {
     pub fallback: Option<MilestoneRule>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MilestoneRule {
     /// The ticket's first event.
@@ -249,7 +283,7 @@ pub enum MilestoneRule {
     FirstOutOf,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum ColumnSource {
     One(String),
@@ -270,7 +304,7 @@ impl ColumnSource {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UnknownColumns {
     #[default]
@@ -278,7 +312,7 @@ pub enum UnknownColumns {
     Error,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MissingColumns {
     #[default]
@@ -286,14 +320,14 @@ pub enum MissingColumns {
     Null,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Dedup {
     /// Source columns compared in order; the greatest wins, and on a full tie the later row.
     pub order_by: Vec<DedupKey>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DedupKey {
     pub column: String,
@@ -301,7 +335,7 @@ pub struct DedupKey {
     pub kind: DedupKind,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DedupKind {
     Timestamp,
@@ -431,6 +465,8 @@ impl Profile {
         let tz: Tz = tz_name.parse().map_err(|_| fail(format!("timezone `{tz_name}` is not an IANA zone such as Europe/Amsterdam or UTC")))?;
         let formats = pick!(timestamp_formats).unwrap_or_else(|| vec!["iso8601".to_string()]);
         let timestamps = TimestampParser::new(&formats, tz).map_err(fail)?;
+        let range = pick!(plausible_range).unwrap_or_else(|| DEFAULT_PLAUSIBLE_RANGE.iter().map(|d| d.to_string()).collect());
+        let plausibility = Plausibility::new(&pick!(sentinel_dates).unwrap_or_default(), &range, tz).map_err(fail)?;
 
         let tokens = |v: Option<Vec<String>>, default: &[&str]| -> HashSet<String> {
             v.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect()).into_iter().collect()
@@ -476,6 +512,7 @@ impl Profile {
         Ok(TableRules {
             allowed,
             timestamps,
+            plausibility,
             null_tokens,
             true_tokens,
             false_tokens,
@@ -493,6 +530,8 @@ impl Profile {
 #[derive(Debug, Clone)]
 pub struct TableRules {
     pub timestamps: TimestampParser,
+    /// Sentinel dates and the plausible range of timestamps.
+    pub plausibility: Plausibility,
     pub null_tokens: HashSet<String>,
     pub true_tokens: HashSet<String>,
     pub false_tokens: HashSet<String>,

@@ -99,6 +99,77 @@ impl TimestampParser {
     }
 }
 
+/// The default plausible range of timestamps: no IT service ticket predates 1990, and none is
+/// planned past 2100. Profiles change it with `parse.plausible_range`.
+pub const DEFAULT_PLAUSIBLE_RANGE: [&str; 2] = ["1990-01-01", "2100-01-01"];
+
+/// What a parsed timestamp means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// A plausible instant, UTC microseconds.
+    Instant(i64),
+    /// A sentinel date that the source writes for "none" (`9999-12-31` for "never"): null.
+    Sentinel,
+    /// Outside the plausible range, and not a sentinel: a reject.
+    Implausible,
+}
+
+/// Sentinel dates and the plausible range of one table's timestamps (`parse.sentinel_dates`,
+/// `parse.plausible_range`). A value on a sentinel date, in UTC or in the source zone, reads as
+/// null; any other value outside [from, to) is implausible.
+#[derive(Debug, Clone)]
+pub struct Plausibility {
+    /// [start, end) of each sentinel day, in UTC and in the source zone.
+    sentinel_days: Vec<(i64, i64)>,
+    from: i64,
+    to: i64,
+    range_text: String,
+}
+
+impl Plausibility {
+    /// `sentinels` are YYYY-MM-DD dates; `range` is [from, to) as two YYYY-MM-DD dates.
+    pub fn new(sentinels: &[String], range: &[String], tz: Tz) -> Result<Plausibility, String> {
+        let date =
+            |key: &str, text: &str| NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| format!("{key}: `{text}` is not a date such as 1990-01-01"));
+        let [from_text, to_text] = range else {
+            return Err(format!("plausible_range: give two dates, [from, to), e.g. {DEFAULT_PLAUSIBLE_RANGE:?}; got {} values", range.len()));
+        };
+        let (from, to) = (date("plausible_range", from_text)?, date("plausible_range", to_text)?);
+        if from >= to {
+            return Err(format!("plausible_range: {from} is not before {to}"));
+        }
+        let mut sentinel_days = Vec::new();
+        for text in sentinels {
+            let day = date("sentinel_dates", text)?;
+            for zone in [chrono_tz::UTC, tz] {
+                let start = crate::time::day_start(day, zone);
+                let end = day.succ_opt().map_or(i64::MAX, |next| crate::time::day_start(next, zone));
+                sentinel_days.push((start, end));
+            }
+        }
+        let utc_micros = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc().timestamp_micros();
+        Ok(Plausibility { sentinel_days, from: utc_micros(from), to: utc_micros(to), range_text: format!("{from} to {to}") })
+    }
+
+    pub fn read(&self, micros: i64) -> Reading {
+        if self.sentinel_days.iter().any(|&(start, end)| micros >= start && micros < end) {
+            Reading::Sentinel
+        } else if micros < self.from || micros >= self.to {
+            Reading::Implausible
+        } else {
+            Reading::Instant(micros)
+        }
+    }
+
+    /// The reason of an `implausible_timestamp` reject for `field` holding `value`.
+    pub fn reason(&self, field: &str, value: &str) -> String {
+        format!(
+            "{field} `{value}` lies outside the plausible range {} (parse.plausible_range in the profile); widen the range if it is real, or list its date in parse.sentinel_dates if the source writes it for \"none\"",
+            self.range_text
+        )
+    }
+}
+
 /// `YYYY-MM-DD`, then optionally `T` or a space and `HH:MM[:SS[.fraction]]`, then optionally `Z`,
 /// `±HH:MM`, `±HHMM` or `±HH`. Without an offset the time is read in `tz`.
 pub fn parse_iso(s: &str, tz: Tz) -> Option<i64> {
