@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod catalog;
 pub mod document;
+pub mod extent;
 pub mod params;
 pub mod run;
 pub mod sla;

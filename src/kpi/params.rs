@@ -11,10 +11,15 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
+use super::extent::Extent;
 use crate::error::{Error, Result};
 use crate::model::{UTC, timestamp_type};
 pub use crate::time::YearMonth;
 use crate::time::rfc3339;
+
+/// The longest period a KPI run computes: a century of months. Longer is a mistake (a stray date,
+/// a typo in --from), and every KPI would compute a grid of all those months.
+pub const MAX_PERIOD_MONTHS: i64 = 1200;
 
 /// Which months to report, as asked on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,35 +144,14 @@ impl KpiParams {
 /// wall clock); the period is as asked, else the month of the first incident to the month of the
 /// cut-off's last instant (a cut-off at midnight on the 1st ends the month before).
 pub async fn resolve(ctx: &SessionContext, request: PeriodRequest, as_of: Option<i64>, timezone: Tz, tuning: Tuning) -> Result<KpiParams> {
-    // Each branch says which table it speaks for: a parallel UNION ALL returns them in any order.
-    let extremes = ctx
-        .sql(
-            "SELECT 'incidents' AS source, min(opened_at) AS first, max(greatest(opened_at, acknowledged_at, resolved_at, closed_at)) AS last FROM incidents \
-             UNION ALL SELECT 'problems', min(opened_at), max(greatest(opened_at, known_error_at, resolved_at, closed_at)) FROM problems \
-             UNION ALL SELECT 'changes', min(actual_start), max(greatest(actual_start, actual_end)) FROM changes \
-             UNION ALL SELECT 'events', min(at), max(at) FROM events",
-        )
-        .await?
-        .collect()
-        .await?;
-    let mut first_incident = None;
-    let mut latest: Option<i64> = None;
-    for batch in &extremes {
-        use datafusion::arrow::array::{Array, AsArray};
-        let sources = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
-        let sources = sources.as_string::<i32>();
-        let firsts = batch.column(1).as_any().downcast_ref::<TimestampMicrosecondArray>().expect("timestamp column");
-        let lasts = batch.column(2).as_any().downcast_ref::<TimestampMicrosecondArray>().expect("timestamp column");
-        for row in 0..batch.num_rows() {
-            if sources.value(row) == "incidents" && firsts.is_valid(row) {
-                first_incident = Some(firsts.value(row));
-            }
-            if lasts.is_valid(row) {
-                latest = Some(latest.map_or(lasts.value(row), |l| l.max(lasts.value(row))));
-            }
-        }
-    }
-    let as_of = as_of.or(latest).ok_or_else(|| Error::Usage("the input holds no timestamps, so there is no cut-off to report to; give --as-of".into()))?;
+    let extent = Extent::scan(ctx).await?;
+    resolve_in(&extent, request, as_of, timezone, tuning)
+}
+
+/// As `resolve`, for data whose extent is known.
+pub fn resolve_in(extent: &Extent, request: PeriodRequest, as_of: Option<i64>, timezone: Tz, tuning: Tuning) -> Result<KpiParams> {
+    let as_of = extent.cut_off(as_of, timezone)?;
+    let first_incident = extent.first_incident;
     let (first, last) = match request {
         PeriodRequest::Months(first, last) if first > last => {
             return Err(Error::Usage(format!("--from {} is after --to {}", first.label(), last.label())));
@@ -180,6 +164,14 @@ pub async fn resolve(ctx: &SessionContext, request: PeriodRequest, as_of: Option
             (YearMonth::of_micros(first, timezone), YearMonth::of_micros(as_of - 1, timezone).max(YearMonth::of_micros(first, timezone)))
         }
     };
+    let months = first.months_through(last);
+    if months > MAX_PERIOD_MONTHS {
+        return Err(Error::Usage(format!(
+            "the period {} to {} spans {months} months, more than the {MAX_PERIOD_MONTHS} (a century) mttx will compute; choose a shorter --period or --from/--to, or give --as-of if a stray timestamp set the cut-off",
+            first.label(),
+            last.label()
+        )));
+    }
     if first.start(timezone) > as_of {
         return Err(Error::Usage(format!(
             "the period starts in {}, after the cut-off {}: nothing in it has happened yet; choose an earlier period or a later --as-of",

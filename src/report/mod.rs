@@ -114,8 +114,8 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
             ),
         ));
     }
-    if options.months == 0 {
-        return Err(Error::Usage("--months must be at least 1".into()));
+    if options.months == 0 || i64::from(options.months) > kpi::params::MAX_PERIOD_MONTHS {
+        return Err(Error::Usage(format!("--months {}: give 1 to {} months for the trend", options.months, kpi::params::MAX_PERIOD_MONTHS)));
     }
     let runtime = crate::commands::runtime()?;
     let extent = runtime.block_on(kpi::params::resolve(base, PeriodRequest::All, setting.as_of, setting.timezone, setting.tuning))?;
