@@ -1,5 +1,6 @@
 //! The `mttx` binary: parse flags, run the library, map the outcome to an exit code
-//! (0 success, 1 a check or diff found regressions, 2 error; a closed stdout pipe is not an error).
+//! (0 success, 1 a check or diff found regressions, 2 error; a closed stdout pipe is not an error;
+//! a panic, which is a bug, is an error too).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -7,7 +8,29 @@ use std::process::ExitCode;
 use clap::Parser;
 use mttx::cli::Cli;
 
+/// Where the last panic happened. The hook records it instead of printing: the library turns the
+/// panics it can foresee (a dependency decoding a corrupt file) into errors of their own, and any
+/// other reaches `main` as one line, not a backtrace.
+static PANIC_AT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
 fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        if let Ok(mut at) = PANIC_AT.lock() {
+            *at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+        }
+    }));
+    match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(payload) => {
+            let at = PANIC_AT.lock().ok().and_then(|at| at.clone()).unwrap_or_default();
+            let message = mttx::ingest::source::panic_message(payload.as_ref());
+            let _ = writeln!(io::stderr(), "mttx: error: internal error at {at}: {message}; this is a bug, please report it with the command that caused it");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> ExitCode {
     let cli = Cli::parse();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());

@@ -130,6 +130,19 @@ fn classify(path: &Path, profile: &Profile) -> std::result::Result<SourceFile, S
     Ok(SourceFile { path: path.to_path_buf(), table, format })
 }
 
+/// Runs `work`, a dependency decoding untrusted bytes from `path`, and turns a panic inside it into
+/// an input error naming the file: a corrupt file must not take the command down.
+pub fn shielded<T>(path: &Path, doing: &str, work: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|payload| {
+        Error::input(path, format!("the decoder failed while {doing} ({}); the file is corrupt or not what its name says", panic_message(payload.as_ref())))
+    })
+}
+
+/// The text of a panic's payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_else(|| "no message".into())
+}
+
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Opens a file for reading, decompressing it when it starts with the gzip magic bytes, whatever
