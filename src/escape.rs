@@ -12,6 +12,32 @@ pub fn spreadsheet_safe(value: &str) -> Cow<'_, str> {
     }
 }
 
+/// The longest cell a terminal table shows; longer text ends in `…` (csv and json keep it whole).
+pub const TERMINAL_CELL_CHARS: usize = 80;
+
+/// Untrusted text for a terminal table: control characters (escape sequences that could rewrite
+/// the screen, line breaks that would break the table) are shown escaped, as `\u{1b}` or `\n`, and
+/// the cell is cut at `TERMINAL_CELL_CHARS`, so one huge value cannot stall the table layout.
+pub fn terminal(value: &str) -> Cow<'_, str> {
+    let long = value.len() > TERMINAL_CELL_CHARS && value.chars().nth(TERMINAL_CELL_CHARS).is_some();
+    if !long && !value.chars().any(char::is_control) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(TERMINAL_CELL_CHARS + 8);
+    for (shown, c) in value.chars().enumerate() {
+        if shown == TERMINAL_CELL_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Text for HTML element content and quoted attribute values.
 pub fn html(value: &str) -> Cow<'_, str> {
     if !value.contains(['&', '<', '>', '"', '\'']) {
@@ -57,6 +83,19 @@ pub fn markdown(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// See: issue 11. A 10 MB cell took minutes to lay out in a terminal table; an escape sequence
+    /// in a ticket value could rewrite the user's screen.
+    #[test]
+    fn terminal_cells_are_escaped_and_cut() {
+        assert_eq!(terminal("plain"), "plain");
+        assert_eq!(terminal("red\u{1b}[31m\nnext"), "red\\u{1b}[31m\\nnext");
+        let long = "x".repeat(10 * 1024 * 1024);
+        let cut = terminal(&long);
+        assert_eq!(cut.chars().count(), TERMINAL_CELL_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(terminal(&"é".repeat(TERMINAL_CELL_CHARS)).chars().count(), TERMINAL_CELL_CHARS, "exactly the limit is not cut");
+    }
 
     #[test]
     fn html_and_markdown_show_hostile_text_literally() {

@@ -60,9 +60,10 @@ pub fn text(report: &CheckReport, out: &mut dyn Write) -> Result<()> {
         ]);
     }
     if rows.len() > 1 {
-        let widths: Vec<usize> = (0..9).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+        // Keys and values come from the data: shown through `escape::terminal`, widths included.
+        let widths: Vec<usize> = (0..9).map(|i| rows.iter().map(|r| crate::escape::terminal(&r[i]).chars().count()).max().unwrap_or(0)).collect();
         for row in &rows {
-            let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{:<w$}", crate::escape::terminal(c))).collect();
             writeln!(out, "{}", line.join("  ").trim_end()).map_err(stdout_error)?;
         }
         writeln!(out).map_err(stdout_error)?;

@@ -4,11 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::concat_batches;
-use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 use super::{csv_error, stdout_error};
@@ -32,7 +28,7 @@ pub fn table(params: &KpiParams, outcomes: &[KpiOutcome], limit: usize, out: &mu
                     &batches.first().map(|b| b.schema()).unwrap_or_else(|| std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty())),
                     batches,
                 )?;
-                writeln!(out, "{}", pretty_format_batches(&[rounded(&batch.slice(0, shown))?])?).map_err(stdout_error)?;
+                writeln!(out, "{}", pretty_format_batches(&[super::for_terminal(&batch.slice(0, shown), true)?])?).map_err(stdout_error)?;
                 if shown < total {
                     writeln!(out, "… {} more row(s); --limit 0 shows all, --format csv or json gives every value", total - shown).map_err(stdout_error)?;
                 }
@@ -41,23 +37,6 @@ pub fn table(params: &KpiParams, outcomes: &[KpiOutcome], limit: usize, out: &mu
         }
     }
     Ok(())
-}
-
-/// Floats as text with three decimals, for reading; the other formats keep full precision.
-fn rounded(batch: &RecordBatch) -> Result<RecordBatch> {
-    let mut fields = Vec::new();
-    let mut columns: Vec<ArrayRef> = Vec::new();
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        if let Some(floats) = column.as_primitive_opt::<Float64Type>() {
-            let text: StringArray = floats.iter().map(|v| v.map(|v| format!("{v:.3}"))).collect();
-            fields.push(Field::new(field.name(), DataType::Utf8, true));
-            columns.push(Arc::new(text));
-        } else {
-            fields.push(field.as_ref().clone());
-            columns.push(column.clone());
-        }
-    }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
 /// The catalog as a list: id, title, unit, direction, grain and definition.

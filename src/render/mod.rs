@@ -23,6 +23,36 @@ pub fn render(batches: &[RecordBatch], format: ResultFormat, out: &mut dyn Write
     }
 }
 
+/// A batch ready for a terminal table: text cells through `escape::terminal`, and floats to three
+/// decimals where `round_floats` (for reading; other formats keep full precision).
+pub(crate) fn for_terminal(batch: &RecordBatch, round_floats: bool) -> Result<RecordBatch> {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{ArrayRef, AsArray, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema};
+
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let text: Option<StringArray> = match (column.data_type(), column.as_primitive_opt::<Float64Type>()) {
+            (_, Some(floats)) if round_floats => Some(floats.iter().map(|v| v.map(|v| format!("{v:.3}"))).collect()),
+            (DataType::Utf8, _) => Some(column.as_string::<i32>().iter().map(|v| v.map(crate::escape::terminal)).collect()),
+            _ => None,
+        };
+        match text {
+            Some(text) => {
+                fields.push(Field::new(field.name(), DataType::Utf8, true));
+                columns.push(Arc::new(text));
+            }
+            None => {
+                fields.push(field.as_ref().clone());
+                columns.push(column.clone());
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
 pub(crate) fn stdout_error(e: std::io::Error) -> crate::Error {
     crate::Error::io("<stdout>", e)
 }
