@@ -81,3 +81,26 @@ fn no_bytecode_caches_are_committed() {
     let caches: Vec<&str> = files.lines().filter(|f| f.contains("__pycache__") || f.ends_with(".pyc")).collect();
     assert!(caches.is_empty(), "committed bytecode caches: {caches:?}");
 }
+
+/// `cargo run` and `cargo test` share one build only while dev-dependencies turn on no feature of
+/// a normal dependency that `[dependencies]` does not turn on too (see Cargo.toml's feature
+/// alignment). A new dev-dependency that breaks this doubles a fresh machine's build. See: issue 10.
+#[test]
+fn dev_dependencies_leave_normal_features_alone() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tree = |edges: &str| -> Option<std::collections::BTreeSet<String>> {
+        let out = std::process::Command::new(&cargo)
+            .args(["tree", "--offline", "--locked", "-e", edges, "--prefix", "none", "-f", "{p} [{f}]"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())?;
+        Some(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim_end_matches(" (*)").to_string()).collect())
+    };
+    let (Some(build), Some(test)) = (tree("normal,build"), tree("normal,build,dev")) else {
+        eprintln!("skipped: `cargo tree --offline` is not available here");
+        return;
+    };
+    let changed: Vec<&String> = build.difference(&test).collect();
+    assert!(changed.is_empty(), "dev-dependencies change these packages' features; align them in Cargo.toml: {changed:?}");
+}
