@@ -6,6 +6,10 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field as ArrowField, Schema, SchemaRef, TimeUnit};
 
+/// Version of the canonical model. A store records the version that wrote it; a later version may
+/// only add nullable columns, which an older store's files read as null.
+pub const MODEL_VERSION: u32 = 1;
+
 /// Time zone of every canonical timestamp column.
 pub const UTC: &str = "UTC";
 
@@ -35,6 +39,17 @@ impl Table {
             Table::Changes => "changes",
             Table::Cis => "cis",
             Table::Events => "events",
+        }
+    }
+
+    /// One row of the table, in words: "incident", "configuration item".
+    pub fn singular(self) -> &'static str {
+        match self {
+            Table::Incidents => "incident",
+            Table::Problems => "problem",
+            Table::Changes => "change",
+            Table::Cis => "configuration item",
+            Table::Events => "event",
         }
     }
 
@@ -71,6 +86,29 @@ impl Table {
             Table::Changes => &[("planned_start", "planned_end"), ("actual_start", "actual_end")],
             Table::Cis => &[("in_service_from", "in_service_to")],
             Table::Events => &[],
+        }
+    }
+
+    /// The timestamp that says a row exists at all: before it, the ticket (or event) had not been
+    /// opened. With a cut-off earlier than the data, rows whose existence timestamp lies after it
+    /// are left out, and the table's other timestamps after it read as null.
+    pub fn existence_field(self) -> Option<&'static str> {
+        match self {
+            Table::Incidents | Table::Problems => Some("opened_at"),
+            Table::Events => Some("at"),
+            Table::Changes | Table::Cis => None,
+        }
+    }
+
+    /// The column a store sorts the table's files by, so row-group statistics let period
+    /// filters skip whole row groups. UTC instants only: nothing in the layout depends on the
+    /// reporting time zone, which each query chooses.
+    pub fn sort_field(self) -> &'static str {
+        match self {
+            Table::Incidents | Table::Problems => "opened_at",
+            Table::Changes => "actual_end",
+            Table::Events => "at",
+            Table::Cis => "id",
         }
     }
 
@@ -134,8 +172,9 @@ pub struct FieldSpec {
     /// A row without a value here is rejected; the column must be present in every source file.
     pub required: bool,
     pub domain: Domain,
-    /// For timestamps: the field records something that has happened, so a value after `--as-of`
-    /// is impossible and rejected. Planned times may lie in the future.
+    /// For timestamps: the field records something that has happened, so with a cut-off before it,
+    /// it has not happened yet and reads as null (or, for the table's existence field, the row
+    /// does not exist yet). Planned times may lie in the future.
     pub happened: bool,
     pub doc: &'static str,
 }

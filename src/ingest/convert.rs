@@ -70,6 +70,38 @@ impl KeyValue {
     }
 }
 
+/// An encoding of a version key whose byte order is the key's order: nulls first, integers and
+/// floats by value, text by its bytes. Compared component by component, as dedup compares.
+pub fn encode_key(values: &[KeyValue]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * 9);
+    for value in values {
+        match value {
+            KeyValue::Null => out.push(0),
+            KeyValue::Int(i) => {
+                out.push(1);
+                out.extend(((*i as u64) ^ (1 << 63)).to_be_bytes());
+            }
+            KeyValue::Float(f) => {
+                out.push(2);
+                let bits = f.to_bits();
+                let ordered = if bits >> 63 == 1 { !bits } else { bits ^ (1 << 63) };
+                out.extend(ordered.to_be_bytes());
+            }
+            KeyValue::Text(t) => {
+                out.push(3);
+                for &b in t.as_bytes() {
+                    out.push(b);
+                    if b == 0 {
+                        out.push(0xff);
+                    }
+                }
+                out.extend([0, 0]);
+            }
+        }
+    }
+    out
+}
+
 /// The first problem found in each row of a chunk; later problems of the same row are not kept.
 struct Problems<'c> {
     slots: Vec<Option<RowProblem>>,
@@ -198,7 +230,7 @@ impl<'a> Converter<'a> {
             column_names.push(column);
         }
 
-        self.check_ordering(&arrays, &column_names, &mut problems);
+        self.check_ordering(&mut arrays, &column_names, &mut problems)?;
         let dedup_keys = self.dedup_keys(&chunk, &schema, &mut problems)?;
 
         // Rejected rows hold nulls even in required fields, so filter before imposing the schema.
@@ -332,8 +364,11 @@ impl<'a> Converter<'a> {
         Error::input(self.path, format!("{what}; the file has columns: {}", have.join(", ")))
     }
 
-    /// Rejects rows whose timestamps would give a negative duration, or that lie after `--as-of`.
-    fn check_ordering(&self, arrays: &[ArrayRef], columns: &[String], problems: &mut Problems) {
+    /// Rejects rows whose timestamps would give a negative duration.
+    /// With a cut-off, a row whose existence timestamp (opened_at, an event's at) lies after it is
+    /// rejected as not yet existing, and its other timestamps after it read as null: each ticket
+    /// as it stood at that instant.
+    fn check_ordering(&self, arrays: &mut [ArrayRef], columns: &[String], problems: &mut Problems) -> Result<()> {
         let fields = self.table.fields();
         let ts = |name: &str| -> (usize, &TimestampMicrosecondArray) {
             let i = fields.iter().position(|f| f.name == name).expect("rules name table fields");
@@ -350,20 +385,38 @@ impl<'a> Converter<'a> {
                 }
             }
         }
-        let Some(as_of) = self.as_of else { return };
+        let Some(as_of) = self.as_of else { return Ok(()) };
+        let existence = self.table.existence_field();
         for (i, spec) in fields.iter().enumerate() {
             if spec.kind != FieldKind::Timestamp || !spec.happened {
                 continue;
             }
             let values: &TimestampMicrosecondArray = arrays[i].as_primitive();
-            for row in 0..problems.len() {
-                if problems.is_clear(row) && values.is_valid(row) && values.value(row) > as_of {
+            let late: Vec<usize> = (0..problems.len()).filter(|&row| problems.is_clear(row) && values.is_valid(row) && values.value(row) > as_of).collect();
+            if late.is_empty() {
+                continue;
+            }
+            if existence == Some(spec.name) {
+                for row in late {
                     let at = rfc3339(values.value(row));
-                    let reason = format!("{} ({at}) is after --as-of ({}): it has not happened yet at the reporting cut-off", spec.name, rfc3339(as_of));
+                    let reason = format!(
+                        "{} ({at}) is after --as-of ({}): the {} did not exist yet at the reporting cut-off",
+                        spec.name,
+                        rfc3339(as_of),
+                        self.table.singular()
+                    );
                     problems.flag(row, &columns[i], &at, RejectCode::AfterAsOf, reason);
                 }
+            } else {
+                // The ticket as it stood at the cut-off: what happened after it has not happened yet.
+                let mut mask = vec![false; values.len()];
+                for row in late {
+                    mask[row] = true;
+                }
+                arrays[i] = datafusion::arrow::compute::nullif(&arrays[i], &BooleanArray::from(mask))?;
             }
         }
+        Ok(())
     }
 
     fn dedup_keys(&self, chunk: &RawChunk, schema: &Schema, problems: &mut Problems) -> Result<Option<Vec<Vec<KeyValue>>>> {
@@ -624,6 +677,30 @@ mod tests {
         assert_eq!(parse_number("4.0", false), Some(4.0));
         assert_eq!(parse_number("four", false), None);
         assert_eq!(parse_number("NaN", false), None);
+    }
+
+    #[test]
+    fn encoded_keys_sort_as_their_values() {
+        let ordered = [
+            vec![KeyValue::Null],
+            vec![KeyValue::Int(i64::MIN)],
+            vec![KeyValue::Int(-1)],
+            vec![KeyValue::Int(0)],
+            vec![KeyValue::Int(1_767_604_353_000_000)],
+            vec![KeyValue::Int(i64::MAX)],
+        ];
+        for pair in ordered.windows(2) {
+            assert!(encode_key(&pair[0]) < encode_key(&pair[1]), "{pair:?}");
+        }
+        let floats = [-f64::INFINITY, -2.5, -0.0, 0.0, 1e-300, 3.0, f64::INFINITY];
+        for pair in floats.windows(2) {
+            assert!(encode_key(&[KeyValue::Float(pair[0])]) <= encode_key(&[KeyValue::Float(pair[1])]), "{pair:?}");
+        }
+        // Text compares by bytes, component by component: "a" then 9 sorts before "ab" then 1.
+        let a = encode_key(&[KeyValue::Text("a".into()), KeyValue::Int(9)]);
+        let ab = encode_key(&[KeyValue::Text("ab".into()), KeyValue::Int(1)]);
+        assert!(a < ab);
+        assert!(encode_key(&[KeyValue::Text("a\0".into())]) > encode_key(&[KeyValue::Text("a".into())]));
     }
 
     #[test]
