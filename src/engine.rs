@@ -43,6 +43,23 @@ pub async fn share_tables(from: &SessionContext, to: &SessionContext) -> Result<
     Ok(())
 }
 
+/// A multi-threaded runtime for a command's queries.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| crate::Error::io("<tokio runtime>", e))
+}
+
+/// Runs `work` to completion on a runtime of its own, on a thread of its own, so that synchronous
+/// library code (loads, the store) can query DataFusion whether or not its caller is already
+/// inside a runtime.
+pub fn block_on<T: Send>(work: impl std::future::Future<Output = Result<T>> + Send) -> Result<T> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| runtime()?.block_on(work))
+            .join()
+            .unwrap_or_else(|payload| Err(crate::Error::Query { origin: "engine".into(), message: crate::ingest::source::panic_message(payload.as_ref()) }))
+    })
+}
+
 pub async fn sql(ctx: &SessionContext, query: &str) -> Result<Vec<RecordBatch>> {
     Ok(ctx.sql(query).await?.collect().await?)
 }

@@ -60,6 +60,11 @@ pub enum Error {
     #[error("{failed} KPI quer{} failed:\n{details}", if *.failed == 1 { "y" } else { "ies" })]
     KpisFailed { failed: usize, details: String },
 
+    /// A store (a directory written by `mttx load`) cannot be read or written as it is: another
+    /// layout version, a missing data file, a schema that does not match, a load in the way.
+    #[error("{path}: {message}")]
+    Store { path: PathBuf, message: String },
+
     /// A command-line value is malformed; the message names the flag.
     #[error("{0}")]
     Usage(String),

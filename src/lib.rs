@@ -13,9 +13,11 @@ pub mod golden;
 pub mod ingest;
 pub mod kpi;
 pub mod model;
+pub mod pipeline;
 pub mod progress;
 pub mod render;
 pub mod report;
+pub mod store;
 pub mod time;
 pub mod write;
 

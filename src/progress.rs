@@ -44,6 +44,26 @@ impl Progress {
         }
     }
 
+    /// Starts a stage that counts bytes (input read) up to `total`.
+    pub fn stage_bytes(&self, message: &str, total: u64) {
+        self.stage(message, total.max(1));
+        if self.visible
+            && let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+            && let Ok(style) = ProgressStyle::with_template("{msg:>22} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {elapsed}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+    }
+
+    pub fn advance_by(&self, steps: u64) {
+        if let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            bar.inc(steps);
+        }
+    }
+
     pub fn advance(&self) {
         if let Ok(slot) = self.bar.lock()
             && let Some(bar) = slot.as_ref()

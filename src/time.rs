@@ -127,6 +127,37 @@ pub fn rfc3339(micros: i64) -> String {
     DateTime::from_timestamp_micros(micros).map(format_instant).unwrap_or_else(|| format!("{micros}µs"))
 }
 
+/// Serde for optional UTC microseconds as RFC 3339 text, so manifests and documents read as dates.
+pub mod rfc3339_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<i64>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(micros) => serializer.serialize_some(&super::rfc3339(*micros)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+        let text: Option<String> = Option::deserialize(deserializer)?;
+        text.map(|t| chrono::DateTime::parse_from_rfc3339(&t).map(|d| d.timestamp_micros()).map_err(|e| serde::de::Error::custom(format!("`{t}`: {e}"))))
+            .transpose()
+    }
+}
+
+/// Serde for UTC microseconds as RFC 3339 text.
+pub mod rfc3339_micros {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+        super::rfc3339_opt::serialize(&Some(*value), serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+        super::rfc3339_opt::deserialize(deserializer)?.ok_or_else(|| serde::de::Error::custom("a timestamp is required"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -270,6 +270,42 @@ impl<'a> Extractor<'a> {
     }
 }
 
+/// The case ids of extracted events.
+pub fn case_ids(events: &RecordBatch) -> impl Iterator<Item = String> + '_ {
+    let cases = events.column_by_name("case_id").expect("extracted events have case_id").as_string::<i32>();
+    (0..events.num_rows()).map(move |r| cases.value(r).to_string())
+}
+
+/// What an event says, whichever file and row it came from: its case, time, status and mapped
+/// attributes. Two events with the same content are one event recorded twice.
+pub fn content_keys(events: &RecordBatch) -> Vec<String> {
+    let schema = events.schema();
+    let text: Vec<(usize, StringArray)> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.name() == "case_id" || f.name() == "status" || f.name().starts_with('a'))
+        .map(|(i, _)| (i, events.column(i).as_string::<i32>().clone()))
+        .collect();
+    let times = events.column_by_name("ts").expect("extracted events have ts").as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+    (0..events.num_rows())
+        .map(|r| {
+            let mut key = times.value(r).to_string();
+            for (_, column) in &text {
+                // Each value with its length in front, so that no text from the data can make two
+                // different events' keys equal.
+                if column.is_valid(r) {
+                    let value = column.value(r);
+                    key.push_str(&format!("|{}:{value}", value.len()));
+                } else {
+                    key.push_str("|-");
+                }
+            }
+            key
+        })
+        .collect()
+}
+
 /// Tickets (one row per case: `id`, `first_file`, `first_row`, `event_count`, milestones,
 /// attributes, `reopen_count`) and the status changes in the canonical `events` schema.
 pub struct Derived {

@@ -28,7 +28,7 @@ use crate::model::Table;
 use convert::{Converted, Converter, KeyValue};
 pub use profile::Profile;
 use raw::{RawChunk, RejectCode, RowProblem};
-pub use sink::{MemorySink, ParquetDirSink, RejectSink, RejectsCsv, TableSink};
+pub use sink::{MemorySink, RejectSink, RejectsCsv, TableSink};
 use source::{Format, SourceFile};
 pub use summary::LoadSummary;
 
@@ -37,13 +37,42 @@ const PARALLEL_CHUNKS: usize = 4;
 
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// Reporting cut-off in UTC microseconds: rows with a happened-timestamp after it are rejected.
+    /// Reporting cut-off in UTC microseconds: each ticket as it stood then. A row whose existence
+    /// timestamp (opened_at, an event's time) lies after it is rejected as `after_as_of`; the
+    /// row's other timestamps after it read as null.
     pub as_of: Option<i64>,
+    /// The index of this load's first file among every file a store has loaded, so that events
+    /// name their file uniquely across loads (0 outside a store).
+    pub first_file: u32,
+}
+
+/// The status histories a store already holds. A load into it merges them with the new events of
+/// the same cases, so that an export holding part of a ticket's history never replaces the
+/// ticket derived from all of it.
+pub trait PriorHistory {
+    /// The stored events of `cases` in `table`'s history, in the extractor's schema.
+    fn events_of(&self, table: Table, schema: &datafusion::arrow::datatypes::SchemaRef, cases: &std::collections::HashSet<String>) -> Result<Vec<RecordBatch>>;
 }
 
 /// Loads `inputs` through `profile`, writing canonical batches to `tables` and rejects to `rejects`.
 pub fn load(inputs: &[PathBuf], profile: &Profile, options: &LoadOptions, tables: &mut dyn TableSink, rejects: &mut dyn RejectSink) -> Result<LoadSummary> {
+    load_with_history(inputs, profile, options, tables, rejects, None, &crate::progress::Progress::hidden())
+}
+
+/// As `load`, deriving event-log tickets from `prior` events and the new ones together, and
+/// counting the bytes of each file read on `progress`.
+pub fn load_with_history(
+    inputs: &[PathBuf],
+    profile: &Profile,
+    options: &LoadOptions,
+    tables: &mut dyn TableSink,
+    rejects: &mut dyn RejectSink,
+    prior: Option<&dyn PriorHistory>,
+    progress: &crate::progress::Progress,
+) -> Result<LoadSummary> {
     let (files, skipped) = source::discover(inputs, profile)?;
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(&f.path).ok()).map(|m| m.len()).sum();
+    progress.stage_bytes("reading exports", total);
     let mut summary = LoadSummary::new(profile, options, &files, skipped);
     for table in Table::ALL {
         let mine: Vec<(usize, &SourceFile)> = files.iter().enumerate().filter(|(_, f)| f.table == table).collect();
@@ -62,6 +91,8 @@ pub fn load(inputs: &[PathBuf], profile: &Profile, options: &LoadOptions, tables
             filter: table_profile.filter.as_ref().map(|f| (f.column.clone(), f.keep.iter().map(|k| k.trim().to_lowercase()).collect())),
             eventlog,
             kept_events: HashMap::new(),
+            first_file: options.first_file,
+            prior,
             waiting: Vec::new(),
             summary: &mut summary,
             tables: &mut *tables,
@@ -77,6 +108,7 @@ pub fn load(inputs: &[PathBuf], profile: &Profile, options: &LoadOptions, tables
                 Format::Xes => xes::read(&file.path, &mut on_chunk)?,
             }
             loader.flush(index, &file.path, &converter)?;
+            progress.advance_by(std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0));
         }
         let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
         loader.finish(&paths, table_profile, &rules, options.as_of)?;
@@ -100,6 +132,10 @@ struct TableLoader<'a> {
     eventlog: Option<(eventlog::Extractor<'a>, Vec<RecordBatch>)>,
     /// Events kept per file, to count the ones folded into tickets.
     kept_events: HashMap<usize, u64>,
+    /// The global index of this load's first file (see `LoadOptions::first_file`).
+    first_file: u32,
+    /// A store's history of the same tables, merged with new events before derivation.
+    prior: Option<&'a dyn PriorHistory>,
     /// Chunks read but not yet converted: converted a window at a time, in parallel.
     waiting: Vec<RawChunk>,
     summary: &'a mut LoadSummary,
@@ -112,7 +148,7 @@ impl TableLoader<'_> {
         self.summary.files[file].read += (chunk.rows.len() + chunk.malformed.len()) as u64;
         let chunk = self.in_scope(file, path, chunk)?;
         if let Some((extractor, _)) = &self.eventlog {
-            let (events, problems) = extractor.extract(file as u32, &chunk, path)?;
+            let (events, problems) = extractor.extract(self.first_file + file as u32, &chunk, path)?;
             self.reject_all(file, path, &problems)?;
             *self.kept_events.entry(file).or_default() += events.num_rows() as u64;
             self.eventlog.as_mut().expect("checked above").1.push(events);
@@ -277,9 +313,10 @@ impl TableLoader<'_> {
             let stats = &mut self.summary.files[file];
             stats.loaded += kept;
             stats.merged += converted.batch.num_rows() as u64 - kept;
+            let versions: Vec<Vec<u8>> = converted.dedup_keys.iter().zip(&keep).filter(|(_, k)| **k).map(|(key, _)| convert::encode_key(key)).collect();
             let batch = filter_record_batch(&converted.batch, &BooleanArray::from(keep))?;
             if batch.num_rows() > 0 {
-                self.tables.write(self.table, batch)?;
+                self.tables.write_versioned(self.table, batch, versions)?;
             }
         }
         Ok(())
@@ -296,7 +333,46 @@ impl TableLoader<'_> {
         rules: &profile::TableRules,
         as_of: Option<i64>,
     ) -> Result<()> {
-        let derived = eventlog::derive(extractor, events)?;
+        use datafusion::arrow::datatypes::{UInt32Type, UInt64Type};
+        // An event recorded twice (overlapping exports, or a history the store already holds) is
+        // one event: new events whose content the history already has are merged into it.
+        let cases: std::collections::HashSet<String> = events.iter().flat_map(eventlog::case_ids).collect();
+        let prior = match self.prior {
+            Some(prior) if !cases.is_empty() => prior.events_of(self.table, &extractor.schema(), &cases)?,
+            _ => Vec::new(),
+        };
+        // A ticket counts for the file of its first event; where that event came with an earlier
+        // load, for the file of this load's first event of the case (which may be one the history
+        // already had).
+        let first_file = self.first_file;
+        let local = move |global: u32| global.checked_sub(first_file).map(|f| f as usize);
+        let mut first_new: HashMap<String, (i64, usize, u64)> = HashMap::new();
+        for batch in &events {
+            let cases = batch.column_by_name("case_id").expect("extracted").as_string::<i32>();
+            let times = batch.column_by_name("ts").expect("extracted").as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+            let (files, rows) = (
+                batch.column_by_name("file").expect("extracted").as_primitive::<UInt32Type>(),
+                batch.column_by_name("row").expect("extracted").as_primitive::<UInt64Type>(),
+            );
+            for r in 0..batch.num_rows() {
+                let place = (times.value(r), local(files.value(r)).expect("new events are of this load"), rows.value(r));
+                first_new.entry(cases.value(r).to_string()).and_modify(|p| *p = (*p).min(place)).or_insert(place);
+            }
+        }
+        let mut seen: std::collections::HashSet<String> = prior.iter().flat_map(eventlog::content_keys).collect();
+        let mut fresh = Vec::with_capacity(events.len());
+        for batch in events {
+            let keys = eventlog::content_keys(&batch);
+            let keep: Vec<bool> = keys.into_iter().map(|k| seen.insert(k)).collect();
+            let fresh_batch = filter_record_batch(&batch, &BooleanArray::from(keep))?;
+            if fresh_batch.num_rows() > 0 {
+                self.tables.history(self.table, fresh_batch.clone())?;
+            }
+            fresh.push(fresh_batch);
+        }
+        let mut all = prior;
+        all.extend(fresh);
+        let derived = eventlog::derive(extractor, all)?;
         // The derived tickets carry canonical names: convert them like a canonical file.
         let as_tickets = profile::TableProfile {
             auto_columns: true,
@@ -309,32 +385,36 @@ impl TableLoader<'_> {
         };
         let mut tickets_per_file: HashMap<usize, u64> = HashMap::new();
         for batch in derived.tickets {
-            let files = batch.column_by_name("first_file").expect("derived").as_primitive::<datafusion::arrow::datatypes::UInt32Type>().clone();
-            let rows = batch.column_by_name("first_row").expect("derived").as_primitive::<datafusion::arrow::datatypes::UInt64Type>().clone();
-            let mut start = 0;
-            while start < batch.num_rows() {
-                let file = files.value(start) as usize;
-                let end = (start..batch.num_rows()).find(|&i| files.value(i) as usize != file).unwrap_or(batch.num_rows());
-                let slice = batch.slice(start, end - start);
-                let keep: Vec<usize> = (0..slice.num_columns())
-                    .filter(|&i| !["first_file", "first_row", "event_count"].contains(&slice.schema().field(i).name().as_str()))
-                    .collect();
-                let chunk = RawChunk {
-                    batch: slice.project(&keep)?,
-                    rows: (start..end).map(|i| rows.value(i)).collect(),
-                    lines: Vec::new(),
-                    malformed: Vec::new(),
-                    complete_schema: true,
+            let ids = batch.column_by_name("id").expect("derived").as_string::<i32>().clone();
+            let files = batch.column_by_name("first_file").expect("derived").as_primitive::<UInt32Type>().clone();
+            let rows = batch.column_by_name("first_row").expect("derived").as_primitive::<UInt64Type>().clone();
+            let keep: Vec<usize> =
+                (0..batch.num_columns()).filter(|&i| !["first_file", "first_row", "event_count"].contains(&batch.schema().field(i).name().as_str())).collect();
+            let tickets = batch.project(&keep)?;
+            let mut by_file: std::collections::BTreeMap<usize, (Vec<u32>, Vec<u64>)> = std::collections::BTreeMap::new();
+            for r in 0..tickets.num_rows() {
+                let (file, row) = match local(files.value(r)) {
+                    Some(file) => (file, rows.value(r)),
+                    None => {
+                        let (_, file, row) = first_new[ids.value(r)];
+                        (file, row)
+                    }
                 };
+                let entry = by_file.entry(file).or_default();
+                entry.0.push(r as u32);
+                entry.1.push(row);
+            }
+            for (file, (indices, rows)) in by_file {
+                let batch = datafusion::arrow::compute::take_record_batch(&tickets, &datafusion::arrow::array::UInt32Array::from(indices))?;
+                *tickets_per_file.entry(file).or_default() += batch.num_rows() as u64;
+                let chunk = RawChunk { batch, rows, lines: Vec::new(), malformed: Vec::new(), complete_schema: true };
                 let converter = Converter { table: self.table, table_profile: &as_tickets, rules, as_of, path: paths[file] };
                 let converted = converter.convert(chunk)?;
                 self.reject_all(file, paths[file], &converted.rejects)?;
                 self.summary.files[file].loaded += converted.batch.num_rows() as u64;
-                *tickets_per_file.entry(file).or_default() += (end - start) as u64;
                 if converted.batch.num_rows() > 0 {
                     self.tables.write(self.table, converted.batch)?;
                 }
-                start = end;
             }
         }
         for (file, kept) in &self.kept_events {

@@ -356,8 +356,13 @@ const DEFAULT_FALSE_TOKENS: &[&str] = &["false", "FALSE", "False", "f", "0", "no
 impl Profile {
     /// A built-in profile by name, or a TOML file at that path.
     pub fn resolve(name_or_path: &str) -> Result<Profile> {
+        Profile::resolve_with_text(name_or_path).map(|(profile, _)| profile)
+    }
+
+    /// As `resolve`, with the profile's TOML text (a store records its hash).
+    pub fn resolve_with_text(name_or_path: &str) -> Result<(Profile, String)> {
         if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
-            return Profile::parse(text, name_or_path);
+            return Ok((Profile::parse(text, name_or_path)?, text.to_string()));
         }
         let path = Path::new(name_or_path);
         if !path.exists() {
@@ -369,7 +374,7 @@ impl Profile {
             )));
         }
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Profile::parse(&text, &path.display().to_string())
+        Ok((Profile::parse(&text, &path.display().to_string())?, text))
     }
 
     /// Parses and validates a profile; `origin` names it in error messages.

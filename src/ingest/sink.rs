@@ -1,5 +1,5 @@
-//! Where loaded rows and rejects go: into memory for queries, or into a directory of canonical
-//! Parquet files with a rejects CSV beside them.
+//! Where loaded rows and rejects go: into memory for queries (a store has its own sink, see
+//! `store::sink`), and rejects into a CSV file.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -12,11 +12,24 @@ use super::raw::RowProblem;
 use crate::error::{Error, Result};
 use crate::escape::spreadsheet_safe;
 use crate::model::Table;
-use crate::write::{OutputFormat, TableWriter};
 
 /// Receives canonical batches, table by table.
 pub trait TableSink {
     fn write(&mut self, table: Table, batch: RecordBatch) -> Result<()>;
+
+    /// Rows of a deduplicated table, with each row's version key (its dedup ordering, encoded by
+    /// `convert::encode_key`). A store keeps the key, to compare with later loads; other sinks
+    /// need only the rows.
+    fn write_versioned(&mut self, table: Table, batch: RecordBatch, _versions: Vec<Vec<u8>>) -> Result<()> {
+        self.write(table, batch)
+    }
+
+    /// Events of an event-log table's status history that the load added (the extractor's
+    /// schema, `file` counted across the store's loads). A store keeps them, so that a later
+    /// export with more of a ticket's history derives the ticket again from all of it.
+    fn history(&mut self, _table: Table, _events: RecordBatch) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Receives rejected rows.
@@ -34,47 +47,6 @@ impl TableSink for MemorySink {
     fn write(&mut self, table: Table, batch: RecordBatch) -> Result<()> {
         self.tables.entry(table).or_default().push(batch);
         Ok(())
-    }
-}
-
-/// Streams each table to `<dir>/<table>.parquet`; `finish` writes the tables no input fed as empty
-/// files, so that every canonical table exists downstream.
-pub struct ParquetDirSink {
-    dir: PathBuf,
-    writers: BTreeMap<Table, TableWriter>,
-}
-
-impl ParquetDirSink {
-    pub fn new(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        Ok(ParquetDirSink { dir: dir.to_path_buf(), writers: BTreeMap::new() })
-    }
-
-    fn writer(&mut self, table: Table) -> Result<&mut TableWriter> {
-        if !self.writers.contains_key(&table) {
-            let path = self.dir.join(format!("{}.parquet", table.name()));
-            let writer = TableWriter::create(&path, OutputFormat::Parquet, false, table.schema())?;
-            self.writers.insert(table, writer);
-        }
-        Ok(self.writers.get_mut(&table).expect("inserted above"))
-    }
-
-    pub fn finish(mut self) -> Result<Vec<(PathBuf, u64)>> {
-        for table in Table::ALL {
-            self.writer(table)?;
-        }
-        let mut written = Vec::new();
-        for (table, writer) in self.writers {
-            let rows = writer.finish()?;
-            written.push((self.dir.join(format!("{}.parquet", table.name())), rows));
-        }
-        Ok(written)
-    }
-}
-
-impl TableSink for ParquetDirSink {
-    fn write(&mut self, table: Table, batch: RecordBatch) -> Result<()> {
-        self.writer(table)?.write(&batch)
     }
 }
 

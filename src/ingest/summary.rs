@@ -40,7 +40,7 @@ pub struct LoadSummary {
 }
 
 /// A mapped column that a file does not have.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct AbsentColumn {
     pub path: String,
     pub table: String,
@@ -68,7 +68,7 @@ pub struct FileCounts {
 }
 
 /// Row counts. `read = loaded + merged + rejected`.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Counts {
     /// Records in the source (a header is not a record).
     pub read: u64,
@@ -138,7 +138,8 @@ impl LoadSummary {
         *self.rejects_by_reason.entry(code.as_str().to_string()).or_default() += 1;
     }
 
-    pub(super) fn finish(&mut self) {
+    /// Totals per table, from the files' counts.
+    pub fn finish(&mut self) {
         self.tables.clear();
         for f in &self.files {
             self.tables.entry(f.table.clone()).or_default().add(&f.counts);

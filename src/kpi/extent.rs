@@ -19,12 +19,15 @@ const GUARD_MIN_TIMESTAMPS: i64 = 20;
 const GUARD_RANK: (i64, i64) = (5, 1000);
 
 /// The data's extent, from one scan of the loaded tables (or, for a store, from its manifest).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Extent {
     /// The earliest opened_at of an incident: the default period starts in its month.
+    #[serde(with = "crate::time::rfc3339_opt")]
     pub first_incident: Option<i64>,
     /// The earliest and latest timestamps of anything that happened (every table).
+    #[serde(with = "crate::time::rfc3339_opt")]
     pub first: Option<i64>,
+    #[serde(with = "crate::time::rfc3339_opt")]
     pub latest: Option<i64>,
     /// Set when the latest timestamp lies far beyond the bulk of the data.
     pub straggler: Option<Straggler>,
@@ -36,8 +39,10 @@ pub struct Straggler {
     /// incident, problem, change, or the ticket an event belongs to.
     pub kind: String,
     pub id: String,
+    #[serde(with = "crate::time::rfc3339_micros")]
     pub at: i64,
     /// The k-th latest timestamp, which the bulk of the data reaches.
+    #[serde(with = "crate::time::rfc3339_micros")]
     pub bulk_end: i64,
     pub rank: i64,
 }

@@ -11,7 +11,6 @@ pub mod sla;
 pub mod tolerance;
 pub mod udf;
 
-use chrono_tz::Tz;
 use datafusion::prelude::SessionContext;
 
 use crate::error::Result;
@@ -21,26 +20,17 @@ pub use params::{KpiParams, PeriodRequest, Tuning, YearMonth};
 pub use run::KpiOutcome;
 pub use sla::SlaPolicy;
 
-/// Registers the KPI functions and parameter tables on a session whose canonical tables are
-/// already registered, and returns the resolved window.
-pub async fn prepare(
-    ctx: &SessionContext,
-    request: PeriodRequest,
-    as_of: Option<i64>,
-    timezone: Tz,
-    tuning: Tuning,
-    policy: &sla::SlaPolicy,
-) -> Result<KpiParams> {
-    ctx.register_udf(udf::ReportMonth::udf(timezone));
+/// Registers the KPI functions, the SLA policy's tables and the period's parameter tables on a
+/// session whose canonical tables are already registered.
+pub async fn register(ctx: &SessionContext, params: &KpiParams, policy: &sla::SlaPolicy) -> Result<()> {
+    ctx.register_udf(udf::ReportMonth::udf(params.timezone));
     ctx.register_udf(udf::FisherExact::udf());
     let calendars = udf::Calendars { policy: policy.origin.clone(), by_name: std::sync::Arc::new(policy.calendars.clone()) };
     for clock in [udf::BusinessClock::Hours, udf::BusinessClock::RunningHours, udf::BusinessClock::Deadline] {
         ctx.register_udf(udf::BusinessTime::udf(clock, calendars.clone()));
     }
     policy.register(ctx)?;
-    let params = params::resolve(ctx, request, as_of, timezone, tuning).await?;
-    params.register(ctx).await?;
-    Ok(params)
+    params.register(ctx).await
 }
 
 /// The KPIs to run: built-ins, then the user's own, narrowed to `only` when given.

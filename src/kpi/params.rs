@@ -140,15 +140,10 @@ impl KpiParams {
     }
 }
 
-/// Resolves the window: the cut-off is `--as-of`, else the latest timestamp in the data (never the
-/// wall clock); the period is as asked, else the month of the first incident to the month of the
-/// cut-off's last instant (a cut-off at midnight on the 1st ends the month before).
-pub async fn resolve(ctx: &SessionContext, request: PeriodRequest, as_of: Option<i64>, timezone: Tz, tuning: Tuning) -> Result<KpiParams> {
-    let extent = Extent::scan(ctx).await?;
-    resolve_in(&extent, request, as_of, timezone, tuning)
-}
-
-/// As `resolve`, for data whose extent is known.
+/// Resolves the window of data whose extent is known: the cut-off is `--as-of`, else the latest
+/// timestamp in the data (never the wall clock, and never one straggler, see `Extent::cut_off`);
+/// the period is as asked, else the month of the first incident to the month of the cut-off's
+/// last instant (a cut-off at midnight on the 1st ends the month before).
 pub fn resolve_in(extent: &Extent, request: PeriodRequest, as_of: Option<i64>, timezone: Tz, tuning: Tuning) -> Result<KpiParams> {
     let as_of = extent.cut_off(as_of, timezone)?;
     let first_incident = extent.first_incident;

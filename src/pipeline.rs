@@ -1,0 +1,146 @@
+//! The one road from input to KPI results, for every command, the golden cases and the benches.
+//!
+//! `Pipeline::open` takes a store (read in place, from its manifest's files) or raw exports
+//! (loaded into memory through a profile) and registers the canonical tables once. It also holds
+//! the SLA policy, with the source's pause states added, the data's extent, and what the load did.
+//! `params` resolves a period against that extent. `session` gives a session for one period
+//! (tables shared, functions and parameter tables registered), and `run` runs KPIs on it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use datafusion::prelude::SessionContext;
+
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::ingest::{self, LoadOptions, LoadSummary, MemorySink, Profile, RejectsCsv};
+use crate::kpi::extent::Extent;
+use crate::kpi::params::resolve_in;
+use crate::kpi::{self, Kpi, KpiOutcome, KpiParams, PeriodRequest, SlaPolicy, Tuning};
+use crate::progress::Progress;
+use crate::store::{self, Store};
+
+/// What to open and how.
+pub struct Open<'a> {
+    /// Export files and directories, or one store directory.
+    pub inputs: &'a [PathBuf],
+    /// The mapping profile of raw exports (a store records its own).
+    pub profile: &'a str,
+    pub timezone: Tz,
+    /// The cut-off: each ticket as it stood then. None: the data's latest timestamp.
+    pub as_of: Option<i64>,
+    /// An SLA policy file; None: the built-in policy.
+    pub sla: Option<&'a Path>,
+    /// Where to list the rows rejected while loading raw exports.
+    pub rejects: Option<&'a Path>,
+}
+
+/// Where the data came from.
+pub enum Origin {
+    Store(Box<Store>),
+    Exports,
+}
+
+pub struct Pipeline {
+    /// The canonical tables, registered once; sessions share them.
+    base: SessionContext,
+    pub policy: SlaPolicy,
+    pub extent: Extent,
+    /// What loading did: for exports this run's load, for a store every load it holds.
+    pub load: LoadSummary,
+    pub timezone: Tz,
+    pub as_of: Option<i64>,
+    pub origin: Origin,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Pipeline {
+    /// Reads the SLA policy first (a bad file fails before the load), then opens the input.
+    pub fn open(spec: &Open, progress: &Progress, notes: &mut dyn Write) -> Result<Pipeline> {
+        let mut policy = match spec.sla {
+            Some(path) => SlaPolicy::load(path)?,
+            None => SlaPolicy::default_policy()?,
+        };
+        let runtime = engine::runtime()?;
+        let base = engine::session(spec.timezone.name());
+        let (origin, load, extent) = if store::is_store(spec.inputs) {
+            if let Some(path) = spec.rejects {
+                return Err(Error::Usage(format!(
+                    "--rejects {}: a store keeps each load's rejects in its loads/NNNNNN/rejects.csv; --rejects applies to raw exports",
+                    path.display()
+                )));
+            }
+            let store = Store::open(&spec.inputs[0])?;
+            store.register(&base, spec.as_of)?;
+            let load = store.summary();
+            let extent = store.manifest.extent.clone();
+            (Origin::Store(Box::new(store)), load, extent)
+        } else {
+            let (tables, load) = load_exports(spec, progress, notes)?;
+            engine::register(&base, tables)?;
+            let extent = runtime.block_on(Extent::scan(&base))?;
+            (Origin::Exports, load, extent)
+        };
+        policy.add_source_pause_states(&load.pause_states);
+        Ok(Pipeline { base, policy, extent, load, timezone: spec.timezone, as_of: spec.as_of, origin, runtime })
+    }
+
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
+    /// The session with the canonical tables only, for SQL of the user's own.
+    pub fn tables(&self) -> &SessionContext {
+        &self.base
+    }
+
+    /// The window and parameters of a period of this data.
+    pub fn params(&self, request: PeriodRequest, tuning: Tuning) -> Result<KpiParams> {
+        resolve_in(&self.extent, request, self.as_of, self.timezone, tuning)
+    }
+
+    /// A session for one period: the canonical tables shared (not copied), the KPI functions,
+    /// the SLA tables and the period's parameter tables registered.
+    pub async fn session(&self, params: &KpiParams) -> Result<SessionContext> {
+        let ctx = engine::session(self.timezone.name());
+        engine::share_tables(&self.base, &ctx).await?;
+        kpi::register(&ctx, params, &self.policy).await?;
+        Ok(ctx)
+    }
+
+    /// Runs `kpis` for one period, all at once; a failing query does not stop the others.
+    pub fn run(&self, params: &KpiParams, kpis: Vec<Kpi>) -> Result<Vec<KpiOutcome>> {
+        self.runtime.block_on(async {
+            let ctx = self.session(params).await?;
+            Ok(kpi::run::run_parallel(&ctx, kpis).await)
+        })
+    }
+}
+
+/// Loads raw exports into memory, and reports rejects on `notes`, so nothing is dropped unseen.
+fn load_exports(spec: &Open, progress: &Progress, notes: &mut dyn Write) -> Result<(MemorySink, LoadSummary)> {
+    let profile = Profile::resolve(spec.profile)?;
+    let mut tables = MemorySink::default();
+    let mut rejects = match spec.rejects {
+        Some(path) => RejectsCsv::create(path)?,
+        None => RejectsCsv::discard(),
+    };
+    let options = LoadOptions { as_of: spec.as_of, first_file: 0 };
+    let summary = ingest::load_with_history(spec.inputs, &profile, &options, &mut tables, &mut rejects, None, progress)?;
+    progress.finish();
+    rejects.finish()?;
+    let total = summary.total();
+    if total.rejected > 0 {
+        let reasons: Vec<String> = summary.rejects_by_reason.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        let hint = match spec.rejects {
+            Some(p) => format!("listed in {}", p.display()),
+            None => "list them with --rejects FILE or `mttx load`".to_string(),
+        };
+        let _ = writeln!(notes, "mttx: loaded {} row(s), rejected {} ({}); {hint}", total.loaded, total.rejected, reasons.join(", "));
+    }
+    for absent in &summary.absent_columns {
+        let _ = writeln!(notes, "mttx: {}", absent.describe());
+    }
+    Ok((tables, summary))
+}

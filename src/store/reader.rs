@@ -1,0 +1,259 @@
+//! Opening a store to query it: the manifest is checked, every data file it lists must exist with
+//! its recorded size and a schema that fits the canonical model, and the tables are registered as
+//! Parquet tables from the manifest's own file lists, never from a directory listing. Queries
+//! stream from the files, so memory follows the query, not the data.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::common::ScalarValue;
+use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::logical_expr::{Expr, col, lit, when};
+use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use datafusion::prelude::SessionContext;
+
+use super::lock;
+use super::manifest::{DataFile, Manifest, TableFiles};
+use super::writer::{LOAD_COLUMN, VERSION_COLUMN};
+use crate::error::{Error, Result};
+use crate::ingest::PriorHistory;
+use crate::model::{FieldKind, Table, UTC};
+
+/// A store opened for reading. The readers' lock is held while it lives, so a load does not
+/// delete files this reader may still open.
+pub struct Store {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    _readers: Option<lock::Held>,
+}
+
+fn store_error(path: &Path, message: impl Into<String>) -> Error {
+    Error::Store { path: path.to_path_buf(), message: message.into() }
+}
+
+impl Store {
+    /// Opens and checks the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let readers = lock::read(dir)?;
+        let manifest = Manifest::read(dir)?;
+        check_files(dir, &manifest)?;
+        Ok(Store { dir: dir.to_path_buf(), manifest, _readers: readers })
+    }
+
+    /// Registers every canonical table on `ctx`. With a cut-off before the data's end, each table
+    /// is a view of the tickets as they stood then: rows whose existence timestamp lies after it
+    /// are left out, and their other timestamps after it read as null.
+    pub fn register(&self, ctx: &SessionContext, as_of: Option<i64>) -> Result<()> {
+        let cut = as_of.filter(|cut| self.manifest.extent.latest.is_some_and(|latest| latest > *cut));
+        for table in Table::ALL {
+            let files = self.manifest.tables.get(table.name()).map(|t| t.files.as_slice()).unwrap_or_default();
+            let provider = provider(ctx, &self.dir, files, table.schema())?;
+            match cut {
+                None => ctx.register_table(table.name(), provider)?,
+                Some(cut) => {
+                    let frame = ctx.read_table(provider)?;
+                    ctx.register_table(table.name(), as_it_stood(frame, table, cut)?.into_view())?
+                }
+            };
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// What the loads that made the store did, file by file, as a load summary (for reports).
+    pub fn summary(&self) -> crate::ingest::LoadSummary {
+        use crate::ingest::summary::{FileCounts, LoadSummary, SUMMARY_VERSION};
+        let m = &self.manifest;
+        let mut summary = LoadSummary {
+            summary_version: SUMMARY_VERSION,
+            profile: m.profile.name.clone(),
+            as_of: m.cut_off.map(crate::time::rfc3339),
+            files: m.sources.iter().map(|s| FileCounts { path: s.path.clone(), table: s.table.clone(), format: s.format, counts: s.counts }).collect(),
+            tables: Default::default(),
+            rejects_by_reason: Default::default(),
+            skipped: Vec::new(),
+            derived_events: 0,
+            pause_states: m.pause_states.clone(),
+            absent_columns: m.loads.iter().flat_map(|l| l.absent_columns.iter().cloned()).collect(),
+        };
+        for load in &m.loads {
+            for (reason, n) in &load.rejects_by_reason {
+                *summary.rejects_by_reason.entry(reason.clone()).or_default() += n;
+            }
+        }
+        summary.finish();
+        summary
+    }
+}
+
+/// A table provider over exactly `files` (an empty table when there are none).
+pub fn provider(ctx: &SessionContext, store: &Path, files: &[DataFile], schema: SchemaRef) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+    if files.is_empty() {
+        return Ok(Arc::new(MemTable::try_new(schema, vec![vec![]])?));
+    }
+    let urls = files.iter().map(|f| file_url(&store.join(&f.path))).collect::<Result<Vec<_>>>()?;
+    let format = ParquetFormat::default().with_options(ctx.copied_table_options().parquet);
+    let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+/// A URL for one file. The path is made absolute and taken as a file URL, so that characters a
+/// glob would read (`*`, `?`, `[`) in the store's own path stay literal.
+fn file_url(path: &Path) -> Result<ListingTableUrl> {
+    let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+    let url = url::Url::from_file_path(&absolute).map_err(|()| store_error(path, "not a path a URL can name"))?;
+    Ok(ListingTableUrl::try_new(url, None)?)
+}
+
+/// `frame` as it stood at `cut`.
+fn as_it_stood(frame: datafusion::dataframe::DataFrame, table: Table, cut: i64) -> Result<datafusion::dataframe::DataFrame> {
+    let instant = |v: Option<i64>| lit(ScalarValue::TimestampMicrosecond(v, Some(UTC.into())));
+    let existence = table.existence_field();
+    let frame = match existence {
+        Some(field) => frame.filter(col(field).lt_eq(instant(Some(cut))))?,
+        None => frame,
+    };
+    let columns: Vec<Expr> = table
+        .fields()
+        .iter()
+        .map(|f| {
+            if f.kind == FieldKind::Timestamp && f.happened && existence != Some(f.name) {
+                Ok(when(col(f.name).gt(instant(Some(cut))), instant(None)).otherwise(col(f.name))?.alias(f.name))
+            } else {
+                Ok(col(f.name))
+            }
+        })
+        .collect::<Result<_>>()?;
+    Ok(frame.select(columns)?)
+}
+
+/// Every listed file exists with its recorded size, and its columns fit the canonical model: a
+/// canonical column has its canonical type, a required one is present, and an absent nullable
+/// one (from an older model version) reads as null.
+fn check_files(dir: &Path, manifest: &Manifest) -> Result<()> {
+    for (name, files) in &manifest.tables {
+        let table = Table::from_name(name).ok_or_else(|| store_error(&Manifest::path(dir), format!("the manifest lists an unknown table `{name}`")))?;
+        let canonical = table.schema();
+        for file in &files.files {
+            let path = dir.join(&file.path);
+            let meta = std::fs::metadata(&path).map_err(|_| {
+                store_error(&path, "the manifest lists this data file, but it is missing; the store is damaged: load its exports again into a new store with `mttx load --out`")
+            })?;
+            if meta.len() != file.bytes {
+                return Err(store_error(&path, format!("the manifest records {} bytes, and the file has {}; the store is damaged", file.bytes, meta.len())));
+            }
+            let schema = file_schema(&path)?;
+            check_schema(&path, table, &canonical, &schema)?;
+        }
+    }
+    for files in manifest.histories.values() {
+        for file in &files.files {
+            let path = dir.join(&file.path);
+            if !path.is_file() {
+                return Err(store_error(&path, "the manifest lists this history file, but it is missing; the store is damaged"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn file_schema(path: &Path) -> Result<SchemaRef> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()).map_err(|e| store_error(path, format!("not a readable Parquet file: {e}")))?;
+    Ok(meta.schema().clone())
+}
+
+fn check_schema(path: &Path, table: Table, canonical: &Schema, found: &Schema) -> Result<()> {
+    for field in canonical.fields() {
+        match found.field_with_name(field.name()) {
+            Ok(f) if f.data_type() == field.data_type() => {}
+            Ok(f) => {
+                return Err(store_error(
+                    path,
+                    format!("column `{}` of {table} is {} in this file, and the canonical model says {}", field.name(), f.data_type(), field.data_type()),
+                ));
+            }
+            Err(_) if !field.is_nullable() => {
+                return Err(store_error(path, format!("the required column `{}` of {table} is missing from this file", field.name())));
+            }
+            Err(_) => {}
+        }
+    }
+    for f in found.fields() {
+        let known = canonical.field_with_name(f.name()).is_ok() || [VERSION_COLUMN, LOAD_COLUMN].contains(&f.name().as_str());
+        if !known {
+            return Err(store_error(path, format!("column `{}` is not a column of {table} in the canonical model", f.name())));
+        }
+    }
+    Ok(())
+}
+
+/// Reads whole data files (all columns, or the named ones).
+pub fn read_file(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| store_error(path, format!("not a readable Parquet file: {e}")))?;
+    let builder = match columns {
+        Some(names) => {
+            let schema = builder.parquet_schema();
+            let indices: Vec<usize> = names
+                .iter()
+                .map(|n| (0..schema.num_columns()).find(|&i| schema.column(i).name() == *n).ok_or_else(|| store_error(path, format!("no column `{n}`"))))
+                .collect::<Result<_>>()?;
+            let mask = datafusion::parquet::arrow::ProjectionMask::leaves(schema, indices);
+            builder.with_projection(mask)
+        }
+        None => builder,
+    };
+    let reader = builder.build().map_err(|e| store_error(path, e.to_string()))?;
+    reader.map(|b| b.map_err(|e| store_error(path, e.to_string()))).collect()
+}
+
+/// The status histories of a store, for loads into it.
+pub struct StoredHistory<'a> {
+    pub dir: &'a Path,
+    pub manifest: &'a Manifest,
+}
+
+impl PriorHistory for StoredHistory<'_> {
+    fn events_of(&self, table: Table, schema: &SchemaRef, cases: &HashSet<String>) -> Result<Vec<RecordBatch>> {
+        let Some(files) = self.manifest.histories.get(table.name()) else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for file in &files.files {
+            let path = self.dir.join(&file.path);
+            for batch in read_file(&path, None)? {
+                if batch.schema().fields() != schema.fields() {
+                    return Err(store_error(
+                        &path,
+                        format!(
+                            "the stored status history of {table} was extracted with other event-log rules than this profile's; load the exports again into a new store with `mttx load --out`"
+                        ),
+                    ));
+                }
+                let ids = batch.column_by_name("case_id").expect("checked schema").as_string::<i32>();
+                let keep: datafusion::arrow::array::BooleanArray = (0..batch.num_rows()).map(|r| Some(cases.contains(ids.value(r)))).collect();
+                let kept = datafusion::arrow::compute::filter_record_batch(&batch, &keep)?;
+                if kept.num_rows() > 0 {
+                    out.push(RecordBatch::try_new(schema.clone(), kept.columns().to_vec())?);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Rows of a table's files, for counting.
+pub fn total_rows(files: &TableFiles) -> u64 {
+    files.files.iter().map(|f| f.rows).sum()
+}
+
+/// Types that a stored column may have, for messages.
+pub fn describe(data_type: &DataType) -> String {
+    data_type.to_string()
+}
