@@ -3,18 +3,18 @@
 //! them concurrently is visible. The data is generated when the bench starts.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use datafusion::prelude::SessionContext;
 use mttx::generate::{FormatLayout, GenerateOptions, generate};
-use mttx::ingest::{self, LoadOptions, MemorySink, Profile, RejectsCsv};
-use mttx::kpi::{self, PeriodRequest, SlaPolicy, Tuning, run};
+use mttx::kpi::{self, KpiParams, PeriodRequest, Tuning, run};
+use mttx::pipeline::{Open, Pipeline};
+use mttx::progress::Progress;
 use mttx::write::OutputFormat;
 
 const INCIDENTS: usize = 1_000_000;
 
-fn session(runtime: &tokio::runtime::Runtime) -> SessionContext {
-    let dir = tempfile::tempdir().unwrap();
+/// The generated data opened through the pipeline, with the whole window's parameters.
+fn pipeline(dir: &std::path::Path) -> (Pipeline, KpiParams) {
     generate(&GenerateOptions {
-        out: dir.path().to_path_buf(),
+        out: dir.to_path_buf(),
         incidents: INCIDENTS,
         months: 12,
         start: chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
@@ -22,20 +22,19 @@ fn session(runtime: &tokio::runtime::Runtime) -> SessionContext {
         layout: FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false },
     })
     .unwrap();
-    let mut tables = MemorySink::default();
-    let profile = Profile::resolve("canonical").unwrap();
-    ingest::load(&[dir.path().to_path_buf()], &profile, &LoadOptions::default(), &mut tables, &mut RejectsCsv::discard()).unwrap();
-    let ctx = mttx::engine::session("UTC");
-    mttx::engine::register(&ctx, tables).unwrap();
-    let policy = SlaPolicy::default_policy().unwrap();
-    runtime.block_on(kpi::prepare(&ctx, PeriodRequest::All, None, chrono_tz::UTC, Tuning::default(), &policy)).unwrap();
-    ctx
+    let inputs = [dir.to_path_buf()];
+    let open = Open { inputs: &inputs, profile: "canonical", timezone: chrono_tz::UTC, as_of: None, sla: None, rejects: None };
+    let pipeline = Pipeline::open(&open, &Progress::hidden(), &mut std::io::sink()).unwrap();
+    let params = pipeline.params(PeriodRequest::All, Tuning::default()).unwrap();
+    (pipeline, params)
 }
 
 fn suite(c: &mut Criterion) {
-    let runtime = mttx::commands::runtime().unwrap();
-    let ctx = session(&runtime);
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, params) = pipeline(dir.path());
+    let ctx = pipeline.runtime().block_on(pipeline.session(&params)).unwrap();
     let kpis = kpi::select(None, &[]).unwrap();
+    let runtime = pipeline.runtime();
     let mut group = c.benchmark_group("kpi_suite_1m_incidents");
     group.sample_size(10);
     group.bench_function("parallel", |b| {

@@ -4,8 +4,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mttx::generate::{FormatLayout, GenerateOptions, generate};
-use mttx::ingest::{self, LoadOptions, MemorySink, Profile, RejectsCsv};
-use mttx::kpi::{SlaPolicy, Tuning};
+use mttx::kpi::Tuning;
+use mttx::pipeline::{Open, Pipeline};
 use mttx::progress::Progress;
 use mttx::report::charts::{BarSeries, Bars, BoxStats, Boxes, Chart, ChartKind, LineSeries, Lines};
 use mttx::report::{self, ReportOptions, Setting};
@@ -24,19 +24,15 @@ fn whole_report(c: &mut Criterion) {
         layout: FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false },
     })
     .unwrap();
-    let mut tables = MemorySink::default();
-    let profile = Profile::resolve("canonical").unwrap();
-    let load = ingest::load(&[data.path().to_path_buf()], &profile, &LoadOptions::default(), &mut tables, &mut RejectsCsv::discard()).unwrap();
-    let ctx = mttx::engine::session("UTC");
-    mttx::engine::register(&ctx, tables).unwrap();
-    let policy = SlaPolicy::default_policy().unwrap();
-    let setting =
-        Setting { kpis: mttx::kpi::select(None, &[]).unwrap(), policy: &policy, tuning: Tuning::default(), as_of: None, timezone: chrono_tz::UTC, load: &load };
+    let inputs = [data.path().to_path_buf()];
+    let open = Open { inputs: &inputs, profile: "canonical", timezone: chrono_tz::UTC, as_of: None, sla: None, rejects: None };
+    let pipeline = Pipeline::open(&open, &Progress::hidden(), &mut std::io::sink()).unwrap();
+    let setting = Setting { kpis: mttx::kpi::select(None, &[]).unwrap(), tuning: Tuning::default(), pipeline: &pipeline };
     let out = tempfile::tempdir().unwrap();
     let options = ReportOptions { period: None, months: 13, benchmark: None, baseline: None, targets: None, out: out.path().to_path_buf() };
     let mut group = c.benchmark_group("report");
     group.sample_size(10);
-    group.bench_function("200k_incidents_end_to_end_after_load", |b| b.iter(|| report::generate(&ctx, &setting, &options, &Progress::hidden()).unwrap()));
+    group.bench_function("200k_incidents_end_to_end_after_load", |b| b.iter(|| report::generate(&setting, &options, &Progress::hidden()).unwrap()));
     group.finish();
 }
 

@@ -10,7 +10,8 @@ use crate::time::YearMonth;
 #[command(name = "mttx", version, about = "ITSM metrics and benchmarking on Apache Arrow and DataFusion")]
 pub struct Cli {
     /// Reporting cut-off: RFC 3339 (2026-11-01T00:00:00Z) or a date, read as midnight in --timezone.
-    /// Loads reject rows with a timestamp after it; no result ever depends on the wall clock.
+    /// Each ticket as it stood then: later timestamps read as null, and tickets opened later are
+    /// left out. Default: the data's latest timestamp; no result ever depends on the wall clock.
     #[arg(long, global = true, value_name = "TIME")]
     pub as_of: Option<String>,
 
@@ -24,7 +25,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load exports into canonical Parquet tables, with a rejects file and a run summary.
+    /// Load exports into a store (canonical Parquet and a manifest) that every command can read:
+    /// a new one with --out, or this month's export added to one with --into.
     Load(LoadArgs),
     /// Compute the KPIs (queries/*.sql and your own) for a period, all queries in parallel.
     Kpi(KpiArgs),
@@ -49,13 +51,21 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// An input file or directory (searched recursively); repeat the flag for more.
+    /// A store (made by `mttx load`), or export files and directories (searched recursively);
+    /// repeat the flag for more exports.
     #[arg(long, short, required = true, value_name = "PATH")]
     pub input: Vec<PathBuf>,
 
-    /// Mapping profile: a built-in name (see `mttx profiles`) or a path to a TOML file.
-    #[arg(long, short, default_value = "canonical", value_name = "NAME|PATH")]
-    pub profile: String,
+    /// Mapping profile of the exports: a built-in name (see `mttx profiles`) or a path to a TOML
+    /// file. Default: canonical; for `load --into`, the store's own profile.
+    #[arg(long, short, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
+}
+
+impl InputArgs {
+    pub fn profile_name(&self) -> &str {
+        self.profile.as_deref().unwrap_or("canonical")
+    }
 }
 
 #[derive(Debug, Args)]
@@ -63,11 +73,24 @@ pub struct LoadArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Output directory for <table>.parquet, rejects.csv and summary.json.
-    #[arg(long, short, value_name = "DIR")]
-    pub out: PathBuf,
+    /// A new store: a directory that does not exist or is empty (or, with --replace, a store).
+    #[arg(long, short, value_name = "STORE", required_unless_present = "into", conflicts_with = "into")]
+    pub out: Option<PathBuf>,
 
-    /// Exit with an error (code 2) when any row is rejected.
+    /// An existing store to add the exports to, as each month's export arrives: every ticket
+    /// converges on its latest version.
+    #[arg(long, value_name = "STORE")]
+    pub into: Option<PathBuf>,
+
+    /// With --out: replace the store already there. The replacement is atomic.
+    #[arg(long, requires = "out")]
+    pub replace: bool,
+
+    /// With --into: allow a profile other than the one the store was loaded with.
+    #[arg(long, requires = "into")]
+    pub profile_change: bool,
+
+    /// Refuse the load (code 2, the store unchanged) when any row is rejected.
     #[arg(long)]
     pub strict: bool,
 }

@@ -13,9 +13,11 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::escape::spreadsheet_safe;
-use crate::ingest::{self, LoadOptions, MemorySink, Profile, RejectsCsv};
+use crate::ingest::{self, Profile};
 use crate::kpi::document::key_text;
-use crate::kpi::{self, Kpi, PeriodRequest, SlaPolicy, Tuning, YearMonth};
+use crate::kpi::{Kpi, PeriodRequest, Tuning, YearMonth};
+use crate::pipeline::{Open, Pipeline};
+use crate::progress::Progress;
 
 /// `case.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -102,8 +104,22 @@ fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
+/// Where a case's inputs are read from.
+#[derive(Debug, Clone, Copy)]
+pub enum Via<'a> {
+    /// The exports, loaded into memory with the case's cut-off.
+    Exports,
+    /// A store made at this path from the exports (everything, no cut-off), then read with the
+    /// case's cut-off: the results must be the same as from the exports.
+    Store(&'a Path),
+}
+
 /// Runs one case's KPI on its inputs and returns the result as golden CSV.
-pub async fn run_case(case: &Case, kpi: &Kpi) -> Result<String> {
+pub fn run_case(case: &Case, kpi: &Kpi) -> Result<String> {
+    run_case_via(case, kpi, Via::Exports)
+}
+
+pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<String> {
     let spec_path = case.dir.join("case.toml");
     let text = std::fs::read_to_string(&spec_path).map_err(|e| Error::io(&spec_path, e))?;
     let spec: CaseSpec = toml::from_str(&text).map_err(|e| Error::GoldenCase { origin: spec_path.display().to_string(), message: e.to_string() })?;
@@ -125,19 +141,31 @@ pub async fn run_case(case: &Case, kpi: &Kpi) -> Result<String> {
         candidate_min_incidents: spec.candidate_min_incidents.unwrap_or(defaults.candidate_min_incidents),
         candidate_window_days: spec.candidate_window_days.unwrap_or(defaults.candidate_window_days),
     };
-    let mut policy = match &spec.sla {
-        Some(p) => SlaPolicy::load(&case.dir.join(p))?,
-        None => SlaPolicy::default_policy()?,
+    let sla = spec.sla.as_ref().map(|p| case.dir.join(p));
+    let exports: Vec<PathBuf> = if spec.inputs.is_empty() { vec![case.dir.clone()] } else { spec.inputs.iter().map(|i| case.dir.join(i)).collect() };
+    let inputs = match via {
+        Via::Exports => exports,
+        Via::Store(dir) => {
+            let (profile, text) = Profile::resolve_with_text(&spec.profile)?;
+            let request = crate::store::LoadRequest {
+                inputs: &exports,
+                profile: &profile,
+                profile_text: &text,
+                as_of: None,
+                mode: crate::store::Mode::Out { replace: true },
+                strict: false,
+            };
+            crate::store::load::load(dir, &request, &Progress::hidden(), &mut std::io::sink())?;
+            vec![dir.to_path_buf()]
+        }
     };
-    let inputs: Vec<PathBuf> = if spec.inputs.is_empty() { vec![case.dir.clone()] } else { spec.inputs.iter().map(|i| case.dir.join(i)).collect() };
-    let profile = Profile::resolve(&spec.profile)?;
-    let mut tables = MemorySink::default();
-    let summary = ingest::load(&inputs, &profile, &LoadOptions { as_of: Some(as_of) }, &mut tables, &mut RejectsCsv::discard())?;
-    policy.add_source_pause_states(&summary.pause_states);
-    let ctx = crate::engine::session(timezone.name());
-    crate::engine::register(&ctx, tables)?;
-    kpi::prepare(&ctx, request, Some(as_of), timezone, tuning, &policy).await?;
-    let batches = ctx.sql(&kpi.sql).await?.collect().await?;
+    let open = Open { inputs: &inputs, profile: &spec.profile, timezone, as_of: Some(as_of), sla: sla.as_deref(), rejects: None };
+    let pipeline = Pipeline::open(&open, &Progress::hidden(), &mut std::io::sink())?;
+    let params = pipeline.params(request, tuning)?;
+    let batches = pipeline.runtime().block_on(async {
+        let ctx = pipeline.session(&params).await?;
+        Ok::<_, Error>(ctx.sql(&kpi.sql).await?.collect().await?)
+    })?;
     golden_csv(&batches)
 }
 

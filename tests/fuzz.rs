@@ -71,7 +71,7 @@ fn load_bytes(name: &str, bytes: Vec<u8>, profile: &'static str) -> Result<(), S
         let profile = Profile::resolve(profile).expect("built-in profile");
         let as_of = ingest::timestamp::parse_iso("2027-01-01T00:00:00Z", chrono_tz::UTC);
         let mut tables = MemorySink::default();
-        ingest::load(&[path], &profile, &LoadOptions { as_of }, &mut tables, &mut RejectsCsv::discard()).map(|summary| {
+        ingest::load(&[path], &profile, &LoadOptions { as_of, ..LoadOptions::default() }, &mut tables, &mut RejectsCsv::discard()).map(|summary| {
             let mut broken: Vec<String> = summary
                 .files
                 .iter()
@@ -217,12 +217,19 @@ fn replay(target: &str, check: impl Fn(Vec<u8>) -> Result<(), String>) {
 
 static WORLD_PARQUET: LazyLock<PathBuf> = LazyLock::new(|| {
     let dir = std::env::temp_dir().join(format!("mttx-fuzz-parquet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
     let world = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/tests/_data/world/incidents.csv");
     let profile = Profile::resolve("canonical").unwrap();
-    let mut sink = mttx::ingest::ParquetDirSink::new(&dir).unwrap();
+    let mut sink = MemorySink::default();
     ingest::load(&[world], &profile, &LoadOptions::default(), &mut sink, &mut RejectsCsv::discard()).unwrap();
-    sink.finish().unwrap();
-    dir.join("incidents.parquet")
+    let table = mttx::model::Table::Incidents;
+    let path = dir.join("incidents.parquet");
+    let mut writer = mttx::write::TableWriter::create(&path, mttx::write::OutputFormat::Parquet, false, table.schema()).unwrap();
+    for batch in &sink.tables[&table] {
+        writer.write(batch).unwrap();
+    }
+    writer.finish().unwrap();
+    path
 });
 
 #[test]

@@ -54,7 +54,7 @@ fn a_timestamp_outside_the_plausible_range_is_rejected_naming_the_range() {
     let data = world_with(dir.path(), "I_TYPO", "2206-10-01T12:00:00Z");
     let out = dir.path().join("out");
     mttx().args(["load", "--input"]).arg(&data).arg("--out").arg(&out).assert().success().stdout(contains("rejected 1 row(s): implausible_timestamp"));
-    let rows = rejects(&out.join("rejects.csv"));
+    let rows = rejects(&crate::util::first_load(&out).join("rejects.csv"));
     let reject = rows.iter().find(|r| r[6] == "implausible_timestamp").expect("an implausible_timestamp reject");
     assert_eq!((reject[4].as_str(), reject[8].as_str()), ("resolved_at", "I_TYPO"));
     assert!(reject[7].contains("1990-01-01 to 2100-01-01") && reject[7].contains("parse.plausible_range"), "{}", reject[7]);
@@ -162,7 +162,8 @@ fn corpus() -> Vec<Hostile> {
 fn valid_parquet() -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     mttx().args(["load", "--input"]).arg(world().join("incidents.csv")).arg("--out").arg(dir.path()).assert().success();
-    std::fs::read(dir.path().join("incidents.parquet")).unwrap()
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    std::fs::read(dir.path().join(manifest["tables"]["incidents"]["files"][0]["path"].as_str().unwrap())).unwrap()
 }
 
 /// Whole-data errors that name no file, because no single file is at fault.

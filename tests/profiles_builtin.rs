@@ -22,7 +22,7 @@ fn load(profile: &str, inputs: &[PathBuf]) -> (FileCounts, Rejects) {
         cmd.arg("--input").arg(input);
     }
     cmd.assert().success();
-    let summary: Value = serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    let summary: Value = serde_json::from_slice(&std::fs::read(crate::util::first_load(out.path()).join("summary.json")).unwrap()).unwrap();
     let files = summary["files"]
         .as_array()
         .unwrap()
@@ -34,7 +34,7 @@ fn load(profile: &str, inputs: &[PathBuf]) -> (FileCounts, Rejects) {
             (name, f["table"].as_str().unwrap().to_string(), [n("read"), n("loaded"), n("merged"), n("rejected")])
         })
         .collect();
-    let rejects = rejects(&out.path().join("rejects.csv"))
+    let rejects = rejects(&crate::util::first_load(out.path()).join("rejects.csv"))
         .into_iter()
         .map(|r| (r[0].rsplit('/').next().unwrap().to_string(), r[1].clone(), r[4].clone(), r[6].clone()))
         .collect();
@@ -156,7 +156,7 @@ fn jira_components_under_either_name_or_absent() {
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
     assert_eq!(stdout.matches("absent column:").count(), 1, "{stdout}");
     assert!(stdout.contains("has no `Component/s` or `Components`, so incidents.category is null for its rows"), "{stdout}");
-    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let summary: Value = serde_json::from_slice(&std::fs::read(crate::util::first_load(&out).join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["absent_columns"][0]["field"], "category");
     assert_eq!(summary["absent_columns"].as_array().unwrap().len(), 1);
 }

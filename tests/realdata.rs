@@ -32,12 +32,12 @@ fn load(profile: &str, inputs: &[PathBuf]) -> (Value, Vec<Vec<String>>) {
         cmd.arg("--input").arg(input);
     }
     cmd.assert().success();
-    let summary: Value = serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    let summary: Value = serde_json::from_slice(&std::fs::read(crate::util::first_load(out.path()).join("summary.json")).unwrap()).unwrap();
     for file in summary["files"].as_array().unwrap() {
         let n = |k: &str| file[k].as_u64().unwrap();
         assert_eq!(n("read"), n("loaded") + n("merged") + n("rejected"), "{file}");
     }
-    let rejects = crate::util::rejects(&out.path().join("rejects.csv"));
+    let rejects = crate::util::rejects(&crate::util::first_load(out.path()).join("rejects.csv"));
     for r in &rejects {
         assert!(!r[6].is_empty() && !r[7].is_empty(), "every reject has a code and a reason: {r:?}");
     }

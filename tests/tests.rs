@@ -17,3 +17,4 @@ mod profiles_builtin;
 mod readers;
 mod realdata;
 mod report;
+mod store;

@@ -21,7 +21,7 @@ pub fn load(inputs: &[PathBuf], profile: &str, as_of: Option<&str>) -> mttx::Res
     let as_of = as_of.map(|s| ingest::timestamp::parse_iso(s, chrono_tz::UTC).expect("test as-of parses"));
     let mut tables = MemorySink::default();
     let mut rejects = RejectsCsv::discard();
-    let summary = ingest::load(inputs, &profile, &LoadOptions { as_of }, &mut tables, &mut rejects)?;
+    let summary = ingest::load(inputs, &profile, &LoadOptions { as_of, ..LoadOptions::default() }, &mut tables, &mut rejects)?;
     assert!(summary.reconciles(), "read = loaded + merged + rejected must hold: {summary:#?}");
     Ok((tables, summary))
 }
@@ -44,4 +44,9 @@ pub fn gzip(src: &Path, dst: &Path) {
 pub fn rejects(path: &Path) -> Vec<Vec<String>> {
     let mut reader = csv::Reader::from_path(path).unwrap();
     reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect()
+}
+
+/// The directory of a store's first load: its rejects.csv and summary.json.
+pub fn first_load(store: &Path) -> PathBuf {
+    store.join("loads/000001")
 }

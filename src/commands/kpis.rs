@@ -4,21 +4,21 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use datafusion::prelude::SessionContext;
-
-use super::{Loaded, Settings, Status, load_for_kpis, runtime};
+use super::{Settings, Status};
 use crate::check::{self, CheckReport, Pairing, Verdict, rules::Rules};
 use crate::cli::{CatalogArgs, CatalogFormat, CheckArgs, CheckFormat, DiffArgs, KpiArgs, KpiFormat, KpiRunArgs, TestArgs};
 use crate::error::{Error, Result};
 use crate::golden::{self, CaseOutcome};
 use crate::kpi::{self, Kpi, KpiDocument, KpiOutcome, KpiParams, PeriodRequest};
+use crate::pipeline::Pipeline;
+use crate::progress::Progress;
 use crate::render;
 
-/// The data loaded and registered once, with the window resolved, ready for any set of KPIs.
+/// The input opened once through the pipeline, with the window resolved, ready for any set of KPIs.
 struct Prepared {
-    ctx: SessionContext,
+    pipeline: Pipeline,
     params: KpiParams,
-    runtime: tokio::runtime::Runtime,
+    progress: Progress,
 }
 
 impl Prepared {
@@ -28,15 +28,17 @@ impl Prepared {
             (None, Some(from), Some(to)) => PeriodRequest::Months(from, to),
             _ => PeriodRequest::All,
         };
-        let tuning = super::tuning(&run.tuning);
-        let Loaded { ctx, policy, .. } = load_for_kpis(&run.input, run.sla.as_deref(), run.rejects.as_deref(), settings, err)?;
-        let runtime = runtime()?;
-        let params = runtime.block_on(kpi::prepare(&ctx, request, settings.as_of, settings.timezone, tuning, &policy))?;
-        Ok(Prepared { ctx, params, runtime })
+        let progress = Progress::for_stderr();
+        let pipeline = super::open(&run.input, run.sla.as_deref(), run.rejects.as_deref(), settings, &progress, err)?;
+        let params = pipeline.params(request, super::tuning(&run.tuning))?;
+        Ok(Prepared { pipeline, params, progress })
     }
 
-    fn run(&self, kpis: Vec<Kpi>) -> Vec<KpiOutcome> {
-        self.runtime.block_on(kpi::run::run_parallel(&self.ctx, kpis))
+    fn run(&self, kpis: Vec<Kpi>) -> Result<Vec<KpiOutcome>> {
+        self.progress.stage("running KPI queries", 0);
+        let outcomes = self.pipeline.run(&self.params, kpis);
+        self.progress.finish();
+        outcomes
     }
 }
 
@@ -48,7 +50,7 @@ pub fn kpi(args: &KpiArgs, settings: &Settings, out: &mut dyn Write, err: &mut d
         return Err(Error::Usage("--format parquet writes one file per KPI: give --out DIR".into()));
     }
     let prepared = Prepared::new(&args.run, settings, err)?;
-    let outcomes = prepared.run(selected);
+    let outcomes = prepared.run(selected)?;
     let mut file;
     let sink: &mut dyn Write = match (&args.out, args.format) {
         (Some(path), KpiFormat::Table | KpiFormat::Json | KpiFormat::Csv) => {
@@ -93,7 +95,7 @@ pub fn check(args: &CheckArgs, settings: &Settings, out: &mut dyn Write, err: &m
         return Err(Error::Usage("nothing to check: give --baseline FILE, or --rules FILE with gates".into()));
     }
     let prepared = Prepared::new(&args.run, settings, err)?;
-    let outcomes = prepared.run(selected);
+    let outcomes = prepared.run(selected)?;
     failed_queries(&outcomes)?;
     let current = KpiDocument::new(&prepared.params, &outcomes)?;
     if args.bless {
@@ -175,7 +177,7 @@ pub fn diff(args: &DiffArgs, settings: &Settings, out: &mut dyn Write, err: &mut
     let after = kpi::select(after_dir.as_deref(), &args.run.only)?;
     drop(scratch);
     let prepared = Prepared::new(&args.run, settings, err)?;
-    let (a, b) = (prepared.run(before), prepared.run(after));
+    let (a, b) = (prepared.run(before)?, prepared.run(after)?);
     failed_queries(&a)?;
     failed_queries(&b)?;
     let report =
@@ -191,13 +193,12 @@ pub fn test(args: &TestArgs, out: &mut dyn Write) -> Result<Status> {
     if cases.is_empty() {
         return Err(Error::Usage(format!("no golden cases in {}/tests/<kpi>/<case>/", args.queries.display())));
     }
-    let runtime = runtime()?;
     let (mut passed, mut failed) = (0, 0);
     for case in &cases {
         let Some(kpi) = kpis.iter().find(|k| k.id == case.kpi) else {
             return Err(Error::Usage(format!("{}: no KPI `{}` among the queries", case.dir.display(), case.kpi)));
         };
-        let actual = runtime.block_on(golden::run_case(case, kpi))?;
+        let actual = golden::run_case(case, kpi)?;
         let label = format!("{}/{}", case.kpi, case.name);
         match golden::judge(case, &actual, &kpi.meta.keys, args.bless)? {
             CaseOutcome::Passed => {

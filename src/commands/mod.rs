@@ -1,6 +1,7 @@
 //! What each subcommand does, as a pipeline: flags → validated settings → work → output.
 
 mod kpis;
+mod load;
 mod report;
 
 use std::io::Write;
@@ -8,12 +9,14 @@ use std::path::Path;
 
 use chrono_tz::Tz;
 
-use crate::cli::{Cli, Command, GenerateArgs, GenerateFormat, InputArgs, LoadArgs, ProfilesArgs, SqlArgs};
+use crate::cli::{Cli, Command, GenerateArgs, GenerateFormat, InputArgs, ProfilesArgs, SqlArgs};
 use crate::error::{Error, Result};
 use crate::generate::{self, FormatLayout, GenerateOptions};
+use crate::ingest::Profile;
 use crate::ingest::profile::BUILTIN;
 use crate::ingest::timestamp::parse_iso;
-use crate::ingest::{self, LoadOptions, LoadSummary, MemorySink, ParquetDirSink, Profile, RejectsCsv};
+use crate::pipeline::{self, Pipeline};
+use crate::progress::Progress;
 use crate::write::OutputFormat;
 use crate::{engine, render};
 
@@ -51,7 +54,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status
     let settings = Settings::from_cli(cli)?;
     let done = |r: Result<()>| r.map(|()| Status::Success);
     match &cli.command {
-        Command::Load(args) => done(load(args, &settings, out)),
+        Command::Load(args) => done(load::load(args, &settings, out, err)),
         Command::Sql(args) => done(sql(args, &settings, out, err)),
         Command::Kpi(args) => done(kpis::kpi(args, &settings, out, err)),
         Command::Report(args) => done(report::report(args, &settings, out, err)),
@@ -64,84 +67,15 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status
     }
 }
 
-fn load(args: &LoadArgs, settings: &Settings, out: &mut dyn Write) -> Result<()> {
-    let profile = Profile::resolve(&args.input.profile)?;
-    let mut tables = ParquetDirSink::new(&args.out)?;
-    let rejects_path = args.out.join("rejects.csv");
-    let mut rejects = RejectsCsv::create(&rejects_path)?;
-    let options = LoadOptions { as_of: settings.as_of };
-    let summary = ingest::load(&args.input.input, &profile, &options, &mut tables, &mut rejects)?;
-    tables.finish()?;
-    rejects.finish()?;
-    write_summary(&args.out.join("summary.json"), &summary)?;
-    write!(out, "{}", summary.render_text()).map_err(render::stdout_error)?;
-    writeln!(out, "wrote {}", args.out.display()).map_err(render::stdout_error)?;
-    let rejected = summary.total().rejected;
-    if args.strict && rejected > 0 {
-        return Err(Error::Strict { rejected, rejects_file: rejects_path.display().to_string() });
-    }
-    Ok(())
-}
-
-fn write_summary(path: &Path, summary: &LoadSummary) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(summary)?;
-    text.push('\n');
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
-}
-
-/// Loads the inputs into memory and reports rejects on `err`, so nothing is dropped unseen.
-pub fn load_in_memory(input: &InputArgs, settings: &Settings, rejects_file: Option<&Path>, err: &mut dyn Write) -> Result<(MemorySink, LoadSummary)> {
-    let profile = Profile::resolve(&input.profile)?;
-    let mut tables = MemorySink::default();
-    let mut rejects = match rejects_file {
-        Some(path) => RejectsCsv::create(path)?,
-        None => RejectsCsv::discard(),
-    };
-    let options = LoadOptions { as_of: settings.as_of };
-    let summary = ingest::load(&input.input, &profile, &options, &mut tables, &mut rejects)?;
-    rejects.finish()?;
-    let total = summary.total();
-    if total.rejected > 0 {
-        let reasons: Vec<String> = summary.rejects_by_reason.iter().map(|(r, n)| format!("{n} {r}")).collect();
-        let hint = match rejects_file {
-            Some(p) => format!("listed in {}", p.display()),
-            None => "list them with --rejects FILE or `mttx load`".to_string(),
-        };
-        let _ = writeln!(err, "mttx: loaded {} row(s), rejected {} ({}); {hint}", total.loaded, total.rejected, reasons.join(", "));
-    }
-    for absent in &summary.absent_columns {
-        let _ = writeln!(err, "mttx: {}", absent.describe());
-    }
-    Ok((tables, summary))
-}
-
-/// The data loaded into a registered session, with the SLA policy it is measured against: the
-/// start of every command that runs KPIs.
-pub struct Loaded {
-    pub ctx: datafusion::prelude::SessionContext,
-    pub policy: crate::kpi::SlaPolicy,
-    pub summary: LoadSummary,
-}
-
-/// Reads the SLA policy (`--sla` or the built-in one) first, so a bad file fails before the load,
-/// then loads the inputs and registers them on a session in the reporting time zone.
-pub fn load_for_kpis(input: &InputArgs, sla: Option<&Path>, rejects: Option<&Path>, settings: &Settings, err: &mut dyn Write) -> Result<Loaded> {
-    let mut policy = match sla {
-        Some(path) => crate::kpi::SlaPolicy::load(path)?,
-        None => crate::kpi::SlaPolicy::default_policy()?,
-    };
-    let (tables, summary) = load_in_memory(input, settings, rejects, err)?;
-    policy.add_source_pause_states(&summary.pause_states);
-    let ctx = engine::session(settings.timezone.name());
-    engine::register(&ctx, tables)?;
-    Ok(Loaded { ctx, policy, summary })
+/// Opens the input through the one pipeline, with the command's settings.
+pub fn open(input: &InputArgs, sla: Option<&Path>, rejects: Option<&Path>, settings: &Settings, progress: &Progress, err: &mut dyn Write) -> Result<Pipeline> {
+    let spec = pipeline::Open { inputs: &input.input, profile: input.profile_name(), timezone: settings.timezone, as_of: settings.as_of, sla, rejects };
+    Pipeline::open(&spec, progress, err)
 }
 
 fn sql(args: &SqlArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
-    let (tables, _) = load_in_memory(&args.input, settings, args.rejects.as_deref(), err)?;
-    let ctx = engine::session(settings.timezone.name());
-    engine::register(&ctx, tables)?;
-    let batches = runtime()?.block_on(engine::sql(&ctx, &args.query))?;
+    let pipeline = open(&args.input, None, args.rejects.as_deref(), settings, &Progress::hidden(), err)?;
+    let batches = pipeline.runtime().block_on(engine::sql(pipeline.tables(), &args.query))?;
     render::render(&batches, args.format, out)
 }
 
@@ -153,10 +87,6 @@ pub fn tuning(t: &crate::cli::TuningArgs) -> crate::kpi::Tuning {
         candidate_min_incidents: t.candidate_min_incidents,
         candidate_window_days: t.candidate_window_days,
     }
-}
-
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Error::io("<tokio runtime>", e))
 }
 
 fn generate(args: &GenerateArgs, out: &mut dyn Write) -> Result<()> {

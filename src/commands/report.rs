@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{Loaded, Settings, load_for_kpis};
+use super::Settings;
 use crate::cli::ReportArgs;
 use crate::error::Result;
 use crate::kpi;
@@ -15,9 +15,9 @@ pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: 
     let tuning = super::tuning(&args.tuning);
     let progress = Progress::for_stderr();
     progress.stage("loading", 0);
-    let Loaded { ctx, policy, summary } = load_for_kpis(&args.input, args.sla.as_deref(), args.rejects.as_deref(), settings, err)?;
+    let pipeline = super::open(&args.input, args.sla.as_deref(), args.rejects.as_deref(), settings, &progress, err)?;
     progress.finish();
-    let setting = Setting { kpis, policy: &policy, tuning, as_of: settings.as_of, timezone: settings.timezone, load: &summary };
+    let setting = Setting { kpis, tuning, pipeline: &pipeline };
     let options = ReportOptions {
         period: args.period,
         months: args.months,
@@ -26,7 +26,7 @@ pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: 
         targets: args.targets.clone(),
         out: args.out.clone(),
     };
-    let written = report::generate(&ctx, &setting, &options, &progress)?;
+    let written = report::generate(&setting, &options, &progress)?;
     writeln!(out, "report for {}: {}", written.period.label(), written.dir.join("report.html").display()).map_err(render::stdout_error)?;
     writeln!(out, "wrote {} files in {}", written.files.len(), written.dir.display()).map_err(render::stdout_error)
 }

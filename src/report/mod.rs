@@ -24,8 +24,8 @@ use datafusion::prelude::SessionContext;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::ingest::LoadSummary;
-use crate::kpi::{self, Kpi, KpiDocument, KpiParams, PeriodRequest, SlaPolicy, Tuning, YearMonth};
+use crate::kpi::{self, Kpi, KpiDocument, KpiParams, PeriodRequest, Tuning, YearMonth};
+use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::time::rfc3339;
 use compare::{Comparison, PeriodValues};
@@ -46,11 +46,9 @@ pub struct ReportOptions {
 /// What the data and flags fix before any KPI runs.
 pub struct Setting<'a> {
     pub kpis: Vec<Kpi>,
-    pub policy: &'a SlaPolicy,
     pub tuning: Tuning,
-    pub as_of: Option<i64>,
-    pub timezone: Tz,
-    pub load: &'a LoadSummary,
+    /// The opened input: tables, SLA policy, extent, time zone, cut-off and load summary.
+    pub pipeline: &'a Pipeline,
 }
 
 /// One period's run: its KPI values and the samples behind their rank tests.
@@ -95,7 +93,9 @@ pub struct Written {
     pub period: YearMonth,
 }
 
-pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOptions, progress: &Progress) -> Result<Written> {
+pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress) -> Result<Written> {
+    let pipeline = setting.pipeline;
+    let timezone = pipeline.timezone;
     // Flags that name files fail before the work.
     let targets = match &options.targets {
         Some(path) => Targets::load(path, &setting.kpis)?,
@@ -117,10 +117,10 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
     if options.months == 0 || i64::from(options.months) > kpi::params::MAX_PERIOD_MONTHS {
         return Err(Error::Usage(format!("--months {}: give 1 to {} months for the trend", options.months, kpi::params::MAX_PERIOD_MONTHS)));
     }
-    let runtime = crate::commands::runtime()?;
-    let extent = runtime.block_on(kpi::params::resolve(base, PeriodRequest::All, setting.as_of, setting.timezone, setting.tuning))?;
+    let runtime = pipeline.runtime();
+    let extent = pipeline.params(PeriodRequest::All, setting.tuning)?;
     let first_month = extent.first;
-    let period = options.period.unwrap_or_else(|| default_period(extent.as_of, first_month, setting.timezone));
+    let period = options.period.unwrap_or_else(|| default_period(extent.as_of, first_month, timezone));
     if period < first_month {
         return Err(Error::Usage(format!(
             "--period {}: the data starts in {} (its first incident); choose {} or later",
@@ -129,7 +129,7 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
             first_month.label()
         )));
     }
-    if period.start(setting.timezone) >= extent.as_of {
+    if period.start(timezone) >= extent.as_of {
         return Err(Error::Usage(format!(
             "--period {}: it starts after the cut-off {}, so nothing in it has happened yet; choose {} or earlier, or a later --as-of",
             period.label(),
@@ -169,9 +169,8 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
     let run = |first: YearMonth, last: YearMonth, kpis: &[Kpi], with_samples: bool| {
         let kpis = kpis.to_vec();
         async move {
-            let ctx = crate::engine::session(setting.timezone.name());
-            crate::engine::share_tables(base, &ctx).await?;
-            let params = kpi::prepare(&ctx, PeriodRequest::Months(first, last), Some(extent.as_of), setting.timezone, setting.tuning, setting.policy).await?;
+            let params = pipeline.params(PeriodRequest::Months(first, last), setting.tuning)?;
+            let ctx = pipeline.session(&params).await?;
             let outcomes = kpi::run::run_parallel(&ctx, kpis.clone()).await;
             kpi::run::failures(&outcomes)?;
             let document = KpiDocument::new(&params, &outcomes)?;
@@ -195,7 +194,7 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
     let (trend, current, previous_run, year_ago_run) = runtime.block_on(async {
         tokio::try_join!(run(window_first, period, &trend_kpis, false), run(period, period, &setting.kpis, true), optional(previous), optional(year_ago))
     })?;
-    let coverage = runtime.block_on(coverage(base))?;
+    let coverage = runtime.block_on(coverage(pipeline.tables()))?;
     progress.finish();
     check_header_columns(&setting.kpis, &current.document)?;
 
@@ -214,7 +213,7 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
         period,
         partial,
         as_of: rfc3339(extent.as_of),
-        timezone: setting.timezone.name().to_string(),
+        timezone: timezone.name().to_string(),
         window: trend.params.months(),
         trend: &trend.document,
         current: &current.document,
@@ -223,9 +222,9 @@ pub fn generate(base: &SessionContext, setting: &Setting, options: &ReportOption
         comparisons: &comparisons,
         targets: &targets,
         kpis: &setting.kpis,
-        load: setting.load,
+        load: &pipeline.load,
         coverage,
-        sla_description: if setting.policy.description.is_empty() { setting.policy.origin.clone() } else { setting.policy.description.clone() },
+        sla_description: if pipeline.policy.description.is_empty() { pipeline.policy.origin.clone() } else { pipeline.policy.description.clone() },
         notes,
         has_baseline: baseline.is_some(),
         has_year_ago: year_ago_run.is_some(),
