@@ -386,3 +386,51 @@ fn golden_cases_pass_from_a_store() {
         assert_eq!(actual, expected, "{}/{}", case.kpi, case.name);
     }
 }
+
+/// Event-log tickets from a store read with a cut-off are derived again from the events up to it:
+/// their state, milestones and status changes are those of the cut-off, as from the export itself.
+#[test]
+fn an_event_log_store_read_with_a_cut_off_derives_tickets_as_they_stood() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = fixture("profiles/eventlog/vinst_like.csv");
+    let store = dir.path().join("store");
+    load(&["load", "--profile", "eventlog", "--out", store.to_str().unwrap()], std::slice::from_ref(&log)).success();
+    let query = |input: &Path, extra: &[&str], sql: &str| -> String {
+        let out = mttx().args(["--as-of", "2012-04-12T12:00:00Z", "sql", "--format", "csv"]).args(extra).arg("--input").arg(input).arg(sql).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for sql in ["SELECT * FROM incidents ORDER BY id", "SELECT * FROM events ORDER BY id"] {
+        let from_store = query(&store, &[], sql);
+        assert_eq!(from_store, query(&log, &["--profile", "eventlog"], sql), "{sql}");
+        assert!(from_store.lines().count() > 2, "{from_store}");
+    }
+    // 1-100000005 was resolved on 16 April: at the cut-off (12 April) it did not exist yet; and
+    // 1-100000001, resolved on 3 April, was.
+    let tickets = query(&store, &[], "SELECT id, resolved_at FROM incidents ORDER BY id");
+    assert!(!tickets.contains("1-100000005") && tickets.contains("1-100000001,2012-04-03T14:00:00Z"), "{tickets}");
+    // A load into the store with a cut-off before its data's end is refused: the store keeps
+    // everything, and the cut-off belongs to the commands that read it.
+    load(&["--as-of", "2012-04-12", "load", "--into", store.to_str().unwrap()], std::slice::from_ref(&log))
+        .code(2)
+        .stderr(contains("the cut-off belongs to the commands that read it"));
+}
+
+/// A load refused by --strict leaves the store as it was, and a directory that holds only what a
+/// failed first load left behind can take a store.
+#[test]
+fn a_refused_load_leaves_the_store_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let bad = fixture("bad/incidents.csv");
+    load(&["--as-of", "2026-11-01", "load", "--strict", "--out", store.to_str().unwrap()], std::slice::from_ref(&bad))
+        .code(2)
+        .stderr(contains("--strict was given"))
+        .stderr(contains("the store is unchanged"));
+    assert!(!store.join("manifest.json").exists());
+    load(&["load", "--out", store.to_str().unwrap()], &[september()]).success();
+    let before = table(&store, "incidents");
+    load(&["--as-of", "2026-11-01", "load", "--strict", "--into", store.to_str().unwrap()], std::slice::from_ref(&bad)).code(2);
+    assert_eq!(table(&store, "incidents"), before);
+    assert_eq!(manifest(&store)["generation"], 1);
+}

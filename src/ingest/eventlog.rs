@@ -306,6 +306,20 @@ pub fn content_keys(events: &RecordBatch) -> Vec<String> {
         .collect()
 }
 
+/// The status changes of the tickets in `tickets`, without empty batches.
+pub fn changes_of(changes: Vec<RecordBatch>, tickets: &HashSet<String>) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::with_capacity(changes.len());
+    for batch in changes {
+        let ids = batch.column_by_name("ticket_id").expect("changes have ticket_id").as_string::<i32>();
+        let keep: datafusion::arrow::array::BooleanArray = (0..batch.num_rows()).map(|r| Some(tickets.contains(ids.value(r)))).collect();
+        let kept = datafusion::arrow::compute::filter_record_batch(&batch, &keep)?;
+        if kept.num_rows() > 0 {
+            out.push(kept);
+        }
+    }
+    Ok(out)
+}
+
 /// Tickets (one row per case: `id`, `first_file`, `first_row`, `event_count`, milestones,
 /// attributes, `reopen_count`) and the status changes in the canonical `events` schema.
 pub struct Derived {

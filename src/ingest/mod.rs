@@ -359,11 +359,25 @@ impl TableLoader<'_> {
                 first_new.entry(cases.value(r).to_string()).and_modify(|p| *p = (*p).min(place)).or_insert(place);
             }
         }
-        let mut seen: std::collections::HashSet<String> = prior.iter().flat_map(eventlog::content_keys).collect();
+        // Content already in the history, or in an earlier file of this load, is merged; repeats
+        // within one file stay, since a file can record the same status twice on purpose.
+        let mut seen: HashMap<String, Option<u32>> = prior.iter().flat_map(eventlog::content_keys).map(|k| (k, None)).collect();
         let mut fresh = Vec::with_capacity(events.len());
         for batch in events {
             let keys = eventlog::content_keys(&batch);
-            let keep: Vec<bool> = keys.into_iter().map(|k| seen.insert(k)).collect();
+            let files = batch.column_by_name("file").expect("extracted").as_primitive::<UInt32Type>().clone();
+            let keep: Vec<bool> = keys
+                .into_iter()
+                .enumerate()
+                .map(|(r, k)| match seen.get(&k) {
+                    Some(Some(file)) => *file == files.value(r),
+                    Some(None) => false,
+                    None => {
+                        seen.insert(k, Some(files.value(r)));
+                        true
+                    }
+                })
+                .collect();
             let fresh_batch = filter_record_batch(&batch, &BooleanArray::from(keep))?;
             if fresh_batch.num_rows() > 0 {
                 self.tables.history(self.table, fresh_batch.clone())?;
@@ -373,16 +387,8 @@ impl TableLoader<'_> {
         let mut all = prior;
         all.extend(fresh);
         let derived = eventlog::derive(extractor, all)?;
-        // The derived tickets carry canonical names: convert them like a canonical file.
-        let as_tickets = profile::TableProfile {
-            auto_columns: true,
-            columns: Default::default(),
-            unknown_columns: profile::UnknownColumns::Ignore,
-            dedup: None,
-            eventlog: None,
-            filter: None,
-            ..table_profile.clone()
-        };
+        let as_tickets = tickets_profile(table_profile);
+        let mut accepted: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut tickets_per_file: HashMap<usize, u64> = HashMap::new();
         for batch in derived.tickets {
             let ids = batch.column_by_name("id").expect("derived").as_string::<i32>().clone();
@@ -412,6 +418,8 @@ impl TableLoader<'_> {
                 let converted = converter.convert(chunk)?;
                 self.reject_all(file, paths[file], &converted.rejects)?;
                 self.summary.files[file].loaded += converted.batch.num_rows() as u64;
+                let ids = converted.batch.column(0).as_string::<i32>();
+                accepted.extend((0..ids.len()).map(|r| ids.value(r).to_string()));
                 if converted.batch.num_rows() > 0 {
                     self.tables.write(self.table, converted.batch)?;
                 }
@@ -420,14 +428,60 @@ impl TableLoader<'_> {
         for (file, kept) in &self.kept_events {
             self.summary.files[*file].merged += kept - tickets_per_file.get(file).copied().unwrap_or(0);
         }
-        for batch in derived.changes {
+        // The status changes of tickets that were loaded; a rejected ticket leaves none behind.
+        for batch in eventlog::changes_of(derived.changes, &accepted)? {
             self.summary.derived_events += batch.num_rows() as u64;
-            if batch.num_rows() > 0 {
-                self.tables.write(Table::Events, batch)?;
-            }
+            self.tables.write(Table::Events, batch)?;
         }
         Ok(())
     }
+}
+
+/// How derived tickets, which carry canonical names, are converted: like a canonical file, with
+/// the table's own parsing rules and checks.
+fn tickets_profile(table_profile: &profile::TableProfile) -> profile::TableProfile {
+    profile::TableProfile {
+        auto_columns: true,
+        columns: Default::default(),
+        unknown_columns: profile::UnknownColumns::Ignore,
+        dedup: None,
+        eventlog: None,
+        filter: None,
+        ..table_profile.clone()
+    }
+}
+
+/// Derives an event-log table's tickets and their status changes again from a stored history,
+/// with only the events up to `as_of`: each ticket as it stood then. Tickets that fail the
+/// table's checks are left out, as their load rejected them.
+pub fn rederive(profile: &Profile, table: Table, history: Vec<RecordBatch>, as_of: Option<i64>, origin: &Path) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>)> {
+    use datafusion::arrow::datatypes::{TimestampMicrosecondType, UInt64Type};
+    let rules = profile.rules(table, &profile.name)?;
+    let table_profile = profile.table(table).ok_or_else(|| crate::Error::profile(&profile.name, format!("no [tables.{table}] section")))?;
+    let log = table_profile.eventlog.as_ref().ok_or_else(|| crate::Error::profile(&profile.name, format!("[tables.{table}] has no eventlog")))?;
+    let extractor = eventlog::Extractor::new(log, &rules, as_of);
+    let mut events = Vec::with_capacity(history.len());
+    for batch in history {
+        let times = batch.column_by_name("ts").expect("extracted").as_primitive::<TimestampMicrosecondType>();
+        let keep: BooleanArray = (0..batch.num_rows()).map(|r| Some(as_of.is_none_or(|cut| times.value(r) <= cut))).collect();
+        events.push(filter_record_batch(&batch, &keep)?);
+    }
+    let derived = eventlog::derive(&extractor, events)?;
+    let as_tickets = tickets_profile(table_profile);
+    let converter = Converter { table, table_profile: &as_tickets, rules: &rules, as_of, path: origin };
+    let mut tickets = Vec::new();
+    let mut accepted = std::collections::HashSet::new();
+    for batch in derived.tickets {
+        let rows = batch.column_by_name("first_row").expect("derived").as_primitive::<UInt64Type>().values().to_vec();
+        let keep: Vec<usize> =
+            (0..batch.num_columns()).filter(|&i| !["first_file", "first_row", "event_count"].contains(&batch.schema().field(i).name().as_str())).collect();
+        let chunk = RawChunk { batch: batch.project(&keep)?, rows, lines: Vec::new(), malformed: Vec::new(), complete_schema: true };
+        let converted = converter.convert(chunk)?;
+        let ids = converted.batch.column(0).as_string::<i32>();
+        accepted.extend((0..ids.len()).map(|r| ids.value(r).to_string()));
+        tickets.push(converted.batch);
+    }
+    Ok((tickets, eventlog::changes_of(derived.changes, &accepted)?))
 }
 
 fn is_greater(a: &[KeyValue], b: &[KeyValue]) -> bool {

@@ -83,6 +83,47 @@ fn fault(point: Fault) {
     }
 }
 
+/// The first twelve characters of a hash, for messages.
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+/// A store of a profile whose event logs derive the `events` table cannot also take plain event
+/// exports: merging would not know which of a ticket's events to replace.
+fn check_profile(store: &Path, profile: &Profile) -> Result<()> {
+    let derives = Table::ALL.into_iter().any(|t| profile.table(t).is_some_and(|tp| tp.eventlog.is_some()));
+    let plain_events = profile.table(Table::Events).is_some_and(|tp| tp.eventlog.is_none());
+    if derives && plain_events {
+        return Err(store_error(
+            store,
+            format!("profile {} derives events from event logs and also reads an events export; a store needs one or the other", profile.name),
+        ));
+    }
+    Ok(())
+}
+
+/// A stand-in manifest for a store being replaced that cannot be read: its generation is the
+/// highest in the names of the files on disk.
+fn generations_on_disk(store: &Path) -> Manifest {
+    let mut highest = 0u64;
+    for top in ["data", "history"] {
+        let _ = walk(&store.join(top), &mut |p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if let Some(g) = name.strip_prefix('g').and_then(|n| n.get(..6)).and_then(|n| n.parse::<u64>().ok()) {
+                highest = highest.max(g);
+            }
+        });
+    }
+    if let Ok(entries) = std::fs::read_dir(store.join("loads")) {
+        for entry in entries.flatten() {
+            if let Ok(g) = entry.file_name().to_string_lossy().parse::<u64>() {
+                highest = highest.max(g);
+            }
+        }
+    }
+    Manifest { generation: highest, ..Manifest::empty() }
+}
+
 fn store_error(path: &Path, message: impl Into<String>) -> Error {
     Error::Store { path: path.to_path_buf(), message: message.into() }
 }
@@ -111,11 +152,16 @@ fn file_sha256(path: &Path) -> Result<String> {
 pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mut dyn Write) -> Result<LoadOutcome> {
     prepare_dir(store, request.mode)?;
     let _load_lock = lock::load(store, notes)?;
+    // Checked again under the lock: another `--out` may have made a store here meanwhile.
     let current = match request.mode {
         Mode::Into { .. } => Some(Manifest::read(store)?),
-        Mode::Out { .. } if Manifest::exists(store) => Some(Manifest::read(store)?),
+        Mode::Out { replace: false } if Manifest::exists(store) => return Err(store_error(store, "a store was made here by another load meanwhile")),
+        // A store being replaced may be one this mttx cannot read (another layout version): its
+        // files are not read, only their generations counted, so that new names never collide.
+        Mode::Out { replace: true } if Manifest::exists(store) => Manifest::read(store).ok().or_else(|| Some(generations_on_disk(store))),
         Mode::Out { .. } => None,
     };
+    check_profile(store, request.profile)?;
     let profile = ProfileRecord { name: request.profile.name.clone(), sha256: sha256_hex(request.profile_text.as_bytes()) };
     let base = match (request.mode, &current) {
         (Mode::Into { profile_change }, Some(current)) => {
@@ -125,9 +171,9 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
                     format!(
                         "the store was loaded with profile {} (sha256 {}), and this load uses {} (sha256 {}); give the same --profile, or --profile-change if the change is deliberate",
                         current.profile.name,
-                        &current.profile.sha256[..12],
+                        short(&current.profile.sha256),
                         profile.name,
-                        &profile.sha256[..12]
+                        short(&profile.sha256)
                     ),
                 ));
             }
@@ -135,6 +181,18 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
         }
         _ => None,
     };
+    if let (Mode::Into { .. }, Some(current), Some(as_of)) = (request.mode, &current, request.as_of)
+        && current.extent.latest.is_some_and(|latest| latest > as_of)
+    {
+        return Err(store_error(
+            store,
+            format!(
+                "--as-of {} is before the store's latest timestamp ({}): a load into a store keeps everything, and the cut-off belongs to the commands that read it (`mttx --as-of … report --input STORE`)",
+                crate::time::rfc3339(as_of),
+                crate::time::rfc3339(current.extent.latest.unwrap_or_default())
+            ),
+        ));
+    }
     let generation = current.as_ref().map_or(0, |m| m.generation) + 1;
     let first_file = base.map_or(0, |m| m.sources.len()) as u32;
 
@@ -269,13 +327,31 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
         loads,
     };
     manifest.extent = extent_of(store, &manifest)?;
+    // The profile, by its hash: a store read with a cut-off derives its event logs again with it.
+    let profile_path = store.join(profile_file(&manifest.profile));
+    std::fs::create_dir_all(store.join("profiles")).map_err(|e| Error::io(store.join("profiles"), e))?;
+    std::fs::write(&profile_path, request.profile_text).map_err(|e| Error::io(&profile_path, e))?;
+    // Every new file and directory entry is on disk before the manifest lists them.
+    for dir in written_dirs(store, &manifest) {
+        sync_dir(&dir)?;
+    }
     fault(Fault::BeforeSwitch);
     manifest.switch(store)?;
     fault(Fault::AfterSwitch);
     progress.finish();
-    let left_for_later = collect_garbage(store, &manifest)?;
+    // The load is done once the manifest has switched: tidying up may fail without undoing it.
+    let left_for_later = match collect_garbage(store, &manifest) {
+        Ok(left) => left,
+        Err(e) => {
+            let _ = writeln!(notes, "mttx: the load is complete, but tidying the store failed ({e}); the next load tries again");
+            1
+        }
+    };
     Ok(LoadOutcome { record, summary, manifest, left_for_later })
 }
+
+/// What a store directory holds besides its manifest.
+const STORE_ENTRIES: [&str; 6] = ["data", "history", "loads", "profiles", super::lock::LOAD_LOCK, super::lock::READERS_LOCK];
 
 /// `--out` makes the directory; it refuses a store already there unless `replace`, and any other
 /// directory that is not empty, so that no slip destroys a year of history or unrelated files.
@@ -294,9 +370,15 @@ fn prepare_dir(store: &Path, mode: Mode) -> Result<()> {
                 ));
             }
             if store.exists() && !Manifest::exists(store) {
-                let mut entries = std::fs::read_dir(store).map_err(|e| Error::io(store, e))?;
-                if entries.next().is_some() {
-                    return Err(store_error(store, "the directory is not empty and holds no store; give a new directory for the store"));
+                // What a load that failed before its first switch leaves behind is the store's own;
+                // anything else is not, and is never written over.
+                let entries = std::fs::read_dir(store).map_err(|e| Error::io(store, e))?;
+                for entry in entries {
+                    let name = entry.map_err(|e| Error::io(store, e))?.file_name().to_string_lossy().into_owned();
+                    let own = STORE_ENTRIES.contains(&name.as_str()) || name.starts_with(&format!(".{}.", super::manifest::FILE_NAME));
+                    if !own {
+                        return Err(store_error(store, "the directory is not empty and holds no store; give a new directory for the store"));
+                    }
                 }
             }
             std::fs::create_dir_all(store).map_err(|e| Error::io(store, e))?;
@@ -345,8 +427,8 @@ fn merge_table(store: &Path, table: Table, stored: &TableFiles, new: &[RecordBat
         let keyed = read_file(&path, Some(&[key, VERSION_COLUMN, LOAD_COLUMN]))?;
         let mut drop_rows = Vec::new();
         for batch in &keyed {
-            let keys = batch.column(0).as_string::<i32>();
-            let versions = batch.column(1).as_binary::<i32>();
+            let keys = batch.column_by_name(key).expect("projected").as_string::<i32>();
+            let versions = batch.column_by_name(VERSION_COLUMN).expect("projected").as_binary::<i32>();
             let mut drops = vec![false; batch.num_rows()];
             for (r, drop) in drops.iter_mut().enumerate() {
                 let value = keys.value(r);
@@ -402,18 +484,39 @@ fn extent_of(store: &Path, manifest: &Manifest) -> Result<Extent> {
     crate::engine::block_on(Extent::scan(&ctx))
 }
 
+/// The profile file of a store, named by the profile's hash.
+pub fn profile_file(profile: &ProfileRecord) -> String {
+    format!("profiles/{}.toml", profile.sha256)
+}
+
+/// The directories whose entries a load changed, deepest first.
+fn written_dirs(store: &Path, manifest: &Manifest) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = manifest.data_files().filter_map(|f| store.join(&f.path).parent().map(Path::to_path_buf)).collect();
+    if let Some(load) = manifest.loads.last()
+        && let Some(dir) = Path::new(&load.rejects).parent()
+    {
+        dirs.push(store.join(dir));
+    }
+    dirs.extend(["data", "history", "loads", "profiles"].iter().map(|d| store.join(d)).filter(|d| d.is_dir()));
+    dirs.push(store.to_path_buf());
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    dirs.dedup();
+    dirs
+}
+
 /// Deletes what the manifest no longer lists (data files, histories, the loads of a replaced
 /// store, staged manifests of loads that crashed), unless a reader is running; returns how many
 /// were left for a later load.
 fn collect_garbage(store: &Path, manifest: &Manifest) -> Result<usize> {
     let mut listed: HashSet<PathBuf> = manifest.data_files().map(|f| store.join(&f.path)).collect();
+    listed.insert(store.join(profile_file(&manifest.profile)));
     for record in &manifest.loads {
         if let Some(dir) = Path::new(&record.rejects).parent() {
             listed.insert(store.join(dir));
         }
     }
     let mut garbage = Vec::new();
-    for top in ["data", "history"] {
+    for top in ["data", "history", "profiles"] {
         walk(&store.join(top), &mut |p| {
             if !listed.contains(p) {
                 garbage.push(p.to_path_buf());

@@ -57,8 +57,11 @@ pub fn load(store: &Path, notes: &mut dyn Write) -> Result<Held> {
 pub fn read(store: &Path) -> Result<Option<Held>> {
     let path = store.join(READERS_LOCK);
     let Ok(file) = open(&path, false).or_else(|_| open(&path, true)) else { return Ok(None) };
-    file.lock_shared().map_err(|e| lock_error(&path, e))?;
-    Ok(Some(Held { _file: file }))
+    match file.lock_shared() {
+        Ok(()) => Ok(Some(Held { _file: file })),
+        // Storage without locks (some network file systems): read without one.
+        Err(_) => Ok(None),
+    }
 }
 
 /// Takes the readers' lock exclusively if no reader holds it; None when one does.

@@ -174,6 +174,24 @@ impl Manifest {
         sync_dir(store)
     }
 
+    /// A manifest of no data, the start of a new store.
+    pub fn empty() -> Manifest {
+        Manifest {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            model_version: MODEL_VERSION,
+            generation: 0,
+            profile: ProfileRecord { name: String::new(), sha256: String::new() },
+            cut_off: None,
+            extent: Extent::default(),
+            pause_states: Vec::new(),
+            tables: BTreeMap::new(),
+            histories: BTreeMap::new(),
+            sources: Vec::new(),
+            loads: Vec::new(),
+        }
+    }
+
     /// Every data file the manifest lists, relative to the store.
     pub fn data_files(&self) -> impl Iterator<Item = &DataFile> {
         self.tables.values().chain(self.histories.values()).flat_map(|t| t.files.iter())

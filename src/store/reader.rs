@@ -61,6 +61,36 @@ impl Store {
                 }
             };
         }
+        if let Some(cut) = cut {
+            self.rederive(ctx, cut)?;
+        }
+        Ok(())
+    }
+
+    /// Event-log tables with a cut-off: a stored ticket was derived from its whole history, so
+    /// its state, priority, milestones and reopen count may be those of later events. As it stood
+    /// at the cut-off, it is derived again from the events up to it, and so are its status changes.
+    fn rederive(&self, ctx: &SessionContext, cut: i64) -> Result<()> {
+        if self.manifest.histories.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir.join(super::load::profile_file(&self.manifest.profile));
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let profile = crate::ingest::Profile::parse(&text, &self.manifest.profile.name)?;
+        let mut changes = Vec::new();
+        for (name, files) in &self.manifest.histories {
+            let table = Table::from_name(name).ok_or_else(|| store_error(&Manifest::path(&self.dir), format!("the manifest lists a history of an unknown table `{name}`")))?;
+            let mut history = Vec::new();
+            for file in &files.files {
+                history.extend(read_file(&self.dir.join(&file.path), None)?);
+            }
+            let (tickets, table_changes) = crate::ingest::rederive(&profile, table, history, Some(cut), &self.dir.join("history").join(name))?;
+            ctx.deregister_table(table.name())?;
+            ctx.register_table(table.name(), Arc::new(MemTable::try_new(table.schema(), vec![tickets])?))?;
+            changes.extend(table_changes);
+        }
+        ctx.deregister_table(Table::Events.name())?;
+        ctx.register_table(Table::Events.name(), Arc::new(MemTable::try_new(Table::Events.schema(), vec![changes])?))?;
         Ok(())
     }
 }
