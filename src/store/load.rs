@@ -200,7 +200,8 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
     std::fs::create_dir_all(store.join(&load_dir)).map_err(|e| Error::io(store.join(&load_dir), e))?;
     let rejects_path = format!("{load_dir}/rejects.csv");
     let mut rejects = RejectsCsv::create(&store.join(&rejects_path))?;
-    let mut rows = LoadedRows::new(generation);
+    // A new store has nothing to merge with: its rows go to data files as they come.
+    let mut rows = if base.is_none() { LoadedRows::streaming(generation, store.to_path_buf()) } else { LoadedRows::new(generation) };
     let options = LoadOptions { as_of: request.as_of, first_file };
     let history = base.map(|m| StoredHistory { dir: store, manifest: m });
     let summary = ingest::load_with_history(
@@ -250,7 +251,14 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
         } else {
             Rule::Versions
         };
-        let merged = merge_table(store, table, &stored, &new, &prefix, rule)?;
+        let mut merged = merge_table(store, table, &stored, &new, &prefix, rule)?;
+        // Files a streaming load wrote early: rows of a new store, all inserted.
+        if let Some(early) = rows.written.remove(&table) {
+            let rows_early: u64 = early.iter().map(|f| f.rows).sum();
+            merged.inserted += rows_early;
+            merged.files.rows += rows_early;
+            merged.files.files.splice(0..0, early);
+        }
         if table != Table::Events || eventlog_tables.is_empty() {
             inserted += merged.inserted;
             replaced += merged.replaced;
