@@ -21,6 +21,7 @@ fn generate_parquet(c: &mut Criterion) {
                 start: chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
                 seed: 1,
                 layout: FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false },
+                shift: None,
             })
             .unwrap()
         })

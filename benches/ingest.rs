@@ -30,6 +30,7 @@ fn generated(dir: &std::path::Path, format: OutputFormat) -> PathBuf {
         start: chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
         seed: 1,
         layout: FormatLayout::Uniform { format, gzip: false },
+        shift: None,
     })
     .expect("generate bench data");
     out.join(format!("incidents.{}", format.extension()))

@@ -20,6 +20,7 @@ fn pipeline(dir: &std::path::Path) -> (Pipeline, KpiParams) {
         start: chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
         seed: 7,
         layout: FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false },
+        shift: None,
     })
     .unwrap();
     let inputs = [dir.to_path_buf()];

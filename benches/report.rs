@@ -22,6 +22,7 @@ fn whole_report(c: &mut Criterion) {
         start: chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
         seed: 7,
         layout: FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false },
+        shift: None,
     })
     .unwrap();
     let inputs = [data.path().to_path_buf()];
@@ -29,7 +30,7 @@ fn whole_report(c: &mut Criterion) {
     let pipeline = Pipeline::open(&open, &Progress::hidden(), &mut std::io::sink()).unwrap();
     let setting = Setting { kpis: mttx::kpi::select(None, &[]).unwrap(), tuning: Tuning::default(), pipeline: &pipeline };
     let out = tempfile::tempdir().unwrap();
-    let options = ReportOptions { period: None, months: 13, benchmark: None, baseline: None, targets: None, out: out.path().to_path_buf() };
+    let options = ReportOptions { period: None, months: 13, benchmark: None, baseline: None, targets: None, improvements: None, out: out.path().to_path_buf() };
     let mut group = c.benchmark_group("report");
     group.sample_size(10);
     group.bench_function("200k_incidents_end_to_end_after_load", |b| b.iter(|| report::generate(&setting, &options, &Progress::hidden()).unwrap()));

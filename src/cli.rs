@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::time::YearMonth;
+use crate::time::{MonthRange, YearMonth};
 
 #[derive(Debug, Parser)]
 #[command(name = "mttx", version, about = "ITSM metrics and benchmarking on Apache Arrow and DataFusion")]
@@ -39,6 +39,9 @@ pub enum Command {
     Test(TestArgs),
     /// Run two sets of KPI definitions on the same data and show how the numbers move.
     Diff(DiffArgs),
+    /// Before and after a change to the process: every selected KPI over two windows of months,
+    /// each measure tested, with a verdict (improved, worse, no evidence).
+    Compare(CompareArgs),
     /// List the KPIs and their definitions (built-in, plus --queries DIR).
     Catalog(CatalogArgs),
     /// Run SQL over the canonical tables (incidents, problems, changes, cis, events).
@@ -253,6 +256,43 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The months before the change: YYYY-MM..YYYY-MM, or one month.
+    #[arg(long, value_name = "YYYY-MM..YYYY-MM")]
+    pub before: MonthRange,
+
+    /// The months after it; the two windows may not overlap.
+    #[arg(long, value_name = "YYYY-MM..YYYY-MM")]
+    pub after: MonthRange,
+
+    /// A directory of your own KPI queries, as for `mttx kpi`.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+
+    /// Compare only these KPIs (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub only: Vec<String>,
+
+    /// SLA policy. Default: the built-in policy.
+    #[arg(long, value_name = "FILE")]
+    pub sla: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ResultFormat::Table)]
+    pub format: ResultFormat,
+
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -277,6 +317,11 @@ pub struct ReportArgs {
     /// KPI targets (TOML). Default: the built-in targets, the same as sample-data/targets.toml.
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
+
+    /// An improvement register: initiatives, when they went live, and the measures they should
+    /// move. Default: improvements.toml in an input directory, when there is one.
+    #[arg(long, value_name = "FILE")]
+    pub improvements: Option<PathBuf>,
 
     /// A directory of your own KPI queries, as for `mttx kpi`.
     #[arg(long, value_name = "DIR")]
@@ -356,6 +401,23 @@ pub struct GenerateArgs {
     /// Gzip the csv or ndjson files.
     #[arg(long)]
     pub gzip: bool,
+
+    /// Plant a change in resolution times from this date on (with --shift-factor, and
+    /// --shift-priority or --shift-group), recorded in ground_truth.json.
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "shift_factor")]
+    pub shift_from: Option<chrono::NaiveDate>,
+
+    /// The incidents of this priority are shifted.
+    #[arg(long, value_name = "P", requires = "shift_from", conflicts_with = "shift_group")]
+    pub shift_priority: Option<u8>,
+
+    /// The incidents worked by this assignment group are shifted.
+    #[arg(long, value_name = "GROUP", requires = "shift_from")]
+    pub shift_group: Option<String>,
+
+    /// Their resolution times are multiplied by this: 0.6 is 40 % faster.
+    #[arg(long, value_name = "F", requires = "shift_from")]
+    pub shift_factor: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -48,6 +48,10 @@ pub enum Error {
     #[error("{origin}: {message}")]
     Peers { origin: String, message: String },
 
+    /// An improvement register (`improvements.toml`) is malformed or names what the KPIs do not have.
+    #[error("{origin}: {message}")]
+    Improvements { origin: String, message: String },
+
     /// A golden case's `case.toml` is malformed.
     #[error("{origin}: {message}")]
     GoldenCase { origin: String, message: String },

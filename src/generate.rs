@@ -53,6 +53,37 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// Which format each table is written in.
     pub layout: FormatLayout,
+    /// A planted change in resolution times from a date on, for before/after comparisons.
+    pub shift: Option<Shift>,
+}
+
+/// From `from` (UTC midnight) on, the resolution times of the incidents of one priority or one
+/// assignment group are `factor` times what they would have been: an improvement below 1, a
+/// deterioration above. Every other draw is the same as without it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shift {
+    pub from: NaiveDate,
+    pub target: ShiftTarget,
+    pub factor: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShiftTarget {
+    Priority(u8),
+    Group(String),
+}
+
+/// The planted shift, as ground_truth.json states it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShiftTruth {
+    /// First instant of the shift, RFC 3339 UTC.
+    pub from: String,
+    /// Which incidents: `priority=3` or `assignment_group=Service Desk`.
+    pub incidents: String,
+    /// Resolution times (opened to resolved) are multiplied by this.
+    pub factor: f64,
+    /// Incidents opened from `from` on that the shift changed.
+    pub shifted: u64,
 }
 
 /// Which format each table is written in.
@@ -132,6 +163,9 @@ pub struct GroundTruth {
     pub failed_patch_factor: f64,
     /// The window after a patch's `actual_end`, `(actual_end, actual_end + window]`, in hours.
     pub correlation_window_hours: i64,
+    /// A planted change in resolution times (`mttx generate --shift-…`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_shift: Option<ShiftTruth>,
     /// How the failed-patch effect was planted and what it realised.
     pub patches: PatchTruth,
     /// Per CI class: planted multiplier and incident rates.
@@ -293,6 +327,26 @@ fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
     let by_ci = ByCi::new(&incidents, cmdb.cis.len());
     let problems = problems::plant(&mut incidents, &by_ci, &window, seed);
     let follow = FollowStats::measure(&changes, &incidents, &by_ci);
+    let resolution_shift = opts.shift.as_ref().map(|shift| {
+        let from = shift.from.and_time(NaiveTime::MIN).and_utc().timestamp();
+        let mut shifted = 0;
+        for incident in incidents.iter_mut().filter(|i| i.opened >= from) {
+            let matches = match &shift.target {
+                ShiftTarget::Priority(p) => incident.priority == *p,
+                ShiftTarget::Group(g) => tables::assignment_group(incident, &cmdb) == g,
+            };
+            if matches {
+                incident.work = incidents::seconds(incident.work as f64 * shift.factor).max(5 * MINUTE);
+                incident.ack_delay = incident.ack_delay.min(incident.work);
+                shifted += 1;
+            }
+        }
+        let who = match &shift.target {
+            ShiftTarget::Priority(p) => format!("priority={p}"),
+            ShiftTarget::Group(g) => format!("assignment_group={g}"),
+        };
+        ShiftTruth { from: rfc3339(from), incidents: who, factor: shift.factor, shifted }
+    });
 
     let n = incidents.len() as f64;
     let delays: Vec<i64> = incidents.iter().filter_map(|i| i.detection).collect();
@@ -312,6 +366,7 @@ fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
         detection_share_realised: delays.len() as f64 / n,
         problem_link_share: problems::PROBLEM_LINK_SHARE,
         problem_link_share_realised: incidents.iter().filter(|i| i.problem.is_some()).count() as f64 / n,
+        resolution_shift,
         failed_patch_factor: changes::FAILED_PATCH_FACTOR,
         correlation_window_hours: changes::CORRELATION_WINDOW / HOUR,
         patches: PatchTruth {
@@ -439,7 +494,15 @@ mod tests {
     use crate::model::{Domain, FieldKind};
 
     fn options(out: &Path, incidents: usize, seed: u64, layout: FormatLayout) -> GenerateOptions {
-        GenerateOptions { out: out.to_path_buf(), incidents, months: 12, start: NaiveDate::from_ymd_opt(2025, 11, 1).expect("valid date"), seed, layout }
+        GenerateOptions {
+            out: out.to_path_buf(),
+            incidents,
+            months: 12,
+            start: NaiveDate::from_ymd_opt(2025, 11, 1).expect("valid date"),
+            seed,
+            layout,
+            shift: None,
+        }
     }
 
     const PARQUET: FormatLayout = FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false };

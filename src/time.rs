@@ -97,6 +97,49 @@ impl YearMonth {
     }
 }
 
+/// Months from `first` to `last`, inclusive: `2026-01..2026-03`, or one month, `2026-05`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MonthRange {
+    pub first: YearMonth,
+    pub last: YearMonth,
+}
+
+impl FromStr for MonthRange {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<MonthRange, String> {
+        let usage = || format!("`{text}`: give months as YYYY-MM..YYYY-MM, e.g. 2026-01..2026-03, or one month, YYYY-MM");
+        let (first, last) = match text.split_once("..") {
+            Some((a, b)) => (a.trim().parse::<YearMonth>().map_err(|_| usage())?, b.trim().parse::<YearMonth>().map_err(|_| usage())?),
+            None => {
+                let month = text.trim().parse::<YearMonth>().map_err(|_| usage())?;
+                (month, month)
+            }
+        };
+        if first > last {
+            return Err(format!("`{text}`: {first} is after {last}"));
+        }
+        Ok(MonthRange { first, last })
+    }
+}
+
+impl fmt::Display for MonthRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.first == self.last { write!(f, "{}", self.first) } else { write!(f, "{}..{}", self.first, self.last) }
+    }
+}
+
+impl MonthRange {
+    /// True when the two ranges share a month.
+    pub fn overlaps(&self, other: &MonthRange) -> bool {
+        self.first <= other.last && other.first <= self.last
+    }
+
+    pub fn months(&self) -> i64 {
+        self.first.months_through(self.last)
+    }
+}
+
 /// The first instant of a calendar day in `tz`, as UTC microseconds.
 pub fn day_start(day: NaiveDate, tz: Tz) -> i64 {
     local_to_utc_micros(day.and_time(NaiveTime::MIN), tz).expect("every day has a first instant")
@@ -175,6 +218,18 @@ mod tests {
             let err = bad.parse::<YearMonth>().unwrap_err().to_string();
             assert!(err.contains("give a month as YYYY-MM"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn month_ranges_parse_and_overlap() {
+        let q1: MonthRange = "2026-01..2026-03".parse().unwrap();
+        assert_eq!((q1.first.to_string(), q1.last.to_string(), q1.months()), ("2026-01".into(), "2026-03".into(), 3));
+        assert_eq!(q1.to_string(), "2026-01..2026-03");
+        let may: MonthRange = "2026-05".parse().unwrap();
+        assert_eq!(may.to_string(), "2026-05");
+        assert!(!q1.overlaps(&may) && q1.overlaps(&"2026-03..2026-04".parse().unwrap()));
+        assert!("2026-03..2026-01".parse::<MonthRange>().unwrap_err().contains("is after"));
+        assert!("2026-1..2026-03".parse::<MonthRange>().unwrap_err().contains("YYYY-MM..YYYY-MM"));
     }
 
     #[test]

@@ -90,6 +90,7 @@ fn committed_sample_data_is_what_the_documented_command_produces() {
         .args(["generate", "--out"])
         .arg(dir.path())
         .args(["--incidents", "20000", "--months", "12", "--seed", "2026", "--format", "mixed"])
+        .args(["--shift-from", "2026-06-01", "--shift-priority", "3", "--shift-factor", "0.7"])
         .assert()
         .success();
     let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
@@ -98,4 +99,59 @@ fn committed_sample_data_is_what_the_documented_command_produces() {
         let kept = std::fs::read(committed.join(name)).unwrap();
         assert!(fresh == kept, "sample-data/{name} is stale: regenerate it with the command in sample-data/README.md");
     }
+}
+
+/// A planted shift changes the resolution times of the chosen incidents from its date on, and only
+/// theirs: every other draw is the same as without it.
+#[test]
+fn a_planted_shift_scales_only_its_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, shifted) = (dir.path().join("plain"), dir.path().join("shifted"));
+    generate(&plain, "5", "csv");
+    mttx()
+        .args([
+            "generate",
+            "--incidents",
+            "4000",
+            "--months",
+            "6",
+            "--seed",
+            "5",
+            "--format",
+            "csv",
+            "--shift-from",
+            "2026-02-01",
+            "--shift-priority",
+            "3",
+            "--shift-factor",
+            "0.5",
+            "--out",
+        ])
+        .arg(&shifted)
+        .assert()
+        .success();
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(shifted.join("ground_truth.json")).unwrap()).unwrap();
+    assert_eq!(truth["resolution_shift"]["incidents"], "priority=3");
+    assert_eq!(truth["resolution_shift"]["factor"], 0.5);
+    let shifted_count = truth["resolution_shift"]["shifted"].as_u64().unwrap();
+    // Every incident, in id order: shortening a resolution can bring it before the cut-off.
+    let query = "SELECT id, priority, opened_at, extract(epoch FROM resolved_at - opened_at) AS work FROM incidents ORDER BY id";
+    let (a, b) = (sql(&plain, query), sql(&shifted, query));
+    assert_eq!(a.len(), b.len());
+    let mut ratios = Vec::new();
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((&x["id"], &x["opened_at"], &x["priority"]), (&y["id"], &y["opened_at"], &y["priority"]), "the same incidents, opened at the same times");
+        let later = x["opened_at"].as_str().unwrap() >= "2026-02-01";
+        match (x["work"].as_f64(), y["work"].as_f64()) {
+            // A reopened ticket's timeline is cut at the cut-off, so compare the median ratio.
+            (Some(wx), Some(wy)) if x["priority"] == 3 && later => ratios.push(wy / wx),
+            _ if x["priority"] == 3 && later => {}
+            (wx, wy) => assert_eq!(wx, wy, "untouched: {x}"),
+        }
+    }
+    ratios.sort_by(f64::total_cmp);
+    let halved = ratios.len();
+    let median = ratios[halved / 2];
+    assert!((median - 0.5).abs() < 0.02, "median ratio {median}");
+    assert!(halved > 100 && halved as u64 <= shifted_count, "{halved} of {shifted_count}");
 }

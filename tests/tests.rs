@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod check;
 mod cli;
+mod compare;
 mod dedup;
 mod docs;
 mod fuzz;

@@ -208,6 +208,19 @@ fn word(chars: &[char], at: &mut usize, what: &str) -> std::result::Result<Strin
     Ok(chars[start..*at].iter().collect())
 }
 
+impl Selector {
+    /// Parses a whole selector, `kpi.column{key=value,…}`, as gates write one; the error says
+    /// what was expected, and at which character.
+    pub fn parse(text: &str) -> std::result::Result<Selector, String> {
+        let mut at = 0;
+        let selector = parse_selector(text, &mut at).map_err(|e| format!("{} at character {}", e.message, e.at + 1))?;
+        if at < text.chars().count() {
+            return Err(format!("unexpected `{}` at character {}", text.chars().skip(at).collect::<String>(), at + 1));
+        }
+        Ok(selector)
+    }
+}
+
 fn parse_selector(text: &str, at: &mut usize) -> std::result::Result<Selector, Syntax> {
     let chars: Vec<char> = text.chars().collect();
     let kpi = word(&chars, at, "a KPI id")?;

@@ -1,5 +1,6 @@
 //! What each subcommand does, as a pipeline: flags → validated settings → work → output.
 
+mod compare;
 mod kpis;
 mod load;
 mod report;
@@ -61,6 +62,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status
         Command::Check(args) => kpis::check(args, &settings, out, err),
         Command::Test(args) => kpis::test(args, out),
         Command::Diff(args) => kpis::diff(args, &settings, out, err),
+        Command::Compare(args) => done(compare::compare(args, &settings, out, err)),
         Command::Catalog(args) => done(kpis::catalog(args, out)),
         Command::Generate(args) => done(generate(args, out)),
         Command::Profiles(args) => done(profiles(args, out)),
@@ -105,7 +107,14 @@ fn generate(args: &GenerateArgs, out: &mut dyn Write) -> Result<()> {
     if args.incidents == 0 || args.months == 0 {
         return Err(Error::Usage("--incidents and --months must be at least 1".into()));
     }
-    let options = GenerateOptions { out: args.out.clone(), incidents: args.incidents, months: args.months, start: args.start, seed: args.seed, layout };
+    let shift = match (args.shift_from, args.shift_factor, args.shift_priority, &args.shift_group) {
+        (None, ..) => None,
+        (Some(_), Some(f), ..) if !(f.is_finite() && f > 0.0) => return Err(Error::Usage(format!("--shift-factor {f}: give a positive number, e.g. 0.6"))),
+        (Some(from), Some(factor), Some(p), None) if (1..=5).contains(&p) => Some(generate::Shift { from, target: generate::ShiftTarget::Priority(p), factor }),
+        (Some(from), Some(factor), None, Some(group)) => Some(generate::Shift { from, target: generate::ShiftTarget::Group(group.clone()), factor }),
+        _ => return Err(Error::Usage("--shift-from needs --shift-factor and one of --shift-priority (1 to 5) or --shift-group".into())),
+    };
+    let options = GenerateOptions { out: args.out.clone(), incidents: args.incidents, months: args.months, start: args.start, seed: args.seed, layout, shift };
     let summary = generate::generate(&options)?;
     for (path, rows) in &summary.files {
         writeln!(out, "{:>9} rows  {}", rows, path.display()).map_err(render::stdout_error)?;

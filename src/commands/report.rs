@@ -24,6 +24,10 @@ pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: 
         benchmark: args.benchmark.clone(),
         baseline: args.baseline.clone(),
         targets: args.targets.clone(),
+        improvements: args.improvements.clone().or_else(|| {
+            // A register kept with the exports is used without a flag, as sample-data/ does.
+            args.input.input.iter().map(|dir| dir.join("improvements.toml")).find(|path| path.is_file())
+        }),
         out: args.out.clone(),
     };
     let written = report::generate(&setting, &options, &progress)?;

@@ -11,7 +11,8 @@ use crate::model::{CHANGE_OUTCOMES, CHANGE_TYPES, Table, UTC};
 use crate::{Error, Result};
 
 use super::World;
-use super::incidents::{CONTACT_TYPES, Transition};
+use super::cmdb::Cmdb;
+use super::incidents::{CONTACT_TYPES, Incident, Transition};
 
 /// Rows per batch for every table but events.
 pub(super) const BATCH_ROWS: usize = 65_536;
@@ -20,6 +21,11 @@ pub(super) const INCIDENTS_PER_EVENT_BATCH: usize = 16_384;
 
 const MICROS: i64 = 1_000_000;
 const SERVICE_DESK: &str = "Service Desk";
+
+/// The group that worked an incident: the service desk, or its CI class's resolver group.
+pub(super) fn assignment_group(incident: &Incident, cmdb: &Cmdb) -> &'static str {
+    if incident.first_line { SERVICE_DESK } else { cmdb.cis[incident.ci as usize].class().resolver_group }
+}
 
 /// The rows of chunk `chunk` of `rows` rows cut into chunks of `size`.
 pub(super) fn chunk_range(chunk: usize, size: usize, rows: usize) -> Range<usize> {
@@ -104,7 +110,7 @@ impl World {
                 ("category", text(each().map(|i| Some(ci(i).class().category)))),
                 ("service", text(each().map(|i| Some(ci(i).service_name())))),
                 ("ci", text(rows.iter().map(|r| Some(self.ids.cis.id(r.ci as usize))))),
-                ("assignment_group", text(each().map(|i| Some(if rows[i].first_line { SERVICE_DESK } else { ci(i).class().resolver_group })))),
+                ("assignment_group", text(each().map(|i| Some(assignment_group(&rows[i], &self.cmdb))))),
                 ("contact_type", text(rows.iter().map(|r| Some(CONTACT_TYPES[usize::from(r.contact)])))),
                 ("reopen_count", integers(snapshots.iter().map(|s| Some(s.reopen_count)))),
                 ("reassignment_count", integers(rows.iter().map(|r| Some(i64::from(r.reassignments))))),

@@ -23,7 +23,7 @@ pub use sla::SlaPolicy;
 /// Registers the KPI functions, the SLA policy's tables and the period's parameter tables on a
 /// session whose canonical tables are already registered.
 pub async fn register(ctx: &SessionContext, params: &KpiParams, policy: &sla::SlaPolicy) -> Result<()> {
-    ctx.register_udf(udf::ReportMonth::udf(params.timezone));
+    ctx.register_udf(udf::ReportMonth::udf(params.timezone, &params.bucket_list()));
     ctx.register_udf(udf::FisherExact::udf());
     let calendars = udf::Calendars { policy: policy.origin.clone(), by_name: std::sync::Arc::new(policy.calendars.clone()) };
     for clock in [udf::BusinessClock::Hours, udf::BusinessClock::RunningHours, udf::BusinessClock::Deadline] {

@@ -21,6 +21,11 @@ use crate::time::rfc3339;
 /// a typo in --from), and every KPI would compute a grid of all those months.
 pub const MAX_PERIOD_MONTHS: i64 = 1200;
 
+/// `2026-01..2026-03`, or `2026-10` for a window of one month.
+pub fn window_label(first: YearMonth, last: YearMonth) -> String {
+    if first == last { first.label() } else { format!("{}..{}", first.label(), last.label()) }
+}
+
 /// Which months to report, as asked on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeriodRequest {
@@ -54,6 +59,8 @@ impl Default for Tuning {
 pub struct KpiParams {
     pub first: YearMonth,
     pub last: YearMonth,
+    /// How the window is cut into the `month` buckets KPIs report by.
+    pub buckets: Buckets,
     /// UTC microseconds; the window is [period_start, period_end).
     pub period_start: i64,
     pub period_end: i64,
@@ -62,7 +69,43 @@ pub struct KpiParams {
     pub tuning: Tuning,
 }
 
+/// The buckets a window is reported in: `report_month(ts)` gives the label of the bucket that
+/// holds `ts`, and the `months` table lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Buckets {
+    /// One per calendar month, labelled `2026-10`.
+    #[default]
+    Months,
+    /// The whole window as one bucket, labelled `2026-01..2026-03` (or `2026-01` for one month):
+    /// what `mttx compare` sets against another window.
+    Whole,
+}
+
+/// A bucket of a window: its label and [start, end) in UTC microseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    pub label: String,
+    pub start: i64,
+    pub end: i64,
+}
+
 impl KpiParams {
+    /// The window in `buckets`.
+    pub fn with_buckets(mut self, buckets: Buckets) -> KpiParams {
+        self.buckets = buckets;
+        self
+    }
+
+    /// The window's buckets, in time order.
+    pub fn bucket_list(&self) -> Vec<Bucket> {
+        match self.buckets {
+            Buckets::Months => {
+                self.months().into_iter().map(|m| Bucket { label: m.label(), start: m.start(self.timezone), end: m.next().start(self.timezone) }).collect()
+            }
+            Buckets::Whole => vec![Bucket { label: window_label(self.first, self.last), start: self.period_start, end: self.period_end }],
+        }
+    }
+
     pub fn months(&self) -> Vec<YearMonth> {
         let mut months = vec![self.first];
         while *months.last().expect("non-empty") < self.last {
@@ -102,9 +145,9 @@ impl KpiParams {
     }
 
     fn months_batch(&self) -> Result<RecordBatch> {
-        let months = self.months();
-        let starts: Vec<i64> = months.iter().map(|m| m.start(self.timezone)).collect();
-        let ends: Vec<i64> = months.iter().map(|m| m.next().start(self.timezone)).collect();
+        let buckets = self.bucket_list();
+        let starts: Vec<i64> = buckets.iter().map(|b| b.start).collect();
+        let ends: Vec<i64> = buckets.iter().map(|b| b.end).collect();
         let schema = Schema::new(vec![
             Field::new("month", DataType::Utf8, false),
             Field::new("month_start", timestamp_type(), false),
@@ -114,7 +157,7 @@ impl KpiParams {
         Ok(RecordBatch::try_new(
             Arc::new(schema),
             vec![
-                Arc::new(StringArray::from(months.iter().map(|m| m.label()).collect::<Vec<_>>())),
+                Arc::new(StringArray::from(buckets.iter().map(|b| b.label.clone()).collect::<Vec<_>>())),
                 Arc::new(TimestampMicrosecondArray::from(starts).with_timezone(UTC)),
                 Arc::new(TimestampMicrosecondArray::from(ends.clone()).with_timezone(UTC)),
                 Arc::new(BooleanArray::from(ends.iter().map(|e| *e > self.as_of).collect::<Vec<_>>())),
@@ -174,5 +217,14 @@ pub fn resolve_in(extent: &Extent, request: PeriodRequest, as_of: Option<i64>, t
             rfc3339(as_of)
         )));
     }
-    Ok(KpiParams { first, last, period_start: first.start(timezone), period_end: last.next().start(timezone), as_of, timezone, tuning })
+    Ok(KpiParams {
+        first,
+        last,
+        buckets: Buckets::Months,
+        period_start: first.start(timezone),
+        period_end: last.next().start(timezone),
+        as_of,
+        timezone,
+        tuning,
+    })
 }

@@ -13,18 +13,36 @@ use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, Sca
 
 use crate::model::UTC;
 
+/// `report_month(ts)`: the label of the window's bucket that holds `ts` (its calendar month in
+/// the reporting zone, or the whole window for `mttx compare`), found by binary search over the
+/// buckets' starts; outside the window, the calendar month.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct ReportMonth {
     tz: Tz,
+    /// Bucket starts, ascending, with their ends and labels.
+    starts: Vec<i64>,
+    ends: Vec<i64>,
+    labels: Vec<String>,
     signature: Signature,
 }
 
 impl ReportMonth {
-    pub fn udf(tz: Tz) -> ScalarUDF {
+    pub fn udf(tz: Tz, buckets: &[crate::kpi::params::Bucket]) -> ScalarUDF {
         ScalarUDF::from(ReportMonth {
             tz,
+            starts: buckets.iter().map(|b| b.start).collect(),
+            ends: buckets.iter().map(|b| b.end).collect(),
+            labels: buckets.iter().map(|b| b.label.clone()).collect(),
             signature: Signature::exact(vec![DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into()))], Volatility::Immutable),
         })
+    }
+
+    fn label(&self, micros: i64) -> Option<std::borrow::Cow<'_, str>> {
+        let i = self.starts.partition_point(|s| *s <= micros);
+        if i > 0 && micros < self.ends[i - 1] {
+            return Some(std::borrow::Cow::Borrowed(&self.labels[i - 1]));
+        }
+        month_label(micros, self.tz).map(std::borrow::Cow::Owned)
     }
 }
 
@@ -53,7 +71,7 @@ impl ScalarUDFImpl for ReportMonth {
                 let ts = array.as_primitive::<TimestampMicrosecondType>();
                 let mut out = StringBuilder::with_capacity(ts.len(), ts.len() * 7);
                 for i in 0..ts.len() {
-                    match ts.is_valid(i).then(|| month_label(ts.value(i), self.tz)).flatten() {
+                    match ts.is_valid(i).then(|| self.label(ts.value(i))).flatten() {
                         Some(label) => out.append_value(label),
                         None => out.append_null(),
                     }
@@ -61,7 +79,7 @@ impl ScalarUDFImpl for ReportMonth {
                 Ok(ColumnarValue::Array(Arc::new(out.finish())))
             }
             ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(v, _)) => {
-                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(v.and_then(|v| month_label(v, self.tz)))))
+                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(v.and_then(|v| self.label(v).map(|l| l.into_owned())))))
             }
             other => exec_err!("report_month expects a UTC microsecond timestamp, got {other:?}"),
         }

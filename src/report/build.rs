@@ -10,7 +10,7 @@ use super::compare::{Comparison, number as num};
 use super::document::{Block, ChartRef, ReportDocument, Section};
 use super::format::{month_name, short_month, thousands};
 use super::samples::Samples;
-use super::sections::{benchmark, changes, data_quality, definitions, problems, reliability, response, sla, summary};
+use super::sections::{benchmark, changes, data_quality, definitions, improvements, problems, reliability, response, sla, summary};
 use super::targets::Targets;
 use crate::ingest::LoadSummary;
 use crate::kpi::document::{KpiValues, plain};
@@ -47,6 +47,8 @@ pub struct Inputs<'a> {
     pub has_baseline: bool,
     pub has_year_ago: bool,
     pub has_peers: bool,
+    /// The improvement register's origin and its initiatives, measured.
+    pub improvements: Option<(&'a str, &'a [super::improvements::Evaluated])>,
 }
 
 /// What the incidents table spans.
@@ -92,10 +94,9 @@ pub fn build(inputs: &Inputs) -> Built {
         reliability::reliability(inputs, &mut charts),
         problems::problems(inputs, &mut charts),
         changes::changes(inputs, &mut charts),
-        benchmark::benchmark(inputs),
-        data_quality::data_quality(inputs),
-        definitions::definitions(inputs),
     ];
+    sections.extend(improvements::improvements(inputs));
+    sections.extend([benchmark::benchmark(inputs), data_quality::data_quality(inputs), definitions::definitions(inputs)]);
     // Every chart block says whether its chart has data, for renderers that show a note instead.
     for section in &mut sections {
         for block in &mut section.blocks {

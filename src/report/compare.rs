@@ -249,7 +249,7 @@ fn significance(
         SignificanceTest::Rank { cte, column } => {
             let a = current.samples?.get(kpi, cte, column, key)?;
             let b = other.samples?.get(kpi, cte, column, key)?;
-            stats::mann_whitney(a, b)?
+            stats::mann_whitney_test(a, b)?
         }
         SignificanceTest::Proportion { successes, trials } => {
             let (x1, n1, x2, n2) = (count(row, successes)?, count(row, trials)?, count(other_row, successes)?, count(other_row, trials)?);

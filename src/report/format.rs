@@ -72,11 +72,11 @@ pub(crate) fn format_n(n: Option<f64>) -> String {
     n.map(|n| format!("n={}", thousands(n.round() as i64))).unwrap_or_default()
 }
 
-pub(crate) fn format_p(p: f64) -> String {
+pub fn format_p(p: f64) -> String {
     if p < 0.001 { format!("p={p:.1e}") } else { format!("p={p:.3}") }
 }
 
-pub(crate) fn format_q(q: f64) -> String {
+pub fn format_q(q: f64) -> String {
     if q < 0.001 { format!("q={q:.1e}") } else { format!("q={q:.3}") }
 }
 

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod document;
 pub mod format;
 pub mod html;
+pub mod improvements;
 pub mod markdown;
 pub mod peers;
 pub mod samples;
@@ -40,6 +41,8 @@ pub struct ReportOptions {
     pub benchmark: Option<PathBuf>,
     pub baseline: Option<PathBuf>,
     pub targets: Option<PathBuf>,
+    /// An improvement register (`improvements.toml`) whose initiatives get a section.
+    pub improvements: Option<PathBuf>,
     pub out: PathBuf,
 }
 
@@ -102,6 +105,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         None => Targets::default_targets(&setting.kpis)?,
     };
     let peers = options.benchmark.as_deref().map(|p| Peers::load(p, &setting.kpis)).transpose()?;
+    let register = options.improvements.as_deref().map(|p| improvements::Register::load(p, &setting.kpis)).transpose()?;
     let baseline = options.baseline.as_deref().map(crate::check::read_baseline).transpose()?;
     if let (Some(doc), Some(path)) = (&baseline, &options.baseline)
         && doc.window.first_month != doc.window.last_month
@@ -195,6 +199,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         tokio::try_join!(run(window_first, period, &trend_kpis, false), run(period, period, &setting.kpis, true), optional(previous), optional(year_ago))
     })?;
     let coverage = runtime.block_on(coverage(pipeline.tables()))?;
+    let evaluated = register.as_ref().map(|r| improvements::evaluate(r, pipeline, &setting.kpis, setting.tuning)).transpose()?;
     progress.finish();
     check_header_columns(&setting.kpis, &current.document)?;
 
@@ -229,6 +234,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         has_baseline: baseline.is_some(),
         has_year_ago: year_ago_run.is_some(),
         has_peers: peers.is_some(),
+        improvements: register.as_ref().zip(evaluated.as_deref()).map(|(r, e)| (r.origin.as_str(), e)),
     };
     let built = build::build(&inputs);
     let files = write(&options.out, &built, &current.document, &comparisons, progress)?;

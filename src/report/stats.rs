@@ -7,6 +7,8 @@ use std::f64::consts::{FRAC_1_SQRT_2, TAU};
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     MannWhitney,
+    /// The exact distribution of U, for small samples without ties.
+    MannWhitneyExact,
     TwoProportion,
     /// Fisher's exact test on a 2×2 table, for proportions too small for the z-test.
     FisherExact,
@@ -17,6 +19,7 @@ impl Method {
     pub fn name(self) -> &'static str {
         match self {
             Method::MannWhitney => "Mann–Whitney U",
+            Method::MannWhitneyExact => "Mann–Whitney U (exact)",
             Method::TwoProportion => "two-proportion z",
             Method::FisherExact => "Fisher's exact",
             Method::PoissonRate => "Poisson rate (exact conditional)",
@@ -29,6 +32,51 @@ pub struct TestResult {
     pub method: Method,
     pub statistic: f64,
     pub p_value: f64,
+}
+
+/// The largest n1 · n2 for which the exact distribution of U is used (when there are no ties):
+/// 50 tickets against 50. Beyond it the normal approximation is within a few thousandths.
+pub const EXACT_MANN_WHITNEY_MAX: usize = 2_500;
+
+/// Two-sided Mann–Whitney U test of `a` against `b`, as `scipy.stats.mannwhitneyu(a, b,
+/// alternative='two-sided')` with `method='exact'` for small samples without ties (n1 · n2 up to
+/// `EXACT_MANN_WHITNEY_MAX`) and the asymptotic method otherwise. The result's method says which.
+pub fn mann_whitney_test(a: &[f64], b: &[f64]) -> Option<TestResult> {
+    let asymptotic = mann_whitney(a, b)?;
+    let mut pooled: Vec<f64> = a.iter().chain(b).copied().filter(|v| !v.is_nan()).collect();
+    let (n1, n2) = (a.iter().filter(|v| !v.is_nan()).count(), b.iter().filter(|v| !v.is_nan()).count());
+    pooled.sort_unstable_by(f64::total_cmp);
+    let ties = pooled.windows(2).any(|w| w[0] == w[1]);
+    if ties || n1 * n2 > EXACT_MANN_WHITNEY_MAX {
+        return Some(asymptotic);
+    }
+    let u = asymptotic.statistic;
+    Some(TestResult { method: Method::MannWhitneyExact, statistic: u, p_value: exact_u_two_sided(u, n1, n2) })
+}
+
+/// Two-sided exact p-value of U for sizes n1 and n2 without ties: 2 · P(U ≤ min(u, n1·n2 − u)),
+/// at most 1. P counts the subsets of n1 ranks among n1 + n2 by their rank sum.
+fn exact_u_two_sided(u: f64, n1: usize, n2: usize) -> f64 {
+    let n = n1 + n2;
+    let max_u = n1 * n2;
+    // ways[k][s]: subsets of k of the ranks seen so far with rank sum s − k(k+1)/2 (that is, U).
+    let mut ways = vec![vec![0.0_f64; max_u + 1]; n1 + 1];
+    ways[0][0] = 1.0;
+    for rank in 1..=n {
+        for k in (1..=n1.min(rank)).rev() {
+            // Adding `rank` as the k-th chosen adds rank − k to U.
+            let shift = rank - k;
+            for s in (shift..=max_u).rev() {
+                let add = ways[k - 1][s - shift];
+                ways[k][s] += add;
+            }
+        }
+    }
+    let counts = &ways[n1];
+    let total: f64 = counts.iter().sum();
+    let low = u.min(max_u as f64 - u).floor() as usize;
+    let tail: f64 = counts[..=low.min(max_u)].iter().sum();
+    (2.0 * tail / total).min(1.0)
 }
 
 /// Two-sided Mann–Whitney U test of sample `a` against `b`: normal approximation with tie
@@ -349,6 +397,33 @@ mod tests {
             assert_eq!((result.method, result.statistic), (Method::MannWhitney, u));
             assert_close(result.p_value, p, 1e-13);
         }
+    }
+
+    /// scipy.stats.mannwhitneyu(a, b, alternative='two-sided', method='exact'), scipy 1.17.1:
+    /// (a, b, U, p). The second row is the case of 9 against 8: exact 0.1388 where the
+    /// asymptotic method gives 0.1358.
+    #[rustfmt::skip]
+    const MANN_WHITNEY_EXACT_SCIPY: [(&[f64], &[f64], f64, f64); 4] = [
+        (&[10., 11., 12., 13.], &[1., 2., 3.], 12.0, 0.05714285714285714),
+        (&[2.721, 3.452, 2.183, 1.333, 1.889, 1.23, 2.852, 7.942, 1.834], &[2.728, 6.632, 5.963, 4.876, 2.129, 4.378, 7.817, 1.529], 20.0, 0.13879062114356233),
+        (&[1.5, 2.25, 3.0, 4.5, 6.0, 7.5, 9.0, 12.0, 15.5, 20.0, 25.0, 31.0], &[5.0, 8.0, 11.0, 14.0, 18.0, 22.0, 27.0, 33.0, 40.0, 48.0], 29.0, 0.042570432663311925),
+        (&[1., 2., 3.], &[4., 5., 6., 7., 8., 9., 10., 11., 12., 13., 14., 15., 16., 17., 18., 19., 20., 21., 22., 23.], 0.0, 0.001129305477131564),
+    ];
+
+    #[test]
+    fn exact_mann_whitney_matches_scipy_for_small_samples_without_ties() {
+        for (a, b, u, p) in MANN_WHITNEY_EXACT_SCIPY {
+            let result = mann_whitney_test(a, b).unwrap();
+            assert_eq!((result.method, result.statistic), (Method::MannWhitneyExact, u));
+            assert_close(result.p_value, p, 1e-12);
+        }
+        // Ties, or samples too large, keep the normal approximation.
+        let (a, b, _, p) = MANN_WHITNEY_SCIPY[0];
+        assert_eq!(mann_whitney_test(a, b).unwrap().method, Method::MannWhitney);
+        assert_close(mann_whitney_test(a, b).unwrap().p_value, p, 1e-13);
+        let big: Vec<f64> = (0..60).map(f64::from).collect();
+        let other: Vec<f64> = (0..60).map(|i| f64::from(i) + 0.5).collect();
+        assert_eq!(mann_whitney_test(&big, &other).unwrap().method, Method::MannWhitney);
     }
 
     #[test]

@@ -50,6 +50,11 @@ pub struct Targets {
 }
 
 impl Targets {
+    /// No targets at all.
+    pub fn none() -> Targets {
+        Targets { origin: "no targets".into(), description: String::new(), targets: Vec::new() }
+    }
+
     pub fn default_targets(kpis: &[Kpi]) -> Result<Targets> {
         Targets::parse(DEFAULT_TARGETS, "built-in targets", kpis)
     }

@@ -79,7 +79,8 @@ impl Store {
         let profile = crate::ingest::Profile::parse(&text, &self.manifest.profile.name)?;
         let mut changes = Vec::new();
         for (name, files) in &self.manifest.histories {
-            let table = Table::from_name(name).ok_or_else(|| store_error(&Manifest::path(&self.dir), format!("the manifest lists a history of an unknown table `{name}`")))?;
+            let table = Table::from_name(name)
+                .ok_or_else(|| store_error(&Manifest::path(&self.dir), format!("the manifest lists a history of an unknown table `{name}`")))?;
             let mut history = Vec::new();
             for file in &files.files {
                 history.extend(read_file(&self.dir.join(&file.path), None)?);

@@ -96,7 +96,10 @@ mod tests {
         assert_eq!(total, 11, "the world has 11 incidents");
         for file in written {
             let batches = super::super::reader::read_file(&dir.path().join(&file.path), Some(&["opened_at"])).unwrap();
-            let opened: Vec<i64> = batches.iter().flat_map(|b| b.column(0).as_any().downcast_ref::<datafusion::arrow::array::TimestampMicrosecondArray>().unwrap().values().to_vec()).collect();
+            let opened: Vec<i64> = batches
+                .iter()
+                .flat_map(|b| b.column(0).as_any().downcast_ref::<datafusion::arrow::array::TimestampMicrosecondArray>().unwrap().values().to_vec())
+                .collect();
             assert!(opened.windows(2).all(|w| w[0] <= w[1]), "each file is sorted by opened_at: {opened:?}");
         }
     }

@@ -4,6 +4,7 @@ pub mod benchmark;
 pub mod changes;
 pub mod data_quality;
 pub mod definitions;
+pub mod improvements;
 pub mod problems;
 pub mod reliability;
 pub mod response;

@@ -1,0 +1,308 @@
+//! The improvement register, `improvements.toml`: initiatives with the date they went live and the
+//! KPI measures they are meant to move, and for the report, the evidence whether each worked. The
+//! months before each go-live are compared with the months after it (`crate::compare`), never past
+//! the cut-off. Only the named measures are tested, and Benjamini–Hochberg corrects over all of
+//! them in the register: they are hypotheses stated before the data was looked at.
+//!
+//! ```toml
+//! [[initiative]]
+//! name = "Triage rule for P3"
+//! live = "2026-06-01"                 # or a roll-out, "2026-06-01..2026-06-14"
+//! expects = ["mttr.p50_hours{priority=3} lower", "reopen_rate.reopen_rate lower"]
+//! months_before = 3                   # the default
+//! months_after = 3
+//! ```
+
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::check::rules::Selector;
+use crate::compare::{self, WindowRun};
+use crate::error::{Error, Result};
+use crate::kpi::{Better, Kpi, Tuning};
+use crate::pipeline::Pipeline;
+use crate::report::compare::Comparison;
+use crate::time::{MonthRange, YearMonth};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterFile {
+    #[serde(default)]
+    description: String,
+    #[serde(default, rename = "initiative")]
+    initiatives: Vec<InitiativeSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InitiativeSpec {
+    name: toml::Spanned<String>,
+    live: toml::Spanned<String>,
+    expects: Vec<toml::Spanned<String>>,
+    #[serde(default = "three")]
+    months_before: u32,
+    #[serde(default = "three")]
+    months_after: u32,
+}
+
+fn three() -> u32 {
+    3
+}
+
+/// A measure an initiative is meant to move, and which way.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub text: String,
+    pub selector: Selector,
+    pub direction: Better,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Initiative {
+    pub name: String,
+    /// The first and last day of the go-live (the same day for a switch-over).
+    pub live: (NaiveDate, NaiveDate),
+    pub expects: Vec<Expectation>,
+    pub months_before: u32,
+    pub months_after: u32,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Register {
+    pub origin: String,
+    pub description: String,
+    pub initiatives: Vec<Initiative>,
+}
+
+impl Register {
+    pub fn load(path: &Path, kpis: &[Kpi]) -> Result<Register> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Register::parse(&text, &path.display().to_string(), kpis)
+    }
+
+    /// Parses and checks the register: every KPI, measure and key column it names must exist.
+    pub fn parse(text: &str, origin: &str, kpis: &[Kpi]) -> Result<Register> {
+        let fail = |line: usize, message: String| Error::Improvements { origin: origin.to_string(), message: format!("line {line}: {message}") };
+        let file: RegisterFile = toml::from_str(text).map_err(|e| Error::Improvements { origin: origin.to_string(), message: e.to_string() })?;
+        let line_of = |span: std::ops::Range<usize>| text[..span.start.min(text.len())].matches('\n').count() + 1;
+        let mut initiatives = Vec::new();
+        for spec in file.initiatives {
+            let line = line_of(spec.name.span());
+            let live_line = line_of(spec.live.span());
+            let date =
+                |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| fail(live_line, format!("live: `{s}` is not a date such as 2026-06-01")));
+            let live = match spec.live.get_ref().split_once("..") {
+                Some((a, b)) => (date(a)?, date(b)?),
+                None => (date(spec.live.get_ref())?, date(spec.live.get_ref())?),
+            };
+            if live.0 > live.1 {
+                return Err(fail(live_line, format!("live: {} is after {}", live.0, live.1)));
+            }
+            if spec.months_before == 0 || spec.months_after == 0 || spec.months_before > 24 || spec.months_after > 24 {
+                return Err(fail(line, "months_before and months_after are 1 to 24".into()));
+            }
+            let mut expects = Vec::new();
+            for e in &spec.expects {
+                let line = line_of(e.span());
+                let text = e.get_ref().trim();
+                let (selector_text, direction) = text
+                    .rsplit_once(char::is_whitespace)
+                    .ok_or_else(|| fail(line, format!("`{text}`: write a measure and the way it should move, e.g. `mttr.p50_hours{{priority=3}} lower`")))?;
+                let direction = match direction {
+                    "lower" => Better::Lower,
+                    "higher" => Better::Higher,
+                    other => return Err(fail(line, format!("`{other}`: the way a measure should move is `lower` or `higher`"))),
+                };
+                let selector = Selector::parse(selector_text.trim()).map_err(|m| fail(line, format!("`{selector_text}`: {m}")))?;
+                let kpi = kpis.iter().find(|k| k.id == selector.kpi).ok_or_else(|| {
+                    let ids: Vec<&str> = kpis.iter().map(|k| k.id.as_str()).collect();
+                    fail(line, format!("no KPI `{}`; KPIs are: {}", selector.kpi, ids.join(", ")))
+                })?;
+                let measure = selector.column.as_deref().ok_or_else(|| {
+                    fail(line, format!("`{selector_text}`: name the measure, e.g. {}.{}", kpi.id, kpi.meta.measures.first().map(String::as_str).unwrap_or("…")))
+                })?;
+                if !kpi.meta.measures.iter().any(|m| m == measure) {
+                    return Err(fail(line, format!("{} has no measure `{measure}`; its measures are: {}", kpi.id, kpi.meta.measures.join(", "))));
+                }
+                for (key, _) in &selector.keys {
+                    if key == "month" || !kpi.meta.keys.contains(key) {
+                        let keys: Vec<&str> = kpi.meta.keys.iter().map(String::as_str).filter(|k| *k != "month").collect();
+                        return Err(fail(line, format!("`{key}` is not a key of {} to select by; its keys are: {}", kpi.id, keys.join(", "))));
+                    }
+                }
+                expects.push(Expectation { text: text.to_string(), selector, direction, line });
+            }
+            if expects.is_empty() {
+                return Err(fail(line, "an initiative expects at least one measure to move".into()));
+            }
+            initiatives.push(Initiative {
+                name: spec.name.into_inner(),
+                live,
+                expects,
+                months_before: spec.months_before,
+                months_after: spec.months_after,
+                line,
+            });
+        }
+        Ok(Register { origin: origin.to_string(), description: file.description, initiatives })
+    }
+}
+
+/// Whether an expected move happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Significant (q < 0.05) in the expected direction.
+    Worked,
+    /// Significant in the other direction.
+    WrongWay,
+    NoEvidence,
+    /// Nothing to test: no row matches, a side has no value, or the measure has no test.
+    NotTested,
+}
+
+impl Outcome {
+    pub fn words(self) -> &'static str {
+        match self {
+            Outcome::Worked => "worked",
+            Outcome::WrongWay => "went the wrong way",
+            Outcome::NoEvidence => "no evidence",
+            Outcome::NotTested => "not tested",
+        }
+    }
+}
+
+/// One expected move, measured.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub expectation: String,
+    pub comparison: Option<Comparison>,
+    pub outcome: Outcome,
+}
+
+/// One initiative, measured.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub initiative: Initiative,
+    /// None when no complete month after the go-live lies before the cut-off yet.
+    pub windows: Option<(MonthRange, MonthRange)>,
+    pub measured: Vec<Measured>,
+}
+
+impl Evaluated {
+    /// The initiative's verdict: worked when every expected move did, partly when some did.
+    pub fn verdict(&self) -> &'static str {
+        let outcomes: Vec<Outcome> = self.measured.iter().map(|m| m.outcome).collect();
+        if self.windows.is_none() {
+            "too early to tell"
+        } else if outcomes.contains(&Outcome::WrongWay) {
+            "went the wrong way"
+        } else if !outcomes.is_empty() && outcomes.iter().all(|o| *o == Outcome::Worked) {
+            "worked"
+        } else if outcomes.contains(&Outcome::Worked) {
+            "partly worked"
+        } else {
+            "no evidence that it worked"
+        }
+    }
+}
+
+/// The months before and after an initiative: full calendar months before the month it went live,
+/// and full months from the first month wholly after the go-live, none past `as_of`.
+pub fn windows(initiative: &Initiative, first_data: Option<YearMonth>, as_of: i64, timezone: chrono_tz::Tz) -> Option<(MonthRange, MonthRange)> {
+    let month = |d: NaiveDate| YearMonth { year: d.year(), month: d.month() };
+    let live_month = month(initiative.live.0);
+    let before_last = live_month.previous();
+    let mut before_first = before_last.plus(1 - initiative.months_before as i32);
+    if let Some(first) = first_data {
+        before_first = before_first.max(first);
+    }
+    if before_first > before_last {
+        return None;
+    }
+    let last_live = initiative.live.1;
+    let after_first = if last_live.day() == 1 && initiative.live.0 == last_live { month(last_live) } else { month(last_live).next() };
+    let mut after_last = after_first.plus(initiative.months_after as i32 - 1);
+    while after_last >= after_first && after_last.next().start(timezone) > as_of {
+        after_last = after_last.previous();
+    }
+    (after_last >= after_first).then_some((MonthRange { first: before_first, last: before_last }, MonthRange { first: after_first, last: after_last }))
+}
+
+/// Measures every initiative of `register`.
+pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: Tuning) -> Result<Vec<Evaluated>> {
+    let first_data = pipeline.extent.first_incident.map(|t| YearMonth::of_micros(t, pipeline.timezone));
+    let as_of = pipeline.params(crate::kpi::PeriodRequest::All, tuning)?.as_of;
+    let mut evaluated = Vec::new();
+    for initiative in &register.initiatives {
+        let windows = windows(initiative, first_data, as_of, pipeline.timezone);
+        let mut measured = Vec::new();
+        if let Some((before, after)) = windows {
+            let named: Vec<Kpi> = kpis.iter().filter(|k| initiative.expects.iter().any(|e| e.selector.kpi == k.id)).cloned().collect();
+            let (b, a): (WindowRun, WindowRun) =
+                (compare::run_window(pipeline, before, &named, tuning)?, compare::run_window(pipeline, after, &named, tuning)?);
+            let comparisons = compare::comparisons(&named, &b, &a);
+            for expectation in &initiative.expects {
+                let column = expectation.selector.column.as_deref().unwrap_or_default();
+                let matching: Vec<&Comparison> =
+                    comparisons.iter().filter(|c| c.measure == column && expectation.selector.matches(&c.kpi, column, &c.key_values)).collect();
+                if matching.is_empty() {
+                    measured.push(Measured { expectation: expectation.text.clone(), comparison: None, outcome: Outcome::NotTested });
+                }
+                for c in matching {
+                    measured.push(Measured { expectation: expectation.text.clone(), comparison: Some(c.clone()), outcome: Outcome::NotTested });
+                }
+            }
+        }
+        evaluated.push(Evaluated { initiative: initiative.clone(), windows, measured });
+    }
+    correct(&mut evaluated);
+    Ok(evaluated)
+}
+
+/// Benjamini–Hochberg over the distinct tests of the register's expected moves (the mean and p50
+/// of one row share one rank test, and count once), then each move's outcome.
+fn correct(evaluated: &mut [Evaluated]) {
+    // (initiative, KPI, row key, p-value bits) names a test; each is counted once.
+    type TestId = (usize, String, String, u64);
+    let mut distinct: std::collections::BTreeMap<TestId, f64> = std::collections::BTreeMap::new();
+    let mut moves: Vec<(usize, usize, TestId)> = Vec::new();
+    for (i, e) in evaluated.iter().enumerate() {
+        for (j, m) in e.measured.iter().enumerate() {
+            let Some(c) = &m.comparison else { continue };
+            if let Some(p) = c.previous.as_ref().and_then(|v| v.test).map(|t| t.p_value) {
+                let id = (i, c.kpi.clone(), c.key.clone(), p.to_bits());
+                distinct.insert(id.clone(), p);
+                moves.push((i, j, id));
+            }
+        }
+    }
+    let mut tests: Vec<(TestId, f64)> = distinct.into_iter().collect();
+    tests.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    let m = tests.len() as f64;
+    let mut running = 1.0f64;
+    let mut q_of = std::collections::BTreeMap::new();
+    for rank in (0..tests.len()).rev() {
+        running = running.min(tests[rank].1 * m / (rank + 1) as f64);
+        q_of.insert(tests[rank].0.clone(), running.min(1.0));
+    }
+    for (i, j, id) in &moves {
+        let (i, j, q) = (*i, *j, q_of[id]);
+        let direction = evaluated[i].initiative.expects.iter().find(|e| e.text == evaluated[i].measured[j].expectation).map(|e| e.direction);
+        let measured = &mut evaluated[i].measured[j];
+        let Some(versus) = measured.comparison.as_mut().and_then(|c| c.previous.as_mut()) else { continue };
+        versus.q_value = Some(q);
+        let (Some(change), Some(direction)) = (versus.change, direction) else { continue };
+        measured.outcome = if q >= crate::report::compare::ALPHA || change == 0.0 {
+            Outcome::NoEvidence
+        } else if (change < 0.0) == (direction == Better::Lower) {
+            Outcome::Worked
+        } else {
+            Outcome::WrongWay
+        };
+    }
+}

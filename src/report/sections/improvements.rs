@@ -1,0 +1,66 @@
+//! Improvement initiatives: for each initiative of the register, the months before and after its
+//! go-live, and for each measure it was meant to move, the change, the test, and whether it worked.
+
+use crate::report::build::{Inputs, section};
+use crate::report::document::{Block, Cell, Section, Table, Tone};
+use crate::report::format::{change_text, format_n, format_p, format_q, format_value, month_name, scale};
+use crate::report::improvements::Outcome;
+
+pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
+    let (origin, evaluated) = inputs.improvements?;
+    let mut blocks = vec![Block::Paragraph(format!(
+        "Initiatives from {origin}. For each, the months before its go-live are compared with the months after it (never past the cut-off), with the tests of the benchmark table; Benjamini–Hochberg corrects over every expected move in the register, and only q < 0.05 counts as evidence."
+    ))];
+    for e in evaluated {
+        let i = &e.initiative;
+        let live = if i.live.0 == i.live.1 { format!("went live on {}", i.live.0) } else { format!("rolled out from {} to {}", i.live.0, i.live.1) };
+        let Some((before, after)) = e.windows else {
+            blocks.push(Block::Paragraph(format!("{}: {live}; no complete month after it lies before the cut-off yet, so it is too early to tell.", i.name)));
+            continue;
+        };
+        let window = |r: crate::time::MonthRange| {
+            if r.first == r.last { month_name(r.first) } else { format!("{} to {}", month_name(r.first), month_name(r.last)) }
+        };
+        blocks.push(Block::Paragraph(format!("{}: {live}. Before: {}; after: {}. Verdict: {}.", i.name, window(before), window(after), e.verdict())));
+        let mut table =
+            Table::new(&[("expected", false), ("row", false), ("before", true), ("after", true), ("change", false), ("test", false), ("outcome", false)]);
+        for m in &e.measured {
+            let Some(c) = &m.comparison else {
+                table.rows.push(vec![
+                    Cell::plain(&m.expectation),
+                    Cell::plain("no row matches"),
+                    Cell::plain("—"),
+                    Cell::plain("—"),
+                    Cell::plain(""),
+                    Cell::plain(""),
+                    Cell::plain(m.outcome.words()),
+                ]);
+                continue;
+            };
+            let s = scale(&c.unit, &c.measure);
+            let v = c.previous.as_ref();
+            let before_text = v.map(|v| format!("{} {}", format_value(v.value, s), format_n(v.n)).trim().to_string()).unwrap_or_else(|| "—".into());
+            let after_text = format!("{} {}", format_value(c.value, s), format_n(c.n)).trim().to_string();
+            let test = match v.and_then(|v| v.test.zip(v.q_value)) {
+                Some((t, q)) => format!("{}, {} {}", t.method.name(), format_p(t.p_value), format_q(q)),
+                None => "no test".into(),
+            };
+            let tone = match m.outcome {
+                Outcome::Worked => Tone::Good,
+                Outcome::WrongWay => Tone::Bad,
+                _ => Tone::Plain,
+            };
+            table.rows.push(vec![
+                Cell::plain(&m.expectation),
+                Cell::plain(if c.key.is_empty() { "all".to_string() } else { c.key.clone() }),
+                Cell::plain(before_text),
+                Cell::plain(after_text),
+                Cell::plain(v.and_then(|v| change_text(v, s)).unwrap_or_else(|| "—".into())),
+                Cell::plain(test),
+                Cell::toned(m.outcome.words(), tone),
+            ]);
+        }
+        blocks.push(Block::Table(table));
+    }
+    Some(section("improvements", "Improvement initiatives", blocks))
+}
