@@ -69,6 +69,12 @@ fn profile_mistakes_fail_with_what_to_fix() {
     assert!(err.contains("%Y-%m-%Q") && err.contains("not a valid strftime pattern"), "{err}");
     let err = profile_error(&format!("{base}auto_columns = true\n[tables.incidents.values.priority]\nHigh = \"urgent\"\n"));
     assert!(err.contains("values.priority"), "{err}");
+    let log = "[tables.incidents.eventlog]\ncase = \"n\"\ntimestamp = \"t\"\nstatus = \"s\"\n";
+    let acknowledged = "[tables.incidents.eventlog.milestones.acknowledged_at]\nrule = \"first_out_of\"\nstates = [\"New\"]\ninclude_creation = true\n";
+    let err = profile_error(&format!("{base}{log}{acknowledged}"));
+    assert!(err.contains("include_creation needs") && err.contains("creation = {"), "{err}");
+    let err = profile_error(&format!("{base}{log}{}", acknowledged.replace("first_out_of", "first_into")));
+    assert!(err.contains("first_out_of only"), "{err}");
 }
 
 #[test]

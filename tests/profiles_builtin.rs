@@ -62,8 +62,8 @@ fn servicenow_list_audit_problem_and_change_exports() {
             // List export: 8 rows, one of them a second row for the same number (merged). The
             // README expects -100 to load; the profile's `allowed` states reject it, as the issue asks.
             ("incident.csv".into(), "incidents".into(), [8, 4, 1, 3]),
-            // Audit export: 26 updates of 5 incidents; one update has hour 25.
-            ("incident_audit.csv".into(), "incidents".into(), [26, 5, 20, 1]),
+            // Audit export: 29 updates of 6 incidents; one update has hour 25.
+            ("incident_audit.csv".into(), "incidents".into(), [29, 6, 22, 1]),
             ("problem.csv".into(), "problems".into(), [4, 3, 0, 1]),
         ]
     );
@@ -94,6 +94,13 @@ fn servicenow_list_audit_problem_and_change_exports() {
     assert_eq!(rows[1]["resolved_at"], "2016-03-03T12:40:00Z");
     assert_eq!(rows[1]["reopen_count"], 1);
     assert_eq!(rows[1]["state"], "Resolved");
+    // See: issue 14. INC0010006 was created directly in Active (its first audit row, 6/3/2016
+    // 10:00; opened_at 09:58): it was acknowledged when the source first recorded it, so its
+    // acknowledged_at is that first row's time, not opened_at and not null. INC0010002 moved out of
+    // New at its second row.
+    let rows = sql("servicenow", &dir, "SELECT id, opened_at, acknowledged_at FROM incidents WHERE id IN ('INC0010002', 'INC0010006') ORDER BY id");
+    assert_eq!(rows[0]["acknowledged_at"], "2016-03-02T11:30:00Z");
+    assert_eq!((rows[1]["opened_at"].as_str(), rows[1]["acknowledged_at"].as_str()), (Some("2016-03-06T09:58:00Z"), Some("2016-03-06T10:00:00Z")));
     // Audit pauses (Awaiting …) become events; outcomes map unsuccessful → failed.
     let rows = sql("servicenow", &dir, "SELECT count(*) AS n FROM events WHERE to_value LIKE 'Awaiting%'");
     assert!(rows[0]["n"].as_u64().unwrap() >= 2);

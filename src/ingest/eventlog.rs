@@ -81,6 +81,7 @@ impl<'a> Extractor<'a> {
         ];
         fields.extend((0..self.attributes.len()).map(|i| Field::new(format!("a{i}"), DataType::Utf8, true)));
         fields.extend((0..self.sets.len()).map(|i| Field::new(format!("s{i}"), DataType::Boolean, false)));
+        fields.push(Field::new("created", DataType::Boolean, false));
         Arc::new(Schema::new(fields))
     }
 
@@ -114,6 +115,11 @@ impl<'a> Extractor<'a> {
             None => None,
         };
         let attributes: Vec<Option<StringArray>> = self.attributes.iter().map(|(_, _, c)| text_of(c)).collect::<Result<_>>()?;
+        // A file without the creation column marks no event as a creation.
+        let creation = match &self.log.creation {
+            Some(c) => text_of(&c.column)?.map(|column| (column, &c.values)),
+            None => None,
+        };
 
         let text = |a: &Option<StringArray>, i: usize| -> Option<String> {
             let a = a.as_ref()?;
@@ -131,6 +137,7 @@ impl<'a> Extractor<'a> {
         let mut statuses = StringBuilder::new();
         let mut attrs: Vec<StringBuilder> = self.attributes.iter().map(|_| StringBuilder::new()).collect();
         let mut flags: Vec<BooleanBuilder> = self.sets.iter().map(|_| BooleanBuilder::new()).collect();
+        let mut created = BooleanBuilder::new();
         // Rejects name the column the file has, not every candidate the profile lists.
         let present = |source: &ColumnSource| -> String {
             source.candidates().iter().find(|c| schema.index_of(c).is_ok()).cloned().unwrap_or_else(|| source.candidates().join(" or "))
@@ -196,6 +203,9 @@ impl<'a> Extractor<'a> {
             for (builder, set) in flags.iter_mut().zip(&self.sets) {
                 builder.append_value(lowered.as_ref().is_some_and(|s| set.contains(s)));
             }
+            created.append_value(
+                creation.as_ref().is_some_and(|(column, values)| column.is_valid(i) && values.iter().any(|v| v.trim() == column.value(i).trim())),
+            );
         }
         let mut columns: Vec<ArrayRef> = vec![
             Arc::new(UInt32Array::from(files)),
@@ -206,6 +216,7 @@ impl<'a> Extractor<'a> {
         ];
         columns.extend(attrs.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         columns.extend(flags.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        columns.push(Arc::new(created.finish()));
         let mut all_problems = chunk.malformed.clone();
         all_problems.extend(problems);
         Ok((RecordBatch::try_new(self.schema(), columns)?, all_problems))
@@ -230,6 +241,11 @@ impl<'a> Extractor<'a> {
                 MilestoneRule::FirstInto => format!("min(ts) FILTER (WHERE {})", entered(self.set_index(&m.states))),
                 MilestoneRule::LastInto => format!("max(ts) FILTER (WHERE {})", entered(self.set_index(&m.states))),
                 MilestoneRule::FirstNotIn => format!("min(ts) FILTER (WHERE NOT s{})", self.set_index(&m.states)),
+                MilestoneRule::FirstOutOf if m.include_creation => {
+                    // The first event has no previous state: `NULL OR created` holds only for a creation.
+                    let i = self.set_index(&m.states);
+                    format!("min(ts) FILTER (WHERE NOT s{i} AND (prev_s{i} OR created))")
+                }
                 MilestoneRule::FirstOutOf => {
                     let i = self.set_index(&m.states);
                     format!("min(ts) FILTER (WHERE NOT s{i} AND prev_s{i})")

@@ -248,6 +248,17 @@ pub struct EventLog {
     /// States during which SLA clocks stand still; they join the SLA policy's pause states.
     #[serde(default)]
     pub pause_states: Vec<String>,
+    /// The events that record a ticket's creation (ServiceNow: `sys_mod_count` 0). Without it, no
+    /// event is known to be one: a list export's only row is the ticket's latest state.
+    pub creation: Option<Creation>,
+}
+
+/// Which events are a ticket's creation: those whose `column` holds one of `values` (trimmed).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Creation {
+    pub column: ColumnSource,
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -263,6 +274,10 @@ pub struct Milestone {
     /// first_event or last_event, used when none of the case's statuses is one the profile names
     /// anywhere: logs whose vocabulary is unknown (activity codes) still get durations.
     pub fallback: Option<MilestoneRule>,
+    /// For first_out_of: a ticket created outside `states` (its creation event, see
+    /// `eventlog.creation`, is not in them) moved out of them when it was created.
+    #[serde(default)]
+    pub include_creation: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Serialize)]
@@ -428,6 +443,14 @@ impl Profile {
                     }
                     if log.first.contains_key(field) || log.last.contains_key(field) {
                         return fail(format!("[tables.{table_name}.eventlog]: `{field}` is both a milestone and an attribute"));
+                    }
+                    if milestone.include_creation && milestone.rule != MilestoneRule::FirstOutOf {
+                        return fail(format!("[tables.{table_name}.eventlog.milestones.{field}]: include_creation applies to rule first_out_of only"));
+                    }
+                    if milestone.include_creation && log.creation.is_none() {
+                        return fail(format!(
+                            "[tables.{table_name}.eventlog.milestones.{field}]: include_creation needs [tables.{table_name}.eventlog] creation = {{ column = \"…\", values = [\"…\"] }} to say which events are a ticket's creation"
+                        ));
                     }
                     let needs_states = !matches!(milestone.rule, MilestoneRule::FirstEvent | MilestoneRule::LastEvent);
                     if needs_states && milestone.states.is_empty() {
