@@ -1,24 +1,30 @@
 -- title: SLA breach rate
 -- unit: ratio
 -- better: lower
--- grain: month × priority × SLA
--- keys: month, priority, sla
+-- grain: month × priority × SLA, and month × SLA over all priorities (scope); --by: × the field
+-- keys: month, by_group, scope, priority, sla
 -- measures: breach_rate
 -- n: measured
 -- significance: breach_rate = proportion(breached, measured)
--- definition: Two clocks per incident whose priority has targets in the SLA policy: response runs from
---   opened_at to acknowledged_at (or to resolved_at when no acknowledgement is recorded: a resolved
---   ticket was responded to by then at the latest), resolution from opened_at to resolved_at. Each counts business time on
---   the calendar the policy names for the priority and stands still while the ticket is in one of the
---   policy's pause_states (from events with field state: a pause lasts from the change into a pause
---   state until the ticket's next state change). A clock is breached when its time exceeds the target
---   (equal is met). A stopped clock (acknowledged or resolved at or before the cut-off) is measured in
---   the calendar month, reporting time zone, of the stop if met, or of the instant it passed its target
---   if breached. A clock still running at the cut-off is measured only once it has passed its target,
---   in the month of that instant, and then also counts in open_breached. measured counts the clocks
---   decided in the month, breached those that breached; breach_rate is breached / measured, null when
---   measured = 0. Every month of the period appears for priorities 1 to 5 (and any other priority in the
---   data) and both SLAs.
+-- definition: Two clocks per incident whose priority has targets in the SLA policy: response runs
+--   from opened_at to acknowledged_at (or to resolved_at when no acknowledgement is recorded: a
+--   resolved ticket was responded to by then at the latest), resolution from opened_at to
+--   resolved_at. Each counts business time on the calendar the policy names for the priority and
+--   stands still while the ticket is in one of the policy's pause_states (from events with field
+--   state: a pause lasts from the change into a pause state until the ticket's next state change).
+--   A clock is breached when its time exceeds the target (equal is met). A stopped clock
+--   (acknowledged or resolved at or before the cut-off) is measured in the calendar month,
+--   reporting time zone, of the stop if met, or of the instant it passed its target if breached. A
+--   clock still running at the cut-off is measured only once it has passed its target, in the month
+--   of that instant, and then also counts in open_breached. measured counts the clocks decided in
+--   the month, breached those that breached; breach_rate is breached / measured, null when measured
+--   = 0. Rows with scope priority give each priority: every month of the period appears for
+--   priorities 1 to 5 (and any other priority in the data; a null priority is the group of
+--   incidents with none) and both SLAs. One row per month and SLA with scope all (priority null)
+--   pools the clocks of every priority; its rate is computed over those clocks, never from the
+--   per-priority rates. With --by FIELD, every figure is cut by the incident's FIELD as well
+--   (incidents with none form their own group, null), and only the months and groups with a decided
+--   clock appear.
 WITH state_changes AS (
     SELECT e.ticket_id, e.at, e.to_value,
            lead(e.at) OVER (PARTITION BY e.ticket_id ORDER BY e.at, e.id) AS next_at
@@ -36,7 +42,7 @@ pauses AS (
     GROUP BY s.ticket_id
 ),
 clocks AS (
-    SELECT i.id, i.priority, c.sla, t.calendar, i.opened_at AS started,
+    SELECT i.id, i.by_group, i.priority, c.sla, t.calendar, i.opened_at AS started,
            CASE WHEN c.sla = 'response' THEN t.response_hours ELSE t.resolution_hours END AS target,
            CASE WHEN c.sla = 'response' THEN coalesce(i.acknowledged_at, i.resolved_at) ELSE i.resolved_at END AS stop_at,
            pz.pause_starts, pz.pause_ends
@@ -48,7 +54,7 @@ clocks AS (
     WHERE i.opened_at <= p.as_of
 ),
 evaluated AS (
-    SELECT k.id, k.priority, k.sla, k.target,
+    SELECT k.id, k.by_group, k.priority, k.sla, k.target,
            CASE WHEN k.stop_at <= p.as_of THEN k.stop_at END AS stopped,
            sla_running_hours(k.started, CASE WHEN k.stop_at <= p.as_of THEN k.stop_at ELSE p.as_of END,
                              k.calendar, k.pause_starts, k.pause_ends) AS elapsed,
@@ -56,7 +62,7 @@ evaluated AS (
     FROM clocks k CROSS JOIN params p
 ),
 decided AS (
-    SELECT id, priority, sla,
+    SELECT id, by_group, priority, sla,
            elapsed > target AS breached,
            stopped IS NULL AS still_open,
            report_month(CASE WHEN elapsed > target THEN deadline ELSE stopped END) AS month
@@ -64,16 +70,33 @@ decided AS (
     WHERE (stopped IS NOT NULL OR elapsed > target)
       AND CASE WHEN elapsed > target THEN deadline ELSE stopped END >= p.period_start
       AND CASE WHEN elapsed > target THEN deadline ELSE stopped END < p.period_end
+),
+stats AS (
+    SELECT month, by_group,
+           CASE WHEN grouping(priority) = 1 THEN 'all' ELSE 'priority' END AS scope,
+           priority, sla,
+           count(id) AS measured,
+           count(CASE WHEN breached THEN 1 END) AS breached,
+           count(CASE WHEN breached AND still_open THEN 1 END) AS open_breached
+    FROM decided
+    GROUP BY GROUPING SETS ((month, by_group, priority, sla), (month, by_group, sla))
+),
+grid AS (
+    SELECT g.month, g.by_group, g.scope, g.priority, c.sla
+    FROM kpi_grid g CROSS JOIN (VALUES ('response'), ('resolution')) AS c(sla)
 )
 SELECT * FROM (
-    SELECT g.month, g.priority, s.sla,
-           count(d.id) AS measured,
-           count(CASE WHEN d.breached THEN 1 END) AS breached,
-           CAST(count(CASE WHEN d.breached THEN 1 END) AS DOUBLE) / nullif(count(d.id), 0) AS breach_rate,
-           count(CASE WHEN d.breached AND d.still_open THEN 1 END) AS open_breached
-    FROM month_priority g
-    CROSS JOIN (VALUES ('response'), ('resolution')) AS s(sla)
-    LEFT JOIN decided d ON d.month = g.month AND (d.priority IS NOT DISTINCT FROM g.priority) AND d.sla = s.sla
-    GROUP BY g.month, g.priority, s.sla
+    SELECT coalesce(g.month, s.month) AS month,
+           coalesce(g.by_group, s.by_group) AS by_group,
+           coalesce(g.scope, s.scope) AS scope,
+           coalesce(g.priority, s.priority) AS priority,
+           coalesce(g.sla, s.sla) AS sla,
+           coalesce(s.measured, 0) AS measured,
+           coalesce(s.breached, 0) AS breached,
+           CAST(s.breached AS DOUBLE) / nullif(s.measured, 0) AS breach_rate,
+           coalesce(s.open_breached, 0) AS open_breached
+    FROM grid g
+    FULL JOIN stats s ON s.month = g.month AND (s.by_group IS NOT DISTINCT FROM g.by_group) AND s.scope = g.scope
+                     AND (s.priority IS NOT DISTINCT FROM g.priority) AND s.sla = g.sla
 ) AS rates
-ORDER BY month, priority NULLS LAST, CASE sla WHEN 'response' THEN 1 ELSE 2 END
+ORDER BY month, by_group NULLS LAST, scope, priority NULLS LAST, CASE sla WHEN 'response' THEN 1 ELSE 2 END

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::kpi::Breakdown;
 use crate::time::{MonthRange, YearMonth};
 
 #[derive(Debug, Parser)]
@@ -149,6 +150,12 @@ pub struct KpiRunArgs {
     #[arg(long, value_name = "YYYY-MM", requires = "from")]
     pub to: Option<YearMonth>,
 
+    /// Cut the KPIs that can be cut (durations, SLA, backlog, volume, reopens, first-contact
+    /// resolution) by this incident field: service, assignment_group, category, contact_type or ci.
+    /// Only those KPIs run; incidents with no value form their own group.
+    #[arg(long, value_name = "FIELD")]
+    pub by: Option<Breakdown>,
+
     /// Also write the rows rejected while loading to this CSV file.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
@@ -275,6 +282,11 @@ pub struct CompareArgs {
     /// Compare only these KPIs (comma-separated ids).
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub only: Vec<String>,
+
+    /// Compare each group of this incident field (as `mttx kpi --by`); only the KPIs that can be
+    /// cut run.
+    #[arg(long, value_name = "FIELD")]
+    pub by: Option<Breakdown>,
 
     /// SLA policy. Default: the built-in policy.
     #[arg(long, value_name = "FILE")]

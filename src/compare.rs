@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::kpi::params::{Buckets, KpiParams};
-use crate::kpi::{self, Better, Kpi, KpiDocument, PeriodRequest, Tuning};
+use crate::kpi::{self, Better, Breakdown, Kpi, KpiDocument, PeriodRequest, Tuning};
 use crate::pipeline::Pipeline;
 use crate::report::compare::{self as evidence, Comparison, Direction, PeriodValues};
 use crate::report::samples::Samples;
@@ -16,7 +16,8 @@ use crate::report::targets::Targets;
 use crate::time::{MonthRange, rfc3339};
 
 /// Version of the compare document's layout.
-pub const VERSION: u32 = 1;
+/// 2: rows of month × priority KPIs carry `scope`, and the document records `breakdown`.
+pub const VERSION: u32 = 2;
 
 /// One window's run: its values, the samples behind rank tests, and the hours it covers.
 pub struct WindowRun {
@@ -37,8 +38,8 @@ impl WindowRun {
 
 /// Runs `kpis` over `window` as one bucket: every month-grained KPI gives one row per key for the
 /// whole window, pooling its tickets.
-pub fn run_window(pipeline: &Pipeline, window: MonthRange, kpis: &[Kpi], tuning: Tuning) -> Result<WindowRun> {
-    let params = pipeline.params(PeriodRequest::Months(window.first, window.last), tuning)?.with_buckets(Buckets::Whole);
+pub fn run_window(pipeline: &Pipeline, window: MonthRange, kpis: &[Kpi], tuning: Tuning, by: Option<Breakdown>) -> Result<WindowRun> {
+    let params = pipeline.params(PeriodRequest::Months(window.first, window.last), tuning)?.with_buckets(Buckets::Whole).with_breakdown(by);
     pipeline.runtime().block_on(async {
         let ctx = pipeline.session(&params).await?;
         let outcomes = kpi::run::run_parallel(&ctx, kpis.to_vec()).await;
@@ -182,19 +183,21 @@ pub struct CompareDocument {
     pub after: WindowInfo,
     pub as_of: String,
     pub timezone: String,
+    /// The field the KPIs were cut by (`--by`), if any.
+    pub breakdown: Option<Breakdown>,
     /// Distinct tests made, the m of the Benjamini–Hochberg correction.
     pub tests: usize,
     pub rows: Vec<Row>,
 }
 
 /// Compares `kpis` over the two windows of `pipeline`'s data.
-pub fn compare(pipeline: &Pipeline, before: MonthRange, after: MonthRange, kpis: &[Kpi], tuning: Tuning) -> Result<CompareDocument> {
+pub fn compare(pipeline: &Pipeline, before: MonthRange, after: MonthRange, kpis: &[Kpi], tuning: Tuning, by: Option<Breakdown>) -> Result<CompareDocument> {
     if before.overlaps(&after) {
         return Err(Error::Usage(format!("--before {before} and --after {after} overlap; a month can be on one side only")));
     }
     check_window(pipeline, "--before", before, tuning)?;
     check_window(pipeline, "--after", after, tuning)?;
-    let (before_run, after_run) = (run_window(pipeline, before, kpis, tuning)?, run_window(pipeline, after, kpis, tuning)?);
+    let (before_run, after_run) = (run_window(pipeline, before, kpis, tuning, by)?, run_window(pipeline, after, kpis, tuning, by)?);
     let comparisons = comparisons(kpis, &before_run, &after_run);
     Ok(CompareDocument {
         schema: "mttx.compare".into(),
@@ -203,6 +206,7 @@ pub fn compare(pipeline: &Pipeline, before: MonthRange, after: MonthRange, kpis:
         after: WindowInfo::of(&after_run),
         as_of: rfc3339(after_run.params.as_of),
         timezone: pipeline.timezone.name().into(),
+        breakdown: by,
         tests: evidence::tests_against_previous(&comparisons),
         rows: comparisons.iter().map(Row::of).collect(),
     })

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::escape::spreadsheet_safe;
 use crate::ingest::{self, Profile};
 use crate::kpi::document::key_text;
-use crate::kpi::{Kpi, PeriodRequest, Tuning, YearMonth};
+use crate::kpi::{Breakdown, Kpi, PeriodRequest, Tuning, YearMonth, breakdown};
 use crate::pipeline::{Open, Pipeline};
 use crate::progress::Progress;
 
@@ -41,6 +41,8 @@ pub struct CaseSpec {
     pub window_hours: Option<i64>,
     pub candidate_min_incidents: Option<i64>,
     pub candidate_window_days: Option<i64>,
+    /// `--by`: the incident field the KPI is cut by.
+    pub by: Option<Breakdown>,
 }
 
 fn utc() -> String {
@@ -114,12 +116,18 @@ pub enum Via<'a> {
     Store(&'a Path),
 }
 
-/// Runs one case's KPI on its inputs and returns the result as golden CSV.
-pub fn run_case(case: &Case, kpi: &Kpi) -> Result<String> {
+/// A case's result as golden CSV, and the key columns it has.
+pub struct CaseRun {
+    pub csv: String,
+    pub keys: Vec<String>,
+}
+
+/// Runs one case's KPI on its inputs.
+pub fn run_case(case: &Case, kpi: &Kpi) -> Result<CaseRun> {
     run_case_via(case, kpi, Via::Exports)
 }
 
-pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<String> {
+pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<CaseRun> {
     let spec_path = case.dir.join("case.toml");
     let text = std::fs::read_to_string(&spec_path).map_err(|e| Error::io(&spec_path, e))?;
     let spec: CaseSpec = toml::from_str(&text).map_err(|e| Error::GoldenCase { origin: spec_path.display().to_string(), message: e.to_string() })?;
@@ -161,12 +169,12 @@ pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<String> {
     };
     let open = Open { inputs: &inputs, profile: &spec.profile, timezone, as_of: Some(as_of), sla: sla.as_deref(), rejects: None };
     let pipeline = Pipeline::open(&open, &Progress::hidden(), &mut std::io::sink())?;
-    let params = pipeline.params(request, tuning)?;
+    let params = pipeline.params(request, tuning)?.with_breakdown(spec.by);
     let batches = pipeline.runtime().block_on(async {
         let ctx = pipeline.session(&params).await?;
-        Ok::<_, Error>(ctx.sql(&kpi.sql).await?.collect().await?)
+        Ok::<_, Error>(breakdown::shape(ctx.sql(&kpi.sql).await?, spec.by)?.collect().await?)
     })?;
-    golden_csv(&batches)
+    Ok(CaseRun { csv: golden_csv(&batches)?, keys: breakdown::keys(&kpi.meta.keys, spec.by) })
 }
 
 /// Results as CSV for comparison: floats rounded to nine decimals so that the last bits of

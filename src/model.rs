@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::{DataType, Field as ArrowField, Schema, Schema
 
 /// Version of the canonical model. A store records the version that wrote it; a later version may
 /// only add nullable columns, which an older store's files read as null.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 
 /// Time zone of every canonical timestamp column.
 pub const UTC: &str = "UTC";
@@ -228,6 +228,7 @@ static INCIDENT_FIELDS: &[FieldSpec] = &[
     field("problem_id", Text, "Linked problem (id in `problems`)."),
     field("caused_by_change", Text, "Change that caused it (id in `changes`)."),
     field("source_made_sla", Boolean, "The source tool's own SLA flag, for reconciliation."),
+    field("first_contact", Boolean, "Resolved at first contact (first line), as the source flags it; overrides the derived rule in first_contact_resolution."),
 ];
 
 static PROBLEM_FIELDS: &[FieldSpec] = &[

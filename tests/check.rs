@@ -77,7 +77,7 @@ fn a_regression_fails_with_exit_1_and_shows_the_diff() {
     check_cmd(dir.path(), &base, &[])
         .assert()
         .code(1)
-        .stdout(contains("mttr  month=2026-10,priority=2  p90_hours  20"))
+        .stdout(contains("mttr  month=2026-10,scope=priority,priority=2  p90_hours  20"))
         .stdout(contains("21.6"))
         .stdout(contains("+1.6"))
         .stdout(contains("REGRESSED"))
@@ -207,10 +207,10 @@ fn junit_is_well_formed_xml_with_one_case_per_kpi_and_key() {
     assert_eq!(root.attribute("tests"), Some(cases.len().to_string().as_str()));
     let failing = failures[0].parent().unwrap();
     assert_eq!(failing.attribute("classname"), Some("mttx.mttr"));
-    assert_eq!(failing.attribute("name"), Some("month=2026-10,priority=2"));
+    assert_eq!(failing.attribute("name"), Some("month=2026-10,scope=priority,priority=2"));
     assert!(failures[0].attribute("message").unwrap().contains("p90_hours regressed: 20 → 21.6"));
-    // 10 mttr rows, and the gate over the two P1 rows.
-    assert_eq!(cases.iter().filter(|c| c.attribute("classname") == Some("mttx.mttr")).count(), 10);
+    // 12 mttr rows (two months × priorities 1–5 and all), and the gate over the two P1 rows.
+    assert_eq!(cases.iter().filter(|c| c.attribute("classname") == Some("mttx.mttr")).count(), 12);
     assert_eq!(cases.iter().filter(|c| c.attribute("classname") == Some("mttx.gates")).count(), 2);
 }
 
@@ -247,7 +247,7 @@ fn github_format_annotates_failures() {
     check_cmd(dir.path(), &base, &["--format", "github"])
         .assert()
         .code(1)
-        .stdout(contains("::error title=mttx check%3A mttr REGRESSED::mttr.p90_hours [month=2026-10,priority=2]: 20 → 21.6"));
+        .stdout(contains("::error title=mttx check%3A mttr REGRESSED::mttr.p90_hours [month=2026-10,scope=priority,priority=2]: 20 → 21.6"));
     let json = check_cmd(dir.path(), &base, &["--format", "json"]).output().unwrap();
     let report: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["passed"], false);
@@ -295,9 +295,10 @@ fn golden_cases_fail_when_a_query_changes_a_result_and_bless_accepts_it() {
         .code(1)
         .stdout(contains("FAILED  mttr/world"))
         // October P2 [2, 4, 26]: p90 21.6, p80 at rank 1.6 = 4 + 0.6 × 22 = 17.2.
-        .stdout(contains("- 2026-10,2,3,10.666666667,4,21.6"))
-        .stdout(contains("+ 2026-10,2,3,10.666666667,4,17.2"))
-        .stdout(contains("1 failed"));
+        .stdout(contains("- 2026-10,priority,2,3,10.666666667,4,21.6"))
+        .stdout(contains("+ 2026-10,priority,2,3,10.666666667,4,17.2"))
+        .stdout(contains("FAILED  mttr/by_service"))
+        .stdout(contains("2 failed"));
     mttx().args(["test", "--only", "mttr", "--bless", "--queries"]).arg(&queries).assert().code(0);
     mttx().args(["test", "--only", "mttr", "--queries"]).arg(&queries).assert().code(0).stdout(contains("ok      mttr/world"));
 }
@@ -379,7 +380,7 @@ fn a_baseline_of_other_months_is_one_clear_error_unless_across_periods() {
         .stderr(contains("september.json: the baseline covers 2026-09 (UTC) and this run 2026-10 (UTC), so no row could match"))
         .stderr(contains("--across-periods"))
         .stdout(predicates::str::is_empty());
-    // Month over month: reopen_rate is 1/3 in September and 0 of 2 in October (tests/kpis.rs), a
+    // Month over month: reopen_rate is 1/3 in September and 0 of 6 in October (tests/kpis.rs), a
     // lower rate, so it improves; MTTR P2 has n = 0 in September and 3 in October, so it changes.
     let assert = one_month("2026-10").arg("--across-periods").arg("--format").arg("json").assert().code(1);
     let report: Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
@@ -387,7 +388,7 @@ fn a_baseline_of_other_months_is_one_clear_error_unless_across_periods() {
         report["comparisons"].as_array().unwrap().iter().find(|c| c["kpi"] == kpi && c["key"] == key && c["column"] == column).map(|c| c["verdict"].clone())
     };
     assert_eq!(verdict("reopen_rate", "", "reopen_rate"), Some("improved".into()), "{report:#}");
-    assert_eq!(verdict("mttr", "priority=2", "p50_hours"), Some("changed".into()), "{report:#}");
+    assert_eq!(verdict("mttr", "scope=priority,priority=2", "p50_hours"), Some("changed".into()), "{report:#}");
     assert_eq!(report["counts"].get("missing"), None, "no row goes missing across the two months: {report:#}");
     // A multi-month window has no single month to compare.
     mttx()
@@ -468,10 +469,51 @@ fn golden_cases_pause_sla_clocks_like_kpi_runs() {
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = doc["kpis"][0]["rows"].as_array().unwrap();
     assert_eq!(rows.len(), golden.len());
-    // Columns: month, priority, sla, measured, breached, …
+    // Columns: month, scope, priority, sla, measured, breached, …
     for (row, expected) in rows.iter().zip(&golden) {
         let plain = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| if v.is_null() { String::new() } else { v.to_string() });
-        let got = [plain(&row["priority"]), plain(&row["sla"]), plain(&row["measured"]), plain(&row["breached"])];
-        assert_eq!(got.as_slice(), &expected[1..5], "golden and kpi disagree: {row}");
+        let got = [plain(&row["scope"]), plain(&row["priority"]), plain(&row["sla"]), plain(&row["measured"]), plain(&row["breached"])];
+        assert_eq!(got.as_slice(), &expected[1..6], "golden and kpi disagree: {row}");
     }
+}
+
+/// See: issue 14. A gate that does not name `scope` keeps meaning the per-priority rows; the
+/// overall row is gated only by name. A baseline records its `--by`, and a run cut differently is
+/// refused; a version 1 baseline (before the overall rows) is refused with what to do.
+#[test]
+fn overall_rows_are_gated_by_name_and_a_breakdown_must_match_its_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    // mttr.n: 2 months × priorities 1–5 = 10 per-priority values, all ≥ 0. The overall rows have
+    // n 3 (September) and 7 (October): `>= 7` holds for one.
+    let gates = rules(dir.path(), "gates = [\"mttr.n >= 0\", \"mttr.n{scope=all} >= 7\"]\n");
+    mttx()
+        .args(["--as-of", AS_OF, "check", "--from", "2026-09", "--to", "2026-10", "--only", "mttr", "--rules"])
+        .arg(&gates)
+        .arg("--input")
+        .arg(world())
+        .assert()
+        .code(1)
+        .stdout(contains("11 passed"))
+        .stdout(contains("1 violated"));
+    // A baseline cut by service cannot gate a run that is not, and the other way round.
+    let by_service = dir.path().join("by_service.json");
+    let run = |extra: &[&str]| {
+        let mut cmd = mttx();
+        cmd.args(["--as-of", AS_OF, "check", "--from", "2026-09", "--to", "2026-10", "--only", "mttr", "--input"])
+            .arg(world())
+            .arg("--baseline")
+            .arg(&by_service)
+            .args(extra);
+        cmd
+    };
+    run(&["--by", "service", "--bless"]).assert().success();
+    run(&["--by", "service"]).assert().success();
+    run(&[]).assert().code(2).stderr(contains("the baseline was made with --by service and this run with no --by"));
+    run(&["--by", "category"]).assert().code(2).stderr(contains("check with --by service"));
+    // A breakdown row is gated by its group: October S2's MTTR p50 is 26 h.
+    let gate = rules(dir.path(), "gates = [\"mttr.p50_hours{service=S2,scope=all,month=2026-10} <= 24\"]\n");
+    run(&["--by", "service", "--rules", gate.to_str().unwrap()]).assert().code(1).stdout(contains("1 violated"));
+    // A layout-1 baseline says to bless again.
+    let old = baseline(dir.path(), |doc| doc["version"] = 1.into());
+    check_cmd(dir.path(), &old, &[]).assert().code(2).stderr(contains("version 1 is not mttx.kpis version 2")).stderr(contains("--bless"));
 }

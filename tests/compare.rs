@@ -36,37 +36,41 @@ fn close(value: &Value, expected: f64) {
 ///   p = 0.007936507936507936 (= 2/252).
 /// - reopen rate, 1/5 against 4/5, expected cells below five: fisher_exact([[4, 1], [1, 4]])
 ///   gives p = 0.2063492063492064.
-/// - eight distinct tests (MTTR, MTTR in business hours and MTRS share the durations; two SLA
-///   rates, volume, the reopen rate and problem_trend's count have p = 1 but the reopen rate):
-///   multipletests([0.0079365] × 3 + [1, 1, 1, 0.2063492, 1], method='fdr_bh') gives
-///   q = 0.021164021164 for the durations and 0.412698412698 for the reopen rate.
+/// - fourteen distinct tests: MTTR, MTTR in business hours and MTRS on the P2 rows and on the
+///   overall rows (scope=all: the same tickets here, but another hypothesis, so another test);
+///   the two SLA rates of P2 and of all priorities, volume, problem_trend's count and the share of
+///   change-caused incidents (all p = 1), and the reopen rate:
+///   multipletests([2/252] × 6 + [1] × 4 + [1, 0.2063492063492064, 1, 1], method='fdr_bh') gives
+///   q = 0.018518518518518517 for the durations and 0.4126984126984127 for the reopen rate.
 #[test]
 fn compare_matches_scipy_and_statsmodels_on_a_hand_made_fixture() {
     let doc = compare(&fixture("compare"), "2026-04-01", &["--before", "2026-01", "--after", "2026-03"]);
     assert_eq!((doc["before"]["months"].as_str(), doc["after"]["months"].as_str()), (Some("2026-01"), Some("2026-03")));
-    assert_eq!(doc["tests"], 8);
-    let mttr = row(&doc, "mttr", "priority=2", "p50_hours");
+    assert_eq!(doc["tests"], 14);
+    let mttr = row(&doc, "mttr", "scope=priority,priority=2", "p50_hours");
     assert_eq!(
         (mttr["before"].as_f64(), mttr["after"].as_f64(), mttr["before_n"].as_f64(), mttr["after_n"].as_f64()),
         (Some(3.0), Some(8.0), Some(5.0), Some(5.0))
     );
     assert_eq!(mttr["test"], "Mann–Whitney U (exact)");
     close(&mttr["p_value"], 0.007936507936507936);
-    close(&mttr["q_value"], 0.021164021164021163);
+    close(&mttr["q_value"], 0.018518518518518517);
+    let overall = row(&doc, "mttr", "scope=all,priority=", "p50_hours");
+    close(&overall["p_value"], 0.007936507936507936);
     assert_eq!(mttr["verdict"], "worse", "MTTR went up, and lower is better");
     let reopen = row(&doc, "reopen_rate", "", "reopen_rate");
     assert_eq!(reopen["test"], "Fisher's exact");
     close(&reopen["p_value"], 0.2063492063492064);
     close(&reopen["q_value"], 0.4126984126984127);
     assert_eq!(reopen["verdict"], "no_evidence");
-    // The table names the variant of each test too; with --only mttr it is the one test made, so
-    // q = p.
+    // The table names the variant of each test too; with --only mttr the two tests made (P2 and
+    // all priorities) have the same p, so q = p.
     mttx()
         .args(["--as-of", "2026-04-01", "compare", "--before", "2026-01", "--after", "2026-03", "--only", "mttr", "--input"])
         .arg(fixture("compare"))
         .assert()
         .success()
-        .stdout(contains("1 tests"))
+        .stdout(contains("2 tests"))
         .stdout(contains("Mann–Whitney U (exact): p=0.008 q=0.008"))
         .stdout(contains("worse"));
 }
@@ -106,15 +110,36 @@ fn compare_finds_a_planted_effect_and_nothing_where_there_is_none() {
     let data = planted(dir.path());
     let doc = compare(&data, "2026-11-01", &["--before", "2026-02..2026-04", "--after", "2026-07..2026-09", "--only", "mttr,mtta"]);
     for measure in ["mean_hours", "p50_hours", "p90_hours"] {
-        let r = row(&doc, "mttr", "priority=3", measure);
+        let r = row(&doc, "mttr", "scope=priority,priority=3", measure);
         assert_eq!(r["verdict"], "improved", "{r}");
         assert!(r["q_value"].as_f64().unwrap() < 0.05, "{r}");
         assert!(r["relative"].as_f64().unwrap() < -0.3, "about half: {r}");
     }
     for priority in 1..=5 {
-        let r = row(&doc, "mtta", &format!("priority={priority}"), "p50_hours");
+        let r = row(&doc, "mtta", &format!("scope=priority,priority={priority}"), "p50_hours");
         assert_eq!(r["verdict"], "no_evidence", "{r}");
     }
+}
+
+/// See: issue 14. A team's planted improvement, found by `compare --by assignment_group` in that
+/// group's rows and not in another's.
+#[test]
+fn compare_by_group_finds_the_group_that_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("planted");
+    mttx()
+        .args(["generate", "--incidents", "6000", "--months", "12", "--seed", "9", "--format", "parquet"])
+        .args(["--shift-from", "2026-06-01", "--shift-group", "Network Operations", "--shift-factor", "0.4", "--out"])
+        .arg(&data)
+        .assert()
+        .success();
+    let doc = compare(&data, "2026-11-01", &["--before", "2026-02..2026-04", "--after", "2026-07..2026-09", "--only", "mttr", "--by", "assignment_group"]);
+    assert_eq!(doc["breakdown"], "assignment_group");
+    let network = row(&doc, "mttr", "assignment_group=Network Operations,scope=all,priority=", "p50_hours");
+    assert_eq!(network["verdict"], "improved", "{network}");
+    assert!(network["q_value"].as_f64().unwrap() < 0.05 && network["relative"].as_f64().unwrap() < -0.3, "{network}");
+    let other = row(&doc, "mttr", "assignment_group=Database Administration,scope=all,priority=", "p50_hours");
+    assert_eq!(other["verdict"], "no_evidence", "{other}");
 }
 
 fn register(dir: &Path, text: &str) -> PathBuf {

@@ -15,7 +15,12 @@
 //!   I8  P5 CI3/S1 application  O 10-10 10:00 (Sat)     A 10-12 08:00 (Mon)  R 10-12 10:00
 //!   I9  P2 CI1/S1 network      O 10-02 14:00           A 14:05  R 16:00
 //!   I10 P1 CI4/S2 storage      O 08-31 22:00  S 20:00  A 22:05  R 09-01 02:00
-//!   I11 P2 CI5/-  network      O 10-20 09:00           A 09:10  R 10-21 11:00; paused 12:00–15:00
+//!   I11 P2 CI5/-  network      O 10-20 09:00           A 09:10  R 10-21 11:00; paused 12:00–15:00;
+//!                              major
+//!
+//! I5 is major too. Reopen and reassignment counts are in incidents.csv; I9 has no reopen_count.
+//! I7's source flags it not resolved at first contact (first_contact false), I8's resolved at first
+//! contact (true); the others have no flag.
 
 use std::sync::OnceLock;
 
@@ -31,12 +36,11 @@ fn world() -> std::path::PathBuf {
 const AS_OF: &str = "2026-11-01T00:00:00Z";
 
 fn run_json(extra: &[&str]) -> Value {
-    let output = mttx()
-        .args(["--as-of", AS_OF, "kpi", "--from", "2026-09", "--to", "2026-10", "--format", "json", "--input"])
-        .arg(world())
-        .args(extra)
-        .output()
-        .unwrap();
+    run_json_at(AS_OF, extra, "2026-09", "2026-10")
+}
+
+fn run_json_at(as_of: &str, extra: &[&str], from: &str, to: &str) -> Value {
+    let output = mttx().args(["--as-of", as_of, "kpi", "--from", from, "--to", to, "--format", "json", "--input"]).arg(world()).args(extra).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
@@ -46,7 +50,7 @@ fn document() -> &'static Value {
     DOC.get_or_init(|| run_json(&[]))
 }
 
-/// The row of `kpi` whose key columns read `key` (e.g. "month=2026-10,priority=2").
+/// The row of `kpi` whose key columns read `key` (e.g. "month=2026-10,scope=priority,priority=2").
 fn row<'a>(doc: &'a Value, kpi: &str, key: &str) -> &'a serde_json::Map<String, Value> {
     let entry = doc["kpis"].as_array().unwrap().iter().find(|k| k["id"] == kpi).unwrap_or_else(|| panic!("no KPI {kpi}"));
     let keys: Vec<&str> = entry["keys"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
@@ -99,64 +103,99 @@ fn n_mean_p50_p90(n: f64, mean: Option<f64>, p50: Option<f64>, p90: Option<f64>)
 #[test]
 fn mtta() {
     // September (by opened_at): I3 P3 2 h; I6 P4 3 h, I7 P4 0.5 h. I10 opened in August.
-    expect("mtta", "month=2026-09,priority=3", &n_mean_p50_p90(1.0, Some(2.0), Some(2.0), Some(2.0)));
+    expect("mtta", "month=2026-09,scope=priority,priority=3", &n_mean_p50_p90(1.0, Some(2.0), Some(2.0), Some(2.0)));
     // P4 [0.5, 3]: mean 1.75; p50 1.75; p90 = 0.5 + 0.9 × 2.5 = 2.75.
-    expect("mtta", "month=2026-09,priority=4", &n_mean_p50_p90(2.0, Some(1.75), Some(1.75), Some(2.75)));
+    expect("mtta", "month=2026-09,scope=priority,priority=4", &n_mean_p50_p90(2.0, Some(1.75), Some(1.75), Some(2.75)));
     // n = 0 gives nulls, not zeros.
-    expect("mtta", "month=2026-09,priority=1", &n_mean_p50_p90(0.0, None, None, None));
+    expect("mtta", "month=2026-09,scope=priority,priority=1", &n_mean_p50_p90(0.0, None, None, None));
     // October P1: I1 10 min, I2 30 min → [1/6, 1/2]: mean 1/3; p90 = 1/6 + 0.9 × 1/3 = 0.4667.
-    expect("mtta", "month=2026-10,priority=1", &n_mean_p50_p90(2.0, Some(1.0 / 3.0), Some(1.0 / 3.0), Some(0.466_666_666_7)));
+    expect("mtta", "month=2026-10,scope=priority,priority=1", &n_mean_p50_p90(2.0, Some(1.0 / 3.0), Some(1.0 / 3.0), Some(0.466_666_666_7)));
     // P2: I9 5 min, I11 10 min, I5 20 min → [1/12, 1/6, 1/3]: mean 7/36 = 0.19444; p50 1/6;
     // p90 at rank 1.8 = 1/6 + 0.8 × 1/6 = 0.3.
-    expect("mtta", "month=2026-10,priority=2", &n_mean_p50_p90(3.0, Some(7.0 / 36.0), Some(1.0 / 6.0), Some(0.3)));
+    expect("mtta", "month=2026-10,scope=priority,priority=2", &n_mean_p50_p90(3.0, Some(7.0 / 36.0), Some(1.0 / 6.0), Some(0.3)));
     // I4 is never acknowledged, so October P3 has n = 0; I8 waited the weekend: 46 h.
-    expect("mtta", "month=2026-10,priority=3", &n_mean_p50_p90(0.0, None, None, None));
-    expect("mtta", "month=2026-10,priority=5", &n_mean_p50_p90(1.0, Some(46.0), Some(46.0), Some(46.0)));
-    assert_eq!(rows(document(), "mtta"), 10, "2 months × priorities 1–5");
+    expect("mtta", "month=2026-10,scope=priority,priority=3", &n_mean_p50_p90(0.0, None, None, None));
+    expect("mtta", "month=2026-10,scope=priority,priority=5", &n_mean_p50_p90(1.0, Some(46.0), Some(46.0), Some(46.0)));
+    // All priorities pooled, never averaged from the rows above. September: [0.5, 2, 3]: mean
+    // 5.5 / 3; p50 2; p90 at rank 1.8 = 2 + 0.8 × 1 = 2.8.
+    expect("mtta", "month=2026-09,scope=all,priority=", &n_mean_p50_p90(3.0, Some(5.5 / 3.0), Some(2.0), Some(2.8)));
+    // October: [1/12, 1/6, 1/6, 1/3, 1/2, 46] (I4 never acknowledged): sum 47.25, mean 7.875; p50 at
+    // rank 2.5 = 1/6 + 0.5 × 1/6 = 0.25; p90 at rank 4.5 = 0.5 + 0.5 × 45.5 = 23.25. The mean of the
+    // per-priority means would be (1/3 + 7/36 + 46) / 3 = 15.51, which is not it.
+    expect("mtta", "month=2026-10,scope=all,priority=", &n_mean_p50_p90(6.0, Some(7.875), Some(0.25), Some(23.25)));
+    assert_eq!(rows(document(), "mtta"), 12, "2 months × (priorities 1–5 and all)");
 }
 
 #[test]
 fn mttd() {
     // Only I1 (30 min) and I5 (1 h) have started_at in the period; I10's is in August.
-    expect("mttd", "month=2026-10,priority=1", &n_mean_p50_p90(1.0, Some(0.5), Some(0.5), Some(0.5)));
-    expect("mttd", "month=2026-10,priority=2", &n_mean_p50_p90(1.0, Some(1.0), Some(1.0), Some(1.0)));
-    expect("mttd", "month=2026-09,priority=1", &n_mean_p50_p90(0.0, None, None, None));
+    expect("mttd", "month=2026-10,scope=priority,priority=1", &n_mean_p50_p90(1.0, Some(0.5), Some(0.5), Some(0.5)));
+    expect("mttd", "month=2026-10,scope=priority,priority=2", &n_mean_p50_p90(1.0, Some(1.0), Some(1.0), Some(1.0)));
+    expect("mttd", "month=2026-09,scope=priority,priority=1", &n_mean_p50_p90(0.0, None, None, None));
 }
 
 #[test]
 fn mttr_counts_in_the_month_of_resolution() {
     // I10 opened in August but was resolved on 1 September after 4 h: it counts in September.
-    expect("mttr", "month=2026-09,priority=1", &n_mean_p50_p90(1.0, Some(4.0), Some(4.0), Some(4.0)));
+    expect("mttr", "month=2026-09,scope=priority,priority=1", &n_mean_p50_p90(1.0, Some(4.0), Some(4.0), Some(4.0)));
     // September P4: I7 2 h, I6 24 h: mean 13; p90 = 2 + 0.9 × 22 = 21.8.
-    expect("mttr", "month=2026-09,priority=4", &n_mean_p50_p90(2.0, Some(13.0), Some(13.0), Some(21.8)));
+    expect("mttr", "month=2026-09,scope=priority,priority=4", &n_mean_p50_p90(2.0, Some(13.0), Some(13.0), Some(21.8)));
     // I3 opened in September, resolved in October after 48 h: it counts in October.
-    expect("mttr", "month=2026-10,priority=3", &n_mean_p50_p90(1.0, Some(48.0), Some(48.0), Some(48.0)));
+    expect("mttr", "month=2026-10,scope=priority,priority=3", &n_mean_p50_p90(1.0, Some(48.0), Some(48.0), Some(48.0)));
     // October P2: I9 2 h, I5 4 h, I11 26 h: mean 32/3; p50 4; p90 = 4 + 0.8 × 22 = 21.6.
-    expect("mttr", "month=2026-10,priority=2", &n_mean_p50_p90(3.0, Some(32.0 / 3.0), Some(4.0), Some(21.6)));
-    expect("mttr", "month=2026-10,priority=4", &n_mean_p50_p90(0.0, None, None, None));
+    expect("mttr", "month=2026-10,scope=priority,priority=2", &n_mean_p50_p90(3.0, Some(32.0 / 3.0), Some(4.0), Some(21.6)));
+    expect("mttr", "month=2026-10,scope=priority,priority=4", &n_mean_p50_p90(0.0, None, None, None));
+    // All priorities. September [2, 4, 24]: mean 10; p90 at rank 1.8 = 4 + 0.8 × 20 = 20. October
+    // [2, 4, 4, 4, 26, 48, 48] (I9, I1, I2, I5, I11, I3, I8): sum 136, mean 136/7; p50 4; p90 at
+    // rank 5.4 = 48.
+    expect("mttr", "month=2026-09,scope=all,priority=", &n_mean_p50_p90(3.0, Some(10.0), Some(4.0), Some(20.0)));
+    expect("mttr", "month=2026-10,scope=all,priority=", &n_mean_p50_p90(7.0, Some(136.0 / 7.0), Some(4.0), Some(48.0)));
+}
+
+#[test]
+fn mttr_by_service_lists_the_groups_that_have_incidents() {
+    let doc = run_json(&["--only", "mttr", "--by", "service"]);
+    assert_eq!(doc["window"]["breakdown"], "service");
+    let mttr = doc["kpis"].as_array().unwrap().iter().find(|k| k["id"] == "mttr").unwrap();
+    assert_eq!(mttr["keys"], serde_json::json!(["month", "service", "scope", "priority"]));
+    // October S1: I9 2, I1 4, I2 4, I8 48: mean 14.5; p50 4; p90 at rank 2.7 = 4 + 0.7 × 44 = 34.8.
+    expect_in(&doc, "mttr", "month=2026-10,service=S1,scope=all,priority=", &n_mean_p50_p90(4.0, Some(14.5), Some(4.0), Some(34.8)));
+    // S2: I5 4, I3 48: mean 26; p90 = 4 + 0.9 × 44 = 43.6. I11 has no service: its own group.
+    expect_in(&doc, "mttr", "month=2026-10,service=S2,scope=all,priority=", &n_mean_p50_p90(2.0, Some(26.0), Some(26.0), Some(43.6)));
+    expect_in(&doc, "mttr", "month=2026-10,service=,scope=all,priority=", &n_mean_p50_p90(1.0, Some(26.0), Some(26.0), Some(26.0)));
+    expect_in(&doc, "mttr", "month=2026-10,service=S1,scope=priority,priority=1", &n_mean_p50_p90(2.0, Some(4.0), Some(4.0), Some(4.0)));
+    // Only groups with incidents, no empty grid: September S1 (all, P4) and S2 (all, P1); October
+    // S1 (all, P1, P2, P5), S2 (all, P2, P3) and no service (all, P2).
+    assert_eq!(rows(&doc, "mttr"), 13);
+    // KPIs that cannot be cut are not run, and naming one is an error that lists those that can.
+    let output = mttx().args(["kpi", "--by", "service", "--only", "mtbf", "-i"]).arg(world()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("mtbf cannot be cut") && stderr.contains("mttr"), "{stderr}");
+    let output = mttx().args(["kpi", "--by", "team", "-i"]).arg(world()).output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("use one of service, assignment_group, category, contact_type, ci"));
 }
 
 #[test]
 fn mtrs_starts_at_the_degradation() {
     // I10: 20:00 (started) to 02:00 = 6 h, where MTTR says 4 h.
-    expect("mtrs", "month=2026-09,priority=1", &n_mean_p50_p90(1.0, Some(6.0), Some(6.0), Some(6.0)));
+    expect("mtrs", "month=2026-09,scope=priority,priority=1", &n_mean_p50_p90(1.0, Some(6.0), Some(6.0), Some(6.0)));
     // October P1: I1 07:30–12:00 = 4.5 h, I2 4 h: mean 4.25; p90 = 4 + 0.9 × 0.5 = 4.45.
-    expect("mtrs", "month=2026-10,priority=1", &n_mean_p50_p90(2.0, Some(4.25), Some(4.25), Some(4.45)));
+    expect("mtrs", "month=2026-10,scope=priority,priority=1", &n_mean_p50_p90(2.0, Some(4.25), Some(4.25), Some(4.45)));
     // October P2: I9 2, I5 08:00–13:00 = 5, I11 26: mean 11; p90 = 5 + 0.8 × 21 = 21.8.
-    expect("mtrs", "month=2026-10,priority=2", &n_mean_p50_p90(3.0, Some(11.0), Some(5.0), Some(21.8)));
+    expect("mtrs", "month=2026-10,scope=priority,priority=2", &n_mean_p50_p90(3.0, Some(11.0), Some(5.0), Some(21.8)));
 }
 
 #[test]
 fn mttr_business_uses_the_priority_calendar() {
     // P4 is on office hours. I6: Tue 09:00–12:00 (3) + 13:00–17:30 (4.5) + Wed 08:00–09:00 (1)
     // = 8.5 h; I7 opened and was resolved on a Sunday: 0 h. Mean 4.25; p90 = 0.9 × 8.5 = 7.65.
-    expect("mttr_business", "month=2026-09,priority=4", &n_mean_p50_p90(2.0, Some(4.25), Some(4.25), Some(7.65)));
+    expect("mttr_business", "month=2026-09,scope=priority,priority=4", &n_mean_p50_p90(2.0, Some(4.25), Some(4.25), Some(7.65)));
     // I3: Wed 20:00 to Fri 20:00 covers Thu and Fri in full: 2 × 8.5 = 17 h (48 h on the wall clock).
-    expect("mttr_business", "month=2026-10,priority=3", &n_mean_p50_p90(1.0, Some(17.0), Some(17.0), Some(17.0)));
+    expect("mttr_business", "month=2026-10,scope=priority,priority=3", &n_mean_p50_p90(1.0, Some(17.0), Some(17.0), Some(17.0)));
     // I8: Sat 10:00 to Mon 10:00 = Mon 08:00–10:00 = 2 h.
-    expect("mttr_business", "month=2026-10,priority=5", &n_mean_p50_p90(1.0, Some(2.0), Some(2.0), Some(2.0)));
+    expect("mttr_business", "month=2026-10,scope=priority,priority=5", &n_mean_p50_p90(1.0, Some(2.0), Some(2.0), Some(2.0)));
     // P2 runs 24×7: the same as the wall clock.
-    expect("mttr_business", "month=2026-10,priority=2", &n_mean_p50_p90(3.0, Some(32.0 / 3.0), Some(4.0), Some(21.6)));
+    expect("mttr_business", "month=2026-10,scope=priority,priority=2", &n_mean_p50_p90(3.0, Some(32.0 / 3.0), Some(4.0), Some(21.6)));
 }
 
 #[test]
@@ -224,16 +263,20 @@ fn mtbf_failure_threshold_is_a_parameter() {
 fn sla_breach() {
     // September: I10's response was met on 08-31 (August, outside the period); its resolution was
     // met on 09-01 after 4 h of 8.
-    expect("sla_breach", "month=2026-09,priority=1,sla=response", &[("measured", Some(0.0)), ("breach_rate", None)]);
-    expect("sla_breach", "month=2026-09,priority=1,sla=resolution", &[("measured", Some(1.0)), ("breached", Some(0.0)), ("breach_rate", Some(0.0))]);
+    expect("sla_breach", "month=2026-09,scope=priority,priority=1,sla=response", &[("measured", Some(0.0)), ("breach_rate", None)]);
+    expect(
+        "sla_breach",
+        "month=2026-09,scope=priority,priority=1,sla=resolution",
+        &[("measured", Some(1.0)), ("breached", Some(0.0)), ("breach_rate", Some(0.0))],
+    );
     // I3 (P3, office) was acknowledged the evening it opened: 0 business hours, met in September.
-    expect("sla_breach", "month=2026-09,priority=3,sla=response", &[("measured", Some(1.0)), ("breached", Some(0.0))]);
+    expect("sla_breach", "month=2026-09,scope=priority,priority=3,sla=response", &[("measured", Some(1.0)), ("breached", Some(0.0))]);
     // I6 and I7 (P4) met both in September. I6's resolution ran 8.5 h less the 2 paused hours.
-    expect("sla_breach", "month=2026-09,priority=4,sla=resolution", &[("measured", Some(2.0)), ("breached", Some(0.0))]);
+    expect("sla_breach", "month=2026-09,scope=priority,priority=4,sla=resolution", &[("measured", Some(2.0)), ("breached", Some(0.0))]);
     // October P1: I2 was acknowledged after 30 min against a 15-minute target; I1 after 10.
     expect(
         "sla_breach",
-        "month=2026-10,priority=1,sla=response",
+        "month=2026-10,scope=priority,priority=1,sla=response",
         &[("measured", Some(2.0)), ("breached", Some(1.0)), ("breach_rate", Some(0.5)), ("open_breached", Some(0.0))],
     );
     // I4 (P3) is still open at the cut-off. Response: 4 office hours from Mon 09:00 ran out at
@@ -242,40 +285,157 @@ fn sla_breach() {
     // resolution (17 h of 40) was met in October.
     expect(
         "sla_breach",
-        "month=2026-10,priority=3,sla=response",
+        "month=2026-10,scope=priority,priority=3,sla=response",
         &[("measured", Some(1.0)), ("breached", Some(1.0)), ("breach_rate", Some(1.0)), ("open_breached", Some(1.0))],
     );
     expect(
         "sla_breach",
-        "month=2026-10,priority=3,sla=resolution",
+        "month=2026-10,scope=priority,priority=3,sla=resolution",
         &[("measured", Some(2.0)), ("breached", Some(1.0)), ("breach_rate", Some(0.5)), ("open_breached", Some(1.0))],
     );
     // I11 (P2, 24 h target) took 26 h on the clock, but 3 h were paused: 23 h, met.
-    expect("sla_breach", "month=2026-10,priority=2,sla=resolution", &[("measured", Some(3.0)), ("breached", Some(0.0))]);
-    assert_eq!(rows(document(), "sla_breach"), 20, "2 months × 5 priorities × 2 SLAs");
+    expect("sla_breach", "month=2026-10,scope=priority,priority=2,sla=resolution", &[("measured", Some(3.0)), ("breached", Some(0.0))]);
+    // All priorities. September response: I3, I6, I7 met (I10's was in August); resolution: I10,
+    // I6, I7 met. October response: I1, I2 (breached), I5, I9, I11 (P2 targets 30 min: 20, 5 and
+    // 10 min), I4 (breached, open), I8 (0 office hours over the weekend) → 2 of 7, 1 open.
+    // Resolution: I1, I2 (4 h of 8), I5, I9, I11, I3, I4 (breached, open), I8 (2 h of 160) → 1 of 8.
+    expect("sla_breach", "month=2026-09,scope=all,priority=,sla=response", &[("measured", Some(3.0)), ("breached", Some(0.0))]);
+    expect("sla_breach", "month=2026-09,scope=all,priority=,sla=resolution", &[("measured", Some(3.0)), ("breached", Some(0.0))]);
+    expect(
+        "sla_breach",
+        "month=2026-10,scope=all,priority=,sla=response",
+        &[("measured", Some(7.0)), ("breached", Some(2.0)), ("breach_rate", Some(2.0 / 7.0)), ("open_breached", Some(1.0))],
+    );
+    expect(
+        "sla_breach",
+        "month=2026-10,scope=all,priority=,sla=resolution",
+        &[("measured", Some(8.0)), ("breached", Some(1.0)), ("breach_rate", Some(0.125)), ("open_breached", Some(1.0))],
+    );
+    assert_eq!(rows(document(), "sla_breach"), 24, "2 months × (5 priorities and all) × 2 SLAs");
 }
 
 #[test]
 fn backlog_volume_reopen_reassignment_major() {
     // Open at the end of September: I3 (resolved 10-02). At the cut-off: I4.
-    expect("backlog", "month=2026-09,priority=3", &[("open_incidents", Some(1.0))]);
-    expect("backlog", "month=2026-10,priority=3", &[("open_incidents", Some(1.0))]);
-    expect("backlog", "month=2026-10,priority=1", &[("open_incidents", Some(0.0))]);
+    expect("backlog", "month=2026-09,scope=priority,priority=3", &[("open_incidents", Some(1.0))]);
+    expect("backlog", "month=2026-10,scope=priority,priority=3", &[("open_incidents", Some(1.0))]);
+    expect("backlog", "month=2026-10,scope=priority,priority=1", &[("open_incidents", Some(0.0))]);
+    expect("backlog", "month=2026-09,scope=all,priority=", &[("open_incidents", Some(1.0))]);
+    expect("backlog", "month=2026-10,scope=all,priority=", &[("open_incidents", Some(1.0))]);
     // October network incidents: I1, I2 (P1) and I9, I11 (P2).
     expect("volume", "month=2026-10,category=network,priority=1", &[("incidents", Some(2.0))]);
     expect("volume", "month=2026-10,category=network,priority=2", &[("incidents", Some(2.0))]);
     expect("volume", "month=2026-09,category=application,priority=4", &[("incidents", Some(2.0))]);
     assert_eq!(rows(document(), "volume"), 7);
-    // Resolved in September: I6 (reopened), I7, I10 → 1/3. October: 7 resolved, none reopened.
-    expect("reopen_rate", "month=2026-09", &[("resolved", Some(3.0)), ("reopened", Some(1.0)), ("reopen_rate", Some(1.0 / 3.0))]);
-    expect("reopen_rate", "month=2026-10", &[("resolved", Some(7.0)), ("reopen_rate", Some(0.0))]);
+    // Resolved in September: I6 (reopened), I7, I10 → 1/3. October: 7 resolved, I9's reopen_count
+    // unknown, so 0 of the 6 measured.
+    expect("reopen_rate", "month=2026-09", &[("resolved", Some(3.0)), ("unknown", Some(0.0)), ("reopened", Some(1.0)), ("reopen_rate", Some(1.0 / 3.0))]);
+    expect("reopen_rate", "month=2026-10", &[("resolved", Some(7.0)), ("unknown", Some(1.0)), ("measured", Some(6.0)), ("reopen_rate", Some(0.0))]);
+    // First contact. September: I6 reassigned and reopened (no); I7 never reassigned or reopened,
+    // but its flag says no, and the flag wins; I10 (0, 0) yes → 1 of 3, one decided by a flag.
+    // October: I2 (0, 0) yes; I8 reassigned once, but flagged yes; I9 has no reopen_count and no
+    // flag: unknown, left out; I1, I3, I5, I11 reassigned → 2 of 6.
+    expect(
+        "first_contact_resolution",
+        "month=2026-09",
+        &[
+            ("resolved", Some(3.0)),
+            ("unknown", Some(0.0)),
+            ("measured", Some(3.0)),
+            ("first_contact", Some(1.0)),
+            ("fcr_rate", Some(1.0 / 3.0)),
+            ("by_flag", Some(1.0)),
+        ],
+    );
+    expect(
+        "first_contact_resolution",
+        "month=2026-10",
+        &[
+            ("resolved", Some(7.0)),
+            ("unknown", Some(1.0)),
+            ("measured", Some(6.0)),
+            ("first_contact", Some(2.0)),
+            ("fcr_rate", Some(2.0 / 6.0)),
+            ("by_flag", Some(1.0)),
+        ],
+    );
     // Reassignments of October's resolved: [0, 0, 1, 1, 1, 3, 4]: mean 10/7; p90 at rank 5.4 = 3.4.
     expect("reassignment", "month=2026-10", &[("n", Some(7.0)), ("mean_reassignments", Some(10.0 / 7.0)), ("p90_reassignments", Some(3.4))]);
     // September [0, 0, 2]: mean 2/3; p90 at rank 1.8 = 0.8 × 2 = 1.6.
     expect("reassignment", "month=2026-09", &[("n", Some(3.0)), ("mean_reassignments", Some(2.0 / 3.0)), ("p90_reassignments", Some(1.6))]);
-    // I1 is the only major incident: opened and resolved (4 h) in October.
-    expect("major_incidents", "month=2026-10", &[("major_incidents", Some(1.0)), ("n_resolved", Some(1.0)), ("p50_hours_to_resolve", Some(4.0))]);
-    expect("major_incidents", "month=2026-09", &[("major_incidents", Some(0.0)), ("mean_hours_to_resolve", None)]);
+    expect("major_incidents", "month=2026-09", &[("major_incidents", Some(0.0)), ("problem_share", None), ("mean_hours_to_resolve", None)]);
+}
+
+#[test]
+fn major_incident_review() {
+    // October's majors, all counted in October (opened then): I1, I5 (problem PRB1, caused by CHG1)
+    // and I11. Acknowledged after 10, 20 and 10 min → [1/6, 1/6, 1/3]: mean 2/9; p50 1/6; p90 at
+    // rank 1.8 = 1/6 + 0.8 × 1/6 = 0.3. Detected (I11 has no started_at): I1 0.5 h, I5 1 h → mean
+    // 0.75; p90 = 0.5 + 0.9 × 0.5 = 0.95. Resolved: [4, 4, 26] → mean 34/3; p50 4; p90 at rank 1.8 =
+    // 4 + 0.8 × 22 = 21.6. One of three has a problem record.
+    expect(
+        "major_incidents",
+        "month=2026-10",
+        &[
+            ("major_incidents", Some(3.0)),
+            ("with_problem", Some(1.0)),
+            ("problem_share", Some(1.0 / 3.0)),
+            ("n_acknowledged", Some(3.0)),
+            ("mean_hours_to_acknowledge", Some(2.0 / 9.0)),
+            ("p50_hours_to_acknowledge", Some(1.0 / 6.0)),
+            ("p90_hours_to_acknowledge", Some(0.3)),
+            ("n_detected", Some(2.0)),
+            ("mean_hours_to_detect", Some(0.75)),
+            ("p90_hours_to_detect", Some(0.95)),
+            ("n_resolved", Some(3.0)),
+            ("mean_hours_to_resolve", Some(34.0 / 3.0)),
+            ("p50_hours_to_resolve", Some(4.0)),
+            ("p90_hours_to_resolve", Some(21.6)),
+        ],
+    );
+    // The list: downtime is the mtbf outage, [started or opened, resolved): I1 07:30–12:00 = 4.5 h,
+    // I5 08:00–13:00 = 5 h, I11 10-20 09:00 to 10-21 11:00 = 26 h.
+    expect(
+        "major_incident_list",
+        "month=2026-10,id=I1",
+        &[("hours_to_acknowledge", Some(1.0 / 6.0)), ("hours_to_resolve", Some(4.0)), ("downtime_hours", Some(4.5))],
+    );
+    expect("major_incident_list", "month=2026-10,id=I5", &[("hours_to_acknowledge", Some(1.0 / 3.0)), ("downtime_hours", Some(5.0))]);
+    expect("major_incident_list", "month=2026-10,id=I11", &[("hours_to_resolve", Some(26.0)), ("downtime_hours", Some(26.0))]);
+    let i5 = row(document(), "major_incident_list", "month=2026-10,id=I5");
+    assert_eq!((&i5["problem_id"], &i5["caused_by_change"], &i5["service"]), (&Value::from("PRB1"), &Value::from("CHG1"), &Value::from("S2")));
+    assert_eq!(rows(document(), "major_incident_list"), 3);
+    // Clipped to the period: a September-only run ends at 10-01 00:00, before any of them opened;
+    // an October run that stops at 10-21 00:00 cuts I11's outage to 15 h and leaves it unresolved.
+    let doc = run_json_at("2026-10-21T00:00:00Z", &["--only", "major_incident_list"], "2026-10", "2026-10");
+    expect_in(&doc, "major_incident_list", "month=2026-10,id=I11", &[("downtime_hours", Some(15.0)), ("hours_to_resolve", None)]);
+    assert!(row(&doc, "major_incident_list", "month=2026-10,id=I11")["resolved_at"].is_null());
+}
+
+#[test]
+fn problem_resolution_and_change_depth() {
+    // Resolved in September: PRB3, 08-20 10:00 to 09-02 10:00 = 312 h, never a known error. In
+    // October: PRB1, 09-05 10:00 to 10-15 10:00 = 960 h; known error 09-10 10:00 = 120 h.
+    expect("problem_resolution", "month=2026-09,milestone=resolved", &n_mean_p50_p90(1.0, Some(312.0), Some(312.0), Some(312.0)));
+    expect("problem_resolution", "month=2026-09,milestone=known_error", &n_mean_p50_p90(0.0, None, None, None));
+    expect("problem_resolution", "month=2026-10,milestone=resolved", &n_mean_p50_p90(1.0, Some(960.0), Some(960.0), Some(960.0)));
+    expect("problem_resolution", "month=2026-10,milestone=known_error", &n_mean_p50_p90(1.0, Some(120.0), Some(120.0), Some(120.0)));
+    // October's done changes: CHG1, CHG3, CHG4 and CHG5, the emergency one → 1 of 4.
+    expect("change_failure", "month=2026-10", &[("emergency", Some(1.0)), ("emergency_share", Some(0.25))]);
+    expect("change_failure", "month=2026-09", &[("emergency", Some(0.0)), ("emergency_share", Some(0.0))]);
+    // Opened in October: I1, I2, I4, I5, I8, I9, I11; I5 names CHG1 and is major → 1 of 7.
+    expect(
+        "change_caused_incidents",
+        "month=2026-10",
+        &[
+            ("incidents", Some(7.0)),
+            ("caused_by_change", Some(1.0)),
+            ("caused_share", Some(1.0 / 7.0)),
+            ("majors", Some(3.0)),
+            ("major_caused_by_change", Some(1.0)),
+        ],
+    );
+    expect("change_caused_incidents", "month=2026-09", &[("incidents", Some(3.0)), ("caused_by_change", Some(0.0)), ("caused_share", Some(0.0))]);
 }
 
 #[test]
@@ -379,7 +539,7 @@ fn months_follow_the_reporting_time_zone() {
         .output()
         .unwrap();
     let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
-    expect_in(&doc, "mtta", "month=2026-09,priority=1", &[("n", Some(1.0)), ("mean_hours", Some(5.0 / 60.0))]);
+    expect_in(&doc, "mtta", "month=2026-09,scope=priority,priority=1", &[("n", Some(1.0)), ("mean_hours", Some(5.0 / 60.0))]);
     assert_eq!(doc["window"]["start"], "2026-08-31T22:00:00Z");
 }
 
@@ -387,12 +547,13 @@ fn months_follow_the_reporting_time_zone() {
 fn document_is_versioned_and_carries_definitions() {
     let doc = document();
     assert_eq!(doc["schema"], "mttx.kpis");
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
+    assert_eq!(doc["window"]["breakdown"], Value::Null);
     assert_eq!(doc["window"]["as_of"], AS_OF);
     assert_eq!(doc["window"]["first_month"], "2026-09");
     let mttr = doc["kpis"].as_array().unwrap().iter().find(|k| k["id"] == "mttr").unwrap();
     assert_eq!(mttr["better"], "lower");
-    assert_eq!(mttr["keys"], serde_json::json!(["month", "priority"]));
+    assert_eq!(mttr["keys"], serde_json::json!(["month", "scope", "priority"]));
     assert!(mttr["definition"].as_str().unwrap().starts_with("resolved_at − opened_at"));
     assert!(doc["errors"].as_array().unwrap().is_empty());
 }
@@ -443,7 +604,7 @@ fn users_own_queries_run_like_built_ins() {
     assert!(mine["origin"].as_str().unwrap().ends_with("office_hours_open.sql"));
     assert_eq!(mine["title"], "Open incidents' office hours so far");
     expect_in(&doc, "office_hours_open", "id=I4", &[("office_hours", Some(169.0))]);
-    expect_in(&doc, "mttr", "month=2026-10,priority=3", &[("n", Some(1.0))]);
+    expect_in(&doc, "mttr", "month=2026-10,scope=priority,priority=3", &[("n", Some(1.0))]);
 }
 
 #[test]

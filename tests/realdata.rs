@@ -64,7 +64,8 @@ fn mttr(profile: &str, inputs: &[PathBuf]) -> (u64, u64, f64) {
     (rows[0]["tickets"].as_u64().unwrap(), rows[0]["n"].as_u64().unwrap(), rows[0]["p50"].as_f64().unwrap())
 }
 
-/// The whole KPI suite runs; returns sla_breach's (measured, breached) per SLA over all months.
+/// The whole KPI suite runs; returns sla_breach's (measured, breached) per SLA over all months,
+/// from the overall rows (scope all), which must equal the sum over the priorities.
 fn kpis(profile: &str, inputs: &[PathBuf]) -> [(u64, u64); 2] {
     let mut cmd = mttx();
     cmd.args(["kpi", "--format", "json", "--profile", profile]);
@@ -77,8 +78,10 @@ fn kpis(profile: &str, inputs: &[PathBuf]) -> [(u64, u64); 2] {
     assert!(doc["errors"].as_array().unwrap().is_empty());
     let rows = doc["kpis"].as_array().unwrap().iter().find(|k| k["id"] == "sla_breach").unwrap()["rows"].as_array().unwrap().clone();
     ["response", "resolution"].map(|sla| {
-        let of = |col: &str| rows.iter().filter(|r| r["sla"] == sla).map(|r| r[col].as_u64().unwrap()).sum();
-        (of("measured"), of("breached"))
+        let of = |scope: &str, col: &str| -> u64 { rows.iter().filter(|r| r["sla"] == sla && r["scope"] == scope).map(|r| r[col].as_u64().unwrap()).sum() };
+        let overall = (of("all", "measured"), of("all", "breached"));
+        assert_eq!(overall, (of("priority", "measured"), of("priority", "breached")), "{sla}: the overall rows pool the priorities");
+        overall
     })
 }
 

@@ -118,6 +118,15 @@ pub fn comparable(baseline: &KpiDocument, current: &KpiDocument, pairing: Pairin
         format!("{months} ({})", w.timezone)
     };
     let (b, c) = (&baseline.window, &current.window);
+    if b.breakdown != c.breakdown {
+        let describe = |by: Option<crate::kpi::Breakdown>| by.map(|b| format!("--by {b}")).unwrap_or_else(|| "no --by".into());
+        return Err(format!(
+            "the baseline was made with {} and this run with {}; their rows are cut differently and cannot be compared, so check with {} or bless a new baseline",
+            describe(b.breakdown),
+            describe(c.breakdown),
+            describe(b.breakdown)
+        ));
+    }
     if b.timezone != c.timezone {
         return Err(format!(
             "the baseline was made in time zone {} and this run is in {}; months differ between zones, so give --timezone {}",
@@ -377,7 +386,7 @@ pub fn read_baseline(path: &std::path::Path) -> Result<KpiDocument> {
         return Err(Error::input(
             path,
             format!(
-                "schema {} version {} is not {} version {}",
+                "schema {} version {} is not {} version {}, which this mttx writes and reads (version 2 added the `scope` key and the overall rows); make the baseline again with this mttx (`mttx check --bless`)",
                 document.schema,
                 document.version,
                 crate::kpi::document::SCHEMA,
@@ -396,7 +405,7 @@ mod tests {
     fn document(rows: &[(&str, &str, i64)]) -> KpiDocument {
         let rows: Vec<Value> = rows.iter().map(|(ci, category, n)| serde_json::json!({"ci": ci, "category": category, "n": n})).collect();
         serde_json::from_value(serde_json::json!({
-            "schema": "mttx.kpis", "version": 1, "mttx_version": "test",
+            "schema": "mttx.kpis", "version": 2, "mttx_version": "test",
             "window": {"first_month": "2026-10", "last_month": "2026-10", "start": "", "end": "", "as_of": "", "timezone": "UTC"},
             "parameters": {"failure_priority": 2, "correlation_window_hours": 72, "candidate_min_incidents": 3, "candidate_window_days": 30},
             "kpis": [{

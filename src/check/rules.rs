@@ -12,6 +12,10 @@
 //! change_failure = "exact"
 //! ```
 //!
+//! A gate or register line without a `scope` key means the per-priority rows (`scope=priority`);
+//! `mttr.p90_hours{scope=all} <= 24` gates the figure over all priorities. Tolerances apply to
+//! every row they name, overall ones included.
+//!
 //! Grammar: `gate := selector op number`, `op := <= | < | >= | > | == | !=`,
 //! `selector := kpi [ "." column ] [ "{" key "=" value { "," key "=" value } "}" ]`,
 //! `tolerance := exact | absolute N | relative N`.
@@ -33,8 +37,22 @@ pub struct Selector {
     pub keys: Vec<(String, String)>,
 }
 
+/// Keys a selector need not name: a row whose key holds another value is matched only by a
+/// selector that names the key. A gate written before the overall rows (`scope=all`) existed, or
+/// without them in mind, keeps meaning the per-priority rows.
+pub const DEFAULT_KEYS: [(&str, &str); 1] = [("scope", "priority")];
+
 impl Selector {
+    /// For gates and the improvement register: the rows this selector names, where a row off a
+    /// default key (`scope=all`) must be named explicitly.
     pub fn matches(&self, kpi: &str, column: &str, row_keys: &[(String, String)]) -> bool {
+        self.covers(kpi, column, row_keys)
+            && DEFAULT_KEYS.iter().all(|(key, default)| self.keys.iter().any(|(k, _)| k == key) || row_keys.iter().all(|(rk, rv)| rk != key || rv == default))
+    }
+
+    /// For tolerances: every row whose keys include the selector's; `mttr = "relative 0.05"` speaks
+    /// of all of mttr's rows, overall ones included.
+    pub fn covers(&self, kpi: &str, column: &str, row_keys: &[(String, String)]) -> bool {
         self.kpi == kpi
             && self.column.as_deref().is_none_or(|c| c == column)
             && self.keys.iter().all(|(k, v)| row_keys.iter().any(|(rk, rv)| rk == k && rv == v))
@@ -178,7 +196,7 @@ impl Rules {
     pub fn tolerance_for(&self, kpi: &str, column: &str, row_keys: &[(String, String)], header: Option<Tolerance>) -> Tolerance {
         self.tolerances
             .iter()
-            .filter(|r| r.selector.matches(kpi, column, row_keys))
+            .filter(|r| r.selector.covers(kpi, column, row_keys))
             .max_by_key(|r| r.selector.specificity())
             .map(|r| r.tolerance)
             .or(header)
@@ -306,6 +324,25 @@ mod tests {
         assert_eq!(rules.tolerance_for("mttr", "p50_hours", &keys, None), Tolerance::Relative(0.05));
         assert_eq!(rules.tolerance_for("mtta", "p50_hours", &keys, Some(Tolerance::Exact)), Tolerance::Exact);
         assert_eq!(rules.tolerance_for("mtta", "p50_hours", &keys, None), DEFAULT_TOLERANCE);
+    }
+
+    #[test]
+    fn a_gate_without_scope_means_the_per_priority_rows() {
+        let rules =
+            Rules::parse("gates = [\"mttr.p90_hours <= 8\", \"mttr.p90_hours{scope=all} <= 24\"]\n[tolerances]\nmttr = \"relative 0.1\"\n", "c.toml").unwrap();
+        let row = |scope: &str, priority: &str| {
+            vec![("month".to_string(), "2026-10".to_string()), ("scope".into(), scope.into()), ("priority".into(), priority.into())]
+        };
+        let (keyless, overall) = (&rules.gates[0].selector, &rules.gates[1].selector);
+        assert!(keyless.matches("mttr", "p90_hours", &row("priority", "1")));
+        assert!(keyless.matches("mttr", "p90_hours", &row("priority", "")), "no priority is a per-priority row");
+        assert!(!keyless.matches("mttr", "p90_hours", &row("all", "")), "the overall row must be named");
+        assert!(overall.matches("mttr", "p90_hours", &row("all", "")));
+        assert!(!overall.matches("mttr", "p90_hours", &row("priority", "1")));
+        // KPIs without a scope key are unaffected.
+        assert!(keyless.matches("mttr", "p90_hours", &[("month".to_string(), "2026-10".to_string())]));
+        // A tolerance for the KPI covers its overall rows too.
+        assert_eq!(rules.tolerance_for("mttr", "p90_hours", &row("all", ""), None), Tolerance::Relative(0.1));
     }
 
     #[test]

@@ -12,11 +12,11 @@ use crate::render;
 use crate::report::format::{Scale, format_p, format_q, format_value, scale};
 
 pub fn compare(args: &CompareArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
-    let kpis = kpi::select(args.queries.as_deref(), &args.only)?;
+    let kpis = kpi::select_by(args.queries.as_deref(), &args.only, args.by)?;
     let progress = Progress::for_stderr();
     let pipeline = super::open(&args.input, args.sla.as_deref(), None, settings, &progress, err)?;
     progress.stage("comparing windows", 0);
-    let document = compare::compare(&pipeline, args.before, args.after, &kpis, super::tuning(&args.tuning))?;
+    let document = compare::compare(&pipeline, args.before, args.after, &kpis, super::tuning(&args.tuning), args.by)?;
     progress.finish();
     let mut file;
     let sink: &mut dyn Write = match &args.out {
@@ -79,8 +79,13 @@ fn table(document: &CompareDocument, out: &mut dyn Write) -> Result<()> {
     let (b, a) = (&document.before, &document.after);
     writeln!(
         out,
-        "before {} and after {} ({}; cut-off {}); {} tests, Benjamini–Hochberg q < 0.05 is evidence",
-        b.months, a.months, document.timezone, document.as_of, document.tests
+        "before {} and after {} ({}; cut-off {}{}); {} tests, Benjamini–Hochberg q < 0.05 is evidence",
+        b.months,
+        a.months,
+        document.timezone,
+        document.as_of,
+        document.breakdown.map(|by| format!("; by {by}")).unwrap_or_default(),
+        document.tests
     )
     .map_err(render::stdout_error)?;
     let mut rows: Vec<[String; 8]> = vec![["KPI", "key", "measure", "before", "after", "change", "test", "verdict"].map(String::from)];

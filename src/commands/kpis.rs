@@ -30,7 +30,7 @@ impl Prepared {
         };
         let progress = Progress::for_stderr();
         let pipeline = super::open(&run.input, run.sla.as_deref(), run.rejects.as_deref(), settings, &progress, err)?;
-        let params = pipeline.params(request, super::tuning(&run.tuning))?;
+        let params = pipeline.params(request, super::tuning(&run.tuning))?.with_breakdown(run.by);
         Ok(Prepared { pipeline, params, progress })
     }
 
@@ -45,7 +45,7 @@ impl Prepared {
 use kpi::run::failures as failed_queries;
 
 pub fn kpi(args: &KpiArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
-    let selected = kpi::select(args.run.queries.as_deref(), &args.run.only)?;
+    let selected = kpi::select_by(args.run.queries.as_deref(), &args.run.only, args.run.by)?;
     if args.format == KpiFormat::Parquet && args.out.is_none() {
         return Err(Error::Usage("--format parquet writes one file per KPI: give --out DIR".into()));
     }
@@ -81,7 +81,7 @@ fn write_report(report: &CheckReport, format: CheckFormat, out: &mut dyn Write) 
 }
 
 pub fn check(args: &CheckArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status> {
-    let selected = kpi::select(args.run.queries.as_deref(), &args.run.only)?;
+    let selected = kpi::select_by(args.run.queries.as_deref(), &args.run.only, args.run.by)?;
     let rules = match &args.rules {
         Some(path) => Rules::load(path)?,
         None => Rules::default(),
@@ -173,8 +173,8 @@ pub fn diff(args: &DiffArgs, settings: &Settings, out: &mut dyn Write, err: &mut
         }
         (None, None) => unreachable!("clap requires --queries-a or --git-rev"),
     };
-    let before = kpi::select(Some(&before_dir), &args.run.only)?;
-    let after = kpi::select(after_dir.as_deref(), &args.run.only)?;
+    let before = kpi::select_by(Some(&before_dir), &args.run.only, args.run.by)?;
+    let after = kpi::select_by(after_dir.as_deref(), &args.run.only, args.run.by)?;
     drop(scratch);
     let prepared = Prepared::new(&args.run, settings, err)?;
     let (a, b) = (prepared.run(before)?, prepared.run(after)?);
@@ -200,7 +200,7 @@ pub fn test(args: &TestArgs, out: &mut dyn Write) -> Result<Status> {
         };
         let actual = golden::run_case(case, kpi)?;
         let label = format!("{}/{}", case.kpi, case.name);
-        match golden::judge(case, &actual, &kpi.meta.keys, args.bless)? {
+        match golden::judge(case, &actual.csv, &actual.keys, args.bless)? {
             CaseOutcome::Passed => {
                 passed += 1;
                 writeln!(out, "ok      {label}")

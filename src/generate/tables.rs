@@ -118,6 +118,8 @@ impl World {
                 ("problem_id", text(rows.iter().map(|r| r.problem.map(|p| self.ids.problems.id(p as usize))))),
                 ("caused_by_change", text(rows.iter().map(|r| r.caused_by.map(|c| self.ids.changes.id(c as usize))))),
                 ("source_made_sla", booleans(snapshots.iter().map(|s| s.made_sla))),
+                // No generated source flags first-line resolution: FCR follows the counts.
+                ("first_contact", booleans(rows.iter().map(|_| None))),
             ],
         )
     }

@@ -6,6 +6,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::breakdown::{self, Breakdown};
 use super::catalog::Better;
 use super::params::{KpiParams, Tuning};
 use super::run::KpiOutcome;
@@ -13,7 +14,9 @@ use crate::error::Result;
 use crate::time::rfc3339;
 
 pub const SCHEMA: &str = "mttx.kpis";
-pub const VERSION: u32 = 1;
+/// 2: month × priority KPIs gained the key `scope` (`priority` rows as before, plus one `all` row
+/// per month pooling every priority, with priority null), and the window records `breakdown`.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct KpiDocument {
@@ -42,6 +45,9 @@ pub struct Window {
     pub as_of: String,
     /// IANA name of the reporting time zone.
     pub timezone: String,
+    /// The field the KPIs were cut by (`--by`), if any.
+    #[serde(default)]
+    pub breakdown: Option<Breakdown>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -95,7 +101,7 @@ impl KpiDocument {
                     unit: kpi.meta.unit.clone(),
                     better: kpi.meta.better,
                     grain: kpi.meta.grain.clone(),
-                    keys: kpi.meta.keys.clone(),
+                    keys: breakdown::keys(&kpi.meta.keys, params.by),
                     measures: kpi.meta.measures.clone(),
                     tolerance: kpi.meta.tolerance.clone(),
                     definition: kpi.meta.definition.clone(),
@@ -117,6 +123,7 @@ impl KpiDocument {
                 end: rfc3339(params.period_end),
                 as_of: rfc3339(params.as_of),
                 timezone: params.timezone.name().into(),
+                breakdown: params.by,
             },
             parameters: params.tuning,
             kpis,

@@ -1,6 +1,7 @@
 //! KPIs: the catalog of SQL definitions, the parameters and calendar tables they read, the scalar
 //! functions they call, and the parallel runner.
 
+pub mod breakdown;
 pub mod calendar;
 pub mod catalog;
 pub mod document;
@@ -14,6 +15,7 @@ pub mod udf;
 use datafusion::prelude::SessionContext;
 
 use crate::error::Result;
+pub use breakdown::Breakdown;
 pub use catalog::{Better, Kpi, KpiMeta, Significance, SignificanceTest};
 pub use document::KpiDocument;
 pub use params::{KpiParams, PeriodRequest, Tuning, YearMonth};
@@ -30,7 +32,26 @@ pub async fn register(ctx: &SessionContext, params: &KpiParams, policy: &sla::Sl
         ctx.register_udf(udf::BusinessTime::udf(clock, calendars.clone()));
     }
     policy.register(ctx)?;
+    breakdown::register(ctx, params.by).await?;
     params.register(ctx).await
+}
+
+/// The KPIs to run with a breakdown: of those selected, the ones that can be cut (whose keys
+/// include `by_group`); naming one that cannot in `only` is an error.
+pub fn select_by(user_dir: Option<&std::path::Path>, only: &[String], by: Option<Breakdown>) -> Result<Vec<Kpi>> {
+    let kpis = select(user_dir, only)?;
+    let Some(by) = by else { return Ok(kpis) };
+    let (can, cannot): (Vec<Kpi>, Vec<Kpi>) = kpis.into_iter().partition(|k| breakdown::supports(&k.meta.keys));
+    if !only.is_empty() && !cannot.is_empty() {
+        let names: Vec<&str> = cannot.iter().map(|k| k.id.as_str()).collect();
+        let cuttable: Vec<String> = select(user_dir, &[])?.into_iter().filter(|k| breakdown::supports(&k.meta.keys)).map(|k| k.id).collect();
+        return Err(crate::Error::Usage(format!(
+            "--by {by}: {} cannot be cut by a field (its keys have no `by_group`); the KPIs that can are: {}",
+            names.join(", "),
+            cuttable.join(", ")
+        )));
+    }
+    Ok(can)
 }
 
 /// The KPIs to run: built-ins, then the user's own, narrowed to `only` when given.

@@ -1,6 +1,6 @@
 //! The reporting window and KPI parameters, and the tables that carry them into SQL: a one-row
 //! `params` table, a `months` calendar of the window in the reporting time zone, and the
-//! `month_priority` grid. Values reach queries as data, never as SQL text.
+//! `month_priority` and `kpi_grid` grids. Values reach queries as data, never as SQL text.
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
+use super::breakdown::Breakdown;
 use super::extent::Extent;
 use crate::error::{Error, Result};
 use crate::model::{UTC, timestamp_type};
@@ -67,6 +68,8 @@ pub struct KpiParams {
     pub as_of: i64,
     pub timezone: Tz,
     pub tuning: Tuning,
+    /// `--by`: the incident field the KPIs that can be cut are cut by.
+    pub by: Option<Breakdown>,
 }
 
 /// The buckets a window is reported in: `report_month(ts)` gives the label of the bucket that
@@ -93,6 +96,12 @@ impl KpiParams {
     /// The window in `buckets`.
     pub fn with_buckets(mut self, buckets: Buckets) -> KpiParams {
         self.buckets = buckets;
+        self
+    }
+
+    /// The window with the KPIs that can be cut cut by `by`.
+    pub fn with_breakdown(mut self, by: Option<Breakdown>) -> KpiParams {
+        self.by = by;
         self
     }
 
@@ -127,6 +136,7 @@ impl KpiParams {
             Field::new("correlation_window_hours", DataType::Int64, false),
             Field::new("candidate_min_incidents", DataType::Int64, false),
             Field::new("candidate_window_days", DataType::Int64, false),
+            Field::new("breakdown", DataType::Utf8, true),
         ]);
         let t = &self.tuning;
         Ok(RecordBatch::try_new(
@@ -140,6 +150,7 @@ impl KpiParams {
                 int(t.correlation_window_hours),
                 int(t.candidate_min_incidents),
                 int(t.candidate_window_days),
+                Arc::new(StringArray::from(vec![self.by.map(|b| b.field())])),
             ],
         )?)
     }
@@ -165,7 +176,7 @@ impl KpiParams {
         )?)
     }
 
-    /// Registers `params`, `months` and the `month_priority` grid on `ctx`.
+    /// Registers `params`, `months` and the `month_priority` and `kpi_grid` grids on `ctx`.
     pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
         for (name, batch) in [("params", self.params_batch()?), ("months", self.months_batch()?)] {
             ctx.register_table(name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))?;
@@ -175,6 +186,7 @@ impl KpiParams {
              (SELECT column1 AS priority FROM (VALUES (1), (2), (3), (4), (5)) UNION SELECT DISTINCT priority FROM incidents) p",
         )
         .await?;
+        ctx.sql(KPI_GRID).await?;
         Ok(())
     }
 
@@ -182,6 +194,16 @@ impl KpiParams {
         format!("{} to {} ({}), cut-off {}", self.first.label(), self.last.label(), self.timezone.name(), rfc3339(self.as_of))
     }
 }
+
+/// The rows a month × priority KPI always shows, whatever the data: without `--by`, every month
+/// with each priority (`scope` priority) and with all priorities pooled (`scope` all, priority
+/// null). With `--by`, none: a breakdown shows only the groups that have tickets.
+const KPI_GRID: &str = "CREATE VIEW kpi_grid AS \
+     SELECT g.month, CAST(NULL AS VARCHAR) AS by_group, 'priority' AS scope, g.priority \
+     FROM month_priority g CROSS JOIN params p WHERE p.breakdown IS NULL \
+     UNION ALL \
+     SELECT m.month, CAST(NULL AS VARCHAR) AS by_group, 'all' AS scope, CAST(NULL AS BIGINT) AS priority \
+     FROM months m CROSS JOIN params p WHERE p.breakdown IS NULL";
 
 /// Resolves the window of data whose extent is known: the cut-off is `--as-of`, else the latest
 /// timestamp in the data (never the wall clock, and never one straggler, see `Extent::cut_off`);
@@ -226,5 +248,6 @@ pub fn resolve_in(extent: &Extent, request: PeriodRequest, as_of: Option<i64>, t
         as_of,
         timezone,
         tuning,
+        by: None,
     })
 }

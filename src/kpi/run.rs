@@ -17,7 +17,7 @@ pub struct KpiOutcome {
 
 async fn execute(ctx: &SessionContext, kpi: &Kpi) -> Result<Vec<RecordBatch>, String> {
     let run = async {
-        let frame = ctx.sql(&kpi.sql).await?;
+        let frame = super::breakdown::shape(ctx.sql(&kpi.sql).await?, super::breakdown::of_session(ctx))?;
         let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
         let batches = frame.collect().await?;
         // A query with no rows may return no batches at all; keep its columns for the output.

@@ -244,7 +244,7 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
         if let Some((before, after)) = windows {
             let named: Vec<Kpi> = kpis.iter().filter(|k| initiative.expects.iter().any(|e| e.selector.kpi == k.id)).cloned().collect();
             let (b, a): (WindowRun, WindowRun) =
-                (compare::run_window(pipeline, before, &named, tuning)?, compare::run_window(pipeline, after, &named, tuning)?);
+                (compare::run_window(pipeline, before, &named, tuning, None)?, compare::run_window(pipeline, after, &named, tuning, None)?);
             let comparisons = compare::comparisons(&named, &b, &a);
             for expectation in &initiative.expects {
                 let column = expectation.selector.column.as_deref().unwrap_or_default();

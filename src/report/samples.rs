@@ -13,7 +13,10 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::error::{Error, Result};
-use crate::kpi::{Kpi, SignificanceTest};
+use crate::kpi::{Kpi, SignificanceTest, breakdown};
+
+/// The key of rows that pool every priority (`all`) or give one (`priority`).
+const SCOPE: &str = "scope";
 
 /// Samples by (kpi, cte, column) and then by the row key without month (`priority=1`).
 #[derive(Debug, Default)]
@@ -26,8 +29,11 @@ impl Samples {
         self.by_source.get(&(kpi.to_string(), cte.to_string(), column.to_string()))?.get(key).map(Vec::as_slice)
     }
 
-    /// Reads every rank test's samples on a session prepared for one period.
+    /// Reads every rank test's samples on a session prepared for one period. A KPI with a `scope`
+    /// key gets each value twice: under its priority (`scope=priority`) and pooled over all
+    /// priorities (`scope=all`, priority empty), as its rows are.
     pub async fn collect(ctx: &SessionContext, kpis: &[Kpi]) -> Result<Samples> {
+        let by = breakdown::of_session(ctx);
         let mut samples = Samples::default();
         for kpi in kpis {
             for clause in &kpi.meta.significance {
@@ -36,7 +42,10 @@ impl Samples {
                 if samples.by_source.contains_key(&source) {
                     continue;
                 }
-                let keys: Vec<&str> = kpi.meta.keys.iter().map(String::as_str).filter(|k| *k != "month").collect();
+                // The row key's columns in the header's order, as the document names them.
+                let names: Vec<String> = breakdown::keys(&kpi.meta.keys, by).into_iter().filter(|k| k != "month").collect();
+                let keys: Vec<&str> =
+                    kpi.meta.keys.iter().map(String::as_str).filter(|k| *k != "month" && *k != SCOPE && (*k != breakdown::BY_GROUP || by.is_some())).collect();
                 let sql = sample_query(kpi, cte, column, &keys)?;
                 let batches = ctx.sql(&sql).await?.collect().await.map_err(|e| query_error(kpi, &e.to_string()))?;
                 let mut by_key: HashMap<String, Vec<f64>> = HashMap::new();
@@ -51,9 +60,23 @@ impl Samples {
                         if values.is_null(row) || !values.value(row).is_finite() {
                             continue;
                         }
-                        let pairs: Vec<(&str, String)> = keys.iter().zip(&formatters).map(|(name, f)| (*name, f.value(row).to_string())).collect();
-                        let key = crate::kpi::document::key_text(&pairs);
-                        by_key.entry(key).or_default().push(values.value(row));
+                        let value_of = |name: &str| keys.iter().position(|k| *k == name).map(|i| formatters[i].value(row).to_string()).unwrap_or_default();
+                        let scopes: &[&str] = if names.iter().any(|n| n == SCOPE) { &["priority", "all"] } else { &[""] };
+                        for scope in scopes {
+                            let pairs: Vec<(&str, String)> = names
+                                .iter()
+                                .map(|name| {
+                                    let value = match name.as_str() {
+                                        SCOPE => scope.to_string(),
+                                        "priority" if *scope == "all" => String::new(),
+                                        n if by.is_some_and(|b| b.field() == n) => value_of(breakdown::BY_GROUP),
+                                        n => value_of(n),
+                                    };
+                                    (name.as_str(), value)
+                                })
+                                .collect();
+                            by_key.entry(crate::kpi::document::key_text(&pairs)).or_default().push(values.value(row));
+                        }
                     }
                 }
                 samples.by_source.insert(source, by_key);

@@ -1,0 +1,37 @@
+-- title: Problem resolution time
+-- unit: hours
+-- better: lower
+-- grain: month × milestone
+-- keys: month, milestone
+-- measures: mean_hours, p50_hours, p90_hours
+-- significance: mean_hours, p50_hours, p90_hours = rank(durations.hours)
+-- definition: Over the problems resolved in the month (resolved_at in the calendar month, reporting
+--   time zone, at or before the cut-off): milestone resolved is resolved_at − opened_at, and
+--   milestone known_error is known_error_at − opened_at for those of them that became known errors
+--   (known_error_at at or before the cut-off), in hours. Both count in the month of resolution, so
+--   the two rows of a month speak of the same problems. Every month of the period appears with both
+--   milestones; n is the number of problems, and mean_hours, p50_hours and p90_hours are null when n
+--   = 0. Percentiles are exact, with continuous interpolation.
+WITH resolved AS (
+    SELECT report_month(pr.resolved_at) AS month, pr.opened_at, pr.resolved_at,
+           CASE WHEN pr.known_error_at <= p.as_of THEN pr.known_error_at END AS known_error_at
+    FROM problems pr CROSS JOIN params p
+    WHERE pr.resolved_at IS NOT NULL AND pr.resolved_at <= p.as_of
+      AND pr.resolved_at >= p.period_start AND pr.resolved_at < p.period_end
+),
+durations AS (
+    SELECT month, 'known_error' AS milestone, (extract(epoch FROM known_error_at) - extract(epoch FROM opened_at)) / 3600.0 AS hours
+    FROM resolved WHERE known_error_at IS NOT NULL
+    UNION ALL
+    SELECT month, 'resolved' AS milestone, (extract(epoch FROM resolved_at) - extract(epoch FROM opened_at)) / 3600.0 AS hours
+    FROM resolved
+)
+SELECT g.month, g.milestone,
+       count(d.hours) AS n,
+       avg(d.hours) AS mean_hours,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY d.hours) AS p50_hours,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY d.hours) AS p90_hours
+FROM (SELECT m.month, s.milestone FROM months m CROSS JOIN (VALUES ('known_error'), ('resolved')) AS s(milestone)) g
+LEFT JOIN durations d ON d.month = g.month AND d.milestone = g.milestone
+GROUP BY g.month, g.milestone
+ORDER BY g.month, g.milestone
