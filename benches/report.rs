@@ -30,7 +30,16 @@ fn whole_report(c: &mut Criterion) {
     let pipeline = Pipeline::open(&open, &Progress::hidden(), &mut std::io::sink()).unwrap();
     let setting = Setting { kpis: mttx::kpi::select(None, &[]).unwrap(), tuning: Tuning::default(), pipeline: &pipeline };
     let out = tempfile::tempdir().unwrap();
-    let options = ReportOptions { period: None, months: 13, benchmark: None, baseline: None, targets: None, improvements: None, out: out.path().to_path_buf() };
+    let options = ReportOptions {
+        period: None,
+        months: 13,
+        benchmark: None,
+        baseline: None,
+        targets: None,
+        improvements: None,
+        min_n: 10,
+        out: out.path().to_path_buf(),
+    };
     let mut group = c.benchmark_group("report");
     group.sample_size(10);
     group.bench_function("200k_incidents_end_to_end_after_load", |b| b.iter(|| report::generate(&setting, &options, &Progress::hidden()).unwrap()));

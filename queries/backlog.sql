@@ -5,6 +5,7 @@
 -- keys: month, by_group, scope, priority
 -- measures: open_incidents
 -- n: open_incidents
+-- headline: open_incidents = Open backlog
 -- definition: The number of incidents open at the end of each month: opened before the month's end
 --   and not resolved by then (resolved_at null or at or after the month's end). Month ends are
 --   midnight at the start of the next month in the reporting time zone; for the month that holds

@@ -6,6 +6,7 @@
 -- measures: caused_share
 -- n: incidents
 -- significance: caused_share = proportion(caused_by_change, incidents)
+-- headline: caused_share = Incidents caused by changes
 -- definition: Of the incidents opened in the month (opened_at in the calendar month, reporting time
 --   zone, at or before the cut-off): incidents counts them, caused_by_change those that name a change
 --   in caused_by_change, and caused_share = caused_by_change / incidents (null when there are none).

@@ -7,6 +7,7 @@
 -- n: changes
 -- significance: change_failure_rate = proportion(failed_or_caused, changes);
 --   emergency_share = proportion(emergency, changes)
+-- headline: change_failure_rate = Change failure rate; emergency_share = Emergency changes
 -- definition: Over changes with an outcome other than cancelled, counted in the calendar month
 --   (reporting time zone) of their actual_end, or actual_start where there is no actual_end, at or
 --   before the cut-off: changes counts them, patches those with is_patch, failed those with outcome

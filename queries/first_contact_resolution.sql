@@ -6,6 +6,7 @@
 -- measures: fcr_rate
 -- n: measured
 -- significance: fcr_rate = proportion(first_contact, measured)
+-- headline: fcr_rate = First-contact resolution
 -- definition: Of the incidents resolved in a month (resolved_at in the calendar month, reporting time
 --   zone, at or before the cut-off), the share resolved at first contact. An incident whose
 --   first_contact field is set (a profile maps the source's first-line flag or tier to it) is decided

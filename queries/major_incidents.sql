@@ -10,6 +10,7 @@
 --   mean_hours_to_acknowledge, p50_hours_to_acknowledge, p90_hours_to_acknowledge = rank(majors.hours_to_acknowledge);
 --   mean_hours_to_detect, p50_hours_to_detect, p90_hours_to_detect = rank(majors.hours_to_detect);
 --   mean_hours_to_resolve, p50_hours_to_resolve, p90_hours_to_resolve = rank(majors.hours_to_resolve)
+-- headline: major_incidents = Major incidents
 -- definition: The incidents with major = true opened in the month (opened_at in the calendar month,
 --   reporting time zone, at or before the cut-off); incidents with major null count as not major.
 --   Every figure counts in the month the major incident was opened. major_incidents counts them;

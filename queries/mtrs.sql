@@ -5,6 +5,7 @@
 -- keys: month, by_group, scope, priority
 -- measures: mean_hours, p50_hours, p90_hours
 -- significance: mean_hours, p50_hours, p90_hours = rank(durations.hours)
+-- headline: p50_hours = MTRS p50
 -- definition: resolved_at − coalesce(started_at, opened_at), in hours: from when the degradation
 --   began (or, where that is unknown, when the incident was logged) to restoration, over incidents
 --   resolved at or before the cut-off. Unresolved incidents are excluded. An incident counts in the

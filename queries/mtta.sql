@@ -5,6 +5,7 @@
 -- keys: month, by_group, scope, priority
 -- measures: mean_hours, p50_hours, p90_hours
 -- significance: mean_hours, p50_hours, p90_hours = rank(durations.hours)
+-- headline: p50_hours = MTTA p50
 -- definition: acknowledged_at − opened_at, in hours, over incidents that have an acknowledged_at at
 --   or before the cut-off. Incidents not yet acknowledged are excluded. An incident counts in the
 --   calendar month, in the reporting time zone, of its opened_at. Rows with scope priority give

@@ -5,6 +5,7 @@
 -- keys: month, by_group, scope, priority
 -- measures: mean_hours, p50_hours, p90_hours
 -- significance: mean_hours, p50_hours, p90_hours = rank(durations.hours)
+-- headline: p50_hours = MTTD p50
 -- definition: opened_at − started_at, in hours, over incidents that have a started_at (when the
 --   degradation began). Incidents without a started_at are excluded. An incident counts in the
 --   calendar month, in the reporting time zone, of its opened_at. Rows with scope priority give

@@ -5,6 +5,7 @@
 -- keys: month, by_group, scope, priority
 -- measures: mean_hours, p50_hours, p90_hours
 -- significance: mean_hours, p50_hours, p90_hours = rank(durations.hours)
+-- headline: p50_hours = MTTR p50
 -- definition: resolved_at − opened_at, in hours, over incidents resolved at or before the cut-off.
 --   Unresolved incidents are excluded. An incident counts in the calendar month, in the reporting
 --   time zone, of its resolved_at. Rows with scope priority give each priority: every month of the

@@ -5,6 +5,7 @@
 -- keys: month, by_group, scope, priority
 -- measures: mean_hours, p50_hours, p90_hours
 -- significance: mean_hours, p50_hours, p90_hours = rank(durations.hours)
+-- headline: p50_hours = MTTR p50, business hours
 -- definition: business_hours(opened_at, resolved_at, calendar): the business time between opened_at
 --   and resolved_at on the calendar that the SLA policy names for the incident's priority, in
 --   hours, over incidents resolved at or before the cut-off whose priority has a target in the

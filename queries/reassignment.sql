@@ -5,6 +5,7 @@
 -- keys: month
 -- measures: mean_reassignments, p90_reassignments
 -- significance: mean_reassignments, p90_reassignments = rank(resolved.reassignments)
+-- headline: mean_reassignments = Reassignments, mean
 -- definition: reassignment_count of the incidents resolved in a month (resolved_at in the calendar month,
 --   reporting time zone, at or before the cut-off) that have a reassignment_count. n is the number of
 --   those incidents; mean_reassignments and p90_reassignments (exact, continuous interpolation) are null

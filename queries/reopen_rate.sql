@@ -6,6 +6,7 @@
 -- measures: reopen_rate
 -- n: measured
 -- significance: reopen_rate = proportion(reopened, measured)
+-- headline: reopen_rate = Reopened
 -- definition: Of the incidents resolved in a month (resolved_at in the calendar month, reporting time
 --   zone, at or before the cut-off), the share with reopen_count > 0. resolved counts them all;
 --   unknown counts those with no reopen_count, which are left out of the rate (the same rule as in

@@ -6,6 +6,7 @@
 -- measures: breach_rate
 -- n: measured
 -- significance: breach_rate = proportion(breached, measured)
+-- headline: breach_rate = SLA {sla} breaches
 -- definition: Two clocks per incident whose priority has targets in the SLA policy: response runs
 --   from opened_at to acknowledged_at (or to resolved_at when no acknowledgement is recorded: a
 --   resolved ticket was responded to by then at the latest), resolution from opened_at to

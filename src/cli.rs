@@ -347,6 +347,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
 
+    /// Teams and services: groups with fewer incidents than this in the month are listed apart,
+    /// not ranked.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub min_n: u64,
+
     #[command(flatten)]
     pub tuning: TuningArgs,
 

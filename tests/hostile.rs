@@ -24,7 +24,7 @@ fn world_with(dir: &Path, id: &str, resolved_at: &str) -> PathBuf {
     }
     let path = copy.join("incidents.csv");
     let mut text = std::fs::read_to_string(&path).unwrap();
-    text.push_str(&format!("{id},2026-10-01T10:00:00Z,,2026-10-01T10:30:00Z,{resolved_at},1,CI1,S1,network,0,0,false,,\n"));
+    text.push_str(&format!("{id},2026-10-01T10:00:00Z,,2026-10-01T10:30:00Z,{resolved_at},1,CI1,S1,network,0,0,false,,,\n"));
     std::fs::write(&path, text).unwrap();
     copy
 }

@@ -218,7 +218,8 @@ fn benchmark_against_a_baseline_and_peers() {
     let md = read(&out, "report.md");
     assert!(md.contains("| baseline | change | peers p25–p75 | among peers |"), "{md}");
     let csv = read(&out, "benchmark.csv");
-    let mttr_p50 = csv.lines().find(|l| l.starts_with("mttr,priority=1,p50_hours,")).unwrap();
+    // The peer key `priority=1` names no scope, so it means the per-priority row.
+    let mttr_p50 = csv.lines().find(|l| l.starts_with("mttr,\"scope=priority,priority=1\",p50_hours,")).unwrap();
     assert!(mttr_p50.ends_with(",2,5,9"), "peer quartiles in benchmark.csv: {mttr_p50}");
 
     // Each refused file is named with what to fix, before any work.
@@ -316,11 +317,12 @@ fn a_planted_slowdown_is_the_significant_deterioration() {
     let md = read(&out, "report.md");
     let section = |title: &str| md.split(title).nth(1).and_then(|rest| rest.split("\n\n").nth(1)).unwrap_or_else(|| panic!("no {title} in {md}")).to_string();
     let worse = section("Biggest deteriorations");
-    assert!(worse.contains("Mean time to resolve (MTTR)") && worse.contains("(priority=3)") && worse.contains("n=40 vs n=40"), "{worse}");
+    assert!(worse.contains("Mean time to resolve (MTTR)") && worse.contains("(scope=priority,priority=3)") && worse.contains("n=40 vs n=40"), "{worse}");
     assert_eq!(section("Biggest improvements"), "- None significant.", "{md}");
     let csv = read(&out, "benchmark.csv");
-    let mttr = csv.lines().find(|l| l.starts_with("mttr,priority=3,p50_hours,")).unwrap();
-    let fields: Vec<&str> = mttr.split(',').collect();
+    // The key holds commas, so the CSV quotes it: kpi, "key", measure, better, value, n, previous, …
+    let mttr = csv.lines().find(|l| l.starts_with("mttr,\"scope=priority,priority=3\",p50_hours,")).unwrap();
+    let fields: Vec<&str> = mttr.split(',').skip(1).collect();
     let (p, q): (f64, f64) = (fields[8].parse().unwrap(), fields[9].parse().unwrap());
     assert!(p < 1e-10 && q < 1e-8, "{mttr}");
 }
@@ -343,5 +345,52 @@ fn a_header_naming_a_missing_column_is_an_error() {
         .arg(world())
         .assert()
         .code(2)
-        .stderr(contains("mttr.sql: mttr: header `significance:` names column `breached`, which the query does not return; it returns month, priority, n,"));
+        .stderr(contains(
+            "mttr.sql: mttr: header `significance:` names column `breached`, which the query does not return; it returns month, scope, priority, n,",
+        ));
+}
+
+/// See: issue 14. Teams and services ranks the groups with enough incidents by their MTTR p50,
+/// worst first, with the change on the previous month, and lists the small ones apart.
+/// October: group B has 15 incidents of 20 h (p50 20 h; none in September), A 12 of 10 h (p50
+/// 10 h; September 12 of 5 h, so +100.0%), C 3 of 100 h: below the minimum of 10, not ranked.
+#[test]
+fn teams_are_ranked_worst_first_and_small_groups_listed_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,opened_at,acknowledged_at,resolved_at,priority,assignment_group,service\n");
+    let mut add = |group: &str, month: u32, count: u32, hours: i64| {
+        for i in 0..count {
+            let opened = chrono::NaiveDate::from_ymd_opt(2026, month, 2 + i).unwrap().and_hms_opt(8, 0, 0).unwrap();
+            let f = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            let (ack, resolved) = (opened + chrono::Duration::minutes(5), opened + chrono::Duration::hours(hours));
+            csv.push_str(&format!("{group}-{month}-{i},{},{},{},3,{group},Web\n", f(opened), f(ack), f(resolved)));
+        }
+    };
+    add("A", 9, 12, 5);
+    add("A", 10, 12, 10);
+    add("B", 10, 15, 20);
+    add("C", 10, 3, 100);
+    std::fs::write(dir.path().join("incidents.csv"), csv).unwrap();
+    let report = |min_n: &str| {
+        let out = dir.path().join(format!("out-{min_n}"));
+        mttx()
+            .args(["--as-of", "2026-11-01", "report", "--period", "2026-10", "--min-n", min_n, "--input"])
+            .arg(dir.path().join("incidents.csv"))
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        let md = read(&out, "report.md");
+        let start = md.find("Assignment groups: worst MTTR p50.").expect("the ranking");
+        md[start..md.find("Assignment groups: worst resolution").unwrap()].to_string()
+    };
+    let ranking = report("10");
+    let b = ranking.find("| B | 20.0 h | 15 | none | no figure |").unwrap_or_else(|| panic!("{ranking}"));
+    let a = ranking.find("| A | 10.0 h | 12 | 5.00 h (n=12) | +100.0% |").unwrap_or_else(|| panic!("{ranking}"));
+    assert!(b < a, "worst first: {ranking}");
+    assert!(ranking.contains("Not ranked, fewer than 10 in the month: C (n=3)."), "{ranking}");
+    // With a minimum of 2, C ranks, and first.
+    let ranking = report("2");
+    assert!(ranking.find("| C | 100.0 h | 3 |").unwrap() < ranking.find("| B |").unwrap(), "{ranking}");
+    assert!(!ranking.contains("Not ranked"), "{ranking}");
 }

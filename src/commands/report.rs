@@ -28,6 +28,7 @@ pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: 
             // A register kept with the exports is used without a flag, as sample-data/ does.
             args.input.input.iter().map(|dir| dir.join("improvements.toml")).find(|path| path.is_file())
         }),
+        min_n: args.min_n,
         out: args.out.clone(),
     };
     let written = report::generate(&setting, &options, &progress)?;

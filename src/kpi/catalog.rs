@@ -74,6 +74,34 @@ pub struct KpiMeta {
     pub n: Option<String>,
     /// How reports test whether a measure changed between two periods.
     pub significance: Vec<Significance>,
+    /// The measures the report's headline table shows, each with its short row label.
+    pub headline: Vec<Headline>,
+}
+
+/// A header `headline:` entry, `p50_hours = MTTR p50`: a measure and its row label in the report's
+/// headline table. `{key}` in the label stands for a key's value (`SLA {sla} breaches`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Headline {
+    pub measure: String,
+    pub label: String,
+}
+
+impl Headline {
+    /// Parses `measure = label; measure = label`.
+    pub fn parse_all(text: &str) -> std::result::Result<Vec<Headline>, String> {
+        text.split(';')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|clause| {
+                let (measure, label) = clause.split_once('=').ok_or_else(|| format!("headline: `{clause}`: write `measure = Row label`"))?;
+                let (measure, label) = (measure.trim(), label.trim());
+                if measure.is_empty() || label.is_empty() {
+                    return Err(format!("headline: `{clause}`: write `measure = Row label`"));
+                }
+                Ok(Headline { measure: measure.to_string(), label: label.to_string() })
+            })
+            .collect()
+    }
 }
 
 /// A header `significance:` clause, e.g. `breach_rate = proportion(breached, measured)`.
@@ -136,7 +164,7 @@ pub struct Kpi {
     pub origin: String,
 }
 
-const KEYS: [&str; 10] = ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition", "n", "significance"];
+const KEYS: [&str; 11] = ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition", "n", "significance", "headline"];
 const REQUIRED: [&str; 6] = ["title", "unit", "better", "grain", "keys", "definition"];
 
 impl Kpi {
@@ -198,6 +226,10 @@ impl Kpi {
             Some(text) => Significance::parse_all(&text).map_err(|message| Error::Query { origin: origin.to_string(), message })?,
             None => Vec::new(),
         };
+        let headline = match optional("headline") {
+            Some(text) => Headline::parse_all(&text).map_err(|message| Error::Query { origin: origin.to_string(), message })?,
+            None => Vec::new(),
+        };
         Ok(Kpi {
             id: id.to_string(),
             meta: KpiMeta {
@@ -211,6 +243,7 @@ impl Kpi {
                 definition: get("definition")?,
                 n: optional("n"),
                 significance,
+                headline,
             },
             sql: text.to_string(),
             origin: origin.to_string(),

@@ -10,11 +10,11 @@ use super::compare::{Comparison, number as num};
 use super::document::{Block, ChartRef, ReportDocument, Section};
 use super::format::{month_name, short_month, thousands};
 use super::samples::Samples;
-use super::sections::{benchmark, changes, data_quality, definitions, improvements, problems, reliability, response, sla, summary};
+use super::sections::{benchmark, changes, data_quality, definitions, improvements, majors, problems, reliability, response, sla, summary, teams};
 use super::targets::Targets;
 use crate::ingest::LoadSummary;
 use crate::kpi::document::{KpiValues, plain};
-use crate::kpi::{KpiDocument, YearMonth};
+use crate::kpi::{Breakdown, KpiDocument, YearMonth};
 
 /// A change needs at least this n on both sides to be called one of the biggest; smaller groups
 /// swing by chance.
@@ -49,6 +49,10 @@ pub struct Inputs<'a> {
     pub has_peers: bool,
     /// The improvement register's origin and its initiatives, measured.
     pub improvements: Option<(&'a str, &'a [super::improvements::Evaluated])>,
+    /// The period and the month before it cut by assignment group and by service.
+    pub teams: &'a [(Breakdown, KpiDocument)],
+    /// Groups with fewer tickets than this are listed apart, not ranked (`--min-n`).
+    pub min_n: u64,
 }
 
 /// What the incidents table spans.
@@ -71,10 +75,15 @@ pub(crate) fn text(row: &Map<String, Value>, column: &str) -> String {
     row.get(column).map(plain).unwrap_or_default()
 }
 
-/// Priorities present in a KPI's rows, in order.
+/// Whether a row pools every priority (`scope` all) rather than giving one.
+pub(crate) fn overall(row: &Map<String, Value>) -> bool {
+    text(row, "scope") == "all"
+}
+
+/// Priorities present in a KPI's per-priority rows, in order.
 pub(crate) fn priorities(kpi: &KpiValues) -> Vec<String> {
     let mut found: BTreeSet<(i64, String)> = BTreeSet::new();
-    for row in &kpi.rows {
+    for row in kpi.rows.iter().filter(|r| !overall(r)) {
         let p = text(row, "priority");
         found.insert((p.parse().unwrap_or(i64::MAX), p));
     }
@@ -85,12 +94,19 @@ pub(crate) fn priority_label(p: &str) -> String {
     if p.is_empty() { "no priority".into() } else { format!("P{p}") }
 }
 
+/// "All priorities" for an overall row, else the row's priority label.
+pub(crate) fn row_priority_label(row: &Map<String, Value>) -> String {
+    if overall(row) { "All priorities".into() } else { priority_label(&text(row, "priority")) }
+}
+
 pub fn build(inputs: &Inputs) -> Built {
     let mut charts = Vec::new();
     let mut sections = vec![
         summary::executive_summary(inputs),
+        majors::major_incidents(inputs),
         response::response_and_restoration(inputs, &mut charts),
         sla::sla(inputs, &mut charts),
+        teams::teams_and_services(inputs),
         reliability::reliability(inputs, &mut charts),
         problems::problems(inputs, &mut charts),
         changes::changes(inputs, &mut charts),

@@ -42,6 +42,8 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
     /// Said under the table, e.g. how many rows were left out.
     pub note: Option<String>,
+    /// An anchor for renderers that have them (HTML), e.g. `headline`.
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +80,11 @@ impl Cell {
 
 impl Table {
     pub fn new(columns: &[(&str, bool)]) -> Table {
-        Table { columns: columns.iter().map(|(t, numeric)| Column { title: t.to_string(), numeric: *numeric }).collect(), rows: Vec::new(), note: None }
+        Table {
+            columns: columns.iter().map(|(t, numeric)| Column { title: t.to_string(), numeric: *numeric }).collect(),
+            rows: Vec::new(),
+            note: None,
+            id: None,
+        }
     }
 }

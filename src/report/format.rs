@@ -21,7 +21,10 @@ pub(crate) fn short_month(label: &str) -> String {
 /// How a measure's numbers read: the KPI's unit, except for measures that are shares.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scale {
+    /// A ratio shown as a percentage.
     Percent,
+    /// Already a percentage (`pct_…`, growth): shown with a % sign.
+    Pct,
     Hours,
     Times,
     Count,
@@ -36,7 +39,7 @@ pub fn scale(unit: &str, measure: &str) -> Scale {
     } else if measure.contains("hours") || unit.contains("hours") && measure.contains("mean") {
         Scale::Hours
     } else if measure.starts_with("pct_") || measure.contains("growth") {
-        Scale::Number
+        Scale::Pct
     } else if ["incidents", "count", "reassignments"].contains(&unit) && !measure.starts_with("mean") && !measure.starts_with("p90") {
         Scale::Count
     } else {
@@ -48,6 +51,7 @@ pub fn format_value(value: Option<f64>, scale: Scale) -> String {
     let Some(v) = value else { return "—".into() };
     match scale {
         Scale::Percent => format!("{:.1}%", v * 100.0),
+        Scale::Pct => format!("{v:.1}%"),
         Scale::Hours if v.abs() < 10.0 => format!("{v:.2} h"),
         Scale::Hours => format!("{v:.1} h"),
         Scale::Times => format!("{v:.2}×"),
@@ -86,6 +90,7 @@ pub(crate) fn change_text(versus: &Versus, scale: Scale) -> Option<String> {
     let change = versus.change?;
     let text = match versus.relative {
         _ if scale == Scale::Percent => format!("{:+.1} pts", change * 100.0),
+        _ if scale == Scale::Pct => format!("{change:+.1} pts"),
         _ if change == 0.0 => "±0".to_string(),
         Some(r) => format!("{:+.1}%{}", r * 100.0, if versus.per_day { " per day" } else { "" }),
         None => format!("{change:+.2}"),
@@ -150,8 +155,10 @@ mod tests {
         assert_eq!(scale("hours", "mean_between_failures"), Scale::Hours);
         assert_eq!(scale("incidents", "incidents"), Scale::Count);
         assert_eq!(scale("incidents", "p90_reassignments"), Scale::Number);
-        assert_eq!(scale("incidents", "pct_with_problem"), Scale::Number);
-        assert_eq!(scale("incidents", "problem_growth_vs_first_month"), Scale::Number);
+        assert_eq!(scale("incidents", "pct_with_problem"), Scale::Pct);
+        assert_eq!(scale("incidents", "problem_growth_vs_first_month"), Scale::Pct);
+        assert_eq!(scale("incidents", "problem_share"), Scale::Percent);
+        assert_eq!(format_value(Some(14.2857), Scale::Pct), "14.3%");
     }
 
     #[test]

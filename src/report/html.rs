@@ -43,7 +43,12 @@ pub fn render(document: &ReportDocument, svg_of: &dyn Fn(&str) -> Option<String>
                     out.push_str("</ul>\n");
                 }
                 Block::Table(table) => {
-                    out.push_str("<div class=\"table\"><table>\n<thead><tr>");
+                    match &table.id {
+                        Some(id) => {
+                            let _ = write!(out, "<div class=\"table\" id=\"{}-table\"><table id=\"{}\">\n<thead><tr>", esc(id), esc(id));
+                        }
+                        None => out.push_str("<div class=\"table\"><table>\n<thead><tr>"),
+                    }
                     for column in &table.columns {
                         let _ = write!(out, "<th{}>{}</th>", if column.numeric { " class=\"num\"" } else { "" }, esc(&column.title));
                     }

@@ -1,6 +1,7 @@
 //! `mttx report`: the monthly service report and its benchmark, from loading to files on disk.
 //! It runs the KPI suite for the trend window, the period, the previous month and the same month a
-//! year earlier (each on its own session over the same loaded tables), compares them, and writes
+//! year earlier, and MTTR and SLA breaches by assignment group and by service for the period and
+//! the month before (each on its own session over the same loaded tables), compares them, and writes
 //! report.html, report.md, kpis.json, kpis.csv, benchmark.csv and charts/.
 
 pub mod build;
@@ -25,7 +26,7 @@ use datafusion::prelude::SessionContext;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::kpi::{self, Kpi, KpiDocument, KpiParams, PeriodRequest, Tuning, YearMonth};
+use crate::kpi::{self, Breakdown, Kpi, KpiDocument, KpiParams, PeriodRequest, Tuning, YearMonth};
 use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::time::rfc3339;
@@ -43,6 +44,8 @@ pub struct ReportOptions {
     pub targets: Option<PathBuf>,
     /// An improvement register (`improvements.toml`) whose initiatives get a section.
     pub improvements: Option<PathBuf>,
+    /// The Teams and services section ranks only groups with at least this many tickets.
+    pub min_n: u64,
     pub out: PathBuf,
 }
 
@@ -166,14 +169,14 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         notes.push("The data does not reach back a year, so there is no same-month-last-year comparison.".into());
     }
 
-    progress.stage("running KPI queries", 4);
+    progress.stage("running KPI queries", 6);
     // The trend window runs only what the trend charts draw: it spans many months, and the other
     // KPIs (SLA clocks above all) cost as much again without being shown by month.
     let trend_kpis: Vec<Kpi> = setting.kpis.iter().filter(|k| build::TREND_KPIS.contains(&k.id.as_str())).cloned().collect();
-    let run = |first: YearMonth, last: YearMonth, kpis: &[Kpi], with_samples: bool| {
+    let run = |first: YearMonth, last: YearMonth, kpis: &[Kpi], with_samples: bool, by: Option<Breakdown>| {
         let kpis = kpis.to_vec();
         async move {
-            let params = pipeline.params(PeriodRequest::Months(first, last), setting.tuning)?;
+            let params = pipeline.params(PeriodRequest::Months(first, last), setting.tuning)?.with_breakdown(by);
             let ctx = pipeline.session(&params).await?;
             let outcomes = kpi::run::run_parallel(&ctx, kpis.clone()).await;
             kpi::run::failures(&outcomes)?;
@@ -187,7 +190,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         let run = &run;
         async move {
             match month {
-                Some(m) => run(m, m, &setting.kpis, true).await.map(Some),
+                Some(m) => run(m, m, &setting.kpis, true, None).await.map(Some),
                 None => {
                     progress.advance();
                     Ok(None)
@@ -195,9 +198,20 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
             }
         }
     };
-    let (trend, current, previous_run, year_ago_run) = runtime.block_on(async {
-        tokio::try_join!(run(window_first, period, &trend_kpis, false), run(period, period, &setting.kpis, true), optional(previous), optional(year_ago))
+    // Teams and services: the period and the month before, cut by group and by service.
+    let team_kpis: Vec<Kpi> = setting.kpis.iter().filter(|k| sections::teams::KPIS.contains(&k.id.as_str())).cloned().collect();
+    let team_first = previous.unwrap_or(period);
+    let (trend, current, previous_run, year_ago_run, by_group, by_service) = runtime.block_on(async {
+        tokio::try_join!(
+            run(window_first, period, &trend_kpis, false, None),
+            run(period, period, &setting.kpis, true, None),
+            optional(previous),
+            optional(year_ago),
+            run(team_first, period, &team_kpis, false, Some(Breakdown::AssignmentGroup)),
+            run(team_first, period, &team_kpis, false, Some(Breakdown::Service)),
+        )
     })?;
+    let teams = [(Breakdown::AssignmentGroup, by_group.document), (Breakdown::Service, by_service.document)];
     let coverage = runtime.block_on(coverage(pipeline.tables()))?;
     let evaluated = register.as_ref().map(|r| improvements::evaluate(r, pipeline, &setting.kpis, setting.tuning)).transpose()?;
     progress.finish();
@@ -235,6 +249,8 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         has_year_ago: year_ago_run.is_some(),
         has_peers: peers.is_some(),
         improvements: register.as_ref().zip(evaluated.as_deref()).map(|(r, e)| (r.origin.as_str(), e)),
+        teams: &teams,
+        min_n: options.min_n,
     };
     let built = build::build(&inputs);
     let files = write(&options.out, &built, &current.document, &comparisons, progress)?;
@@ -249,6 +265,7 @@ fn check_header_columns(kpis: &[Kpi], document: &KpiDocument) -> Result<()> {
         let Some(kpi) = kpis.iter().find(|k| k.id == values.id) else { continue };
         let has = |column: &str| values.columns.iter().any(|c| c.name == column);
         let mut named: Vec<(&str, &str)> = kpi.meta.n.iter().map(|n| ("n", n.as_str())).collect();
+        named.extend(kpi.meta.headline.iter().map(|h| ("headline", h.measure.as_str())));
         for clause in &kpi.meta.significance {
             named.extend(clause.measures.iter().map(|m| ("significance", m.as_str())));
             match &clause.test {

@@ -25,8 +25,17 @@ pub struct Peers {
 }
 
 impl Peers {
+    /// The quartiles of one row. A peer key that does not name `scope` means the per-priority rows,
+    /// as a gate does: `priority=1` matches `scope=priority,priority=1`.
     pub fn find(&self, kpi: &str, key: &str, measure: &str) -> Option<&PeerQuartiles> {
-        self.by_row.get(&(kpi.to_string(), key.to_string(), measure.to_string()))
+        let get = |key: &str| self.by_row.get(&(kpi.to_string(), key.to_string(), measure.to_string()));
+        get(key).or_else(|| {
+            let pairs: Vec<&str> = key.split(',').collect();
+            pairs
+                .contains(&"scope=priority")
+                .then(|| pairs.iter().filter(|p| **p != "scope=priority").copied().collect::<Vec<_>>().join(","))
+                .and_then(|k| get(&k))
+        })
     }
 
     pub fn len(&self) -> usize {

@@ -15,7 +15,10 @@ problem on stderr, each starting with "FAIL: ") when:
   - a figure breaks the contract: exactly one inline <svg> rendered larger than 10x10 px with a non-empty
     <text> and at least 3 shapes (path/rect/polyline/polygon/circle/line), or else a non-empty
     <p class="no-data">; a non-empty <figcaption>; a unique id "chart-NAME";
-  - the page has no non-empty <h1>.
+  - the page has no non-empty <h1>;
+  - at a 1300 px wide window, the headline table (`#headline`, in its scrolling wrapper
+    `#headline-table`) scrolls sideways (the wrapper's scrollWidth exceeds its clientWidth), or one of its
+    row labels wraps onto a second line.
 Once the page has loaded, a full-page PNG goes to --screenshot whatever the outcome, and one JSON line
 goes to stdout: {"charts", "no_data", "requests_blocked", "console_errors", "screenshot", "figures"},
 where charts counts every chart figure, no_data those of them without data, and figures lists their ids.
@@ -48,6 +51,9 @@ CHROMIUM_ARGS = [
 
 SHAPES = "path, rect, polyline, polygon, circle, line"
 
+# The window the headline table must fit: a laptop screen, as reviews are read.
+VIEWPORT_WIDTH = 1300
+
 # Runs in the page after load; returns what the checks need, computed from the rendered DOM.
 INSPECT_JS = """(shapes) => {
   const text = (el) => (el ? (el.textContent || '').trim() : '');
@@ -69,7 +75,22 @@ INSPECT_JS = """(shapes) => {
     };
   });
   const h1 = Array.from(document.querySelectorAll('h1')).map(text).find((t) => t !== '') || '';
-  return { figures, h1, pwned: typeof window.__mttx_pwned !== 'undefined' };
+  const wrap = document.querySelector('#headline-table');
+  let headline = null;
+  if (wrap) {
+    const lines = (cell) => {
+      const range = document.createRange();
+      range.selectNodeContents(cell);
+      return new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size;
+    };
+    const labels = Array.from(wrap.querySelectorAll('tbody tr td:first-child'));
+    headline = {
+      scrollWidth: wrap.scrollWidth,
+      clientWidth: wrap.clientWidth,
+      wrapped: labels.filter((c) => lines(c) > 1).map(text),
+    };
+  }
+  return { figures, h1, headline, pwned: typeof window.__mttx_pwned !== 'undefined' };
 }"""
 
 
@@ -168,6 +189,7 @@ def run(report: Path, screenshot: Path, min_charts: int, timeout_s: float, profi
                 headless=True,
                 timeout=timeout_ms,
                 service_workers="block",
+                viewport={"width": VIEWPORT_WIDTH, "height": 900},
             )
         except PlaywrightError as err:
             return [f"could not launch Chromium at {executable}: {short(err.message, 300)}"], None
@@ -216,6 +238,14 @@ def run(report: Path, screenshot: Path, min_charts: int, timeout_s: float, profi
 
     if not state["h1"]:
         problems.append("page has no non-empty <h1>")
+    headline = state["headline"]
+    if headline is not None:
+        if headline["scrollWidth"] > headline["clientWidth"]:
+            problems.append(
+                f"the headline table scrolls sideways at {VIEWPORT_WIDTH} px: scrollWidth {headline['scrollWidth']} > clientWidth {headline['clientWidth']}"
+            )
+        for label in headline["wrapped"]:
+            problems.append(f"headline row label wraps: {short(label, 80)!r}")
     figures = state["figures"]
     if len(figures) < min_charts:
         problems.append(f"found {len(figures)} figure.chart elements, want at least {min_charts}")
@@ -229,6 +259,7 @@ def run(report: Path, screenshot: Path, min_charts: int, timeout_s: float, profi
         "console_errors": len(console_errors),
         "screenshot": str(screenshot),
         "figures": [f["id"] for f in figures],
+        "headline": headline,
     }
     return problems, summary
 

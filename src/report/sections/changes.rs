@@ -31,6 +31,28 @@ pub(crate) fn changes(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         blocks.push(chart_block(&chart, "Completed changes (not cancelled) that failed, were backed out, or are named as the cause of an incident.".into()));
         charts.push(chart);
     }
+    let period = inputs.period.label();
+    let in_period = |id: &str| find(inputs.current, id).and_then(|kpi| kpi.rows.iter().find(|r| text(r, "month") == period));
+    if let Some(row) = in_period("change_failure") {
+        blocks.push(Block::Paragraph(format!(
+            "Emergency changes: {} of {} changes completed in {} ({}).",
+            format_value(num(row, "emergency"), Scale::Count),
+            format_value(num(row, "changes"), Scale::Count),
+            month_name(inputs.period),
+            format_value(num(row, "emergency_share"), Scale::Percent)
+        )));
+    }
+    if let Some(row) = in_period("change_caused_incidents") {
+        blocks.push(Block::Paragraph(format!(
+            "Incidents caused by changes: {} of {} incidents opened in {} ({}) name the change that caused them; {} of them major, of {} major incidents.",
+            format_value(num(row, "caused_by_change"), Scale::Count),
+            format_value(num(row, "incidents"), Scale::Count),
+            month_name(inputs.period),
+            format_value(num(row, "caused_share"), Scale::Percent),
+            format_value(num(row, "major_caused_by_change"), Scale::Count),
+            format_value(num(row, "majors"), Scale::Count)
+        )));
+    }
     if let Some(kpi) = find(inputs.current, "patch_incident_correlation") {
         let group = |g: &str| kpi.rows.iter().find(|r| text(r, "outcome_group") == g);
         let groups = ["failed", "successful"];

@@ -71,6 +71,21 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         table.note = Some("Growth compares each month's problems opened with the first month of the trend window.".into());
         blocks.push(Block::Table(table));
     }
+    if let Some(kpi) = find(inputs.current, "problem_resolution") {
+        let mut table = Table::new(&[("problems resolved in the month", false), ("n", true), ("mean", true), ("p50", true), ("p90", true)]);
+        for (milestone, label) in [("known_error", "time to known error"), ("resolved", "time to resolve")] {
+            let Some(row) = kpi.rows.iter().find(|r| text(r, "milestone") == milestone) else { continue };
+            table.rows.push(vec![
+                Cell::plain(label),
+                Cell::plain(format_value(num(row, "n"), Scale::Count)),
+                Cell::plain(format_value(num(row, "mean_hours"), Scale::Hours)),
+                Cell::plain(format_value(num(row, "p50_hours"), Scale::Hours)),
+                Cell::plain(format_value(num(row, "p90_hours"), Scale::Hours)),
+            ]);
+        }
+        table.note = Some("From opened_at, over the problems resolved in the month; time to known error over those of them that became known errors.".into());
+        blocks.push(Block::Table(table));
+    }
     if let Some(table) = candidates_table(inputs, 10) {
         blocks.push(Block::Paragraph("Problem candidates: recurring incidents on one CI and category with no problem record.".into()));
         blocks.push(Block::Table(table));

@@ -1,6 +1,6 @@
 //! The SLA section: breach rates by priority for response and resolution, against targets.
 
-use crate::report::build::{Inputs, chart_block, find, priorities, priority_label, section, target_of, text};
+use crate::report::build::{Inputs, chart_block, find, overall, priorities, priority_label, row_priority_label, section, target_of, text};
 use crate::report::charts::{BarSeries, Bars, Chart, ChartKind, Reference};
 use crate::report::compare::number as num;
 use crate::report::document::{Block, Cell, Section, Table, Tone};
@@ -13,7 +13,7 @@ pub(crate) fn sla(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     };
     let order = priorities(kpi);
     let slas = ["response", "resolution"];
-    let row_of = |p: &str, sla: &str| kpi.rows.iter().find(|r| text(r, "priority") == p && text(r, "sla") == sla);
+    let row_of = |p: &str, sla: &str| kpi.rows.iter().find(|r| !overall(r) && text(r, "priority") == p && text(r, "sla") == sla);
     let series = slas
         .iter()
         .map(|sla| BarSeries {
@@ -74,7 +74,7 @@ pub(crate) fn sla(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
             _ => format_value(rate, Scale::Percent),
         };
         table.rows.push(vec![
-            Cell::plain(priority_label(&text(row, "priority"))),
+            Cell::plain(row_priority_label(row)),
             Cell::plain(text(row, "sla")),
             Cell::plain(text(row, "measured")),
             Cell::plain(text(row, "breached")),
@@ -83,7 +83,7 @@ pub(crate) fn sla(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
             Cell::plain(text(row, "open_breached")),
         ]);
     }
-    let open: f64 = kpi.rows.iter().filter_map(|r| num(r, "open_breached")).sum();
+    let open: f64 = kpi.rows.iter().filter(|r| !overall(r)).filter_map(|r| num(r, "open_breached")).sum();
     blocks.push(Block::Table(table));
     blocks.push(Block::Paragraph(format!("{} clocks were still running past their target at the cut-off (open and breached).", thousands(open as i64))));
     section("sla", "SLA", blocks)

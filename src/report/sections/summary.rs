@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use crate::report::build::{Inputs, MIN_N_FOR_HIGHLIGHT, find, priority_label, section, text};
+use crate::kpi::catalog::Headline;
+use crate::kpi::document::KpiValues;
+use crate::report::build::{Inputs, MIN_N_FOR_HIGHLIGHT, find, overall, priority_label, section, text};
 use crate::report::compare::{self, Comparison, Direction, number as num};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::{Scale, change_text, format_n, format_p, format_q, format_value, measure_label, month_name, scale, thousands};
@@ -27,7 +29,7 @@ pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
     blocks.push(Block::Paragraph(intro));
     blocks.push(Block::Table(headline_table(inputs)));
     blocks.push(Block::Paragraph(
-        "Each cell: the period's value, its change on the previous month (counts per day, so months of different length compare fairly; * when significant, see the benchmark table), and ✓ or ✗ where a target applies.".into(),
+        "Each cell: the period's value, its change on the previous month (counts per day, so months of different length compare fairly; * when significant, see the benchmark table), and ✓ or ✗ where a target applies. All is the figure over every incident of the month, not an average of the priorities. Incidents with a problem and the growth of problems opened (against the first month of the trend window) are the month's values.".into(),
     ));
 
     let movers: Vec<&Comparison> = inputs
@@ -64,20 +66,21 @@ pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
     };
     for (title, wanted) in [("Biggest improvements", Direction::Better), ("Biggest deteriorations", Direction::Worse)] {
         let mut list: Vec<&&Comparison> = movers.iter().filter(|c| c.previous.as_ref().and_then(|p| p.direction) == Some(wanted)).collect();
+        // Largest first; on a tie the row of one priority before the overall one, which says less.
+        let overall_row = |c: &Comparison| c.key_values.iter().any(|(k, v)| k == "scope" && v == "all");
         list.sort_by(|a, b| {
             let size = |c: &Comparison| c.previous.as_ref().and_then(|p| p.relative).unwrap_or(0.0).abs();
-            size(b).total_cmp(&size(a)).then_with(|| a.kpi.cmp(&b.kpi)).then_with(|| a.key.cmp(&b.key))
+            size(b).total_cmp(&size(a)).then_with(|| overall_row(a).cmp(&overall_row(b))).then_with(|| a.kpi.cmp(&b.kpi)).then_with(|| a.key.cmp(&b.key))
         });
-        // One line per KPI row: its mean, p50 and p90 usually move together.
+        // One line per KPI: its rows and its mean, p50 and p90 usually move together.
         let mut seen = Vec::new();
         list.retain(|c| {
-            let row = (c.kpi.clone(), c.key.clone());
-            let first = !seen.contains(&row);
-            seen.push(row);
+            let first = !seen.contains(&c.kpi);
+            seen.push(c.kpi.clone());
             first
         });
         blocks.push(Block::Paragraph(format!(
-            "{title} on the previous month: the largest relative changes that stay significant after correcting for the {} tests made (Benjamini–Hochberg, q < {}), in rows with n ≥ {MIN_N_FOR_HIGHLIGHT}:",
+            "{title} on the previous month: the largest relative changes that stay significant after correcting for the {} tests made (Benjamini–Hochberg, q < {}), in rows with n ≥ {MIN_N_FOR_HIGHLIGHT}, one per KPI:",
             tests_made,
             compare::ALPHA
         )));
@@ -85,7 +88,7 @@ pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
     }
 
     if let Some(sla) = find(inputs.current, "sla_breach") {
-        let mut rows: Vec<&Map<String, Value>> = sla.rows.iter().filter(|r| num(r, "breached").unwrap_or(0.0) > 0.0).collect();
+        let mut rows: Vec<&Map<String, Value>> = sla.rows.iter().filter(|r| !overall(r) && num(r, "breached").unwrap_or(0.0) > 0.0).collect();
         rows.sort_by(|a, b| num(b, "breach_rate").unwrap_or(0.0).total_cmp(&num(a, "breach_rate").unwrap_or(0.0)));
         blocks.push(Block::Paragraph("Worst SLA breach rates:".into()));
         blocks.push(Block::Bullets(if rows.is_empty() {
@@ -118,60 +121,49 @@ pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
     section("summary", "Executive summary", blocks)
 }
 
-/// One row per KPI headline measure, a column per priority (or one "all" column).
+/// One row per headline measure (the SQL header's `headline:`), with a short label; a column for
+/// all priorities together and one per priority. KPIs without a priority fill the "All" column.
 pub(crate) fn headline_table(inputs: &Inputs) -> Table {
     let mut all_priorities: BTreeSet<(i64, String)> = BTreeSet::new();
     // (row label, [(column, cell text, tone)])
     type Line = (String, Vec<(String, String, Tone)>);
     let mut lines: Vec<Line> = Vec::new();
     for kpi in &inputs.current.kpis {
+        let Some(meta) = inputs.kpis.iter().find(|k| k.id == kpi.id) else { continue };
         let keys: Vec<&str> = kpi.keys.iter().map(String::as_str).filter(|k| *k != "month").collect();
-        if !keys.iter().all(|k| ["priority", "sla"].contains(k)) || !kpi.keys.iter().any(|k| k == "month") {
+        if !keys.iter().all(|k| ["scope", "priority", "sla"].contains(k)) || !kpi.keys.iter().any(|k| k == "month") {
             continue;
         }
-        let durations = kpi.unit.contains("hours");
-        let Some(measure) = kpi.measures.iter().find(|m| durations && m.starts_with("p50")).or(kpi.measures.first()) else { continue };
+        let headline: Vec<Headline> = if meta.meta.headline.is_empty() {
+            // A KPI of the user's own: its first measure (the median for durations), under its title.
+            let durations = kpi.unit.contains("hours");
+            let Some(measure) = kpi.measures.iter().find(|m| durations && m.starts_with("p50")).or(kpi.measures.first()) else { continue };
+            vec![Headline { measure: measure.clone(), label: kpi.title.clone() }]
+        } else {
+            meta.meta.headline.clone()
+        };
         let variants: Vec<String> = if keys.contains(&"sla") {
             kpi.rows.iter().map(|r| text(r, "sla")).collect::<BTreeSet<_>>().into_iter().rev().collect()
         } else {
             vec![String::new()]
         };
-        for variant in variants {
-            let mut cells = Vec::new();
-            for c in inputs.comparisons.iter().filter(|c| c.kpi == kpi.id && &c.measure == measure) {
-                let field = |name: &str| c.key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-                if field("sla").unwrap_or_default() != variant {
-                    continue;
-                }
-                let priority = field("priority").map(|p| priority_label(&p)).unwrap_or_else(|| "All".into());
-                if priority != "All" {
-                    all_priorities.insert((field("priority").and_then(|p| p.parse().ok()).unwrap_or(i64::MAX), priority.clone()));
-                }
-                let s = scale(&c.unit, &c.measure);
-                let mut text = format_value(c.value, s);
-                let mut tone = Tone::Plain;
-                if let Some(prev) = &c.previous
-                    && let Some(change) = change_text(prev, s)
-                {
-                    text.push_str(&format!(" ({change}{})", if prev.significant() { "*" } else { "" }));
-                }
-                if let Some(t) = &c.target {
-                    text.push_str(if t.met { " ✓" } else { " ✗" });
-                    tone = if t.met { Tone::Good } else { Tone::Bad };
-                }
-                cells.push((priority, text.replace('-', "−"), tone));
+        for entry in &headline {
+            for variant in &variants {
+                let label = entry.label.replace("{sla}", variant);
+                let cells = if kpi.measures.contains(&entry.measure) {
+                    compared_cells(inputs, kpi, &entry.measure, variant, &mut all_priorities)
+                } else {
+                    plain_cell(inputs, kpi, &entry.measure).into_iter().collect()
+                };
+                lines.push((label, cells));
             }
-            // "Mean time to resolve (MTTR)" reads as MTTR in a narrow column.
-            let short = kpi.title.rsplit_once('(').and_then(|(_, a)| a.strip_suffix(')')).unwrap_or(&kpi.title);
-            let measure = measure.replace('_', " ");
-            let name = if variant.is_empty() { format!("{short}, {measure}") } else { format!("{short} ({variant}), {measure}") };
-            lines.push((name, cells));
         }
     }
     let priorities: Vec<String> = all_priorities.into_iter().map(|(_, p)| p).collect();
     let mut columns: Vec<(&str, bool)> = vec![("KPI", false), ("All", true)];
     columns.extend(priorities.iter().map(|p| (p.as_str(), true)));
     let mut table = Table::new(&columns);
+    table.id = Some("headline".into());
     for (name, cells) in lines {
         let mut row = vec![Cell::plain(name)];
         for column in std::iter::once("All".to_string()).chain(priorities.iter().cloned()) {
@@ -180,4 +172,59 @@ pub(crate) fn headline_table(inputs: &Inputs) -> Table {
         table.rows.push(row);
     }
     table
+}
+
+/// A value that may break only between itself and its change: "19.4 h (−12.3%*) ✓".
+fn headline_text(value: String, change: Option<String>, mark: &str) -> String {
+    let keep = |t: &str| t.replace(' ', "\u{a0}");
+    let mut text = keep(&value);
+    if let Some(change) = change {
+        text.push(' ');
+        text.push_str(&keep(&format!("({change})")));
+    }
+    text.push_str(mark);
+    text.replace('-', "−")
+}
+
+/// The cells of a measure the report compared with the previous month and the targets.
+fn compared_cells(inputs: &Inputs, kpi: &KpiValues, measure: &str, variant: &str, priorities: &mut BTreeSet<(i64, String)>) -> Vec<(String, String, Tone)> {
+    let mut cells = Vec::new();
+    for c in inputs.comparisons.iter().filter(|c| c.kpi == kpi.id && c.measure == measure) {
+        let field = |name: &str| c.key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        if field("sla").unwrap_or_default() != variant {
+            continue;
+        }
+        let column = match (field("scope").as_deref(), field("priority")) {
+            (Some("all"), _) | (_, None) => "All".to_string(),
+            (_, Some(p)) => {
+                let label = priority_label(&p);
+                priorities.insert((p.parse().unwrap_or(i64::MAX), label.clone()));
+                label
+            }
+        };
+        let s = scale(&c.unit, &c.measure);
+        let change = c.previous.as_ref().and_then(|prev| change_text(prev, s).map(|t| format!("{t}{}", if prev.significant() { "*" } else { "" })));
+        let (mark, tone) = match &c.target {
+            Some(t) if t.met => ("\u{a0}✓", Tone::Good),
+            Some(_) => ("\u{a0}✗", Tone::Bad),
+            None => ("", Tone::Plain),
+        };
+        cells.push((column, headline_text(format_value(c.value, s), change, mark), tone));
+    }
+    cells
+}
+
+/// A value the report does not compare (not one of the KPI's measures), from the period's row.
+/// A `…_vs_first_month` value is read from the trend window, whose first month is the one meant:
+/// in the period's own run, the first month is the period itself.
+fn plain_cell(inputs: &Inputs, kpi: &KpiValues, measure: &str) -> Option<(String, String, Tone)> {
+    let source = if measure.ends_with("_vs_first_month") { find(inputs.trend, &kpi.id)? } else { kpi };
+    let month = inputs.period.label();
+    let row = source.rows.iter().find(|r| text(r, "month") == month)?;
+    let value = num(row, measure);
+    let shown = match scale(&kpi.unit, measure) {
+        Scale::Pct if measure.contains("growth") => value.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "—".into()),
+        s => format_value(value, s),
+    };
+    Some(("All".into(), headline_text(shown, None, ""), Tone::Plain))
 }
