@@ -17,19 +17,34 @@
 --   separately because it is the source tool's explicit link, not a time correlation.
 WITH patches AS (
     SELECT c.id, c.ci, c.actual_end,
+           CAST(c.actual_end AS BIGINT) / greatest(p.correlation_window_hours * 3600000000, 1) AS bucket,
            CASE WHEN c.outcome IN ('failed', 'backed_out') THEN 'failed' ELSE 'successful' END AS outcome_group
     FROM changes c CROSS JOIN params p
     WHERE c.is_patch AND c.outcome IN ('failed', 'backed_out', 'successful', 'successful_with_issues')
       AND c.actual_end IS NOT NULL AND c.actual_end <= p.as_of
       AND c.actual_end >= p.period_start AND c.actual_end < p.period_end
 ),
+-- Time in buckets window_hours wide (at least a microsecond), so that an incident opened at most
+-- window_hours after a patch ended is in the patch's bucket or the next: each patch meets only the
+-- incidents of its CI in those two buckets, in a hash join on (ci, bucket), instead of every
+-- incident of its CI. The filter below still decides, so the result is the same.
+probes AS (
+    SELECT pa.id, pa.ci, pa.actual_end, pa.bucket FROM patches pa
+    UNION ALL
+    SELECT pa.id, pa.ci, pa.actual_end, pa.bucket + 1 FROM patches pa
+),
+candidates AS (
+    SELECT i.ci, i.opened_at, CAST(i.opened_at AS BIGINT) / greatest(p.correlation_window_hours * 3600000000, 1) AS bucket
+    FROM incidents i CROSS JOIN params p
+    WHERE i.ci IS NOT NULL AND i.opened_at <= p.as_of AND i.opened_at > p.period_start
+),
 followed AS (
-    SELECT DISTINCT pa.id
-    FROM patches pa CROSS JOIN params p
-    JOIN incidents i ON i.ci = pa.ci
-    WHERE i.opened_at > pa.actual_end
-      AND extract(epoch FROM i.opened_at) - extract(epoch FROM pa.actual_end) <= p.correlation_window_hours * 3600
-      AND i.opened_at <= p.as_of
+    SELECT DISTINCT pr.id
+    FROM probes pr
+    JOIN candidates i ON i.ci = pr.ci AND i.bucket = pr.bucket
+    CROSS JOIN params p
+    WHERE i.opened_at > pr.actual_end
+      AND extract(epoch FROM i.opened_at) - extract(epoch FROM pr.actual_end) <= p.correlation_window_hours * 3600
 ),
 linked AS (
     SELECT DISTINCT caused_by_change AS id FROM incidents WHERE caused_by_change IS NOT NULL

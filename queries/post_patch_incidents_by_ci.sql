@@ -13,20 +13,33 @@
 --   that follow a failed patch. The 20 CIs with the most post_patch_incidents are listed, most first;
 --   CIs with none are left out.
 WITH patches AS (
-    SELECT c.id, c.ci, c.actual_end, c.outcome IN ('failed', 'backed_out') AS failed
+    SELECT c.id, c.ci, c.actual_end, c.outcome IN ('failed', 'backed_out') AS failed,
+           CAST(c.actual_end AS BIGINT) / greatest(p.correlation_window_hours * 3600000000, 1) AS bucket
     FROM changes c CROSS JOIN params p
     WHERE c.is_patch AND c.ci IS NOT NULL
       AND c.outcome IN ('failed', 'backed_out', 'successful', 'successful_with_issues')
       AND c.actual_end IS NOT NULL AND c.actual_end <= p.as_of
       AND c.actual_end >= p.period_start AND c.actual_end < p.period_end
 ),
+-- Buckets window_hours wide, as in patch_incident_correlation: each patch meets only the incidents
+-- of its CI in its own bucket and the next, in a hash join on (ci, bucket).
+probes AS (
+    SELECT pa.ci, pa.actual_end, pa.failed, pa.bucket FROM patches pa
+    UNION ALL
+    SELECT pa.ci, pa.actual_end, pa.failed, pa.bucket + 1 FROM patches pa
+),
+candidates AS (
+    SELECT i.id, i.ci, i.opened_at, CAST(i.opened_at AS BIGINT) / greatest(p.correlation_window_hours * 3600000000, 1) AS bucket
+    FROM incidents i CROSS JOIN params p
+    WHERE i.ci IS NOT NULL AND i.opened_at <= p.as_of AND i.opened_at > p.period_start
+),
 hits AS (
-    SELECT pa.ci, i.id AS incident, pa.failed
-    FROM patches pa CROSS JOIN params p
-    JOIN incidents i ON i.ci = pa.ci
-    WHERE i.opened_at > pa.actual_end
-      AND extract(epoch FROM i.opened_at) - extract(epoch FROM pa.actual_end) <= p.correlation_window_hours * 3600
-      AND i.opened_at <= p.as_of
+    SELECT pr.ci, i.id AS incident, pr.failed
+    FROM probes pr
+    JOIN candidates i ON i.ci = pr.ci AND i.bucket = pr.bucket
+    CROSS JOIN params p
+    WHERE i.opened_at > pr.actual_end
+      AND extract(epoch FROM i.opened_at) - extract(epoch FROM pr.actual_end) <= p.correlation_window_hours * 3600
 ),
 per_ci AS (
     SELECT ci, count(*) AS patches, count(CASE WHEN failed THEN 1 END) AS failed_patches FROM patches GROUP BY ci

@@ -6,6 +6,7 @@
 -- measures: incidents, problems_open_at_month_end
 -- n: incidents
 -- significance: incidents = poisson(incidents)
+-- window: whole
 -- headline: pct_with_problem = Incidents with a problem; problem_growth_vs_first_month = Problems opened, growth
 -- definition: Per calendar month (reporting time zone): incidents is the number of incidents opened in
 --   the month, and incidents_with_problem those of them with a problem_id; pct_with_problem is 100 ×

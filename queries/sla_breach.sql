@@ -46,7 +46,7 @@ clocks AS (
     SELECT i.id, i.by_group, i.priority, c.sla, t.calendar, i.opened_at AS started,
            CASE WHEN c.sla = 'response' THEN t.response_hours ELSE t.resolution_hours END AS target,
            CASE WHEN c.sla = 'response' THEN coalesce(i.acknowledged_at, i.resolved_at) ELSE i.resolved_at END AS stop_at,
-           pz.pause_starts, pz.pause_ends
+           pz.pause_starts, pz.pause_ends, p.as_of, p.period_start, p.period_end
     FROM incidents i
     JOIN sla_targets t ON t.priority = i.priority
     CROSS JOIN (VALUES ('response'), ('resolution')) AS c(sla)
@@ -54,23 +54,25 @@ clocks AS (
     LEFT JOIN pauses pz ON pz.ticket_id = i.id
     WHERE i.opened_at <= p.as_of
 ),
+-- The parameters ride along from clocks rather than being joined again: a join of two million
+-- clocks with the one-row params table would hold every clock in memory at once.
 evaluated AS (
-    SELECT k.id, k.by_group, k.priority, k.sla, k.target,
-           CASE WHEN k.stop_at <= p.as_of THEN k.stop_at END AS stopped,
-           sla_running_hours(k.started, CASE WHEN k.stop_at <= p.as_of THEN k.stop_at ELSE p.as_of END,
+    SELECT k.id, k.by_group, k.priority, k.sla, k.target, k.period_start, k.period_end,
+           CASE WHEN k.stop_at <= k.as_of THEN k.stop_at END AS stopped,
+           sla_running_hours(k.started, CASE WHEN k.stop_at <= k.as_of THEN k.stop_at ELSE k.as_of END,
                              k.calendar, k.pause_starts, k.pause_ends) AS elapsed,
            sla_deadline(k.started, k.target, k.calendar, k.pause_starts, k.pause_ends) AS deadline
-    FROM clocks k CROSS JOIN params p
+    FROM clocks k
 ),
 decided AS (
     SELECT id, by_group, priority, sla,
            elapsed > target AS breached,
            stopped IS NULL AS still_open,
            report_month(CASE WHEN elapsed > target THEN deadline ELSE stopped END) AS month
-    FROM evaluated e CROSS JOIN params p
+    FROM evaluated e
     WHERE (stopped IS NOT NULL OR elapsed > target)
-      AND CASE WHEN elapsed > target THEN deadline ELSE stopped END >= p.period_start
-      AND CASE WHEN elapsed > target THEN deadline ELSE stopped END < p.period_end
+      AND CASE WHEN elapsed > target THEN deadline ELSE stopped END >= period_start
+      AND CASE WHEN elapsed > target THEN deadline ELSE stopped END < period_end
 ),
 stats AS (
     SELECT month, by_group,

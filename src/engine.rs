@@ -1,17 +1,131 @@
-//! The DataFusion session: canonical tables registered once under their names, and SQL over them.
+//! The DataFusion session: canonical tables registered once under their names, SQL over them,
+//! and the memory its operators may hold.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::Result;
 use crate::ingest::MemorySink;
 use crate::model::Table;
 
-/// A session whose `now()`-free time functions and casts use `timezone`.
+/// How much memory the operators of a command's queries (sorts, aggregates, joins, windows) may
+/// hold at once. Sorts and aggregates spill to disk to stay within it; a query that still needs
+/// more fails with an error naming the KPI and the limit, instead of the operating system killing
+/// the process. The tables themselves and the batches in flight are not counted, so the default
+/// leaves the other half of the machine to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryLimit {
+    Bytes(usize),
+    Unbounded,
+}
+
+impl Default for MemoryLimit {
+    /// Half of the machine's physical memory; 4 GiB where that cannot be read.
+    fn default() -> MemoryLimit {
+        MemoryLimit::Bytes(physical_memory().map_or(4 << 30, |total| total / 2))
+    }
+}
+
+impl MemoryLimit {
+    /// `4G`, `512M`, `1.5GiB`, `2000000000` (bytes) or `none`. Units are powers of 1024.
+    pub fn parse(text: &str) -> Result<MemoryLimit, String> {
+        let trimmed = text.trim();
+        if trimmed.eq_ignore_ascii_case("none") {
+            return Ok(MemoryLimit::Unbounded);
+        }
+        let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+        let (number, unit) = trimmed.split_at(split);
+        let scale: u64 = match unit.trim().to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+            "" => 1,
+            "K" => 1 << 10,
+            "M" => 1 << 20,
+            "G" => 1 << 30,
+            "T" => 1 << 40,
+            _ => return Err(format!("`{text}`: give a size such as 4G, 512M or 1.5GiB, or none")),
+        };
+        let value: f64 = number.parse().map_err(|_| format!("`{text}`: give a size such as 4G, 512M or 1.5GiB, or none"))?;
+        let bytes = value * scale as f64;
+        if !(bytes >= 1.0 && bytes < usize::MAX as f64) {
+            return Err(format!("`{text}`: the limit must be at least one byte (or none)"));
+        }
+        Ok(MemoryLimit::Bytes(bytes as usize))
+    }
+
+    /// As a person reads it: `2 GiB`, `512 MiB`, `none`.
+    pub fn describe(self) -> String {
+        match self {
+            MemoryLimit::Unbounded => "none".into(),
+            MemoryLimit::Bytes(bytes) => human_bytes(bytes),
+        }
+    }
+
+    /// The runtime a command's sessions share, so the limit holds for all of its queries together.
+    pub fn runtime_env(self) -> Result<Arc<RuntimeEnv>> {
+        let builder = RuntimeEnvBuilder::new();
+        let builder = match self {
+            MemoryLimit::Unbounded => builder,
+            // Fair: the KPIs run at once, and each spilling operator gets its share rather than
+            // the first one taking it all. Tracked: the error names the largest consumers.
+            MemoryLimit::Bytes(bytes) => {
+                builder.with_memory_pool(Arc::new(TrackConsumersPool::new(FairSpillPool::new(bytes), NonZeroUsize::new(3).expect("3 > 0"))))
+            }
+        };
+        Ok(builder.build_arc()?)
+    }
+}
+
+/// Bytes in the largest binary unit that leaves at least one: `2 GiB`, `1.5 GiB`, `512 MiB`.
+fn human_bytes(bytes: usize) -> String {
+    let units = [(1usize << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, unit) in units {
+        if bytes >= size {
+            let value = bytes as f64 / size as f64;
+            let text = format!("{value:.1}");
+            return format!("{} {unit}", text.trim_end_matches(".0"));
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+/// Physical memory in bytes, from /proc/meminfo (Linux); None elsewhere.
+fn physical_memory() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.trim_start_matches("MemTotal:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// Whether a query failed because the memory limit was reached.
+pub fn out_of_memory(error: &datafusion::error::DataFusionError) -> bool {
+    matches!(error.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_))
+}
+
+/// `result`, with an error from reaching the memory limit turned into one that names `what` ran
+/// out and the limit.
+pub fn within_limit<T>(result: Result<T>, what: &str, limit: MemoryLimit) -> Result<T> {
+    result.map_err(|error| match error {
+        crate::Error::DataFusion(e) if out_of_memory(&e) => crate::Error::OutOfMemory { what: what.into(), limit: limit.describe(), detail: e.to_string() },
+        other => other,
+    })
+}
+
+/// A session whose `now()`-free time functions and casts use `timezone`, with no memory limit.
 pub fn session(timezone: &str) -> SessionContext {
+    SessionContext::new_with_config(config(timezone))
+}
+
+/// A session like `session`, on a shared runtime (see `MemoryLimit::runtime_env`).
+pub fn session_in(timezone: &str, runtime: Arc<RuntimeEnv>) -> SessionContext {
+    SessionContext::new_with_config_rt(config(timezone), runtime)
+}
+
+fn config(timezone: &str) -> SessionConfig {
     let mut config = SessionConfig::new().with_information_schema(true);
     config.options_mut().execution.time_zone = Some(timezone.to_string());
     // DataFusion 55 skips partial aggregation when a partition's groups are nearly all distinct
@@ -20,7 +134,7 @@ pub fn session(timezone: &str) -> SessionContext {
     // it gets. Any high-cardinality GROUP BY with a percentile reaches it (a period of thousands of
     // months, a breakdown by CI). A ratio of 1.0 turns the skip off; results are the same.
     config.options_mut().execution.skip_partial_aggregation_probe_ratio_threshold = 1.0;
-    SessionContext::new_with_config(config)
+    config
 }
 
 /// Registers every canonical table, empty where no input fed it, so queries can always name them.
@@ -73,6 +187,21 @@ mod tests {
     use datafusion::datasource::MemTable;
 
     use super::*;
+
+    #[test]
+    fn memory_limits_read_as_people_write_them() {
+        assert_eq!(MemoryLimit::parse("4G"), Ok(MemoryLimit::Bytes(4 << 30)));
+        assert_eq!(MemoryLimit::parse("512MiB"), Ok(MemoryLimit::Bytes(512 << 20)));
+        assert_eq!(MemoryLimit::parse("1.5gb"), Ok(MemoryLimit::Bytes(3 << 29)));
+        assert_eq!(MemoryLimit::parse("2000000"), Ok(MemoryLimit::Bytes(2_000_000)));
+        assert_eq!(MemoryLimit::parse("None"), Ok(MemoryLimit::Unbounded));
+        for bad in ["", "4X", "G", "-1G", "0", "1.2.3M"] {
+            assert!(MemoryLimit::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(MemoryLimit::Bytes(3 << 29).describe(), "1.5 GiB");
+        assert_eq!(MemoryLimit::Bytes(512 << 20).describe(), "512 MiB");
+        assert!(matches!(MemoryLimit::default(), MemoryLimit::Bytes(bytes) if bytes >= 1 << 20));
+    }
 
     /// See: issue 11. With partial aggregation skipped (≥ 100,000 rows in a partition, > 80 %
     /// distinct groups), DataFusion 55's percentile_cont panicked in `convert_to_state`: "assertion

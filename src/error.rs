@@ -87,6 +87,9 @@ pub enum Error {
     #[error("parquet: {0}")]
     Parquet(#[from] ParquetError),
 
+    /// A query that needs more than `--memory-limit` (see `engine::MemoryLimit`).
+    #[error("{what} needs more memory than --memory-limit {limit} allows; raise the limit (or give none), or narrow the period. {detail}")]
+    OutOfMemory { what: String, limit: String, detail: String },
     #[error("query engine: {0}")]
     DataFusion(#[from] Box<DataFusionError>),
 

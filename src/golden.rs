@@ -167,7 +167,8 @@ pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<CaseRun> {
             vec![dir.to_path_buf()]
         }
     };
-    let open = Open { inputs: &inputs, profile: &spec.profile, timezone, as_of: Some(as_of), sla: sla.as_deref(), rejects: None };
+    let open =
+        Open { inputs: &inputs, profile: &spec.profile, timezone, as_of: Some(as_of), sla: sla.as_deref(), rejects: None, memory_limit: Default::default() };
     let pipeline = Pipeline::open(&open, &Progress::hidden(), &mut std::io::sink())?;
     let params = pipeline.params(request, tuning)?.with_breakdown(spec.by);
     let batches = pipeline.runtime().block_on(async {

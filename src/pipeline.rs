@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 use datafusion::prelude::SessionContext;
 
-use crate::engine;
+use crate::engine::{self, MemoryLimit};
 use crate::error::{Error, Result};
 use crate::ingest::{self, LoadOptions, LoadSummary, MemorySink, Profile, RejectsCsv};
 use crate::kpi::extent::Extent;
@@ -34,6 +34,8 @@ pub struct Open<'a> {
     pub sla: Option<&'a Path>,
     /// Where to list the rows rejected while loading raw exports.
     pub rejects: Option<&'a Path>,
+    /// What the queries' operators may hold, all sessions together.
+    pub memory_limit: MemoryLimit,
 }
 
 /// Where the data came from.
@@ -53,6 +55,9 @@ pub struct Pipeline {
     pub as_of: Option<i64>,
     pub origin: Origin,
     runtime: tokio::runtime::Runtime,
+    pub memory_limit: MemoryLimit,
+    /// DataFusion's runtime, with the memory pool every session shares.
+    env: std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>,
 }
 
 impl Pipeline {
@@ -63,7 +68,8 @@ impl Pipeline {
             None => SlaPolicy::default_policy()?,
         };
         let runtime = engine::runtime()?;
-        let base = engine::session(spec.timezone.name());
+        let env = spec.memory_limit.runtime_env()?;
+        let base = engine::session_in(spec.timezone.name(), env.clone());
         let (origin, load, extent) = if store::is_store(spec.inputs) {
             if let Some(path) = spec.rejects {
                 return Err(Error::Usage(format!(
@@ -79,11 +85,11 @@ impl Pipeline {
         } else {
             let (tables, load) = load_exports(spec, progress, notes)?;
             engine::register(&base, tables)?;
-            let extent = runtime.block_on(Extent::scan(&base))?;
+            let extent = engine::within_limit(runtime.block_on(Extent::scan(&base)), "reading the data's first and last timestamps", spec.memory_limit)?;
             (Origin::Exports, load, extent)
         };
         policy.add_source_pause_states(&load.pause_states);
-        Ok(Pipeline { base, policy, extent, load, timezone: spec.timezone, as_of: spec.as_of, origin, runtime })
+        Ok(Pipeline { base, policy, extent, load, timezone: spec.timezone, as_of: spec.as_of, origin, runtime, memory_limit: spec.memory_limit, env })
     }
 
     pub fn runtime(&self) -> &tokio::runtime::Runtime {
@@ -103,7 +109,7 @@ impl Pipeline {
     /// A session for one period: the canonical tables shared (not copied), the KPI functions,
     /// the SLA tables and the period's parameter tables registered.
     pub async fn session(&self, params: &KpiParams) -> Result<SessionContext> {
-        let ctx = engine::session(self.timezone.name());
+        let ctx = engine::session_in(self.timezone.name(), self.env.clone());
         engine::share_tables(&self.base, &ctx).await?;
         kpi::register(&ctx, params, &self.policy).await?;
         Ok(ctx)

@@ -126,3 +126,25 @@ fn parallel_conversion_keeps_file_order() {
     assert_eq!(ids.len(), 85_517);
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "rows out of file order");
 }
+
+/// A query that needs more than `--memory-limit` fails with code 2 and says which KPI and which
+/// limit, instead of growing until the operating system kills the process; the others still run.
+#[test]
+fn a_query_over_the_memory_limit_fails_naming_the_kpi_and_the_limit() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    mttx()
+        .args(["kpi", "--only", "mttr,volume", "--memory-limit", "2M", "--input"])
+        .arg(&sample)
+        .assert()
+        .code(2)
+        .stderr(contains("mttr (built-in) needs more memory than --memory-limit 2 MiB allows"));
+    // Even the scan for the data's extent, before any KPI, says which limit it hit.
+    mttx()
+        .args(["kpi", "--only", "mttr", "--memory-limit", "64K", "--input"])
+        .arg(&sample)
+        .assert()
+        .code(2)
+        .stderr(contains("timestamps needs more memory than --memory-limit 64 KiB allows"));
+    mttx().args(["kpi", "--only", "mttr", "--memory-limit", "lots", "--input"]).arg(&sample).assert().code(2).stderr(contains("--memory-limit `lots`"));
+    mttx().args(["kpi", "--only", "mttr", "--memory-limit", "1G", "--input"]).arg(&sample).assert().success();
+}

@@ -691,3 +691,43 @@ fn a_period_after_the_cut_off_is_an_error_and_empty_results_keep_their_columns()
     assert_eq!(doc["kpis"][0]["columns"].as_array().unwrap().len(), 4);
     assert!(doc["kpis"][0]["rows"].as_array().unwrap().is_empty());
 }
+
+/// The report takes the months of its trend, the previous month and the same month a year ago
+/// from one run over all of them. That holds only if a month's rows do not depend on the rest of
+/// the window: every built-in KPI with a month key (apart from those whose header says `window:
+/// whole`) must give each month's rows alike in a run over three months of sample-data and in a run
+/// over that month alone. Floats may differ in the last bits (sums in another order).
+#[test]
+fn month_rows_of_a_long_run_equal_runs_of_single_months() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let kpis = mttx::kpi::catalog::builtin().unwrap();
+    let sliced: Vec<&str> = kpis.iter().filter(|k| k.slices_by_month()).map(|k| k.id.as_str()).collect();
+    assert!(sliced.len() >= 14, "{sliced:?}");
+    assert!(kpis.iter().any(|k| k.id == "problem_trend" && !k.slices_by_month()), "problem_trend's growth depends on the window's first month");
+    let only = sliced.join(",");
+    let run = |period: &[&str]| -> Value {
+        let output = mttx().args(["kpi", "--format", "json", "--only", &only]).args(period).arg("--input").arg(&sample).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let long = run(&["--from", "2026-08", "--to", "2026-10"]);
+    let same = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) if !(a.is_i64() && b.is_i64()) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+        _ => a == b,
+    };
+    for month in ["2026-08", "2026-09", "2026-10"] {
+        let single = run(&["--period", month]);
+        for id in &sliced {
+            let rows = |doc: &Value| -> Vec<serde_json::Map<String, Value>> {
+                let entry = doc["kpis"].as_array().unwrap().iter().find(|k| k["id"] == *id).unwrap();
+                entry["rows"].as_array().unwrap().iter().filter(|r| r["month"] == month).map(|r| r.as_object().unwrap().clone()).collect()
+            };
+            let (from_long, alone) = (rows(&long), rows(&single));
+            assert_eq!(from_long.len(), alone.len(), "{id} {month}: {from_long:?}\n{alone:?}");
+            assert!(!alone.is_empty(), "{id} {month} has no rows to compare");
+            for (a, b) in from_long.iter().zip(&alone) {
+                assert!(a.keys().eq(b.keys()) && a.iter().all(|(k, v)| same(v, &b[k])), "{id} {month}:\n  3 months: {a:?}\n  1 month:  {b:?}");
+            }
+        }
+    }
+}

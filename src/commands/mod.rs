@@ -25,6 +25,7 @@ use crate::{engine, render};
 pub struct Settings {
     pub timezone: Tz,
     pub as_of: Option<i64>,
+    pub memory_limit: crate::engine::MemoryLimit,
 }
 
 impl Settings {
@@ -38,7 +39,11 @@ impl Settings {
                     .ok_or_else(|| Error::Usage(format!("--as-of {text}: give RFC 3339 such as 2026-11-01T00:00:00Z, or a date such as 2026-11-01")))?,
             ),
         };
-        Ok(Settings { timezone, as_of })
+        let memory_limit = match &cli.memory_limit {
+            None => crate::engine::MemoryLimit::default(),
+            Some(text) => crate::engine::MemoryLimit::parse(text).map_err(|e| Error::Usage(format!("--memory-limit {e}")))?,
+        };
+        Ok(Settings { timezone, as_of, memory_limit })
     }
 }
 
@@ -71,13 +76,21 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status
 
 /// Opens the input through the one pipeline, with the command's settings.
 pub fn open(input: &InputArgs, sla: Option<&Path>, rejects: Option<&Path>, settings: &Settings, progress: &Progress, err: &mut dyn Write) -> Result<Pipeline> {
-    let spec = pipeline::Open { inputs: &input.input, profile: input.profile_name(), timezone: settings.timezone, as_of: settings.as_of, sla, rejects };
+    let spec = pipeline::Open {
+        inputs: &input.input,
+        profile: input.profile_name(),
+        timezone: settings.timezone,
+        as_of: settings.as_of,
+        sla,
+        rejects,
+        memory_limit: settings.memory_limit,
+    };
     Pipeline::open(&spec, progress, err)
 }
 
 fn sql(args: &SqlArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
     let pipeline = open(&args.input, None, args.rejects.as_deref(), settings, &Progress::hidden(), err)?;
-    let batches = pipeline.runtime().block_on(engine::sql(pipeline.tables(), &args.query))?;
+    let batches = engine::within_limit(pipeline.runtime().block_on(engine::sql(pipeline.tables(), &args.query)), "the query", pipeline.memory_limit)?;
     render::render(&batches, args.format, out)
 }
 

@@ -3,14 +3,18 @@
 //! the instant at which a given amount of business time has passed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use super::timeline::{Answer, Timeline};
 use crate::ingest::timestamp::local_to_utc_micros;
 
 const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
+/// A deadline further than this (ten years) from the day before the clock starts is none at all.
+const DEADLINE_HORIZON_DAYS: i64 = 3660;
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// A calendar as written in the SLA policy file.
@@ -47,11 +51,25 @@ pub struct Calendar {
     /// Per weekday (Monday first): shifts as seconds since local midnight, sorted, not overlapping.
     week: [Vec<(u32, u32)>; 7],
     holidays: HashSet<NaiveDate>,
+    timeline: LazyTimeline,
 }
+
+/// The calendar's timeline, laid out on first use (a few tens of milliseconds) and shared by
+/// clones; it follows from the fields above, so it takes no part in equality.
+#[derive(Debug, Clone, Default)]
+struct LazyTimeline(Arc<OnceLock<Option<Timeline>>>);
+
+impl PartialEq for LazyTimeline {
+    fn eq(&self, _: &LazyTimeline) -> bool {
+        true
+    }
+}
+
+impl Eq for LazyTimeline {}
 
 impl Calendar {
     pub fn always_open() -> Calendar {
-        Calendar { tz: chrono_tz::UTC, always_open: true, week: Default::default(), holidays: HashSet::new() }
+        Calendar { tz: chrono_tz::UTC, always_open: true, week: Default::default(), holidays: HashSet::new(), timeline: LazyTimeline::default() }
     }
 
     pub fn from_spec(name: &str, spec: &CalendarSpec) -> Result<Calendar, String> {
@@ -92,7 +110,7 @@ impl Calendar {
             let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| format!("calendars.{name}.holidays: `{day}` is not a date like 2026-12-25"))?;
             holidays.insert(date);
         }
-        Ok(Calendar { tz, always_open: false, week, holidays })
+        Ok(Calendar { tz, always_open: false, week, holidays, timeline: LazyTimeline::default() })
     }
 
     /// The open intervals of one local date, as UTC microseconds.
@@ -111,6 +129,10 @@ impl Calendar {
         self.tz.timestamp_micros(micros).single().map(|d| d.date_naive()).unwrap_or_default()
     }
 
+    pub(super) fn timeline(&self) -> Option<&Timeline> {
+        self.timeline.0.get_or_init(|| Timeline::build(|date| self.open_intervals(date).collect())).as_ref()
+    }
+
     fn open_intervals_cached<'c>(&self, date: NaiveDate, cache: &'c mut DayCache) -> &'c [(i64, i64)] {
         cache.days.entry(date).or_insert_with(|| self.open_intervals(date).collect())
     }
@@ -127,6 +149,15 @@ impl Calendar {
         if self.always_open {
             return (end - start) as f64 / MICROS_PER_HOUR;
         }
+        if let Some(Answer::Exact(total)) = self.timeline().map(|t| t.open_micros(start, end)) {
+            return total as f64 / MICROS_PER_HOUR;
+        }
+        self.walk_business_hours(start, end, cache)
+    }
+
+    /// `business_hours` day by day: the definition the timeline reproduces, and the answer for
+    /// instants outside it.
+    pub(super) fn walk_business_hours(&self, start: i64, end: i64, cache: &mut DayCache) -> f64 {
         let mut total: i64 = 0;
         let mut date = self.local_date(start) - Duration::days(1);
         let last = self.local_date(end) + Duration::days(1);
@@ -149,12 +180,21 @@ impl Calendar {
     }
 
     pub fn deadline_with(&self, start: i64, hours: f64, cache: &mut DayCache) -> Option<i64> {
-        let mut left = (hours.max(0.0) * MICROS_PER_HOUR).round() as i64;
+        let left = (hours.max(0.0) * MICROS_PER_HOUR).round() as i64;
         if self.always_open {
             return Some(start + left);
         }
+        let horizon = || (self.local_date(start) - Duration::days(1) + Duration::days(DEADLINE_HORIZON_DAYS)).num_days_from_ce();
+        if let Some(Answer::Exact(deadline)) = self.timeline().map(|t| t.deadline(start, left, horizon)) {
+            return deadline;
+        }
+        self.walk_deadline(start, left, cache)
+    }
+
+    /// `deadline` day by day (see `walk_business_hours`).
+    pub(super) fn walk_deadline(&self, start: i64, mut left: i64, cache: &mut DayCache) -> Option<i64> {
         let mut date = self.local_date(start) - Duration::days(1);
-        let give_up = date + Duration::days(3660);
+        let give_up = date + Duration::days(DEADLINE_HORIZON_DAYS);
         while date <= give_up {
             for &(open, close) in self.open_intervals_cached(date, cache) {
                 let s = open.max(start);

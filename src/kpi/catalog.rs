@@ -76,6 +76,11 @@ pub struct KpiMeta {
     pub significance: Vec<Significance>,
     /// The measures the report's headline table shows, each with its short row label.
     pub headline: Vec<Headline>,
+    /// `window: whole`: a month's row depends on the rest of the window (a measure against its
+    /// first month), so the report runs the KPI for each period it shows instead of taking the
+    /// months from one run over all of them.
+    #[serde(skip)]
+    pub whole_window: bool,
 }
 
 /// A header `headline:` entry, `p50_hours = MTTR p50`: a measure and its row label in the report's
@@ -164,7 +169,7 @@ pub struct Kpi {
     pub origin: String,
 }
 
-const KEYS: [&str; 11] = ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition", "n", "significance", "headline"];
+const KEYS: [&str; 12] = ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition", "n", "significance", "headline", "window"];
 const REQUIRED: [&str; 6] = ["title", "unit", "better", "grain", "keys", "definition"];
 
 impl Kpi {
@@ -230,6 +235,16 @@ impl Kpi {
             Some(text) => Headline::parse_all(&text).map_err(|message| Error::Query { origin: origin.to_string(), message })?,
             None => Vec::new(),
         };
+        let whole_window = match optional("window").as_deref() {
+            None | Some("months") => false,
+            Some("whole") => true,
+            Some(other) => {
+                return Err(Error::Query {
+                    origin: origin.to_string(),
+                    message: format!("window: `{other}` must be `months` (each month's rows stand alone, the default) or `whole` (they depend on the window)"),
+                });
+            }
+        };
         Ok(Kpi {
             id: id.to_string(),
             meta: KpiMeta {
@@ -244,10 +259,19 @@ impl Kpi {
                 n: optional("n"),
                 significance,
                 headline,
+                whole_window,
             },
             sql: text.to_string(),
             origin: origin.to_string(),
         })
+    }
+}
+
+impl Kpi {
+    /// Whether one run over many months gives each month's rows as a run over that month alone
+    /// would: the KPI has a month key and its header does not say `window: whole`.
+    pub fn slices_by_month(&self) -> bool {
+        self.meta.keys.iter().any(|k| k == "month") && !self.meta.whole_window
     }
 }
 

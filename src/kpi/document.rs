@@ -116,19 +116,59 @@ impl KpiDocument {
             schema: SCHEMA.into(),
             version: VERSION,
             mttx_version: env!("CARGO_PKG_VERSION").into(),
-            window: Window {
-                first_month: params.first.label(),
-                last_month: params.last.label(),
-                start: rfc3339(params.period_start),
-                end: rfc3339(params.period_end),
-                as_of: rfc3339(params.as_of),
-                timezone: params.timezone.name().into(),
-                breakdown: params.by,
-            },
+            window: KpiDocument::window(params),
             parameters: params.tuning,
             kpis,
             errors,
         })
+    }
+}
+
+impl KpiDocument {
+    /// The document a run over `params`' months would give, taken from this run over more months:
+    /// the KPIs among `ids` whose header lets their months be sliced (see `Kpi::slices_by_month`),
+    /// with only the rows of those months, and `params`' window. The caller runs the others.
+    pub fn months(&self, params: &KpiParams, ids: &[&str]) -> KpiDocument {
+        let (first, last) = (params.first.label(), params.last.label());
+        let within = |row: &Map<String, Value>| row.get("month").and_then(Value::as_str).is_some_and(|m| first.as_str() <= m && m <= last.as_str());
+        let kpis = self
+            .kpis
+            .iter()
+            .filter(|k| ids.contains(&k.id.as_str()))
+            .map(|k| KpiValues { rows: k.rows.iter().filter(|r| within(r)).cloned().collect(), ..k.clone() })
+            .collect();
+        let errors = self.errors.iter().filter(|e| ids.contains(&e.id.as_str())).cloned().collect();
+        KpiDocument {
+            schema: self.schema.clone(),
+            version: self.version,
+            mttx_version: self.mttx_version.clone(),
+            window: KpiDocument::window(params),
+            parameters: self.parameters,
+            kpis,
+            errors,
+        }
+    }
+
+    /// This document's KPIs and `other`'s together, in the order of `order` (catalog order).
+    pub fn merged(mut self, other: KpiDocument, order: &[&str]) -> KpiDocument {
+        self.kpis.extend(other.kpis);
+        self.errors.extend(other.errors);
+        let position = |id: &str| order.iter().position(|o| *o == id).unwrap_or(usize::MAX);
+        self.kpis.sort_by_key(|k| position(&k.id));
+        self.errors.sort_by_key(|e| position(&e.id));
+        self
+    }
+
+    fn window(params: &KpiParams) -> Window {
+        Window {
+            first_month: params.first.label(),
+            last_month: params.last.label(),
+            start: rfc3339(params.period_start),
+            end: rfc3339(params.period_end),
+            as_of: rfc3339(params.as_of),
+            timezone: params.timezone.name().into(),
+            breakdown: params.by,
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod extent;
 pub mod params;
 pub mod run;
 pub mod sla;
+mod timeline;
 pub mod tolerance;
 pub mod udf;
 

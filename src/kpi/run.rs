@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::memory_pool::MemoryLimit;
 use datafusion::prelude::SessionContext;
 use tokio::task::JoinSet;
 
@@ -23,7 +24,17 @@ async fn execute(ctx: &SessionContext, kpi: &Kpi) -> Result<Vec<RecordBatch>, St
         // A query with no rows may return no batches at all; keep its columns for the output.
         Ok::<_, datafusion::error::DataFusionError>(if batches.is_empty() { vec![RecordBatch::new_empty(schema)] } else { batches })
     };
-    run.await.map_err(|e| format!("{} ({}): {e}", kpi.id, kpi.origin))
+    run.await.map_err(|e| {
+        if crate::engine::out_of_memory(&e) {
+            let limit = match ctx.runtime_env().memory_pool.memory_limit() {
+                MemoryLimit::Finite(bytes) => crate::engine::MemoryLimit::Bytes(bytes).describe(),
+                _ => "the limit".into(),
+            };
+            crate::Error::OutOfMemory { what: format!("{} ({})", kpi.id, kpi.origin), limit, detail: e.to_string() }.to_string()
+        } else {
+            format!("{} ({}): {e}", kpi.id, kpi.origin)
+        }
+    })
 }
 
 /// Ok when every query ran; else an error listing the failures.

@@ -1,8 +1,9 @@
 //! `mttx report`: the monthly service report and its benchmark, from loading to files on disk.
-//! It runs the KPI suite for the trend window, the period, the previous month and the same month a
-//! year earlier, and MTTR and SLA breaches by assignment group and by service for the period and
-//! the month before (each on its own session over the same loaded tables), compares them, and writes
-//! report.html, report.md, kpis.json, kpis.csv, benchmark.csv and charts/.
+//! It runs the month-grained KPIs once over every month it shows (the trend window, the previous
+//! month, the same month a year earlier) and the others for each of those periods, and MTTR and
+//! SLA breaches by assignment group and by service for the period and the month before (each on
+//! its own session over the same tables), compares them, and writes report.html, report.md,
+//! kpis.json, kpis.csv, benchmark.csv and charts/.
 
 pub mod build;
 pub mod charts;
@@ -169,10 +170,27 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         notes.push("The data does not reach back a year, so there is no same-month-last-year comparison.".into());
     }
 
-    progress.stage("running KPI queries", 6);
-    // The trend window runs only what the trend charts draw: it spans many months, and the other
-    // KPIs (SLA clocks above all) cost as much again without being shown by month.
-    let trend_kpis: Vec<Kpi> = setting.kpis.iter().filter(|k| build::TREND_KPIS.contains(&k.id.as_str())).cloned().collect();
+    // One run over every month the report shows (the trend window, the month before it and the
+    // same month a year ago) gives the month-grained KPIs for all of them at once, samples
+    // included; each month's rows stand alone (see `Kpi::slices_by_month`). Only the others (no
+    // month grain, or rows that depend on the window) run once per period shown.
+    let order: Vec<&str> = setting.kpis.iter().map(|k| k.id.as_str()).collect();
+    let (sliced, per_period): (Vec<Kpi>, Vec<Kpi>) = setting.kpis.iter().cloned().partition(Kpi::slices_by_month);
+    let sliced_ids: Vec<&str> = sliced.iter().map(|k| k.id.as_str()).collect();
+    let span_first = [Some(window_first), previous, year_ago].into_iter().flatten().min().unwrap_or(period);
+    // The trend charts draw only these; the ones that cannot be sliced run over the trend window.
+    let trend_apart: Vec<Kpi> = per_period.iter().filter(|k| build::TREND_KPIS.contains(&k.id.as_str())).cloned().collect();
+    progress.stage("running KPI queries", 7);
+    let span_run = || async {
+        let params = pipeline.params(PeriodRequest::Months(span_first, period), setting.tuning)?;
+        let ctx = pipeline.session(&params).await?;
+        let outcomes = kpi::run::run_parallel(&ctx, sliced.clone()).await;
+        kpi::run::failures(&outcomes)?;
+        let document = KpiDocument::new(&params, &outcomes)?;
+        let samples = Samples::collect_by_month(&ctx, &sliced, true).await?;
+        progress.advance();
+        Ok::<_, Error>((document, samples))
+    };
     let run = |first: YearMonth, last: YearMonth, kpis: &[Kpi], with_samples: bool, by: Option<Breakdown>| {
         let kpis = kpis.to_vec();
         async move {
@@ -188,9 +206,10 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
     };
     let optional = |month: Option<YearMonth>| {
         let run = &run;
+        let per_period = &per_period;
         async move {
             match month {
-                Some(m) => run(m, m, &setting.kpis, true, None).await.map(Some),
+                Some(m) => run(m, m, per_period, true, None).await.map(Some),
                 None => {
                     progress.advance();
                     Ok(None)
@@ -201,16 +220,29 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
     // Teams and services: the period and the month before, cut by group and by service.
     let team_kpis: Vec<Kpi> = setting.kpis.iter().filter(|k| sections::teams::KPIS.contains(&k.id.as_str())).cloned().collect();
     let team_first = previous.unwrap_or(period);
-    let (trend, current, previous_run, year_ago_run, by_group, by_service) = runtime.block_on(async {
+    let ((span, mut span_samples), trend_run, current, previous_run, year_ago_run, by_group, by_service) = runtime.block_on(async {
         tokio::try_join!(
-            run(window_first, period, &trend_kpis, false, None),
-            run(period, period, &setting.kpis, true, None),
+            span_run(),
+            run(window_first, period, &trend_apart, false, None),
+            optional(Some(period)),
             optional(previous),
             optional(year_ago),
             run(team_first, period, &team_kpis, false, Some(Breakdown::AssignmentGroup)),
             run(team_first, period, &team_kpis, false, Some(Breakdown::Service)),
         )
     })?;
+    // Each period's document and samples: its months of the long run, and its own run of the rest.
+    let mut complete = |run: Run| {
+        let month = run.params.first.label();
+        let mut samples = span_samples.remove(&month).unwrap_or_default();
+        samples.merge(run.samples);
+        Run { document: span.months(&run.params, &sliced_ids).merged(run.document, &order), samples, params: run.params }
+    };
+    let current = complete(current.expect("the period always runs"));
+    let previous_run = previous_run.map(&mut complete);
+    let year_ago_run = year_ago_run.map(&mut complete);
+    let trend_ids: Vec<&str> = sliced_ids.iter().copied().filter(|id| build::TREND_KPIS.contains(id)).collect();
+    let trend = Run { document: span.months(&trend_run.params, &trend_ids).merged(trend_run.document, &order), ..trend_run };
     let teams = [(Breakdown::AssignmentGroup, by_group.document), (Breakdown::Service, by_service.document)];
     let coverage = runtime.block_on(coverage(pipeline.tables()))?;
     let evaluated = register.as_ref().map(|r| improvements::evaluate(r, pipeline, &setting.kpis, setting.tuning)).transpose()?;

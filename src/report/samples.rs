@@ -33,22 +33,36 @@ impl Samples {
     /// key gets each value twice: under its priority (`scope=priority`) and pooled over all
     /// priorities (`scope=all`, priority empty), as its rows are.
     pub async fn collect(ctx: &SessionContext, kpis: &[Kpi]) -> Result<Samples> {
+        Ok(Samples::collect_by_month(ctx, kpis, false).await?.remove("").unwrap_or_default())
+    }
+
+    /// Reads them as `collect` does, in one query per test, but apart for each month of the
+    /// session's period when `by_month` is true (for KPIs with a month key): the samples that a
+    /// session for each month alone would give, keyed by month (YYYY-MM). Without a month, or
+    /// with `by_month` false, all go under "".
+    pub async fn collect_by_month(ctx: &SessionContext, kpis: &[Kpi], by_month: bool) -> Result<HashMap<String, Samples>> {
         let by = breakdown::of_session(ctx);
-        let mut samples = Samples::default();
+        let mut months: HashMap<String, Samples> = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
         for kpi in kpis {
+            let split = by_month && kpi.meta.keys.iter().any(|k| k == "month");
             for clause in &kpi.meta.significance {
                 let SignificanceTest::Rank { cte, column } = &clause.test else { continue };
                 let source = (kpi.id.clone(), cte.clone(), column.clone());
-                if samples.by_source.contains_key(&source) {
+                if !seen.insert(source.clone()) {
                     continue;
                 }
                 // The row key's columns in the header's order, as the document names them.
                 let names: Vec<String> = breakdown::keys(&kpi.meta.keys, by).into_iter().filter(|k| k != "month").collect();
-                let keys: Vec<&str> =
+                let mut keys: Vec<&str> =
                     kpi.meta.keys.iter().map(String::as_str).filter(|k| *k != "month" && *k != SCOPE && (*k != breakdown::BY_GROUP || by.is_some())).collect();
+                if split {
+                    keys.push("month");
+                }
                 let sql = sample_query(kpi, cte, column, &keys)?;
                 let batches = ctx.sql(&sql).await?.collect().await.map_err(|e| query_error(kpi, &e.to_string()))?;
-                let mut by_key: HashMap<String, Vec<f64>> = HashMap::new();
+                // Month → row key → values.
+                let mut by_month_key: HashMap<String, HashMap<String, Vec<f64>>> = HashMap::new();
                 // Nulls print as empty text, as `plain` writes a JSON null in row keys.
                 let options = FormatOptions::default();
                 for batch in &batches {
@@ -61,6 +75,7 @@ impl Samples {
                             continue;
                         }
                         let value_of = |name: &str| keys.iter().position(|k| *k == name).map(|i| formatters[i].value(row).to_string()).unwrap_or_default();
+                        let by_key = by_month_key.entry(if split { value_of("month") } else { String::new() }).or_default();
                         let scopes: &[&str] = if names.iter().any(|n| n == SCOPE) { &["priority", "all"] } else { &[""] };
                         for scope in scopes {
                             let pairs: Vec<(&str, String)> = names
@@ -79,10 +94,17 @@ impl Samples {
                         }
                     }
                 }
-                samples.by_source.insert(source, by_key);
+                for (month, by_key) in by_month_key {
+                    months.entry(month).or_default().by_source.insert(source.clone(), by_key);
+                }
             }
         }
-        Ok(samples)
+        Ok(months)
+    }
+
+    /// These samples and `other`'s, for KPIs that ran apart.
+    pub fn merge(&mut self, other: Samples) {
+        self.by_source.extend(other.by_source);
     }
 }
 
