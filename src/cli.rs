@@ -21,8 +21,8 @@ pub struct Cli {
     pub timezone: String,
 
     /// Memory the queries' sorts, aggregates, joins and windows may hold at once, such as 4G or
-    /// 512M (or none). Sorts and aggregates spill to disk to stay within it; a query that needs
-    /// more fails (code 2) naming the KPI. Default: half of the machine's memory.
+    /// 512M (or none). A query that needs more fails (code 2) naming the KPI and the limit; nothing
+    /// spills to disk. Default: half of the machine's memory.
     #[arg(long, global = true, value_name = "SIZE")]
     pub memory_limit: Option<String>,
 

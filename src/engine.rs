@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -15,10 +16,14 @@ use crate::ingest::MemorySink;
 use crate::model::Table;
 
 /// How much memory the operators of a command's queries (sorts, aggregates, joins, windows) may
-/// hold at once. Sorts and aggregates spill to disk to stay within it; a query that still needs
-/// more fails with an error naming the KPI and the limit, instead of the operating system killing
-/// the process. The tables themselves and the batches in flight are not counted, so the default
-/// leaves the other half of the machine to them.
+/// hold at once, all of its queries together. A query that needs more fails with an error naming
+/// the KPI and the limit, instead of the operating system killing the process. The tables
+/// themselves and the batches in flight are not counted, so the default leaves the other half of
+/// the machine to them.
+///
+/// Nothing spills to disk: in DataFusion 55 a nested-loop join that runs out of memory falls back
+/// to re-executing its input, which panics when a repartition lies below it, and by its own
+/// comment can repeat rows of left joins. An answer that is late or refused beats a wrong one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemoryLimit {
     Bytes(usize),
@@ -67,13 +72,13 @@ impl MemoryLimit {
 
     /// The runtime a command's sessions share, so the limit holds for all of its queries together.
     pub fn runtime_env(self) -> Result<Arc<RuntimeEnv>> {
-        let builder = RuntimeEnvBuilder::new();
+        let builder = RuntimeEnvBuilder::new().with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled));
         let builder = match self {
             MemoryLimit::Unbounded => builder,
-            // Fair: the KPIs run at once, and each spilling operator gets its share rather than
-            // the first one taking it all. Tracked: the error names the largest consumers.
+            // Greedy: with nothing to spill, a share per operator would only refuse queries that
+            // fit; the limit holds for the total. Tracked: the error names the largest consumers.
             MemoryLimit::Bytes(bytes) => {
-                builder.with_memory_pool(Arc::new(TrackConsumersPool::new(FairSpillPool::new(bytes), NonZeroUsize::new(3).expect("3 > 0"))))
+                builder.with_memory_pool(Arc::new(TrackConsumersPool::new(GreedyMemoryPool::new(bytes), NonZeroUsize::new(3).expect("3 > 0"))))
             }
         };
         Ok(builder.build_arc()?)
