@@ -22,6 +22,7 @@ fn generate_parquet(c: &mut Criterion) {
                 seed: 1,
                 layout: FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false },
                 shift: None,
+                shape: Default::default(),
             })
             .unwrap()
         })

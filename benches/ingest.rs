@@ -31,6 +31,7 @@ fn generated(dir: &std::path::Path, format: OutputFormat) -> PathBuf {
         seed: 1,
         layout: FormatLayout::Uniform { format, gzip: false },
         shift: None,
+        shape: Default::default(),
     })
     .expect("generate bench data");
     out.join(format!("incidents.{}", format.extension()))

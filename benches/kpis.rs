@@ -21,6 +21,7 @@ fn pipeline(dir: &std::path::Path) -> (Pipeline, KpiParams) {
         seed: 7,
         layout: FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false },
         shift: None,
+        shape: Default::default(),
     })
     .unwrap();
     let inputs = [dir.to_path_buf()];

@@ -23,6 +23,7 @@ fn whole_report(c: &mut Criterion) {
         seed: 7,
         layout: FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false },
         shift: None,
+        shape: Default::default(),
     })
     .unwrap();
     let inputs = [data.path().to_path_buf()];

@@ -441,6 +441,18 @@ pub struct GenerateArgs {
     /// Their resolution times are multiplied by this: 0.6 is 40 % faster.
     #[arg(long, value_name = "F", requires = "shift_from")]
     pub shift_factor: Option<f64>,
+
+    /// Number of CIs. Default: one per 20 incidents, at least 50.
+    #[arg(long, value_name = "N")]
+    pub cis: Option<usize>,
+
+    /// Number of changes. Default: one per 4 incidents, at least 20.
+    #[arg(long, value_name = "N")]
+    pub changes: Option<usize>,
+
+    /// The share of changes that are patches [default: 0.4].
+    #[arg(long, value_name = "SHARE")]
+    pub patch_share: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -122,12 +122,18 @@ pub fn within_limit<T>(result: Result<T>, what: &str, limit: MemoryLimit) -> Res
 
 /// A session whose `now()`-free time functions and casts use `timezone`, with no memory limit.
 pub fn session(timezone: &str) -> SessionContext {
-    SessionContext::new_with_config(config(timezone))
+    with_functions(SessionContext::new_with_config(config(timezone)))
 }
 
 /// A session like `session`, on a shared runtime (see `MemoryLimit::runtime_env`).
 pub fn session_in(timezone: &str, runtime: Arc<RuntimeEnv>) -> SessionContext {
-    SessionContext::new_with_config_rt(config(timezone), runtime)
+    with_functions(SessionContext::new_with_config_rt(config(timezone), runtime))
+}
+
+/// Functions every session has, whatever it runs: `percentile_cont` with an exact weight.
+fn with_functions(ctx: SessionContext) -> SessionContext {
+    ctx.register_udaf(crate::kpi::percentile::udaf());
+    ctx
 }
 
 fn config(timezone: &str) -> SessionConfig {

@@ -55,6 +55,26 @@ pub struct GenerateOptions {
     pub layout: FormatLayout,
     /// A planted change in resolution times from a date on, for before/after comparisons.
     pub shift: Option<Shift>,
+    /// How many CIs and changes, and the share of patches; by default they follow the incidents.
+    pub shape: Shape,
+}
+
+/// The size of the CMDB and of the change log, for data sets shaped like a given service desk
+/// (the peer benchmark: 10 M incidents, 1 M changes, 20,000 CIs, 60 % patches).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shape {
+    /// CIs; None: one per 20 incidents, at least 50.
+    pub cis: Option<usize>,
+    /// Changes; None: one per 4 incidents, at least 20.
+    pub changes: Option<usize>,
+    /// The share of changes that are patches.
+    pub patch_share: f64,
+}
+
+impl Default for Shape {
+    fn default() -> Shape {
+        Shape { cis: None, changes: None, patch_share: changes::PATCH_SHARE }
+    }
 }
 
 /// From `from` (UTC midnight) on, the resolution times of the incidents of one priority or one
@@ -318,10 +338,12 @@ fn table_position(table: Table) -> usize {
 /// problems) and measures what was realised. Row counts are filled in once written.
 fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
     let seed = opts.seed;
-    let cmdb = Cmdb::generate(MIN_CIS.max(opts.incidents / INCIDENTS_PER_CI), &window, &mut Rng::stream(seed, Stream::Cis, 0));
+    let cis = opts.shape.cis.unwrap_or(MIN_CIS.max(opts.incidents / INCIDENTS_PER_CI));
+    let cmdb = Cmdb::generate(cis, &window, &mut Rng::stream(seed, Stream::Cis, 0));
     let mut incidents = incidents::draw(opts.incidents, &window, &cmdb, seed);
     let expected_by_class = cmdb.expected_incidents_by_class(incidents.iter().map(|i| i.opened));
-    let changes = changes::draw(MIN_CHANGES.max(opts.incidents / INCIDENTS_PER_CHANGE), &window, &cmdb, seed);
+    let changes =
+        changes::draw(opts.shape.changes.unwrap_or(MIN_CHANGES.max(opts.incidents / INCIDENTS_PER_CHANGE)), opts.shape.patch_share, &window, &cmdb, seed);
     let planting = changes::plant_failed_patch_effect(&mut incidents, &changes, &cmdb, &window, seed);
     incidents::sort_by_opening(&mut incidents);
     let by_ci = ByCi::new(&incidents, cmdb.cis.len());
@@ -502,6 +524,7 @@ mod tests {
             seed,
             layout,
             shift: None,
+            shape: Default::default(),
         }
     }
 

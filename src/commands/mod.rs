@@ -127,7 +127,17 @@ fn generate(args: &GenerateArgs, out: &mut dyn Write) -> Result<()> {
         (Some(from), Some(factor), None, Some(group)) => Some(generate::Shift { from, target: generate::ShiftTarget::Group(group.clone()), factor }),
         _ => return Err(Error::Usage("--shift-from needs --shift-factor and one of --shift-priority (1 to 5) or --shift-group".into())),
     };
-    let options = GenerateOptions { out: args.out.clone(), incidents: args.incidents, months: args.months, start: args.start, seed: args.seed, layout, shift };
+    if args.cis == Some(0) || args.changes == Some(0) {
+        return Err(Error::Usage("--cis and --changes must be at least 1".into()));
+    }
+    if let Some(share) = args.patch_share
+        && !(0.0..=1.0).contains(&share)
+    {
+        return Err(Error::Usage(format!("--patch-share {share}: give a share from 0 to 1, e.g. 0.6")));
+    }
+    let shape = generate::Shape { cis: args.cis, changes: args.changes, patch_share: args.patch_share.unwrap_or(generate::Shape::default().patch_share) };
+    let options =
+        GenerateOptions { out: args.out.clone(), incidents: args.incidents, months: args.months, start: args.start, seed: args.seed, layout, shift, shape };
     let summary = generate::generate(&options)?;
     for (path, rows) in &summary.files {
         writeln!(out, "{:>9} rows  {}", rows, path.display()).map_err(render::stdout_error)?;

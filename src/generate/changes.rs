@@ -13,7 +13,7 @@ const TYPE_SHARE: [f64; 3] = [0.60, 0.35, 0.05];
 /// Shares in `CHANGE_OUTCOMES` order: successful, successful_with_issues, failed, backed_out,
 /// cancelled.
 const OUTCOME_SHARE: [f64; 5] = [0.90, 0.04, 0.03, 0.015, 0.015];
-const PATCH_SHARE: f64 = 0.40;
+pub(super) const PATCH_SHARE: f64 = 0.40;
 /// Share of planned changes scheduled outside business hours.
 const OUT_OF_HOURS_SHARE: f64 = 0.80;
 /// Changes are planned up to this far past `as_of`; those are not yet implemented.
@@ -66,7 +66,7 @@ impl Change {
 }
 
 /// Draws `count` changes, sorted by planned start (the order their ids follow).
-pub(super) fn draw(count: usize, window: &Window, cmdb: &Cmdb, seed: u64) -> Vec<Change> {
+pub(super) fn draw(count: usize, patch_share: f64, window: &Window, cmdb: &Cmdb, seed: u64) -> Vec<Change> {
     let mut rng = Rng::stream(seed, Stream::Changes, 0);
     let days = (window.as_of - window.start) / DAY + PLANNED_AHEAD_DAYS;
     let cancelled = CHANGE_OUTCOMES.iter().position(|&o| o == "cancelled");
@@ -83,7 +83,7 @@ pub(super) fn draw(count: usize, window: &Window, cmdb: &Cmdb, seed: u64) -> Vec
             };
             let planned_end = planned_start + planned_minutes * MINUTE;
             let ci = cmdb.pick_uniform(planned_start, planned_start + SERVICE_MARGIN, &mut rng);
-            let is_patch = rng.bernoulli(PATCH_SHARE);
+            let is_patch = rng.bernoulli(patch_share);
             let outcome = rng.weighted(&OUTCOME_SHARE);
             let failed = matches!(CHANGE_OUTCOMES[outcome], "failed" | "backed_out");
             let mut change = Change { kind, is_patch, ci, planned_start, planned_end, actual_start: None, actual_end: None, outcome: None };

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod document;
 pub mod extent;
 pub mod params;
+pub mod percentile;
 pub mod run;
 pub mod sla;
 mod timeline;

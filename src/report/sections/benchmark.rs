@@ -22,18 +22,14 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
     let mut omitted = Vec::new();
     for kpi in &inputs.current.kpis {
         let rows: Vec<&Comparison> = inputs.comparisons.iter().filter(|c| c.kpi == kpi.id).collect();
-        let keys: Vec<&String> = rows.iter().map(|c| &c.key).collect::<Vec<_>>();
-        let distinct: Vec<&String> = keys.iter().fold(Vec::new(), |mut acc: Vec<&String>, k| {
-            if !acc.contains(k) {
-                acc.push(k);
-            }
-            acc
-        });
+        // Row keys in first-seen order; a KPI by CI has tens of thousands of them.
+        let mut seen = std::collections::HashSet::new();
+        let distinct: Vec<&String> = rows.iter().map(|c| &c.key).filter(|k| seen.insert(*k)).collect();
         if distinct.len() > BENCHMARK_ROWS_PER_KPI {
             omitted.push(format!("{} ({} of {} rows shown)", kpi.id, BENCHMARK_ROWS_PER_KPI, distinct.len()));
         }
-        let shown: Vec<&String> = distinct.into_iter().take(BENCHMARK_ROWS_PER_KPI).collect();
-        for (index, c) in rows.into_iter().filter(|c| shown.contains(&&c.key)).enumerate() {
+        let shown: std::collections::HashSet<&String> = distinct.into_iter().take(BENCHMARK_ROWS_PER_KPI).collect();
+        for (index, c) in rows.into_iter().filter(|c| shown.contains(&c.key)).enumerate() {
             let s = scale(&c.unit, &c.measure);
             let versus = |v: &Option<Versus>| -> (Cell, Cell) {
                 match v {

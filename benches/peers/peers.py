@@ -1,0 +1,590 @@
+#!/usr/bin/env python3
+"""Peers for the mttx benchmark: six KPIs computed with DuckDB and with Polars, as queries/*.sql define them.
+
+    peers.py run --engine duckdb|polars --kpi ID --data DIR --as-of RFC3339 --from YYYY-MM --to YYYY-MM [--out FILE]
+    peers.py mttx --kpi ID --json MTTX_KPI_JSON --out FILE
+    peers.py compare A.json B.json
+    peers.py describe
+
+KPIs: mttr, mtta, mttd, mtbf, problem_trend, patch_incident_correlation, each in full in both engines
+(`describe`). The driver times the whole `run` process, so without --out the result is materialised in the
+engine and nothing is converted to Python.
+
+What the peers assume, so that they read the Parquet files mttx loads and get mttx's numbers:
+- The reporting time zone is UTC: report_month(ts) is the UTC calendar month of ts.
+- The data is canonical and passes mttx's ingest checks, as `mttx generate` writes it (timestamps in order,
+  no sentinel dates, unique ids, canonical outcomes); the peers do not re-validate it.
+- The cut-off applies as mttx's loader applies it: an incident or problem opened after it does not exist yet,
+  and a timestamp after it reads as null. The queries do this where it can change a result (comments say
+  where a KPI's own filters make it moot).
+
+Normalised JSON: {"kpi": ID, "keys": [...], "rows": [{column: value}, ...]}, rows sorted by the keys (nulls
+last), months 'YYYY-MM'. `compare` checks keys and counts exactly, floats to 1e-9 relative.
+"""
+
+import argparse
+import functools
+import itertools
+import json
+import math
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+# duckdb and polars are imported by the run that uses them: a timed run pays for its own engine's import only.
+pl = None
+
+UTC = timezone.utc
+US_PER_HOUR = 3_600_000_000
+EXIT_NOT_IMPLEMENTED = 3
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A KPI's result columns as mttx names them: keys and integer counts compare exactly, floats within a tolerance."""
+
+    keys: tuple
+    ints: tuple
+    floats: tuple
+
+
+DURATION_SHAPE = Shape(("month", "scope", "priority"), ("n",), ("mean_hours", "p50_hours", "p90_hours"))
+SHAPES = {
+    "mttr": DURATION_SHAPE, "mtta": DURATION_SHAPE, "mttd": DURATION_SHAPE,
+    "mtbf": Shape(("scope", "key"), ("failures",), ("observation_hours", "downtime_hours", "mtbf_hours", "mttr_hours",
+                                                    "availability", "mean_gap_hours")),
+    "problem_trend": Shape(("month",), ("incidents", "incidents_with_problem", "problems_opened", "problems_resolved",
+                                        "problems_open_at_month_end"), ("pct_with_problem", "problem_growth_vs_first_month")),
+    "patch_incident_correlation": Shape(("outcome_group",), ("patches", "followed_by_incident", "caused_by_link"),
+                                        ("rate", "lift", "p_value")),
+}
+
+# mttr, mtta and mttd differ only in the interval they measure and in the timestamp that places an incident
+# in a month: (start, end, month_of). The filter `start and end set, end <= cut-off, month_of in the period`
+# is each query's WHERE clause (mttd's `opened_at <= as_of` is its end; mttr's opened_at is always set).
+DURATIONS = {"mttr": ("opened_at", "resolved_at", "resolved_at"), "mtta": ("opened_at", "acknowledged_at", "opened_at"),
+             "mttd": ("started_at", "opened_at", "opened_at")}
+PATCH_OUTCOMES = ("failed", "backed_out", "successful", "successful_with_issues")
+FAILED_OUTCOMES = ("failed", "backed_out")
+
+
+@dataclass(frozen=True)
+class Window:
+    """What mttx's `params` and `months` tables hold: the period, the cut-off and the tuning."""
+
+    as_of: datetime
+    months: tuple  # (label, start, end) of each calendar month of the period, UTC
+    correlation_window_hours: int = 72
+    failure_priority: int = 2
+    period_start = property(lambda self: self.months[0][1])
+    period_end = property(lambda self: self.months[-1][2])
+    window_end = property(lambda self: min(self.period_end, self.as_of))  # mtbf: the period, ended at the cut-off
+
+
+def make_window(as_of, first, last, window_hours=72, failure_priority=2):
+    cut = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    cut = cut.replace(tzinfo=UTC) if cut.tzinfo is None else cut.astimezone(UTC)
+    (y, m), end = (tuple(int(p) for p in ym.split("-")) for ym in (first, last))
+    if (y, m) > end:
+        sys.exit(f"--from {first} is after --to {last}")
+    months = []
+    while (y, m) <= end:
+        ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
+        months.append((f"{y:04d}-{m:02d}", datetime(y, m, 1, tzinfo=UTC), datetime(ny, nm, 1, tzinfo=UTC)))
+        y, m = ny, nm
+    return Window(cut, tuple(months), window_hours, failure_priority)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# DuckDB: mttx's SQL, transcribed. report_month(ts) becomes date_trunc('month', ts) in a UTC session, named
+# only after grouping; durations are epoch_us differences, which are exact.
+
+def duck_duration(kpi):
+    start, end, month_of = DURATIONS[kpi]
+    return f"""
+WITH durations AS (
+    SELECT date_trunc('month', i.{month_of}) AS month_start, i.priority,
+           (epoch_us(i.{end}) - epoch_us(i.{start})) / {US_PER_HOUR} AS hours
+    FROM incidents i CROSS JOIN params p
+    WHERE i.{start} IS NOT NULL AND i.{end} IS NOT NULL AND i.{end} <= p.as_of
+      AND i.{month_of} >= p.period_start AND i.{month_of} < p.period_end
+),
+stats AS (
+    SELECT strftime(month_start, '%Y-%m') AS month, CASE WHEN grouping(priority) = 1 THEN 'all' ELSE 'priority' END AS scope,
+           priority, count(hours) AS n, avg(hours) AS mean_hours,
+           quantile_cont(hours, [0.5, 0.9]) AS q  -- one sort for both percentiles
+    FROM durations GROUP BY GROUPING SETS ((month_start, priority), (month_start))
+),
+-- mttx's kpi_grid: every month with priorities 1..5 and any other priority (null too) of an incident that
+-- exists at the cut-off, and one all-priorities row per month.
+grid AS (
+    SELECT m.month, 'priority' AS scope, g.priority
+    FROM months m CROSS JOIN (SELECT unnest([1, 2, 3, 4, 5])::BIGINT AS priority
+                              UNION SELECT i.priority FROM incidents i, params p WHERE i.opened_at <= p.as_of) g
+    UNION ALL SELECT m.month, 'all', NULL FROM months m
+)
+SELECT coalesce(g.month, s.month) AS month, coalesce(g.scope, s.scope) AS scope, coalesce(g.priority, s.priority) AS priority,
+       coalesce(s.n, 0) AS n, s.mean_hours, s.q[1] AS p50_hours, s.q[2] AS p90_hours
+FROM grid g FULL JOIN stats s ON s.month = g.month AND s.scope = g.scope AND s.priority IS NOT DISTINCT FROM g.priority
+"""
+
+
+DUCK_MTBF = f"""
+WITH w AS (SELECT period_start AS ws, least(period_end, as_of) AS we, failure_priority, as_of FROM params),
+-- A failure resolved after the cut-off is unresolved in mttx (fe = we); its resolved_at lies past we, so
+-- clipping to the observed span gives the same end either way.
+failures AS (
+    SELECT i.ci, i.service, coalesce(i.started_at, i.opened_at) AS fs, coalesce(i.resolved_at, w.we) AS fe
+    FROM incidents i CROSS JOIN w
+    WHERE (coalesce(i.major, false) OR i.priority <= w.failure_priority) AND coalesce(i.started_at, i.opened_at) < w.we
+      AND i.opened_at <= w.as_of  -- opened after the cut-off: does not exist yet
+),
+entities AS (
+    SELECT 'ci' AS scope, c.id AS key, greatest(c.in_service_from, w.ws) AS os, least(c.in_service_to, w.we) AS oe
+    FROM cis c CROSS JOIN w
+    UNION ALL
+    SELECT 'ci', f.ci, w.ws, w.we FROM (SELECT DISTINCT ci FROM failures WHERE ci IS NOT NULL) f CROSS JOIN w
+    WHERE f.ci NOT IN (SELECT id FROM cis)
+    UNION ALL
+    SELECT 'service', s.service, w.ws, w.we
+    FROM (SELECT service FROM cis WHERE service IS NOT NULL UNION SELECT service FROM failures WHERE service IS NOT NULL) s
+    CROSS JOIN w
+),
+observed AS (
+    SELECT scope, key, os, oe, (epoch_us(oe) - epoch_us(os)) / {US_PER_HOUR} AS observation_hours FROM entities WHERE oe > os
+),
+hits AS (
+    SELECT o.scope, o.key, o.os, o.oe, f.fs, f.fe FROM observed o JOIN failures f ON o.scope = 'ci' AND f.ci = o.key
+    UNION ALL
+    SELECT o.scope, o.key, o.os, o.oe, f.fs, f.fe FROM observed o JOIN failures f ON o.scope = 'service' AND f.service = o.key
+),
+clipped AS (SELECT scope, key, greatest(fs, os) AS s, least(fe, oe) AS e, fs >= os AND fs < oe AS starts_inside FROM hits),
+-- Union of outages: an outage starts a new island when it begins after every earlier one has ended.
+ordered AS (
+    SELECT scope, key, s, e,
+           max(e) OVER (PARTITION BY scope, key ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
+    FROM clipped WHERE e > s
+),
+islands AS (
+    SELECT scope, key, s, e, sum(CASE WHEN previous_end IS NULL OR s > previous_end THEN 1 ELSE 0 END)
+               OVER (PARTITION BY scope, key ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island
+    FROM ordered
+),
+outages AS (SELECT scope, key, min(s) AS s, max(e) AS e FROM islands GROUP BY scope, key, island),
+per_key AS (
+    SELECT scope, key, sum(epoch_us(e) - epoch_us(s)) / {US_PER_HOUR} AS downtime_hours,
+           avg(gap) / {US_PER_HOUR} AS mean_gap_hours
+    FROM (SELECT scope, key, s, e, epoch_us(lead(s) OVER (PARTITION BY scope, key ORDER BY s)) - epoch_us(e) AS gap FROM outages)
+    GROUP BY scope, key
+),
+counts AS (SELECT scope, key, count(*) FILTER (WHERE starts_inside) AS failures FROM clipped GROUP BY scope, key)
+SELECT o.scope, o.key, coalesce(c.failures, 0) AS failures, o.observation_hours,
+       coalesce(d.downtime_hours, 0.0) AS downtime_hours,
+       (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / nullif(coalesce(c.failures, 0), 0) AS mtbf_hours,
+       coalesce(d.downtime_hours, 0.0) / nullif(coalesce(c.failures, 0), 0) AS mttr_hours,
+       (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / o.observation_hours AS availability, d.mean_gap_hours
+FROM observed o
+LEFT JOIN counts c ON c.scope = o.scope AND c.key = o.key
+LEFT JOIN per_key d ON d.scope = o.scope AND d.key = o.key
+"""
+
+DUCK_PROBLEM_TREND = """
+WITH cuts AS (SELECT m.month, least(m.month_end, p.as_of) AS cut FROM months m CROSS JOIN params p),
+inc AS (
+    SELECT date_trunc('month', i.opened_at) AS month_start, count(*) AS incidents, count(i.problem_id) AS incidents_with_problem
+    FROM incidents i CROSS JOIN params p
+    WHERE i.opened_at >= p.period_start AND i.opened_at < p.period_end AND i.opened_at <= p.as_of
+    GROUP BY 1
+),
+-- Problems as they stood at the cut-off: a resolved_at or closed_at after it has not happened yet. That
+-- matters for open_at_end, whose coalesce could otherwise take a resolved_at from after the cut-off.
+pr AS (
+    SELECT pr.opened_at, CASE WHEN pr.resolved_at <= p.as_of THEN pr.resolved_at END AS resolved_at,
+           CASE WHEN pr.closed_at <= p.as_of THEN pr.closed_at END AS closed_at
+    FROM problems pr CROSS JOIN params p WHERE pr.opened_at <= p.as_of
+),
+opened AS (
+    SELECT date_trunc('month', opened_at) AS month_start, count(*) AS problems_opened
+    FROM pr CROSS JOIN params p WHERE opened_at >= p.period_start AND opened_at < p.period_end GROUP BY 1
+),
+resolved AS (
+    SELECT date_trunc('month', resolved_at) AS month_start, count(*) AS problems_resolved
+    FROM pr CROSS JOIN params p WHERE resolved_at >= p.period_start AND resolved_at < p.period_end GROUP BY 1
+),
+open_at_end AS (
+    SELECT c.month, count(pr.opened_at) AS problems_open_at_month_end
+    FROM cuts c LEFT JOIN pr ON pr.opened_at < c.cut
+        AND (coalesce(pr.resolved_at, pr.closed_at) IS NULL OR coalesce(pr.resolved_at, pr.closed_at) >= c.cut)
+    GROUP BY c.month
+),
+monthly AS (
+    SELECT m.month, coalesce(inc.incidents, 0) AS incidents, coalesce(inc.incidents_with_problem, 0) AS incidents_with_problem,
+           coalesce(o.problems_opened, 0) AS problems_opened, coalesce(r.problems_resolved, 0) AS problems_resolved,
+           e.problems_open_at_month_end
+    FROM months m
+    LEFT JOIN inc ON inc.month_start = m.month_start
+    LEFT JOIN opened o ON o.month_start = m.month_start
+    LEFT JOIN resolved r ON r.month_start = m.month_start
+    LEFT JOIN open_at_end e ON e.month = m.month
+)
+SELECT month, incidents, incidents_with_problem, 100.0 * incidents_with_problem / nullif(incidents, 0) AS pct_with_problem,
+       problems_opened, problems_resolved, problems_open_at_month_end,
+       100.0 * (problems_opened - first_value(problems_opened) OVER (ORDER BY month))
+             / nullif(first_value(problems_opened) OVER (ORDER BY month), 0) AS problem_growth_vs_first_month
+FROM monthly
+"""
+
+# Counts per outcome group; patch_rows() turns them into rates, lift and p_value for both engines.
+DUCK_PATCH = f"""
+WITH patches AS (
+    SELECT c.id, c.ci, c.actual_end,
+           CASE WHEN c.outcome IN {FAILED_OUTCOMES} THEN 'failed' ELSE 'successful' END AS outcome_group
+    FROM changes c CROSS JOIN params p
+    WHERE c.is_patch AND c.outcome IN {PATCH_OUTCOMES} AND c.actual_end <= p.as_of
+      AND c.actual_end >= p.period_start AND c.actual_end < p.period_end
+),
+later AS (
+    SELECT i.ci, i.opened_at FROM incidents i CROSS JOIN params p
+    WHERE i.ci IS NOT NULL AND i.opened_at <= p.as_of AND i.opened_at > p.period_start
+),
+-- mttx asks whether some incident on the patch's CI was opened in (actual_end, actual_end + window]; that
+-- is whether the first one opened after actual_end was, which an ASOF join finds without pairing the patch
+-- with every incident of its CI.
+nearest AS (
+    SELECT pa.id, pa.outcome_group,
+           coalesce(epoch_us(l.opened_at) - epoch_us(pa.actual_end)
+                    <= (SELECT correlation_window_hours FROM params) * {US_PER_HOUR}, false) AS followed
+    FROM patches pa ASOF LEFT JOIN later l ON pa.ci = l.ci AND pa.actual_end < l.opened_at
+),
+linked AS (
+    SELECT DISTINCT i.caused_by_change AS id FROM incidents i CROSS JOIN params p
+    WHERE i.caused_by_change IS NOT NULL AND i.opened_at <= p.as_of
+)
+SELECT n.outcome_group, count(*) AS patches, count(*) FILTER (WHERE n.followed) AS followed_by_incident,
+       count(l.id) AS caused_by_link
+FROM nearest n LEFT JOIN linked l ON l.id = n.id
+GROUP BY n.outcome_group
+"""
+
+DUCK_QUERIES = {  # the query and the tables it reads
+    **{kpi: (duck_duration(kpi), ("incidents",)) for kpi in DURATIONS},
+    "mtbf": (DUCK_MTBF, ("incidents", "cis")),
+    "problem_trend": (DUCK_PROBLEM_TREND, ("incidents", "problems")),
+    "patch_incident_correlation": (DUCK_PATCH, ("incidents", "changes")),
+}
+
+
+def run_duckdb(kpi, data, w, want_rows):
+    import duckdb
+
+    sql, tables = DUCK_QUERIES[kpi]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")  # date_trunc and strftime of a TIMESTAMPTZ follow the session's zone
+    for table in tables:
+        path = str(Path(data) / f"{table}.parquet").replace("'", "''")
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}')")
+    con.execute("""CREATE TEMP TABLE params AS SELECT $ps::TIMESTAMPTZ AS period_start, $pe::TIMESTAMPTZ AS period_end,
+                   $as_of::TIMESTAMPTZ AS as_of, $fp::BIGINT AS failure_priority, $wh::BIGINT AS correlation_window_hours""",
+                {"ps": w.period_start, "pe": w.period_end, "as_of": w.as_of, "fp": w.failure_priority,
+                 "wh": w.correlation_window_hours})
+    labels, starts, ends = (list(column) for column in zip(*w.months))
+    con.execute("""CREATE TEMP TABLE months AS SELECT unnest($l::VARCHAR[]) AS month,
+                   unnest($s::TIMESTAMPTZ[]) AS month_start, unnest($e::TIMESTAMPTZ[]) AS month_end""",
+                {"l": labels, "s": starts, "e": ends})
+    # Materialise inside DuckDB, so that a timed run without --out pays no conversion to Python.
+    con.execute(f"CREATE TEMP TABLE result AS {sql}")
+    if not want_rows and kpi != "patch_incident_correlation":
+        return None
+    cursor = con.execute("SELECT * FROM result")
+    rows = [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
+    return patch_rows(rows) if kpi == "patch_incident_correlation" else rows
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Polars: the same definitions as lazy queries over pl.scan_parquet. A LazyFrame used in several branches
+# is scanned once (common subplan elimination).
+
+def in_period(column, w):
+    return pl.col(column).is_between(w.period_start, w.period_end, closed="left")
+
+
+def polars_duration(kpi, scan, w):
+    start, end, month_of = DURATIONS[kpi]
+    incidents = scan("incidents")
+    durations = incidents.filter(pl.col(start).is_not_null(), pl.col(end) <= w.as_of, in_period(month_of, w)).select(
+        month=pl.col(month_of).dt.truncate("1mo"), priority="priority",
+        hours=(pl.col(end) - pl.col(start)).dt.total_microseconds() / US_PER_HOUR)
+    hours = pl.col("hours")
+    measures = [hours.count().alias("n"), hours.mean().alias("mean_hours"),
+                hours.quantile(0.5, interpolation="linear").alias("p50_hours"),
+                hours.quantile(0.9, interpolation="linear").alias("p90_hours")]
+    no_priority = {"priority": pl.lit(None, pl.Int64)}
+    # GROUPING SETS ((month, priority), (month)): the all-priorities row is computed over the incidents.
+    stats = pl.concat([
+        durations.group_by("month", "priority").agg(measures).with_columns(scope=pl.lit("priority")),
+        durations.group_by("month").agg(measures).with_columns(scope=pl.lit("all"), **no_priority),
+    ], how="diagonal").with_columns(pl.col("month").dt.strftime("%Y-%m"))
+    # mttx's kpi_grid (see the DuckDB query).
+    priorities = pl.concat([pl.LazyFrame({"priority": [1, 2, 3, 4, 5]}, schema={"priority": pl.Int64}),
+                            incidents.filter(pl.col("opened_at") <= w.as_of).select("priority")]).unique()
+    months = pl.LazyFrame({"month": [label for label, _, _ in w.months]})
+    grid = pl.concat([months.join(priorities, how="cross").with_columns(scope=pl.lit("priority")),
+                      months.with_columns(scope=pl.lit("all"), **no_priority)], how="diagonal")
+    return (grid.join(stats, on=["month", "scope", "priority"], how="full", nulls_equal=True, coalesce=True)
+            .with_columns(pl.col("n").fill_null(0)))
+
+
+def polars_mtbf(scan, w):
+    # Interval arithmetic on integer microseconds, exact like the DuckDB query's epoch_us.
+    def us(column):
+        return pl.col(column).dt.epoch("us")
+
+    ws, we = ((t - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) for t in (w.period_start, w.window_end))
+    incidents, cis = scan("incidents"), scan("cis")
+    # As in the DuckDB query: opened after the cut-off does not exist; resolved after it is clipped away anyway.
+    failures = incidents.filter(
+        pl.col("major").fill_null(False) | (pl.col("priority") <= w.failure_priority).fill_null(False),
+        pl.coalesce("started_at", "opened_at") < w.window_end, pl.col("opened_at") <= w.as_of,
+    ).select("ci", "service", fs=pl.coalesce(us("started_at"), us("opened_at")), fe=pl.coalesce(us("resolved_at"), pl.lit(we)))
+
+    whole_window = {"os": pl.lit(ws), "oe": pl.lit(we)}
+    known_cis = cis.select(scope=pl.lit("ci"), key="id",  # max/min_horizontal skip nulls, as greatest/least do
+                           os=pl.max_horizontal(us("in_service_from"), pl.lit(ws)),
+                           oe=pl.min_horizontal(us("in_service_to"), pl.lit(we)))
+    unknown_cis = (failures.select(key="ci").drop_nulls().unique().join(cis.select(key="id"), on="key", how="anti")
+                   .with_columns(scope=pl.lit("ci"), **whole_window))
+    services = (pl.concat([cis.select(key="service"), failures.select(key="service")]).drop_nulls().unique()
+                .with_columns(scope=pl.lit("service"), **whole_window))
+    observed = (pl.concat([known_cis, unknown_cis, services], how="diagonal").filter(pl.col("oe") > pl.col("os"))
+                .with_columns(observation_hours=(pl.col("oe") - pl.col("os")) / US_PER_HOUR))
+
+    hits = pl.concat([observed.filter(pl.col("scope") == scope).join(failures.select("fs", "fe", key=field), on="key")
+                      for scope, field in (("ci", "ci"), ("service", "service"))])
+    clipped = hits.select("scope", "key", s=pl.max_horizontal("fs", "os"), e=pl.min_horizontal("fe", "oe"),
+                          starts_inside=(pl.col("fs") >= pl.col("os")) & (pl.col("fs") < pl.col("oe")))
+    counts = clipped.group_by("scope", "key").agg(failures=pl.col("starts_inside").sum())
+    # Union of outages, as in SQL: sorted by start, an outage begins a new island when it starts after the
+    # latest end so far. The first of each (scope, key) has nothing before it, so islands never span keys.
+    previous_end = pl.col("e").cum_max().shift(1).over("scope", "key")
+    new_island = previous_end.is_null() | (pl.col("s") > previous_end)
+    outages = (clipped.filter(pl.col("e") > pl.col("s")).sort("scope", "key", "s", "e")
+               .with_columns(island=new_island.cast(pl.Int64).cum_sum())
+               .group_by("island").agg(pl.col("scope", "key").first(), s=pl.col("s").min(), e=pl.col("e").max()))
+    # A group keeps its rows in frame order, so after the sort shift(-1) is the next outage.
+    per_key = outages.sort("scope", "key", "s").group_by("scope", "key").agg(
+        downtime_hours=(pl.col("e") - pl.col("s")).sum() / US_PER_HOUR,
+        mean_gap_hours=(pl.col("s").shift(-1) - pl.col("e")).mean() / US_PER_HOUR)
+    n, downtime, observation = pl.col("failures"), pl.col("downtime_hours"), pl.col("observation_hours")
+    return (observed.join(counts, on=["scope", "key"], how="left").join(per_key, on=["scope", "key"], how="left")
+            .with_columns(n.fill_null(0), downtime.fill_null(0.0))
+            .select("scope", "key", "failures", "observation_hours", "downtime_hours",
+                    mtbf_hours=pl.when(n > 0).then((observation - downtime) / n), mttr_hours=pl.when(n > 0).then(downtime / n),
+                    availability=(observation - downtime) / observation, mean_gap_hours="mean_gap_hours"))
+
+
+def polars_problem_trend(scan, w):
+    def by_month(frame, column, **aggs):
+        return (frame.filter(in_period(column, w)).group_by(month=pl.col(column).dt.truncate("1mo"))
+                .agg(**aggs).with_columns(pl.col("month").dt.strftime("%Y-%m")))
+
+    incidents = scan("incidents").filter(pl.col("opened_at") <= w.as_of)
+    inc = by_month(incidents, "opened_at", incidents=pl.len(), incidents_with_problem=pl.col("problem_id").count())
+    # Problems as they stood at the cut-off (see the DuckDB query).
+    problems = scan("problems").filter(pl.col("opened_at") <= w.as_of).select(
+        "opened_at", *(pl.when(pl.col(c) <= w.as_of).then(pl.col(c)).alias(c) for c in ("resolved_at", "closed_at")))
+    opened = by_month(problems, "opened_at", problems_opened=pl.len())
+    resolved = by_month(problems, "resolved_at", problems_resolved=pl.len())
+    cuts = pl.LazyFrame({"month": [m for m, _, _ in w.months], "cut": [min(end, w.as_of) for _, _, end in w.months]},
+                        schema={"month": pl.String, "cut": pl.Datetime("us", "UTC")})
+    end = pl.coalesce("resolved_at", "closed_at")
+    open_at_end = (cuts.join(problems.select("opened_at", end=end), how="cross")
+                   .filter(pl.col("opened_at") < pl.col("cut"), pl.col("end").is_null() | (pl.col("end") >= pl.col("cut")))
+                   .group_by("month").agg(problems_open_at_month_end=pl.len()))
+    monthly = cuts.select("month")
+    for part in (inc, opened, resolved, open_at_end):
+        monthly = monthly.join(part, on="month", how="left")
+    first, counts = pl.col("problems_opened").first(), list(SHAPES["problem_trend"].ints)
+    # Counts as Int64: pl.len() is unsigned, and the growth subtracts them.
+    return (monthly.with_columns(pl.col(counts).fill_null(0).cast(pl.Int64)).sort("month").with_columns(
+        pct_with_problem=100.0 * pl.col("incidents_with_problem") / pl.when(pl.col("incidents") != 0).then(pl.col("incidents")),
+        problem_growth_vs_first_month=100.0 * (pl.col("problems_opened") - first) / pl.when(first != 0).then(first)))
+
+
+def polars_patch(scan, w):
+    patches = scan("changes").filter(
+        pl.col("is_patch"), pl.col("outcome").is_in(PATCH_OUTCOMES), pl.col("actual_end") <= w.as_of, in_period("actual_end", w),
+    ).select("id", "ci", "actual_end", outcome_group=pl.when(pl.col("outcome").is_in(FAILED_OUTCOMES))
+             .then(pl.lit("failed")).otherwise(pl.lit("successful")))
+    incidents = scan("incidents")
+    later = (incidents.filter(pl.col("ci").is_not_null(), pl.col("opened_at") <= w.as_of, pl.col("opened_at") > w.period_start)
+             .select("ci", next_opened="opened_at").sort("next_opened"))
+    # The first incident on the CI opened strictly after the patch ended (see the DuckDB query).
+    nearest = patches.sort("actual_end").join_asof(
+        later, left_on="actual_end", right_on="next_opened", by="ci", strategy="forward", allow_exact_matches=False,
+        check_sortedness=False)  # both sides are sorted just above; Polars cannot check that with `by`
+    linked = (incidents.filter(pl.col("opened_at") <= w.as_of).select(id="caused_by_change").drop_nulls().unique()
+              .with_columns(linked=pl.lit(True)))
+    gap = (pl.col("next_opened") - pl.col("actual_end")).dt.total_microseconds()
+    return nearest.join(linked, on="id", how="left").group_by("outcome_group").agg(
+        patches=pl.len(), followed_by_incident=(gap <= w.correlation_window_hours * US_PER_HOUR).sum(),
+        caused_by_link=pl.col("linked").sum())
+
+
+POLARS_QUERIES = {**{kpi: functools.partial(polars_duration, kpi) for kpi in DURATIONS}, "mtbf": polars_mtbf,
+                  "problem_trend": polars_problem_trend, "patch_incident_correlation": polars_patch}
+
+
+def run_polars(kpi, data, w, want_rows):
+    global pl
+    import polars as pl
+
+    frame = POLARS_QUERIES[kpi](lambda table: pl.scan_parquet(Path(data) / f"{table}.parquet"), w).collect()
+    if kpi == "patch_incident_correlation":
+        return patch_rows(frame.to_dicts())
+    return frame.to_dicts() if want_rows else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Shared by both engines.
+
+def patch_rows(counts):
+    """The two outcome-group rows from the engine's counts, with rate, lift and p_value as mttx's final SELECT."""
+    by_group = {row["outcome_group"]: row for row in counts}
+    rows = []
+    for group in ("failed", "successful"):  # both rows, even with no patches
+        row = {column: int(by_group.get(group, {}).get(column) or 0) for column in SHAPES["patch_incident_correlation"].ints}
+        rows.append({"outcome_group": group, **row,
+                     "rate": row["followed_by_incident"] / row["patches"] if row["patches"] else None})
+    failed, successful = rows
+    lift = failed["rate"] / successful["rate"] if failed["rate"] is not None and successful["rate"] else None
+    p_value = fisher_exact_p(failed["followed_by_incident"], failed["patches"] - failed["followed_by_incident"],
+                             successful["followed_by_incident"], successful["patches"] - successful["followed_by_incident"])
+    return [{**row, "lift": lift, "p_value": p_value} for row in rows]
+
+
+def fisher_exact_p(a, b, c, d):
+    """Two-sided Fisher exact p of [[a, b], [c, d]], step for step as mttx's fisher_exact_p (src/kpi/udf.rs):
+    the same log-factorial table and summation order give the same floats."""
+    r1, r2, c1 = a + b, c + d, a + c
+    ln_fact = list(itertools.accumulate((math.log(k) for k in range(1, a + b + c + d + 1)), initial=0.0))
+
+    def ln_choose(n, k):
+        return ln_fact[n] - ln_fact[k] - ln_fact[n - k]
+
+    def ln_p(x):
+        return ln_choose(r1, x) + ln_choose(r2, c1 - x) - ln_choose(r1 + r2, c1)
+
+    threshold, p = ln_p(a) + math.log1p(1e-7), 0.0
+    for x in range(max(c1 - r2, 0), min(r1, c1) + 1):
+        if (lp := ln_p(x)) <= threshold:
+            p += math.exp(lp)  # a plain running sum, as Rust's Iterator::sum (Python's sum() compensates from 3.12)
+    return min(p, 1.0)
+
+
+def normalise(kpi, rows):
+    shape = SHAPES[kpi]
+
+    def cell(row, column, kind):
+        if column not in row:
+            sys.exit(f"{kpi}: the result has no column {column} (it has {', '.join(row)})")
+        return None if row[column] is None else kind(row[column])
+
+    out = [{**{k: cell(row, k, lambda v: v) for k in shape.keys}, **{k: cell(row, k, int) for k in shape.ints},
+            **{k: cell(row, k, float) for k in shape.floats}} for row in rows]
+    out.sort(key=lambda row: tuple((row[k] is None, row[k] if row[k] is not None else 0) for k in shape.keys))
+    return {"kpi": kpi, "keys": list(shape.keys), "rows": out}
+
+
+def mttx_rows(kpi, path):
+    doc = json.loads(Path(path).read_text())
+    for entry in doc.get("kpis", []):
+        if entry["id"] == kpi:
+            if tuple(entry["keys"]) != SHAPES[kpi].keys:
+                sys.exit(f"{kpi}: mttx's keys {entry['keys']} are not {list(SHAPES[kpi].keys)}; run mttx without --by")
+            return entry["rows"]
+    sys.exit(f"{path} has no result for {kpi}; errors: {doc.get('errors')}")
+
+
+def compare(a_path, b_path, show=10):
+    a, b = (json.loads(Path(p).read_text()) for p in (a_path, b_path))
+    if a["kpi"] != b["kpi"] or a["keys"] != b["keys"]:
+        print(f"different KPIs or keys: {a['kpi']} {a['keys']} vs {b['kpi']} {b['keys']}")
+        return 1
+    shape = SHAPES[a["kpi"]]
+    index_a, index_b = ({tuple(row[k] for k in shape.keys): row for row in doc["rows"]} for doc in (a, b))
+    differences = [f"row {key} only in {a_path}" for key in index_a if key not in index_b]
+    differences += [f"row {key} only in {b_path}" for key in index_b if key not in index_a]
+    for key in index_a.keys() & index_b.keys():
+        for column in shape.ints + shape.floats:
+            x, y = index_a[key].get(column), index_b[key].get(column)
+            exact = x is None or y is None or column in shape.ints
+            if not (x == y if exact else abs(x - y) <= 1e-9 * max(1.0, abs(x))):
+                differences.append(f"row {key}: {column} {x!r} != {y!r}")
+    if differences:
+        print(f"{a['kpi']}: {len(differences)} difference(s) between {a_path} and {b_path}")
+        print("\n".join(f"  {d}" for d in sorted(differences)[:show]))
+        return 1
+    print(f"{a['kpi']}: {len(index_a)} rows equal")
+    return 0
+
+
+DESCRIPTIONS = {
+    "mttr": "full definition: n, mean and exact p50/p90 per month x priority and per month over all priorities, "
+            "with mttx's empty month x priority grid",
+    "mtbf": "full definition: per CI and service observation span, union of clipped outages (gaps and islands), "
+            "failures, mtbf, mttr, availability and mean gap between merged outages",
+    "problem_trend": "full definition: monthly incidents and those with a problem, problems opened, resolved and "
+                     "open at each month's cut, growth against the first month",
+    "patch_incident_correlation": "full definition: patches per outcome group, followed by an incident on the CI within "
+                                  "the window (ASOF join to the next incident) and caused_by links; rate, lift and Fisher "
+                                  "p_value in Python from the engine's two rows of counts",
+}
+DESCRIPTIONS["mtta"] = DESCRIPTIONS["mttd"] = DESCRIPTIONS["mttr"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="compute one KPI in one engine")
+    run.add_argument("--engine", required=True, choices=("duckdb", "polars"))
+    for flag, dest, help in (("--kpi", "kpi", None), ("--data", "data", "directory of canonical Parquet files"),
+                             ("--as-of", "as_of", "cut-off, RFC 3339"), ("--from", "first", "YYYY-MM"),
+                             ("--to", "last", "YYYY-MM")):
+        run.add_argument(flag, dest=dest, required=True, help=help)
+    run.add_argument("--window-hours", type=int, default=72, help="as mttx kpi --window-hours")
+    run.add_argument("--failure-priority", type=int, default=2, help="as mttx kpi --failure-priority")
+    run.add_argument("--out")
+    mttx = sub.add_parser("mttx", help="normalise the output of mttx kpi --format json")
+    mttx.add_argument("--kpi", required=True, choices=sorted(SHAPES))
+    mttx.add_argument("--json", required=True)
+    mttx.add_argument("--out", required=True)
+    cmp = sub.add_parser("compare", help="exit 0 when two normalised results agree")
+    cmp.add_argument("a")
+    cmp.add_argument("b")
+    sub.add_parser("describe", help="what each KPI and engine computes and times")
+    args = parser.parse_args()
+
+    if args.command == "run":
+        runner, implemented = {"duckdb": (run_duckdb, DUCK_QUERIES), "polars": (run_polars, POLARS_QUERIES)}[args.engine]
+        if args.kpi not in implemented:
+            print(f"the {args.engine} peer does not implement {args.kpi}; it has {', '.join(sorted(implemented))}",
+                  file=sys.stderr)
+            return EXIT_NOT_IMPLEMENTED
+        w = make_window(args.as_of, args.first, args.last, args.window_hours, args.failure_priority)
+        rows = runner(args.kpi, args.data, w, want_rows=args.out is not None)
+        if args.out:
+            Path(args.out).write_text(json.dumps(normalise(args.kpi, rows), allow_nan=False))
+    elif args.command == "mttx":
+        Path(args.out).write_text(json.dumps(normalise(args.kpi, mttx_rows(args.kpi, args.json)), allow_nan=False))
+    elif args.command == "compare":
+        return compare(args.a, args.b)
+    else:
+        for kpi in SHAPES:
+            for engine in ("duckdb", "polars"):
+                print(f"{kpi:28} {engine:7} {DESCRIPTIONS[kpi]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The peer benchmark (README "Peer benchmark"): mttx against Python DuckDB and Polars on one data set.
+#
+#   bash benches/peers/run.sh [10m|1m|small]
+#
+# 10m is the data set of issue 13: 10 M incidents, 1 M changes, 20,000 CIs, 24 months, 60 % patches,
+# seed 13. It needs about 30 GB of disk under $PEERS_WORK and an hour or more on two cores. 1m and
+# small are the same shape, smaller, for trying the script. Set MTTX to a release binary to skip the
+# build. Measure on a quiet machine: no build or other benchmark at the same time.
+set -euo pipefail
+
+scale=${1:-10m}
+case "$scale" in
+  10m) shape=(--incidents 10000000 --changes 1000000 --cis 20000) ;;
+  1m) shape=(--incidents 1000000 --changes 100000 --cis 2000) ;;
+  small) shape=(--incidents 20000 --changes 2000 --cis 40) ;;
+  *) echo "usage: $0 [10m|1m|small]" >&2; exit 2 ;;
+esac
+shape+=(--months 24 --start 2024-11-01 --patch-share 0.6 --seed 13)
+as_of=2026-11-01T00:00:00Z
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=${PEERS_WORK:-$HOME/.cache/mttx-peers}
+mkdir -p "$work"
+
+# The peers, pinned, in a venv of their own: they are benchmark peers, not dependencies of mttx.
+venv="$work/venv"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet duckdb==2.0.1 polars==2.1.0
+fi
+
+if [ -z "${MTTX:-}" ]; then
+  (cd "$root" && cargo build --release --quiet)
+  MTTX="${CARGO_TARGET_DIR:-$root/target}/release/mttx"
+fi
+
+# The data, once per scale: Parquet exports for the queries, CSV for CSV ingest, and a store.
+data="$work/data-$scale"
+if [ ! -f "$data/ground_truth.json" ]; then
+  rm -rf "$data"
+  "$MTTX" generate "${shape[@]}" --format parquet --out "$data"
+fi
+csv="$work/csv-$scale"
+if [ ! -f "$csv/ground_truth.json" ]; then
+  rm -rf "$csv"
+  # CSV ingest is measured on a tenth of the incidents (1 M at 10m), as in the issue's table.
+  "$MTTX" generate "${shape[@]/10000000/1000000}" --format csv --out "$csv"
+fi
+store="$work/store-$scale"
+if [ ! -f "$store/manifest.json" ]; then
+  rm -rf "$store"
+  "$MTTX" load --input "$data" --out "$store"
+fi
+
+"$venv/bin/python" "$root/benches/peers/bench.py" --mttx "$MTTX" --data "$data" --store "$store" --csv-data "$csv" \
+  --as-of "$as_of" --from 2024-11 --to 2026-10 --out "$work/results-$scale.md"
