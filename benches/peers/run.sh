@@ -53,4 +53,4 @@ if [ ! -f "$store/manifest.json" ]; then
 fi
 
 "$venv/bin/python" "$root/benches/peers/bench.py" --mttx "$MTTX" --data "$data" --store "$store" --csv-data "$csv" \
-  --as-of "$as_of" --from 2024-11 --to 2026-10 --out "$work/results-$scale.md"
+  --as-of "$as_of" --from 2024-11 --to 2026-10 --runs "${RUNS:-5}" --ingest-runs "${INGEST_RUNS:-3}" --out "$work/results-$scale.md"
