@@ -25,7 +25,7 @@ WITH w AS (
     FROM params p
 ),
 failures AS (
-    SELECT i.id, i.ci, i.service, coalesce(i.started_at, i.opened_at) AS fs, coalesce(i.resolved_at, w.we) AS fe
+    SELECT i.id, i.ci, i.service, coalesce(i.started_at, i.opened_at) AS fs, coalesce(i.resolved_at, w.we) AS fe, w.ws, w.we
     FROM incidents i CROSS JOIN w
     WHERE (coalesce(i.major, false) OR i.priority <= w.failure_priority)
       AND coalesce(i.started_at, i.opened_at) < w.we
@@ -51,10 +51,21 @@ observed AS (
     SELECT scope, key, os, oe, (extract(epoch FROM oe) - extract(epoch FROM os)) / 3600.0 AS observation_hours
     FROM entities WHERE oe > os
 ),
-hits AS (
-    SELECT o.scope, o.key, o.os, o.oe, f.fs, f.fe FROM observed o JOIN failures f ON o.scope = 'ci' AND f.ci = o.key
+-- Each failure with the observation span of its CI (from cis, else the window) and of its service
+-- (the window), as `observed` has them, worked out here rather than joined from `observed`:
+-- DataFusion plans a CTE afresh at every use, and `observed` is itself built from `failures`.
+spans AS (
+    SELECT 'ci' AS scope, f.ci AS key,
+           CASE WHEN c.key IS NULL THEN f.ws ELSE c.os END AS os,
+           CASE WHEN c.key IS NULL THEN f.we ELSE c.oe END AS oe,
+           f.fs, f.fe
+    FROM failures f LEFT JOIN known_cis c ON c.key = f.ci
+    WHERE f.ci IS NOT NULL
     UNION ALL
-    SELECT o.scope, o.key, o.os, o.oe, f.fs, f.fe FROM observed o JOIN failures f ON o.scope = 'service' AND f.service = o.key
+    SELECT 'service', f.service, f.ws, f.we, f.fs, f.fe FROM failures f WHERE f.service IS NOT NULL
+),
+hits AS (
+    SELECT * FROM spans WHERE oe > os
 ),
 clipped AS (
     SELECT scope, key, greatest(fs, os) AS s, least(fe, oe) AS e, fs >= os AND fs < oe AS starts_inside
@@ -74,17 +85,15 @@ islands AS (
 outages AS (
     SELECT scope, key, min(s) AS s, max(e) AS e FROM islands GROUP BY scope, key, island
 ),
-downtime AS (
-    SELECT scope, key, sum(extract(epoch FROM e) - extract(epoch FROM s)) / 3600.0 AS downtime_hours
-    FROM outages GROUP BY scope, key
-),
+-- Downtime and the gaps between outages in one pass over the outages (see spans).
 gaps AS (
-    SELECT scope, key,
+    SELECT scope, key, s, e,
            (extract(epoch FROM lead(s) OVER (PARTITION BY scope, key ORDER BY s)) - extract(epoch FROM e)) / 3600.0 AS gap
     FROM outages
 ),
-mean_gaps AS (
-    SELECT scope, key, avg(gap) AS mean_gap_hours FROM gaps GROUP BY scope, key
+outage_stats AS (
+    SELECT scope, key, sum(extract(epoch FROM e) - extract(epoch FROM s)) / 3600.0 AS downtime_hours, avg(gap) AS mean_gap_hours
+    FROM gaps GROUP BY scope, key
 ),
 counts AS (
     SELECT scope, key, count(CASE WHEN starts_inside THEN 1 END) AS failures FROM clipped GROUP BY scope, key
@@ -96,9 +105,8 @@ SELECT o.scope, o.key,
        (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / nullif(coalesce(c.failures, 0), 0) AS mtbf_hours,
        coalesce(d.downtime_hours, 0.0) / nullif(coalesce(c.failures, 0), 0) AS mttr_hours,
        (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / o.observation_hours AS availability,
-       g.mean_gap_hours
+       d.mean_gap_hours
 FROM observed o
 LEFT JOIN counts c ON c.scope = o.scope AND c.key = o.key
-LEFT JOIN downtime d ON d.scope = o.scope AND d.key = o.key
-LEFT JOIN mean_gaps g ON g.scope = o.scope AND g.key = o.key
+LEFT JOIN outage_stats d ON d.scope = o.scope AND d.key = o.key
 ORDER BY availability, failures DESC, o.scope, o.key

@@ -65,12 +65,21 @@ rates AS (
            CAST(followed_by_incident AS DOUBLE) / nullif(patches, 0) AS rate
     FROM groups
 ),
-f AS (SELECT * FROM rates WHERE outcome_group = 'failed'),
-s AS (SELECT * FROM rates WHERE outcome_group = 'successful')
-SELECT r.outcome_group, r.patches, r.followed_by_incident, r.rate,
-       f.rate / nullif(s.rate, 0) AS lift,
-       fisher_exact_p(f.followed_by_incident, f.patches - f.followed_by_incident,
-                      s.followed_by_incident, s.patches - s.followed_by_incident) AS p_value,
-       r.caused_by_link
-FROM rates r CROSS JOIN f CROSS JOIN s
-ORDER BY r.outcome_group
+-- The failed group's figures beside each row by window functions over the two rows, rather than
+-- joins of `rates` with itself: DataFusion plans a CTE afresh at every use.
+sides AS (
+    SELECT r.*,
+           max(CASE WHEN outcome_group = 'failed' THEN rate END) OVER () AS f_rate,
+           max(CASE WHEN outcome_group = 'successful' THEN rate END) OVER () AS s_rate,
+           max(CASE WHEN outcome_group = 'failed' THEN followed_by_incident END) OVER () AS f_followed,
+           max(CASE WHEN outcome_group = 'failed' THEN patches END) OVER () AS f_patches,
+           max(CASE WHEN outcome_group = 'successful' THEN followed_by_incident END) OVER () AS s_followed,
+           max(CASE WHEN outcome_group = 'successful' THEN patches END) OVER () AS s_patches
+    FROM rates r
+)
+SELECT outcome_group, patches, followed_by_incident, rate,
+       f_rate / nullif(s_rate, 0) AS lift,
+       fisher_exact_p(f_followed, f_patches - f_followed, s_followed, s_patches - s_followed) AS p_value,
+       caused_by_link
+FROM sides
+ORDER BY outcome_group
