@@ -27,19 +27,20 @@
 --   (incidents with none form their own group, null), and only the months and groups with a decided
 --   clock appear.
 WITH state_changes AS (
-    SELECT e.ticket_id, e.at, e.to_value,
+    -- State changes at or before the cut-off (the load already leaves later events out, so the
+    -- next change is never cut short). The cut-off rides along as a column: a join of the pauses
+    -- with the one-row params table is planned as a nested loop that costs seconds.
+    SELECT e.ticket_id, e.at, e.to_value, p.as_of,
            lead(e.at) OVER (PARTITION BY e.ticket_id ORDER BY e.at, e.id) AS next_at
-    FROM events e
-    WHERE lower(e.field) = 'state'
+    FROM events e CROSS JOIN params p
+    WHERE lower(e.field) = 'state' AND e.at <= p.as_of
 ),
 pauses AS (
     SELECT s.ticket_id,
            array_agg(s.at ORDER BY s.at) AS pause_starts,
-           array_agg(coalesce(s.next_at, p.as_of) ORDER BY s.at) AS pause_ends
+           array_agg(coalesce(s.next_at, s.as_of) ORDER BY s.at) AS pause_ends
     FROM state_changes s
     JOIN sla_pause_states ps ON ps.state = s.to_value
-    CROSS JOIN params p
-    WHERE s.at <= p.as_of
     GROUP BY s.ticket_id
 ),
 clocks AS (
@@ -53,6 +54,12 @@ clocks AS (
     CROSS JOIN params p
     LEFT JOIN pauses pz ON pz.ticket_id = i.id
     WHERE i.opened_at <= p.as_of
+      -- Only clocks that can be decided in the period: one is decided at its stop (met) or at its
+      -- deadline (breached, which comes before any stop), and neither comes before the start, so
+      -- a clock that started after the period, or stopped before it, is never counted in it.
+      AND i.opened_at < p.period_end
+      AND NOT coalesce(CASE WHEN c.sla = 'response' THEN coalesce(i.acknowledged_at, i.resolved_at) ELSE i.resolved_at END <= p.as_of
+                       AND CASE WHEN c.sla = 'response' THEN coalesce(i.acknowledged_at, i.resolved_at) ELSE i.resolved_at END < p.period_start, false)
 ),
 -- The parameters ride along from clocks rather than being joined again: a join of two million
 -- clocks with the one-row params table would hold every clock in memory at once.
