@@ -106,16 +106,29 @@ fn physical_memory() -> Option<usize> {
     kib.checked_mul(1024)
 }
 
-/// Whether a query failed because the memory limit was reached.
-pub fn out_of_memory(error: &datafusion::error::DataFusionError) -> bool {
-    matches!(error.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_))
+/// `error` as the error of reaching the memory limit, naming `what` ran out and the limit; None
+/// when the query failed for another reason.
+pub fn out_of_memory(error: &datafusion::error::DataFusionError, what: &str, limit: MemoryLimit) -> Option<crate::Error> {
+    matches!(error.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_)).then(|| crate::Error::OutOfMemory {
+        what: what.into(),
+        limit: limit.describe(),
+        detail: error.to_string(),
+    })
+}
+
+/// The limit a session's queries run under (see `MemoryLimit::runtime_env`).
+pub fn limit_of(ctx: &SessionContext) -> MemoryLimit {
+    match ctx.runtime_env().memory_pool.memory_limit() {
+        datafusion::execution::memory_pool::MemoryLimit::Finite(bytes) => MemoryLimit::Bytes(bytes),
+        _ => MemoryLimit::Unbounded,
+    }
 }
 
 /// `result`, with an error from reaching the memory limit turned into one that names `what` ran
 /// out and the limit.
 pub fn within_limit<T>(result: Result<T>, what: &str, limit: MemoryLimit) -> Result<T> {
     result.map_err(|error| match error {
-        crate::Error::DataFusion(e) if out_of_memory(&e) => crate::Error::OutOfMemory { what: what.into(), limit: limit.describe(), detail: e.to_string() },
+        crate::Error::DataFusion(e) => out_of_memory(&e, what, limit).unwrap_or(crate::Error::DataFusion(e)),
         other => other,
     })
 }

@@ -307,6 +307,14 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     if !(1..=MAX_INCIDENTS).contains(&opts.incidents) {
         return Err(Error::Usage(format!("--incidents must be between 1 and {MAX_INCIDENTS}")));
     }
+    for (flag, count) in [("--cis", opts.shape.cis), ("--changes", opts.shape.changes)] {
+        if count.is_some_and(|n| !(1..=MAX_INCIDENTS).contains(&n)) {
+            return Err(Error::Usage(format!("{flag} must be at least 1 and at most {MAX_INCIDENTS}")));
+        }
+    }
+    if !(0.0..=1.0).contains(&opts.shape.patch_share) {
+        return Err(Error::Usage(format!("--patch-share {}: give a share from 0 to 1, e.g. 0.6", opts.shape.patch_share)));
+    }
     if let FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: true } = opts.layout {
         return Err(Error::Usage("--gzip applies to csv and ndjson only; parquet compresses internally".into()));
     }

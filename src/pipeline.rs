@@ -55,7 +55,6 @@ pub struct Pipeline {
     pub as_of: Option<i64>,
     pub origin: Origin,
     runtime: tokio::runtime::Runtime,
-    pub memory_limit: MemoryLimit,
     /// DataFusion's runtime, with the memory pool every session shares.
     env: std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>,
 }
@@ -89,7 +88,7 @@ impl Pipeline {
             (Origin::Exports, load, extent)
         };
         policy.add_source_pause_states(&load.pause_states);
-        Ok(Pipeline { base, policy, extent, load, timezone: spec.timezone, as_of: spec.as_of, origin, runtime, memory_limit: spec.memory_limit, env })
+        Ok(Pipeline { base, policy, extent, load, timezone: spec.timezone, as_of: spec.as_of, origin, runtime, env })
     }
 
     pub fn runtime(&self) -> &tokio::runtime::Runtime {

@@ -90,7 +90,8 @@ pub fn open(input: &InputArgs, sla: Option<&Path>, rejects: Option<&Path>, setti
 
 fn sql(args: &SqlArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
     let pipeline = open(&args.input, None, args.rejects.as_deref(), settings, &Progress::hidden(), err)?;
-    let batches = engine::within_limit(pipeline.runtime().block_on(engine::sql(pipeline.tables(), &args.query)), "the query", pipeline.memory_limit)?;
+    let batches =
+        engine::within_limit(pipeline.runtime().block_on(engine::sql(pipeline.tables(), &args.query)), "the query", engine::limit_of(pipeline.tables()))?;
     render::render(&batches, args.format, out)
 }
 
@@ -127,14 +128,6 @@ fn generate(args: &GenerateArgs, out: &mut dyn Write) -> Result<()> {
         (Some(from), Some(factor), None, Some(group)) => Some(generate::Shift { from, target: generate::ShiftTarget::Group(group.clone()), factor }),
         _ => return Err(Error::Usage("--shift-from needs --shift-factor and one of --shift-priority (1 to 5) or --shift-group".into())),
     };
-    if args.cis == Some(0) || args.changes == Some(0) {
-        return Err(Error::Usage("--cis and --changes must be at least 1".into()));
-    }
-    if let Some(share) = args.patch_share
-        && !(0.0..=1.0).contains(&share)
-    {
-        return Err(Error::Usage(format!("--patch-share {share}: give a share from 0 to 1, e.g. 0.6")));
-    }
     let shape = generate::Shape { cis: args.cis, changes: args.changes, patch_share: args.patch_share.unwrap_or(generate::Shape::default().patch_share) };
     let options =
         GenerateOptions { out: args.out.clone(), incidents: args.incidents, months: args.months, start: args.start, seed: args.seed, layout, shift, shape };

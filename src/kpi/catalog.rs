@@ -265,9 +265,7 @@ impl Kpi {
             origin: origin.to_string(),
         })
     }
-}
 
-impl Kpi {
     /// Whether one run over many months gives each month's rows as a run over that month alone
     /// would: the KPI has a month key and its header does not say `window: whole`.
     pub fn slices_by_month(&self) -> bool {

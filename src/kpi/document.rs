@@ -122,9 +122,7 @@ impl KpiDocument {
             errors,
         })
     }
-}
 
-impl KpiDocument {
     /// The document a run over `params`' months would give, taken from this run over more months:
     /// the KPIs among `ids` whose header lets their months be sliced (see `Kpi::slices_by_month`),
     /// with only the rows of those months, and `params`' window. The caller runs the others.

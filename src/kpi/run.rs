@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::execution::memory_pool::MemoryLimit;
 use datafusion::prelude::SessionContext;
 use tokio::task::JoinSet;
 
@@ -25,14 +24,10 @@ async fn execute(ctx: &SessionContext, kpi: &Kpi) -> Result<Vec<RecordBatch>, St
         Ok::<_, datafusion::error::DataFusionError>(if batches.is_empty() { vec![RecordBatch::new_empty(schema)] } else { batches })
     };
     run.await.map_err(|e| {
-        if crate::engine::out_of_memory(&e) {
-            let limit = match ctx.runtime_env().memory_pool.memory_limit() {
-                MemoryLimit::Finite(bytes) => crate::engine::MemoryLimit::Bytes(bytes).describe(),
-                _ => "the limit".into(),
-            };
-            crate::Error::OutOfMemory { what: format!("{} ({})", kpi.id, kpi.origin), limit, detail: e.to_string() }.to_string()
-        } else {
-            format!("{} ({}): {e}", kpi.id, kpi.origin)
+        let what = format!("{} ({})", kpi.id, kpi.origin);
+        match crate::engine::out_of_memory(&e, &what, crate::engine::limit_of(ctx)) {
+            Some(exhausted) => exhausted.to_string(),
+            None => format!("{what}: {e}"),
         }
     })
 }
