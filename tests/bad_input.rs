@@ -142,3 +142,81 @@ fn a_column_named_twice_is_named_with_its_places() {
     assert!(message.contains("incidents.csv") && message.contains("column `opened_at` appears 2 times in the header (columns 2 and 5)"), "{message}");
     assert!(!message.contains("did you mean"), "{message}");
 }
+
+/// Canonical Parquet is input like any other: its typed columns are checked row by row, not copied
+/// into the store. incidents.parquet holds seven records:
+///   1 INC1  good                                        → loaded
+///   2 INC2  resolved 2026-01-04 10:00, opened a day later → negative_duration
+///   3 INC3  priority 9 (an Int64 cell)                  → out_of_range
+///   4 INC4  opened 1985-06-15, before the plausible range → implausible_timestamp
+///   5 INC5  opened_at null                              → missing_required
+///   6 INC1  again                                       → duplicate_id, naming record 1
+///   7 INC6  good                                        → loaded
+/// So read 7 = loaded 2 + rejected 5.
+#[test]
+fn canonical_parquet_is_checked_row_by_row() {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros();
+    let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, true),
+        Field::new("opened_at", utc.clone(), true),
+        Field::new("resolved_at", utc, true),
+        Field::new("priority", DataType::Int64, true),
+        Field::new("major", DataType::Boolean, true),
+    ]));
+    let opened = [
+        Some("2026-01-05T10:00:00Z"),
+        Some("2026-01-05T10:00:00Z"),
+        Some("2026-01-06T10:00:00Z"),
+        Some("1985-06-15T08:00:00Z"),
+        None,
+        Some("2026-01-07T10:00:00Z"),
+        Some("2026-01-08T10:00:00Z"),
+    ];
+    let resolved = [Some("2026-01-05T12:00:00Z"), Some("2026-01-04T10:00:00Z"), None, None, None, None, Some("2026-01-08T11:30:00Z")];
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec!["INC1", "INC2", "INC3", "INC4", "INC5", "INC1", "INC6"])),
+        Arc::new(TimestampMicrosecondArray::from(opened.iter().map(|t| t.map(at)).collect::<Vec<_>>()).with_timezone("UTC")),
+        Arc::new(TimestampMicrosecondArray::from(resolved.iter().map(|t| t.map(at)).collect::<Vec<_>>()).with_timezone("UTC")),
+        Arc::new(Int64Array::from(vec![Some(2), Some(3), Some(9), Some(1), Some(2), Some(4), None])),
+        Arc::new(BooleanArray::from(vec![Some(false), None, Some(true), None, None, None, Some(true)])),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("incidents.parquet");
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&input).unwrap(), schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+
+    let store = dir.path().join("store");
+    mttx().args(["load", "--input"]).arg(&input).arg("--out").arg(&store).assert().success();
+    let rows = rejects(&crate::util::first_load(&store).join("rejects.csv"));
+    let got: Vec<[&str; 4]> = rows.iter().map(|r| [r[1].as_str(), r[4].as_str(), r[6].as_str(), r[8].as_str()]).collect();
+    assert_eq!(
+        got,
+        [
+            ["2", "resolved_at", "negative_duration", "INC2"],
+            ["3", "priority", "out_of_range", "INC3"],
+            ["4", "opened_at", "implausible_timestamp", "INC4"],
+            ["5", "opened_at", "missing_required", "INC5"],
+            ["6", "id", "duplicate_id", "INC1"],
+        ]
+    );
+    let reason = |code: &str| rows.iter().find(|r| r[6] == code).unwrap()[7].clone();
+    assert!(
+        reason("negative_duration").contains("2026-01-04T10:00:00Z") && reason("negative_duration").contains("before opened_at"),
+        "{}",
+        reason("negative_duration")
+    );
+    assert!(reason("out_of_range").contains("priority `9` is outside 1..5"), "{}", reason("out_of_range"));
+    assert_eq!(rows.iter().find(|r| r[6] == "implausible_timestamp").unwrap()[5], "1985-06-15T08:00:00Z", "the value as an instant");
+    assert!(reason("duplicate_id").contains("record 1"), "{}", reason("duplicate_id"));
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(crate::util::first_load(&store).join("summary.json")).unwrap()).unwrap();
+    let file = &summary["files"][0];
+    assert_eq!((file["read"].as_u64(), file["loaded"].as_u64(), file["rejected"].as_u64()), (Some(7), Some(2), Some(5)));
+}

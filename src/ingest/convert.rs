@@ -2,23 +2,20 @@
 //! tokens, typed parsing, domain checks, timestamp ordering and the `--as-of` cut-off. Every row
 //! comes out either canonical or as a reject with its column, value and reason.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::path::Path;
-use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Int64Builder, StringArray, StringBuilder, TimestampMicrosecondArray, TimestampMicrosecondBuilder,
-};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::compute::{cast, filter};
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::profile::{DedupKind, MissingColumns, TableProfile, TableRules, UnknownColumns, ValueMap, field_names};
+use super::fields::{FieldParser, parse_number};
+use super::profile::{DedupKind, MissingColumns, TableProfile, TableRules, UnknownColumns, field_names};
 use super::raw::{RawChunk, RejectCode, RowProblem};
-use super::timestamp::Reading;
+use super::typed::Typed;
 use crate::error::{Error, Result};
-use crate::model::{Domain, FieldKind, FieldSpec, Table, UTC};
+use crate::model::{FieldKind, FieldSpec, Table};
 use crate::time::rfc3339;
 
 /// Converts the chunks of one file for one table.
@@ -176,37 +173,18 @@ impl<'a> Converter<'a> {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(fields.len());
         let mut column_names: Vec<String> = Vec::with_capacity(fields.len());
         for (spec, source) in fields.iter().zip(&sources) {
-            // Typed timestamps (Parquet, derived event logs) need no text round trip.
-            if spec.kind == FieldKind::Timestamp
-                && let FieldSource::Column(i) = source
-                && matches!(chunk.batch.column(*i).data_type(), DataType::Timestamp(_, Some(_)))
-            {
-                let typed = cast(chunk.batch.column(*i), &crate::model::timestamp_type())?;
-                let typed: &TimestampMicrosecondArray = typed.as_primitive();
-                let column = schema.field(*i).name();
-                let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone(UTC);
-                for row in 0..n {
-                    let reading = typed.is_valid(row).then(|| self.rules.plausibility.read(typed.value(row)));
-                    match reading {
-                        Some(Reading::Instant(t)) => b.append_value(t),
-                        Some(Reading::Implausible) => {
-                            let at = rfc3339(typed.value(row));
-                            problems.flag(row, column, &at, RejectCode::ImplausibleTimestamp, self.rules.plausibility.reason(spec.name, &at));
-                            b.append_null();
-                        }
-                        Some(Reading::Sentinel) | None => {
-                            if spec.required {
-                                let value = if reading.is_some() { rfc3339(typed.value(row)) } else { String::new() };
-                                problems.flag(row, column, &value, RejectCode::MissingRequired, missing_reason(spec.name, &value));
-                            }
-                            b.append_null();
-                        }
-                    }
+            // Typed columns (Parquet, JSON numbers and booleans, derived event logs) convert with
+            // Arrow kernels, not through text, wherever the text path could not give another answer.
+            if let FieldSource::Column(i) = source {
+                let column = schema.field(*i).name().clone();
+                let typed = Typed { spec, table: self.table, rules: self.rules };
+                let converted =
+                    typed.convert(chunk.batch.column(*i), &mut |row, value: &str, code, reason| problems.flag(row, &column, value, code, reason))?;
+                if let Some(array) = converted {
+                    arrays.push(array);
+                    column_names.push(column);
+                    continue;
                 }
-                let array: ArrayRef = Arc::new(b.finish());
-                arrays.push(array);
-                column_names.push(schema.field(*i).name().clone());
-                continue;
             }
             let (text, column): (Option<StringArray>, String) = match source {
                 FieldSource::Column(i) => (Some(text_column(chunk.batch.column(*i))?), schema.field(*i).name().clone()),
@@ -225,6 +203,11 @@ impl<'a> Converter<'a> {
                 }
             };
             let parser = FieldParser { spec, table: self.table, rules: self.rules, value_map: self.rules.value_maps.get(spec.name) };
+            if let Some(array) = text.as_ref().and_then(|t| parser.as_is(t)) {
+                arrays.push(array);
+                column_names.push(column);
+                continue;
+            }
             let array = parser.build(n, &cell, &mut |i, value: &str, code, reason| problems.flag(i, &column, value, code, reason));
             arrays.push(array);
             column_names.push(column);
@@ -453,189 +436,6 @@ impl<'a> Converter<'a> {
     }
 }
 
-/// Parses the cells of one canonical field into its Arrow array.
-struct FieldParser<'a> {
-    spec: &'a FieldSpec,
-    table: Table,
-    rules: &'a TableRules,
-    value_map: Option<&'a ValueMap>,
-}
-
-type Report<'r> = dyn FnMut(usize, &str, RejectCode, String) + 'r;
-
-impl FieldParser<'_> {
-    /// Trim, then value map, then null tokens: the text the typed parser sees, or None for null.
-    fn clean<'v>(&'v self, raw: Option<&'v str>) -> Option<Cow<'v, str>> {
-        let s = raw?.trim();
-        if let Some(mapped) = self.value_map.and_then(|m| m.get(s)) {
-            return (!self.rules.null_tokens.contains(mapped)).then_some(Cow::Borrowed(mapped));
-        }
-        (!self.rules.null_tokens.contains(s)).then_some(Cow::Borrowed(s))
-    }
-
-    fn map_hint(&self) -> String {
-        format!("add it to [tables.{}.values.{}] in the profile", self.table, self.spec.name)
-    }
-
-    fn build<'c>(&self, n: usize, cell: &dyn Fn(usize) -> Option<&'c str>, report: &mut Report) -> ArrayRef {
-        let name = self.spec.name;
-        let missing = |i: usize, report: &mut Report| {
-            if self.spec.required {
-                report(i, "", RejectCode::MissingRequired, format!("required field `{name}` is empty"));
-            }
-        };
-        match self.spec.kind {
-            FieldKind::Text => {
-                let mut b = StringBuilder::with_capacity(n, n * 8);
-                for i in 0..n {
-                    match self.clean(cell(i)) {
-                        None => {
-                            missing(i, report);
-                            b.append_null();
-                        }
-                        Some(v) => match self.spec.domain {
-                            Domain::OneOf(allowed) => {
-                                let norm = v.to_lowercase().replace([' ', '-'], "_");
-                                if allowed.contains(&norm.as_str()) {
-                                    b.append_value(norm);
-                                } else {
-                                    report(i, &v, RejectCode::UnmappedValue, format!("`{v}` is not a {name} ({}); {}", allowed.join(", "), self.map_hint()));
-                                    b.append_null();
-                                }
-                            }
-                            _ => match self.rules.allowed.get(self.spec.name) {
-                                Some(allowed) if !allowed.contains(&v.to_lowercase()) => {
-                                    report(
-                                        i,
-                                        &v,
-                                        RejectCode::UnmappedValue,
-                                        format!(
-                                            "{name} `{v}` is not one the profile knows; add it to [tables.{}.allowed.{name}] or map it in [tables.{}.values.{name}]",
-                                            self.table, self.table
-                                        ),
-                                    );
-                                    b.append_null();
-                                }
-                                _ => b.append_value(v),
-                            },
-                        },
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            FieldKind::Integer => {
-                let mut b = Int64Builder::with_capacity(n);
-                for i in 0..n {
-                    let Some(v) = self.clean(cell(i)) else {
-                        missing(i, report);
-                        b.append_null();
-                        continue;
-                    };
-                    let parsed = parse_number(&v, self.rules.decimal_comma).filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15);
-                    match (parsed, self.spec.domain) {
-                        (Some(x), Domain::Range(lo, hi)) if (x as i64) < lo || (x as i64) > hi => {
-                            let (code, what) = if self.value_map.is_some() {
-                                (RejectCode::UnmappedValue, format!("unmapped {name} value `{v}`"))
-                            } else {
-                                (RejectCode::OutOfRange, format!("{name} `{v}`"))
-                            };
-                            let hi = if hi == i64::MAX { String::new() } else { hi.to_string() };
-                            report(i, &v, code, format!("{what} is outside {lo}..{hi}; {}", self.map_hint()));
-                            b.append_null();
-                        }
-                        (Some(x), _) => b.append_value(x as i64),
-                        (None, _) if self.value_map.is_some() => {
-                            report(i, &v, RejectCode::UnmappedValue, format!("unmapped {name} value `{v}`; {}", self.map_hint()));
-                            b.append_null();
-                        }
-                        (None, _) => {
-                            report(i, &v, RejectCode::InvalidInteger, format!("{name} `{v}` is not an integer; {}", self.map_hint()));
-                            b.append_null();
-                        }
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            FieldKind::Boolean => {
-                let mut b = BooleanBuilder::with_capacity(n);
-                for i in 0..n {
-                    match self.clean(cell(i)) {
-                        None => {
-                            missing(i, report);
-                            b.append_null();
-                        }
-                        Some(v) if self.rules.true_tokens.contains(v.as_ref()) => b.append_value(true),
-                        Some(v) if self.rules.false_tokens.contains(v.as_ref()) => b.append_value(false),
-                        Some(v) => {
-                            report(
-                                i,
-                                &v,
-                                RejectCode::InvalidBoolean,
-                                format!("{name} `{v}` is neither a true nor a false token; set parse.true_tokens / parse.false_tokens or {}", self.map_hint()),
-                            );
-                            b.append_null();
-                        }
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            FieldKind::Timestamp => {
-                let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone(UTC);
-                for i in 0..n {
-                    let Some(v) = self.clean(cell(i)) else {
-                        missing(i, report);
-                        b.append_null();
-                        continue;
-                    };
-                    match self.rules.timestamps.parse(&v).map(|t| self.rules.plausibility.read(t)) {
-                        Some(Reading::Instant(t)) => b.append_value(t),
-                        Some(Reading::Sentinel) => {
-                            if self.spec.required {
-                                report(i, &v, RejectCode::MissingRequired, missing_reason(name, &v));
-                            }
-                            b.append_null();
-                        }
-                        Some(Reading::Implausible) => {
-                            report(i, &v, RejectCode::ImplausibleTimestamp, self.rules.plausibility.reason(name, &v));
-                            b.append_null();
-                        }
-                        None => {
-                            report(
-                                i,
-                                &v,
-                                RejectCode::UnparseableTimestamp,
-                                format!(
-                                    "{name} `{v}` matches none of the timestamp formats [{}] (zone {}); add its format to parse.timestamp_formats",
-                                    self.rules.timestamps.describe_formats(),
-                                    self.rules.timestamps.timezone()
-                                ),
-                            );
-                            b.append_null();
-                        }
-                    }
-                }
-                Arc::new(b.finish())
-            }
-        }
-    }
-}
-
-/// Why a required field has no value: empty, or a sentinel date that means none.
-fn missing_reason(field: &str, value: &str) -> String {
-    if value.is_empty() {
-        format!("required field `{field}` is empty")
-    } else {
-        format!("required field `{field}` holds `{value}`, a sentinel date (parse.sentinel_dates) that means none")
-    }
-}
-
-/// A number in plain or decimal-comma notation.
-pub fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
-    let s = s.trim();
-    let parsed = if decimal_comma && s.contains(',') { s.replace('.', "").replace(',', ".").parse::<f64>() } else { s.parse::<f64>() };
-    parsed.ok().filter(|f| f.is_finite())
-}
-
 fn quote_list(names: &[String]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")
 }
@@ -668,16 +468,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers() {
-        assert_eq!(parse_number("3871,691111", true), Some(3871.691111));
-        assert_eq!(parse_number("1.234,5", true), Some(1234.5));
-        assert_eq!(parse_number("4", true), Some(4.0));
-        assert_eq!(parse_number("4.0", false), Some(4.0));
-        assert_eq!(parse_number("four", false), None);
-        assert_eq!(parse_number("NaN", false), None);
-    }
 
     #[test]
     fn encoded_keys_sort_as_their_values() {

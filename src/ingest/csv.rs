@@ -1,6 +1,7 @@
 //! The CSV reader: any delimiter (or sniffed), quoting, UTF-8 BOM, Latin-1, gzip. Every record
 //! becomes a row of text columns or a `malformed_row` reject; nothing is skipped silently.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
@@ -29,10 +30,6 @@ pub fn read(path: &Path, rules: &TableRules, sink: &mut dyn FnMut(RawChunk) -> R
     };
     let mut reader = ::csv::ReaderBuilder::new().delimiter(delimiter).quote(rules.quote).has_headers(false).flexible(true).from_reader(input);
 
-    let decode = |bytes: &[u8]| -> Option<String> {
-        if rules.latin1 { Some(bytes.iter().map(|&b| b as char).collect()) } else { std::str::from_utf8(bytes).ok().map(str::to_owned) }
-    };
-
     let mut record = ::csv::ByteRecord::new();
     let has_header = reader.read_byte_record(&mut record).map_err(|e| Error::input(path, format!("cannot read the header row: {e}")))?;
     if !has_header {
@@ -40,7 +37,7 @@ pub fn read(path: &Path, rules: &TableRules, sink: &mut dyn FnMut(RawChunk) -> R
     }
     let mut names = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
-        let name = decode(field)
+        let name = decode(field, rules.latin1)
             .ok_or_else(|| Error::input(path, format!("header field {} is not valid UTF-8; set parse.encoding = \"latin1\" or re-export as UTF-8", i + 1)))?;
         names.push(name.trim().to_string());
     }
@@ -63,8 +60,9 @@ pub fn read(path: &Path, rules: &TableRules, sink: &mut dyn FnMut(RawChunk) -> R
             continue; // a blank line is not a record
         }
         row += 1;
-        match split_record(&record, &names, &decode) {
-            Ok(fields) => chunk.push(row, line, fields),
+        let mut fields = Vec::with_capacity(names.len());
+        match split_record(&record, &names, rules.latin1, &mut fields) {
+            Ok(()) => chunk.push(row, line, &fields),
             Err((column, value, reason)) => {
                 chunk.malformed.push(RowProblem { row, line: Some(line), column, value, code: RejectCode::MalformedRow, reason, id: None })
             }
@@ -83,16 +81,21 @@ pub fn read(path: &Path, rules: &TableRules, sink: &mut dyn FnMut(RawChunk) -> R
 
 type Problem = (String, String, String);
 
-fn split_record(record: &::csv::ByteRecord, names: &[String], decode: &dyn Fn(&[u8]) -> Option<String>) -> std::result::Result<Vec<String>, Problem> {
+/// A field as text: borrowed when it is UTF-8, decoded when the file is Latin-1.
+fn decode(bytes: &[u8], latin1: bool) -> Option<Cow<'_, str>> {
+    if latin1 { Some(Cow::Owned(bytes.iter().map(|&b| b as char).collect())) } else { std::str::from_utf8(bytes).ok().map(Cow::Borrowed) }
+}
+
+/// The record's fields as text into `fields`, or why the record cannot be a row.
+fn split_record<'r>(record: &'r ::csv::ByteRecord, names: &[String], latin1: bool, fields: &mut Vec<Cow<'r, str>>) -> std::result::Result<(), Problem> {
     let expected = names.len();
     let extra_has_data = record.iter().skip(expected).any(|f| !f.iter().all(u8::is_ascii_whitespace));
     if record.len() < expected || extra_has_data {
         let preview = String::from_utf8_lossy(record.as_slice()).chars().take(80).collect();
         return Err((String::new(), preview, format!("the row has {} fields but the header has {expected}; check the delimiter and quoting", record.len())));
     }
-    let mut fields = Vec::with_capacity(expected);
     for (i, bytes) in record.iter().take(expected).enumerate() {
-        match decode(bytes) {
+        match decode(bytes, latin1) {
             Some(s) => fields.push(s),
             None => {
                 return Err((
@@ -103,7 +106,7 @@ fn split_record(record: &::csv::ByteRecord, names: &[String], decode: &dyn Fn(&[
             }
         }
     }
-    Ok(fields)
+    Ok(())
 }
 
 /// The candidate that occurs most often outside quotes in the first line; comma on a tie.
@@ -133,7 +136,7 @@ struct ChunkBuilder {
 
 impl ChunkBuilder {
     fn new(schema: SchemaRef) -> Self {
-        let columns = schema.fields().iter().map(|_| StringBuilder::new()).collect();
+        let columns = schema.fields().iter().map(|_| StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16)).collect();
         ChunkBuilder { schema, columns, rows: Vec::new(), lines: Vec::new(), malformed: Vec::new() }
     }
 
@@ -141,7 +144,7 @@ impl ChunkBuilder {
         self.rows.len()
     }
 
-    fn push(&mut self, row: u64, line: u64, fields: Vec<String>) {
+    fn push(&mut self, row: u64, line: u64, fields: &[Cow<str>]) {
         for (builder, value) in self.columns.iter_mut().zip(fields) {
             builder.append_value(value);
         }

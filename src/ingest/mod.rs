@@ -6,6 +6,8 @@
 pub mod convert;
 pub mod csv;
 pub mod eventlog;
+pub mod fields;
+pub mod ids;
 pub mod json;
 pub mod parquet;
 pub mod profile;
@@ -14,6 +16,7 @@ pub mod sink;
 pub mod source;
 pub mod summary;
 pub mod timestamp;
+pub mod typed;
 pub mod xes;
 
 use std::collections::HashMap;
@@ -84,7 +87,7 @@ pub fn load_with_history(
         let eventlog = table_profile.eventlog.as_ref().map(|log| (eventlog::Extractor::new(log, &rules, options.as_of), Vec::new()));
         let mut loader = TableLoader {
             table,
-            ids: HashMap::new(),
+            ids: ids::IdIndex::default(),
             pending: Vec::new(),
             dedup: table_profile.dedup.is_some(),
             id_source: table_profile.id_source(),
@@ -100,13 +103,7 @@ pub fn load_with_history(
         };
         for (index, file) in mine {
             let converter = Converter { table, table_profile, rules: &rules, as_of: options.as_of, path: &file.path };
-            let mut on_chunk = |chunk: RawChunk| loader.chunk(index, &file.path, &converter, chunk);
-            match file.format {
-                Format::Csv => csv::read(&file.path, &rules, &mut on_chunk)?,
-                Format::Json => json::read(&file.path, &mut on_chunk)?,
-                Format::Parquet => parquet::read(&file.path, &mut on_chunk)?,
-                Format::Xes => xes::read(&file.path, &mut on_chunk)?,
-            }
+            read_alongside(file, &rules, |chunk| loader.chunk(index, &file.path, &converter, chunk))?;
             loader.flush(index, &file.path, &converter)?;
             progress.advance_by(std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0));
         }
@@ -117,10 +114,38 @@ pub fn load_with_history(
     Ok(summary)
 }
 
+/// Chunks read ahead of conversion.
+const READ_AHEAD: usize = 2 * PARALLEL_CHUNKS;
+
+/// Reads `file` on a thread of its own, handing its chunks in order to `take` on this one, so that
+/// parsing and conversion overlap. When `take` fails the reader stops, and that error is returned.
+fn read_alongside(file: &SourceFile, rules: &profile::TableRules, mut take: impl FnMut(RawChunk) -> Result<()>) -> Result<()> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<RawChunk>(READ_AHEAD);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            // A send fails only once the receiver is gone, after `take` failed; the reader then
+            // stops with an error nobody reports.
+            let mut send = |chunk: RawChunk| sender.send(chunk).map_err(|_| crate::Error::input(&file.path, "reading stopped"));
+            match file.format {
+                Format::Csv => csv::read(&file.path, rules, &mut send),
+                Format::Json => json::read(&file.path, &mut send),
+                Format::Parquet => parquet::read(&file.path, &mut send),
+                Format::Xes => xes::read(&file.path, &mut send),
+            }
+        });
+        let taken = receiver.iter().try_for_each(&mut take);
+        drop(receiver);
+        let read = reader.join().unwrap_or_else(|panic| {
+            Err(crate::Error::input(&file.path, format!("the reader failed ({}); please report this", source::panic_message(panic.as_ref()))))
+        });
+        taken.and(read)
+    })
+}
+
 struct TableLoader<'a> {
     table: Table,
     /// First place each loaded id was seen: (file index, record number).
-    ids: HashMap<String, (usize, u64)>,
+    ids: ids::IdIndex,
     /// Converted chunks held back until every version of each ticket has been seen.
     pending: Vec<(usize, Converted)>,
     dedup: bool,
@@ -183,7 +208,7 @@ impl TableLoader<'_> {
             self.pending.push((file, converted));
             return Ok(());
         }
-        let (batch, duplicates) = self.unique_ids(file, &converted)?;
+        let (batch, duplicates) = self.unique_ids(file, path, &converted)?;
         converted.rejects.extend(duplicates);
         converted.rejects.sort_by_key(|p| p.row);
         self.reject_all(file, path, &converted.rejects)?;
@@ -249,15 +274,18 @@ impl TableLoader<'_> {
     }
 
     /// Drops rows whose id was already loaded, rejecting them with both places named.
-    fn unique_ids(&mut self, file: usize, converted: &Converted) -> Result<(RecordBatch, Vec<RowProblem>)> {
+    fn unique_ids(&mut self, file: usize, path: &Path, converted: &Converted) -> Result<(RecordBatch, Vec<RowProblem>)> {
         let (batch, rows) = (&converted.batch, &converted.rows);
         let ids = batch.column(0).as_string::<i32>();
         let mut keep = Vec::with_capacity(batch.num_rows());
         let mut duplicates = Vec::new();
         for (i, row) in rows.iter().enumerate() {
             let id = ids.value(i);
-            match self.ids.get(id) {
-                Some(&(first_file, first_row)) => {
+            let first = self.ids.first_or_insert(id, (file, *row)).map_err(|ids::Full| {
+                crate::Error::input(path, format!("more than {} ids in one load; load the exports in parts with `mttx load --into`", u32::MAX))
+            })?;
+            match first {
+                Some((first_file, first_row)) => {
                     keep.push(false);
                     duplicates.push(RowProblem {
                         row: *row,
@@ -272,10 +300,7 @@ impl TableLoader<'_> {
                         ),
                     });
                 }
-                None => {
-                    self.ids.insert(id.to_string(), (file, *row));
-                    keep.push(true);
-                }
+                None => keep.push(true),
             }
         }
         let batch = filter_record_batch(batch, &BooleanArray::from(keep))?;

@@ -2,7 +2,11 @@
 //! columns map to canonical fields, and how source values are parsed. Built-in profiles ship inside
 //! the binary.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+// Looked up for every cell of a load: hashbrown's default hasher is several times faster than
+// std's SipHash and still seeded per process.
+use hashbrown::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono_tz::Tz;

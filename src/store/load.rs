@@ -204,6 +204,9 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
     let mut rows = if base.is_none() { LoadedRows::streaming(generation, store.to_path_buf()) } else { LoadedRows::new(generation) };
     let options = LoadOptions { as_of: request.as_of, first_file };
     let history = base.map(|m| StoredHistory { dir: store, manifest: m });
+    // The manifest records each source's hash: computed alongside the load, not after it.
+    let (inputs, _) = ingest::source::discover(request.inputs, request.profile)?;
+    let hashing = std::thread::spawn(move || inputs.into_iter().map(|f| (f.path.display().to_string(), file_sha256(&f.path))).collect::<HashMap<_, _>>());
     let summary = ingest::load_with_history(
         request.inputs,
         request.profile,
@@ -213,6 +216,7 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
         history.as_ref().map(|h| h as &dyn ingest::PriorHistory),
         progress,
     )?;
+    rows.finish_writing()?;
     rejects.finish()?;
     write_json(&store.join(format!("{load_dir}/summary.json")), &summary)?;
     let rejected = summary.total().rejected;
@@ -241,17 +245,29 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
     }
     let mut tables = BTreeMap::new();
     let (mut inserted, mut replaced, mut lost) = (0u64, 0u64, 0u64);
-    for table in Table::ALL {
-        let new = rows.tables.remove(&table).unwrap_or_default();
-        let stored = base.and_then(|m| m.tables.get(table.name())).cloned().unwrap_or_default();
-        let rule = if table == Table::Events && !eventlog_tables.is_empty() {
+    let rule = |table: Table| {
+        if table == Table::Events && !eventlog_tables.is_empty() {
             Rule::ReplaceTickets(&affected)
         } else if eventlog_tables.contains(&table) {
             Rule::Authoritative
         } else {
             Rule::Versions
-        };
-        let mut merged = merge_table(store, table, &stored, &new, &prefix, rule)?;
+        }
+    };
+    // Tables merge and write independently: on all cores at once.
+    let work: Vec<(Table, Vec<RecordBatch>)> = Table::ALL.into_iter().map(|t| (t, rows.tables.remove(&t).unwrap_or_default())).collect();
+    let merged_tables: Vec<Result<Merged>> = {
+        use rayon::prelude::*;
+        work.par_iter()
+            .map(|(table, new)| {
+                let stored = base.and_then(|m| m.tables.get(table.name())).cloned().unwrap_or_default();
+                merge_table(store, *table, &stored, new, &prefix, rule(*table))
+            })
+            .collect()
+    };
+    drop(work);
+    for (table, merged) in Table::ALL.into_iter().zip(merged_tables) {
+        let mut merged = merged?;
         // Files a streaming load wrote early: rows of a new store, all inserted.
         if let Some(early) = rows.written.remove(&table) {
             let rows_early: u64 = early.iter().map(|f| f.rows).sum();
@@ -279,12 +295,13 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
     fault(Fault::AfterDataFiles);
 
     let mut sources = base.map(|m| m.sources.clone()).unwrap_or_default();
+    let mut hashes = hashing.join().map_err(|_| store_error(store, "hashing the sources failed; please report this"))?;
     for file in &summary.files {
         let path = Path::new(&file.path);
         sources.push(SourceRecord {
             path: file.path.clone(),
             bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-            sha256: file_sha256(path)?,
+            sha256: hashes.remove(&file.path).unwrap_or_else(|| file_sha256(path))?,
             load: generation,
             table: file.table.clone(),
             format: file.format,
@@ -424,7 +441,8 @@ fn merge_table(store: &Path, table: Table, stored: &TableFiles, new: &[RecordBat
     let new = concat_batches(&schema, new)?;
     let new_ids = new.column(0).as_string::<i32>();
     let new_versions = new.column_by_name(VERSION_COLUMN).expect("stored schema").as_binary::<i32>();
-    let index: HashMap<&str, usize> = (0..new.num_rows()).map(|r| (new_ids.value(r), r)).collect();
+    // Only stored rows are looked up; a new store has none.
+    let index: HashMap<&str, usize> = if stored.files.is_empty() { HashMap::new() } else { (0..new.num_rows()).map(|r| (new_ids.value(r), r)).collect() };
     let mut new_wins = vec![true; new.num_rows()];
     let mut was_stored = vec![false; new.num_rows()];
     let mut files = Vec::new();

@@ -23,8 +23,10 @@ pub struct LoadedRows {
     /// Rows that make a full file.
     file_rows: usize,
     pub tables: BTreeMap<Table, Vec<RecordBatch>>,
-    /// Files already written, by table (a new store only).
+    /// Files already written, by table (a new store only); complete after `finish_writing`.
     pub written: BTreeMap<Table, Vec<DataFile>>,
+    /// The early file being sorted and encoded on a thread of its own while the load goes on.
+    writing: Option<(Table, std::thread::JoinHandle<Result<Vec<DataFile>>>)>,
     pub histories: BTreeMap<Table, Vec<RecordBatch>>,
 }
 
@@ -49,10 +51,26 @@ impl LoadedRows {
         if self.rows(table) < self.file_rows {
             return Ok(());
         }
+        let store = store.clone();
+        // One file at a time is written: memory holds at most two files' worth per table.
+        self.finish_writing()?;
         let batches = self.tables.remove(&table).unwrap_or_default();
-        let written = self.written.entry(table).or_default();
-        let prefix = format!("g{:06}-s{:03}", self.generation, written.len());
-        written.extend(write_sorted(store, &format!("data/{}", table.name()), &prefix, &stored_schema(table), &batches, &[table.sort_field(), "id"])?);
+        let prefix = format!("g{:06}-s{:03}", self.generation, self.written.get(&table).map_or(0, Vec::len));
+        let writer = std::thread::spawn(move || {
+            write_sorted(&store, &format!("data/{}", table.name()), &prefix, &stored_schema(table), &batches, &[table.sort_field(), "id"])
+        });
+        self.writing = Some((table, writer));
+        Ok(())
+    }
+
+    /// Waits for the early file being written, if any, and lists it under `written`.
+    pub fn finish_writing(&mut self) -> Result<()> {
+        let Some((table, writer)) = self.writing.take() else { return Ok(()) };
+        let files = writer.join().map_err(|panic| crate::Error::Store {
+            path: self.spill.clone().unwrap_or_default(),
+            message: format!("writing a data file failed ({}); please report this", crate::ingest::source::panic_message(panic.as_ref())),
+        })??;
+        self.written.entry(table).or_default().extend(files);
         Ok(())
     }
 }
@@ -88,6 +106,7 @@ mod tests {
         let mut rows = LoadedRows { file_rows: 4, ..LoadedRows::streaming(1, dir.path().to_path_buf()) };
         let profile = Profile::resolve("canonical").unwrap();
         ingest::load(&[world], &profile, &LoadOptions::default(), &mut rows, &mut RejectsCsv::discard()).unwrap();
+        rows.finish_writing().unwrap();
         let written = &rows.written[&Table::Incidents];
         let held = rows.rows(Table::Incidents);
         assert!(!written.is_empty(), "the world's incidents fill at least one file of four rows");

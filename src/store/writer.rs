@@ -13,8 +13,11 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, RecordBatc
 use datafusion::arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimestampMicrosecondType};
 use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::arrow_writer::compute_leaves;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 
 use super::manifest::DataFile;
 use crate::error::{Error, Result};
@@ -78,8 +81,9 @@ pub fn write_sorted(store: &Path, dir: &str, prefix: &str, schema: &SchemaRef, b
         })
         .collect();
     let order = lexsort_to_indices(&keys, None)?;
-    let sorted = take_record_batch(&all, &order)?;
-    drop(all);
+    // Exports usually come in time order already; then there is nothing to move.
+    let in_order = order.values().iter().enumerate().all(|(i, &at)| at as usize == i);
+    let sorted = if in_order { all } else { take_record_batch(&all, &order)? };
     std::fs::create_dir_all(store.join(dir)).map_err(|e| Error::io(store.join(dir), e))?;
     let mut files = Vec::new();
     for (part, start) in (0..sorted.num_rows()).step_by(FILE_ROWS).enumerate() {
@@ -90,20 +94,47 @@ pub fn write_sorted(store: &Path, dir: &str, prefix: &str, schema: &SchemaRef, b
     Ok(files)
 }
 
-fn properties() -> Result<WriterProperties> {
-    Ok(WriterProperties::builder()
+fn properties(schema: &Schema) -> Result<WriterProperties> {
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .build())
+        .set_statistics_enabled(EnabledStatistics::Page);
+    // Ids and version keys are (nearly) unique: a dictionary would only be built to be dropped.
+    for unique in ["id", VERSION_COLUMN] {
+        if schema.field_with_name(unique).is_ok() {
+            builder = builder.set_column_dictionary_enabled(ColumnPath::from(unique), false);
+        }
+    }
+    Ok(builder.build())
 }
 
 /// Writes one data file and syncs it, so that it is on disk before a manifest lists it.
 pub fn write_file(store: &Path, relative: &str, batch: &RecordBatch) -> Result<DataFile> {
     let path = store.join(relative);
     let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-    let mut writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), batch.schema(), Some(properties()?))?;
-    writer.write(batch)?;
+    let schema = batch.schema();
+    let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(properties(&schema)?))?;
+    let (mut writer, row_groups) = writer.into_serialized_writer()?;
+    for (index, start) in (0..batch.num_rows()).step_by(ROW_GROUP_ROWS).enumerate() {
+        let rows = batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start));
+        // Each column of a row group encodes and compresses on its own: on all cores at once.
+        let leaves =
+            schema.fields().iter().zip(rows.columns()).map(|(field, array)| compute_leaves(field, array)).collect::<std::result::Result<Vec<_>, _>>()?;
+        let chunks = row_groups
+            .create_column_writers(index)?
+            .into_par_iter()
+            .zip(leaves.into_iter().flatten().collect::<Vec<_>>())
+            .map(|(mut column, leaf)| {
+                column.write(&leaf)?;
+                column.close()
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut row_group = writer.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
+    }
     let file = writer.into_inner()?.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&path, e))?;
     let bytes = file.metadata().map_err(|e| Error::io(&path, e))?.len();
