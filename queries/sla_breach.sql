@@ -26,13 +26,27 @@
 --   per-priority rates. With --by FIELD, every figure is cut by the incident's FIELD as well
 --   (incidents with none form their own group, null), and only the months and groups with a decided
 --   clock appear.
-WITH state_changes AS (
+WITH relevant AS (
+    -- The incidents with a clock that can be decided in the period (the condition of `clocks`
+    -- below, for either clock): only their state changes are ordered, which for one month of a
+    -- long history is a small part of them all.
+    SELECT i.id
+    FROM incidents i CROSS JOIN params p
+    WHERE i.opened_at <= p.as_of
+      AND i.opened_at < p.period_end
+      AND NOT (coalesce(coalesce(i.acknowledged_at, i.resolved_at) <= p.as_of AND coalesce(i.acknowledged_at, i.resolved_at) < p.period_start, false)
+               AND coalesce(i.resolved_at <= p.as_of AND i.resolved_at < p.period_start, false))
+),
+state_changes AS (
     -- State changes at or before the cut-off (the load already leaves later events out, so the
-    -- next change is never cut short). The cut-off rides along as a column: a join of the pauses
-    -- with the one-row params table is planned as a nested loop that costs seconds.
+    -- next change is never cut short), of every relevant ticket whole. The cut-off rides along as
+    -- a column: a join of the pauses with the one-row params table is planned as a nested loop
+    -- that costs seconds.
     SELECT e.ticket_id, e.at, e.to_value, p.as_of,
            lead(e.at) OVER (PARTITION BY e.ticket_id ORDER BY e.at, e.id) AS next_at
-    FROM events e CROSS JOIN params p
+    FROM events e
+    JOIN relevant r ON r.id = e.ticket_id
+    CROSS JOIN params p
     WHERE lower(e.field) = 'state' AND e.at <= p.as_of
 ),
 pauses AS (

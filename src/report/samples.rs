@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::array::{Array, AsArray, make_comparator};
+use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
@@ -70,27 +71,53 @@ impl Samples {
                     let values = values.as_primitive::<Float64Type>();
                     let formatters =
                         (0..keys.len()).map(|i| ArrayFormatter::try_new(batch.column(i).as_ref(), &options)).collect::<std::result::Result<Vec<_>, _>>()?;
+                    let same_key = (0..keys.len())
+                        .map(|i| make_comparator(batch.column(i).as_ref(), batch.column(i).as_ref(), SortOptions::default()))
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    // The month and the row keys of the last row read: rows come in key order.
+                    let mut last: Option<(usize, String, Vec<String>)> = None;
                     for row in 0..batch.num_rows() {
                         if values.is_null(row) || !values.value(row).is_finite() {
                             continue;
                         }
-                        let value_of = |name: &str| keys.iter().position(|k| *k == name).map(|i| formatters[i].value(row).to_string()).unwrap_or_default();
-                        let by_key = by_month_key.entry(if split { value_of("month") } else { String::new() }).or_default();
-                        let scopes: &[&str] = if names.iter().any(|n| n == SCOPE) { &["priority", "all"] } else { &[""] };
-                        for scope in scopes {
-                            let pairs: Vec<(&str, String)> = names
+                        let known = last.as_ref().is_some_and(|(at, _, _)| same_key.iter().all(|same| same(*at, row).is_eq()));
+                        if !known {
+                            let value_of = |name: &str| keys.iter().position(|k| *k == name).map(|i| formatters[i].value(row).to_string()).unwrap_or_default();
+                            let month = if split { value_of("month") } else { String::new() };
+                            let scopes: &[&str] = if names.iter().any(|n| n == SCOPE) { &["priority", "all"] } else { &[""] };
+                            let texts = scopes
                                 .iter()
-                                .map(|name| {
-                                    let value = match name.as_str() {
-                                        SCOPE => scope.to_string(),
-                                        "priority" if *scope == "all" => String::new(),
-                                        n if by.is_some_and(|b| b.field() == n) => value_of(breakdown::BY_GROUP),
-                                        n => value_of(n),
-                                    };
-                                    (name.as_str(), value)
+                                .map(|scope| {
+                                    let pairs: Vec<(&str, String)> = names
+                                        .iter()
+                                        .map(|name| {
+                                            let value = match name.as_str() {
+                                                SCOPE => scope.to_string(),
+                                                "priority" if *scope == "all" => String::new(),
+                                                n if by.is_some_and(|b| b.field() == n) => value_of(breakdown::BY_GROUP),
+                                                n => value_of(n),
+                                            };
+                                            (name.as_str(), value)
+                                        })
+                                        .collect();
+                                    crate::kpi::document::key_text(&pairs)
                                 })
                                 .collect();
-                            by_key.entry(crate::kpi::document::key_text(&pairs)).or_default().push(values.value(row));
+                            last = Some((row, month, texts));
+                        }
+                        let (at, month, texts) = last.as_mut().expect("set above");
+                        *at = row;
+                        if !by_month_key.contains_key(month.as_str()) {
+                            by_month_key.insert(month.clone(), HashMap::new());
+                        }
+                        let by_key = by_month_key.get_mut(month.as_str()).expect("inserted above");
+                        for text in texts.iter() {
+                            match by_key.get_mut(text.as_str()) {
+                                Some(samples) => samples.push(values.value(row)),
+                                None => {
+                                    by_key.insert(text.clone(), vec![values.value(row)]);
+                                }
+                            }
                         }
                     }
                 }
@@ -136,7 +163,9 @@ pub fn sample_query(kpi: &Kpi, cte: &str, column: &str, keys: &[&str]) -> Result
         .filter(|w| w.cte_tables.iter().any(|t| t.alias.name.value == cte))
         .ok_or_else(|| fail(format!("rank({cte}.{column}) names a CTE `{cte}` that the query's WITH clause does not define")))?;
     let columns: Vec<String> = keys.iter().map(|k| k.to_string()).chain([column.to_string()]).collect();
-    let select = format!("SELECT {} FROM {cte}", columns.join(", "));
+    // In key order, so that the reader formats each key once, not once per sample.
+    let order = if keys.is_empty() { String::new() } else { format!(" ORDER BY {}", keys.join(", ")) };
+    let select = format!("SELECT {} FROM {cte}{order}", columns.join(", "));
     let mut parsed = Parser::parse_sql(&dialect, &select).map_err(|e| fail(e.to_string()))?;
     let Some(Statement::Query(mut outer)) = parsed.pop() else { unreachable!("a SELECT parses as a query") };
     outer.with = Some(with);
@@ -152,7 +181,7 @@ mod tests {
         let kpi = crate::kpi::catalog::builtin().unwrap().into_iter().find(|k| k.id == "mttr").unwrap();
         let sql = sample_query(&kpi, "durations", "hours", &["priority"]).unwrap();
         assert!(sql.starts_with("WITH durations AS ("), "{sql}");
-        assert!(sql.ends_with("SELECT priority, hours FROM durations"), "{sql}");
+        assert!(sql.ends_with("SELECT priority, hours FROM durations ORDER BY priority"), "samples come in key order: {sql}");
         let err = sample_query(&kpi, "nope", "hours", &["priority"]).unwrap_err().to_string();
         assert!(err.contains("CTE `nope`"), "{err}");
         let err = sample_query(&kpi, "durations", "hours; DROP", &[]).unwrap_err().to_string();
