@@ -39,13 +39,15 @@ WITH relevant AS (
 ),
 state_changes AS (
     -- State changes at or before the cut-off (the load already leaves later events out, so the
-    -- next change is never cut short), of every relevant ticket whole. The cut-off rides along as
-    -- a column: a join of the pauses with the one-row params table is planned as a nested loop
-    -- that costs seconds.
+    -- next change is never cut short), of every relevant ticket whole. The relevant tickets come
+    -- first, as the join's build side: with events first, DataFusion hashed every event (6.5 GB
+    -- for two months of the 10 M store, against 0.9 GB). The cut-off rides along as a column: a
+    -- join of the pauses with the one-row params table is planned as a nested loop that costs
+    -- seconds.
     SELECT e.ticket_id, e.at, e.to_value, p.as_of,
            lead(e.at) OVER (PARTITION BY e.ticket_id ORDER BY e.at, e.id) AS next_at
-    FROM events e
-    JOIN relevant r ON r.id = e.ticket_id
+    FROM relevant r
+    JOIN events e ON e.ticket_id = r.id
     CROSS JOIN params p
     WHERE lower(e.field) = 'state' AND e.at <= p.as_of
 ),
