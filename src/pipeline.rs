@@ -132,7 +132,8 @@ fn load_exports(spec: &Open, progress: &Progress, notes: &mut dyn Write) -> Resu
         None => RejectsCsv::discard(),
     };
     let options = LoadOptions { as_of: spec.as_of, first_file: 0 };
-    let summary = ingest::load_with_history(spec.inputs, &profile, &options, &mut tables, &mut rejects, None, progress)?;
+    let (files, skipped) = ingest::source::discover(spec.inputs, &profile)?;
+    let summary = ingest::load_with_history(&files, skipped, &profile, &options, &mut tables, &mut rejects, None, progress)?;
     progress.finish();
     rejects.finish()?;
     let total = summary.total();

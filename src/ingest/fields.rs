@@ -104,7 +104,7 @@ impl FieldParser<'_> {
                         b.append_null();
                         continue;
                     };
-                    let parsed = parse_number(&v, self.rules.decimal_comma).filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15);
+                    let parsed = parse_number(&v, self.rules.decimal_comma).filter(|f| f.fract() == 0.0 && f.abs() < EXACT_INTEGERS);
                     match (parsed, self.spec.domain) {
                         (Some(x), Domain::Range(lo, hi)) if (x as i64) < lo || (x as i64) > hi => {
                             let (code, what) = if self.value_map.is_some() {
@@ -112,8 +112,7 @@ impl FieldParser<'_> {
                             } else {
                                 (RejectCode::OutOfRange, format!("{name} `{v}`"))
                             };
-                            let hi = if hi == i64::MAX { String::new() } else { hi.to_string() };
-                            report(i, &v, code, format!("{what} is outside {lo}..{hi}; {}", self.map_hint()));
+                            report(i, &v, code, outside_reason(&what, lo, hi, &self.map_hint()));
                             b.append_null();
                         }
                         (Some(x), _) => b.append_value(x as i64),
@@ -122,7 +121,7 @@ impl FieldParser<'_> {
                             b.append_null();
                         }
                         (None, _) => {
-                            report(i, &v, RejectCode::InvalidInteger, format!("{name} `{v}` is not an integer; {}", self.map_hint()));
+                            report(i, &v, RejectCode::InvalidInteger, not_integer_reason(name, &v, &self.map_hint()));
                             b.append_null();
                         }
                     }
@@ -207,6 +206,20 @@ pub fn parse_number(s: &str, decimal_comma: bool) -> Option<f64> {
     let s = s.trim();
     let parsed = if decimal_comma && s.contains(',') { s.replace('.', "").replace(',', ".").parse::<f64>() } else { s.parse::<f64>() };
     parsed.ok().filter(|f| f.is_finite())
+}
+
+/// Integers below this magnitude read as exactly the value written; larger ones are rejected.
+pub const EXACT_INTEGERS: f64 = 9.0e15;
+
+/// Why an integer (`what` names the field and value) lies outside its field's range `lo..=hi`.
+pub fn outside_reason(what: &str, lo: i64, hi: i64, hint: &str) -> String {
+    let hi = if hi == i64::MAX { String::new() } else { hi.to_string() };
+    format!("{what} is outside {lo}..{hi}; {hint}")
+}
+
+/// Why a value is not an integer of field `name`.
+pub fn not_integer_reason(name: &str, value: &str, hint: &str) -> String {
+    format!("{name} `{value}` is not an integer; {hint}")
 }
 
 /// Where the profile maps a field's values: the hint a reject gives for a value it does not know.

@@ -59,13 +59,17 @@ pub trait PriorHistory {
 
 /// Loads `inputs` through `profile`, writing canonical batches to `tables` and rejects to `rejects`.
 pub fn load(inputs: &[PathBuf], profile: &Profile, options: &LoadOptions, tables: &mut dyn TableSink, rejects: &mut dyn RejectSink) -> Result<LoadSummary> {
-    load_with_history(inputs, profile, options, tables, rejects, None, &crate::progress::Progress::hidden())
+    let (files, skipped) = source::discover(inputs, profile)?;
+    load_with_history(&files, skipped, profile, options, tables, rejects, None, &crate::progress::Progress::hidden())
 }
 
-/// As `load`, deriving event-log tickets from `prior` events and the new ones together, and
-/// counting the bytes of each file read on `progress`.
+/// As `load`, for files already found by `source::discover` (the summary lists them in the order
+/// given), deriving event-log tickets from `prior` events and the new ones together, and counting
+/// the bytes of each file read on `progress`.
+#[allow(clippy::too_many_arguments)]
 pub fn load_with_history(
-    inputs: &[PathBuf],
+    files: &[SourceFile],
+    skipped: Vec<source::Skipped>,
     profile: &Profile,
     options: &LoadOptions,
     tables: &mut dyn TableSink,
@@ -73,10 +77,9 @@ pub fn load_with_history(
     prior: Option<&dyn PriorHistory>,
     progress: &crate::progress::Progress,
 ) -> Result<LoadSummary> {
-    let (files, skipped) = source::discover(inputs, profile)?;
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(&f.path).ok()).map(|m| m.len()).sum();
     progress.stage_bytes("reading exports", total);
-    let mut summary = LoadSummary::new(profile, options, &files, skipped);
+    let mut summary = LoadSummary::new(profile, options, files, skipped);
     for table in Table::ALL {
         let mine: Vec<(usize, &SourceFile)> = files.iter().enumerate().filter(|(_, f)| f.table == table).collect();
         if mine.is_empty() {

@@ -9,16 +9,13 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, TimestampMi
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 
-use super::fields::{Report, field_hint, missing_reason};
+use super::fields::{EXACT_INTEGERS, Report, field_hint, missing_reason, not_integer_reason, outside_reason};
 use super::profile::TableRules;
 use super::raw::RejectCode;
 use super::timestamp::Reading;
 use crate::error::Result;
 use crate::model::{Domain, FieldKind, FieldSpec, Table, UTC};
 use crate::time::rfc3339;
-
-/// Integers that parse as the same value below this magnitude; the text path rejects the rest.
-const EXACT_INTEGERS: f64 = 9.0e15;
 
 pub struct Typed<'a> {
     pub spec: &'a FieldSpec,
@@ -88,13 +85,12 @@ impl Typed<'_> {
             let x = values.value(row);
             let hint = || field_hint(self.table, name);
             if (x as f64).abs() >= EXACT_INTEGERS {
-                report(row, &x.to_string(), RejectCode::InvalidInteger, format!("{name} `{x}` is not an integer; {}", hint()));
+                report(row, &x.to_string(), RejectCode::InvalidInteger, not_integer_reason(name, &x.to_string(), &hint()));
                 *rejected = true;
             } else if let Domain::Range(lo, hi) = self.spec.domain
                 && (x < lo || x > hi)
             {
-                let hi = if hi == i64::MAX { String::new() } else { hi.to_string() };
-                report(row, &x.to_string(), RejectCode::OutOfRange, format!("{name} `{x}` is outside {lo}..{hi}; {}", hint()));
+                report(row, &x.to_string(), RejectCode::OutOfRange, outside_reason(&format!("{name} `{x}`"), lo, hi, &hint()));
                 *rejected = true;
             }
         }

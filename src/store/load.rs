@@ -204,11 +204,14 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
     let mut rows = if base.is_none() { LoadedRows::streaming(generation, store.to_path_buf()) } else { LoadedRows::new(generation) };
     let options = LoadOptions { as_of: request.as_of, first_file };
     let history = base.map(|m| StoredHistory { dir: store, manifest: m });
-    // The manifest records each source's hash: computed alongside the load, not after it.
-    let (inputs, _) = ingest::source::discover(request.inputs, request.profile)?;
-    let hashing = std::thread::spawn(move || inputs.into_iter().map(|f| (f.path.display().to_string(), file_sha256(&f.path))).collect::<HashMap<_, _>>());
+    let (files, skipped) = ingest::source::discover(request.inputs, request.profile)?;
+    // The manifest records each source's hash, in the summary's order of files: computed
+    // alongside the load, not after it.
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let hashing = std::thread::spawn(move || paths.iter().map(|p| file_sha256(p)).collect::<Vec<_>>());
     let summary = ingest::load_with_history(
-        request.inputs,
+        &files,
+        skipped,
         request.profile,
         &options,
         &mut rows,
@@ -295,13 +298,13 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
     fault(Fault::AfterDataFiles);
 
     let mut sources = base.map(|m| m.sources.clone()).unwrap_or_default();
-    let mut hashes = hashing.join().map_err(|_| store_error(store, "hashing the sources failed; please report this"))?;
-    for file in &summary.files {
+    let hashes = hashing.join().map_err(|_| store_error(store, "hashing the sources failed; please report this"))?;
+    for (file, sha256) in summary.files.iter().zip(hashes) {
         let path = Path::new(&file.path);
         sources.push(SourceRecord {
             path: file.path.clone(),
             bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-            sha256: hashes.remove(&file.path).unwrap_or_else(|| file_sha256(path))?,
+            sha256: sha256?,
             load: generation,
             table: file.table.clone(),
             format: file.format,
