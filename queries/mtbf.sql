@@ -36,77 +36,61 @@ known_cis AS (
            least(c.in_service_to, w.we) AS oe
     FROM cis c CROSS JOIN w
 ),
+-- Each failure once for each scope it counts in: through its CI and through its service.
+failure_keys AS (
+    SELECT s.scope, CASE WHEN s.scope = 'ci' THEN f.ci ELSE f.service END AS key, f.fs, f.fe, f.ws, f.we
+    FROM failures f CROSS JOIN (VALUES ('ci'), ('service')) AS s(scope)
+),
 entities AS (
     SELECT * FROM known_cis
     UNION ALL
-    SELECT 'ci', f.ci, w.ws, w.we
-    FROM (SELECT DISTINCT ci FROM failures WHERE ci IS NOT NULL) f CROSS JOIN w
-    WHERE f.ci NOT IN (SELECT id FROM cis)
-    UNION ALL
-    SELECT 'service', s.service, w.ws, w.we
-    FROM (SELECT service FROM cis WHERE service IS NOT NULL UNION SELECT service FROM failures WHERE service IS NOT NULL) s
+    -- CIs that appear only on failures, and services (of CIs or of failures): the whole window.
+    SELECT k.scope, k.key, w.ws, w.we
+    FROM (SELECT fk.scope, fk.key
+          FROM (SELECT DISTINCT scope, key FROM failure_keys WHERE key IS NOT NULL) fk
+          LEFT JOIN cis c ON fk.scope = 'ci' AND c.id = fk.key
+          WHERE c.id IS NULL
+          UNION
+          SELECT 'service', service FROM cis WHERE service IS NOT NULL) k
     CROSS JOIN w
 ),
 observed AS (
     SELECT scope, key, os, oe, (extract(epoch FROM oe) - extract(epoch FROM os)) / 3600.0 AS observation_hours
     FROM entities WHERE oe > os
 ),
--- Each failure with the observation span of its CI (from cis, else the window) and of its service
+-- Each failure with the observation span of its CI (from cis, else the window) or of its service
 -- (the window), as `observed` has them, worked out here rather than joined from `observed`:
 -- DataFusion plans a CTE afresh at every use, and `observed` is itself built from `failures`.
+-- So the incidents are read twice: here and for `entities`.
 spans AS (
-    SELECT 'ci' AS scope, f.ci AS key,
-           CASE WHEN c.key IS NULL THEN f.ws ELSE c.os END AS os,
-           CASE WHEN c.key IS NULL THEN f.we ELSE c.oe END AS oe,
-           f.fs, f.fe
-    FROM failures f LEFT JOIN known_cis c ON c.key = f.ci
-    WHERE f.ci IS NOT NULL
-    UNION ALL
-    SELECT 'service', f.service, f.ws, f.we, f.fs, f.fe FROM failures f WHERE f.service IS NOT NULL
-),
-hits AS (
-    SELECT * FROM spans WHERE oe > os
+    SELECT fk.scope, fk.key,
+           CASE WHEN c.key IS NULL THEN fk.ws ELSE c.os END AS os,
+           CASE WHEN c.key IS NULL THEN fk.we ELSE c.oe END AS oe,
+           fk.fs, fk.fe
+    FROM failure_keys fk LEFT JOIN known_cis c ON fk.scope = 'ci' AND c.key = fk.key
+    WHERE fk.key IS NOT NULL
 ),
 clipped AS (
     SELECT scope, key, greatest(fs, os) AS s, least(fe, oe) AS e, fs >= os AND fs < oe AS starts_inside
-    FROM hits
+    FROM spans WHERE oe > os
 ),
-ordered AS (
-    SELECT scope, key, s, e,
-           max(e) OVER (PARTITION BY scope, key ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
-    FROM clipped WHERE e > s
-),
-islands AS (
-    SELECT scope, key, s, e,
-           sum(CASE WHEN previous_end IS NULL OR s > previous_end THEN 1 ELSE 0 END)
-               OVER (PARTITION BY scope, key ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island
-    FROM ordered
-),
-outages AS (
-    SELECT scope, key, min(s) AS s, max(e) AS e FROM islands GROUP BY scope, key, island
-),
--- Downtime and the gaps between outages in one pass over the outages (see spans).
-gaps AS (
-    SELECT scope, key, s, e,
-           (extract(epoch FROM lead(s) OVER (PARTITION BY scope, key ORDER BY s)) - extract(epoch FROM e)) / 3600.0 AS gap
-    FROM outages
-),
+-- The failures that start inside the observed time, and the union of the clipped outages:
+-- `outage_union` merges overlapping or touching outages in time order and gives their total
+-- length and the mean gap between them (src/kpi/outages.rs). One aggregate, where three window
+-- passes over the outages each sorted them again.
 outage_stats AS (
-    SELECT scope, key, sum(extract(epoch FROM e) - extract(epoch FROM s)) / 3600.0 AS downtime_hours, avg(gap) AS mean_gap_hours
-    FROM gaps GROUP BY scope, key
-),
-counts AS (
-    SELECT scope, key, count(CASE WHEN starts_inside THEN 1 END) AS failures FROM clipped GROUP BY scope, key
+    SELECT scope, key, failures, get_field(u, 'downtime_hours') AS downtime_hours, get_field(u, 'mean_gap_hours') AS mean_gap_hours
+    FROM (SELECT scope, key, count(CASE WHEN starts_inside THEN 1 END) AS failures, outage_union(s, e) AS u
+          FROM clipped GROUP BY scope, key) AS grouped
 )
 SELECT o.scope, o.key,
-       coalesce(c.failures, 0) AS failures,
+       coalesce(d.failures, 0) AS failures,
        o.observation_hours,
        coalesce(d.downtime_hours, 0.0) AS downtime_hours,
-       (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / nullif(coalesce(c.failures, 0), 0) AS mtbf_hours,
-       coalesce(d.downtime_hours, 0.0) / nullif(coalesce(c.failures, 0), 0) AS mttr_hours,
+       (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / nullif(coalesce(d.failures, 0), 0) AS mtbf_hours,
+       coalesce(d.downtime_hours, 0.0) / nullif(coalesce(d.failures, 0), 0) AS mttr_hours,
        (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / o.observation_hours AS availability,
        d.mean_gap_hours
 FROM observed o
-LEFT JOIN counts c ON c.scope = o.scope AND c.key = o.key
 LEFT JOIN outage_stats d ON d.scope = o.scope AND d.key = o.key
 ORDER BY availability, failures DESC, o.scope, o.key

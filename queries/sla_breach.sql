@@ -27,15 +27,22 @@
 --   (incidents with none form their own group, null), and only the months and groups with a decided
 --   clock appear.
 WITH relevant AS (
-    -- The incidents with a clock that can be decided in the period (the condition of `clocks`
-    -- below, for either clock): only their state changes are ordered, which for one month of a
-    -- long history is a small part of them all.
+    -- The incidents that can have a pause: a clock that can be decided in the period (the
+    -- condition of `clocks` below, for either clock) and a change into a pause state by the
+    -- cut-off. Only their state changes are ordered; every other clock has no pause, as the
+    -- outer join with `pauses` gives it. In the generated data a tenth of the incidents pause, so
+    -- the window orders a seventh of the state changes (1 M store: 9.9 → 5.4 CPU-seconds).
     SELECT i.id
     FROM incidents i CROSS JOIN params p
     WHERE i.opened_at <= p.as_of
       AND i.opened_at < p.period_end
       AND NOT (coalesce(coalesce(i.acknowledged_at, i.resolved_at) <= p.as_of AND coalesce(i.acknowledged_at, i.resolved_at) < p.period_start, false)
                AND coalesce(i.resolved_at <= p.as_of AND i.resolved_at < p.period_start, false))
+      AND i.id IN (SELECT e.ticket_id
+                   FROM events e
+                   JOIN sla_pause_states ps ON ps.state = e.to_value
+                   CROSS JOIN params p
+                   WHERE lower(e.field) = 'state' AND e.at <= p.as_of)
 ),
 state_changes AS (
     -- State changes at or before the cut-off (the load already leaves later events out, so the
@@ -59,16 +66,15 @@ pauses AS (
     JOIN sla_pause_states ps ON ps.state = s.to_value
     GROUP BY s.ticket_id
 ),
-clocks AS (
+unpaused AS (
     SELECT i.id, i.by_group, i.priority, c.sla, t.calendar, i.opened_at AS started,
            CASE WHEN c.sla = 'response' THEN t.response_hours ELSE t.resolution_hours END AS target,
            CASE WHEN c.sla = 'response' THEN coalesce(i.acknowledged_at, i.resolved_at) ELSE i.resolved_at END AS stop_at,
-           pz.pause_starts, pz.pause_ends, p.as_of, p.period_start, p.period_end
+           p.as_of, p.period_start, p.period_end
     FROM incidents i
     JOIN sla_targets t ON t.priority = i.priority
     CROSS JOIN (VALUES ('response'), ('resolution')) AS c(sla)
     CROSS JOIN params p
-    LEFT JOIN pauses pz ON pz.ticket_id = i.id
     WHERE i.opened_at <= p.as_of
       -- Only clocks that can be decided in the period: one is decided at its stop (met) or at its
       -- deadline (breached, which comes before any stop), and neither comes before the start, so
@@ -76,6 +82,13 @@ clocks AS (
       AND i.opened_at < p.period_end
       AND NOT coalesce(CASE WHEN c.sla = 'response' THEN coalesce(i.acknowledged_at, i.resolved_at) ELSE i.resolved_at END <= p.as_of
                        AND CASE WHEN c.sla = 'response' THEN coalesce(i.acknowledged_at, i.resolved_at) ELSE i.resolved_at END < p.period_start, false)
+),
+clocks AS (
+    -- The pauses come first, as the hash join's build side: a tenth of the incidents, where
+    -- `LEFT JOIN pauses` would hash every clock (370 MB for the 1 M store).
+    SELECT k.*, pz.pause_starts, pz.pause_ends
+    FROM pauses pz
+    RIGHT JOIN unpaused k ON pz.ticket_id = k.id
 ),
 -- The parameters ride along from clocks rather than being joined again: a join of two million
 -- clocks with the one-row params table would hold every clock in memory at once.
@@ -88,14 +101,19 @@ evaluated AS (
     FROM clocks k
 ),
 decided AS (
-    SELECT id, by_group, priority, sla,
-           elapsed > target AS breached,
-           stopped IS NULL AS still_open,
-           report_month(CASE WHEN elapsed > target THEN deadline ELSE stopped END) AS month
-    FROM evaluated e
-    WHERE (stopped IS NOT NULL OR elapsed > target)
-      AND CASE WHEN elapsed > target THEN deadline ELSE stopped END >= period_start
-      AND CASE WHEN elapsed > target THEN deadline ELSE stopped END < period_end
+    -- Every clock, with month null unless it is decided in the period. The clocks are not
+    -- filtered here: a filter on the clock functions' results is pushed below the projection
+    -- that computes them, and DataFusion then computes them twice (once to filter, once to keep).
+    -- The rows without a month form their own group in `stats`, dropped at the end.
+    SELECT id, by_group, priority, sla, breached, still_open,
+           report_month(CASE WHEN decided_at >= period_start AND decided_at < period_end THEN decided_at END) AS month
+    FROM (SELECT id, by_group, priority, sla, period_start, period_end,
+                 elapsed > target AS breached,
+                 stopped IS NULL AS still_open,
+                 -- A breached clock is decided at its deadline, a met one at its stop; one that
+                 -- neither stopped nor breached is not decided (null).
+                 CASE WHEN elapsed > target THEN deadline ELSE stopped END AS decided_at
+          FROM evaluated) AS e
 ),
 stats AS (
     SELECT month, by_group,
@@ -125,4 +143,5 @@ SELECT * FROM (
     FULL JOIN stats s ON s.month = g.month AND (s.by_group IS NOT DISTINCT FROM g.by_group) AND s.scope = g.scope
                      AND (s.priority IS NOT DISTINCT FROM g.priority) AND s.sla = g.sla
 ) AS rates
+WHERE month IS NOT NULL
 ORDER BY month, by_group NULLS LAST, scope, priority NULLS LAST, CASE sla WHEN 'response' THEN 1 ELSE 2 END

@@ -143,9 +143,11 @@ pub fn session_in(timezone: &str, runtime: Arc<RuntimeEnv>) -> SessionContext {
     with_functions(SessionContext::new_with_config_rt(config(timezone), runtime))
 }
 
-/// Functions every session has, whatever it runs: `percentile_cont` with an exact weight.
+/// Functions every session has, whatever it runs: `percentile_cont` with an exact weight, and
+/// `outage_union` (MTBF's downtime).
 fn with_functions(ctx: SessionContext) -> SessionContext {
     ctx.register_udaf(crate::kpi::percentile::udaf());
+    ctx.register_udaf(crate::kpi::outages::udaf());
     ctx
 }
 

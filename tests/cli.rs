@@ -134,11 +134,11 @@ fn parallel_conversion_keeps_file_order() {
 fn a_query_over_the_memory_limit_fails_naming_the_kpi_and_the_limit() {
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
     mttx()
-        .args(["kpi", "--only", "sla_breach,volume", "--memory-limit", "4M", "--input"])
+        .args(["kpi", "--only", "sla_breach,volume", "--memory-limit", "2M", "--input"])
         .arg(&sample)
         .assert()
         .code(2)
-        .stderr(contains("sla_breach (built-in) needs more memory than --memory-limit 4 MiB allows"))
+        .stderr(contains("sla_breach (built-in) needs more memory than --memory-limit 2 MiB allows"))
         .stderr(contains("1 KPI query failed"));
     // Even the scan for the data's extent, before any KPI, says which limit it hit.
     mttx()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{Datelike, TimeZone};
 use chrono_tz::Tz;
-use datafusion::arrow::array::{Array, AsArray, StringBuilder};
+use datafusion::arrow::array::{Array, AsArray, ListArray, StringBuilder, TimestampMicrosecondArray};
 use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
@@ -232,17 +232,34 @@ impl BusinessTime {
     }
 }
 
-/// Row `row` of two parallel lists of timestamps, as (start, end) pairs; nulls are skipped.
-fn pauses_at(starts: &dyn Array, ends: &dyn Array, row: usize) -> Vec<(i64, i64)> {
-    let (Some(starts), Some(ends)) = (starts.as_list_opt::<i32>(), ends.as_list_opt::<i32>()) else {
-        return Vec::new();
-    };
-    if starts.is_null(row) || ends.is_null(row) {
-        return Vec::new();
+/// Two parallel lists of timestamps (pause starts and ends), read as (start, end) pairs row by
+/// row through the lists' offsets: slicing each row's list would allocate an array per clock.
+struct PauseLists<'a> {
+    lists: Option<[(&'a ListArray, &'a TimestampMicrosecondArray); 2]>,
+}
+
+impl<'a> PauseLists<'a> {
+    fn new(starts: &'a dyn Array, ends: &'a dyn Array) -> Self {
+        let list = |array: &'a dyn Array| {
+            let list = array.as_list_opt::<i32>()?;
+            Some((list, list.values().as_primitive_opt::<TimestampMicrosecondType>()?))
+        };
+        PauseLists { lists: list(starts).zip(list(ends)).map(|(s, e)| [s, e]) }
     }
-    let (s, e) = (starts.value(row), ends.value(row));
-    let (s, e) = (s.as_primitive::<TimestampMicrosecondType>(), e.as_primitive::<TimestampMicrosecondType>());
-    (0..s.len().min(e.len())).filter(|&i| s.is_valid(i) && e.is_valid(i)).map(|i| (s.value(i), e.value(i))).collect()
+
+    /// Row `row`'s pairs into `out`; nulls are skipped.
+    fn fill(&self, row: usize, out: &mut Vec<(i64, i64)>) {
+        out.clear();
+        let Some([(starts, start_values), (ends, end_values)]) = self.lists else { return };
+        if starts.is_null(row) || ends.is_null(row) {
+            return;
+        }
+        let (s, e) = (starts.value_offsets()[row] as usize, ends.value_offsets()[row] as usize);
+        let len = starts.value_length(row).min(ends.value_length(row)) as usize;
+        out.extend(
+            (0..len).filter(|&i| start_values.is_valid(s + i) && end_values.is_valid(e + i)).map(|i| (start_values.value(s + i), end_values.value(e + i))),
+        );
+    }
 }
 
 impl ScalarUDFImpl for BusinessTime {
@@ -286,6 +303,8 @@ impl ScalarUDFImpl for BusinessTime {
             BusinessClock::Hours | BusinessClock::RunningHours => {
                 let end = timestamps(1)?;
                 let mut out = datafusion::arrow::array::Float64Builder::with_capacity(rows);
+                let lists = (self.clock == BusinessClock::RunningHours).then(|| PauseLists::new(arrays[3].as_ref(), arrays[4].as_ref()));
+                let mut pauses = Vec::new();
                 for row in 0..rows {
                     if start.is_null(row) || end.is_null(row) || names.is_null(row) {
                         out.append_null();
@@ -294,11 +313,12 @@ impl ScalarUDFImpl for BusinessTime {
                     let name = names.value(row);
                     let calendar = self.calendars.get(name)?;
                     let cache = caches.entry(name).or_default();
-                    let hours = if self.clock == BusinessClock::Hours {
-                        calendar.business_hours_with(start.value(row), end.value(row), cache)
-                    } else {
-                        let pauses = pauses_at(arrays[3].as_ref(), arrays[4].as_ref(), row);
-                        super::calendar::running_hours(calendar, start.value(row), end.value(row), &pauses, cache)
+                    let hours = match &lists {
+                        None => calendar.business_hours_with(start.value(row), end.value(row), cache),
+                        Some(lists) => {
+                            lists.fill(row, &mut pauses);
+                            super::calendar::running_hours(calendar, start.value(row), end.value(row), &pauses, cache)
+                        }
                     };
                     out.append_value(hours);
                 }
@@ -310,6 +330,8 @@ impl ScalarUDFImpl for BusinessTime {
                     None => return exec_err!("sla_deadline: argument 2 must be hours as a DOUBLE"),
                 };
                 let mut out = datafusion::arrow::array::TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(UTC);
+                let lists = PauseLists::new(arrays[3].as_ref(), arrays[4].as_ref());
+                let mut pauses = Vec::new();
                 for row in 0..rows {
                     if start.is_null(row) || hours.is_null(row) || names.is_null(row) {
                         out.append_null();
@@ -318,7 +340,7 @@ impl ScalarUDFImpl for BusinessTime {
                     let name = names.value(row);
                     let calendar = self.calendars.get(name)?;
                     let cache = caches.entry(name).or_default();
-                    let pauses = pauses_at(arrays[3].as_ref(), arrays[4].as_ref(), row);
+                    lists.fill(row, &mut pauses);
                     out.append_option(super::calendar::running_deadline(calendar, start.value(row), hours.value(row), &pauses, cache));
                 }
                 Ok(ColumnarValue::Array(Arc::new(out.finish())))
