@@ -13,45 +13,25 @@
 --   starts at one of them; incidents counts all of them in the period; first_opened and last_opened
 --   bound them. Ordered by max_in_window, then incidents, descending.
 WITH scope AS (
-    SELECT i.id, i.ci, i.category, i.opened_at, i.problem_id,
-           extract(epoch FROM i.opened_at) AS t,
-           CAST(i.opened_at AS BIGINT) / greatest(p.candidate_window_days * 86400000000, 1) AS bucket
+    SELECT i.ci, i.category, i.opened_at, i.problem_id, p.candidate_window_days
     FROM incidents i CROSS JOIN params p
     WHERE i.ci IS NOT NULL AND i.opened_at >= p.period_start AND i.opened_at < p.period_end AND i.opened_at <= p.as_of
 ),
-managed AS (
-    SELECT DISTINCT ci, category FROM scope WHERE problem_id IS NOT NULL
-),
-unlinked AS (
-    SELECT s.* FROM scope s
-    LEFT JOIN managed m ON m.ci = s.ci AND (m.category IS NOT DISTINCT FROM s.category)
-    WHERE s.problem_id IS NULL AND m.ci IS NULL
-),
--- Buckets candidate_window_days wide: an incident at most that long after another of its pair is in
--- the same bucket or the next, so each incident meets only those, in a hash join on (ci, category,
--- bucket), instead of every incident of its pair. The filter still decides.
-probes AS (
-    SELECT id, ci, category, t, bucket FROM unlinked
-    UNION ALL
-    SELECT id, ci, category, t, bucket + 1 FROM unlinked
-),
-windows AS (
-    SELECT a.ci, a.category, a.id, count(*) AS in_window
-    FROM probes a
-    JOIN unlinked b ON b.ci = a.ci AND (b.category IS NOT DISTINCT FROM a.category) AND b.bucket = a.bucket
-    CROSS JOIN params p
-    WHERE b.t >= a.t AND b.t < a.t + p.candidate_window_days * 86400
-    GROUP BY a.ci, a.category, a.id
-),
+-- One pass over the pairs. A pair with any incident linked to a problem is left out whole, so in
+-- the pairs that stay every incident is unlinked and counts. `max_in_window` sorts each pair's
+-- opening times once and counts, for each, those opened in the window of candidate_window_days
+-- days that starts there (src/kpi/recurrence.rs), where a self-join paired each incident with
+-- its neighbours.
 pairs AS (
-    SELECT u.ci, u.category, count(*) AS incidents, min(u.opened_at) AS first_opened, max(u.opened_at) AS last_opened
-    FROM unlinked u GROUP BY u.ci, u.category
-),
-peaks AS (
-    SELECT ci, category, max(in_window) AS max_in_window FROM windows GROUP BY ci, category
+    SELECT ci, category,
+           count(problem_id) AS linked,
+           count(*) AS incidents, min(opened_at) AS first_opened, max(opened_at) AS last_opened,
+           max_in_window(opened_at, CAST(candidate_window_days * 86400 AS DOUBLE)) AS max_in_window
+    FROM scope
+    GROUP BY ci, category
 )
-SELECT pr.ci, pr.category, w.max_in_window, pr.incidents, pr.first_opened, pr.last_opened
+SELECT pr.ci, pr.category, pr.max_in_window, pr.incidents, pr.first_opened, pr.last_opened
 FROM pairs pr
-JOIN peaks w ON w.ci = pr.ci AND (w.category IS NOT DISTINCT FROM pr.category)
-JOIN params p ON w.max_in_window >= p.candidate_min_incidents
+JOIN params p ON pr.max_in_window >= p.candidate_min_incidents
+WHERE pr.linked = 0
 ORDER BY max_in_window DESC, incidents DESC, pr.ci, pr.category NULLS LAST

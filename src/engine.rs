@@ -143,11 +143,12 @@ pub fn session_in(timezone: &str, runtime: Arc<RuntimeEnv>) -> SessionContext {
     with_functions(SessionContext::new_with_config_rt(config(timezone), runtime))
 }
 
-/// Functions every session has, whatever it runs: `percentile_cont` with an exact weight, and
-/// `outage_union` (MTBF's downtime).
+/// Functions every session has, whatever it runs: `percentile_cont` with an exact weight,
+/// `outage_union` (MTBF's downtime) and `max_in_window` (problem candidates).
 fn with_functions(ctx: SessionContext) -> SessionContext {
     ctx.register_udaf(crate::kpi::percentile::udaf());
     ctx.register_udaf(crate::kpi::outages::udaf());
+    ctx.register_udaf(crate::kpi::recurrence::udaf());
     ctx
 }
 

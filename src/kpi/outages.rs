@@ -15,12 +15,14 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StructArray};
-use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type, TimestampMicrosecondType};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, StructArray};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, TimeUnit};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility};
+
+use super::grouped;
+use super::grouped::PerGroup;
 
 /// The aggregate UDF to register, named `outage_union`.
 pub fn udaf() -> AggregateUDF {
@@ -39,10 +41,10 @@ fn seconds(micros: i64) -> f64 {
 }
 
 /// Merges `intervals` (start, end in microseconds, each end > start) into outages and sums them.
-pub fn figures(intervals: &mut [(i64, i64)]) -> OutageFigures {
+pub fn figures(intervals: &mut [[i64; 2]]) -> OutageFigures {
     intervals.sort_unstable();
     let mut outages: Vec<(i64, i64)> = Vec::new();
-    for &(start, end) in intervals.iter() {
+    for &[start, end] in intervals.iter() {
         match outages.last_mut() {
             Some(last) if start <= last.1 => last.1 = last.1.max(end),
             _ => outages.push((start, end)),
@@ -56,10 +58,6 @@ pub fn figures(intervals: &mut [(i64, i64)]) -> OutageFigures {
 
 fn result_fields() -> Fields {
     Fields::from(vec![Field::new("downtime_hours", DataType::Float64, false), Field::new("mean_gap_hours", DataType::Float64, true)])
-}
-
-fn state_field(name: &str) -> FieldRef {
-    Arc::new(Field::new(name, DataType::List(Arc::new(Field::new_list_field(DataType::Int64, false))), true))
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -78,7 +76,7 @@ impl AggregateUDFImpl for OutageUnion {
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
         for (i, t) in args.iter().enumerate() {
-            if !matches!(t, DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, _) | DataType::Null) {
+            if !matches!(t, DataType::Timestamp(TimeUnit::Microsecond, _) | DataType::Null) {
                 return exec_err!("outage_union: argument {} must be a timestamp, got {t}", i + 1);
             }
         }
@@ -86,11 +84,11 @@ impl AggregateUDFImpl for OutageUnion {
     }
 
     fn state_fields(&self, _args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![state_field("starts"), state_field("ends")])
+        Ok(grouped::state_fields(&["starts", "ends"]))
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(OneGroup(Intervals::default())))
+        Ok(Box::new(OneGroup(intervals())))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -98,124 +96,60 @@ impl AggregateUDFImpl for OutageUnion {
     }
 
     fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(Intervals::default()))
+        Ok(Box::new(Intervals(intervals())))
     }
 }
 
 /// Each group's non-empty intervals, as they arrive.
-#[derive(Debug, Default)]
-struct Intervals {
-    groups: Vec<Vec<(i64, i64)>>,
-    held: usize,
+fn intervals() -> PerGroup<2> {
+    PerGroup::new("outage_union", |&[start, end]| end > start)
 }
 
-fn passes(filter: Option<&BooleanArray>, row: usize) -> bool {
-    filter.is_none_or(|f| f.is_valid(row) && f.value(row))
+fn evaluate_groups(groups: Vec<Vec<[i64; 2]>>) -> ArrayRef {
+    let figures: Vec<OutageFigures> = groups.into_iter().map(|mut g| figures(&mut g)).collect();
+    let downtime = Float64Array::from_iter_values(figures.iter().map(|f| f.downtime_hours));
+    let gaps: Float64Array = figures.iter().map(|f| f.mean_gap_hours).collect();
+    Arc::new(StructArray::new(result_fields(), vec![Arc::new(downtime), Arc::new(gaps)], None))
 }
 
-/// Two parallel list columns (starts, ends) of the partial state.
-fn lists(values: &[ArrayRef]) -> Result<(&ListArray, &ListArray)> {
-    match (values[0].as_list_opt::<i32>(), values[1].as_list_opt::<i32>()) {
-        (Some(s), Some(e)) => Ok((s, e)),
-        _ => exec_err!("outage_union: its partial state must be two lists"),
-    }
-}
-
-impl Intervals {
-    fn add(&mut self, group: usize, start: i64, end: i64) {
-        if end > start {
-            self.groups[group].push((start, end));
-            self.held += 1;
-        }
-    }
-
-    fn update(&mut self, values: &[ArrayRef], group_indices: &[usize], filter: Option<&BooleanArray>, total_num_groups: usize) -> Result<()> {
-        self.groups.resize_with(total_num_groups, Vec::new);
-        let (Some(starts), Some(ends)) = (values[0].as_primitive_opt::<TimestampMicrosecondType>(), values[1].as_primitive_opt::<TimestampMicrosecondType>())
-        else {
-            return exec_err!("outage_union: both arguments must be microsecond timestamps, got {} and {}", values[0].data_type(), values[1].data_type());
-        };
-        for (row, &group) in group_indices.iter().enumerate() {
-            if passes(filter, row) && starts.is_valid(row) && ends.is_valid(row) {
-                self.add(group, starts.value(row), ends.value(row));
-            }
-        }
-        Ok(())
-    }
-
-    fn merge(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
-        self.groups.resize_with(total_num_groups, Vec::new);
-        let (starts, ends) = lists(values)?;
-        let (start_values, end_values) = (starts.values().as_primitive::<Int64Type>(), ends.values().as_primitive::<Int64Type>());
-        for (row, &group) in group_indices.iter().enumerate() {
-            if starts.is_null(row) || ends.is_null(row) {
-                continue;
-            }
-            let (s, e) = (starts.value_offsets()[row] as usize, ends.value_offsets()[row] as usize);
-            for i in 0..starts.value_length(row).min(ends.value_length(row)) as usize {
-                self.add(group, start_values.value(s + i), end_values.value(e + i));
-            }
-        }
-        Ok(())
-    }
-
-    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<(i64, i64)>> {
-        let taken = emit_to.take_needed(&mut self.groups);
-        self.held -= taken.iter().map(Vec::len).sum::<usize>();
-        taken
-    }
-
-    fn evaluate_groups(groups: Vec<Vec<(i64, i64)>>) -> ArrayRef {
-        let figures: Vec<OutageFigures> = groups.into_iter().map(|mut g| figures(&mut g)).collect();
-        let downtime = Float64Array::from_iter_values(figures.iter().map(|f| f.downtime_hours));
-        let gaps: Float64Array = figures.iter().map(|f| f.mean_gap_hours).collect();
-        Arc::new(StructArray::new(result_fields(), vec![Arc::new(downtime), Arc::new(gaps)], None))
-    }
-
-    fn state_of(groups: Vec<Vec<(i64, i64)>>) -> Vec<ArrayRef> {
-        let offsets = OffsetBuffer::from_lengths(groups.iter().map(Vec::len));
-        let item = Arc::new(Field::new_list_field(DataType::Int64, false));
-        let column = |pick: fn(&(i64, i64)) -> i64| -> ArrayRef {
-            let values = Int64Array::from_iter_values(groups.iter().flatten().map(pick));
-            Arc::new(ListArray::new(item.clone(), offsets.clone(), Arc::new(values), None::<NullBuffer>))
-        };
-        vec![column(|i| i.0), column(|i| i.1)]
-    }
-}
+#[derive(Debug)]
+struct Intervals(PerGroup<2>);
 
 impl GroupsAccumulator for Intervals {
     fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], opt_filter: Option<&BooleanArray>, total_num_groups: usize) -> Result<()> {
-        self.update(values, group_indices, opt_filter, total_num_groups)
+        self.0.update(values, group_indices, opt_filter, total_num_groups)
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        Ok(Self::evaluate_groups(self.take(emit_to)))
+        Ok(evaluate_groups(self.0.take(emit_to)))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(Self::state_of(self.take(emit_to)))
+        Ok(PerGroup::state_of(&self.0.take(emit_to)))
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
-        self.merge(values, group_indices, total_num_groups)
+        self.0.merge(values, group_indices, total_num_groups)
     }
 
-    /// Each row as a group of its own: its interval, or none.
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
-        let rows = values.first().map_or(0, |v| v.len());
-        let mut each = Intervals::default();
-        each.update(values, &(0..rows).collect::<Vec<_>>(), opt_filter, rows)?;
-        Ok(Self::state_of(each.groups))
+        self.0.convert_to_state(values, opt_filter)
     }
 
     fn size(&self) -> usize {
-        self.held * std::mem::size_of::<(i64, i64)>() + self.groups.capacity() * std::mem::size_of::<Vec<(i64, i64)>>()
+        self.0.size()
     }
 }
 
 /// The same for a single group, where DataFusion asks for a plain accumulator.
 #[derive(Debug)]
-struct OneGroup(Intervals);
+struct OneGroup(PerGroup<2>);
+
+impl OneGroup {
+    fn rows(&self) -> Vec<Vec<[i64; 2]>> {
+        vec![self.0.groups.first().cloned().unwrap_or_default()]
+    }
+}
 
 impl Accumulator for OneGroup {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
@@ -224,8 +158,7 @@ impl Accumulator for OneGroup {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let groups = vec![self.0.groups.first().cloned().unwrap_or_default()];
-        ScalarValue::try_from_array(&Intervals::evaluate_groups(groups), 0)
+        ScalarValue::try_from_array(&evaluate_groups(self.rows()), 0)
     }
 
     fn size(&self) -> usize {
@@ -233,8 +166,7 @@ impl Accumulator for OneGroup {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let groups = vec![self.0.groups.first().cloned().unwrap_or_default()];
-        Intervals::state_of(groups).iter().map(|column| ScalarValue::try_from_array(column, 0)).collect()
+        PerGroup::state_of(&self.rows()).iter().map(|column| ScalarValue::try_from_array(column, 0)).collect()
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
@@ -246,6 +178,7 @@ impl Accumulator for OneGroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::array::{Array, AsArray};
 
     const HOUR: i64 = 3_600_000_000;
 
@@ -254,17 +187,17 @@ mod tests {
         // [0, 2h] and [1h, 3h] overlap: one outage [0, 3h]. [3h, 4h] touches it and joins: [0, 4h].
         // [6h, 7h] stands alone. [10h, 10h] is empty and ignored by the accumulator (not here).
         // Downtime 4 + 1 = 5 h; one gap, 4h → 6h = 2 h.
-        let mut intervals = vec![(6 * HOUR, 7 * HOUR), (HOUR, 3 * HOUR), (0, 2 * HOUR), (3 * HOUR, 4 * HOUR)];
+        let mut intervals = vec![[6 * HOUR, 7 * HOUR], [HOUR, 3 * HOUR], [0, 2 * HOUR], [3 * HOUR, 4 * HOUR]];
         assert_eq!(figures(&mut intervals), OutageFigures { downtime_hours: 5.0, mean_gap_hours: Some(2.0) });
         // No outage is no downtime, +0.0 (`sum()` of no floats is -0.0).
         assert!(figures(&mut []).downtime_hours.is_sign_positive());
         // A single outage has no gap.
-        assert_eq!(figures(&mut [(0, HOUR)]), OutageFigures { downtime_hours: 1.0, mean_gap_hours: None });
+        assert_eq!(figures(&mut [[0, HOUR]]), OutageFigures { downtime_hours: 1.0, mean_gap_hours: None });
         // Three outages [0,1h], [2h,3h], [7h,8h]: gaps 1 h and 4 h, mean 2.5 h; downtime 3 h.
-        let mut three = vec![(7 * HOUR, 8 * HOUR), (0, HOUR), (2 * HOUR, 3 * HOUR)];
+        let mut three = vec![[7 * HOUR, 8 * HOUR], [0, HOUR], [2 * HOUR, 3 * HOUR]];
         assert_eq!(figures(&mut three), OutageFigures { downtime_hours: 3.0, mean_gap_hours: Some(2.5) });
         // An interval inside another adds nothing.
-        let mut nested = vec![(0, 10 * HOUR), (2 * HOUR, 3 * HOUR)];
+        let mut nested = vec![[0, 10 * HOUR], [2 * HOUR, 3 * HOUR]];
         assert_eq!(figures(&mut nested), OutageFigures { downtime_hours: 10.0, mean_gap_hours: None });
     }
 
@@ -279,11 +212,11 @@ mod tests {
         };
         // Group 0 gets [0,1h] here and [2h,3h] in the other partition; group 1 gets an empty
         // interval here (ignored) and [5h,6h] there.
-        let mut left = Intervals::default();
+        let mut left = Intervals(intervals());
         left.update_batch(&batch(&[(0, HOUR), (4 * HOUR, 4 * HOUR)]), &[0, 1], None, 2).unwrap();
         // The other partition passes its rows on as state, one group per row.
-        let right = Intervals::default();
-        let mut merged = Intervals::default();
+        let right = Intervals(intervals());
+        let mut merged = Intervals(intervals());
         merged.merge_batch(&left.state(EmitTo::All).unwrap(), &[0, 1], 2).unwrap();
         merged.merge_batch(&right.convert_to_state(&batch(&[(2 * HOUR, 3 * HOUR), (5 * HOUR, 6 * HOUR)]), None).unwrap(), &[0, 1], 2).unwrap();
         let out = merged.evaluate(EmitTo::All).unwrap();
@@ -294,6 +227,6 @@ mod tests {
         assert_eq!((downtime.value(0), gap.value(0)), (2.0, 1.0));
         assert_eq!(downtime.value(1), 1.0);
         assert!(gap.is_null(1));
-        assert_eq!(merged.held, 0, "emitting releases the intervals");
+        assert_eq!(merged.0.held(), 0, "emitting releases the intervals");
     }
 }
