@@ -1,9 +1,10 @@
 //! `mttx report`: the monthly service report and its benchmark, from loading to files on disk.
-//! It runs the month-grained KPIs once over every month it shows (the trend window, the previous
-//! month, the same month a year earlier) and the others for each of those periods, and MTTR and
-//! SLA breaches by assignment group and by service for the period and the month before (each on
-//! its own session over the same tables), compares them, and writes report.html, report.md,
-//! kpis.json, kpis.csv, benchmark.csv and charts/.
+//! It runs the trend charts' month-grained KPIs once over every month it shows (the trend window,
+//! the previous month, the same month a year earlier), the other month-grained KPIs over the
+//! period with the month before and over the month a year earlier, the rest for each of those
+//! periods, and MTTR and SLA breaches by assignment group and by service for the period and the
+//! month before (each on its own session over the same tables); it compares them, and writes
+//! report.html, report.md, kpis.json, kpis.csv, benchmark.csv and charts/.
 
 pub mod build;
 pub mod charts;
@@ -170,26 +171,50 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         notes.push("The data does not reach back a year, so there is no same-month-last-year comparison.".into());
     }
 
-    // One run over every month the report shows (the trend window, the month before it and the
-    // same month a year ago) gives the month-grained KPIs for all of them at once, samples
-    // included; each month's rows stand alone (see `Kpi::slices_by_month`). Only the others (no
-    // month grain, or rows that depend on the window) run once per period shown.
+    // The month-grained KPIs give each month's rows alone (see `Kpi::slices_by_month`), so one
+    // run over several months gives them for all of those months at once. The trend charts' KPIs
+    // run once over every month the report shows (the trend window, the month before it and the
+    // same month a year ago); the other month-grained KPIs are only compared, so they run over the
+    // period and the month before it, and apart over the month a year ago, not over the months
+    // between (for sla_breach, the most expensive KPI, that is 3 months of clocks instead of 13).
+    // The rank tests' samples come from those two runs, for the compared months only. The KPIs
+    // without a month grain, or whose rows depend on the window, run once per period shown.
     let order: Vec<&str> = setting.kpis.iter().map(|k| k.id.as_str()).collect();
     let (sliced, per_period): (Vec<Kpi>, Vec<Kpi>) = setting.kpis.iter().cloned().partition(Kpi::slices_by_month);
-    let sliced_ids: Vec<&str> = sliced.iter().map(|k| k.id.as_str()).collect();
+    let (sliced_trend, sliced_compared): (Vec<Kpi>, Vec<Kpi>) = sliced.iter().cloned().partition(|k| build::TREND_KPIS.contains(&k.id.as_str()));
+    let trend_ids: Vec<&str> = sliced_trend.iter().map(|k| k.id.as_str()).collect();
+    let compared_ids: Vec<&str> = sliced_compared.iter().map(|k| k.id.as_str()).collect();
     let span_first = [Some(window_first), previous, year_ago].into_iter().flatten().min().unwrap_or(period);
+    let recent_first = previous.unwrap_or(period);
     // The trend charts draw only these; the ones that cannot be sliced run over the trend window.
     let trend_apart: Vec<Kpi> = per_period.iter().filter(|k| build::TREND_KPIS.contains(&k.id.as_str())).cloned().collect();
-    progress.stage("running KPI queries", 7);
-    let span_run = || async {
-        let params = pipeline.params(PeriodRequest::Months(span_first, period), setting.tuning)?;
-        let ctx = pipeline.session(&params).await?;
-        let outcomes = kpi::run::run_parallel(&ctx, sliced.clone()).await;
-        kpi::run::failures(&outcomes)?;
-        let document = KpiDocument::new(&params, &outcomes)?;
-        let samples = Samples::collect_by_month(&ctx, &sliced, true).await?;
-        progress.advance();
-        Ok::<_, Error>((document, samples))
+    progress.stage("running KPI queries", 8);
+    // Month-grained KPIs over first..=last, and the samples of every month-grained KPI by month.
+    let sliced_run = |first: YearMonth, last: YearMonth, kpis: Vec<Kpi>, with_samples: bool| {
+        let sliced = &sliced;
+        async move {
+            let params = pipeline.params(PeriodRequest::Months(first, last), setting.tuning)?;
+            let ctx = pipeline.session(&params).await?;
+            let outcomes = kpi::run::run_parallel(&ctx, kpis).await;
+            kpi::run::failures(&outcomes)?;
+            let document = KpiDocument::new(&params, &outcomes)?;
+            let samples = if with_samples { Samples::collect_by_month(&ctx, sliced, true).await? } else { HashMap::new() };
+            progress.advance();
+            Ok::<_, Error>((document, samples))
+        }
+    };
+    let compared_run = |month: Option<YearMonth>| {
+        let sliced_run = &sliced_run;
+        let kpis = sliced_compared.clone();
+        async move {
+            match month {
+                Some(m) => sliced_run(m, m, kpis, true).await.map(Some),
+                None => {
+                    progress.advance();
+                    Ok(None)
+                }
+            }
+        }
     };
     let run = |first: YearMonth, last: YearMonth, kpis: &[Kpi], with_samples: bool, by: Option<Breakdown>| {
         let kpis = kpis.to_vec();
@@ -220,9 +245,11 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
     // Teams and services: the period and the month before, cut by group and by service.
     let team_kpis: Vec<Kpi> = setting.kpis.iter().filter(|k| sections::teams::KPIS.contains(&k.id.as_str())).cloned().collect();
     let team_first = previous.unwrap_or(period);
-    let ((span, mut span_samples), trend_run, current, previous_run, year_ago_run, by_group, by_service) = runtime.block_on(async {
+    let ((span, _), recent, year_compared, trend_run, current, previous_run, year_ago_run, by_group, by_service) = runtime.block_on(async {
         tokio::try_join!(
-            span_run(),
+            sliced_run(span_first, period, sliced_trend.clone(), false),
+            sliced_run(recent_first, period, sliced_compared.clone(), true),
+            compared_run(year_ago),
             run(window_first, period, &trend_apart, false, None),
             optional(Some(period)),
             optional(previous),
@@ -231,17 +258,24 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
             run(team_first, period, &team_kpis, false, Some(Breakdown::Service)),
         )
     })?;
-    // Each period's document and samples: its months of the long run, and its own run of the rest.
+    // Each period's document and samples: its months of the trend run and of the compared run
+    // that covers it, and its own run of the rest.
+    let (recent, mut sliced_samples) = recent;
+    let year_compared = year_compared.map(|(document, samples)| {
+        sliced_samples.extend(samples);
+        document
+    });
     let mut complete = |run: Run| {
         let month = run.params.first.label();
-        let mut samples = span_samples.remove(&month).unwrap_or_default();
+        let compared = if run.params.first >= recent_first { &recent } else { year_compared.as_ref().expect("the year-ago month ran") };
+        let mut samples = sliced_samples.remove(&month).unwrap_or_default();
         samples.merge(run.samples);
-        Run { document: span.months(&run.params, &sliced_ids).merged(run.document, &order), samples, params: run.params }
+        let document = span.months(&run.params, &trend_ids).merged(compared.months(&run.params, &compared_ids), &order).merged(run.document, &order);
+        Run { document, samples, params: run.params }
     };
     let current = complete(current.expect("the period always runs"));
     let previous_run = previous_run.map(&mut complete);
     let year_ago_run = year_ago_run.map(&mut complete);
-    let trend_ids: Vec<&str> = sliced_ids.iter().copied().filter(|id| build::TREND_KPIS.contains(id)).collect();
     let trend = Run { document: span.months(&trend_run.params, &trend_ids).merged(trend_run.document, &order), ..trend_run };
     let teams = [(Breakdown::AssignmentGroup, by_group.document), (Breakdown::Service, by_service.document)];
     let coverage = runtime.block_on(coverage(pipeline.tables()))?;
