@@ -69,6 +69,8 @@ spans AS (
            fk.fs, fk.fe
     FROM failure_keys fk LEFT JOIN known_cis c ON fk.scope = 'ci' AND c.key = fk.key
     WHERE fk.key IS NOT NULL
+      -- A failure over before the window neither starts in nor overlaps any observed time.
+      AND fk.fe > fk.ws
 ),
 clipped AS (
     SELECT scope, key, greatest(fs, os) AS s, least(fe, oe) AS e, fs >= os AND fs < oe AS starts_inside
