@@ -9,9 +9,9 @@
 //! partitions by entity; one aggregate that sorts each group's intervals once is a fraction of
 //! the work (MTBF on the 10 M store spent about 2 s in those windows).
 //!
-//! The arithmetic follows the SQL it replaces, term by term, so the figures are the same to the
-//! last bit: seconds as `extract(epoch …)` gives them (microseconds / 10⁶), differences summed in
-//! time order, divided by 3600.
+//! The arithmetic follows the SQL it replaced, term by term: seconds as `extract(epoch …)` gives
+//! them (microseconds / 10⁶), differences summed in time order, divided by 3600. MTBF's output on
+//! the generated 1 M and 10 M stores was byte-identical before and after.
 
 use std::sync::Arc;
 
@@ -21,8 +21,7 @@ use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility};
 
-use super::grouped;
-use super::grouped::PerGroup;
+use super::grouped::{self, PerGroup};
 
 /// The aggregate UDF to register, named `outage_union`.
 pub fn udaf() -> AggregateUDF {

@@ -188,7 +188,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
     let recent_first = previous.unwrap_or(period);
     // The trend charts draw only these; the ones that cannot be sliced run over the trend window.
     let trend_apart: Vec<Kpi> = per_period.iter().filter(|k| build::TREND_KPIS.contains(&k.id.as_str())).cloned().collect();
-    progress.stage("running KPI queries", 8);
+    progress.stage("running KPI queries", 9);
     // Month-grained KPIs over first..=last, and the samples of every month-grained KPI by month.
     let sliced_run = |first: YearMonth, last: YearMonth, kpis: Vec<Kpi>, with_samples: bool| {
         let sliced = &sliced;
@@ -244,7 +244,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
     };
     // Teams and services: the period and the month before, cut by group and by service.
     let team_kpis: Vec<Kpi> = setting.kpis.iter().filter(|k| sections::teams::KPIS.contains(&k.id.as_str())).cloned().collect();
-    let team_first = previous.unwrap_or(period);
+    let team_first = recent_first;
     let ((span, _), recent, year_compared, trend_run, current, previous_run, year_ago_run, by_group, by_service) = runtime.block_on(async {
         tokio::try_join!(
             sliced_run(span_first, period, sliced_trend.clone(), false),
