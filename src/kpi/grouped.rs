@@ -1,14 +1,14 @@
 //! Each group's rows kept whole, for the aggregates that need them all at once (`outage_union`,
 //! `max_in_window`): N timestamp columns collected per group, the partial state as N lists of
-//! Int64 (microseconds), and the merge of partial states.
+//! Int64 (microseconds), the merge of partial states, and the same accumulators over one group.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, ListArray};
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, TimestampMicrosecondType};
-use datafusion::common::{Result, exec_err};
-use datafusion::logical_expr::EmitTo;
+use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 
 /// The partial state's fields: one list of microseconds per collected column.
 pub fn state_fields(names: &[&str]) -> Vec<FieldRef> {
@@ -21,7 +21,7 @@ fn passes(filter: Option<&BooleanArray>, row: usize) -> bool {
 
 /// The rows of each group, N microsecond values each, in arrival order. Rows with a null, or that
 /// `keep` refuses, are not kept.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PerGroup<const N: usize> {
     name: &'static str,
     keep: fn(&[i64; N]) -> bool,
@@ -118,5 +118,61 @@ impl<const N: usize> PerGroup<N> {
 
     pub fn held(&self) -> usize {
         self.held
+    }
+}
+
+/// A groups accumulator over a single group, where DataFusion asks for a plain accumulator (no
+/// GROUP BY, or a window). Evaluating and stating work on a copy: over a window DataFusion
+/// evaluates after every row and goes on adding rows.
+#[derive(Debug)]
+pub struct OneGroup<G>(pub G);
+
+impl<G: GroupsAccumulator + Clone + std::fmt::Debug + Sync + 'static> Accumulator for OneGroup<G> {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let rows = values.first().map_or(0, |v| v.len());
+        self.0.update_batch(values, &vec![0; rows], None, 1)
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        let mut copy = self.0.clone();
+        ScalarValue::try_from_array(&copy.evaluate(EmitTo::All)?, 0)
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.0.size()
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let mut copy = self.0.clone();
+        copy.state(EmitTo::All)?.iter().map(|column| ScalarValue::try_from_array(column, 0)).collect()
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let rows = states.first().map_or(0, |v| v.len());
+        self.0.merge_batch(states, &vec![0; rows], 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+
+    /// Without GROUP BY, DataFusion runs the plain accumulators (partial state, merge, evaluate):
+    /// the same figures as grouped.
+    #[tokio::test]
+    async fn one_group_runs_the_plain_accumulators() {
+        let ctx = crate::engine::session("UTC");
+        // Hours [0, 2] and [1, 3] merge into [0, 3]; [5, 6] stands apart: downtime 3 + 1 = 4 h,
+        // one gap of 5 − 3 = 2 h. Instants 0, 1, 5 h in a 2-hour window: at most 2 (0 and 1).
+        let sql = "SELECT get_field(u, 'downtime_hours'), get_field(u, 'mean_gap_hours'), most FROM (
+                       SELECT outage_union(to_timestamp_micros(a * 3600000000), to_timestamp_micros(b * 3600000000)) AS u,
+                              max_in_window(to_timestamp_micros(a * 3600000000), 7200.0) AS most
+                       FROM (VALUES (0, 2), (1, 3), (5, 6)) AS t(a, b))";
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let row = &batches[0];
+        assert_eq!(row.column(0).as_primitive::<Float64Type>().value(0), 4.0);
+        assert_eq!(row.column(1).as_primitive::<Float64Type>().value(0), 2.0);
+        assert_eq!(row.column(2).as_primitive::<Int64Type>().value(0), 2);
     }
 }

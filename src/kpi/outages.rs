@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, StructArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, TimeUnit};
-use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility};
 
-use super::grouped::{self, PerGroup};
+use super::grouped::{self, OneGroup, PerGroup};
 
 /// The aggregate UDF to register, named `outage_union`.
 pub fn udaf() -> AggregateUDF {
@@ -87,7 +87,7 @@ impl AggregateUDFImpl for OutageUnion {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(OneGroup(intervals())))
+        Ok(Box::new(OneGroup(Intervals(intervals()))))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -111,7 +111,7 @@ fn evaluate_groups(groups: Vec<Vec<[i64; 2]>>) -> ArrayRef {
     Arc::new(StructArray::new(result_fields(), vec![Arc::new(downtime), Arc::new(gaps)], None))
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Intervals(PerGroup<2>);
 
 impl GroupsAccumulator for Intervals {
@@ -137,40 +137,6 @@ impl GroupsAccumulator for Intervals {
 
     fn size(&self) -> usize {
         self.0.size()
-    }
-}
-
-/// The same for a single group, where DataFusion asks for a plain accumulator.
-#[derive(Debug)]
-struct OneGroup(PerGroup<2>);
-
-impl OneGroup {
-    fn rows(&self) -> Vec<Vec<[i64; 2]>> {
-        vec![self.0.groups.first().cloned().unwrap_or_default()]
-    }
-}
-
-impl Accumulator for OneGroup {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let rows = values.first().map_or(0, |v| v.len());
-        self.0.update(values, &vec![0; rows], None, 1)
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&evaluate_groups(self.rows()), 0)
-    }
-
-    fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.0.size()
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        PerGroup::state_of(&self.rows()).iter().map(|column| ScalarValue::try_from_array(column, 0)).collect()
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let rows = states.first().map_or(0, |v| v.len());
-        self.0.merge(states, &vec![0; rows], 1)
     }
 }
 

@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, TimeUnit};
-use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility};
 
-use super::grouped::{self, PerGroup};
+use super::grouped::{self, OneGroup, PerGroup};
 
 /// The aggregate UDF to register, named `max_in_window`.
 pub fn udaf() -> AggregateUDF {
@@ -80,7 +80,7 @@ impl AggregateUDFImpl for MaxInWindow {
 }
 
 /// Each group's instants, and the one width every row gives.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Instants {
     rows: PerGroup<1>,
     width: Option<f64>,
@@ -154,40 +154,6 @@ impl GroupsAccumulator for Instants {
 
     fn size(&self) -> usize {
         self.rows.size()
-    }
-}
-
-/// The same for a single group, where DataFusion asks for a plain accumulator.
-#[derive(Debug)]
-struct OneGroup(Instants);
-
-impl OneGroup {
-    fn rows(&self) -> Vec<Vec<[i64; 1]>> {
-        vec![self.0.rows.groups.first().cloned().unwrap_or_default()]
-    }
-}
-
-impl Accumulator for OneGroup {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let rows = values.first().map_or(0, |v| v.len());
-        self.0.update_batch(values, &vec![0; rows], None, 1)
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&self.0.evaluate_groups(self.rows()), 0)
-    }
-
-    fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.0.size()
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        self.0.state_of(&self.rows()).iter().map(|column| ScalarValue::try_from_array(column, 0)).collect()
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let rows = states.first().map_or(0, |v| v.len());
-        self.0.merge_batch(states, &vec![0; rows], 1)
     }
 }
 
