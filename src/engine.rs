@@ -144,9 +144,12 @@ pub fn session_in(timezone: &str, runtime: Arc<RuntimeEnv>) -> SessionContext {
 }
 
 /// Functions every session has, whatever it runs: `percentile_cont` with an exact weight,
-/// `outage_union` (MTBF's downtime) and `max_in_window` (problem candidates).
+/// `percentiles_cont` (several of them over the same values, and the rule that fuses such calls
+/// into it), `outage_union` (MTBF's downtime) and `max_in_window` (problem candidates).
 fn with_functions(ctx: SessionContext) -> SessionContext {
     ctx.register_udaf(crate::kpi::percentile::udaf());
+    ctx.register_udaf(crate::kpi::fused_percentiles::udaf());
+    ctx.add_optimizer_rule(crate::kpi::fused_percentiles::rule());
     ctx.register_udaf(crate::kpi::outages::udaf());
     ctx.register_udaf(crate::kpi::recurrence::udaf());
     ctx

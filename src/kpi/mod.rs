@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod document;
 pub mod extent;
+pub mod fused_percentiles;
 pub mod grouped;
 pub mod outages;
 pub mod params;

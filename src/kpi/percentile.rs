@@ -11,9 +11,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, ListArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, ListArray, StructArray};
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::functions_aggregate::percentile_cont::PercentileCont;
 use datafusion::logical_expr::ColumnarValue;
@@ -104,7 +104,7 @@ impl AggregateUDFImpl for ExactPercentileCont {
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
         Ok(match exact_for(&args) {
-            Some(percentile) => Box::new(ExactGroups { groups: Vec::new(), held: 0, percentile }),
+            Some(percentile) => Box::new(ExactGroups::single(percentile)),
             None => self.inner.create_groups_accumulator(args)?,
         })
     }
@@ -170,13 +170,27 @@ impl Accumulator for Exact {
 /// list of Float64), but evaluated in place: wrapping DataFusion's meant asking it for its state,
 /// a flattened copy of every value, and copying each group out of that list again (two extra
 /// copies of every duration, and the memory for them, on the 10 M store 20 M values per query).
-struct ExactGroups {
+/// With `fields`, it gives several percentiles of the same values as a struct of Float64, one
+/// field per percentile (`percentiles_cont`, see `fused`).
+#[derive(Debug, Clone)]
+pub(crate) struct ExactGroups {
     groups: Vec<Vec<f64>>,
     held: usize,
-    percentile: f64,
+    percentiles: Vec<f64>,
+    fields: Option<Fields>,
 }
 
 impl ExactGroups {
+    /// One percentile, as a Float64 per group.
+    fn single(percentile: f64) -> Self {
+        ExactGroups { groups: Vec::new(), held: 0, percentiles: vec![percentile], fields: None }
+    }
+
+    /// Each of `percentiles`, as the fields of one struct per group.
+    pub(crate) fn several(percentiles: Vec<f64>, fields: Fields) -> Self {
+        ExactGroups { groups: Vec::new(), held: 0, percentiles, fields: Some(fields) }
+    }
+
     fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<f64>> {
         let taken = emit_to.take_needed(&mut self.groups);
         self.held -= taken.iter().map(Vec::len).sum::<usize>();
@@ -205,9 +219,18 @@ impl GroupsAccumulator for ExactGroups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let percentile = self.percentile;
-        let result: Float64Array = self.take(emit_to).iter_mut().map(|values| interpolate(values, percentile)).collect();
-        Ok(Arc::new(result))
+        let mut groups = self.take(emit_to);
+        // Selection leaves each group's values reordered, never changed, so every percentile
+        // reads the same values.
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.percentiles.len());
+        for &percentile in &self.percentiles {
+            let column: Float64Array = groups.iter_mut().map(|values| interpolate(values, percentile)).collect();
+            columns.push(Arc::new(column));
+        }
+        match &self.fields {
+            Some(fields) => Ok(Arc::new(StructArray::try_new(fields.clone(), columns, None)?)),
+            None => columns.pop().ok_or_else(|| datafusion::common::DataFusionError::Internal("percentile_cont: no percentile".into())),
+        }
     }
 
     /// One list of the collected values per group, as DataFusion's `percentile_cont` states it.
@@ -311,14 +334,14 @@ mod tests {
     #[test]
     fn grouped_partial_states_merge() {
         let values = |v: &[Option<f64>]| -> Vec<ArrayRef> { vec![Arc::new(Float64Array::from(v.to_vec()))] };
-        let mut left = ExactGroups { groups: Vec::new(), held: 0, percentile: 0.5 };
+        let mut left = ExactGroups::single(0.5);
         // Group 0: 1, 3; group 1: 10 (a null is skipped).
         left.update_batch(&values(&[Some(1.0), Some(10.0), None, Some(3.0)]), &[0, 1, 1, 0], None, 2).unwrap();
-        let right = ExactGroups { groups: Vec::new(), held: 0, percentile: 0.5 };
+        let right = ExactGroups::single(0.5);
         // Rows 2.0 (group 0), 20.0 (group 1) and 99.0, which the filter drops.
         let filter = BooleanArray::from(vec![true, true, false]);
         let passed = right.convert_to_state(&values(&[Some(2.0), Some(20.0), Some(99.0)]), Some(&filter)).unwrap();
-        let mut merged = ExactGroups { groups: Vec::new(), held: 0, percentile: 0.5 };
+        let mut merged = ExactGroups::single(0.5);
         merged.merge_batch(&left.state(EmitTo::All).unwrap(), &[0, 1], 2).unwrap();
         merged.merge_batch(&passed, &[0, 1, 0], 2).unwrap();
         // Group 0: 1, 2, 3 → median 2. Group 1: 10, 20 → rank 0.5, 10 + 0.5 · 10 = 15.
