@@ -140,6 +140,7 @@ pub fn compare(
     peers: Option<&Peers>,
 ) -> Vec<Comparison> {
     let others: Vec<Option<Indexed>> = [previous, year_ago, baseline].into_iter().map(|p| p.map(Indexed::new)).collect();
+    let ranked = Ranked::default();
     let mut comparisons = Vec::new();
     for kpi in &current.document.kpis {
         let definition = catalog.iter().find(|k| k.id == kpi.id);
@@ -169,7 +170,7 @@ pub fn compare(
                             Direction::Worse
                         }
                     });
-                    let tested = other_row.and_then(|r| significance(test?, &kpi.id, &key, row, current, r, other.period));
+                    let tested = other_row.and_then(|r| significance(test?, &kpi.id, &key, (row, current), (r, other.period), &ranked));
                     Some(Versus {
                         label: other.period.label.clone(),
                         listed: other_row.is_some(),
@@ -235,21 +236,34 @@ fn test_n(test: &SignificanceTest, kpi: &str, key: &str, row: &Map<String, Value
     }
 }
 
+/// Rank tests already run, by the samples they compared. A rank test serves every measure it is
+/// declared for (the mean, p50 and p90 of the same durations), so each pair of samples is ranked
+/// once. The samples are borrowed for the whole comparison, so their addresses identify them.
+#[derive(Default)]
+struct Ranked(std::cell::RefCell<HashMap<[usize; 4], Option<TestResult>>>);
+
+impl Ranked {
+    fn test(&self, a: &[f64], b: &[f64]) -> Option<TestResult> {
+        let key = [a.as_ptr() as usize, a.len(), b.as_ptr() as usize, b.len()];
+        *self.0.borrow_mut().entry(key).or_insert_with(|| stats::mann_whitney_test(a, b))
+    }
+}
+
+/// The test of this period's row against the other period's, each with its period.
 fn significance(
     test: &SignificanceTest,
     kpi: &str,
     key: &str,
-    row: &Map<String, Value>,
-    current: &PeriodValues,
-    other_row: &Map<String, Value>,
-    other: &PeriodValues,
+    (row, current): (&Map<String, Value>, &PeriodValues),
+    (other_row, other): (&Map<String, Value>, &PeriodValues),
+    ranked: &Ranked,
 ) -> Option<Tested> {
     let other_n = test_n(test, kpi, key, other_row, other);
     let result = match test {
         SignificanceTest::Rank { cte, column } => {
             let a = current.samples?.get(kpi, cte, column, key)?;
             let b = other.samples?.get(kpi, cte, column, key)?;
-            stats::mann_whitney_test(a, b)?
+            ranked.test(a, b)?
         }
         SignificanceTest::Proportion { successes, trials } => {
             let (x1, n1, x2, n2) = (count(row, successes)?, count(row, trials)?, count(other_row, successes)?, count(other_row, trials)?);
