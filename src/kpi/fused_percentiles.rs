@@ -257,7 +257,13 @@ mod tests {
             let g = g.as_string::<i32>();
             for row in 0..batch.num_rows() {
                 let f = |c: usize| batch.column(c).as_primitive::<Float64Type>().value(row);
-                out.push((g.is_valid(row).then(|| g.value(row).to_string()), batch.column(1).as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(row), f(2), f(3), f(4)));
+                out.push((
+                    g.is_valid(row).then(|| g.value(row).to_string()),
+                    batch.column(1).as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(row),
+                    f(2),
+                    f(3),
+                    f(4),
+                ));
             }
         }
         out
@@ -290,7 +296,8 @@ mod tests {
     #[tokio::test]
     async fn percentiles_cont_called_directly() {
         let ctx = crate::engine::session("UTC");
-        let batches = ctx.sql("SELECT percentiles_cont(v, 0.25, 1) AS q FROM (VALUES (1.0), (2.0), (3.0), (5.0)) AS t(v)").await.unwrap().collect().await.unwrap();
+        let batches =
+            ctx.sql("SELECT percentiles_cont(v, 0.25, 1) AS q FROM (VALUES (1.0), (2.0), (3.0), (5.0)) AS t(v)").await.unwrap().collect().await.unwrap();
         let q = batches[0].column(0).as_struct();
         // Rank 0.25 · 3 = 0.75: 1 + 0.75 · (2 − 1) = 1.75; p100 is the largest.
         assert_eq!(q.column(0).as_primitive::<Float64Type>().value(0), 1.75);

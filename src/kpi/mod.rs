@@ -14,6 +14,7 @@ pub mod percentile;
 pub mod recurrence;
 pub mod run;
 pub mod sla;
+pub mod slots;
 mod timeline;
 pub mod tolerance;
 pub mod udf;

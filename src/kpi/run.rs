@@ -15,17 +15,8 @@ pub struct KpiOutcome {
     pub result: Result<Vec<RecordBatch>, String>,
 }
 
-/// How many KPI queries run at once in this process, over all sessions: one per core. DataFusion
-/// already spreads each query over the cores, so more at once adds no speed, only memory: every
-/// running query holds its hash tables and aggregate states at the same time (all of `mttx kpi`'s
-/// at once took 2.2 GB on the 10 M store).
-fn slots() -> &'static tokio::sync::Semaphore {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
-}
-
 async fn execute(ctx: &SessionContext, kpi: &Kpi) -> Result<Vec<RecordBatch>, String> {
-    let _slot = slots().acquire().await.map_err(|e| format!("{} ({}): {e}", kpi.id, kpi.origin))?;
+    let _slot = super::slots::Slots::process().acquire(super::slots::Cost::of_kpi(&kpi.id)).await;
     let run = async {
         let frame = super::breakdown::shape(ctx.sql(&kpi.sql).await?, super::breakdown::of_session(ctx))?;
         let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());

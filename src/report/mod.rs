@@ -195,10 +195,12 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         async move {
             let params = pipeline.params(PeriodRequest::Months(first, last), setting.tuning)?;
             let ctx = pipeline.session(&params).await?;
-            let outcomes = kpi::run::run_parallel(&ctx, kpis).await;
+            // The samples' queries queue for slots with the KPIs', not after them.
+            let samples = async { if with_samples { Samples::collect_by_month(&ctx, sliced, true).await } else { Ok(HashMap::new()) } };
+            let (outcomes, samples) = tokio::join!(kpi::run::run_parallel(&ctx, kpis), samples);
             kpi::run::failures(&outcomes)?;
             let document = KpiDocument::new(&params, &outcomes)?;
-            let samples = if with_samples { Samples::collect_by_month(&ctx, sliced, true).await? } else { HashMap::new() };
+            let samples = samples?;
             progress.advance();
             Ok::<_, Error>((document, samples))
         }
@@ -221,10 +223,11 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         async move {
             let params = pipeline.params(PeriodRequest::Months(first, last), setting.tuning)?.with_breakdown(by);
             let ctx = pipeline.session(&params).await?;
-            let outcomes = kpi::run::run_parallel(&ctx, kpis.clone()).await;
+            let samples = async { if with_samples { Samples::collect(&ctx, &kpis).await } else { Ok(Samples::default()) } };
+            let (outcomes, samples) = tokio::join!(kpi::run::run_parallel(&ctx, kpis.clone()), samples);
             kpi::run::failures(&outcomes)?;
             let document = KpiDocument::new(&params, &outcomes)?;
-            let samples = if with_samples { Samples::collect(&ctx, &kpis).await? } else { Samples::default() };
+            let samples = samples?;
             progress.advance();
             Ok::<_, Error>(Run { params, document, samples })
         }

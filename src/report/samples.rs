@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use datafusion::arrow::array::{Array, AsArray, make_comparator};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch, make_comparator};
 use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -14,6 +14,7 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::error::{Error, Result};
+use crate::kpi::slots::{Cost, Slots};
 use crate::kpi::{Kpi, SignificanceTest, breakdown};
 
 /// The key of rows that pool every priority (`all`) or give one (`priority`).
@@ -43,7 +44,9 @@ impl Samples {
     /// with `by_month` false, all go under "".
     pub async fn collect_by_month(ctx: &SessionContext, kpis: &[Kpi], by_month: bool) -> Result<HashMap<String, Samples>> {
         let by = breakdown::of_session(ctx);
-        let mut months: HashMap<String, Samples> = HashMap::new();
+        // Every test's query first, all run at once (each waits for a query slot like the KPIs),
+        // then read in order.
+        let mut tests = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for kpi in kpis {
             let split = by_month && kpi.meta.keys.iter().any(|k| k == "month");
@@ -53,15 +56,34 @@ impl Samples {
                 if !seen.insert(source.clone()) {
                     continue;
                 }
-                // The row key's columns in the header's order, as the document names them.
-                let names: Vec<String> = breakdown::keys(&kpi.meta.keys, by).into_iter().filter(|k| k != "month").collect();
                 let mut keys: Vec<&str> =
                     kpi.meta.keys.iter().map(String::as_str).filter(|k| *k != "month" && *k != SCOPE && (*k != breakdown::BY_GROUP || by.is_some())).collect();
                 if split {
                     keys.push("month");
                 }
                 let sql = sample_query(kpi, cte, column, &keys)?;
-                let batches = ctx.sql(&sql).await?.collect().await.map_err(|e| query_error(kpi, &e.to_string()))?;
+                tests.push((kpi, source, keys, split, sql));
+            }
+        }
+        let mut queries = tokio::task::JoinSet::new();
+        for (index, (kpi, _, _, _, sql)) in tests.iter().enumerate() {
+            let (ctx, sql, cost) = (ctx.clone(), sql.clone(), Cost::of_kpi(&kpi.id));
+            queries.spawn(async move {
+                let _slot = Slots::process().acquire(cost).await;
+                (index, async { ctx.sql(&sql).await?.collect().await }.await)
+            });
+        }
+        let mut results: Vec<Option<datafusion::error::Result<Vec<RecordBatch>>>> = tests.iter().map(|_| None).collect();
+        while let Some(joined) = queries.join_next().await {
+            let (index, result) = joined.map_err(|e| Error::Query { origin: "report".into(), message: format!("a sample query's task failed: {e}") })?;
+            results[index] = Some(result);
+        }
+        let mut months: HashMap<String, Samples> = HashMap::new();
+        for ((kpi, source, keys, split, _), result) in tests.into_iter().zip(results) {
+            let batches = result.expect("every query reports once").map_err(|e| query_error(kpi, &e.to_string()))?;
+            // The row key's columns in the header's order, as the document names them.
+            let names: Vec<String> = breakdown::keys(&kpi.meta.keys, by).into_iter().filter(|k| k != "month").collect();
+            {
                 // Month → row key → values.
                 let mut by_month_key: HashMap<String, HashMap<String, Vec<f64>>> = HashMap::new();
                 // Nulls print as empty text, as `plain` writes a JSON null in row keys.
