@@ -508,7 +508,7 @@ fn extent_of(store: &Path, manifest: &Manifest) -> Result<Extent> {
     let ctx = crate::engine::session("UTC");
     for table in Table::ALL {
         let files = manifest.tables.get(table.name()).map(|t| t.files.as_slice()).unwrap_or_default();
-        ctx.register_table(table.name(), super::reader::provider(&ctx, store, files, table.schema())?)?;
+        ctx.register_table(table.name(), super::reader::provider(&ctx, store, files, table)?)?;
     }
     crate::engine::block_on(Extent::scan(&ctx))
 }

@@ -52,7 +52,7 @@ impl Store {
         let cut = as_of.filter(|cut| self.manifest.extent.latest.is_some_and(|latest| latest > *cut));
         for table in Table::ALL {
             let files = self.manifest.tables.get(table.name()).map(|t| t.files.as_slice()).unwrap_or_default();
-            let provider = provider(ctx, &self.dir, files, table.schema())?;
+            let provider = provider(ctx, &self.dir, files, table)?;
             match cut {
                 None => ctx.register_table(table.name(), provider)?,
                 Some(cut) => {
@@ -123,13 +123,23 @@ impl Store {
     }
 }
 
-/// A table provider over exactly `files` (an empty table when there are none).
-pub fn provider(ctx: &SessionContext, store: &Path, files: &[DataFile], schema: SchemaRef) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+/// A table provider over exactly `files` of `table` (an empty table when there are none).
+pub fn provider(ctx: &SessionContext, store: &Path, files: &[DataFile], table: Table) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+    let schema = table.schema();
     if files.is_empty() {
         return Ok(Arc::new(MemTable::try_new(schema, vec![vec![]])?));
     }
     let urls = files.iter().map(|f| file_url(&store.join(&f.path))).collect::<Result<Vec<_>>>()?;
-    let format = ParquetFormat::default().with_options(ctx.copied_table_options().parquet);
+    let mut parquet = ctx.copied_table_options().parquet;
+    if table == Table::Events {
+        // The events are read for the few state changes into a pause state (a fortieth of them
+        // in the generated data): filtered while decoding, the other columns of the rows left
+        // out are never decoded (1 M store, sla_breach over two months: 1.50 → 1.30 CPU-s). Not
+        // for the other tables: there mttr and mtta ran 5–10 % slower with it.
+        parquet.global.pushdown_filters = true;
+        parquet.global.reorder_filters = true;
+    }
+    let format = ParquetFormat::default().with_options(parquet);
     let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
     let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config)?))
