@@ -83,69 +83,67 @@ impl Samples {
             let batches = result.expect("every query reports once").map_err(|e| query_error(kpi, &e.to_string()))?;
             // The row key's columns in the header's order, as the document names them.
             let names: Vec<String> = breakdown::keys(&kpi.meta.keys, by).into_iter().filter(|k| k != "month").collect();
-            {
-                // Month → row key → values.
-                let mut by_month_key: HashMap<String, HashMap<String, Vec<f64>>> = HashMap::new();
-                // Nulls print as empty text, as `plain` writes a JSON null in row keys.
-                let options = FormatOptions::default();
-                for batch in &batches {
-                    let values = datafusion::arrow::compute::cast(batch.column(keys.len()), &DataType::Float64)?;
-                    let values = values.as_primitive::<Float64Type>();
-                    let formatters =
-                        (0..keys.len()).map(|i| ArrayFormatter::try_new(batch.column(i).as_ref(), &options)).collect::<std::result::Result<Vec<_>, _>>()?;
-                    let same_key = (0..keys.len())
-                        .map(|i| make_comparator(batch.column(i).as_ref(), batch.column(i).as_ref(), SortOptions::default()))
-                        .collect::<std::result::Result<Vec<_>, _>>()?;
-                    // The month and the row keys of the last row read: rows come in key order.
-                    let mut last: Option<(usize, String, Vec<String>)> = None;
-                    for row in 0..batch.num_rows() {
-                        if values.is_null(row) || !values.value(row).is_finite() {
-                            continue;
-                        }
-                        let known = last.as_ref().is_some_and(|(at, _, _)| same_key.iter().all(|same| same(*at, row).is_eq()));
-                        if !known {
-                            let value_of = |name: &str| keys.iter().position(|k| *k == name).map(|i| formatters[i].value(row).to_string()).unwrap_or_default();
-                            let month = if split { value_of("month") } else { String::new() };
-                            let scopes: &[&str] = if names.iter().any(|n| n == SCOPE) { &["priority", "all"] } else { &[""] };
-                            let texts = scopes
-                                .iter()
-                                .map(|scope| {
-                                    let pairs: Vec<(&str, String)> = names
-                                        .iter()
-                                        .map(|name| {
-                                            let value = match name.as_str() {
-                                                SCOPE => scope.to_string(),
-                                                "priority" if *scope == "all" => String::new(),
-                                                n if by.is_some_and(|b| b.field() == n) => value_of(breakdown::BY_GROUP),
-                                                n => value_of(n),
-                                            };
-                                            (name.as_str(), value)
-                                        })
-                                        .collect();
-                                    crate::kpi::document::key_text(&pairs)
-                                })
-                                .collect();
-                            last = Some((row, month, texts));
-                        }
-                        let (at, month, texts) = last.as_mut().expect("set above");
-                        *at = row;
-                        if !by_month_key.contains_key(month.as_str()) {
-                            by_month_key.insert(month.clone(), HashMap::new());
-                        }
-                        let by_key = by_month_key.get_mut(month.as_str()).expect("inserted above");
-                        for text in texts.iter() {
-                            match by_key.get_mut(text.as_str()) {
-                                Some(samples) => samples.push(values.value(row)),
-                                None => {
-                                    by_key.insert(text.clone(), vec![values.value(row)]);
-                                }
+            // Month → row key → values.
+            let mut by_month_key: HashMap<String, HashMap<String, Vec<f64>>> = HashMap::new();
+            // Nulls print as empty text, as `plain` writes a JSON null in row keys.
+            let options = FormatOptions::default();
+            for batch in &batches {
+                let values = datafusion::arrow::compute::cast(batch.column(keys.len()), &DataType::Float64)?;
+                let values = values.as_primitive::<Float64Type>();
+                let formatters =
+                    (0..keys.len()).map(|i| ArrayFormatter::try_new(batch.column(i).as_ref(), &options)).collect::<std::result::Result<Vec<_>, _>>()?;
+                let same_key = (0..keys.len())
+                    .map(|i| make_comparator(batch.column(i).as_ref(), batch.column(i).as_ref(), SortOptions::default()))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                // The month and the row keys of the last row read: rows come in key order.
+                let mut last: Option<(usize, String, Vec<String>)> = None;
+                for row in 0..batch.num_rows() {
+                    if values.is_null(row) || !values.value(row).is_finite() {
+                        continue;
+                    }
+                    let known = last.as_ref().is_some_and(|(at, _, _)| same_key.iter().all(|same| same(*at, row).is_eq()));
+                    if !known {
+                        let value_of = |name: &str| keys.iter().position(|k| *k == name).map(|i| formatters[i].value(row).to_string()).unwrap_or_default();
+                        let month = if split { value_of("month") } else { String::new() };
+                        let scopes: &[&str] = if names.iter().any(|n| n == SCOPE) { &["priority", "all"] } else { &[""] };
+                        let texts = scopes
+                            .iter()
+                            .map(|scope| {
+                                let pairs: Vec<(&str, String)> = names
+                                    .iter()
+                                    .map(|name| {
+                                        let value = match name.as_str() {
+                                            SCOPE => scope.to_string(),
+                                            "priority" if *scope == "all" => String::new(),
+                                            n if by.is_some_and(|b| b.field() == n) => value_of(breakdown::BY_GROUP),
+                                            n => value_of(n),
+                                        };
+                                        (name.as_str(), value)
+                                    })
+                                    .collect();
+                                crate::kpi::document::key_text(&pairs)
+                            })
+                            .collect();
+                        last = Some((row, month, texts));
+                    }
+                    let (at, month, texts) = last.as_mut().expect("set above");
+                    *at = row;
+                    if !by_month_key.contains_key(month.as_str()) {
+                        by_month_key.insert(month.clone(), HashMap::new());
+                    }
+                    let by_key = by_month_key.get_mut(month.as_str()).expect("inserted above");
+                    for text in texts.iter() {
+                        match by_key.get_mut(text.as_str()) {
+                            Some(samples) => samples.push(values.value(row)),
+                            None => {
+                                by_key.insert(text.clone(), vec![values.value(row)]);
                             }
                         }
                     }
                 }
-                for (month, by_key) in by_month_key {
-                    months.entry(month).or_default().by_source.insert(source.clone(), by_key);
-                }
+            }
+            for (month, by_key) in by_month_key {
+                months.entry(month).or_default().by_source.insert(source.clone(), by_key);
             }
         }
         Ok(months)
