@@ -9,21 +9,19 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Column, DFSchema, Result, ScalarValue, plan_err};
 use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, Aggregate, AggregateUDF, AggregateUDFImpl, ColumnarValue, Expr, ExprSchemable, GroupsAccumulator, LogicalPlan, Projection, Signature,
-    Volatility,
+    Accumulator, Aggregate, AggregateUDF, AggregateUDFImpl, Expr, ExprSchemable, GroupsAccumulator, LogicalPlan, Projection, Signature, Volatility,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
 use super::grouped::OneGroup;
-use super::percentile::ExactGroups;
+use super::percentile::{ExactGroups, float_literal, state_type};
 
 const NAME: &str = "percentiles_cont";
 
@@ -49,11 +47,10 @@ struct PercentilesCont {
 
 /// The percentiles, which must be Float64 literals in [0, 1] (after coercion).
 fn percentiles(args: &AccumulatorArgs) -> Result<Vec<f64>> {
-    let empty = RecordBatch::new_empty(Arc::new(Schema::empty()));
     let mut percentiles = Vec::with_capacity(args.exprs.len().saturating_sub(1));
     for expr in args.exprs.iter().skip(1) {
-        match expr.evaluate(&empty) {
-            Ok(ColumnarValue::Scalar(ScalarValue::Float64(Some(p)))) if (0.0..=1.0).contains(&p) => percentiles.push(p),
+        match float_literal(expr) {
+            Some(p) if (0.0..=1.0).contains(&p) => percentiles.push(p),
             _ => return plan_err!("{NAME}: each percentile must be a number from 0 to 1, given as a literal; got {expr}"),
         }
     }
@@ -86,8 +83,7 @@ impl AggregateUDFImpl for PercentilesCont {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        let values = DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)));
-        Ok(vec![Arc::new(Field::new(format_state_name(args.name, "values"), values, true))])
+        Ok(vec![Arc::new(Field::new(format_state_name(args.name, "values"), state_type(), true))])
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {

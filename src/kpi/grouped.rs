@@ -15,7 +15,8 @@ pub fn state_fields(names: &[&str]) -> Vec<FieldRef> {
     names.iter().map(|name| Arc::new(Field::new(*name, DataType::List(Arc::new(Field::new_list_field(DataType::Int64, false))), true)) as FieldRef).collect()
 }
 
-fn passes(filter: Option<&BooleanArray>, row: usize) -> bool {
+/// Whether row `row` passes an aggregate's FILTER (a null counts as false); every row without one.
+pub fn passes(filter: Option<&BooleanArray>, row: usize) -> bool {
     filter.is_none_or(|f| f.is_valid(row) && f.value(row))
 }
 

@@ -19,6 +19,9 @@ use datafusion::functions_aggregate::percentile_cont::PercentileCont;
 use datafusion::logical_expr::ColumnarValue;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature};
+use datafusion::physical_expr::PhysicalExpr;
+
+use super::grouped::passes;
 
 /// The aggregate UDF to register; it takes the name `percentile_cont`.
 pub fn udaf() -> AggregateUDF {
@@ -50,15 +53,30 @@ struct ExactPercentileCont {
     inner: PercentileCont,
 }
 
-/// The percentile argument, as DataFusion reads it: a float literal, mirrored for a descending order.
-fn percentile_of(args: &AccumulatorArgs) -> Option<f64> {
+/// The value of a float literal argument; None for anything else.
+pub(crate) fn float_literal(expr: &Arc<dyn PhysicalExpr>) -> Option<f64> {
     // A literal evaluates to itself on an empty batch, as DataFusion reads it.
     let empty = datafusion::arrow::record_batch::RecordBatch::new_empty(Arc::new(datafusion::arrow::datatypes::Schema::empty()));
-    let value = match args.exprs.get(1)?.evaluate(&empty).ok()? {
-        ColumnarValue::Scalar(ScalarValue::Float64(Some(v))) => v,
-        ColumnarValue::Scalar(ScalarValue::Float32(Some(v))) => f64::from(v),
-        _ => return None,
-    };
+    match expr.evaluate(&empty).ok()? {
+        ColumnarValue::Scalar(ScalarValue::Float64(Some(v))) => Some(v),
+        ColumnarValue::Scalar(ScalarValue::Float32(Some(v))) => Some(f64::from(v)),
+        _ => None,
+    }
+}
+
+/// The partial state of a grouped percentile: one list of each group's values, as DataFusion's
+/// `percentile_cont` states it.
+pub(crate) fn state_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)))
+}
+
+fn values_list(offsets: OffsetBuffer<i32>, values: Vec<f64>, nulls: Option<NullBuffer>) -> ArrayRef {
+    Arc::new(ListArray::new(Arc::new(Field::new_list_field(DataType::Float64, true)), offsets, Arc::new(Float64Array::from(values)), nulls))
+}
+
+/// The percentile argument, as DataFusion reads it: a float literal, mirrored for a descending order.
+fn percentile_of(args: &AccumulatorArgs) -> Option<f64> {
+    let value = float_literal(args.exprs.get(1)?)?;
     let descending = args.order_bys.first().is_some_and(|sort| sort.options.descending);
     Some(if descending { 1.0 - value } else { value })
 }
@@ -209,8 +227,7 @@ impl GroupsAccumulator for ExactGroups {
         self.groups.resize_with(total_num_groups, Vec::new);
         let values = float_values(&values[0], "the ordered values")?;
         for (row, &group) in group_indices.iter().enumerate() {
-            let passes = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-            if passes && values.is_valid(row) {
+            if passes(opt_filter, row) && values.is_valid(row) {
                 self.groups[group].push(values.value(row));
                 self.held += 1;
             }
@@ -241,8 +258,7 @@ impl GroupsAccumulator for ExactGroups {
         for group in groups {
             flat.extend_from_slice(&group);
         }
-        let list = ListArray::new(Arc::new(Field::new_list_field(DataType::Float64, true)), offsets, Arc::new(Float64Array::from(flat)), None);
-        Ok(vec![Arc::new(list)])
+        Ok(vec![values_list(offsets, flat, None)])
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
@@ -273,12 +289,11 @@ impl GroupsAccumulator for ExactGroups {
     /// Each row as a group of its own: a list of its value, or a null list.
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
         let values = float_values(&values[0], "the ordered values")?;
-        let kept = |row: usize| values.is_valid(row) && opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+        let kept = |row: usize| values.is_valid(row) && passes(opt_filter, row);
         let offsets = OffsetBuffer::from_lengths((0..values.len()).map(|row| usize::from(kept(row))));
         let nulls = NullBuffer::from((0..values.len()).map(kept).collect::<Vec<bool>>());
-        let flat: Float64Array = (0..values.len()).filter(|&row| kept(row)).map(|row| values.value(row)).collect::<Vec<f64>>().into();
-        let list = ListArray::new(Arc::new(Field::new_list_field(DataType::Float64, true)), offsets, Arc::new(flat), Some(nulls));
-        Ok(vec![Arc::new(list)])
+        let flat = (0..values.len()).filter(|&row| kept(row)).map(|row| values.value(row)).collect();
+        Ok(vec![values_list(offsets, flat, Some(nulls))])
     }
 
     fn size(&self) -> usize {
