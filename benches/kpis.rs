@@ -25,8 +25,16 @@ fn pipeline(dir: &std::path::Path) -> (Pipeline, KpiParams) {
     })
     .unwrap();
     let inputs = [dir.to_path_buf()];
-    let open =
-        Open { inputs: &inputs, profile: "canonical", timezone: chrono_tz::UTC, as_of: None, sla: None, rejects: None, memory_limit: Default::default() };
+    let open = Open {
+        inputs: &inputs,
+        profile: "canonical",
+        timezone: chrono_tz::UTC,
+        as_of: None,
+        sla: None,
+        rejects: None,
+        memory_limit: Default::default(),
+        engine: Default::default(),
+    };
     let pipeline = Pipeline::open(&open, &Progress::hidden(), &mut std::io::sink()).unwrap();
     let params = pipeline.params(PeriodRequest::All, Tuning::default()).unwrap();
     (pipeline, params)

@@ -27,8 +27,16 @@ fn whole_report(c: &mut Criterion) {
     })
     .unwrap();
     let inputs = [data.path().to_path_buf()];
-    let open =
-        Open { inputs: &inputs, profile: "canonical", timezone: chrono_tz::UTC, as_of: None, sla: None, rejects: None, memory_limit: Default::default() };
+    let open = Open {
+        inputs: &inputs,
+        profile: "canonical",
+        timezone: chrono_tz::UTC,
+        as_of: None,
+        sla: None,
+        rejects: None,
+        memory_limit: Default::default(),
+        engine: Default::default(),
+    };
     let pipeline = Pipeline::open(&open, &Progress::hidden(), &mut std::io::sink()).unwrap();
     let setting = Setting { kpis: mttx::kpi::select(None, &[]).unwrap(), tuning: Tuning::default(), pipeline: &pipeline };
     let out = tempfile::tempdir().unwrap();

@@ -26,6 +26,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SIZE")]
     pub memory_limit: Option<String>,
 
+    /// Where kpi, report, check, diff, compare and sql run their queries: local (this process), or
+    /// ballista://HOST:PORT, the scheduler of an Apache DataFusion Ballista cluster (a build with
+    /// the cargo feature `ballista`). On a cluster, --input must be a store every executor can read.
+    #[arg(long, global = true, default_value = "local", value_name = "ENGINE")]
+    pub engine: String,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -57,6 +63,47 @@ pub enum Command {
     Generate(GenerateArgs),
     /// List the built-in mapping profiles, or print one as TOML to start your own.
     Profiles(ProfilesArgs),
+    /// Run the scheduler of a Ballista cluster, for `--engine ballista://HOST:PORT` (no
+    /// authentication: bind to a private network).
+    #[cfg(feature = "ballista")]
+    Scheduler(SchedulerArgs),
+    /// Run an executor of a Ballista cluster; it reads stores from paths that must be the same on
+    /// every node.
+    #[cfg(feature = "ballista")]
+    Executor(ExecutorArgs),
+}
+
+#[cfg(feature = "ballista")]
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on for clients and executors.
+    #[arg(long, default_value = "127.0.0.1:50050", value_name = "HOST:PORT")]
+    pub bind: String,
+}
+
+#[cfg(feature = "ballista")]
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler to take work from.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub scheduler: String,
+
+    /// Address to serve shuffle data to the other executors on (Arrow Flight); the next port is
+    /// taken too.
+    #[arg(long, default_value = "127.0.0.1:50051", value_name = "HOST:PORT")]
+    pub bind: String,
+
+    /// Host name the other executors reach this one by. Default: the --bind host.
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+
+    /// Directory for shuffle files. Default: a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// Tasks at once. Default: the machine's cores.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,33 @@ use crate::error::Result;
 use crate::ingest::MemorySink;
 use crate::model::Table;
 
+/// Where a command's queries run: in this process, or on an Apache DataFusion Ballista cluster
+/// (`--engine ballista://HOST:PORT`, with the cargo feature `ballista`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Engine {
+    #[default]
+    Local,
+    /// The scheduler's `host:port`.
+    Ballista { scheduler: String },
+}
+
+impl Engine {
+    /// `local` or `ballista://HOST:PORT`.
+    pub fn parse(text: &str) -> Result<Engine, String> {
+        if text == "local" {
+            return Ok(Engine::Local);
+        }
+        let Some(address) = text.strip_prefix("ballista://") else {
+            return Err(format!("`{text}`: give local, or ballista://HOST:PORT for a Ballista scheduler"));
+        };
+        let address = address.trim_end_matches('/');
+        match address.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => Ok(Engine::Ballista { scheduler: address.to_string() }),
+            _ => Err(format!("`{text}`: give the scheduler as ballista://HOST:PORT, such as ballista://10.0.0.5:50050")),
+        }
+    }
+}
+
 /// How much memory the operators of a command's queries (sorts, aggregates, joins, windows) may
 /// hold at once, all of its queries together. A query that needs more fails with an error naming
 /// the KPI and the limit, instead of the operating system killing the process. The tables
@@ -146,7 +173,7 @@ pub fn session_in(timezone: &str, runtime: Arc<RuntimeEnv>) -> SessionContext {
 /// Functions every session has, whatever it runs: `percentile_cont` with an exact weight,
 /// `percentiles_cont` (several of them over the same values, and the rule that fuses such calls
 /// into it), `outage_union` (MTBF's downtime) and `max_in_window` (problem candidates).
-fn with_functions(ctx: SessionContext) -> SessionContext {
+pub(crate) fn with_functions(ctx: SessionContext) -> SessionContext {
     ctx.register_udaf(crate::kpi::percentile::udaf());
     ctx.register_udaf(crate::kpi::fused_percentiles::udaf());
     ctx.add_optimizer_rule(crate::kpi::fused_percentiles::rule());
@@ -155,7 +182,7 @@ fn with_functions(ctx: SessionContext) -> SessionContext {
     ctx
 }
 
-fn config(timezone: &str) -> SessionConfig {
+pub(crate) fn config(timezone: &str) -> SessionConfig {
     let mut config = SessionConfig::new().with_information_schema(true);
     config.options_mut().execution.time_zone = Some(timezone.to_string());
     // DataFusion 55 skips partial aggregation when a partition's groups are nearly all distinct
@@ -188,8 +215,10 @@ pub async fn share_tables(from: &SessionContext, to: &SessionContext) -> Result<
 }
 
 /// A multi-threaded runtime for a command's queries.
+/// Its threads get 32 MiB stacks, as Ballista's own scheduler has: a cluster encodes and decodes
+/// plans recursively, and a KPI's plan is deep. The memory is reserved, not used.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| crate::Error::io("<tokio runtime>", e))
+    tokio::runtime::Builder::new_multi_thread().thread_stack_size(32 << 20).enable_all().build().map_err(|e| crate::Error::io("<tokio runtime>", e))
 }
 
 /// Runs `work` to completion on a runtime of its own, on a thread of its own, so that synchronous
@@ -217,6 +246,16 @@ mod tests {
     use datafusion::datasource::MemTable;
 
     use super::*;
+
+    #[test]
+    fn engines_read_as_people_write_them() {
+        assert_eq!(Engine::parse("local"), Ok(Engine::Local));
+        assert_eq!(Engine::parse("ballista://10.0.0.5:50050"), Ok(Engine::Ballista { scheduler: "10.0.0.5:50050".into() }));
+        assert_eq!(Engine::parse("ballista://sched.example:7000/"), Ok(Engine::Ballista { scheduler: "sched.example:7000".into() }));
+        for bad in ["", "ballista://", "ballista://host", "ballista://:50050", "ballista://host:0", "ballista://host:99999", "df://host:50050", "LOCAL"] {
+            assert!(Engine::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn memory_limits_read_as_people_write_them() {

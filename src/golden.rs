@@ -114,6 +114,8 @@ pub enum Via<'a> {
     /// A store made at this path from the exports (everything, no cut-off), then read with the
     /// case's cut-off: the results must be the same as from the exports.
     Store(&'a Path),
+    /// As `Store`, with the queries run on `engine` (a cluster's executors read the store).
+    StoreOn(&'a Path, &'a crate::engine::Engine),
 }
 
 /// A case's result as golden CSV, and the key columns it has.
@@ -151,9 +153,9 @@ pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<CaseRun> {
     };
     let sla = spec.sla.as_ref().map(|p| case.dir.join(p));
     let exports: Vec<PathBuf> = if spec.inputs.is_empty() { vec![case.dir.clone()] } else { spec.inputs.iter().map(|i| case.dir.join(i)).collect() };
-    let inputs = match via {
-        Via::Exports => exports,
-        Via::Store(dir) => {
+    let (inputs, engine) = match via {
+        Via::Exports => (exports, crate::engine::Engine::Local),
+        Via::Store(dir) | Via::StoreOn(dir, _) => {
             let (profile, text) = Profile::resolve_with_text(&spec.profile)?;
             let request = crate::store::LoadRequest {
                 inputs: &exports,
@@ -164,11 +166,20 @@ pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<CaseRun> {
                 strict: false,
             };
             crate::store::load::load(dir, &request, &Progress::hidden(), &mut std::io::sink())?;
-            vec![dir.to_path_buf()]
+            let engine = if let Via::StoreOn(_, engine) = via { (*engine).clone() } else { crate::engine::Engine::Local };
+            (vec![dir.to_path_buf()], engine)
         }
     };
-    let open =
-        Open { inputs: &inputs, profile: &spec.profile, timezone, as_of: Some(as_of), sla: sla.as_deref(), rejects: None, memory_limit: Default::default() };
+    let open = Open {
+        inputs: &inputs,
+        profile: &spec.profile,
+        timezone,
+        as_of: Some(as_of),
+        sla: sla.as_deref(),
+        rejects: None,
+        memory_limit: Default::default(),
+        engine,
+    };
     let pipeline = Pipeline::open(&open, &Progress::hidden(), &mut std::io::sink())?;
     let params = pipeline.params(request, tuning)?.with_breakdown(spec.by);
     let batches = pipeline.runtime().block_on(async {

@@ -6,6 +6,8 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod compare;
+#[cfg(feature = "ballista")]
+pub mod distributed;
 pub mod engine;
 pub mod error;
 pub mod escape;

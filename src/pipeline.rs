@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 use datafusion::prelude::SessionContext;
 
-use crate::engine::{self, MemoryLimit};
+use crate::engine::{self, Engine, MemoryLimit};
 use crate::error::{Error, Result};
 use crate::ingest::{self, LoadOptions, LoadSummary, MemorySink, Profile, RejectsCsv};
 use crate::kpi::extent::Extent;
@@ -36,6 +36,8 @@ pub struct Open<'a> {
     pub rejects: Option<&'a Path>,
     /// What the queries' operators may hold, all sessions together.
     pub memory_limit: MemoryLimit,
+    /// Where the queries run.
+    pub engine: Engine,
 }
 
 /// Where the data came from.
@@ -47,6 +49,9 @@ pub enum Origin {
 pub struct Pipeline {
     /// The canonical tables, registered once; sessions share them.
     base: SessionContext,
+    /// The canonical tables on the engine: `base` itself, or a client session of the cluster.
+    tables: SessionContext,
+    engine: Engine,
     pub policy: SlaPolicy,
     pub extent: Extent,
     /// What loading did: for exports this run's load, for a store every load it holds.
@@ -66,6 +71,16 @@ impl Pipeline {
             Some(path) => SlaPolicy::load(path)?,
             None => SlaPolicy::default_policy()?,
         };
+        if let Engine::Ballista { scheduler } = &spec.engine {
+            if !cfg!(feature = "ballista") {
+                return Err(without_ballista(scheduler));
+            }
+            if !store::is_store(spec.inputs) {
+                return Err(Error::Usage(format!(
+                    "--engine ballista://{scheduler}: the executors read the canonical store, which raw exports are not; load them first with `mttx load --out STORE` on storage every executor can read (the same path on every node), then pass --input STORE"
+                )));
+            }
+        }
         let runtime = engine::runtime()?;
         let env = spec.memory_limit.runtime_env()?;
         let base = engine::session_in(spec.timezone.name(), env.clone());
@@ -88,7 +103,15 @@ impl Pipeline {
             (Origin::Exports, load, extent)
         };
         policy.add_source_pause_states(&load.pause_states);
-        Ok(Pipeline { base, policy, extent, load, timezone: spec.timezone, as_of: spec.as_of, origin, runtime, env })
+        let tables = match spec.engine {
+            Engine::Local => base.clone(),
+            Engine::Ballista { .. } => runtime.block_on(async {
+                let ctx = session_on(&spec.engine, spec.timezone, env.clone()).await?;
+                engine::share_tables(&base, &ctx).await?;
+                Ok::<_, Error>(ctx)
+            })?,
+        };
+        Ok(Pipeline { base, tables, engine: spec.engine.clone(), policy, extent, load, timezone: spec.timezone, as_of: spec.as_of, origin, runtime, env })
     }
 
     pub fn runtime(&self) -> &tokio::runtime::Runtime {
@@ -97,7 +120,7 @@ impl Pipeline {
 
     /// The session with the canonical tables only, for SQL of the user's own.
     pub fn tables(&self) -> &SessionContext {
-        &self.base
+        &self.tables
     }
 
     /// The window and parameters of a period of this data.
@@ -108,7 +131,7 @@ impl Pipeline {
     /// A session for one period: the canonical tables shared (not copied), the KPI functions,
     /// the SLA tables and the period's parameter tables registered.
     pub async fn session(&self, params: &KpiParams) -> Result<SessionContext> {
-        let ctx = engine::session_in(self.timezone.name(), self.env.clone());
+        let ctx = session_on(&self.engine, self.timezone, self.env.clone()).await?;
         engine::share_tables(&self.base, &ctx).await?;
         kpi::register(&ctx, params, &self.policy).await?;
         Ok(ctx)
@@ -121,6 +144,22 @@ impl Pipeline {
             Ok(kpi::run::run_parallel(&ctx, kpis).await)
         })
     }
+}
+
+/// A session without tables on `engine`: local, or a client of the cluster.
+async fn session_on(engine: &Engine, timezone: Tz, env: std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>) -> Result<SessionContext> {
+    match engine {
+        Engine::Local => Ok(engine::session_in(timezone.name(), env)),
+        #[cfg(feature = "ballista")]
+        Engine::Ballista { scheduler } => crate::distributed::cluster::client_session(scheduler, timezone.name(), env).await,
+        #[cfg(not(feature = "ballista"))]
+        Engine::Ballista { scheduler } => Err(without_ballista(scheduler)),
+    }
+}
+
+/// The error of a build without the cargo feature `ballista` asked to query a cluster.
+fn without_ballista(scheduler: &str) -> Error {
+    Error::Usage(format!("--engine ballista://{scheduler}: this mttx was built without Ballista; build it with `cargo build --release --features ballista`"))
 }
 
 /// Loads raw exports into memory, and reports rejects on `notes`, so nothing is dropped unseen.

@@ -150,3 +150,25 @@ fn a_query_over_the_memory_limit_fails_naming_the_kpi_and_the_limit() {
     mttx().args(["kpi", "--only", "mttr", "--memory-limit", "lots", "--input"]).arg(&sample).assert().code(2).stderr(contains("--memory-limit `lots`"));
     mttx().args(["kpi", "--only", "sla_breach", "--memory-limit", "64M", "--input"]).arg(&sample).assert().success();
 }
+
+/// `--engine` names where the queries run; a build without the feature says how to get it, and
+/// commands that run no queries refuse the flag.
+#[test]
+fn engine_flag_is_checked_before_any_work() {
+    use predicates::prelude::PredicateBooleanExt;
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    mttx().args(["--engine", "spark://host:7077", "kpi", "--input"]).arg(&sample).assert().code(2).stderr(contains("ballista://HOST:PORT"));
+    mttx()
+        .args(["--engine", "ballista://127.0.0.1:50050", "catalog"])
+        .assert()
+        .code(2)
+        .stderr(contains("applies to kpi, report, check, diff, compare and sql"));
+    if !cfg!(feature = "ballista") {
+        mttx()
+            .args(["--engine", "ballista://127.0.0.1:50050", "kpi", "--input"])
+            .arg(&sample)
+            .assert()
+            .code(2)
+            .stderr(contains("built without Ballista").and(contains("--features ballista")));
+    }
+}

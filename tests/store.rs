@@ -9,7 +9,7 @@ use std::time::Duration;
 use predicates::str::contains;
 use serde_json::Value;
 
-use crate::util::{fixture, mttx};
+use crate::util::{fixture, mttx, same};
 
 fn load(args: &[&str], inputs: &[PathBuf]) -> assert_cmd::assert::Assert {
     let mut cmd = mttx();
@@ -342,30 +342,6 @@ fn every_kpi_is_the_same_from_a_store_as_from_its_exports() {
     assert_eq!(from_store["kpis"].as_array().unwrap().len(), mttx::kpi::catalog::BUILTIN.len());
     for (a, b) in from_store["kpis"].as_array().unwrap().iter().zip(from_exports["kpis"].as_array().unwrap()) {
         same(&a["rows"], &b["rows"], &format!("{}", a["id"]));
-    }
-}
-
-/// Equal JSON, where floats may differ in their last bits: a store's rows come sorted, so parallel
-/// sums add them in another order. |a − b| ≤ 1e-9 · max(1, |a|).
-fn same(a: &Value, b: &Value, at: &str) {
-    match (a, b) {
-        (Value::Array(x), Value::Array(y)) => {
-            assert_eq!(x.len(), y.len(), "{at}: lengths");
-            for (i, (x, y)) in x.iter().zip(y).enumerate() {
-                same(x, y, &format!("{at}[{i}]"));
-            }
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>(), "{at}: keys");
-            for (k, v) in x {
-                same(v, &y[k], &format!("{at}.{k}"));
-            }
-        }
-        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
-            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{at}: {x} vs {y}");
-        }
-        _ => assert_eq!(a, b, "{at}"),
     }
 }
 

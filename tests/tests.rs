@@ -3,6 +3,8 @@
 mod util;
 
 mod bad_input;
+#[cfg(feature = "ballista")]
+mod ballista;
 mod browser;
 mod check;
 mod cli;

@@ -6,6 +6,7 @@ use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::record_batch::RecordBatch;
 use mttx::ingest::{self, LoadOptions, LoadSummary, MemorySink, Profile, RejectsCsv};
 use mttx::model::Table;
+use serde_json::Value;
 
 pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
@@ -49,4 +50,28 @@ pub fn rejects(path: &Path) -> Vec<Vec<String>> {
 /// The directory of a store's first load: its rejects.csv and summary.json.
 pub fn first_load(store: &Path) -> PathBuf {
     store.join("loads/000001")
+}
+
+/// Equal JSON, where floats may differ in their last bits: a store's rows come sorted, so parallel
+/// sums add them in another order. |a − b| ≤ 1e-9 · max(1, |a|).
+pub fn same(a: &Value, b: &Value, at: &str) {
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}: lengths");
+            for (i, (x, y)) in x.iter().zip(y).enumerate() {
+                same(x, y, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>(), "{at}: keys");
+            for (k, v) in x {
+                same(v, &y[k], &format!("{at}.{k}"));
+            }
+        }
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{at}: {x} vs {y}");
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
 }

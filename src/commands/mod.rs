@@ -1,5 +1,7 @@
 //! What each subcommand does, as a pipeline: flags → validated settings → work → output.
 
+#[cfg(feature = "ballista")]
+mod cluster;
 mod compare;
 mod kpis;
 mod load;
@@ -26,6 +28,7 @@ pub struct Settings {
     pub timezone: Tz,
     pub as_of: Option<i64>,
     pub memory_limit: crate::engine::MemoryLimit,
+    pub engine: crate::engine::Engine,
 }
 
 impl Settings {
@@ -43,7 +46,8 @@ impl Settings {
             None => crate::engine::MemoryLimit::default(),
             Some(text) => crate::engine::MemoryLimit::parse(text).map_err(|e| Error::Usage(format!("--memory-limit {e}")))?,
         };
-        Ok(Settings { timezone, as_of, memory_limit })
+        let engine = crate::engine::Engine::parse(&cli.engine).map_err(|e| Error::Usage(format!("--engine {e}")))?;
+        Ok(Settings { timezone, as_of, memory_limit, engine })
     }
 }
 
@@ -59,6 +63,10 @@ pub enum Status {
 pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status> {
     let settings = Settings::from_cli(cli)?;
     let done = |r: Result<()>| r.map(|()| Status::Success);
+    let queries = matches!(cli.command, Command::Sql(_) | Command::Kpi(_) | Command::Report(_) | Command::Check(_) | Command::Diff(_) | Command::Compare(_));
+    if !queries && settings.engine != crate::engine::Engine::Local {
+        return Err(Error::Usage(format!("--engine {}: applies to kpi, report, check, diff, compare and sql", cli.engine)));
+    }
     match &cli.command {
         Command::Load(args) => done(load::load(args, &settings, out, err)),
         Command::Sql(args) => done(sql(args, &settings, out, err)),
@@ -71,6 +79,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status
         Command::Catalog(args) => done(kpis::catalog(args, out)),
         Command::Generate(args) => done(generate(args, out)),
         Command::Profiles(args) => done(profiles(args, out)),
+        #[cfg(feature = "ballista")]
+        Command::Scheduler(args) => done(cluster::scheduler(args, err)),
+        #[cfg(feature = "ballista")]
+        Command::Executor(args) => done(cluster::executor(args, err)),
     }
 }
 
@@ -84,6 +96,7 @@ pub fn open(input: &InputArgs, sla: Option<&Path>, rejects: Option<&Path>, setti
         sla,
         rejects,
         memory_limit: settings.memory_limit,
+        engine: settings.engine.clone(),
     };
     Pipeline::open(&spec, progress, err)
 }

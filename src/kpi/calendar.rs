@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::timeline::{Answer, Timeline};
 use crate::ingest::timestamp::local_to_utc_micros;
@@ -18,7 +18,7 @@ const DEADLINE_HORIZON_DAYS: i64 = 3660;
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// A calendar as written in the SLA policy file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarSpec {
     /// IANA zone the hours and holidays are in. Default UTC.
@@ -51,6 +51,9 @@ pub struct Calendar {
     /// Per weekday (Monday first): shifts as seconds since local midnight, sorted, not overlapping.
     week: [Vec<(u32, u32)>; 7],
     holidays: HashSet<NaiveDate>,
+    /// What the calendar was made from: a cluster's executors make it again from this, and
+    /// validate it as they would a policy file.
+    spec: CalendarSpec,
     timeline: LazyTimeline,
 }
 
@@ -69,7 +72,19 @@ impl Eq for LazyTimeline {}
 
 impl Calendar {
     pub fn always_open() -> Calendar {
-        Calendar { tz: chrono_tz::UTC, always_open: true, week: Default::default(), holidays: HashSet::new(), timeline: LazyTimeline::default() }
+        Calendar {
+            tz: chrono_tz::UTC,
+            always_open: true,
+            week: Default::default(),
+            holidays: HashSet::new(),
+            spec: CalendarSpec { always_open: true, ..CalendarSpec::default() },
+            timeline: LazyTimeline::default(),
+        }
+    }
+
+    /// The specification the calendar was made from.
+    pub fn spec(&self) -> &CalendarSpec {
+        &self.spec
     }
 
     pub fn from_spec(name: &str, spec: &CalendarSpec) -> Result<Calendar, String> {
@@ -79,7 +94,7 @@ impl Calendar {
             if !spec.hours.is_empty() || !spec.holidays.is_empty() {
                 return Err(format!("calendars.{name}: always_open = true leaves no room for hours or holidays"));
             }
-            return Ok(Calendar { tz, ..Calendar::always_open() });
+            return Ok(Calendar { tz, spec: spec.clone(), ..Calendar::always_open() });
         }
         let mut week: [Vec<(u32, u32)>; 7] = Default::default();
         for (day, shifts) in &spec.hours {
@@ -110,7 +125,7 @@ impl Calendar {
             let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| format!("calendars.{name}.holidays: `{day}` is not a date like 2026-12-25"))?;
             holidays.insert(date);
         }
-        Ok(Calendar { tz, always_open: false, week, holidays, timeline: LazyTimeline::default() })
+        Ok(Calendar { tz, always_open: false, week, holidays, spec: spec.clone(), timeline: LazyTimeline::default() })
     }
 
     /// The open intervals of one local date, as UTC microseconds.

@@ -37,6 +37,15 @@ impl ReportMonth {
         })
     }
 
+    /// The zone and buckets the function was made with.
+    pub fn timezone(&self) -> Tz {
+        self.tz
+    }
+
+    pub fn buckets(&self) -> Vec<crate::kpi::params::Bucket> {
+        (0..self.starts.len()).map(|i| crate::kpi::params::Bucket { label: self.labels[i].clone(), start: self.starts[i], end: self.ends[i] }).collect()
+    }
+
     fn label(&self, micros: i64) -> Option<std::borrow::Cow<'_, str>> {
         let i = self.starts.partition_point(|s| *s <= micros);
         if i > 0 && micros < self.ends[i - 1] {
@@ -203,7 +212,8 @@ impl Calendars {
 }
 
 /// What the business-time functions compute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BusinessClock {
     /// `business_hours(start, end, calendar)` → hours of business time.
     Hours,
@@ -229,6 +239,14 @@ impl BusinessTime {
             BusinessClock::RunningHours | BusinessClock::Deadline => 5,
         };
         ScalarUDF::from(BusinessTime { clock, calendars, signature: Signature::any(arity, Volatility::Immutable) })
+    }
+
+    pub fn clock(&self) -> BusinessClock {
+        self.clock
+    }
+
+    pub fn calendars(&self) -> &Calendars {
+        &self.calendars
     }
 }
 
