@@ -114,6 +114,30 @@ fn every_kpi_on_an_in_process_cluster_equals_the_local_engine() {
         let cluster = run_in_process(kpi_args(&engine, &store, &policy, extra));
         assert_same_results(&local, &cluster, kpis);
     }
+    // Before and after, with every significance test's samples (problem_resolution's once hung).
+    let compare = |engine: &str| {
+        let args = [
+            "--engine",
+            engine,
+            "--as-of",
+            "2026-11-01",
+            "--timezone",
+            ZONE,
+            "compare",
+            "--format",
+            "json",
+            "--before",
+            "2026-01..2026-03",
+            "--after",
+            "2026-04..2026-06",
+        ];
+        let mut args: Vec<String> = args.map(String::from).into();
+        args.extend(["--sla".into(), policy.display().to_string(), "--input".into(), store.display().to_string()]);
+        run_in_process(args)
+    };
+    let (local, cluster) = (compare("local"), compare(&engine));
+    assert!(local.to_string().len() > 10_000, "compare gave little to check");
+    same(&local, &cluster, "compare");
     runtime.shutdown_background();
 }
 
