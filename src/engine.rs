@@ -35,11 +35,20 @@ impl Engine {
             return Err(format!("`{text}`: give local, or ballista://HOST:PORT for a Ballista scheduler"));
         };
         let address = address.trim_end_matches('/');
-        match address.rsplit_once(':') {
-            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => Ok(Engine::Ballista { scheduler: address.to_string() }),
+        match host_and_port(address) {
+            Some((_, port)) if port > 0 => Ok(Engine::Ballista { scheduler: address.to_string() }),
             _ => Err(format!("`{text}`: give the scheduler as ballista://HOST:PORT, such as ballista://10.0.0.5:50050")),
         }
     }
+}
+
+/// `HOST:PORT` as its host (an IPv6 address without its brackets) and port; None when it is not
+/// one.
+pub fn host_and_port(text: &str) -> Option<(&str, u16)> {
+    let (host, port) = text.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = port.parse().ok()?;
+    (!host.is_empty()).then_some((host, port))
 }
 
 /// How much memory the operators of a command's queries (sorts, aggregates, joins, windows) may
@@ -252,6 +261,8 @@ mod tests {
         assert_eq!(Engine::parse("local"), Ok(Engine::Local));
         assert_eq!(Engine::parse("ballista://10.0.0.5:50050"), Ok(Engine::Ballista { scheduler: "10.0.0.5:50050".into() }));
         assert_eq!(Engine::parse("ballista://sched.example:7000/"), Ok(Engine::Ballista { scheduler: "sched.example:7000".into() }));
+        assert_eq!(host_and_port("[::1]:50050"), Some(("::1", 50050)));
+        assert_eq!(host_and_port("127.0.0.1:0"), Some(("127.0.0.1", 0)));
         for bad in ["", "ballista://", "ballista://host", "ballista://:50050", "ballista://host:0", "ballista://host:99999", "df://host:50050", "LOCAL"] {
             assert!(Engine::parse(bad).is_err(), "{bad}");
         }

@@ -153,8 +153,12 @@ pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<CaseRun> {
     };
     let sla = spec.sla.as_ref().map(|p| case.dir.join(p));
     let exports: Vec<PathBuf> = if spec.inputs.is_empty() { vec![case.dir.clone()] } else { spec.inputs.iter().map(|i| case.dir.join(i)).collect() };
-    let (inputs, engine) = match via {
-        Via::Exports => (exports, crate::engine::Engine::Local),
+    let engine = match via {
+        Via::StoreOn(_, engine) => engine.clone(),
+        Via::Exports | Via::Store(_) => crate::engine::Engine::Local,
+    };
+    let inputs = match via {
+        Via::Exports => exports,
         Via::Store(dir) | Via::StoreOn(dir, _) => {
             let (profile, text) = Profile::resolve_with_text(&spec.profile)?;
             let request = crate::store::LoadRequest {
@@ -166,8 +170,7 @@ pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<CaseRun> {
                 strict: false,
             };
             crate::store::load::load(dir, &request, &Progress::hidden(), &mut std::io::sink())?;
-            let engine = if let Via::StoreOn(_, engine) = via { (*engine).clone() } else { crate::engine::Engine::Local };
-            (vec![dir.to_path_buf()], engine)
+            vec![dir.to_path_buf()]
         }
     };
     let open = Open {

@@ -105,11 +105,7 @@ impl Pipeline {
         policy.add_source_pause_states(&load.pause_states);
         let tables = match spec.engine {
             Engine::Local => base.clone(),
-            Engine::Ballista { .. } => runtime.block_on(async {
-                let ctx = session_on(&spec.engine, spec.timezone, env.clone()).await?;
-                engine::share_tables(&base, &ctx).await?;
-                Ok::<_, Error>(ctx)
-            })?,
+            Engine::Ballista { .. } => runtime.block_on(with_tables(&spec.engine, spec.timezone, env.clone(), &base))?,
         };
         Ok(Pipeline { base, tables, engine: spec.engine.clone(), policy, extent, load, timezone: spec.timezone, as_of: spec.as_of, origin, runtime, env })
     }
@@ -131,8 +127,7 @@ impl Pipeline {
     /// A session for one period: the canonical tables shared (not copied), the KPI functions,
     /// the SLA tables and the period's parameter tables registered.
     pub async fn session(&self, params: &KpiParams) -> Result<SessionContext> {
-        let ctx = session_on(&self.engine, self.timezone, self.env.clone()).await?;
-        engine::share_tables(&self.base, &ctx).await?;
+        let ctx = with_tables(&self.engine, self.timezone, self.env.clone(), &self.base).await?;
         kpi::register(&ctx, params, &self.policy).await?;
         Ok(ctx)
     }
@@ -146,15 +141,23 @@ impl Pipeline {
     }
 }
 
-/// A session without tables on `engine`: local, or a client of the cluster.
-async fn session_on(engine: &Engine, timezone: Tz, env: std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>) -> Result<SessionContext> {
-    match engine {
-        Engine::Local => Ok(engine::session_in(timezone.name(), env)),
+/// A session on `engine` (local, or a client of the cluster) with `base`'s canonical tables
+/// shared, not copied.
+async fn with_tables(
+    engine: &Engine,
+    timezone: Tz,
+    env: std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+    base: &SessionContext,
+) -> Result<SessionContext> {
+    let ctx = match engine {
+        Engine::Local => engine::session_in(timezone.name(), env),
         #[cfg(feature = "ballista")]
-        Engine::Ballista { scheduler } => crate::distributed::cluster::client_session(scheduler, timezone.name(), env).await,
+        Engine::Ballista { scheduler } => crate::distributed::cluster::client_session(scheduler, timezone.name(), env).await?,
         #[cfg(not(feature = "ballista"))]
-        Engine::Ballista { scheduler } => Err(without_ballista(scheduler)),
-    }
+        Engine::Ballista { scheduler } => return Err(without_ballista(scheduler)),
+    };
+    engine::share_tables(base, &ctx).await?;
+    Ok(ctx)
 }
 
 /// The error of a build without the cargo feature `ballista` asked to query a cluster.

@@ -9,13 +9,9 @@ use crate::error::{Error, Result};
 
 /// `HOST:PORT` of flag `flag`, as host and port.
 fn host_port(flag: &str, text: &str) -> Result<(String, u16)> {
-    match text.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() => match port.parse::<u16>() {
-            Ok(port) => Ok((host.trim_start_matches('[').trim_end_matches(']').to_string(), port)),
-            Err(_) => Err(Error::Usage(format!("{flag} {text}: the port must be a number from 0 to 65535"))),
-        },
-        _ => Err(Error::Usage(format!("{flag} {text}: give HOST:PORT, such as 127.0.0.1:50050"))),
-    }
+    engine::host_and_port(text)
+        .map(|(host, port)| (host.to_string(), port))
+        .ok_or_else(|| Error::Usage(format!("{flag} {text}: give HOST:PORT with a port from 0 to 65535, such as 127.0.0.1:50050")))
 }
 
 /// Listens on --bind (port 0: any free port) and serves until the process is stopped; the first
