@@ -731,3 +731,35 @@ fn month_rows_of_a_long_run_equal_runs_of_single_months() {
         }
     }
 }
+
+/// Every built-in KPI, alone and cut by a field, reads `params` as values in its plan: no scan of
+/// the one-row table and no join with it remains, so the period filters reach the table scans
+/// (see `src/kpi/constant_row.rs`). A KPI whose SQL uses the row in a shape the rule does not
+/// fold fails here, naming it.
+#[test]
+fn every_kpi_reads_its_parameters_as_values() {
+    let timezone = chrono_tz::UTC;
+    let inputs = [world()];
+    let spec = mttx::pipeline::Open {
+        inputs: &inputs,
+        profile: "canonical",
+        timezone,
+        as_of: mttx::ingest::timestamp::parse_iso(AS_OF, timezone),
+        sla: None,
+        rejects: None,
+        memory_limit: Default::default(),
+        engine: mttx::engine::Engine::Local,
+    };
+    let pipeline = mttx::pipeline::Pipeline::open(&spec, &mttx::progress::Progress::hidden(), &mut std::io::sink()).unwrap();
+    let kpis = mttx::kpi::select(None, &[]).unwrap();
+    pipeline.runtime().block_on(async {
+        for by in [None, Some(mttx::kpi::Breakdown::AssignmentGroup)] {
+            let params = pipeline.params(mttx::kpi::PeriodRequest::All, Default::default()).unwrap().with_breakdown(by);
+            let ctx = pipeline.session(&params).await.unwrap();
+            for kpi in kpis.iter().filter(|k| by.is_none() || mttx::kpi::breakdown::supports(&k.meta.keys)) {
+                let plan = ctx.sql(&kpi.sql).await.unwrap().into_optimized_plan().unwrap().display_indent().to_string();
+                assert!(!plan.contains("TableScan: params"), "{} (by {by:?}) still scans params:\n{plan}", kpi.id);
+            }
+        }
+    });
+}

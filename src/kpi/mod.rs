@@ -4,6 +4,7 @@
 pub mod breakdown;
 pub mod calendar;
 pub mod catalog;
+mod constant_row;
 pub mod document;
 pub mod extent;
 pub mod fused_percentiles;

@@ -178,9 +178,12 @@ impl KpiParams {
 
     /// Registers `params`, `months` and the `month_priority` and `kpi_grid` grids on `ctx`.
     pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
-        for (name, batch) in [("params", self.params_batch()?), ("months", self.months_batch()?)] {
-            ctx.register_table(name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))?;
-        }
+        let params = self.params_batch()?;
+        let provider = Arc::new(MemTable::try_new(params.schema(), vec![vec![params.clone()]])?);
+        ctx.register_table("params", provider.clone())?;
+        ctx.add_optimizer_rule(super::constant_row::rule(provider, params));
+        let months = self.months_batch()?;
+        ctx.register_table("months", Arc::new(MemTable::try_new(months.schema(), vec![vec![months]])?))?;
         ctx.sql(
             "CREATE VIEW month_priority AS SELECT m.month, p.priority FROM months m CROSS JOIN \
              (SELECT column1 AS priority FROM (VALUES (1), (2), (3), (4), (5)) UNION SELECT DISTINCT priority FROM incidents) p",
