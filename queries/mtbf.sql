@@ -41,58 +41,64 @@ failure_keys AS (
     SELECT s.scope, CASE WHEN s.scope = 'ci' THEN f.ci ELSE f.service END AS key, f.fs, f.fe, f.ws, f.we
     FROM failures f CROSS JOIN (VALUES ('ci'), ('service')) AS s(scope)
 ),
-entities AS (
-    SELECT * FROM known_cis
-    UNION ALL
-    -- CIs that appear only on failures, and services (of CIs or of failures): the whole window.
-    SELECT k.scope, k.key, w.ws, w.we
-    FROM (SELECT fk.scope, fk.key
-          FROM (SELECT DISTINCT scope, key FROM failure_keys WHERE key IS NOT NULL) fk
-          LEFT JOIN cis c ON fk.scope = 'ci' AND c.id = fk.key
-          WHERE c.id IS NULL
-          UNION
-          SELECT 'service', service FROM cis WHERE service IS NOT NULL) k
-    CROSS JOIN w
-),
-observed AS (
-    SELECT scope, key, os, oe, (extract(epoch FROM oe) - extract(epoch FROM os)) / 3600.0 AS observation_hours
-    FROM entities WHERE oe > os
-),
 -- Each failure with the observation span of its CI (from cis, else the window) or of its service
--- (the window), as `observed` has them, worked out here rather than joined from `observed`:
--- DataFusion plans a CTE afresh at every use, and `observed` is itself built from `failures`.
--- So the incidents are read twice: here and for `entities`.
-spans AS (
-    SELECT fk.scope, fk.key,
-           CASE WHEN c.key IS NULL THEN fk.ws ELSE c.os END AS os,
-           CASE WHEN c.key IS NULL THEN fk.we ELSE c.oe END AS oe,
-           fk.fs, fk.fe
-    FROM failure_keys fk LEFT JOIN known_cis c ON fk.scope = 'ci' AND c.key = fk.key
-    WHERE fk.key IS NOT NULL
-      -- A failure over before the window neither starts in nor overlaps any observed time.
-      AND fk.fe > fk.ws
-),
+-- (the window), clipped to it. A failure over before the window, or on a CI not in service in
+-- it, neither starts in nor overlaps any observed time: it is not counted, but its CI or service
+-- is still an entity of the result.
 clipped AS (
-    SELECT scope, key, greatest(fs, os) AS s, least(fe, oe) AS e, fs >= os AND fs < oe AS starts_inside
-    FROM spans WHERE oe > os
+    SELECT scope, key, os, oe,
+           fe > ws AND oe > os AS counted,
+           greatest(fs, os) AS s, least(fe, oe) AS e, fs >= os AND fs < oe AS starts_inside
+    FROM (SELECT fk.scope, fk.key,
+                 CASE WHEN c.key IS NULL THEN fk.ws ELSE c.os END AS os,
+                 CASE WHEN c.key IS NULL THEN fk.we ELSE c.oe END AS oe,
+                 fk.fs, fk.fe, fk.ws
+          FROM failure_keys fk LEFT JOIN known_cis c ON fk.scope = 'ci' AND c.key = fk.key
+          WHERE fk.key IS NOT NULL) AS spans
 ),
--- The failures that start inside the observed time, and the union of the clipped outages:
+-- Every CI and service with a failure, once, with its observation span (the same for each of its
+-- failures), the failures that start inside it, and the union of the clipped outages:
 -- `outage_union` merges overlapping or touching outages in time order and gives their total
 -- length and the mean gap between them (src/kpi/outages.rs). One aggregate, where three window
--- passes over the outages each sorted them again.
+-- passes over the outages each sorted them again. DataFusion plans a CTE afresh at every use,
+-- so the entities without a failure come from cis below, not from here: the incidents are read
+-- once.
 outage_stats AS (
-    SELECT scope, key, failures, get_field(u, 'downtime_hours') AS downtime_hours, get_field(u, 'mean_gap_hours') AS mean_gap_hours
-    FROM (SELECT scope, key, count(CASE WHEN starts_inside THEN 1 END) AS failures, outage_union(s, e) AS u
+    SELECT scope, key, os, oe, failures, get_field(u, 'downtime_hours') AS downtime_hours, get_field(u, 'mean_gap_hours') AS mean_gap_hours
+    FROM (SELECT scope, key, max(os) AS os, max(oe) AS oe,
+                 count(CASE WHEN counted AND starts_inside THEN 1 END) AS failures,
+                 outage_union(CASE WHEN counted THEN s END, CASE WHEN counted THEN e END) AS u
           FROM clipped GROUP BY scope, key) AS grouped
+),
+-- The entities cis knows: its CIs over their span in the window, and their services over the
+-- whole window.
+known AS (
+    SELECT scope, key, os, oe FROM known_cis
+    UNION ALL
+    SELECT 'service' AS scope, s.service AS key, w.ws AS os, w.we AS oe
+    FROM (SELECT DISTINCT service FROM cis WHERE service IS NOT NULL) s CROSS JOIN w
+),
+-- Every entity: those cis knows and those only failures name (observed over the whole window),
+-- with an observed time.
+observed AS (
+    SELECT coalesce(k.scope, d.scope) AS scope, coalesce(k.key, d.key) AS key,
+           coalesce(k.os, d.os) AS os, coalesce(k.oe, d.oe) AS oe,
+           d.failures, d.downtime_hours, d.mean_gap_hours
+    FROM known k
+    FULL JOIN outage_stats d ON d.scope = k.scope AND d.key = k.key
+),
+figures AS (
+    SELECT scope, key, failures, downtime_hours, mean_gap_hours,
+           (extract(epoch FROM oe) - extract(epoch FROM os)) / 3600.0 AS observation_hours
+    FROM observed WHERE oe > os
 )
-SELECT o.scope, o.key,
-       coalesce(d.failures, 0) AS failures,
-       o.observation_hours,
-       coalesce(d.downtime_hours, 0.0) AS downtime_hours,
-       (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / nullif(coalesce(d.failures, 0), 0) AS mtbf_hours,
-       coalesce(d.downtime_hours, 0.0) / nullif(coalesce(d.failures, 0), 0) AS mttr_hours,
-       (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / o.observation_hours AS availability,
-       d.mean_gap_hours
-FROM observed o
-LEFT JOIN outage_stats d ON d.scope = o.scope AND d.key = o.key
-ORDER BY availability, failures DESC, o.scope, o.key
+SELECT scope, key,
+       coalesce(failures, 0) AS failures,
+       observation_hours,
+       coalesce(downtime_hours, 0.0) AS downtime_hours,
+       (observation_hours - coalesce(downtime_hours, 0.0)) / nullif(coalesce(failures, 0), 0) AS mtbf_hours,
+       coalesce(downtime_hours, 0.0) / nullif(coalesce(failures, 0), 0) AS mttr_hours,
+       (observation_hours - coalesce(downtime_hours, 0.0)) / observation_hours AS availability,
+       mean_gap_hours
+FROM figures
+ORDER BY availability, failures DESC, scope, key
