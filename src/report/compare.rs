@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -140,9 +141,11 @@ pub fn compare(
     peers: Option<&Peers>,
 ) -> Vec<Comparison> {
     let others: Vec<Option<Indexed>> = [previous, year_ago, baseline].into_iter().map(|p| p.map(Indexed::new)).collect();
-    let ranked = Ranked::default();
-    let mut comparisons = Vec::new();
-    for kpi in &current.document.kpis {
+    // Each KPI's comparisons on a core of their own (its rank tests are most of the work), in
+    // catalog order.
+    let compare_kpi = |kpi: &KpiValues| {
+        let ranked = Ranked::default();
+        let mut comparisons = Vec::new();
         let definition = catalog.iter().find(|k| k.id == kpi.id);
         let n_col = n_column(kpi, definition.and_then(|d| d.meta.n.as_deref()));
         for row in &kpi.rows {
@@ -212,7 +215,9 @@ pub fn compare(
                 });
             }
         }
-    }
+        comparisons
+    };
+    let mut comparisons: Vec<Comparison> = current.document.kpis.par_iter().flat_map_iter(compare_kpi).collect();
     correct_for_multiple_tests(&mut comparisons);
     comparisons
 }

@@ -378,7 +378,24 @@ async fn coverage(ctx: &SessionContext) -> Result<build::Coverage> {
 fn write(dir: &Path, built: &build::Built, current: &KpiDocument, comparisons: &[Comparison], progress: &Progress) -> Result<Vec<PathBuf>> {
     let charts_dir = dir.join("charts");
     std::fs::create_dir_all(&charts_dir).map_err(|e| Error::io(&charts_dir, e))?;
-    let svgs = draw_charts(&built.charts, &charts_dir, true, progress)?;
+    // The charts draw on rayon's threads while the other files render beside them; only the HTML
+    // waits for the SVGs it embeds.
+    let (svgs, rendered) = rayon::join(
+        || draw_charts(&built.charts, &charts_dir, true, progress),
+        || -> Result<[(&str, Vec<u8>); 4]> {
+            let mut json = serde_json::to_string_pretty(current)?;
+            json.push('\n');
+            let mut csv = Vec::new();
+            crate::render::kpis::csv(current, &mut csv)?;
+            Ok([
+                ("report.md", markdown::render(&built.document).into_bytes()),
+                ("kpis.json", json.into_bytes()),
+                ("kpis.csv", csv),
+                ("benchmark.csv", benchmark_csv(comparisons)?),
+            ])
+        },
+    );
+    let (svgs, rendered) = (svgs?, rendered?);
     let mut files = Vec::new();
     let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
         let path = dir.join(name);
@@ -387,14 +404,9 @@ fn write(dir: &Path, built: &build::Built, current: &KpiDocument, comparisons: &
         Ok(())
     };
     put("report.html", html::render(&built.document, &|name| svgs.get(name).cloned()).as_bytes())?;
-    put("report.md", markdown::render(&built.document).as_bytes())?;
-    let mut json = serde_json::to_string_pretty(current)?;
-    json.push('\n');
-    put("kpis.json", json.as_bytes())?;
-    let mut csv = Vec::new();
-    crate::render::kpis::csv(current, &mut csv)?;
-    put("kpis.csv", &csv)?;
-    put("benchmark.csv", &benchmark_csv(comparisons)?)?;
+    for (name, bytes) in &rendered {
+        put(name, bytes)?;
+    }
     for chart in &built.charts {
         files.push(charts_dir.join(format!("{}.svg", chart.name)));
         files.push(charts_dir.join(format!("{}.png", chart.name)));
