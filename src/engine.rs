@@ -200,6 +200,11 @@ pub(crate) fn config(timezone: &str) -> SessionConfig {
     // it gets. Any high-cardinality GROUP BY with a percentile reaches it (a period of thousands of
     // months, a breakdown by CI). A ratio of 1.0 turns the skip off; results are the same.
     config.options_mut().execution.skip_partial_aggregation_probe_ratio_threshold = 1.0;
+    // A partition that runs out of work reads row groups assigned to its sibling (DataFusion 55's
+    // work stealing), so which rows each partition sums depends on timing, and a mean's last bit
+    // moved from run to run once the window filters reached the scans (1 M report, one run in
+    // three). Each partition reads its own byte ranges instead: the same rows give the same bits.
+    config.options_mut().execution.enable_file_stream_work_stealing = false;
     config
 }
 
