@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::TableProvider;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Column, NullEquality, Result, ScalarValue};
 use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, Filter, Join, JoinType, LogicalPlan, Operator, Projection, binary_expr};
+use datafusion::optimizer::push_down_filter::replace_cols_by_name;
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
 /// The rule for a session whose `provider` holds exactly the one row `values`.
@@ -33,23 +34,22 @@ struct FoldConstantRow {
 }
 
 /// A relation of at most one row, known while planning: each output column's value as an
-/// expression without columns, and the condition under which the row exists (none: always).
+/// expression without columns, by the column's qualified name, and the condition under which the
+/// row exists (none: always).
 struct ConstantRow {
-    columns: HashMap<Column, Expr>,
+    columns: HashMap<String, Expr>,
     condition: Option<Expr>,
 }
 
 impl ConstantRow {
-    /// `expr` with this row's columns replaced by their values.
+    /// `expr` with this row's columns replaced by their values (as DataFusion's filter pushdown
+    /// replaces a projection's columns by their expressions).
     fn substitute(&self, expr: Expr) -> Result<Expr> {
-        expr.transform(|e| match &e {
-            Expr::Column(c) => Ok(match self.columns.get(c) {
-                Some(value) => Transformed::yes(value.clone()),
-                None => Transformed::no(e),
-            }),
-            _ => Ok(Transformed::no(e)),
-        })
-        .map(|t| t.data)
+        replace_cols_by_name(expr, &self.columns)
+    }
+
+    fn value(&self, column: &Column) -> Option<&Expr> {
+        self.columns.get(&column.flat_name())
     }
 }
 
@@ -70,7 +70,7 @@ impl FoldConstantRow {
                 let mut columns = HashMap::new();
                 for ((qualifier, field), index) in scan.projected_schema.iter().zip(indices) {
                     let value = ScalarValue::try_from_array(self.values.column(index), 0)?;
-                    columns.insert(Column::from((qualifier, field)), Expr::Literal(value, None));
+                    columns.insert(Column::from((qualifier, field)).flat_name(), Expr::Literal(value, None));
                 }
                 Ok(Some(ConstantRow { columns, condition: None }))
             }
@@ -80,7 +80,7 @@ impl FoldConstantRow {
                     .schema()
                     .iter()
                     .zip(alias.schema.iter())
-                    .filter_map(|(from, to)| inner.columns.get(&Column::from(from)).map(|v| (Column::from(to), v.clone())))
+                    .filter_map(|(from, to)| inner.value(&Column::from(from)).map(|v| (Column::from(to).flat_name(), v.clone())))
                     .collect();
                 ConstantRow { columns, condition: inner.condition }
             })),
@@ -92,7 +92,7 @@ impl FoldConstantRow {
                 let mut columns = HashMap::new();
                 for (expr, (qualifier, field)) in projection.expr.iter().zip(projection.schema.iter()) {
                     let value = inner.substitute(expr.clone().unalias_nested().data)?;
-                    columns.insert(Column::from((qualifier, field)), value);
+                    columns.insert(Column::from((qualifier, field)).flat_name(), value);
                 }
                 Ok(Some(ConstantRow { columns, condition: inner.condition }))
             }
@@ -151,7 +151,7 @@ impl FoldConstantRow {
                 exprs.push(Expr::Column(column));
                 continue;
             }
-            match constant.columns.get(&column) {
+            match constant.value(&column) {
                 Some(value) => exprs.push(value.clone().alias_qualified(qualifier.cloned(), field.name())),
                 None => return Ok(None),
             }
