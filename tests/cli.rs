@@ -128,19 +128,26 @@ fn parallel_conversion_keeps_file_order() {
 }
 
 /// A query that needs more than `--memory-limit` fails with code 2 and says which KPI and which
-/// limit, instead of growing until the operating system kills the process; the others still run.
-/// sla_breach by CI on sample-data needs more than 8 MiB (by itself, with its window filters in
-/// the plan, about 2 MiB), the extent scan at the start about 1.4 MiB.
+/// limit, instead of growing until the operating system kills the process; the others still run
+/// and report. sla_breach by CI on sample-data needs more than 8 MiB (by itself, with its window
+/// filters in the plan, about 2 MiB), the extent scan at the start about 1.4 MiB. The limit holds
+/// for all of a command's queries together, so whether volume, running beside sla_breach, also
+/// finds the pool full depends on timing: the test accepts its table or its own failure, but
+/// requires its section.
 #[test]
 fn a_query_over_the_memory_limit_fails_naming_the_kpi_and_the_limit() {
+    use predicates::prelude::PredicateBooleanExt;
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let volume_reported =
+        predicates::str::is_match(r"(?m)^volume — Incident volume .*\n(\+-|FAILED: volume \(built-in\) needs more memory)").expect("valid pattern");
     mttx()
         .args(["kpi", "--only", "sla_breach,volume", "--by", "ci", "--memory-limit", "2M", "--input"])
         .arg(&sample)
         .assert()
         .code(2)
         .stderr(contains("sla_breach (built-in) needs more memory than --memory-limit 2 MiB allows"))
-        .stderr(contains("1 KPI query failed"));
+        .stderr(contains("1 KPI query failed").or(contains("2 KPI queries failed")))
+        .stdout(volume_reported);
     // Even the scan for the data's extent, before any KPI, says which limit it hit.
     mttx()
         .args(["kpi", "--only", "mttr", "--memory-limit", "64K", "--input"])
