@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::Result;
@@ -171,12 +174,33 @@ pub fn within_limit<T>(result: Result<T>, what: &str, limit: MemoryLimit) -> Res
 
 /// A session whose `now()`-free time functions and casts use `timezone`, with no memory limit.
 pub fn session(timezone: &str) -> SessionContext {
-    with_functions(SessionContext::new_with_config(config(timezone)))
+    session_with(config(timezone), Arc::new(RuntimeEnv::default()))
 }
 
 /// A session like `session`, on a shared runtime (see `MemoryLimit::runtime_env`).
 pub fn session_in(timezone: &str, runtime: Arc<RuntimeEnv>) -> SessionContext {
-    with_functions(SessionContext::new_with_config_rt(config(timezone), runtime))
+    session_with(config(timezone), runtime)
+}
+
+/// A local session with mttx's functions and physical optimizer rules.
+pub(crate) fn session_with(config: SessionConfig, runtime: Arc<RuntimeEnv>) -> SessionContext {
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_physical_optimizer_rules(physical_optimizer_rules())
+        .build();
+    with_functions(SessionContext::new_with_state(state))
+}
+
+/// DataFusion's physical optimizer rules, with `gathered_final` just before the rule that adds
+/// the repartitions its rewrite relies on (`EnsureRequirements`; first, should a later DataFusion
+/// rename it, where it still runs before any repartition is added).
+fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    let mut rules = PhysicalOptimizer::new().rules;
+    let before = rules.iter().position(|rule| rule.name() == "EnsureRequirements").unwrap_or(0);
+    rules.insert(before, crate::kpi::gathered_final_rule());
+    rules
 }
 
 /// Functions every session has, whatever it runs: `percentile_cont` with an exact weight,

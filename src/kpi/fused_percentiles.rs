@@ -23,7 +23,7 @@ use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 use super::grouped::OneGroup;
 use super::percentile::{ExactGroups, float_literal, state_type};
 
-const NAME: &str = "percentiles_cont";
+pub(crate) const NAME: &str = "percentiles_cont";
 
 /// The aggregate UDF to register: `percentiles_cont(value, p1, p2, …)`, the exact percentiles p1,
 /// p2, … of `value` with continuous interpolation, as a struct with fields `p1`, `p2`, ….

@@ -8,6 +8,8 @@ mod constant_row;
 pub mod document;
 pub mod extent;
 pub mod fused_percentiles;
+mod gathered_final;
+pub(crate) use gathered_final::rule as gathered_final_rule;
 pub mod grouped;
 pub mod outages;
 pub mod params;
