@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -200,7 +200,11 @@ impl Calendar {
             return Some(start + left);
         }
         let horizon = || (self.local_date(start) - Duration::days(1) + Duration::days(DEADLINE_HORIZON_DAYS)).num_days_from_ce();
-        if let Some(Answer::Exact(deadline)) = self.timeline().map(|t| t.deadline(start, left, horizon)) {
+        // A zone's offset is less than a day, so the local date of `start` is at least its UTC
+        // date minus one: a deadline by that date's horizon needs no conversion to local time.
+        let utc_date = DateTime::from_timestamp_micros(start).map_or(i32::MIN, |t| t.date_naive().num_days_from_ce());
+        let surely_within = utc_date.saturating_sub(2).saturating_add(DEADLINE_HORIZON_DAYS as i32);
+        if let Some(Answer::Exact(deadline)) = self.timeline().map(|t| t.deadline(start, left, surely_within, horizon)) {
             return deadline;
         }
         self.walk_deadline(start, left, cache)
@@ -237,6 +241,10 @@ fn clock_seconds(text: &str) -> Option<u32> {
 /// Business time of a clock that runs from `start` to `stop` but stands still during `pauses`
 /// (which may overlap each other or lie partly outside), in hours.
 pub fn running_hours(calendar: &Calendar, start: i64, stop: i64, pauses: &[(i64, i64)], cache: &mut DayCache) -> f64 {
+    // Most clocks never pause: the one interval, without building the list of them.
+    if pauses.is_empty() {
+        return calendar.business_hours_with(start, stop, cache);
+    }
     let running = running_intervals(start, stop, pauses);
     running.iter().map(|&(s, e)| calendar.business_hours_with(s, e, cache)).sum()
 }
@@ -244,6 +252,9 @@ pub fn running_hours(calendar: &Calendar, start: i64, stop: i64, pauses: &[(i64,
 /// The instant at which a clock started at `start`, standing still during `pauses`, has run for
 /// `hours` of business time.
 pub fn running_deadline(calendar: &Calendar, start: i64, hours: f64, pauses: &[(i64, i64)], cache: &mut DayCache) -> Option<i64> {
+    if pauses.is_empty() {
+        return calendar.deadline_with(start, hours, cache);
+    }
     let mut left = hours;
     for (s, e) in running_intervals(start, i64::MAX, pauses) {
         if e == i64::MAX {

@@ -211,6 +211,35 @@ impl Calendars {
     }
 }
 
+/// The calendars one batch names, each with its cache of days (see `DayCache`). A policy has a
+/// few calendars and consecutive rows mostly name the same one, so the last one found is tried
+/// first and the rest are searched in order, instead of hashing the name on every row.
+struct BatchCalendars<'a> {
+    policy: &'a Calendars,
+    seen: Vec<(&'a str, &'a super::calendar::Calendar, super::calendar::DayCache)>,
+    last: usize,
+}
+
+impl<'a> BatchCalendars<'a> {
+    fn new(policy: &'a Calendars) -> Self {
+        BatchCalendars { policy, seen: Vec::new(), last: 0 }
+    }
+
+    fn get(&mut self, name: &'a str) -> DfResult<(&'a super::calendar::Calendar, &mut super::calendar::DayCache)> {
+        if self.seen.get(self.last).is_none_or(|(seen, _, _)| *seen != name) {
+            self.last = match self.seen.iter().position(|(seen, _, _)| *seen == name) {
+                Some(index) => index,
+                None => {
+                    self.seen.push((name, self.policy.get(name)?, super::calendar::DayCache::default()));
+                    self.seen.len() - 1
+                }
+            };
+        }
+        let (_, calendar, cache) = &mut self.seen[self.last];
+        Ok((*calendar, cache))
+    }
+}
+
 /// What the business-time functions compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -315,8 +344,7 @@ impl ScalarUDFImpl for BusinessTime {
         };
         let start = timestamps(0)?;
         let rows = args.number_rows;
-        // One cache per calendar for this batch (see DayCache).
-        let mut caches: std::collections::HashMap<&str, super::calendar::DayCache> = std::collections::HashMap::new();
+        let mut calendars = BatchCalendars::new(&self.calendars);
         match self.clock {
             BusinessClock::Hours | BusinessClock::RunningHours => {
                 let end = timestamps(1)?;
@@ -328,9 +356,7 @@ impl ScalarUDFImpl for BusinessTime {
                         out.append_null();
                         continue;
                     }
-                    let name = names.value(row);
-                    let calendar = self.calendars.get(name)?;
-                    let cache = caches.entry(name).or_default();
+                    let (calendar, cache) = calendars.get(names.value(row))?;
                     let hours = match &lists {
                         None => calendar.business_hours_with(start.value(row), end.value(row), cache),
                         Some(lists) => {
@@ -355,9 +381,7 @@ impl ScalarUDFImpl for BusinessTime {
                         out.append_null();
                         continue;
                     }
-                    let name = names.value(row);
-                    let calendar = self.calendars.get(name)?;
-                    let cache = caches.entry(name).or_default();
+                    let (calendar, cache) = calendars.get(names.value(row))?;
                     lists.fill(row, &mut pauses);
                     out.append_option(super::calendar::running_deadline(calendar, start.value(row), hours.value(row), &pauses, cache));
                 }
