@@ -195,11 +195,13 @@ pub(crate) fn session_with(config: SessionConfig, runtime: Arc<RuntimeEnv>) -> S
 
 /// DataFusion's physical optimizer rules, with `gathered_final` just before the rule that adds
 /// the repartitions its rewrite relies on (`EnsureRequirements`; first, should a later DataFusion
-/// rename it, where it still runs before any repartition is added).
+/// rename it, where it still runs before any repartition is added), and `compact_slices` last,
+/// once every sort is in place.
 fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = PhysicalOptimizer::new().rules;
     let before = rules.iter().position(|rule| rule.name() == "EnsureRequirements").unwrap_or(0);
     rules.insert(before, crate::kpi::gathered_final_rule());
+    rules.push(crate::kpi::compact_slices_rule());
     rules
 }
 

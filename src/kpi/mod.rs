@@ -4,6 +4,8 @@
 pub mod breakdown;
 pub mod calendar;
 pub mod catalog;
+mod compact_slices;
+pub(crate) use compact_slices::rule as compact_slices_rule;
 mod constant_row;
 pub mod document;
 pub mod extent;
