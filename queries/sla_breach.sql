@@ -59,9 +59,11 @@ state_changes AS (
     WHERE lower(e.field) = 'state' AND e.at <= p.as_of
 ),
 pauses AS (
+    -- Each ticket's pauses as (start, end) pairs, in no order: the clock functions order them.
+    -- One list keeps each start with its end; `array_agg(… ORDER BY …)` is evaluated row by row
+    -- in DataFusion 55 (1 M store: about a second of CPU for 100 k tickets).
     SELECT s.ticket_id,
-           array_agg(s.at ORDER BY s.at) AS pause_starts,
-           array_agg(coalesce(s.next_at, s.as_of) ORDER BY s.at) AS pause_ends
+           array_agg(named_struct('start', s.at, 'end', coalesce(s.next_at, s.as_of))) AS pauses
     FROM state_changes s
     JOIN sla_pause_states ps ON ps.state = s.to_value
     GROUP BY s.ticket_id
@@ -86,7 +88,7 @@ unpaused AS (
 clocks AS (
     -- The pauses come first, as the hash join's build side: a tenth of the incidents, where
     -- `LEFT JOIN pauses` would hash every clock (370 MB for the 1 M store).
-    SELECT k.*, pz.pause_starts, pz.pause_ends
+    SELECT k.*, pz.pauses
     FROM pauses pz
     RIGHT JOIN unpaused k ON pz.ticket_id = k.id
 ),
@@ -96,8 +98,8 @@ evaluated AS (
     SELECT k.id, k.by_group, k.priority, k.sla, k.target, k.period_start, k.period_end,
            CASE WHEN k.stop_at <= k.as_of THEN k.stop_at END AS stopped,
            sla_running_hours(k.started, CASE WHEN k.stop_at <= k.as_of THEN k.stop_at ELSE k.as_of END,
-                             k.calendar, k.pause_starts, k.pause_ends) AS elapsed,
-           sla_deadline(k.started, k.target, k.calendar, k.pause_starts, k.pause_ends) AS deadline
+                             k.calendar, k.pauses) AS elapsed,
+           sla_deadline(k.started, k.target, k.calendar, k.pauses) AS deadline
     FROM clocks k
 ),
 decided AS (

@@ -16,6 +16,7 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 
 use super::{functions, tables};
+use crate::kpi::CompactSlicesExec;
 
 #[derive(Debug, Default)]
 pub struct MttxLogicalCodec {
@@ -69,6 +70,10 @@ pub struct MttxPhysicalCodec {
     ballista: BallistaPhysicalExtensionCodec,
 }
 
+/// mttx's own operator in a physical plan: a sort's compacting input (`kpi::compact_slices`), which
+/// a local session's plan has and a scheduler's does not. It has no state besides its input.
+const COMPACT_SLICES: &[u8] = b"mttx.compact_slices";
+
 impl PhysicalExtensionCodec for MttxPhysicalCodec {
     fn try_decode(
         &self,
@@ -77,10 +82,17 @@ impl PhysicalExtensionCodec for MttxPhysicalCodec {
         ctx: &TaskContext,
         converter: &dyn PhysicalProtoConverterExtension,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        self.ballista.try_decode(buf, inputs, ctx, converter)
+        match inputs {
+            [input] if buf == COMPACT_SLICES => Ok(Arc::new(CompactSlicesExec::new(Arc::clone(input)))),
+            _ => self.ballista.try_decode(buf, inputs, ctx, converter),
+        }
     }
 
     fn try_encode(&self, node: Arc<dyn ExecutionPlan>, buf: &mut Vec<u8>, converter: &dyn PhysicalProtoConverterExtension) -> DfResult<()> {
+        if node.downcast_ref::<CompactSlicesExec>().is_some() {
+            buf.extend_from_slice(COMPACT_SLICES);
+            return Ok(());
+        }
         self.ballista.try_encode(node, buf, converter)
     }
 

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use chrono::{Datelike, TimeZone};
 use chrono_tz::Tz;
-use datafusion::arrow::array::{Array, AsArray, ListArray, StringBuilder, TimestampMicrosecondArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListArray, StringBuilder, StructArray, TimestampMicrosecondArray};
 use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility};
 
 use crate::model::UTC;
 
@@ -166,6 +166,42 @@ mod tests {
         assert_eq!(fisher_exact_p(0, 0, 0, 0), 1.0);
     }
 
+    /// The pauses as two lists and as one list of (start, end) pairs, in any order, give the same
+    /// clocks. On the always-open calendar, a clock from 00:00 to 10:00 paused 02:00–03:00 and
+    /// 05:00–07:00 (given in reverse) runs 10 − 1 − 2 = 7 h, and reaches 4 h at 00:00 + 2 h, then
+    /// 03:00 + 2 h = 05:00, stands still until 07:00: 4 h is reached at 05:00.
+    #[tokio::test]
+    async fn pauses_as_pairs_or_as_two_lists_agree() {
+        let ctx = crate::engine::session("UTC");
+        let policy = super::super::SlaPolicy::default_policy().unwrap();
+        let calendars = Calendars { policy: policy.origin.clone(), by_name: Arc::new(policy.calendars.clone()) };
+        for clock in [BusinessClock::RunningHours, BusinessClock::Deadline] {
+            ctx.register_udf(BusinessTime::udf(clock, calendars.clone()));
+        }
+        let t = |hour: u32| format!("to_timestamp_micros('2026-03-02T{hour:02}:00:00Z')");
+        // The pauses come later one first; each form is collected as the KPI collects it.
+        let sql = format!(
+            "WITH p(s, e) AS (VALUES ({p1s}, {p1e}), ({p2s}, {p2e})) \
+             SELECT sla_running_hours({s}, {e}, 'always', array_agg(p.s), array_agg(p.e)) AS h2, \
+                    sla_running_hours({s}, {e}, 'always', array_agg(named_struct('start', p.s, 'end', p.e))) AS h1, \
+                    sla_deadline({s}, 4.0, 'always', array_agg(p.s), array_agg(p.e)) AS d2, \
+                    sla_deadline({s}, 4.0, 'always', array_agg(named_struct('start', p.s, 'end', p.e))) AS d1 FROM p",
+            p1s = t(5),
+            p1e = t(7),
+            p2s = t(2),
+            p2e = t(3),
+            s = t(0),
+            e = t(10)
+        );
+        let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let row = &batches[0];
+        let hours = |i: usize| row.column(i).as_primitive::<datafusion::arrow::datatypes::Float64Type>().value(0);
+        let instant = |i: usize| row.column(i).as_primitive::<TimestampMicrosecondType>().value(0);
+        assert_eq!((hours(0), hours(1)), (7.0, 7.0));
+        let five = chrono::DateTime::parse_from_rfc3339("2026-03-02T05:00:00Z").unwrap().timestamp_micros();
+        assert_eq!((instant(2), instant(3)), (five, five));
+    }
+
     #[test]
     fn month_labels_follow_the_zone() {
         let tz: Tz = "Europe/Amsterdam".parse().unwrap();
@@ -247,10 +283,10 @@ pub enum BusinessClock {
     /// `business_hours(start, end, calendar)` → hours of business time.
     Hours,
     /// `sla_running_hours(start, stop, calendar, pause_starts, pause_ends)` → business hours the
-    /// clock ran, pauses excluded.
+    /// clock ran, pauses excluded; or `(start, stop, calendar, pauses)`, a list of (start, end).
     RunningHours,
-    /// `sla_deadline(start, hours, calendar, pause_starts, pause_ends)` → the instant the clock
-    /// reaches `hours`.
+    /// `sla_deadline(start, hours, calendar, pause_starts, pause_ends)` (or `…, pauses)`) → the
+    /// instant the clock reaches `hours`.
     Deadline,
 }
 
@@ -263,11 +299,14 @@ pub struct BusinessTime {
 
 impl BusinessTime {
     pub fn udf(clock: BusinessClock, calendars: Calendars) -> ScalarUDF {
-        let arity = match clock {
-            BusinessClock::Hours => 3,
-            BusinessClock::RunningHours | BusinessClock::Deadline => 5,
+        let signature = match clock {
+            BusinessClock::Hours => Signature::any(3, Volatility::Immutable),
+            // The pauses as two lists (starts, ends) or as one list of (start, end) structs.
+            BusinessClock::RunningHours | BusinessClock::Deadline => {
+                Signature::one_of(vec![TypeSignature::Any(5), TypeSignature::Any(4)], Volatility::Immutable)
+            }
         };
-        ScalarUDF::from(BusinessTime { clock, calendars, signature: Signature::any(arity, Volatility::Immutable) })
+        ScalarUDF::from(BusinessTime { clock, calendars, signature })
     }
 
     pub fn clock(&self) -> BusinessClock {
@@ -279,33 +318,63 @@ impl BusinessTime {
     }
 }
 
-/// Two parallel lists of timestamps (pause starts and ends), read as (start, end) pairs row by
-/// row through the lists' offsets: slicing each row's list would allocate an array per clock.
-struct PauseLists<'a> {
-    lists: Option<[(&'a ListArray, &'a TimestampMicrosecondArray); 2]>,
+/// A clock's pauses, read as (start, end) pairs row by row through the lists' offsets (slicing
+/// each row's list would allocate an array per clock): either two parallel lists of timestamps
+/// (`pause_starts`, `pause_ends`), or one list of structs whose first two fields are the start
+/// and the end. Anything else reads as no pauses, as a null list does.
+enum PauseLists<'a> {
+    Parallel([(&'a ListArray, &'a TimestampMicrosecondArray); 2]),
+    Pairs(&'a ListArray, &'a StructArray, [&'a TimestampMicrosecondArray; 2]),
+    None,
 }
 
 impl<'a> PauseLists<'a> {
-    fn new(starts: &'a dyn Array, ends: &'a dyn Array) -> Self {
+    /// From the function's arguments after the calendar: one (pairs) or two (parallel lists).
+    fn new(pauses: &'a [ArrayRef]) -> Self {
         let list = |array: &'a dyn Array| {
             let list = array.as_list_opt::<i32>()?;
             Some((list, list.values().as_primitive_opt::<TimestampMicrosecondType>()?))
         };
-        PauseLists { lists: list(starts).zip(list(ends)).map(|(s, e)| [s, e]) }
+        match pauses {
+            [starts, ends] => list(starts.as_ref()).zip(list(ends.as_ref())).map_or(PauseLists::None, |(s, e)| PauseLists::Parallel([s, e])),
+            [pairs] => {
+                let pairs = || {
+                    let list = pairs.as_list_opt::<i32>()?;
+                    let items = list.values().as_struct_opt()?;
+                    let field = |i: usize| items.columns().get(i)?.as_primitive_opt::<TimestampMicrosecondType>();
+                    Some(PauseLists::Pairs(list, items, [field(0)?, field(1)?]))
+                };
+                pairs().unwrap_or(PauseLists::None)
+            }
+            _ => PauseLists::None,
+        }
     }
 
     /// Row `row`'s pairs into `out`; nulls are skipped.
     fn fill(&self, row: usize, out: &mut Vec<(i64, i64)>) {
         out.clear();
-        let Some([(starts, start_values), (ends, end_values)]) = self.lists else { return };
-        if starts.is_null(row) || ends.is_null(row) {
-            return;
+        match *self {
+            PauseLists::Parallel([(starts, start_values), (ends, end_values)]) => {
+                if starts.is_null(row) || ends.is_null(row) {
+                    return;
+                }
+                let (s, e) = (starts.value_offsets()[row] as usize, ends.value_offsets()[row] as usize);
+                let len = starts.value_length(row).min(ends.value_length(row)) as usize;
+                out.extend(
+                    (0..len)
+                        .filter(|&i| start_values.is_valid(s + i) && end_values.is_valid(e + i))
+                        .map(|i| (start_values.value(s + i), end_values.value(e + i))),
+                );
+            }
+            PauseLists::Pairs(list, items, [starts, ends]) => {
+                if list.is_null(row) {
+                    return;
+                }
+                let (first, last) = (list.value_offsets()[row] as usize, list.value_offsets()[row + 1] as usize);
+                out.extend((first..last).filter(|&i| items.is_valid(i) && starts.is_valid(i) && ends.is_valid(i)).map(|i| (starts.value(i), ends.value(i))));
+            }
+            PauseLists::None => {}
         }
-        let (s, e) = (starts.value_offsets()[row] as usize, ends.value_offsets()[row] as usize);
-        let len = starts.value_length(row).min(ends.value_length(row)) as usize;
-        out.extend(
-            (0..len).filter(|&i| start_values.is_valid(s + i) && end_values.is_valid(e + i)).map(|i| (start_values.value(s + i), end_values.value(e + i))),
-        );
     }
 }
 
@@ -349,7 +418,7 @@ impl ScalarUDFImpl for BusinessTime {
             BusinessClock::Hours | BusinessClock::RunningHours => {
                 let end = timestamps(1)?;
                 let mut out = datafusion::arrow::array::Float64Builder::with_capacity(rows);
-                let lists = (self.clock == BusinessClock::RunningHours).then(|| PauseLists::new(arrays[3].as_ref(), arrays[4].as_ref()));
+                let lists = (self.clock == BusinessClock::RunningHours).then(|| PauseLists::new(&arrays[3..]));
                 let mut pauses = Vec::new();
                 for row in 0..rows {
                     if start.is_null(row) || end.is_null(row) || names.is_null(row) {
@@ -374,7 +443,7 @@ impl ScalarUDFImpl for BusinessTime {
                     None => return exec_err!("sla_deadline: argument 2 must be hours as a DOUBLE"),
                 };
                 let mut out = datafusion::arrow::array::TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(UTC);
-                let lists = PauseLists::new(arrays[3].as_ref(), arrays[4].as_ref());
+                let lists = PauseLists::new(&arrays[3..]);
                 let mut pauses = Vec::new();
                 for row in 0..rows {
                     if start.is_null(row) || hours.is_null(row) || names.is_null(row) {
