@@ -5,9 +5,9 @@ pub mod breakdown;
 pub mod calendar;
 pub mod catalog;
 mod compact_slices;
-pub(crate) use compact_slices::rule as compact_slices_rule;
 #[cfg(feature = "ballista")]
 pub(crate) use compact_slices::CompactSlicesExec;
+pub(crate) use compact_slices::rule as compact_slices_rule;
 mod constant_row;
 pub mod document;
 pub mod extent;
