@@ -10,8 +10,8 @@
 //! partition passes the lists on without a copy. Measured on the 10 M store: the six core KPIs in
 //! one process 5.8 → 5.0 s (9.1 + 1.9 → 8.6 + 1.0 CPU-s), mttr's peak memory 530 → 370 MB; by CI
 //! (a million groups at 1 M incidents) 1.4 → 0.8 s. Aggregates without a percentile keep their
-//! partitioned final step: `sla_breach` groups a million tickets, and one partition would double
-//! its time.
+//! partitioned final step: `sla_breach` groups a million tickets, and with every final step on
+//! one partition `mttr,sla_breach --by assignment_group` on the 1 M store took 4.2 s, not 2.8 s.
 //!
 //! The results are the same: counts and exact percentiles do not depend on the order partial
 //! states arrive in, and a mean adds the two partitions' partial sums, which commute.
