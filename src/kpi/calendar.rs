@@ -199,12 +199,14 @@ impl Calendar {
         if self.always_open {
             return Some(start + left);
         }
-        let horizon = || (self.local_date(start) - Duration::days(1) + Duration::days(DEADLINE_HORIZON_DAYS)).num_days_from_ce();
-        // A zone's offset is less than a day, so the local date of `start` is at least its UTC
-        // date minus one: a deadline by that date's horizon needs no conversion to local time.
-        let utc_date = DateTime::from_timestamp_micros(start).map_or(i32::MIN, |t| t.date_naive().num_days_from_ce());
-        let surely_within = utc_date.saturating_sub(2).saturating_add(DEADLINE_HORIZON_DAYS as i32);
-        if let Some(Answer::Exact(deadline)) = self.timeline().map(|t| t.deadline(start, left, surely_within, horizon)) {
+        let past_horizon = |date: i32| {
+            // A zone's offset is less than a day, so the local date of `start` is at least its UTC
+            // date minus one: a deadline by that date's horizon needs no conversion to local time.
+            let utc_date = DateTime::from_timestamp_micros(start).map_or(i32::MIN, |t| t.date_naive().num_days_from_ce());
+            let surely_within = utc_date.saturating_sub(2).saturating_add(DEADLINE_HORIZON_DAYS as i32);
+            date > surely_within && date > (self.local_date(start) - Duration::days(1) + Duration::days(DEADLINE_HORIZON_DAYS)).num_days_from_ce()
+        };
+        if let Some(Answer::Exact(deadline)) = self.timeline().map(|t| t.deadline(start, left, past_horizon)) {
             return deadline;
         }
         self.walk_deadline(start, left, cache)

@@ -77,9 +77,9 @@ impl Timeline {
     }
 
     /// The instant at which `left` microseconds of open time have passed since `start`, or None
-    /// when that is on a local date past `horizon` (days since the common era). `surely_within`
-    /// is a date no later than the horizon, known without `horizon`'s time-zone conversion.
-    pub(super) fn deadline(&self, start: i64, left: i64, surely_within: i32, horizon: impl FnOnce() -> i32) -> Answer<Option<i64>> {
+    /// when that is on a local date (days since the common era) that `past_horizon` says is past
+    /// the horizon.
+    pub(super) fn deadline(&self, start: i64, left: i64, past_horizon: impl FnOnce(i32) -> bool) -> Answer<Option<i64>> {
         if !self.covers(start) {
             return Answer::Walk;
         }
@@ -90,7 +90,7 @@ impl Timeline {
         if k >= self.opens.len() {
             return Answer::Walk;
         }
-        if self.dates[k] > surely_within && self.dates[k] > horizon() {
+        if past_horizon(self.dates[k]) {
             return Answer::Exact(None);
         }
         Answer::Exact(Some(self.opens[k] + (target - self.before[k])))
