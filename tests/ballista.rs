@@ -324,6 +324,7 @@ fn functions_and_plans_survive_the_codecs() {
             "report_month",
             "sla_deadline",
             "sla_running_hours",
+            "ungrouped",
         ] {
             assert!(carried.iter().any(|c| c == expected), "{expected} not among {carried:?}");
         }

@@ -11,6 +11,7 @@ use datafusion::common::{DataFusionError, Result as DfResult, not_impl_err, plan
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use serde::{Deserialize, Serialize};
 
+use crate::kpi::breakdown::Ungrouped;
 use crate::kpi::calendar::{Calendar, CalendarSpec};
 use crate::kpi::params::Bucket;
 use crate::kpi::udf::{BusinessClock, BusinessTime, Calendars, FisherExact, ReportMonth};
@@ -36,6 +37,7 @@ struct Envelope {
 enum Function {
     ReportMonth { timezone: String, buckets: Vec<(String, i64, i64)> },
     FisherExactP,
+    Ungrouped,
     BusinessTime { clock: BusinessClock, policy: String, calendars: BTreeMap<String, CalendarSpec> },
     Aggregate { name: String },
 }
@@ -69,6 +71,8 @@ pub fn encode_udf(udf: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
         Function::ReportMonth { timezone: f.timezone().name().to_string(), buckets: f.buckets().into_iter().map(|b| (b.label, b.start, b.end)).collect() }
     } else if inner.is::<FisherExact>() {
         Function::FisherExactP
+    } else if inner.is::<Ungrouped>() {
+        Function::Ungrouped
     } else if let Some(f) = inner.downcast_ref::<BusinessTime>() {
         let calendars = f.calendars();
         Function::BusinessTime {
@@ -93,6 +97,7 @@ pub fn decode_udf(name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
             ReportMonth::udf(tz, &checked_buckets(name, buckets)?)
         }
         Function::FisherExactP => FisherExact::udf(),
+        Function::Ungrouped => Ungrouped::udf(),
         Function::BusinessTime { clock, policy, calendars } => {
             let mut by_name = BTreeMap::new();
             for (calendar, spec) in &calendars {

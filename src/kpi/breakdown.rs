@@ -1,14 +1,18 @@
 //! `--by`: cutting the KPIs whose keys include `by_group` by one incident field. A session gives
 //! `incidents` a `by_group` column (the field, or null for everyone when there is no breakdown);
 //! results name it after the field, or drop it. The field is one of a fixed set, never text from
-//! the data or the command line pasted into SQL.
+//! the data or the command line pasted into SQL. `ungrouped(ts)` is the null of a session without
+//! a breakdown.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use datafusion::common::ScalarValue;
-use datafusion::prelude::{DataFrame, SessionContext, col, lit};
+use datafusion::arrow::array::new_null_array;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result as DfResult, ScalarValue};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::prelude::{DataFrame, SessionContext, col};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -73,7 +77,7 @@ pub async fn register(ctx: &SessionContext, by: Option<Breakdown>) -> Result<()>
     let incidents = ctx.table("incidents").await?;
     let group = match by {
         Some(b) => col(b.field()),
-        None => lit(ScalarValue::Utf8(None)),
+        None => Ungrouped::udf().call(vec![col(UNGROUPED_FROM)]),
     };
     let view = incidents.with_column(BY_GROUP, group)?.into_view();
     ctx.deregister_table("incidents")?;
@@ -85,6 +89,49 @@ pub async fn register(ctx: &SessionContext, by: Option<Breakdown>) -> Result<()>
 /// The breakdown `ctx` was made for (none for a session `register` never saw).
 pub fn of_session(ctx: &SessionContext) -> Option<Breakdown> {
     ctx.state().config().get_extension::<SessionBreakdown>().and_then(|b| b.0)
+}
+
+/// The column `ungrouped` reads: every incident KPI reads it anyway, so it costs no decoding.
+const UNGROUPED_FROM: &str = "opened_at";
+
+/// `ungrouped(x)`: null text for every row of `x`, the `by_group` of a session without `--by`.
+///
+/// A literal null means the same, but DataFusion 55 then knows the group key to be constant, so
+/// takes its input as sorted on it (`ordering_mode=PartiallySorted`), and aggregates every KPI
+/// grouped by `by_group` in its streaming hash table, one row at a time, instead of the
+/// vectorised one. The constant gains nothing there: there is one group of it, so nothing is
+/// emitted early. Computed from a column, the null is not known to be constant; `mttr` over the
+/// 10 M store takes 1.9 CPU-seconds instead of 2.5, with the same rows.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Ungrouped {
+    signature: Signature,
+}
+
+impl Ungrouped {
+    pub fn udf() -> ScalarUDF {
+        ScalarUDF::from(Ungrouped { signature: Signature::any(1, Volatility::Immutable) })
+    }
+}
+
+impl ScalarUDFImpl for Ungrouped {
+    fn name(&self) -> &str {
+        "ungrouped"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        Ok(match &args.args[0] {
+            ColumnarValue::Array(array) => ColumnarValue::Array(new_null_array(&DataType::Utf8, array.len())),
+            ColumnarValue::Scalar(_) => ColumnarValue::Scalar(ScalarValue::Utf8(None)),
+        })
+    }
 }
 
 /// A KPI's result with `by_group` named after the field, or without it when there is no breakdown.
@@ -112,4 +159,64 @@ pub fn keys(keys: &[String], by: Option<Breakdown>) -> Vec<String> {
 /// Whether a KPI can be cut by `--by`.
 pub fn supports(keys: &[String]) -> bool {
     keys.iter().any(|k| k == BY_GROUP)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, RecordBatch, TimestampMicrosecondArray};
+    use datafusion::arrow::datatypes::{Field, Schema, TimeUnit};
+    use datafusion::datasource::MemTable;
+    use datafusion::physical_plan::displayable;
+    use datafusion::prelude::lit;
+
+    use super::*;
+
+    /// `incidents` (opened_at, priority) in two partitions: priorities 1, 2, 1 and 2, 3.
+    fn with_incidents(ctx: &SessionContext) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("opened_at", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+            Field::new("priority", DataType::Int64, true),
+        ]));
+        let batch = |priorities: Vec<i64>| {
+            let opened = TimestampMicrosecondArray::from(vec![0; priorities.len()]).with_timezone("UTC");
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(opened), Arc::new(Int64Array::from(priorities))]).unwrap()
+        };
+        let table = MemTable::try_new(schema.clone(), vec![vec![batch(vec![1, 2, 1])], vec![batch(vec![2, 3])]]).unwrap();
+        ctx.register_table("incidents", Arc::new(table)).unwrap();
+    }
+
+    const BY_PRIORITY_AND_ALL: &str = "SELECT by_group, priority, count(*) AS n FROM incidents \
+                                       GROUP BY GROUPING SETS ((by_group, priority), (by_group)) ORDER BY priority NULLS LAST";
+
+    async fn plan_of(ctx: &SessionContext) -> String {
+        let plan = ctx.sql(BY_PRIORITY_AND_ALL).await.unwrap().create_physical_plan().await.unwrap();
+        displayable(plan.as_ref()).indent(false).to_string()
+    }
+
+    /// Without `--by`, `by_group` is null for everyone, and the aggregates by it run unordered
+    /// (vectorised), where a literal null makes DataFusion stream them as if sorted.
+    #[tokio::test]
+    async fn without_a_breakdown_the_group_is_null_and_aggregates_run_unordered() {
+        let ctx = crate::engine::session("UTC");
+        with_incidents(&ctx);
+        register(&ctx, None).await.unwrap();
+        let plan = plan_of(&ctx).await;
+        assert!(plan.contains("AggregateExec") && !plan.contains("ordering_mode"), "{plan}");
+        let batches = ctx.sql(BY_PRIORITY_AND_ALL).await.unwrap().collect().await.unwrap();
+        let rows = datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+        // Priorities 1 ×2, 2 ×2, 3 ×1, and all five, each with a null group.
+        for expected in ["|          | 1        | 2 |", "|          | 2        | 2 |", "|          | 3        | 1 |", "|          |          | 5 |"] {
+            assert!(rows.contains(expected), "{expected} not in\n{rows}");
+        }
+
+        let literal = crate::engine::session("UTC");
+        with_incidents(&literal);
+        let view = literal.table("incidents").await.unwrap().with_column(BY_GROUP, lit(ScalarValue::Utf8(None))).unwrap().into_view();
+        literal.deregister_table("incidents").unwrap();
+        literal.register_table("incidents", view).unwrap();
+        let plan = plan_of(&literal).await;
+        assert!(plan.contains("ordering_mode=PartiallySorted"), "DataFusion no longer streams by a constant key; `ungrouped` can go:\n{plan}");
+    }
 }

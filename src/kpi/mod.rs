@@ -41,6 +41,7 @@ pub use sla::SlaPolicy;
 pub async fn register(ctx: &SessionContext, params: &KpiParams, policy: &sla::SlaPolicy) -> Result<()> {
     ctx.register_udf(udf::ReportMonth::udf(params.timezone, &params.bucket_list()));
     ctx.register_udf(udf::FisherExact::udf());
+    ctx.register_udf(breakdown::Ungrouped::udf());
     let calendars = udf::Calendars { policy: policy.origin.clone(), by_name: std::sync::Arc::new(policy.calendars.clone()) };
     for clock in [udf::BusinessClock::Hours, udf::BusinessClock::RunningHours, udf::BusinessClock::Deadline] {
         ctx.register_udf(udf::BusinessTime::udf(clock, calendars.clone()));
