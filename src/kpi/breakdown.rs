@@ -1,7 +1,7 @@
 //! `--by`: cutting the KPIs whose keys include `by_group` by one incident field. A session gives
 //! `incidents` a `by_group` column (the field, or null for everyone when there is no breakdown);
 //! results name it after the field, or drop it. The field is one of a fixed set, never text from
-//! the data or the command line pasted into SQL. `ungrouped(ts)` is the null of a session without
+//! the data or the command line pasted into SQL. `ungrouped(x)` is the null of a session without
 //! a breakdown.
 
 use std::fmt;
