@@ -29,9 +29,10 @@ WITH patches AS (
 -- incidents of its CI in those two buckets, in a hash join on (ci, bucket), instead of every
 -- incident of its CI. The filter below still decides, so the result is the same.
 probes AS (
-    SELECT pa.id, pa.ci, pa.actual_end, pa.bucket FROM patches pa
-    UNION ALL
-    SELECT pa.id, pa.ci, pa.actual_end, pa.bucket + 1 FROM patches pa
+    -- Each patch in its own bucket and the next, from one scan of the changes (a UNION ALL of
+    -- patches twice reads them twice).
+    SELECT pa.id, pa.ci, pa.actual_end, pa.bucket + o.shift AS bucket
+    FROM patches pa CROSS JOIN (VALUES (0), (1)) AS o(shift)
 ),
 candidates AS (
     SELECT i.ci, i.opened_at, CAST(i.opened_at AS BIGINT) / greatest(p.correlation_window_hours * 3600000000, 1) AS bucket

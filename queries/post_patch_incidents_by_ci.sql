@@ -22,11 +22,11 @@ WITH patches AS (
       AND c.actual_end >= p.period_start AND c.actual_end < p.period_end
 ),
 -- Buckets window_hours wide, as in patch_incident_correlation: each patch meets only the incidents
--- of its CI in its own bucket and the next, in a hash join on (ci, bucket).
+-- of its CI in its own bucket and the next, in a hash join on (ci, bucket), from one scan of the
+-- changes.
 probes AS (
-    SELECT pa.ci, pa.actual_end, pa.failed, pa.bucket FROM patches pa
-    UNION ALL
-    SELECT pa.ci, pa.actual_end, pa.failed, pa.bucket + 1 FROM patches pa
+    SELECT pa.ci, pa.actual_end, pa.failed, pa.bucket + o.shift AS bucket
+    FROM patches pa CROSS JOIN (VALUES (0), (1)) AS o(shift)
 ),
 candidates AS (
     SELECT i.id, i.ci, i.opened_at, CAST(i.opened_at AS BIGINT) / greatest(p.correlation_window_hours * 3600000000, 1) AS bucket
