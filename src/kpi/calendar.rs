@@ -201,10 +201,11 @@ impl Calendar {
         }
         let past_horizon = |date: i32| {
             // A zone's offset is less than a day, so the local date of `start` is at least its UTC
-            // date minus one: a deadline by that date's horizon needs no conversion to local time.
+            // date minus one, and the horizon at least that date's (UTC date − 2 + the horizon's
+            // days): a deadline by then needs no conversion to local time.
             let utc_date = DateTime::from_timestamp_micros(start).map_or(i32::MIN, |t| t.date_naive().num_days_from_ce());
             let surely_within = utc_date.saturating_sub(2).saturating_add(DEADLINE_HORIZON_DAYS as i32);
-            date > surely_within && date > (self.local_date(start) - Duration::days(1) + Duration::days(DEADLINE_HORIZON_DAYS)).num_days_from_ce()
+            date > surely_within && date > self.deadline_horizon(start).num_days_from_ce()
         };
         if let Some(Answer::Exact(deadline)) = self.timeline().map(|t| t.deadline(start, left, past_horizon)) {
             return deadline;
@@ -212,10 +213,17 @@ impl Calendar {
         self.walk_deadline(start, left, cache)
     }
 
+    /// The last local date a deadline from `start` may fall on: `DEADLINE_HORIZON_DAYS` from the
+    /// day before `start`'s, where the walk begins. The timeline and the walk both stop here, so
+    /// they agree on which deadlines are None.
+    fn deadline_horizon(&self, start: i64) -> NaiveDate {
+        self.local_date(start) - Duration::days(1) + Duration::days(DEADLINE_HORIZON_DAYS)
+    }
+
     /// `deadline` day by day (see `walk_business_hours`).
     pub(super) fn walk_deadline(&self, start: i64, mut left: i64, cache: &mut DayCache) -> Option<i64> {
         let mut date = self.local_date(start) - Duration::days(1);
-        let give_up = date + Duration::days(DEADLINE_HORIZON_DAYS);
+        let give_up = self.deadline_horizon(start);
         while date <= give_up {
             for &(open, close) in self.open_intervals_cached(date, cache) {
                 let s = open.max(start);
