@@ -71,6 +71,12 @@ impl KeyValue {
 /// floats by value, text by its bytes. Compared component by component, as dedup compares.
 pub fn encode_key(values: &[KeyValue]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() * 9);
+    encode_key_into(values, &mut out);
+    out
+}
+
+/// `encode_key`, appended to `out`.
+pub fn encode_key_into(values: &[KeyValue], out: &mut Vec<u8>) {
     for value in values {
         match value {
             KeyValue::Null => out.push(0),
@@ -96,7 +102,6 @@ pub fn encode_key(values: &[KeyValue]) -> Vec<u8> {
             }
         }
     }
-    out
 }
 
 /// The first problem found in each row of a chunk; later problems of the same row are not kept.

@@ -100,6 +100,7 @@ pub fn load_with_history(
             first_file: options.first_file,
             prior,
             waiting: Vec::new(),
+            converted: Vec::new(),
             summary: &mut summary,
             tables: &mut *tables,
             rejects: &mut *rejects,
@@ -107,7 +108,7 @@ pub fn load_with_history(
         for (index, file) in mine {
             let converter = Converter { table, table_profile, rules: &rules, as_of: options.as_of, path: &file.path };
             read_alongside(file, &rules, |chunk| loader.chunk(index, &file.path, &converter, chunk))?;
-            loader.flush(index, &file.path, &converter)?;
+            loader.drain(index, &file.path, &converter)?;
             progress.advance_by(std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0));
         }
         let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
@@ -166,6 +167,8 @@ struct TableLoader<'a> {
     prior: Option<&'a dyn PriorHistory>,
     /// Chunks read but not yet converted: converted a window at a time, in parallel.
     waiting: Vec<RawChunk>,
+    /// The window converted last, taken while the next one converts.
+    converted: Vec<Result<Converted>>,
     summary: &'a mut LoadSummary,
     tables: &'a mut dyn TableSink,
     rejects: &'a mut dyn RejectSink,
@@ -189,16 +192,27 @@ impl TableLoader<'_> {
         Ok(())
     }
 
-    /// Converts the waiting chunks on all cores, then takes their results in file order, so the
-    /// output is the same as converting one chunk after another.
+    /// Converts the waiting chunks on all cores while this thread takes the previous window's
+    /// results (duplicate ids, rejects, writing), so that neither waits for the other. Results
+    /// are taken in file order, so the output is the same as converting one chunk after another.
     fn flush(&mut self, file: usize, path: &Path, converter: &Converter) -> Result<()> {
         use rayon::prelude::*;
         let waiting = std::mem::take(&mut self.waiting);
-        let converted: Vec<Result<Converted>> = waiting.into_par_iter().map(|chunk| converter.convert(chunk)).collect();
-        for result in converted {
-            self.accept(file, path, result?)?;
-        }
-        Ok(())
+        let previous = std::mem::take(&mut self.converted);
+        let mut converted = Vec::new();
+        let mut taken = Ok(());
+        rayon::in_place_scope(|scope| {
+            scope.spawn(|_| converted = waiting.into_par_iter().map(|chunk| converter.convert(chunk)).collect());
+            taken = previous.into_iter().try_for_each(|result| self.accept(file, path, result?));
+        });
+        self.converted = converted;
+        taken
+    }
+
+    /// Converts and takes every chunk of the file read so far: at the end of each file.
+    fn drain(&mut self, file: usize, path: &Path, converter: &Converter) -> Result<()> {
+        self.flush(file, path, converter)?;
+        std::mem::take(&mut self.converted).into_iter().try_for_each(|result| self.accept(file, path, result?))
     }
 
     /// Rejects, duplicate ids and writing, for one converted chunk, in file order.
@@ -280,33 +294,31 @@ impl TableLoader<'_> {
     fn unique_ids(&mut self, file: usize, path: &Path, converted: &Converted) -> Result<(RecordBatch, Vec<RowProblem>)> {
         let (batch, rows) = (&converted.batch, &converted.rows);
         let ids = batch.column(0).as_string::<i32>();
-        let mut keep = Vec::with_capacity(batch.num_rows());
+        let firsts = self.ids.first_or_insert_all(ids, |i| (file, rows[i])).map_err(|ids::Full| {
+            crate::Error::input(path, format!("more than {} ids in one load; load the exports in parts with `mttx load --into`", u32::MAX))
+        })?;
         let mut duplicates = Vec::new();
-        for (i, row) in rows.iter().enumerate() {
+        for (i, first) in firsts.iter().enumerate() {
+            let Some((first_file, first_row)) = *first else { continue };
             let id = ids.value(i);
-            let first = self.ids.first_or_insert(id, (file, *row)).map_err(|ids::Full| {
-                crate::Error::input(path, format!("more than {} ids in one load; load the exports in parts with `mttx load --into`", u32::MAX))
-            })?;
-            match first {
-                Some((first_file, first_row)) => {
-                    keep.push(false);
-                    duplicates.push(RowProblem {
-                        row: *row,
-                        line: converted.lines.get(i).copied(),
-                        column: "id".into(),
-                        value: id.to_string(),
-                        code: RejectCode::DuplicateId,
-                        id: Some(id.to_string()),
-                        reason: format!(
-                            "duplicate id `{id}`: already loaded from {} record {first_row}; ids must be unique (configure dedup for audit-style exports)",
-                            self.summary.files[first_file].path
-                        ),
-                    });
-                }
-                None => keep.push(true),
-            }
+            duplicates.push(RowProblem {
+                row: rows[i],
+                line: converted.lines.get(i).copied(),
+                column: "id".into(),
+                value: id.to_string(),
+                code: RejectCode::DuplicateId,
+                id: Some(id.to_string()),
+                reason: format!(
+                    "duplicate id `{id}`: already loaded from {} record {first_row}; ids must be unique (configure dedup for audit-style exports)",
+                    self.summary.files[first_file].path
+                ),
+            });
         }
-        let batch = filter_record_batch(batch, &BooleanArray::from(keep))?;
+        if duplicates.is_empty() {
+            return Ok((batch.clone(), duplicates));
+        }
+        let keep: BooleanArray = firsts.iter().map(|first| Some(first.is_none())).collect();
+        let batch = filter_record_batch(batch, &keep)?;
         Ok((batch, duplicates))
     }
 

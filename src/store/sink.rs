@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use datafusion::arrow::array::{ArrayRef, BinaryArray};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::manifest::DataFile;
@@ -63,6 +65,13 @@ impl LoadedRows {
         Ok(())
     }
 
+    /// Holds `batch` with its version keys, writing a file once a file's worth has come.
+    fn hold(&mut self, table: Table, batch: &RecordBatch, versions: ArrayRef) -> Result<()> {
+        let stored = with_hidden(table, batch, versions, self.generation)?;
+        self.tables.entry(table).or_default().push(stored);
+        self.spill_full(table)
+    }
+
     /// Waits for the early file being written, if any, and lists it under `written`.
     pub fn finish_writing(&mut self) -> Result<()> {
         let Some((table, writer)) = self.writing.take() else { return Ok(()) };
@@ -77,14 +86,12 @@ impl LoadedRows {
 
 impl TableSink for LoadedRows {
     fn write(&mut self, table: Table, batch: RecordBatch) -> Result<()> {
-        let versions = lifecycle_versions(table, &batch);
-        self.write_versioned(table, batch, versions)
+        let versions = Arc::new(lifecycle_versions(table, &batch));
+        self.hold(table, &batch, versions)
     }
 
     fn write_versioned(&mut self, table: Table, batch: RecordBatch, versions: Vec<Vec<u8>>) -> Result<()> {
-        let stored = with_hidden(table, &batch, &versions, self.generation)?;
-        self.tables.entry(table).or_default().push(stored);
-        self.spill_full(table)
+        self.hold(table, &batch, Arc::new(BinaryArray::from_iter_values(versions.iter())))
     }
 
     fn history(&mut self, table: Table, events: RecordBatch) -> Result<()> {

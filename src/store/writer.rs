@@ -10,7 +10,7 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, RecordBatch, UInt32Array, UInt64Array, make_comparator};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, RecordBatch, UInt32Array, UInt64Array, make_comparator};
 use datafusion::arrow::compute::{SortOptions, concat_batches, take};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType};
 use datafusion::parquet::arrow::ArrowWriter;
@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use super::manifest::DataFile;
 use crate::error::{Error, Result};
-use crate::ingest::convert::{KeyValue, encode_key};
+use crate::ingest::convert::{KeyValue, encode_key_into};
 use crate::model::{FieldKind, Table};
 
 pub const VERSION_COLUMN: &str = "_version";
@@ -43,7 +43,7 @@ pub fn stored_schema(table: Table) -> SchemaRef {
 
 /// Each row's latest lifecycle timestamp (the greatest of the timestamps that record something
 /// that happened) as a version key: of two versions of a ticket, the one that got further wins.
-pub fn lifecycle_versions(table: Table, batch: &RecordBatch) -> Vec<Vec<u8>> {
+pub fn lifecycle_versions(table: Table, batch: &RecordBatch) -> BinaryArray {
     let columns: Vec<_> = table
         .fields()
         .iter()
@@ -51,18 +51,22 @@ pub fn lifecycle_versions(table: Table, batch: &RecordBatch) -> Vec<Vec<u8>> {
         .filter_map(|f| batch.column_by_name(f.name))
         .map(|c| c.as_primitive::<TimestampMicrosecondType>().clone())
         .collect();
-    (0..batch.num_rows())
-        .map(|row| {
-            let latest = columns.iter().filter(|c| c.is_valid(row)).map(|c| c.value(row)).max();
-            encode_key(&[latest.map_or(KeyValue::Null, KeyValue::Int)])
-        })
-        .collect()
+    // Built in place: a vector per row was 54 M allocations for the 10 M set.
+    let mut versions = BinaryBuilder::with_capacity(batch.num_rows(), batch.num_rows() * 9);
+    let mut key = Vec::with_capacity(9);
+    for row in 0..batch.num_rows() {
+        let latest = columns.iter().filter(|c| c.is_valid(row)).map(|c| c.value(row)).max();
+        key.clear();
+        encode_key_into(&[latest.map_or(KeyValue::Null, KeyValue::Int)], &mut key);
+        versions.append_value(&key);
+    }
+    versions.finish()
 }
 
-/// Canonical rows of one load with their hidden columns added.
-pub fn with_hidden(table: Table, batch: &RecordBatch, versions: &[Vec<u8>], generation: u64) -> Result<RecordBatch> {
+/// Canonical rows of one load with their hidden columns added: `versions` as `_version`.
+pub fn with_hidden(table: Table, batch: &RecordBatch, versions: ArrayRef, generation: u64) -> Result<RecordBatch> {
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-    columns.push(Arc::new(BinaryArray::from_iter_values(versions.iter())));
+    columns.push(versions);
     columns.push(Arc::new(UInt64Array::from(vec![generation; batch.num_rows()])));
     Ok(RecordBatch::try_new(stored_schema(table), columns)?)
 }
