@@ -47,11 +47,16 @@ impl ReportMonth {
     }
 
     fn label(&self, micros: i64) -> Option<std::borrow::Cow<'_, str>> {
-        let i = self.starts.partition_point(|s| *s <= micros);
-        if i > 0 && micros < self.ends[i - 1] {
-            return Some(std::borrow::Cow::Borrowed(&self.labels[i - 1]));
+        match self.bucket(micros) {
+            Some(i) => Some(std::borrow::Cow::Borrowed(&self.labels[i])),
+            None => month_label(micros, self.tz).map(std::borrow::Cow::Owned),
         }
-        month_label(micros, self.tz).map(std::borrow::Cow::Owned)
+    }
+
+    /// The bucket holding `micros`, if one does.
+    fn bucket(&self, micros: i64) -> Option<usize> {
+        let i = self.starts.partition_point(|s| *s <= micros);
+        (i > 0 && micros < self.ends[i - 1]).then(|| i - 1)
     }
 }
 
@@ -79,10 +84,25 @@ impl ScalarUDFImpl for ReportMonth {
             ColumnarValue::Array(array) => {
                 let ts = array.as_primitive::<TimestampMicrosecondType>();
                 let mut out = StringBuilder::with_capacity(ts.len(), ts.len() * 7);
+                // The store keeps rows in time order, so a row is mostly in its predecessor's
+                // bucket: that one is tried before searching.
+                let mut last: Option<usize> = None;
                 for i in 0..ts.len() {
-                    match ts.is_valid(i).then(|| self.label(ts.value(i))).flatten() {
-                        Some(label) => out.append_value(label),
-                        None => out.append_null(),
+                    if ts.is_null(i) {
+                        out.append_null();
+                        continue;
+                    }
+                    let micros = ts.value(i);
+                    let hit = last.filter(|&b| self.starts[b] <= micros && micros < self.ends[b]).or_else(|| self.bucket(micros));
+                    match hit {
+                        Some(b) => {
+                            out.append_value(&self.labels[b]);
+                            last = Some(b);
+                        }
+                        None => match month_label(micros, self.tz) {
+                            Some(label) => out.append_value(label),
+                            None => out.append_null(),
+                        },
                     }
                 }
                 Ok(ColumnarValue::Array(Arc::new(out.finish())))
@@ -209,6 +229,34 @@ mod tests {
         let micros = chrono::DateTime::parse_from_rfc3339("2026-09-30T22:30:00Z").unwrap().timestamp_micros();
         assert_eq!(month_label(micros, tz).as_deref(), Some("2026-10"));
         assert_eq!(month_label(micros, chrono_tz::UTC).as_deref(), Some("2026-09"));
+    }
+
+    /// Over a column, rows in and out of order, before, between and after the buckets, and null,
+    /// get the labels one row at a time gives: the bucket tried first is only a shortcut.
+    #[test]
+    fn month_labels_of_a_column_are_those_of_each_row() {
+        use crate::kpi::params::Bucket;
+        let day = 86_400_000_000i64;
+        // Buckets for days 10–20 ("A") and 20–25 ("B"); day 30 and later, and before 10, fall outside.
+        let buckets = [Bucket { label: "A".into(), start: 10 * day, end: 20 * day }, Bucket { label: "B".into(), start: 20 * day, end: 25 * day }];
+        let udf = ReportMonth::udf(chrono_tz::UTC, &buckets);
+        let month = udf.inner().downcast_ref::<ReportMonth>().unwrap();
+        let days = [Some(11), Some(12), Some(21), Some(19), None, Some(30), Some(22), Some(5), Some(24), Some(10), Some(20), Some(25)];
+        let column = TimestampMicrosecondArray::from(days.iter().map(|d| d.map(|d| d * day)).collect::<Vec<_>>()).with_timezone("UTC");
+        let args = ScalarFunctionArgs {
+            args: vec![ColumnarValue::Array(Arc::new(column))],
+            arg_fields: vec![Arc::new(datafusion::arrow::datatypes::Field::new("t", DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())), true))],
+            number_rows: days.len(),
+            return_field: Arc::new(datafusion::arrow::datatypes::Field::new("m", DataType::Utf8, true)),
+            config_options: Arc::new(Default::default()),
+        };
+        let ColumnarValue::Array(labels) = month.invoke_with_args(args).unwrap() else { panic!("an array in gives an array out") };
+        let labels: Vec<Option<&str>> = labels.as_string::<i32>().iter().collect();
+        let expected: Vec<Option<String>> = days.iter().map(|d| d.and_then(|d| month.label(d * day).map(|l| l.into_owned()))).collect();
+        assert_eq!(labels, expected.iter().map(Option::as_deref).collect::<Vec<_>>());
+        assert_eq!(&labels[..5], &[Some("A"), Some("A"), Some("B"), Some("A"), None]);
+        assert_eq!(labels[5], Some("1970-01"), "outside every bucket: the month in the zone");
+        assert_eq!(labels[11], Some("1970-01"), "a bucket's end is outside it");
     }
 }
 
