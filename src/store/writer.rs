@@ -4,7 +4,6 @@
 //! ticket wins: `_version` (an order-preserving encoding of the version key) and `_load` (the
 //! generation that wrote it).
 
-use std::cmp::Ordering;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
@@ -99,12 +98,15 @@ pub fn write_sorted(store: &Path, dir: &str, prefix: &str, schema: &SchemaRef, b
 
 /// The order that sorts `all` by the `sort` columns (ascending, nulls last), or None when the rows
 /// are in that order already. The first column, a timestamp or integer in every table but one,
-/// compares as integers; the rest only break its ties.
+/// compares as integers; the rest only break its ties. Sorted on every core: the last file of a
+/// load is sorted after reading has ended, with nothing else to do.
 fn sort_order(all: &RecordBatch, sort: &[&str]) -> Result<Option<UInt32Array>> {
     let options = SortOptions { descending: false, nulls_first: false };
     let columns: Vec<&ArrayRef> = sort.iter().map(|name| all.column_by_name(name).expect("sort columns are in the schema")).collect();
     let ties = columns[1..].iter().map(|c| make_comparator(c.as_ref(), c.as_ref(), options)).collect::<std::result::Result<Vec<_>, _>>()?;
-    let tie = |a: u32, b: u32| ties.iter().map(|compare| compare(a as usize, b as usize)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal);
+    // Rows equal on every sort column keep their input order, so that the order does not depend
+    // on how the parallel sort splits its work.
+    let tie = |a: u32, b: u32| ties.iter().map(|compare| compare(a as usize, b as usize)).find(|o| o.is_ne()).unwrap_or_else(|| a.cmp(&b));
     let first = columns[0];
     let integers = match first.data_type() {
         DataType::Timestamp(TimeUnit::Microsecond, _) => Some(first.as_primitive::<TimestampMicrosecondType>().values().clone()),
@@ -113,15 +115,15 @@ fn sort_order(all: &RecordBatch, sort: &[&str]) -> Result<Option<UInt32Array>> {
     };
     let mut order: Vec<u32> = (0..all.num_rows() as u32).collect();
     match integers {
-        Some(values) if first.null_count() == 0 => order.sort_unstable_by(|&a, &b| values[a as usize].cmp(&values[b as usize]).then_with(|| tie(a, b))),
+        Some(values) if first.null_count() == 0 => order.par_sort_unstable_by(|&a, &b| values[a as usize].cmp(&values[b as usize]).then_with(|| tie(a, b))),
         Some(values) => {
             // Nulls last: (is null, value), with a null's slot value ignored.
             let keys: Vec<(bool, i64)> = (0..values.len()).map(|i| if first.is_null(i) { (true, 0) } else { (false, values[i]) }).collect();
-            order.sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]).then_with(|| tie(a, b)));
+            order.par_sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]).then_with(|| tie(a, b)));
         }
         None => {
             let compare = make_comparator(first.as_ref(), first.as_ref(), options)?;
-            order.sort_unstable_by(|&a, &b| compare(a as usize, b as usize).then_with(|| tie(a, b)));
+            order.par_sort_unstable_by(|&a, &b| compare(a as usize, b as usize).then_with(|| tie(a, b)));
         }
     }
     let in_order = order.iter().enumerate().all(|(i, &at)| at as usize == i);
