@@ -184,15 +184,15 @@ impl Accumulator for Exact {
     }
 }
 
+/// Values from which a final step selects its groups' percentiles on every core.
+const PARALLEL_SELECTION: usize = 1 << 16;
+
 /// Each group's values, collected as DataFusion's accumulator does (the partial state is the same
 /// list of Float64), but evaluated in place: wrapping DataFusion's meant asking it for its state,
 /// a flattened copy of every value, and copying each group out of that list again (two extra
 /// copies of every duration, and the memory for them, on the 10 M store 20 M values per query).
 /// With `fields`, it gives several percentiles of the same values as a struct of Float64, one
 /// field per percentile (`percentiles_cont`, see `fused`).
-/// Values from which a final step selects its groups' percentiles on every core.
-const PARALLEL_SELECTION: usize = 1 << 16;
-
 #[derive(Debug, Clone)]
 pub(crate) struct ExactGroups {
     groups: Vec<Vec<f64>>,
