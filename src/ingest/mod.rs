@@ -353,7 +353,7 @@ impl TableLoader<'_> {
             let stats = &mut self.summary.files[file];
             stats.loaded += kept;
             stats.merged += converted.batch.num_rows() as u64 - kept;
-            let versions: Vec<Vec<u8>> = converted.dedup_keys.iter().zip(&keep).filter(|(_, k)| **k).map(|(key, _)| convert::encode_key(key)).collect();
+            let versions = convert::key_column(converted.dedup_keys.iter().zip(&keep).filter(|(_, k)| **k).map(|(key, _)| key));
             let batch = filter_record_batch(&converted.batch, &BooleanArray::from(keep))?;
             if batch.num_rows() > 0 {
                 self.tables.write_versioned(self.table, batch, versions)?;

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use datafusion::arrow::array::BinaryArray;
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::raw::RowProblem;
@@ -17,10 +18,10 @@ use crate::model::Table;
 pub trait TableSink {
     fn write(&mut self, table: Table, batch: RecordBatch) -> Result<()>;
 
-    /// Rows of a deduplicated table, with each row's version key (its dedup ordering, encoded by
-    /// `convert::encode_key`). A store keeps the key, to compare with later loads; other sinks
+    /// Rows of a deduplicated table, with each row's version key (its dedup ordering, see
+    /// `convert::key_column`). A store keeps the key, to compare with later loads; other sinks
     /// need only the rows.
-    fn write_versioned(&mut self, table: Table, batch: RecordBatch, _versions: Vec<Vec<u8>>) -> Result<()> {
+    fn write_versioned(&mut self, table: Table, batch: RecordBatch, _versions: BinaryArray) -> Result<()> {
         self.write(table, batch)
     }
 

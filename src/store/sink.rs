@@ -90,8 +90,8 @@ impl TableSink for LoadedRows {
         self.hold(table, &batch, versions)
     }
 
-    fn write_versioned(&mut self, table: Table, batch: RecordBatch, versions: Vec<Vec<u8>>) -> Result<()> {
-        self.hold(table, &batch, Arc::new(BinaryArray::from_iter_values(versions.iter())))
+    fn write_versioned(&mut self, table: Table, batch: RecordBatch, versions: BinaryArray) -> Result<()> {
+        self.hold(table, &batch, Arc::new(versions))
     }
 
     fn history(&mut self, table: Table, events: RecordBatch) -> Result<()> {
