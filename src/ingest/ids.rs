@@ -51,14 +51,8 @@ fn stored<'b>(bytes: &'b [u8], ends: &[usize], i: usize) -> &'b [u8] {
 }
 
 impl IdIndex {
-    /// Where `id` was first loaded, or None after recording it as loaded at `place` now.
-    pub fn first_or_insert(&mut self, id: &str, place: Place) -> Result<Option<Place>, Full> {
-        let tag = self.tag(id);
-        self.first_or_insert_tagged(id, tag, place)
-    }
-
-    /// For each of `ids` in order, what `first_or_insert` would give, each non-null id at
-    /// `place(i)`; a null id is not looked up (None).
+    /// For each of `ids` in order, where it was first loaded, or None after recording it as
+    /// loaded at `place(i)` now; a null id is not looked up (None).
     pub fn first_or_insert_all(&mut self, ids: &StringArray, place: impl Fn(usize) -> Place) -> Result<Vec<Option<Place>>, Full> {
         let tags: Vec<u32> = ids.iter().map(|id| id.map_or(0, |id| self.tag(id))).collect();
         let mut firsts = Vec::with_capacity(ids.len());
@@ -144,6 +138,14 @@ impl IdIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl IdIndex {
+        /// One id at a time: the reference the chunk-at-once lookup is held to.
+        fn first_or_insert(&mut self, id: &str, place: Place) -> Result<Option<Place>, Full> {
+            let tag = self.tag(id);
+            self.first_or_insert_tagged(id, tag, place)
+        }
+    }
 
     #[test]
     fn remembers_the_first_place_of_each_id() {

@@ -46,17 +46,22 @@ impl ReportMonth {
         (0..self.starts.len()).map(|i| crate::kpi::params::Bucket { label: self.labels[i].clone(), start: self.starts[i], end: self.ends[i] }).collect()
     }
 
-    fn label(&self, micros: i64) -> Option<std::borrow::Cow<'_, str>> {
-        match self.bucket(micros) {
-            Some(i) => Some(std::borrow::Cow::Borrowed(&self.labels[i])),
+    /// The label of `micros`: its bucket's, else its month's in the zone. `near` is the bucket of
+    /// the row before, tried first (the store keeps rows in time order, so a row is mostly in its
+    /// predecessor's bucket); it becomes this row's.
+    fn label(&self, micros: i64, near: &mut Option<usize>) -> Option<std::borrow::Cow<'_, str>> {
+        let within = |b: usize| self.starts[b] <= micros && micros < self.ends[b];
+        let bucket = near.filter(|&b| within(b)).or_else(|| {
+            let i = self.starts.partition_point(|s| *s <= micros);
+            (i > 0 && within(i - 1)).then(|| i - 1)
+        });
+        match bucket {
+            Some(b) => {
+                *near = Some(b);
+                Some(std::borrow::Cow::Borrowed(&self.labels[b]))
+            }
             None => month_label(micros, self.tz).map(std::borrow::Cow::Owned),
         }
-    }
-
-    /// The bucket holding `micros`, if one does.
-    fn bucket(&self, micros: i64) -> Option<usize> {
-        let i = self.starts.partition_point(|s| *s <= micros);
-        (i > 0 && micros < self.ends[i - 1]).then(|| i - 1)
     }
 }
 
@@ -84,31 +89,17 @@ impl ScalarUDFImpl for ReportMonth {
             ColumnarValue::Array(array) => {
                 let ts = array.as_primitive::<TimestampMicrosecondType>();
                 let mut out = StringBuilder::with_capacity(ts.len(), ts.len() * 7);
-                // The store keeps rows in time order, so a row is mostly in its predecessor's
-                // bucket: that one is tried before searching.
-                let mut last: Option<usize> = None;
+                let mut near = None;
                 for i in 0..ts.len() {
-                    if ts.is_null(i) {
-                        out.append_null();
-                        continue;
-                    }
-                    let micros = ts.value(i);
-                    let hit = last.filter(|&b| self.starts[b] <= micros && micros < self.ends[b]).or_else(|| self.bucket(micros));
-                    match hit {
-                        Some(b) => {
-                            out.append_value(&self.labels[b]);
-                            last = Some(b);
-                        }
-                        None => match month_label(micros, self.tz) {
-                            Some(label) => out.append_value(label),
-                            None => out.append_null(),
-                        },
+                    match ts.is_valid(i).then(|| self.label(ts.value(i), &mut near)).flatten() {
+                        Some(label) => out.append_value(label),
+                        None => out.append_null(),
                     }
                 }
                 Ok(ColumnarValue::Array(Arc::new(out.finish())))
             }
             ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(v, _)) => {
-                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(v.and_then(|v| self.label(v).map(|l| l.into_owned())))))
+                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(v.and_then(|v| self.label(v, &mut None).map(|l| l.into_owned())))))
             }
             other => exec_err!("report_month expects a UTC microsecond timestamp, got {other:?}"),
         }
@@ -252,7 +243,7 @@ mod tests {
         };
         let ColumnarValue::Array(labels) = month.invoke_with_args(args).unwrap() else { panic!("an array in gives an array out") };
         let labels: Vec<Option<&str>> = labels.as_string::<i32>().iter().collect();
-        let expected: Vec<Option<String>> = days.iter().map(|d| d.and_then(|d| month.label(d * day).map(|l| l.into_owned()))).collect();
+        let expected: Vec<Option<String>> = days.iter().map(|d| d.and_then(|d| month.label(d * day, &mut None).map(|l| l.into_owned()))).collect();
         assert_eq!(labels, expected.iter().map(Option::as_deref).collect::<Vec<_>>());
         assert_eq!(&labels[..5], &[Some("A"), Some("A"), Some("B"), Some("A"), None]);
         assert_eq!(labels[5], Some("1970-01"), "outside every bucket: the month in the zone");
