@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::escape::spreadsheet_safe;
-use crate::ingest::{self, Profile};
+use crate::ingest::Profile;
 use crate::kpi::document::key_text;
 use crate::kpi::{Breakdown, Kpi, PeriodRequest, Tuning, YearMonth, breakdown};
 use crate::pipeline::{Open, Pipeline};
@@ -135,7 +135,7 @@ pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<CaseRun> {
     let spec: CaseSpec = toml::from_str(&text).map_err(|e| Error::GoldenCase { origin: spec_path.display().to_string(), message: e.to_string() })?;
     let fail = |message: String| Error::GoldenCase { origin: spec_path.display().to_string(), message };
     let timezone: chrono_tz::Tz = spec.timezone.parse().map_err(|_| fail(format!("timezone `{}` is not an IANA zone", spec.timezone)))?;
-    let as_of = ingest::timestamp::parse_iso(&spec.as_of, timezone).ok_or_else(|| fail(format!("as_of `{}` is not RFC 3339", spec.as_of)))?;
+    let as_of = crate::time::parse_iso(&spec.as_of, timezone).ok_or_else(|| fail(format!("as_of `{}` is not RFC 3339", spec.as_of)))?;
     let request = match (&spec.from, &spec.to) {
         (Some(from), Some(to)) => {
             let month = |key: &str, text: &str| text.parse::<YearMonth>().map_err(|e| fail(format!("{key}: {e}")));

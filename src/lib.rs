@@ -6,11 +6,11 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod compare;
-#[cfg(feature = "ballista")]
-pub mod distributed;
 pub mod engine;
 pub mod error;
 pub mod escape;
+pub mod evidence;
+pub mod functions;
 pub mod generate;
 pub mod golden;
 pub mod ingest;

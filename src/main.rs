@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(payload) => {
             let at = PANIC_AT.lock().ok().and_then(|at| at.clone()).unwrap_or_default();
-            let message = mttx::ingest::source::panic_message(payload.as_ref());
+            let message = mttx::error::panic_message(payload.as_ref());
             let _ = writeln!(io::stderr(), "mttx: error: internal error at {at}: {message}; this is a bug, please report it with the command that caused it");
             ExitCode::from(2)
         }

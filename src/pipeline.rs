@@ -15,10 +15,10 @@ use datafusion::prelude::SessionContext;
 use crate::engine::{self, Engine, MemoryLimit};
 use crate::error::{Error, Result};
 use crate::ingest::{self, LoadOptions, LoadSummary, MemorySink, Profile, RejectsCsv};
-use crate::kpi::extent::Extent;
 use crate::kpi::params::resolve_in;
 use crate::kpi::{self, Kpi, KpiOutcome, KpiParams, PeriodRequest, SlaPolicy, Tuning};
 use crate::progress::Progress;
+use crate::store::extent::Extent;
 use crate::store::{self, Store};
 
 /// What to open and how.
@@ -152,7 +152,7 @@ async fn with_tables(
     let ctx = match engine {
         Engine::Local => engine::session_in(timezone.name(), env),
         #[cfg(feature = "ballista")]
-        Engine::Ballista { scheduler } => crate::distributed::cluster::client_session(scheduler, timezone.name(), env).await?,
+        Engine::Ballista { scheduler } => crate::engine::ballista::cluster::client_session(scheduler, timezone.name(), env).await?,
         #[cfg(not(feature = "ballista"))]
         Engine::Ballista { scheduler } => return Err(without_ballista(scheduler)),
     };

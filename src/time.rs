@@ -158,6 +158,72 @@ pub fn local_to_utc_micros(naive: NaiveDateTime, tz: Tz) -> Option<i64> {
     Some(utc.and_utc().timestamp_micros())
 }
 
+/// `YYYY-MM-DD`, then optionally `T` or a space and `HH:MM[:SS[.fraction]]`, then optionally `Z`,
+/// `±HH:MM`, `±HHMM` or `±HH`. Without an offset the time is read in `tz`.
+pub fn parse_iso(s: &str, tz: Tz) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<u32> {
+        let digits = b.get(from..from + len)?;
+        digits.iter().try_fold(0u32, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0')))
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 2)?, num(8, 2)?)?;
+    let mut i = 10;
+    let mut time = NaiveTime::MIN;
+    if i < b.len() && (b[i] == b'T' || b[i] == b' ') && b.get(i + 3) == Some(&b':') {
+        let (h, m) = (num(i + 1, 2)?, num(i + 4, 2)?);
+        i += 6;
+        let mut sec = 0;
+        let mut nanos = 0u32;
+        if b.get(i) == Some(&b':') {
+            sec = num(i + 1, 2)?;
+            i += 3;
+            if matches!(b.get(i), Some(b'.') | Some(b',')) {
+                i += 1;
+                let start = i;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    if i - start < 9 {
+                        nanos = nanos * 10 + u32::from(b[i] - b'0');
+                    }
+                    i += 1;
+                }
+                let digits = (i - start).min(9);
+                if digits == 0 {
+                    return None;
+                }
+                nanos *= 10u32.pow(9 - digits as u32);
+            }
+        }
+        time = NaiveTime::from_hms_nano_opt(h, m, sec, nanos)?;
+    }
+    let naive = date.and_time(time);
+    let rest = &b[i..];
+    let offset_secs: Option<i64> = match rest {
+        [] => None,
+        [b'Z'] | [b'z'] => Some(0),
+        [sign @ (b'+' | b'-'), ..] => {
+            let sign = if *sign == b'-' { -1 } else { 1 };
+            let (h, m) = match rest.len() {
+                3 => (num(i + 1, 2)?, 0),
+                5 => (num(i + 1, 2)?, num(i + 3, 2)?),
+                6 if rest[3] == b':' => (num(i + 1, 2)?, num(i + 4, 2)?),
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            Some(sign * i64::from(h * 3600 + m * 60))
+        }
+        _ => return None,
+    };
+    match offset_secs {
+        Some(off) => Some((naive - Duration::seconds(off)).and_utc().timestamp_micros()),
+        None => local_to_utc_micros(naive, tz),
+    }
+}
+
 /// RFC 3339 in UTC with a `Z`, with a fraction only when the sub-second part is not zero:
 /// `2026-01-05T09:12:33Z`, `2026-01-05T09:12:33.250Z`.
 pub fn format_instant(instant: DateTime<Utc>) -> String {

@@ -271,7 +271,7 @@ fn functions_and_plans_survive_the_codecs() {
         inputs: &inputs,
         profile: "canonical",
         timezone,
-        as_of: mttx::ingest::timestamp::parse_iso("2026-11-01", timezone),
+        as_of: mttx::time::parse_iso("2026-11-01", timezone),
         sla: Some(&policy),
         rejects: None,
         memory_limit: Default::default(),

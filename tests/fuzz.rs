@@ -53,7 +53,7 @@ fn guarded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Resu
     let (send, receive) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-        let _ = send.send(outcome.map_err(|payload| mttx::ingest::source::panic_message(payload.as_ref())));
+        let _ = send.send(outcome.map_err(|payload| mttx::error::panic_message(payload.as_ref())));
     });
     match receive.recv_timeout(WATCHDOG) {
         Ok(outcome) => outcome.map_err(|message| format!("panicked: {message}")),
@@ -69,7 +69,7 @@ fn load_bytes(name: &str, bytes: Vec<u8>, profile: &'static str) -> Result<(), S
     std::fs::write(&path, &bytes).map_err(|e| e.to_string())?;
     let outcome = guarded(move || {
         let profile = Profile::resolve(profile).expect("built-in profile");
-        let as_of = ingest::timestamp::parse_iso("2027-01-01T00:00:00Z", chrono_tz::UTC);
+        let as_of = mttx::time::parse_iso("2027-01-01T00:00:00Z", chrono_tz::UTC);
         let mut tables = MemorySink::default();
         ingest::load(&[path], &profile, &LoadOptions { as_of, ..LoadOptions::default() }, &mut tables, &mut RejectsCsv::discard()).map(|summary| {
             let mut broken: Vec<String> = summary
@@ -319,9 +319,9 @@ fn fuzz_timestamp_parser() {
     proptest!(config(512), |(text in timestamp_text(), zone in prop::sample::select(zones.clone()), pattern in prop::sample::select(&PATTERNS[..]))| {
         let (text2, pattern) = (text.clone(), pattern.to_string());
         let outcome = guarded(move || -> Result<(), String> {
-            if let Some(v) = ingest::timestamp::parse_iso(&text2, zone) {
+            if let Some(v) = mttx::time::parse_iso(&text2, zone) {
                 let printed = mttx::time::rfc3339(v);
-                if ingest::timestamp::parse_iso(&printed, zone) != Some(v) {
+                if mttx::time::parse_iso(&printed, zone) != Some(v) {
                     return Err(format!("`{text2}` → {v} → `{printed}` does not parse back"));
                 }
             }

@@ -744,7 +744,7 @@ fn every_kpi_reads_its_parameters_as_values() {
         inputs: &inputs,
         profile: "canonical",
         timezone,
-        as_of: mttx::ingest::timestamp::parse_iso(AS_OF, timezone),
+        as_of: mttx::time::parse_iso(AS_OF, timezone),
         sla: None,
         rejects: None,
         memory_limit: Default::default(),

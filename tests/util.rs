@@ -19,7 +19,7 @@ pub fn mttx() -> assert_cmd::Command {
 /// Loads `inputs` with `profile` into memory; returns the tables and the summary.
 pub fn load(inputs: &[PathBuf], profile: &str, as_of: Option<&str>) -> mttx::Result<(MemorySink, LoadSummary)> {
     let profile = Profile::resolve(profile)?;
-    let as_of = as_of.map(|s| ingest::timestamp::parse_iso(s, chrono_tz::UTC).expect("test as-of parses"));
+    let as_of = as_of.map(|s| mttx::time::parse_iso(s, chrono_tz::UTC).expect("test as-of parses"));
     let mut tables = MemorySink::default();
     let mut rejects = RejectsCsv::discard();
     let summary = ingest::load(inputs, &profile, &LoadOptions { as_of, ..LoadOptions::default() }, &mut tables, &mut rejects)?;

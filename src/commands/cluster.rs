@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use crate::cli::{ExecutorArgs, SchedulerArgs};
-use crate::distributed::cluster;
 use crate::engine;
+use crate::engine::ballista::cluster;
 use crate::error::{Error, Result};
 
 /// `HOST:PORT` of flag `flag`, as host and port.

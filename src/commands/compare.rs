@@ -6,6 +6,7 @@ use super::Settings;
 use crate::cli::{CompareArgs, ResultFormat};
 use crate::compare::{self, CompareDocument};
 use crate::error::{Error, Result};
+use crate::evidence::verdict::Verdict;
 use crate::kpi;
 use crate::progress::Progress;
 use crate::render;
@@ -121,14 +122,14 @@ fn table(document: &CompareDocument, out: &mut dyn Write) -> Result<()> {
         let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{:<w$}", crate::escape::terminal(c))).collect();
         writeln!(out, "{}", line.join("  ").trim_end()).map_err(render::stdout_error)?;
     }
-    let counts = |v: compare::Verdict| document.rows.iter().filter(|r| r.verdict == v).count();
+    let counts = |v: Verdict| document.rows.iter().filter(|r| r.verdict == v).count();
     writeln!(
         out,
         "\n{} improved, {} worse, {} with no evidence; {} measures without a test are in --format json or csv",
-        counts(compare::Verdict::Improved),
-        counts(compare::Verdict::Worse),
-        counts(compare::Verdict::NoEvidence),
-        counts(compare::Verdict::NotTested)
+        counts(Verdict::Improved),
+        counts(Verdict::Worse),
+        counts(Verdict::NoEvidence),
+        counts(Verdict::NotTested)
     )
     .map_err(render::stdout_error)
 }

@@ -17,9 +17,9 @@ use crate::error::{Error, Result};
 use crate::generate::{self, FormatLayout, GenerateOptions};
 use crate::ingest::Profile;
 use crate::ingest::profile::BUILTIN;
-use crate::ingest::timestamp::parse_iso;
 use crate::pipeline::{self, Pipeline};
 use crate::progress::Progress;
+use crate::time::parse_iso;
 use crate::write::OutputFormat;
 use crate::{engine, render};
 

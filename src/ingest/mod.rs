@@ -29,10 +29,11 @@ use datafusion::arrow::record_batch::RecordBatch;
 use crate::error::Result;
 use crate::model::Table;
 use convert::{Converted, Converter, KeyValue};
+use profile::Format;
 pub use profile::Profile;
 use raw::{RawChunk, RejectCode, RowProblem};
 pub use sink::{MemorySink, RejectSink, RejectsCsv, TableSink};
-use source::{Format, SourceFile};
+use source::SourceFile;
 pub use summary::LoadSummary;
 
 /// Chunks converted at once: enough to keep both cores busy while the reader fills the next window.
@@ -140,7 +141,7 @@ fn read_alongside(file: &SourceFile, rules: &profile::TableRules, mut take: impl
         let taken = receiver.iter().try_for_each(&mut take);
         drop(receiver);
         let read = reader.join().unwrap_or_else(|panic| {
-            Err(crate::Error::input(&file.path, format!("the reader failed ({}); please report this", source::panic_message(panic.as_ref()))))
+            Err(crate::Error::input(&file.path, format!("the reader failed ({}); please report this", crate::error::panic_message(panic.as_ref()))))
         });
         taken.and(read)
     })

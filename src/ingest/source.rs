@@ -6,33 +6,11 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::profile::{Profile, matches_pattern};
+use super::profile::{Format, Profile};
 use crate::error::{Error, Result};
 use crate::model::Table;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Csv,
-    Json,
-    Parquet,
-    /// OpenXES event logs (XML).
-    Xes,
-}
-
-impl Format {
-    fn from_extension(ext: &str) -> Option<Format> {
-        match ext.to_ascii_lowercase().as_str() {
-            "csv" | "tsv" | "txt" => Some(Format::Csv),
-            "json" | "ndjson" | "jsonl" => Some(Format::Json),
-            "parquet" | "pq" => Some(Format::Parquet),
-            "xes" => Some(Format::Xes),
-            _ => None,
-        }
-    }
-}
 
 /// An input file, assigned to a table.
 #[derive(Debug, Clone)]
@@ -130,17 +108,39 @@ fn classify(path: &Path, profile: &Profile) -> std::result::Result<SourceFile, S
     Ok(SourceFile { path: path.to_path_buf(), table, format })
 }
 
+/// Case-insensitive match of a file name against a pattern with `*` (any run) and `?` (one char).
+pub fn matches_pattern(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let n: Vec<char> = name.to_lowercase().chars().collect();
+    let (mut pi, mut ni) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            backtrack = Some((pi, ni));
+            pi += 1;
+        } else if let Some((bp, bn)) = backtrack {
+            pi = bp + 1;
+            ni = bn + 1;
+            backtrack = Some((bp, bn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
 /// Runs `work`, a dependency decoding untrusted bytes from `path`, and turns a panic inside it into
 /// an input error naming the file: a corrupt file must not take the command down.
 pub fn shielded<T>(path: &Path, doing: &str, work: impl FnOnce() -> T) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|payload| {
-        Error::input(path, format!("the decoder failed while {doing} ({}); the file is corrupt or not what its name says", panic_message(payload.as_ref())))
+        Error::input(
+            path,
+            format!("the decoder failed while {doing} ({}); the file is corrupt or not what its name says", crate::error::panic_message(payload.as_ref())),
+        )
     })
-}
-
-/// The text of a panic's payload.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_else(|| "no message".into())
 }
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -167,4 +167,18 @@ pub fn is_gzip(path: &Path) -> Result<bool> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let n = file.read(&mut head).map_err(|e| Error::io(path, e))?;
     Ok(n == 2 && head == GZIP_MAGIC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(matches_pattern("incidents*", "Incidents.csv.gz"));
+        assert!(matches_pattern("*incident*.csv", "sn_incident_2026.csv"));
+        assert!(matches_pattern("cis.?sv", "cis.tsv"));
+        assert!(!matches_pattern("incidents*", "problems.csv"));
+        assert!(!matches_pattern("a*b", "a"));
+    }
 }

@@ -7,9 +7,10 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::LoadOptions;
+use super::profile::Format;
 use super::profile::Profile;
 use super::raw::RejectCode;
-use super::source::{Format, Skipped, SourceFile};
+use super::source::{Skipped, SourceFile};
 use crate::model::Table;
 use crate::time::rfc3339;
 

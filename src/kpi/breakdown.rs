@@ -8,14 +8,11 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use datafusion::arrow::array::new_null_array;
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result as DfResult, ScalarValue};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 use datafusion::prelude::{DataFrame, SessionContext, col};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::functions::ungrouped::Ungrouped;
 
 /// The key column a KPI names in its header when it can be cut by `--by`.
 pub const BY_GROUP: &str = "by_group";
@@ -94,46 +91,6 @@ pub fn of_session(ctx: &SessionContext) -> Option<Breakdown> {
 /// The column `ungrouped` reads: every incident KPI reads it anyway, so it costs no decoding.
 const UNGROUPED_FROM: &str = "opened_at";
 
-/// `ungrouped(x)`: null text for every row of `x`, the `by_group` of a session without `--by`.
-///
-/// A literal null means the same, but DataFusion 55 then knows the group key to be constant, so
-/// takes its input as sorted on it (`ordering_mode=PartiallySorted`), and aggregates every KPI
-/// grouped by `by_group` in its streaming hash table, one row at a time, instead of the
-/// vectorised one. The constant gains nothing there: there is one group of it, so nothing is
-/// emitted early. Computed from a column, the null is not known to be constant; `mttr` over the
-/// 10 M store takes 1.9 CPU-seconds instead of 2.5, with the same rows.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Ungrouped {
-    signature: Signature,
-}
-
-impl Ungrouped {
-    pub fn udf() -> ScalarUDF {
-        ScalarUDF::from(Ungrouped { signature: Signature::any(1, Volatility::Immutable) })
-    }
-}
-
-impl ScalarUDFImpl for Ungrouped {
-    fn name(&self) -> &str {
-        "ungrouped"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        Ok(match &args.args[0] {
-            ColumnarValue::Array(array) => ColumnarValue::Array(new_null_array(&DataType::Utf8, array.len())),
-            ColumnarValue::Scalar(_) => ColumnarValue::Scalar(ScalarValue::Utf8(None)),
-        })
-    }
-}
-
 /// A KPI's result with `by_group` named after the field, or without it when there is no breakdown.
 pub fn shape(frame: DataFrame, by: Option<Breakdown>) -> datafusion::error::Result<DataFrame> {
     if frame.schema().field_with_unqualified_name(BY_GROUP).is_err() {
@@ -166,7 +123,9 @@ mod tests {
     use std::sync::Arc;
 
     use datafusion::arrow::array::{Int64Array, RecordBatch, TimestampMicrosecondArray};
+    use datafusion::arrow::datatypes::DataType;
     use datafusion::arrow::datatypes::{Field, Schema, TimeUnit};
+    use datafusion::common::ScalarValue;
     use datafusion::datasource::MemTable;
     use datafusion::physical_plan::displayable;
     use datafusion::prelude::lit;

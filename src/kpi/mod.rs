@@ -1,30 +1,13 @@
-//! KPIs: the catalog of SQL definitions, the parameters and calendar tables they read, the scalar
-//! functions they call, and the parallel runner.
+//! KPIs: the catalog of SQL definitions with their headers, the parameters and tables that carry a
+//! period into SQL, the SLA policy, the versioned results document, and the parallel runner.
 
 pub mod breakdown;
-pub mod calendar;
 pub mod catalog;
-mod compact_slices;
-#[cfg(feature = "ballista")]
-pub(crate) use compact_slices::CompactSlicesExec;
-pub(crate) use compact_slices::rule as compact_slices_rule;
-mod constant_row;
 pub mod document;
-pub mod extent;
-pub mod fused_percentiles;
-mod gathered_final;
-pub(crate) use gathered_final::rule as gathered_final_rule;
-pub mod grouped;
-pub mod outages;
 pub mod params;
-pub mod percentile;
-pub mod recurrence;
 pub mod run;
 pub mod sla;
-pub mod slots;
-mod timeline;
 pub mod tolerance;
-pub mod udf;
 
 use datafusion::prelude::SessionContext;
 
@@ -36,16 +19,10 @@ pub use params::{KpiParams, PeriodRequest, Tuning, YearMonth};
 pub use run::KpiOutcome;
 pub use sla::SlaPolicy;
 
-/// Registers the KPI functions, the SLA policy's tables and the period's parameter tables on a
-/// session whose canonical tables are already registered.
+/// Registers mttx's scalar functions for the period, the SLA policy's tables and the period's
+/// parameter tables on a session whose canonical tables are already registered.
 pub async fn register(ctx: &SessionContext, params: &KpiParams, policy: &sla::SlaPolicy) -> Result<()> {
-    ctx.register_udf(udf::ReportMonth::udf(params.timezone, &params.bucket_list()));
-    ctx.register_udf(udf::FisherExact::udf());
-    ctx.register_udf(breakdown::Ungrouped::udf());
-    let calendars = udf::Calendars { policy: policy.origin.clone(), by_name: std::sync::Arc::new(policy.calendars.clone()) };
-    for clock in [udf::BusinessClock::Hours, udf::BusinessClock::RunningHours, udf::BusinessClock::Deadline] {
-        ctx.register_udf(udf::BusinessTime::udf(clock, calendars.clone()));
-    }
+    crate::functions::register_scalars(ctx, params.timezone, params.bucket_list(), policy.calendars());
     policy.register(ctx)?;
     breakdown::register(ctx, params.by).await?;
     params.register(ctx).await

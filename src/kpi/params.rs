@@ -12,9 +12,10 @@ use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
 use super::breakdown::Breakdown;
-use super::extent::Extent;
 use crate::error::{Error, Result};
+pub use crate::functions::Bucket;
 use crate::model::{UTC, timestamp_type};
+use crate::store::extent::Extent;
 pub use crate::time::YearMonth;
 use crate::time::rfc3339;
 
@@ -82,14 +83,6 @@ pub enum Buckets {
     /// The whole window as one bucket, labelled `2026-01..2026-03` (or `2026-01` for one month):
     /// what `mttx compare` sets against another window.
     Whole,
-}
-
-/// A bucket of a window: its label and [start, end) in UTC microseconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bucket {
-    pub label: String,
-    pub start: i64,
-    pub end: i64,
 }
 
 impl KpiParams {
@@ -181,7 +174,7 @@ impl KpiParams {
         let params = self.params_batch()?;
         let provider = Arc::new(MemTable::try_new(params.schema(), vec![vec![params.clone()]])?);
         ctx.register_table("params", provider.clone())?;
-        ctx.add_optimizer_rule(super::constant_row::rule(provider, params));
+        ctx.add_optimizer_rule(crate::engine::inline_params::rule(provider, params));
         let months = self.months_batch()?;
         ctx.register_table("months", Arc::new(MemTable::try_new(months.schema(), vec![vec![months]])?))?;
         ctx.sql(

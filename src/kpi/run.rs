@@ -8,6 +8,7 @@ use datafusion::prelude::SessionContext;
 use tokio::task::JoinSet;
 
 use super::catalog::Kpi;
+use crate::engine::slots::{Cost, Slots};
 
 /// A KPI and what its query returned, or the engine's message naming the file.
 pub struct KpiOutcome {
@@ -16,7 +17,7 @@ pub struct KpiOutcome {
 }
 
 async fn execute(ctx: &SessionContext, kpi: &Kpi) -> Result<Vec<RecordBatch>, String> {
-    let _slot = super::slots::Slots::process().acquire(super::slots::Cost::of_kpi(&kpi.id)).await;
+    let _slot = Slots::process().acquire(Cost::of_kpi(&kpi.id)).await;
     let run = async {
         let frame = super::breakdown::shape(ctx.sql(&kpi.sql).await?, super::breakdown::of_session(ctx))?;
         let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());

@@ -12,8 +12,9 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use serde::Deserialize;
 
-use super::calendar::{Calendar, CalendarSpec};
 use crate::error::{Error, Result};
+use crate::functions::Calendars;
+use crate::functions::calendar::{Calendar, CalendarSpec};
 
 /// The default policy, shipped in the binary; `sample-data/sla.toml` is the same file.
 pub const DEFAULT_POLICY: &str = include_str!("../../sample-data/sla.toml");
@@ -63,6 +64,11 @@ impl SlaPolicy {
                 self.pause_states.push(state.clone());
             }
         }
+    }
+
+    /// The policy's calendars, as the business-time functions hold them.
+    pub fn calendars(&self) -> Calendars {
+        Calendars { policy: self.origin.clone(), by_name: Arc::new(self.calendars.clone()) }
     }
 
     pub fn load(path: &Path) -> Result<SlaPolicy> {

@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::charts::Chart;
-use super::compare::{Comparison, number as num};
 use super::document::{Block, ChartRef, ReportDocument, Section};
 use super::format::{month_name, short_month, thousands};
-use super::samples::Samples;
 use super::sections::{benchmark, changes, data_quality, definitions, improvements, majors, problems, reliability, response, sla, summary, teams};
-use super::targets::Targets;
+use crate::evidence::comparison::{Comparison, number as num};
+use crate::evidence::samples::Samples;
+use crate::evidence::targets::Targets;
 use crate::ingest::LoadSummary;
 use crate::kpi::document::{KpiValues, plain};
 use crate::kpi::{Breakdown, KpiDocument, YearMonth};
@@ -48,7 +48,7 @@ pub struct Inputs<'a> {
     pub has_year_ago: bool,
     pub has_peers: bool,
     /// The improvement register's origin and its initiatives, measured.
-    pub improvements: Option<(&'a str, &'a [super::improvements::Evaluated])>,
+    pub improvements: Option<(&'a str, &'a [crate::evidence::improvements::Evaluated])>,
     /// The period and the month before it cut by assignment group and by service.
     pub teams: &'a [(Breakdown, KpiDocument)],
     /// Groups with fewer tickets than this are listed apart, not ranked (`--min-n`).

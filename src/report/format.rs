@@ -1,8 +1,8 @@
 //! How the report writes numbers: scales chosen from a KPI's unit and measure, values, counts with
 //! thousands separators, changes, n, p- and q-values, and month names.
 
-use super::compare::{Comparison, Direction, Versus};
 use super::document::{Cell, Tone};
+use crate::evidence::comparison::{Comparison, Direction, Versus};
 use crate::kpi::YearMonth;
 
 pub fn month_name(month: YearMonth) -> String {
@@ -129,7 +129,7 @@ pub(crate) fn change_cell(versus: &Versus, scale: Scale) -> Cell {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::stats::{Method, TestResult};
+    use crate::evidence::stats::{Method, TestResult};
 
     fn versus(change: Option<f64>, relative: Option<f64>, per_day: bool) -> Versus {
         Versus {

@@ -8,17 +8,11 @@
 
 pub mod build;
 pub mod charts;
-pub mod compare;
 pub mod document;
 pub mod format;
 pub mod html;
-pub mod improvements;
 pub mod markdown;
-pub mod peers;
-pub mod samples;
 pub mod sections;
-pub mod stats;
-pub mod targets;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,14 +22,15 @@ use datafusion::prelude::SessionContext;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::evidence::comparison::{self as compare, Comparison, PeriodValues};
+use crate::evidence::improvements;
+use crate::evidence::peers::Peers;
+use crate::evidence::samples::Samples;
+use crate::evidence::targets::Targets;
 use crate::kpi::{self, Breakdown, Kpi, KpiDocument, KpiParams, PeriodRequest, Tuning, YearMonth};
 use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::time::rfc3339;
-use compare::{Comparison, PeriodValues};
-use peers::Peers;
-use samples::Samples;
-use targets::Targets;
 
 pub struct ReportOptions {
     pub period: Option<YearMonth>,

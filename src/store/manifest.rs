@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::extent::Extent;
 use crate::error::{Error, Result};
-use crate::ingest::source::Format;
+use crate::ingest::profile::Format;
 use crate::ingest::summary::Counts;
-use crate::kpi::extent::Extent;
 use crate::model::MODEL_VERSION;
 
 pub const FILE_NAME: &str = "manifest.json";
@@ -196,6 +196,11 @@ impl Manifest {
     pub fn data_files(&self) -> impl Iterator<Item = &DataFile> {
         self.tables.values().chain(self.histories.values()).flat_map(|t| t.files.iter())
     }
+}
+
+/// The profile file of a store, named by the profile's hash.
+pub fn profile_file(profile: &ProfileRecord) -> String {
+    format!("profiles/{}.toml", profile.sha256)
 }
 
 /// Makes a rename in `dir` durable.

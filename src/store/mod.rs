@@ -3,11 +3,14 @@
 //! tables, each load's rejects and summary, and `manifest.json`, which says which files make up
 //! the store. See `load` for how loads write and merge, and `reader` for how commands read it.
 
+pub mod extent;
 pub mod load;
 pub mod lock;
 pub mod manifest;
+mod merge;
 pub mod reader;
 pub mod sink;
+mod tidy;
 pub mod writer;
 
 pub use load::{LoadOutcome, LoadRequest, Mode};

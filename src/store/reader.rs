@@ -74,7 +74,7 @@ impl Store {
         if self.manifest.histories.is_empty() {
             return Ok(());
         }
-        let path = self.dir.join(super::load::profile_file(&self.manifest.profile));
+        let path = self.dir.join(super::manifest::profile_file(&self.manifest.profile));
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let profile = crate::ingest::Profile::parse(&text, &self.manifest.profile.name)?;
         let mut changes = Vec::new();

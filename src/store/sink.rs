@@ -77,7 +77,7 @@ impl LoadedRows {
         let Some((table, writer)) = self.writing.take() else { return Ok(()) };
         let files = writer.join().map_err(|panic| crate::Error::Store {
             path: self.spill.clone().unwrap_or_default(),
-            message: format!("writing a data file failed ({}); please report this", crate::ingest::source::panic_message(panic.as_ref())),
+            message: format!("writing a data file failed ({}); please report this", crate::error::panic_message(panic.as_ref())),
         })??;
         self.written.entry(table).or_default().extend(files);
         Ok(())

@@ -1,10 +1,10 @@
 //! Improvement initiatives: for each initiative of the register, the months before and after its
 //! go-live, and for each measure it was meant to move, the change, the test, and whether it worked.
 
+use crate::evidence::verdict::Verdict;
 use crate::report::build::{Inputs, section};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::{change_text, format_n, format_p, format_q, format_value, month_name, scale};
-use crate::report::improvements::Outcome;
 
 pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
     let (origin, evaluated) = inputs.improvements?;
@@ -33,7 +33,7 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
                     Cell::plain("—"),
                     Cell::plain(""),
                     Cell::plain(""),
-                    Cell::plain(m.outcome.words()),
+                    Cell::plain(m.outcome.as_expected()),
                 ]);
                 continue;
             };
@@ -46,8 +46,8 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
                 None => "no test".into(),
             };
             let tone = match m.outcome {
-                Outcome::Worked => Tone::Good,
-                Outcome::WrongWay => Tone::Bad,
+                Verdict::Improved => Tone::Good,
+                Verdict::Worse => Tone::Bad,
                 _ => Tone::Plain,
             };
             table.rows.push(vec![
@@ -57,7 +57,7 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
                 Cell::plain(after_text),
                 Cell::plain(v.and_then(|v| change_text(v, s)).unwrap_or_else(|| "—".into())),
                 Cell::plain(test),
-                Cell::toned(m.outcome.words(), tone),
+                Cell::toned(m.outcome.as_expected(), tone),
             ]);
         }
         blocks.push(Block::Table(table));

@@ -3,11 +3,11 @@
 
 use serde_json::{Map, Value};
 
+use crate::evidence::stats;
 use crate::report::build::{Inputs, chart_block, find, month_labels, monthly, overall, priorities, priority_label, section, text};
 use crate::report::charts::{BoxStats, Boxes, Chart, ChartKind, LineSeries, Lines};
 use crate::report::document::{Block, Section};
 use crate::report::format::{month_name, thousands};
-use crate::report::stats;
 
 pub(crate) fn duration_trend(inputs: &Inputs, id: &str, what: &str) -> Option<Chart> {
     let kpi = find(inputs.trend, id)?;

@@ -1,6 +1,6 @@
 //! The improvement register, `improvements.toml`: initiatives with the date they went live and the
 //! KPI measures they are meant to move, and for the report, the evidence whether each worked. The
-//! months before each go-live are compared with the months after it (`crate::compare`), never past
+//! months before each go-live are compared with the months after it (`evidence::windows`), never past
 //! the cut-off. Only the named measures are tested, and Benjamini–Hochberg corrects over all of
 //! them in the register: they are hypotheses stated before the data was looked at.
 //!
@@ -16,14 +16,16 @@
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use super::comparison::Comparison;
+use super::stats::benjamini_hochberg;
+use super::verdict::Verdict;
+use super::windows::{self, WindowRun};
 use crate::check::rules::Selector;
-use crate::compare::{self, WindowRun};
 use crate::error::{Error, Result};
 use crate::kpi::{Better, Kpi, Tuning};
 use crate::pipeline::Pipeline;
-use crate::report::compare::Comparison;
 use crate::time::{MonthRange, YearMonth};
 
 #[derive(Deserialize)]
@@ -152,36 +154,12 @@ impl Register {
     }
 }
 
-/// Whether an expected move happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Significant (q < 0.05) in the expected direction.
-    Worked,
-    /// Significant in the other direction.
-    WrongWay,
-    NoEvidence,
-    /// Nothing to test: no row matches, a side has no value, or the measure has no test.
-    NotTested,
-}
-
-impl Outcome {
-    pub fn words(self) -> &'static str {
-        match self {
-            Outcome::Worked => "worked",
-            Outcome::WrongWay => "went the wrong way",
-            Outcome::NoEvidence => "no evidence",
-            Outcome::NotTested => "not tested",
-        }
-    }
-}
-
 /// One expected move, measured.
 #[derive(Debug, Clone)]
 pub struct Measured {
     pub expectation: String,
     pub comparison: Option<Comparison>,
-    pub outcome: Outcome,
+    pub outcome: Verdict,
 }
 
 /// One initiative, measured.
@@ -196,14 +174,14 @@ pub struct Evaluated {
 impl Evaluated {
     /// The initiative's verdict: worked when every expected move did, partly when some did.
     pub fn verdict(&self) -> &'static str {
-        let outcomes: Vec<Outcome> = self.measured.iter().map(|m| m.outcome).collect();
+        let outcomes: Vec<Verdict> = self.measured.iter().map(|m| m.outcome).collect();
         if self.windows.is_none() {
             "too early to tell"
-        } else if outcomes.contains(&Outcome::WrongWay) {
+        } else if outcomes.contains(&Verdict::Worse) {
             "went the wrong way"
-        } else if !outcomes.is_empty() && outcomes.iter().all(|o| *o == Outcome::Worked) {
+        } else if !outcomes.is_empty() && outcomes.iter().all(|o| *o == Verdict::Improved) {
             "worked"
-        } else if outcomes.contains(&Outcome::Worked) {
+        } else if outcomes.contains(&Verdict::Improved) {
             "partly worked"
         } else {
             "no evidence that it worked"
@@ -244,17 +222,17 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
         if let Some((before, after)) = windows {
             let named: Vec<Kpi> = kpis.iter().filter(|k| initiative.expects.iter().any(|e| e.selector.kpi == k.id)).cloned().collect();
             let (b, a): (WindowRun, WindowRun) =
-                (compare::run_window(pipeline, before, &named, tuning, None)?, compare::run_window(pipeline, after, &named, tuning, None)?);
-            let comparisons = compare::comparisons(&named, &b, &a);
+                (windows::run_window(pipeline, before, &named, tuning, None)?, windows::run_window(pipeline, after, &named, tuning, None)?);
+            let comparisons = windows::comparisons(&named, &b, &a);
             for expectation in &initiative.expects {
                 let column = expectation.selector.column.as_deref().unwrap_or_default();
                 let matching: Vec<&Comparison> =
                     comparisons.iter().filter(|c| c.measure == column && expectation.selector.matches(&c.kpi, column, &c.key_values)).collect();
                 if matching.is_empty() {
-                    measured.push(Measured { expectation: expectation.text.clone(), comparison: None, outcome: Outcome::NotTested });
+                    measured.push(Measured { expectation: expectation.text.clone(), comparison: None, outcome: Verdict::NotTested });
                 }
                 for c in matching {
-                    measured.push(Measured { expectation: expectation.text.clone(), comparison: Some(c.clone()), outcome: Outcome::NotTested });
+                    measured.push(Measured { expectation: expectation.text.clone(), comparison: Some(c.clone()), outcome: Verdict::NotTested });
                 }
             }
         }
@@ -264,45 +242,31 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
     Ok(evaluated)
 }
 
-/// Benjamini–Hochberg over the distinct tests of the register's expected moves (the mean and p50
-/// of one row share one rank test, and count once), then each move's outcome.
+/// Benjamini–Hochberg over the distinct tests of the register's expected moves (the register is
+/// one family; the mean and p50 of one row share one rank test, and count once), then each move's
+/// verdict in its expected direction.
 fn correct(evaluated: &mut [Evaluated]) {
-    // (initiative, KPI, row key, p-value bits) names a test; each is counted once.
-    type TestId = (usize, String, String, u64);
-    let mut distinct: std::collections::BTreeMap<TestId, f64> = std::collections::BTreeMap::new();
-    let mut moves: Vec<(usize, usize, TestId)> = Vec::new();
+    // (initiative, KPI, row key, p-value bits) names a test.
+    let mut moves = Vec::new();
     for (i, e) in evaluated.iter().enumerate() {
         for (j, m) in e.measured.iter().enumerate() {
             let Some(c) = &m.comparison else { continue };
             if let Some(p) = c.previous.as_ref().and_then(|v| v.test).map(|t| t.p_value) {
-                let id = (i, c.kpi.clone(), c.key.clone(), p.to_bits());
-                distinct.insert(id.clone(), p);
-                moves.push((i, j, id));
+                moves.push((i, j, (i, c.kpi.clone(), c.key.clone(), p.to_bits()), p));
             }
         }
     }
-    let mut tests: Vec<(TestId, f64)> = distinct.into_iter().collect();
-    tests.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-    let m = tests.len() as f64;
-    let mut running = 1.0f64;
-    let mut q_of = std::collections::BTreeMap::new();
-    for rank in (0..tests.len()).rev() {
-        running = running.min(tests[rank].1 * m / (rank + 1) as f64);
-        q_of.insert(tests[rank].0.clone(), running.min(1.0));
-    }
-    for (i, j, id) in &moves {
-        let (i, j, q) = (*i, *j, q_of[id]);
-        let direction = evaluated[i].initiative.expects.iter().find(|e| e.text == evaluated[i].measured[j].expectation).map(|e| e.direction);
+    let q_of = benjamini_hochberg(moves.iter().map(|(_, _, id, p)| (id.clone(), *p)));
+    for (i, j, id, _) in &moves {
+        let (i, j) = (*i, *j);
+        let wanted = evaluated[i].initiative.expects.iter().find(|e| e.text == evaluated[i].measured[j].expectation).map(|e| e.direction);
         let measured = &mut evaluated[i].measured[j];
-        let Some(versus) = measured.comparison.as_mut().and_then(|c| c.previous.as_mut()) else { continue };
-        versus.q_value = Some(q);
-        let (Some(change), Some(direction)) = (versus.change, direction) else { continue };
-        measured.outcome = if q >= crate::report::compare::ALPHA || change == 0.0 {
-            Outcome::NoEvidence
-        } else if (change < 0.0) == (direction == Better::Lower) {
-            Outcome::Worked
-        } else {
-            Outcome::WrongWay
-        };
+        let Some(comparison) = measured.comparison.as_mut() else { continue };
+        let better = comparison.better;
+        let Some(versus) = comparison.previous.as_mut() else { continue };
+        versus.q_value = Some(q_of[id]);
+        if let Some(wanted) = wanted {
+            measured.outcome = Verdict::judge(Some(versus), better, wanted);
+        }
     }
 }

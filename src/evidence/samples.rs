@@ -13,8 +13,8 @@ use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
+use crate::engine::slots::{Cost, Slots};
 use crate::error::{Error, Result};
-use crate::kpi::slots::{Cost, Slots};
 use crate::kpi::{Kpi, SignificanceTest, breakdown};
 
 /// The key of rows that pool every priority (`all`) or give one (`priority`).

@@ -1,6 +1,9 @@
-//! Significance tests, quantiles and the normal tail used by the report's benchmark table.
+//! Significance tests and quantiles, as the report, `mttx compare` and the improvement register use
+//! them; the distributions behind their p-values are in `distributions`.
 
-use std::f64::consts::{FRAC_1_SQRT_2, TAU};
+use std::collections::BTreeMap;
+
+use super::distributions::{binomial_two_sided, normal_sf};
 
 /// Which test produced a p-value, as the report names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -166,115 +169,6 @@ pub fn poisson_rates(c1: u64, t1: f64, c2: u64, t2: f64) -> Option<TestResult> {
     Some(TestResult { method: Method::PoissonRate, statistic, p_value: binomial_two_sided(c1, n, p, q) })
 }
 
-/// scipy.stats.binomtest's relative tolerance, so outcomes as likely as k up to rounding count.
-const LIKELIHOOD_TOLERANCE: f64 = 1e-7;
-/// A tail walk stops once a term adds less than this to its running sum: below f64 resolution.
-const NEGLIGIBLE_TERM: f64 = 1e-17;
-
-/// Two-sided binomial p-value of `k` in `n` trials with success probability `p` (`q` = 1 - p).
-fn binomial_two_sided(k: u64, n: u64, p: f64, q: f64) -> f64 {
-    let mean = n as f64 * p;
-    if k as f64 == mean {
-        return 1.0;
-    }
-    if p == 0.0 || q == 0.0 {
-        // An exposure ratio beyond f64 range: every outcome but the certain one is impossible.
-        return 0.0;
-    }
-    let ln_observed = ln_binomial_pmf(k, n, p, q);
-    let ln_threshold = ln_observed + LIKELIHOOD_TOLERANCE.ln_1p();
-    let below_mean = (k as f64) < mean;
-    // The pmf is unimodal, so every outcome from k away from the mode is no more likely than k.
-    let own_tail = ln_observed.exp() * relative_tail_sum(k, n, p, q, !below_mean);
-
-    // Across the mean the pmf falls monotonically going away from it, so binary-search the
-    // first step `s` from `near` whose outcome is no more likely than k, and count its tail.
-    let rounded = if below_mean { mean.ceil() } else { mean.floor() };
-    let near = (rounded as u64).min(n);
-    let span = if below_mean { n - near } else { near };
-    let outcome = |s: u64| if below_mean { near + s } else { near - s };
-    let unlikely = |s: u64| ln_binomial_pmf(outcome(s), n, p, q) <= ln_threshold;
-    let far_tail = if unlikely(span) {
-        let (mut lo, mut hi) = (0, span);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if unlikely(mid) { hi = mid } else { lo = mid + 1 }
-        }
-        let start = outcome(lo);
-        ln_binomial_pmf(start, n, p, q).exp() * relative_tail_sum(start, n, p, q, below_mean)
-    } else {
-        0.0
-    };
-    (own_tail + far_tail).min(1.0)
-}
-
-/// Sum of pmf(j) / pmf(start) over j from `start` (inclusive) stepping away from the mode.
-/// The ratio recurrence keeps each term within a few ulps, and the walk ends once terms stop
-/// mattering, so n = 10^7 takes a few thousand steps rather than n.
-fn relative_tail_sum(start: u64, n: u64, p: f64, q: f64, upward: bool) -> f64 {
-    let (mut j, mut term, mut sum) = (start, 1.0_f64, 1.0_f64);
-    while (upward && j < n) || (!upward && j > 0) {
-        term *= if upward { (n - j) as f64 * p / ((j + 1) as f64 * q) } else { j as f64 * q / ((n - j + 1) as f64 * p) };
-        j = if upward { j + 1 } else { j - 1 };
-        sum += term;
-        if term < NEGLIGIBLE_TERM * sum {
-            break;
-        }
-    }
-    sum
-}
-
-/// ln of the Binomial(n, p) pmf at k, in Loader's saddle-point form: the ln-gamma terms with
-/// their Stirling parts cancelled analytically. The plain difference
-/// ln Γ(n+1) - ln Γ(k+1) - ln Γ(n-k+1) loses ~8 digits at n = 10^7; this keeps ~14.
-fn ln_binomial_pmf(k: u64, n: u64, p: f64, q: f64) -> f64 {
-    if k == 0 || k == n {
-        return n as f64 * if k == 0 { q.ln() } else { p.ln() };
-    }
-    let (k, rest, n) = (k as f64, (n - k) as f64, n as f64);
-    let stirling = stirling_remainder(n) - stirling_remainder(k) - stirling_remainder(rest);
-    stirling - deviance(k, n * p) - deviance(rest, n * q) - 0.5 * (TAU * k * (rest / n)).ln()
-}
-
-/// ln(x!) - ln(sqrt(2πx) (x/e)^x) for a whole number x ≥ 1.
-fn stirling_remainder(x: f64) -> f64 {
-    if x <= 15.0 {
-        // 15! is exact in f64, so the direct difference is good to ~1e-14 here.
-        let ln_factorial = (1..=x as u32).map(f64::from).product::<f64>().ln();
-        return ln_factorial - (x + 0.5) * x.ln() + x - 0.5 * TAU.ln();
-    }
-    // Asymptotic series 1/(12x) - 1/(360x³) + 1/(1260x⁵) - ...; Loader's cut-offs for how
-    // many terms reach full precision.
-    const DENOMINATORS: [f64; 5] = [12.0, 360.0, 1260.0, 1680.0, 1188.0];
-    let terms = match x {
-        x if x > 500.0 => 2,
-        x if x > 80.0 => 3,
-        x if x > 35.0 => 4,
-        _ => 5,
-    };
-    let xx = x * x;
-    let series = DENOMINATORS[..terms].iter().rev().fold(0.0, |acc, d| 1.0 / d - acc / xx);
-    series / x
-}
-
-/// x ln(x/m) + m - x, by a series when x ≈ m where the direct form would cancel (Loader's bd0).
-fn deviance(x: f64, m: f64) -> f64 {
-    if (x - m).abs() >= 0.1 * (x + m) {
-        return x * (x / m).ln() + m - x;
-    }
-    let v = (x - m) / (x + m);
-    let (mut sum, mut power) = ((x - m) * v, 2.0 * x * v);
-    for j in 1..1000 {
-        power *= v * v;
-        let next = sum + power / f64::from(2 * j + 1);
-        if next == sum {
-            break;
-        }
-        sum = next;
-    }
-    sum
-}
-
 /// Quantile `q` in [0, 1] of an ascending-sorted slice, interpolating linearly between closest
 /// ranks (SQL percentile_cont, numpy's default). None when empty or `q` is outside [0, 1].
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
@@ -297,66 +191,22 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     })
 }
 
-// W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969),
-// coefficients as in netlib specfun CALERF. A/B: erf on |x| ≤ 0.46875; C/D: erfc(x)·exp(x²) on
-// (0.46875, 4]; P/Q: the same in 1/x² beyond 4.
-// Published digits kept on purpose, hence the lint and formatting opt-outs.
-#[rustfmt::skip]
-#[allow(clippy::excessive_precision)]
-mod cody {
-    pub const A: [f64; 5] = [3.16112374387056560e0, 1.13864154151050156e2, 3.77485237685302021e2,
-        3.20937758913846947e3, 1.85777706184603153e-1];
-    pub const B: [f64; 4] = [2.36012909523441209e1, 2.44024637934444173e2, 1.28261652607737228e3,
-        2.84423683343917062e3];
-    pub const C: [f64; 9] = [5.64188496988670089e-1, 8.88314979438837594e0, 6.61191906371416295e1,
-        2.98635138197400131e2, 8.81952221241769090e2, 1.71204761263407058e3, 2.05107837782607147e3,
-        1.23033935479799725e3, 2.15311535474403846e-8];
-    pub const D: [f64; 8] = [1.57449261107098347e1, 1.17693950891312499e2, 5.37181101862009858e2,
-        1.62138957456669019e3, 3.29079923573345963e3, 4.36261909014324716e3, 3.43936767414372164e3,
-        1.23033935480374942e3];
-    pub const P: [f64; 6] = [3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
-        1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2];
-    pub const Q: [f64; 5] = [2.56852019228982242e0, 1.87295284992346047e0, 5.27905102951428412e-1,
-        6.05183413124413191e-2, 2.33520497626869185e-3];
-    pub const FRAC_1_SQRT_PI: f64 = 5.6418958354775628695e-1;
-}
-
-/// Cody's rational form: the last numerator coefficient leads, `den` is monic.
-fn cody_ratio(x: f64, num: &[f64], den: &[f64]) -> f64 {
-    let m = den.len();
-    let (mut top, mut bottom) = (num[m] * x, x);
-    for i in 0..m - 1 {
-        top = (top + num[i]) * x;
-        bottom = (bottom + den[i]) * x;
+/// Benjamini–Hochberg q-values of one family of tests, each named by its key and counted once
+/// however often it is given: for the i-th smallest of m p-values, q = min over j ≥ i of
+/// p_j · m / j, at most 1. The false discovery rate stays at the level q is compared with, however
+/// many tests the family holds.
+pub fn benjamini_hochberg<K: Ord + Clone>(tests: impl IntoIterator<Item = (K, f64)>) -> BTreeMap<K, f64> {
+    let distinct: BTreeMap<K, f64> = tests.into_iter().collect();
+    let mut sorted: Vec<(K, f64)> = distinct.into_iter().collect();
+    sorted.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    let m = sorted.len() as f64;
+    let mut running = 1.0f64;
+    let mut q_of = BTreeMap::new();
+    for (rank, (key, p)) in sorted.into_iter().enumerate().rev() {
+        running = running.min(p * m / (rank + 1) as f64);
+        q_of.insert(key, running.min(1.0));
     }
-    (top + num[m - 1]) / (bottom + den[m - 1])
-}
-
-/// Standard normal upper-tail probability P(Z > z), ~1e-15 relative for |z| up to 37, from
-/// Cody's erf/erfc approximations.
-pub fn normal_sf(z: f64) -> f64 {
-    // NaN fails every comparison below and comes out of the last branch as NaN.
-    if z < 0.0 {
-        return 1.0 - normal_sf(-z);
-    }
-    if z > 40.0 {
-        return 0.0; // below the smallest subnormal
-    }
-    let x = z * FRAC_1_SQRT_2;
-    if x <= 0.46875 {
-        return 0.5 - 0.5 * x * cody_ratio(x * x, &cody::A, &cody::B);
-    }
-    let scaled_erfc = if x <= 4.0 {
-        cody_ratio(x, &cody::C, &cody::D)
-    } else {
-        let inv_xx = 1.0 / (x * x);
-        (cody::FRAC_1_SQRT_PI - inv_xx * cody_ratio(inv_xx, &cody::P, &cody::Q)) / x
-    };
-    // exp(-z²/2) with z split into a short head (exact square) and a small remainder: rounding z²
-    // directly costs ~1e-13 relative at z = 37. Cody's trick, applied to z rather than z/√2.
-    let head = (z * 16.0).trunc() / 16.0;
-    let remainder = (z - head) * (z + head);
-    0.5 * (-0.5 * head * head).exp() * (-0.5 * remainder).exp() * scaled_erfc
+    q_of
 }
 
 #[cfg(test)]
@@ -508,28 +358,5 @@ mod tests {
         assert_eq!(quantile_sorted(&[3.0], 0.7), Some(3.0));
         assert_eq!(quantile_sorted(&data, 1.5), None);
         assert_eq!(quantile_sorted(&data, NAN), None);
-    }
-
-    /// (z, scipy.stats.norm.sf(z), mpmath.erfc(z / sqrt(2)) / 2 at 50 digits). scipy drifts to
-    /// ~1e-13 relative in the far tail, so the tight bound is against mpmath.
-    #[rustfmt::skip]
-    const NORMAL_SF: [(f64, f64, f64); 7] = [
-        (0.0, 0.5, 0.5),
-        (1.96, 0.024997895148220435, 0.024997895148220435),
-        (-1.96, 0.9750021048517795, 0.9750021048517795),
-        (5.0, 2.866515718791933e-07, 2.866515718791939e-07),
-        (10.0, 7.61985302416047e-24, 7.619853024160525e-24),
-        (30.0, 4.906713927147908e-198, 4.906713927148187e-198),
-        (37.0, 5.7255712225239266e-300, 5.725571222524577e-300),
-    ];
-
-    #[test]
-    fn normal_sf_matches_scipy_and_mpmath() {
-        for (z, scipy, mpmath) in NORMAL_SF {
-            assert_close(normal_sf(z), scipy, 2e-13);
-            assert_close(normal_sf(z), mpmath, 2e-15);
-        }
-        assert_eq!((normal_sf(INF), normal_sf(-INF)), (0.0, 1.0));
-        assert!(normal_sf(NAN).is_nan());
     }
 }

@@ -27,7 +27,7 @@ use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 
 /// The aggregates whose partial state holds every value: `percentile_cont` (ours or DataFusion's,
 /// see `percentile`) and `percentiles_cont` (see `fused_percentiles`).
-const VALUE_COLLECTING: [&str; 2] = ["percentile_cont", super::fused_percentiles::NAME];
+const VALUE_COLLECTING: [&str; 2] = ["percentile_cont", crate::functions::percentiles_cont::NAME];
 
 /// The rule; it must run before DataFusion's `EnsureRequirements`, which then gathers the input
 /// of each rewritten aggregate on one partition (see `engine::optimizer_rules`).

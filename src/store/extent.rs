@@ -9,6 +9,7 @@ use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::model::Table;
 use crate::time::{YearMonth, rfc3339};
 
 /// Microseconds in a day.
@@ -94,6 +95,16 @@ impl Extent {
             extent.straggler = Some(Straggler { kind: latest.0.clone(), id: latest.1.clone(), at: latest.2, bulk_end: bulk.2, rank });
         }
         Ok(extent)
+    }
+
+    /// The extent of the store the manifest describes, scanned from its files.
+    pub fn of_store(store: &std::path::Path, manifest: &super::manifest::Manifest) -> Result<Extent> {
+        let ctx = crate::engine::session("UTC");
+        for table in Table::ALL {
+            let files = manifest.tables.get(table.name()).map(|t| t.files.as_slice()).unwrap_or_default();
+            ctx.register_table(table.name(), super::reader::provider(&ctx, store, files, table)?)?;
+        }
+        crate::engine::block_on(Extent::scan(&ctx))
     }
 
     /// The cut-off: `--as-of` when given, else the latest timestamp, unless a straggler would set it.

@@ -1,15 +1,22 @@
 //! The DataFusion session: canonical tables registered once under their names, SQL over them,
-//! and the memory its operators may hold.
+//! mttx's planner rules and functions on every session, and where queries run (this process or a
+//! Ballista cluster).
 
-use std::num::NonZeroUsize;
+#[cfg(feature = "ballista")]
+pub mod ballista;
+pub(crate) mod compact_sort_input;
+mod final_on_one_partition;
+mod fuse_percentiles;
+pub mod inline_params;
+pub mod memory;
+pub mod slots;
+
 use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
-use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -17,6 +24,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::error::Result;
 use crate::ingest::MemorySink;
 use crate::model::Table;
+pub use memory::{MemoryLimit, limit_of, out_of_memory, within_limit};
 
 /// Where a command's queries run: in this process, or on an Apache DataFusion Ballista cluster
 /// (`--engine ballista://HOST:PORT`, with the cargo feature `ballista`).
@@ -54,124 +62,6 @@ pub fn host_and_port(text: &str) -> Option<(&str, u16)> {
     (!host.is_empty()).then_some((host, port))
 }
 
-/// How much memory the operators of a command's queries (sorts, aggregates, joins, windows) may
-/// hold at once, all of its queries together. A query that needs more fails with an error naming
-/// the KPI and the limit, instead of the operating system killing the process. The tables
-/// themselves and the batches in flight are not counted, so the default leaves the other half of
-/// the machine to them.
-///
-/// Nothing spills to disk: in DataFusion 55 a nested-loop join that runs out of memory falls back
-/// to re-executing its input, which panics when a repartition lies below it, and by its own
-/// comment can repeat rows of left joins. An answer that is late or refused beats a wrong one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemoryLimit {
-    Bytes(usize),
-    Unbounded,
-}
-
-impl Default for MemoryLimit {
-    /// Half of the machine's physical memory; 4 GiB where that cannot be read.
-    fn default() -> MemoryLimit {
-        MemoryLimit::Bytes(physical_memory().map_or(4 << 30, |total| total / 2))
-    }
-}
-
-impl MemoryLimit {
-    /// `4G`, `512M`, `1.5GiB`, `2000000000` (bytes) or `none`. Units are powers of 1024.
-    pub fn parse(text: &str) -> Result<MemoryLimit, String> {
-        let trimmed = text.trim();
-        if trimmed.eq_ignore_ascii_case("none") {
-            return Ok(MemoryLimit::Unbounded);
-        }
-        let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
-        let (number, unit) = trimmed.split_at(split);
-        let scale: u64 = match unit.trim().to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
-            "" => 1,
-            "K" => 1 << 10,
-            "M" => 1 << 20,
-            "G" => 1 << 30,
-            "T" => 1 << 40,
-            _ => return Err(format!("`{text}`: give a size such as 4G, 512M or 1.5GiB, or none")),
-        };
-        let value: f64 = number.parse().map_err(|_| format!("`{text}`: give a size such as 4G, 512M or 1.5GiB, or none"))?;
-        let bytes = value * scale as f64;
-        if !(bytes >= 1.0 && bytes < usize::MAX as f64) {
-            return Err(format!("`{text}`: the limit must be at least one byte (or none)"));
-        }
-        Ok(MemoryLimit::Bytes(bytes as usize))
-    }
-
-    /// As a person reads it: `2 GiB`, `512 MiB`, `none`.
-    pub fn describe(self) -> String {
-        match self {
-            MemoryLimit::Unbounded => "none".into(),
-            MemoryLimit::Bytes(bytes) => human_bytes(bytes),
-        }
-    }
-
-    /// The runtime a command's sessions share, so the limit holds for all of its queries together.
-    pub fn runtime_env(self) -> Result<Arc<RuntimeEnv>> {
-        let builder = RuntimeEnvBuilder::new().with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled));
-        let builder = match self {
-            MemoryLimit::Unbounded => builder,
-            // Greedy: with nothing to spill, a share per operator would only refuse queries that
-            // fit; the limit holds for the total. Tracked: the error names the largest consumers.
-            MemoryLimit::Bytes(bytes) => {
-                builder.with_memory_pool(Arc::new(TrackConsumersPool::new(GreedyMemoryPool::new(bytes), NonZeroUsize::new(3).expect("3 > 0"))))
-            }
-        };
-        Ok(builder.build_arc()?)
-    }
-}
-
-/// Bytes in the largest binary unit that leaves at least one: `2 GiB`, `1.5 GiB`, `512 MiB`.
-fn human_bytes(bytes: usize) -> String {
-    let units = [(1usize << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
-    for (size, unit) in units {
-        if bytes >= size {
-            let value = bytes as f64 / size as f64;
-            let text = format!("{value:.1}");
-            return format!("{} {unit}", text.trim_end_matches(".0"));
-        }
-    }
-    format!("{bytes} bytes")
-}
-
-/// Physical memory in bytes, from /proc/meminfo (Linux); None elsewhere.
-fn physical_memory() -> Option<usize> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: usize = line.trim_start_matches("MemTotal:").trim().trim_end_matches("kB").trim().parse().ok()?;
-    kib.checked_mul(1024)
-}
-
-/// `error` as the error of reaching the memory limit, naming `what` ran out and the limit; None
-/// when the query failed for another reason.
-pub fn out_of_memory(error: &datafusion::error::DataFusionError, what: &str, limit: MemoryLimit) -> Option<crate::Error> {
-    matches!(error.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_)).then(|| crate::Error::OutOfMemory {
-        what: what.into(),
-        limit: limit.describe(),
-        detail: error.to_string(),
-    })
-}
-
-/// The limit a session's queries run under (see `MemoryLimit::runtime_env`).
-pub fn limit_of(ctx: &SessionContext) -> MemoryLimit {
-    match ctx.runtime_env().memory_pool.memory_limit() {
-        datafusion::execution::memory_pool::MemoryLimit::Finite(bytes) => MemoryLimit::Bytes(bytes),
-        _ => MemoryLimit::Unbounded,
-    }
-}
-
-/// `result`, with an error from reaching the memory limit turned into one that names `what` ran
-/// out and the limit.
-pub fn within_limit<T>(result: Result<T>, what: &str, limit: MemoryLimit) -> Result<T> {
-    result.map_err(|error| match error {
-        crate::Error::DataFusion(e) => out_of_memory(&e, what, limit).unwrap_or(crate::Error::DataFusion(e)),
-        other => other,
-    })
-}
-
 /// A session whose `now()`-free time functions and casts use `timezone`, with no memory limit.
 pub fn session(timezone: &str) -> SessionContext {
     session_with(config(timezone), Arc::new(RuntimeEnv::default()))
@@ -200,20 +90,16 @@ pub(crate) fn session_with(config: SessionConfig, runtime: Arc<RuntimeEnv>) -> S
 fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = PhysicalOptimizer::new().rules;
     let before = rules.iter().position(|rule| rule.name() == "EnsureRequirements").unwrap_or(0);
-    rules.insert(before, crate::kpi::gathered_final_rule());
-    rules.push(crate::kpi::compact_slices_rule());
+    rules.insert(before, final_on_one_partition::rule());
+    rules.push(compact_sort_input::rule());
     rules
 }
 
-/// Functions every session has, whatever it runs: `percentile_cont` with an exact weight,
-/// `percentiles_cont` (several of them over the same values, and the rule that fuses such calls
-/// into it), `outage_union` (MTBF's downtime) and `max_in_window` (problem candidates).
+/// Functions every session has, whatever it runs: the aggregates of `functions` (they carry no
+/// state), and the rule that fuses `percentile_cont` calls into `percentiles_cont`.
 pub(crate) fn with_functions(ctx: SessionContext) -> SessionContext {
-    ctx.register_udaf(crate::kpi::percentile::udaf());
-    ctx.register_udaf(crate::kpi::fused_percentiles::udaf());
-    ctx.add_optimizer_rule(crate::kpi::fused_percentiles::rule());
-    ctx.register_udaf(crate::kpi::outages::udaf());
-    ctx.register_udaf(crate::kpi::recurrence::udaf());
+    crate::functions::register_aggregates(&ctx);
+    ctx.add_optimizer_rule(fuse_percentiles::rule());
     ctx
 }
 
@@ -269,7 +155,7 @@ pub fn block_on<T: Send>(work: impl std::future::Future<Output = Result<T>> + Se
         scope
             .spawn(|| runtime()?.block_on(work))
             .join()
-            .unwrap_or_else(|payload| Err(crate::Error::Query { origin: "engine".into(), message: crate::ingest::source::panic_message(payload.as_ref()) }))
+            .unwrap_or_else(|payload| Err(crate::Error::Query { origin: "engine".into(), message: crate::error::panic_message(payload.as_ref()) }))
     })
 }
 
@@ -297,21 +183,6 @@ mod tests {
         for bad in ["", "ballista://", "ballista://host", "ballista://:50050", "ballista://host:0", "ballista://host:99999", "df://host:50050", "LOCAL"] {
             assert!(Engine::parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn memory_limits_read_as_people_write_them() {
-        assert_eq!(MemoryLimit::parse("4G"), Ok(MemoryLimit::Bytes(4 << 30)));
-        assert_eq!(MemoryLimit::parse("512MiB"), Ok(MemoryLimit::Bytes(512 << 20)));
-        assert_eq!(MemoryLimit::parse("1.5gb"), Ok(MemoryLimit::Bytes(3 << 29)));
-        assert_eq!(MemoryLimit::parse("2000000"), Ok(MemoryLimit::Bytes(2_000_000)));
-        assert_eq!(MemoryLimit::parse("None"), Ok(MemoryLimit::Unbounded));
-        for bad in ["", "4X", "G", "-1G", "0", "1.2.3M"] {
-            assert!(MemoryLimit::parse(bad).is_err(), "{bad}");
-        }
-        assert_eq!(MemoryLimit::Bytes(3 << 29).describe(), "1.5 GiB");
-        assert_eq!(MemoryLimit::Bytes(512 << 20).describe(), "512 MiB");
-        assert!(matches!(MemoryLimit::default(), MemoryLimit::Bytes(bytes) if bytes >= 1 << 20));
     }
 
     /// See: issue 11. With partial aggregation skipped (≥ 100,000 rows in a partition, > 80 %

@@ -117,6 +117,7 @@ impl<const N: usize> PerGroup<N> {
         self.held * std::mem::size_of::<[i64; N]>() + self.groups.capacity() * std::mem::size_of::<Vec<[i64; N]>>()
     }
 
+    #[cfg(test)]
     pub fn held(&self) -> usize {
         self.held
     }
@@ -163,7 +164,8 @@ mod tests {
     /// the same figures as grouped.
     #[tokio::test]
     async fn one_group_runs_the_plain_accumulators() {
-        let ctx = crate::engine::session("UTC");
+        let ctx = datafusion::prelude::SessionContext::new();
+        crate::functions::register_aggregates(&ctx);
         // Hours [0, 2] and [1, 3] merge into [0, 3]; [5, 6] stands apart: downtime 3 + 1 = 4 h,
         // one gap of 5 − 3 = 2 h. Instants 0, 1, 5 h in a 2-hour window: at most 2 (0 and 1).
         let sql = "SELECT get_field(u, 'downtime_hours'), get_field(u, 'mean_gap_hours'), most FROM (

@@ -99,7 +99,7 @@ impl Timeline {
 
 #[cfg(test)]
 mod tests {
-    use crate::kpi::calendar::{Calendar, CalendarSpec, DayCache};
+    use crate::functions::calendar::{Calendar, CalendarSpec, DayCache};
 
     /// splitmix64: enough randomness to spread instants over the decades, with no dependency.
     struct Draws(u64);

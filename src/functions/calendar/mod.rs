@@ -2,6 +2,8 @@
 //! or round the clock. They measure how much business time lies between two instants, and find
 //! the instant at which a given amount of business time has passed.
 
+mod timeline;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
@@ -9,8 +11,8 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::timeline::{Answer, Timeline};
-use crate::ingest::timestamp::local_to_utc_micros;
+use crate::time::local_to_utc_micros;
+use timeline::{Answer, Timeline};
 
 const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
 /// A deadline further than this (ten years) from the day before the clock starts is none at all.
@@ -144,7 +146,7 @@ impl Calendar {
         self.tz.timestamp_micros(micros).single().map(|d| d.date_naive()).unwrap_or_default()
     }
 
-    pub(super) fn timeline(&self) -> Option<&Timeline> {
+    fn timeline(&self) -> Option<&Timeline> {
         self.timeline.0.get_or_init(|| Timeline::build(|date| self.open_intervals(date).collect())).as_ref()
     }
 

@@ -16,7 +16,7 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 
 use super::{functions, tables};
-use crate::kpi::CompactSlicesExec;
+use crate::engine::compact_sort_input::CompactSlicesExec;
 
 #[derive(Debug, Default)]
 pub struct MttxLogicalCodec {
@@ -70,7 +70,7 @@ pub struct MttxPhysicalCodec {
     ballista: BallistaPhysicalExtensionCodec,
 }
 
-/// mttx's own operator in a physical plan: a sort's compacting input (`kpi::compact_slices`), which
+/// mttx's own operator in a physical plan: a sort's compacting input (`engine::compact_sort_input`), which
 /// a local session's plan has and a scheduler's does not. It has no state besides its input.
 const COMPACT_SLICES: &[u8] = b"mttx.compact_slices";
 

@@ -11,11 +11,8 @@ use datafusion::common::{DataFusionError, Result as DfResult, not_impl_err, plan
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use serde::{Deserialize, Serialize};
 
-use crate::kpi::breakdown::Ungrouped;
-use crate::kpi::calendar::{Calendar, CalendarSpec};
-use crate::kpi::params::Bucket;
-use crate::kpi::udf::{BusinessClock, BusinessTime, Calendars, FisherExact, ReportMonth};
-use crate::kpi::{fused_percentiles, outages, percentile, recurrence};
+use crate::functions::calendar::{Calendar, CalendarSpec};
+use crate::functions::{Bucket, BusinessClock, Calendars, Scalar, aggregates};
 
 /// Raised whenever the payload's meaning changes; a scheduler or executor of another mttx build
 /// refuses the plan instead of reading it differently.
@@ -42,11 +39,6 @@ enum Function {
     Aggregate { name: String },
 }
 
-/// The aggregates mttx registers, by name; they carry no state.
-fn aggregates() -> [AggregateUDF; 4] {
-    [percentile::udaf(), fused_percentiles::udaf(), outages::udaf(), recurrence::udaf()]
-}
-
 fn write(function: Function, buf: &mut Vec<u8>) -> DfResult<()> {
     serde_json::to_writer(buf, &Envelope { mttx_codec: CODEC_VERSION, function }).map_err(|e| DataFusionError::External(Box::new(e)))
 }
@@ -66,22 +58,18 @@ fn read(name: &str, buf: &[u8]) -> DfResult<Function> {
 /// Writes the payload of `udf` if it is one of mttx's; leaves `buf` empty for any other, which the
 /// receiving side then finds by name among DataFusion's own.
 pub fn encode_udf(udf: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-    let inner = udf.inner();
-    let function = if let Some(f) = inner.downcast_ref::<ReportMonth>() {
-        Function::ReportMonth { timezone: f.timezone().name().to_string(), buckets: f.buckets().into_iter().map(|b| (b.label, b.start, b.end)).collect() }
-    } else if inner.is::<FisherExact>() {
-        Function::FisherExactP
-    } else if inner.is::<Ungrouped>() {
-        Function::Ungrouped
-    } else if let Some(f) = inner.downcast_ref::<BusinessTime>() {
-        let calendars = f.calendars();
-        Function::BusinessTime {
-            clock: f.clock(),
+    let Some(scalar) = Scalar::of(udf) else { return Ok(()) };
+    let function = match scalar {
+        Scalar::ReportMonth { timezone, buckets } => {
+            Function::ReportMonth { timezone: timezone.name().to_string(), buckets: buckets.into_iter().map(|b| (b.label, b.start, b.end)).collect() }
+        }
+        Scalar::FisherExactP => Function::FisherExactP,
+        Scalar::Ungrouped => Function::Ungrouped,
+        Scalar::BusinessTime { clock, calendars } => Function::BusinessTime {
+            clock,
             policy: calendars.policy.clone(),
             calendars: calendars.by_name.iter().map(|(name, calendar)| (name.clone(), calendar.spec().clone())).collect(),
-        }
-    } else {
-        return Ok(());
+        },
     };
     write(function, buf)
 }
@@ -91,23 +79,24 @@ pub fn decode_udf(name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
     if buf.is_empty() {
         return not_impl_err!("scalar function `{name}` is neither DataFusion's nor mttx's");
     }
-    let udf = match read(name, buf)? {
+    let scalar = match read(name, buf)? {
         Function::ReportMonth { timezone, buckets } => {
-            let tz: Tz = timezone.parse().map_err(|_| DataFusionError::Plan(format!("function `{name}`: `{timezone}` is not an IANA time zone")))?;
-            ReportMonth::udf(tz, &checked_buckets(name, buckets)?)
+            let timezone: Tz = timezone.parse().map_err(|_| DataFusionError::Plan(format!("function `{name}`: `{timezone}` is not an IANA time zone")))?;
+            Scalar::ReportMonth { timezone, buckets: checked_buckets(name, buckets)? }
         }
-        Function::FisherExactP => FisherExact::udf(),
-        Function::Ungrouped => Ungrouped::udf(),
+        Function::FisherExactP => Scalar::FisherExactP,
+        Function::Ungrouped => Scalar::Ungrouped,
         Function::BusinessTime { clock, policy, calendars } => {
             let mut by_name = BTreeMap::new();
             for (calendar, spec) in &calendars {
                 let made = Calendar::from_spec(calendar, spec).map_err(|e| DataFusionError::Plan(format!("function `{name}`, SLA policy {policy}: {e}")))?;
                 by_name.insert(calendar.clone(), made);
             }
-            BusinessTime::udf(clock, Calendars { policy, by_name: Arc::new(by_name) })
+            Scalar::BusinessTime { clock, calendars: Calendars { policy, by_name: Arc::new(by_name) } }
         }
         Function::Aggregate { .. } => return plan_err!("function `{name}`: the payload is an aggregate's, where a scalar function was expected"),
     };
+    let udf = scalar.udf();
     same_name(name, udf.name())?;
     Ok(Arc::new(udf))
 }

@@ -1,6 +1,10 @@
 //! Mapping profiles: TOML files that say which input files feed which canonical table, how source
 //! columns map to canonical fields, and how source values are parsed. Built-in profiles ship inside
-//! the binary.
+//! the binary. This module reads and checks a profile and resolves each table's parsing rules;
+//! `tables` and `parse` hold what a profile may say.
+
+mod parse;
+mod tables;
 
 use std::collections::BTreeMap;
 
@@ -12,40 +16,23 @@ use std::path::Path;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::source::Format;
 use super::timestamp::{DEFAULT_PLAUSIBLE_RANGE, Plausibility, TimestampParser};
 use crate::error::{Error, Result};
 use crate::model::{FieldKind, Table};
+pub use parse::{DecimalSeparator, Delimiter, Encoding, ParseSettings};
+pub use tables::{
+    ColumnSource, Creation, Dedup, DedupKey, DedupKind, EventLog, Format, Milestone, MilestoneRule, MissingColumns, RowFilter, TableProfile, UnknownColumns,
+};
 
 /// Built-in profiles by name, in the order `mttx profiles` lists them.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("canonical", include_str!("profiles/canonical.toml")),
-    ("eventlog", include_str!("profiles/eventlog.toml")),
-    ("xes", include_str!("profiles/xes.toml")),
-    ("hpsm", include_str!("profiles/hpsm.toml")),
-    ("servicenow", include_str!("profiles/servicenow.toml")),
-    ("jira", include_str!("profiles/jira.toml")),
+    ("canonical", include_str!("../profiles/canonical.toml")),
+    ("eventlog", include_str!("../profiles/eventlog.toml")),
+    ("xes", include_str!("../profiles/xes.toml")),
+    ("hpsm", include_str!("../profiles/hpsm.toml")),
+    ("servicenow", include_str!("../profiles/servicenow.toml")),
+    ("jira", include_str!("../profiles/jira.toml")),
 ];
-
-impl TableProfile {
-    /// The source column that holds a row's ticket id: the one mapped to `id`, the event log's case
-    /// column, or `id` itself where canonical names map automatically.
-    pub fn id_source(&self) -> Option<ColumnSource> {
-        if let Some(log) = &self.eventlog {
-            return Some(log.case.clone());
-        }
-        self.columns.get("id").cloned().or_else(|| self.auto_columns.then(|| ColumnSource::One("id".into())))
-    }
-}
-
-impl From<Encoding> for String {
-    fn from(e: Encoding) -> String {
-        match e {
-            Encoding::Utf8 => "utf-8".into(),
-            Encoding::Latin1 => "latin1".into(),
-        }
-    }
-}
 
 /// A mapping profile as written in TOML.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -59,313 +46,6 @@ pub struct Profile {
     pub parse: ParseSettings,
     /// Keyed by canonical table name.
     pub tables: BTreeMap<String, TableProfile>,
-}
-
-/// How source text becomes typed values. Every key is optional so that tables can override some.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ParseSettings {
-    /// IANA zone of timestamps that carry no offset, e.g. "Europe/Amsterdam".
-    pub timezone: Option<String>,
-    /// Tried in order; "iso8601" is a fast built-in for RFC 3339 and its common variants, anything
-    /// else is a chrono strftime pattern such as "%d/%m/%Y %H:%M".
-    pub timestamp_formats: Option<Vec<String>>,
-    /// Dates (YYYY-MM-DD) that the source writes for "none", such as 9999-12-31 for "never" or
-    /// 1900-01-01 for "unknown": a timestamp on one of them, in UTC or the source zone, is null.
-    pub sentinel_dates: Option<Vec<String>>,
-    /// [from, to) as two dates: a timestamp outside it (and not a sentinel) is rejected as
-    /// implausible_timestamp. Default ["1990-01-01", "2100-01-01"].
-    pub plausible_range: Option<Vec<String>>,
-    /// Values that mean "no value", compared after trimming.
-    pub null_tokens: Option<Vec<String>>,
-    pub true_tokens: Option<Vec<String>>,
-    pub false_tokens: Option<Vec<String>>,
-    /// CSV field separator: a single character, "\t", or "auto" to sniff it from the header.
-    pub delimiter: Option<Delimiter>,
-    pub quote: Option<char>,
-    /// Decimal separator for numbers: "." or ",".
-    pub decimal: Option<DecimalSeparator>,
-    /// Text encoding of CSV input: "utf-8" or "latin1".
-    pub encoding: Option<Encoding>,
-}
-
-/// A CSV field separator as profiles write it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum Delimiter {
-    /// Sniffed from the header line.
-    Auto,
-    Byte(u8),
-}
-
-impl TryFrom<String> for Delimiter {
-    type Error = String;
-
-    fn try_from(text: String) -> std::result::Result<Delimiter, String> {
-        match text.as_str() {
-            "auto" => Ok(Delimiter::Auto),
-            "\\t" | "\t" | "tab" => Ok(Delimiter::Byte(b'\t')),
-            d if d.len() == 1 => Ok(Delimiter::Byte(d.as_bytes()[0])),
-            d => Err(format!("delimiter `{d}` must be one ASCII character, \"\\t\" or \"auto\"")),
-        }
-    }
-}
-
-impl From<Delimiter> for String {
-    fn from(d: Delimiter) -> String {
-        match d {
-            Delimiter::Auto => "auto".into(),
-            Delimiter::Byte(b'\t') => "\t".into(),
-            Delimiter::Byte(b) => char::from(b).to_string(),
-        }
-    }
-}
-
-/// The decimal separator of numbers in the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(try_from = "char", into = "char")]
-pub enum DecimalSeparator {
-    Point,
-    Comma,
-}
-
-impl TryFrom<char> for DecimalSeparator {
-    type Error = String;
-
-    fn try_from(c: char) -> std::result::Result<DecimalSeparator, String> {
-        match c {
-            '.' => Ok(DecimalSeparator::Point),
-            ',' => Ok(DecimalSeparator::Comma),
-            d => Err(format!("decimal `{d}` must be \".\" or \",\"")),
-        }
-    }
-}
-
-impl From<DecimalSeparator> for char {
-    fn from(d: DecimalSeparator) -> char {
-        match d {
-            DecimalSeparator::Point => '.',
-            DecimalSeparator::Comma => ',',
-        }
-    }
-}
-
-/// The text encoding of CSV input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum Encoding {
-    Utf8,
-    Latin1,
-}
-
-impl TryFrom<String> for Encoding {
-    type Error = String;
-
-    fn try_from(text: String) -> std::result::Result<Encoding, String> {
-        match text.to_ascii_lowercase().as_str() {
-            "utf-8" | "utf8" => Ok(Encoding::Utf8),
-            "latin1" | "latin-1" | "iso-8859-1" => Ok(Encoding::Latin1),
-            e => Err(format!("encoding `{e}` is not utf-8 or latin1")),
-        }
-    }
-}
-
-/// How one canonical table is fed.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TableProfile {
-    /// File name patterns (`*` and `?`, case-insensitive) of the inputs that feed this table.
-    pub files: Vec<String>,
-    /// Force a format instead of going by the file extension: csv, json, parquet or xes.
-    pub format: Option<Format>,
-    /// Map every source column whose name equals a canonical field name.
-    #[serde(default)]
-    pub auto_columns: bool,
-    /// Canonical field → source column, or a list of alternatives of which the first present wins.
-    #[serde(default)]
-    pub columns: BTreeMap<String, ColumnSource>,
-    /// Canonical field → fixed value for every row, for fields the source does not have.
-    #[serde(default)]
-    pub constants: BTreeMap<String, toml::Value>,
-    /// Canonical field → { source value → canonical value }. Keys match exactly, then ignoring case.
-    #[serde(default)]
-    pub values: BTreeMap<String, BTreeMap<String, toml::Value>>,
-    /// What a source column that maps to nothing means: "ignore" it, or an "error" (for formats
-    /// whose columns are all canonical, where an unknown column is a typo).
-    #[serde(default)]
-    pub unknown_columns: UnknownColumns,
-    /// What a mapped column missing from a file means: an "error", or "null" for every row (the
-    /// load summary lists each such file and field once). Required fields are always an error.
-    #[serde(default)]
-    pub missing_columns: MissingColumns,
-    /// Columns the export repeats on purpose, one per value (Jira's Labels, Watchers, Sprint); the
-    /// first is used. Any other column named twice in a header is an error.
-    #[serde(default)]
-    pub repeated_columns: Vec<String>,
-    #[serde(default)]
-    pub parse: ParseSettings,
-    /// Audit-style exports: keep one row per id, the one with the greatest `order_by` values.
-    pub dedup: Option<Dedup>,
-    /// Status histories: derive one ticket per case from its events (see `eventlog`).
-    pub eventlog: Option<EventLog>,
-    /// Keep only rows whose column holds one of these values; others are rejected as out of scope.
-    pub filter: Option<RowFilter>,
-    /// Canonical text field → the values it may hold (after value maps, ignoring case); any other
-    /// value is rejected, e.g. an unknown state code.
-    #[serde(default)]
-    pub allowed: BTreeMap<String, Vec<String>>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RowFilter {
-    pub column: ColumnSource,
-    /// Values that belong in this table, matched ignoring case.
-    pub keep: Vec<String>,
-}
-
-/// A status history: one row per event, several per ticket. Each ticket becomes one canonical row,
-/// and each change of status one row of the `events` table.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct EventLog {
-    /// The ticket key (becomes `id`).
-    pub case: ColumnSource,
-    /// When the event happened, parsed with the table's timestamp formats.
-    pub timestamp: ColumnSource,
-    /// The status the event leaves the ticket in.
-    pub status: ColumnSource,
-    /// A second status column, joined to the first as `status/detail` (e.g. Status/Sub Status).
-    pub status_detail: Option<ColumnSource>,
-    /// Canonical field → column, taken from the ticket's first event.
-    #[serde(default)]
-    pub first: BTreeMap<String, ColumnSource>,
-    /// Canonical field → column, taken from the ticket's last event.
-    #[serde(default)]
-    pub last: BTreeMap<String, ColumnSource>,
-    /// Canonical timestamp field → rule. `opened_at` defaults to the first event.
-    #[serde(default)]
-    pub milestones: BTreeMap<String, Milestone>,
-    /// reopen_count: transitions from one of these states to a state not among them.
-    #[serde(default)]
-    pub reopen_from: Vec<String>,
-    /// States during which SLA clocks stand still; they join the SLA policy's pause states.
-    #[serde(default)]
-    pub pause_states: Vec<String>,
-    /// The events that record a ticket's creation (ServiceNow: `sys_mod_count` 0). Without it, no
-    /// event is known to be one: a list export's only row is the ticket's latest state.
-    pub creation: Option<Creation>,
-}
-
-/// Which events are a ticket's creation: those whose `column` holds one of `values` (trimmed).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Creation {
-    pub column: ColumnSource,
-    pub values: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Milestone {
-    pub rule: MilestoneRule,
-    /// The states the rule speaks of (matched ignoring case).
-    #[serde(default)]
-    pub states: Vec<String>,
-    /// Only when the ticket's final status is one of these (e.g. resolved_at only while resolved).
-    #[serde(default)]
-    pub only_if_final_in: Vec<String>,
-    /// first_event or last_event, used when none of the case's statuses is one the profile names
-    /// anywhere: logs whose vocabulary is unknown (activity codes) still get durations.
-    pub fallback: Option<MilestoneRule>,
-    /// For first_out_of: a ticket created outside `states` (its creation event, see
-    /// `eventlog.creation`, is not in them) moved out of them when it was created.
-    #[serde(default)]
-    pub include_creation: bool,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MilestoneRule {
-    /// The ticket's first event.
-    FirstEvent,
-    /// The ticket's last event.
-    LastEvent,
-    /// The first event that moves the ticket into one of `states`.
-    FirstInto,
-    /// The last event that moves the ticket into one of `states`.
-    LastInto,
-    /// The first event whose status is not one of `states`.
-    FirstNotIn,
-    /// The first event that moves the ticket out of one of `states` (e.g. the first update that is
-    /// no longer New); none when the history never shows the ticket in them.
-    FirstOutOf,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(untagged)]
-pub enum ColumnSource {
-    One(String),
-    FirstOf(Vec<String>),
-}
-
-impl ColumnSource {
-    pub fn candidates(&self) -> &[String] {
-        match self {
-            ColumnSource::One(c) => std::slice::from_ref(c),
-            ColumnSource::FirstOf(cs) => cs,
-        }
-    }
-
-    /// The index of the first candidate the schema has.
-    pub fn index_in(&self, schema: &datafusion::arrow::datatypes::Schema) -> Option<usize> {
-        self.candidates().iter().find_map(|c| schema.index_of(c).ok())
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UnknownColumns {
-    #[default]
-    Ignore,
-    Error,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MissingColumns {
-    #[default]
-    Error,
-    Null,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Dedup {
-    /// Source columns compared in order; the greatest wins, and on a full tie the later row.
-    pub order_by: Vec<DedupKey>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct DedupKey {
-    pub column: String,
-    #[serde(default = "DedupKind::timestamp")]
-    pub kind: DedupKind,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DedupKind {
-    Timestamp,
-    Number,
-    Text,
-}
-
-impl DedupKind {
-    fn timestamp() -> Self {
-        DedupKind::Timestamp
-    }
 }
 
 const DEFAULT_NULL_TOKENS: &[&str] = &["", "NULL", "null", "N/A", "n/a"];
@@ -614,30 +294,6 @@ pub fn field_names(table: Table) -> String {
     table.fields().iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
 }
 
-/// Case-insensitive match of a file name against a pattern with `*` (any run) and `?` (one char).
-pub fn matches_pattern(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let n: Vec<char> = name.to_lowercase().chars().collect();
-    let (mut pi, mut ni) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            backtrack = Some((pi, ni));
-            pi += 1;
-        } else if let Some((bp, bn)) = backtrack {
-            pi = bp + 1;
-            ni = bn + 1;
-            backtrack = Some((bp, bn + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,15 +303,6 @@ mod tests {
         for (name, _) in BUILTIN {
             Profile::resolve(name).unwrap();
         }
-    }
-
-    #[test]
-    fn patterns() {
-        assert!(matches_pattern("incidents*", "Incidents.csv.gz"));
-        assert!(matches_pattern("*incident*.csv", "sn_incident_2026.csv"));
-        assert!(matches_pattern("cis.?sv", "cis.tsv"));
-        assert!(!matches_pattern("incidents*", "problems.csv"));
-        assert!(!matches_pattern("a*b", "a"));
     }
 
     #[test]

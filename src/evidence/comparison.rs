@@ -283,7 +283,7 @@ fn significance(
                 if n1 == 0 || n2 == 0 {
                     return None;
                 }
-                let p = crate::kpi::udf::fisher_exact_p(x1, n1 - x1, x2, n2 - x2);
+                let p = crate::functions::fisher_exact_p(x1, n1 - x1, x2, n2 - x2);
                 TestResult { method: stats::Method::FisherExact, statistic: f64::NAN, p_value: p }
             } else {
                 stats::two_proportions(x1, n1, x2, n2)?
@@ -298,7 +298,7 @@ fn significance(
 
 /// The tests against one period, each once: mean, p50 and p90 of a row share one rank test.
 /// Keyed by (kpi, row key, p-value bits), valued by the p-value.
-fn distinct_tests(comparisons: &[Comparison], side: fn(&Comparison) -> Option<&Versus>) -> HashMap<(String, String, u64), f64> {
+fn distinct_tests(comparisons: &[Comparison], side: fn(&Comparison) -> Option<&Versus>) -> Vec<((String, String, u64), f64)> {
     comparisons.iter().filter_map(|c| side(c).and_then(|v| v.test).map(|t| ((c.kpi.clone(), c.key.clone(), t.p_value.to_bits()), t.p_value))).collect()
 }
 
@@ -316,25 +316,17 @@ fn baseline(c: &Comparison) -> Option<&Versus> {
 
 /// How many distinct tests compare the period with the previous month.
 pub fn tests_against_previous(comparisons: &[Comparison]) -> usize {
-    distinct_tests(comparisons, previous).len()
+    distinct_tests(comparisons, previous).into_iter().map(|(id, _)| id).collect::<std::collections::BTreeSet<_>>().len()
 }
 
-/// Benjamini–Hochberg over the distinct tests against each period: sets every comparison's
-/// q-value.
+/// Benjamini–Hochberg over the distinct tests against each period (each period's tests are one
+/// family): sets every comparison's q-value.
 pub fn correct_for_multiple_tests(comparisons: &mut [Comparison]) {
     type Side = fn(&Comparison) -> Option<&Versus>;
     type SideMut = fn(&mut Comparison) -> Option<&mut Versus>;
     let sides: [(Side, SideMut); 3] = [(previous, |c| c.previous.as_mut()), (year_ago, |c| c.year_ago.as_mut()), (baseline, |c| c.baseline.as_mut())];
     for (side, side_mut) in sides {
-        let mut tests: Vec<((String, String, u64), f64)> = distinct_tests(comparisons, side).into_iter().collect();
-        tests.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-        let m = tests.len() as f64;
-        let mut q_of: HashMap<(String, String, u64), f64> = HashMap::new();
-        let mut running = 1.0f64;
-        for (rank, (id, p)) in tests.into_iter().enumerate().rev() {
-            running = running.min(p * m / (rank + 1) as f64);
-            q_of.insert(id, running.min(1.0));
-        }
+        let q_of = stats::benjamini_hochberg(distinct_tests(comparisons, side));
         for c in comparisons.iter_mut() {
             let (kpi, key) = (c.kpi.clone(), c.key.clone());
             if let Some(v) = side_mut(c)
@@ -365,7 +357,7 @@ fn peer_position(value: f64, q: &PeerQuartiles, better: Better) -> &'static str 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::stats::Method;
+    use crate::evidence::stats::Method;
 
     fn comparison(key: &str, p: f64) -> Comparison {
         let versus = Versus {

@@ -379,7 +379,8 @@ mod tests {
     /// gives the exact value where DataFusion's truncated weight did not.
     #[tokio::test]
     async fn sql_percentile_cont_is_exact() {
-        let ctx = crate::engine::session("UTC");
+        let ctx = datafusion::prelude::SessionContext::new();
+        crate::functions::register_aggregates(&ctx);
         // 12 values 1, 2, 4, … 2048 in group a: p90 rank 0.9 · 11 = 9.9, between 512 and 1024.
         let (a, b): (Vec<String>, Vec<String>) = (0..12).map(|i| (format!("('a', {}.0)", 1u64 << i), format!("('b', {i}.5)"))).unzip();
         let values = [a, b].concat().join(", ");

@@ -1,0 +1,149 @@
+//! How much memory a command's queries may hold, and the error that names what ran out.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::prelude::SessionContext;
+
+use crate::error::Result;
+
+/// How much memory the operators of a command's queries (sorts, aggregates, joins, windows) may
+/// hold at once, all of its queries together. A query that needs more fails with an error naming
+/// the KPI and the limit, instead of the operating system killing the process. The tables
+/// themselves and the batches in flight are not counted, so the default leaves the other half of
+/// the machine to them.
+///
+/// Nothing spills to disk: in DataFusion 55 a nested-loop join that runs out of memory falls back
+/// to re-executing its input, which panics when a repartition lies below it, and by its own
+/// comment can repeat rows of left joins. An answer that is late or refused beats a wrong one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryLimit {
+    Bytes(usize),
+    Unbounded,
+}
+
+impl Default for MemoryLimit {
+    /// Half of the machine's physical memory; 4 GiB where that cannot be read.
+    fn default() -> MemoryLimit {
+        MemoryLimit::Bytes(physical_memory().map_or(4 << 30, |total| total / 2))
+    }
+}
+
+impl MemoryLimit {
+    /// `4G`, `512M`, `1.5GiB`, `2000000000` (bytes) or `none`. Units are powers of 1024.
+    pub fn parse(text: &str) -> Result<MemoryLimit, String> {
+        let trimmed = text.trim();
+        if trimmed.eq_ignore_ascii_case("none") {
+            return Ok(MemoryLimit::Unbounded);
+        }
+        let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+        let (number, unit) = trimmed.split_at(split);
+        let scale: u64 = match unit.trim().to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+            "" => 1,
+            "K" => 1 << 10,
+            "M" => 1 << 20,
+            "G" => 1 << 30,
+            "T" => 1 << 40,
+            _ => return Err(format!("`{text}`: give a size such as 4G, 512M or 1.5GiB, or none")),
+        };
+        let value: f64 = number.parse().map_err(|_| format!("`{text}`: give a size such as 4G, 512M or 1.5GiB, or none"))?;
+        let bytes = value * scale as f64;
+        if !(bytes >= 1.0 && bytes < usize::MAX as f64) {
+            return Err(format!("`{text}`: the limit must be at least one byte (or none)"));
+        }
+        Ok(MemoryLimit::Bytes(bytes as usize))
+    }
+
+    /// As a person reads it: `2 GiB`, `512 MiB`, `none`.
+    pub fn describe(self) -> String {
+        match self {
+            MemoryLimit::Unbounded => "none".into(),
+            MemoryLimit::Bytes(bytes) => human_bytes(bytes),
+        }
+    }
+
+    /// The runtime a command's sessions share, so the limit holds for all of its queries together.
+    pub fn runtime_env(self) -> Result<Arc<RuntimeEnv>> {
+        let builder = RuntimeEnvBuilder::new().with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled));
+        let builder = match self {
+            MemoryLimit::Unbounded => builder,
+            // Greedy: with nothing to spill, a share per operator would only refuse queries that
+            // fit; the limit holds for the total. Tracked: the error names the largest consumers.
+            MemoryLimit::Bytes(bytes) => {
+                builder.with_memory_pool(Arc::new(TrackConsumersPool::new(GreedyMemoryPool::new(bytes), NonZeroUsize::new(3).expect("3 > 0"))))
+            }
+        };
+        Ok(builder.build_arc()?)
+    }
+}
+
+/// Bytes in the largest binary unit that leaves at least one: `2 GiB`, `1.5 GiB`, `512 MiB`.
+fn human_bytes(bytes: usize) -> String {
+    let units = [(1usize << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, unit) in units {
+        if bytes >= size {
+            let value = bytes as f64 / size as f64;
+            let text = format!("{value:.1}");
+            return format!("{} {unit}", text.trim_end_matches(".0"));
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+/// Physical memory in bytes, from /proc/meminfo (Linux); None elsewhere.
+fn physical_memory() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.trim_start_matches("MemTotal:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// `error` as the error of reaching the memory limit, naming `what` ran out and the limit; None
+/// when the query failed for another reason.
+pub fn out_of_memory(error: &datafusion::error::DataFusionError, what: &str, limit: MemoryLimit) -> Option<crate::Error> {
+    matches!(error.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_)).then(|| crate::Error::OutOfMemory {
+        what: what.into(),
+        limit: limit.describe(),
+        detail: error.to_string(),
+    })
+}
+
+/// The limit a session's queries run under (see `MemoryLimit::runtime_env`).
+pub fn limit_of(ctx: &SessionContext) -> MemoryLimit {
+    match ctx.runtime_env().memory_pool.memory_limit() {
+        datafusion::execution::memory_pool::MemoryLimit::Finite(bytes) => MemoryLimit::Bytes(bytes),
+        _ => MemoryLimit::Unbounded,
+    }
+}
+
+/// `result`, with an error from reaching the memory limit turned into one that names `what` ran
+/// out and the limit.
+pub fn within_limit<T>(result: Result<T>, what: &str, limit: MemoryLimit) -> Result<T> {
+    result.map_err(|error| match error {
+        crate::Error::DataFusion(e) => out_of_memory(&e, what, limit).unwrap_or(crate::Error::DataFusion(e)),
+        other => other,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_limits_read_as_people_write_them() {
+        assert_eq!(MemoryLimit::parse("4G"), Ok(MemoryLimit::Bytes(4 << 30)));
+        assert_eq!(MemoryLimit::parse("512MiB"), Ok(MemoryLimit::Bytes(512 << 20)));
+        assert_eq!(MemoryLimit::parse("1.5gb"), Ok(MemoryLimit::Bytes(3 << 29)));
+        assert_eq!(MemoryLimit::parse("2000000"), Ok(MemoryLimit::Bytes(2_000_000)));
+        assert_eq!(MemoryLimit::parse("None"), Ok(MemoryLimit::Unbounded));
+        for bad in ["", "4X", "G", "-1G", "0", "1.2.3M"] {
+            assert!(MemoryLimit::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(MemoryLimit::Bytes(3 << 29).describe(), "1.5 GiB");
+        assert_eq!(MemoryLimit::Bytes(512 << 20).describe(), "512 MiB");
+        assert!(matches!(MemoryLimit::default(), MemoryLimit::Bytes(bytes) if bytes >= 1 << 20));
+    }
+}

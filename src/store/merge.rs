@@ -1,0 +1,189 @@
+//! Merging a load's new rows with the stored ones, table by table (`--into`), and writing the
+//! tables' data files and the event-log histories.
+//!
+//! - plain tables: one row per ticket. Of a stored and a new version, the one whose version key is
+//!   greater wins: the profile's dedup ordering where it has one, else the latest lifecycle
+//!   timestamp; on a full tie the later load. An older export loaded after a newer one does not
+//!   roll tickets back.
+//! - event-log tables: the new events join the stored history of their cases (an event already
+//!   there is merged), and those tickets are derived again from the whole history, so a partial
+//!   history never replaces a complete ticket. Their `events` rows are derived again with them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::{concat_batches, filter_record_batch};
+
+use super::manifest::{DataFile, Manifest, TableFiles};
+use super::reader::read_file;
+use super::sink::LoadedRows;
+use super::writer::{LOAD_COLUMN, VERSION_COLUMN, stored_schema, write_sorted};
+use crate::error::Result;
+use crate::ingest::Profile;
+use crate::model::Table;
+use crate::progress::Progress;
+
+/// What writing the tables gave: each table's files, and the rows inserted, replaced and lost
+/// (new rows that lost to the stored version) over all tables but derived `events`.
+pub struct Written {
+    pub tables: BTreeMap<String, TableFiles>,
+    pub inserted: u64,
+    pub replaced: u64,
+    pub lost: u64,
+}
+
+/// Merges each table's new rows with the stored ones and writes the results, all tables at once.
+pub fn write_tables(store: &Path, profile: &Profile, base: Option<&Manifest>, rows: &mut LoadedRows, prefix: &str, progress: &Progress) -> Result<Written> {
+    let eventlog_tables: HashSet<Table> = Table::ALL.into_iter().filter(|t| profile.table(*t).is_some_and(|tp| tp.eventlog.is_some())).collect();
+    // The tickets derived again from their histories, and whose status changes were: every stored
+    // `events` row of theirs gives way to the ones derived now.
+    let mut affected: HashSet<String> = HashSet::new();
+    for table in &eventlog_tables {
+        for batch in rows.tables.get(table).into_iter().flatten() {
+            let ids = batch.column(0).as_string::<i32>();
+            affected.extend((0..ids.len()).map(|r| ids.value(r).to_string()));
+        }
+    }
+    if !eventlog_tables.is_empty() {
+        for batch in rows.tables.get(&Table::Events).into_iter().flatten() {
+            let tickets = batch.column_by_name("ticket_id").expect("events have ticket_id").as_string::<i32>();
+            affected.extend((0..tickets.len()).map(|r| tickets.value(r).to_string()));
+        }
+    }
+    let mut written = Written { tables: BTreeMap::new(), inserted: 0, replaced: 0, lost: 0 };
+    let rule = |table: Table| {
+        if table == Table::Events && !eventlog_tables.is_empty() {
+            Rule::ReplaceTickets(&affected)
+        } else if eventlog_tables.contains(&table) {
+            Rule::Authoritative
+        } else {
+            Rule::Versions
+        }
+    };
+    // Tables merge and write independently: on all cores at once.
+    let work: Vec<(Table, Vec<RecordBatch>)> = Table::ALL.into_iter().map(|t| (t, rows.tables.remove(&t).unwrap_or_default())).collect();
+    let merged_tables: Vec<Result<Merged>> = {
+        use rayon::prelude::*;
+        work.par_iter()
+            .map(|(table, new)| {
+                let stored = base.and_then(|m| m.tables.get(table.name())).cloned().unwrap_or_default();
+                merge_table(store, *table, &stored, new, prefix, rule(*table))
+            })
+            .collect()
+    };
+    drop(work);
+    for (table, merged) in Table::ALL.into_iter().zip(merged_tables) {
+        let mut merged = merged?;
+        // Files a streaming load wrote early: rows of a new store, all inserted.
+        if let Some(early) = rows.written.remove(&table) {
+            let rows_early: u64 = early.iter().map(|f| f.rows).sum();
+            merged.inserted += rows_early;
+            merged.files.rows += rows_early;
+            merged.files.files.splice(0..0, early);
+        }
+        if table != Table::Events || eventlog_tables.is_empty() {
+            written.inserted += merged.inserted;
+            written.replaced += merged.replaced;
+            written.lost += merged.lost;
+        }
+        written.tables.insert(table.name().to_string(), merged.files);
+        progress.advance();
+    }
+    Ok(written)
+}
+
+/// The store's event-log histories with this load's new events written beside them.
+pub fn write_histories(store: &Path, base: Option<&Manifest>, rows: &LoadedRows, prefix: &str) -> Result<BTreeMap<String, TableFiles>> {
+    let mut histories = base.map(|m| m.histories.clone()).unwrap_or_default();
+    for (table, batches) in &rows.histories {
+        let Some(first) = batches.first() else { continue };
+        let files = write_sorted(store, &format!("history/{}", table.name()), prefix, &first.schema(), batches, &["case_id", "ts", "file", "row"])?;
+        let entry: &mut TableFiles = histories.entry(table.name().to_string()).or_default();
+        entry.rows += files.iter().map(|f| f.rows).sum::<u64>();
+        entry.files.extend(files);
+    }
+    Ok(histories)
+}
+
+/// How stored rows of a table meet the load's new rows.
+enum Rule<'a> {
+    /// One row per id; the greater version wins, a full tie the new load.
+    Versions,
+    /// One row per id; the new row wins (tickets derived again from their whole history).
+    Authoritative,
+    /// Stored rows of these tickets (`ticket_id`) give way to the new ones.
+    ReplaceTickets(&'a HashSet<String>),
+}
+
+struct Merged {
+    files: TableFiles,
+    inserted: u64,
+    replaced: u64,
+    /// New rows that lost to the stored version.
+    lost: u64,
+}
+
+fn merge_table(store: &Path, table: Table, stored: &TableFiles, new: &[RecordBatch], prefix: &str, rule: Rule) -> Result<Merged> {
+    let schema = stored_schema(table);
+    let new = concat_batches(&schema, new)?;
+    let new_ids = new.column(0).as_string::<i32>();
+    let new_versions = new.column_by_name(VERSION_COLUMN).expect("stored schema").as_binary::<i32>();
+    // Only stored rows are looked up; a new store has none.
+    let index: HashMap<&str, usize> = if stored.files.is_empty() { HashMap::new() } else { (0..new.num_rows()).map(|r| (new_ids.value(r), r)).collect() };
+    let mut new_wins = vec![true; new.num_rows()];
+    let mut was_stored = vec![false; new.num_rows()];
+    let mut files = Vec::new();
+    let dir = format!("data/{}", table.name());
+    for (part, file) in stored.files.iter().enumerate() {
+        let path = store.join(&file.path);
+        let key = if matches!(rule, Rule::ReplaceTickets(_)) { "ticket_id" } else { "id" };
+        let keyed = read_file(&path, Some(&[key, VERSION_COLUMN, LOAD_COLUMN]))?;
+        let mut drop_rows = Vec::new();
+        for batch in &keyed {
+            let keys = batch.column_by_name(key).expect("projected").as_string::<i32>();
+            let versions = batch.column_by_name(VERSION_COLUMN).expect("projected").as_binary::<i32>();
+            let mut drops = vec![false; batch.num_rows()];
+            for (r, drop) in drops.iter_mut().enumerate() {
+                let value = keys.value(r);
+                *drop = match &rule {
+                    Rule::ReplaceTickets(tickets) => tickets.contains(value),
+                    Rule::Authoritative => index.get(value).inspect(|&&n| was_stored[n] = true).is_some(),
+                    Rule::Versions => match index.get(value) {
+                        None => false,
+                        Some(&n) => {
+                            was_stored[n] = true;
+                            // The new load is later: it wins every tie.
+                            let wins = new_versions.value(n) >= versions.value(r);
+                            new_wins[n] &= wins;
+                            wins
+                        }
+                    },
+                };
+            }
+            drop_rows.push(drops);
+        }
+        if !drop_rows.iter().flatten().any(|d| *d) {
+            files.push(file.clone());
+            continue;
+        }
+        // The file loses rows: rewrite it without them (it stays sorted).
+        let full = read_file(&path, None)?;
+        let kept: Vec<RecordBatch> = full
+            .iter()
+            .zip(&drop_rows)
+            .map(|(batch, drops)| filter_record_batch(batch, &drops.iter().map(|d| Some(!d)).collect::<BooleanArray>()))
+            .collect::<std::result::Result<_, _>>()?;
+        let kept = concat_batches(&full[0].schema(), &kept)?;
+        if kept.num_rows() > 0 {
+            files.push(super::writer::write_file(store, &format!("{dir}/{prefix}-r{part:03}.parquet"), &kept)?);
+        }
+    }
+    let winners = filter_record_batch(&new, &new_wins.iter().map(|w| Some(*w)).collect::<BooleanArray>())?;
+    files.extend(write_sorted(store, &dir, prefix, &schema, &[winners], &[table.sort_field(), "id"])?);
+    let lost = new_wins.iter().filter(|w| !**w).count() as u64;
+    let replaced = new_wins.iter().zip(&was_stored).filter(|(w, s)| **w && **s).count() as u64;
+    let inserted = new.num_rows() as u64 - lost - replaced;
+    let rows = files.iter().map(|f: &DataFile| f.rows).sum();
+    Ok(Merged { files: TableFiles { rows, files }, inserted, replaced, lost })
+}

@@ -1,0 +1,108 @@
+//! A store directory around its data: what it holds besides its manifest, the directories a load must
+//! sync before its manifest switches, and the files no manifest lists any more, deleted when no
+//! reader is running.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use super::lock;
+use super::manifest::{Manifest, profile_file, sync_dir};
+use crate::error::{Error, Result};
+
+/// What a store directory holds besides its manifest.
+pub const STORE_ENTRIES: [&str; 6] = ["data", "history", "loads", "profiles", super::lock::LOAD_LOCK, super::lock::READERS_LOCK];
+
+/// A stand-in manifest for a store being replaced that cannot be read: its generation is the
+/// highest in the names of the files on disk.
+pub fn generations_on_disk(store: &Path) -> Manifest {
+    let mut highest = 0u64;
+    for top in ["data", "history"] {
+        let _ = walk(&store.join(top), &mut |p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if let Some(g) = name.strip_prefix('g').and_then(|n| n.get(..6)).and_then(|n| n.parse::<u64>().ok()) {
+                highest = highest.max(g);
+            }
+        });
+    }
+    if let Ok(entries) = std::fs::read_dir(store.join("loads")) {
+        for entry in entries.flatten() {
+            if let Ok(g) = entry.file_name().to_string_lossy().parse::<u64>() {
+                highest = highest.max(g);
+            }
+        }
+    }
+    Manifest { generation: highest, ..Manifest::empty() }
+}
+
+/// The directories whose entries a load changed, deepest first.
+pub fn written_dirs(store: &Path, manifest: &Manifest) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = manifest.data_files().filter_map(|f| store.join(&f.path).parent().map(Path::to_path_buf)).collect();
+    if let Some(load) = manifest.loads.last()
+        && let Some(dir) = Path::new(&load.rejects).parent()
+    {
+        dirs.push(store.join(dir));
+    }
+    dirs.extend(["data", "history", "loads", "profiles"].iter().map(|d| store.join(d)).filter(|d| d.is_dir()));
+    dirs.push(store.to_path_buf());
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    dirs.dedup();
+    dirs
+}
+
+/// Deletes what the manifest no longer lists (data files, histories, the loads of a replaced
+/// store, staged manifests of loads that crashed), unless a reader is running; returns how many
+/// were left for a later load.
+pub fn collect_garbage(store: &Path, manifest: &Manifest) -> Result<usize> {
+    let mut listed: HashSet<PathBuf> = manifest.data_files().map(|f| store.join(&f.path)).collect();
+    listed.insert(store.join(profile_file(&manifest.profile)));
+    for record in &manifest.loads {
+        if let Some(dir) = Path::new(&record.rejects).parent() {
+            listed.insert(store.join(dir));
+        }
+    }
+    let mut garbage = Vec::new();
+    for top in ["data", "history", "profiles"] {
+        walk(&store.join(top), &mut |p| {
+            if !listed.contains(p) {
+                garbage.push(p.to_path_buf());
+            }
+        })?;
+    }
+    if let Ok(entries) = std::fs::read_dir(store.join("loads")) {
+        for entry in entries.flatten() {
+            if !listed.contains(&entry.path()) {
+                garbage.push(entry.path());
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(store) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&format!(".{}.", super::manifest::FILE_NAME)) {
+                garbage.push(entry.path());
+            }
+        }
+    }
+    if garbage.is_empty() {
+        return Ok(0);
+    }
+    let Some(_exclusive) = lock::no_readers(store)? else { return Ok(garbage.len()) };
+    for path in &garbage {
+        let removed = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
+        removed.map_err(|e| Error::io(path, e))?;
+    }
+    sync_dir(store)?;
+    Ok(0)
+}
+
+fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.is_dir() {
+            walk(&path, visit)?;
+        } else {
+            visit(&path);
+        }
+    }
+    Ok(())
+}
