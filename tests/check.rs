@@ -1,7 +1,7 @@
 //! `mttx check`, `mttx test` and `mttx diff`: every exit code, tolerance edges, baseline gaps,
 //! gates, JUnit parsed as XML, and golden cases that fail when a query changes a result.
 //!
-//! The data is queries/tests/_data/world (see tests/kpis.rs for its numbers). The current values
+//! The data is queries/tests/_data/world (see queries/tests/_data/README.md for its numbers). The current values
 //! used below: mttr October P2 p90_hours = 21.6 and n = 3; reopen_rate September = 1/3;
 //! sla_breach October P1 response breach_rate = 0.5.
 
@@ -380,7 +380,7 @@ fn a_baseline_of_other_months_is_one_clear_error_unless_across_periods() {
         .stderr(contains("september.json: the baseline covers 2026-09 (UTC) and this run 2026-10 (UTC), so no row could match"))
         .stderr(contains("--across-periods"))
         .stdout(predicates::str::is_empty());
-    // Month over month: reopen_rate is 1/3 in September and 0 of 6 in October (tests/kpis.rs), a
+    // Month over month: reopen_rate is 1/3 in September and 0 of 6 in October (queries/tests/reopen_rate/world), a
     // lower rate, so it improves; MTTR P2 has n = 0 in September and 3 in October, so it changes.
     let assert = one_month("2026-10").arg("--across-periods").arg("--format").arg("json").assert().code(1);
     let report: Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();

@@ -42,7 +42,7 @@ fn read(dir: &Path, name: &str) -> String {
 fn world_report_markdown_and_json_snapshots() {
     let out = report(&["--as-of", "2026-11-01"], WORLD);
     // The world's October: MTTR P1 is I1 (4 h) and I2 (4 h), so the headline p50 is 4.00 h; its
-    // target is 4 h and equal meets it (tests/kpis.rs works the world through).
+    // target is 4 h and equal meets it (queries/tests/_data/README.md works the world through).
     let md = read(out.path(), "report.md");
     assert!(md.contains("# Service report: October 2026"), "{md}");
     insta::assert_snapshot!("world_report_md", md);
