@@ -3,7 +3,8 @@
 //! `Pipeline::open` takes a store (read in place, from its manifest's files) or raw exports
 //! (loaded into memory through a profile) and registers the canonical tables once. It also holds
 //! the SLA policy, with the source's pause states added, the data's extent, and what the load did.
-//! `params` resolves a period against that extent. `session` gives a session for one period
+//! The cut-off is resolved once, when the input opens; `params` resolves a period against it and
+//! the extent. `session` gives a session for one period
 //! (tables shared, functions and parameter tables registered), and `run` runs KPIs on it.
 
 use std::io::Write;
@@ -57,7 +58,8 @@ pub struct Pipeline {
     /// What loading did: for exports this run's load, for a store every load it holds.
     pub load: LoadSummary,
     pub timezone: Tz,
-    pub as_of: Option<i64>,
+    /// The cut-off, resolved once from `--as-of` and the extent; the error says why there is none.
+    cut_off: std::result::Result<i64, String>,
     pub origin: Origin,
     runtime: tokio::runtime::Runtime,
     /// DataFusion's runtime, with the memory pool every session shares.
@@ -107,7 +109,11 @@ impl Pipeline {
             Engine::Local => base.clone(),
             Engine::Ballista { .. } => runtime.block_on(with_tables(&spec.engine, spec.timezone, env.clone(), &base))?,
         };
-        Ok(Pipeline { base, tables, engine: spec.engine.clone(), policy, extent, load, timezone: spec.timezone, as_of: spec.as_of, origin, runtime, env })
+        let cut_off = extent.cut_off(spec.as_of, spec.timezone).map_err(|e| match e {
+            Error::Usage(message) => message,
+            other => other.to_string(),
+        });
+        Ok(Pipeline { base, tables, engine: spec.engine.clone(), policy, extent, load, timezone: spec.timezone, cut_off, origin, runtime, env })
     }
 
     pub fn runtime(&self) -> &tokio::runtime::Runtime {
@@ -119,9 +125,14 @@ impl Pipeline {
         &self.tables
     }
 
+    /// The cut-off: `--as-of`, else the data's latest timestamp (see `Extent::cut_off`).
+    pub fn cut_off(&self) -> Result<i64> {
+        self.cut_off.clone().map_err(Error::Usage)
+    }
+
     /// The window and parameters of a period of this data.
     pub fn params(&self, request: PeriodRequest, tuning: Tuning) -> Result<KpiParams> {
-        resolve_in(&self.extent, request, self.as_of, self.timezone, tuning)
+        resolve_in(&self.extent, request, self.cut_off()?, self.timezone, tuning)
     }
 
     /// A session for one period: the canonical tables shared (not copied), the KPI functions,

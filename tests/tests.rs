@@ -15,6 +15,7 @@ mod fuzz;
 mod generator;
 mod hostile;
 mod kpis;
+mod layers;
 mod profiles;
 mod profiles_builtin;
 mod readers;

@@ -1,7 +1,10 @@
 //! `mttx check`: current KPI values against a baseline run and against gates. Every value gets an
 //! explicit verdict; nulls and NaN are compared on purpose and never pass by accident.
 
+mod gates;
 pub mod rules;
+
+pub use gates::GateResult;
 
 use std::collections::BTreeMap;
 
@@ -54,19 +57,6 @@ pub struct Comparison {
     pub tolerance: String,
     pub verdict: Verdict,
     /// Why, in words, where the verdict needs it.
-    pub note: String,
-}
-
-/// One gate applied to one current value.
-#[derive(Debug, Clone, Serialize)]
-pub struct GateResult {
-    pub gate: String,
-    pub line: usize,
-    pub kpi: String,
-    pub key: String,
-    pub column: String,
-    pub value: Option<Value>,
-    pub verdict: Verdict,
     pub note: String,
 }
 
@@ -152,7 +142,7 @@ fn value_columns(kpi: &KpiValues) -> Vec<&str> {
 
 /// A JSON value as a number where it is one; "NaN", "inf" and "-inf" strings count as numbers, as
 /// some writers put them.
-fn number(value: &Value) -> Option<f64> {
+pub(super) fn number(value: &Value) -> Option<f64> {
     match value {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => match s.as_str() {
@@ -204,7 +194,7 @@ pub fn check(baseline: Option<&KpiDocument>, current: &KpiDocument, rules: &Rule
             comparisons.push(whole_kpi(cur_kpi, Verdict::New, "the KPI is not in the baseline"));
         }
     }
-    let gates = apply_gates(current, rules);
+    let gates = gates::apply_gates(current, rules);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for verdict in comparisons.iter().map(|c| c.verdict).chain(gates.iter().map(|g| g.verdict)) {
         *counts.entry(format!("{verdict:?}").to_lowercase()).or_default() += 1;
@@ -330,51 +320,6 @@ fn compare_value(
         verdict,
         note,
     }
-}
-
-fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResult> {
-    let mut results = Vec::new();
-    for gate in &rules.gates {
-        let column = gate.selector.column.as_deref().unwrap_or_default();
-        let kpi = current.kpis.iter().find(|k| k.id == gate.selector.kpi).expect("validate_rules checked the KPI");
-        let mut matched = false;
-        for row in &kpi.rows {
-            if !gate.selector.matches(&kpi.id, column, &kpi.key_pairs(row)) {
-                continue;
-            }
-            matched = true;
-            let value = row.get(column).cloned();
-            let (verdict, note) = match value.as_ref().and_then(number) {
-                None => (Verdict::Violated, "no value (null)".to_string()),
-                Some(x) if x.is_nan() => (Verdict::Violated, "the value is NaN".to_string()),
-                Some(x) if gate.op.holds(x, gate.threshold) => (Verdict::Passed, String::new()),
-                Some(x) => (Verdict::Violated, format!("{x} is not {} {}", gate.op.symbol(), gate.threshold)),
-            };
-            results.push(GateResult {
-                gate: gate.text.clone(),
-                line: gate.line,
-                kpi: kpi.id.clone(),
-                key: kpi.row_key(row),
-                column: column.into(),
-                value,
-                verdict,
-                note,
-            });
-        }
-        if !matched {
-            results.push(GateResult {
-                gate: gate.text.clone(),
-                line: gate.line,
-                kpi: kpi.id.clone(),
-                key: String::new(),
-                column: column.into(),
-                value: None,
-                verdict: Verdict::Violated,
-                note: "no row of this run matches the gate".into(),
-            });
-        }
-    }
-    results
 }
 
 /// Reads a baseline written by `mttx kpi --format json`, `mttx check --bless` or a report.

@@ -105,7 +105,7 @@ fn sql(args: &SqlArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn W
     let pipeline = open(&args.input, None, args.rejects.as_deref(), settings, &Progress::hidden(), err)?;
     let batches =
         engine::within_limit(pipeline.runtime().block_on(engine::sql(pipeline.tables(), &args.query)), "the query", engine::limit_of(pipeline.tables()))?;
-    render::render(&batches, args.format, out)
+    render::render(&batches, result_format(args.format), out)
 }
 
 /// The KPI parameters from their flags.
@@ -168,4 +168,13 @@ fn profiles(args: &ProfilesArgs, out: &mut dyn Write) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The renderer's format for `--format`.
+fn result_format(format: crate::cli::ResultFormat) -> render::Format {
+    match format {
+        crate::cli::ResultFormat::Table => render::Format::Table,
+        crate::cli::ResultFormat::Csv => render::Format::Csv,
+        crate::cli::ResultFormat::Json => render::Format::Json,
+    }
 }

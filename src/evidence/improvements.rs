@@ -214,7 +214,7 @@ pub fn windows(initiative: &Initiative, first_data: Option<YearMonth>, as_of: i6
 /// Measures every initiative of `register`.
 pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: Tuning) -> Result<Vec<Evaluated>> {
     let first_data = pipeline.extent.first_incident.map(|t| YearMonth::of_micros(t, pipeline.timezone));
-    let as_of = pipeline.params(crate::kpi::PeriodRequest::All, tuning)?.as_of;
+    let as_of = pipeline.cut_off()?;
     let mut evaluated = Vec::new();
     for initiative in &register.initiatives {
         let windows = windows(initiative, first_data, as_of, pipeline.timezone);

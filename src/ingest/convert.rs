@@ -2,18 +2,18 @@
 //! tokens, typed parsing, domain checks, timestamp ordering and the `--as-of` cut-off. Every row
 //! comes out either canonical or as a reject with its column, value and reason.
 
-use std::cmp::Ordering;
 use std::path::Path;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::compute::{cast, filter};
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::fields::{FieldParser, parse_number};
+use super::fields::{FieldParser, parse_number, suggestion};
 use super::profile::{DedupKind, MissingColumns, TableProfile, TableRules, UnknownColumns, field_names};
 use super::raw::{RawChunk, RejectCode, RowProblem};
 use super::typed::Typed;
+use super::version_key::KeyValue;
 use crate::error::{Error, Result};
 use crate::model::{FieldKind, FieldSpec, Table};
 use crate::time::rfc3339;
@@ -41,75 +41,6 @@ pub struct Converted {
     /// Mapped fields whose column the file does not have (with `missing_columns = "null"`), and the
     /// column names the profile looked for: every row reads them as null.
     pub absent: Vec<(&'static str, Vec<String>)>,
-}
-
-/// One component of a dedup sort key. Nulls sort first, so any value beats a missing one.
-#[derive(Debug, Clone, PartialEq)]
-pub enum KeyValue {
-    Null,
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-impl KeyValue {
-    pub fn order(&self, other: &KeyValue) -> Ordering {
-        use KeyValue::*;
-        match (self, other) {
-            (Null, Null) => Ordering::Equal,
-            (Null, _) => Ordering::Less,
-            (_, Null) => Ordering::Greater,
-            (Int(a), Int(b)) => a.cmp(b),
-            (Float(a), Float(b)) => a.total_cmp(b),
-            (Text(a), Text(b)) => a.cmp(b),
-            (a, b) => format!("{a:?}").cmp(&format!("{b:?}")),
-        }
-    }
-}
-
-/// Version keys as a Binary column, one row per key, each encoded by `encode_key`. One buffer
-/// holds them all: a vector per key was 54 M allocations for the 10 M set.
-pub fn key_column<K: AsRef<[KeyValue]>>(keys: impl Iterator<Item = K>) -> BinaryArray {
-    let rows = keys.size_hint().0;
-    let mut column = BinaryBuilder::with_capacity(rows, rows * 9);
-    let mut key = Vec::new();
-    for values in keys {
-        key.clear();
-        encode_key(values.as_ref(), &mut key);
-        column.append_value(&key);
-    }
-    column.finish()
-}
-
-/// Appends to `out` an encoding of a version key whose byte order is the key's order: nulls
-/// first, integers and floats by value, text by its bytes. Compared component by component, as
-/// dedup compares.
-fn encode_key(values: &[KeyValue], out: &mut Vec<u8>) {
-    for value in values {
-        match value {
-            KeyValue::Null => out.push(0),
-            KeyValue::Int(i) => {
-                out.push(1);
-                out.extend(((*i as u64) ^ (1 << 63)).to_be_bytes());
-            }
-            KeyValue::Float(f) => {
-                out.push(2);
-                let bits = f.to_bits();
-                let ordered = if bits >> 63 == 1 { !bits } else { bits ^ (1 << 63) };
-                out.extend(ordered.to_be_bytes());
-            }
-            KeyValue::Text(t) => {
-                out.push(3);
-                for &b in t.as_bytes() {
-                    out.push(b);
-                    if b == 0 {
-                        out.push(0xff);
-                    }
-                }
-                out.extend([0, 0]);
-            }
-        }
-    }
 }
 
 /// The first problem found in each row of a chunk; later problems of the same row are not kept.
@@ -451,70 +382,4 @@ impl<'a> Converter<'a> {
 
 fn quote_list(names: &[String]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")
-}
-
-/// " (did you mean `x`?)" when a canonical field is within two edits of `name`.
-fn suggestion(name: &str, table: Table) -> String {
-    table
-        .fields()
-        .iter()
-        .map(|f| (edit_distance(&name.to_lowercase(), f.name), f.name))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, f)| format!(" (did you mean `{f}`?)"))
-        .unwrap_or_default()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(values: &[KeyValue]) -> Vec<u8> {
-        let mut out = Vec::new();
-        encode_key(values, &mut out);
-        out
-    }
-
-    #[test]
-    fn encoded_keys_sort_as_their_values() {
-        let ordered = [
-            vec![KeyValue::Null],
-            vec![KeyValue::Int(i64::MIN)],
-            vec![KeyValue::Int(-1)],
-            vec![KeyValue::Int(0)],
-            vec![KeyValue::Int(1_767_604_353_000_000)],
-            vec![KeyValue::Int(i64::MAX)],
-        ];
-        for pair in ordered.windows(2) {
-            assert!(key(&pair[0]) < key(&pair[1]), "{pair:?}");
-        }
-        let floats = [-f64::INFINITY, -2.5, -0.0, 0.0, 1e-300, 3.0, f64::INFINITY];
-        for pair in floats.windows(2) {
-            assert!(key(&[KeyValue::Float(pair[0])]) <= key(&[KeyValue::Float(pair[1])]), "{pair:?}");
-        }
-        // Text compares by bytes, component by component: "a" then 9 sorts before "ab" then 1.
-        let a = key(&[KeyValue::Text("a".into()), KeyValue::Int(9)]);
-        let ab = key(&[KeyValue::Text("ab".into()), KeyValue::Int(1)]);
-        assert!(a < ab);
-        assert!(key(&[KeyValue::Text("a\0".into())]) > key(&[KeyValue::Text("a".into())]));
-    }
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(suggestion("opend_at", Table::Incidents), " (did you mean `opened_at`?)");
-        assert_eq!(suggestion("zzzzzz", Table::Incidents), "");
-    }
 }

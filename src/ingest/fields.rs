@@ -227,9 +227,40 @@ pub fn field_hint(table: Table, field: &str) -> String {
     format!("add it to [tables.{table}.values.{field}] in the profile")
 }
 
+/// " (did you mean `x`?)" when a canonical field is within two edits of `name`.
+pub fn suggestion(name: &str, table: Table) -> String {
+    table
+        .fields()
+        .iter()
+        .map(|f| (edit_distance(&name.to_lowercase(), f.name), f.name))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, f)| format!(" (did you mean `{f}`?)"))
+        .unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(suggestion("opend_at", Table::Incidents), " (did you mean `opened_at`?)");
+        assert_eq!(suggestion("zzzzzz", Table::Incidents), "");
+    }
 
     #[test]
     fn numbers() {

@@ -19,7 +19,7 @@ pub trait TableSink {
     fn write(&mut self, table: Table, batch: RecordBatch) -> Result<()>;
 
     /// Rows of a deduplicated table, with each row's version key (its dedup ordering, see
-    /// `convert::key_column`). A store keeps the key, to compare with later loads; other sinks
+    /// `version_key::key_column`). A store keeps the key, to compare with later loads; other sinks
     /// need only the rows.
     fn write_versioned(&mut self, table: Table, batch: RecordBatch, _versions: BinaryArray) -> Result<()> {
         self.write(table, batch)

@@ -201,12 +201,10 @@ const KPI_GRID: &str = "CREATE VIEW kpi_grid AS \
      SELECT m.month, CAST(NULL AS VARCHAR) AS by_group, 'all' AS scope, CAST(NULL AS BIGINT) AS priority \
      FROM months m CROSS JOIN params p WHERE p.breakdown IS NULL";
 
-/// Resolves the window of data whose extent is known: the cut-off is `--as-of`, else the latest
-/// timestamp in the data (never the wall clock, and never one straggler, see `Extent::cut_off`);
-/// the period is as asked, else the month of the first incident to the month of the cut-off's
-/// last instant (a cut-off at midnight on the 1st ends the month before).
-pub fn resolve_in(extent: &Extent, request: PeriodRequest, as_of: Option<i64>, timezone: Tz, tuning: Tuning) -> Result<KpiParams> {
-    let as_of = extent.cut_off(as_of, timezone)?;
+/// Resolves a period of data whose extent is known, against the cut-off `as_of` (resolved once,
+/// see `Extent::cut_off`): the period is as asked, else the month of the first incident to the
+/// month of the cut-off's last instant (a cut-off at midnight on the 1st ends the month before).
+pub fn resolve_in(extent: &Extent, request: PeriodRequest, as_of: i64, timezone: Tz, tuning: Tuning) -> Result<KpiParams> {
     let first_incident = extent.first_incident;
     let (first, last) = match request {
         PeriodRequest::Months(first, last) if first > last => {

@@ -12,14 +12,23 @@ use std::io::Write;
 
 use datafusion::arrow::record_batch::RecordBatch;
 
-use crate::cli::ResultFormat;
 use crate::error::Result;
 
-pub fn render(batches: &[RecordBatch], format: ResultFormat, out: &mut dyn Write) -> Result<()> {
+/// The formats query results render in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An aligned text table for the terminal.
+    Table,
+    Csv,
+    /// A JSON array of objects, one per row.
+    Json,
+}
+
+pub fn render(batches: &[RecordBatch], format: Format, out: &mut dyn Write) -> Result<()> {
     match format {
-        ResultFormat::Table => table::render(batches, out),
-        ResultFormat::Csv => csv::render(batches, out),
-        ResultFormat::Json => json::render(batches, out),
+        Format::Table => table::render(batches, out),
+        Format::Csv => csv::render(batches, out),
+        Format::Json => json::render(batches, out),
     }
 }
 

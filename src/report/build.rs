@@ -1,102 +1,17 @@
 //! Builds the report's content from the KPI runs: the sections, tables and chart specifications,
 //! in the order a monthly service review reads them. Pure data in, data out; no I/O.
 
-use std::collections::BTreeSet;
-
-use serde_json::{Map, Value};
-
 use super::charts::Chart;
-use super::document::{Block, ChartRef, ReportDocument, Section};
-use super::format::{month_name, short_month, thousands};
-use super::sections::{benchmark, changes, data_quality, definitions, improvements, majors, problems, reliability, response, sla, summary, teams};
-use crate::evidence::comparison::{Comparison, number as num};
-use crate::evidence::samples::Samples;
-use crate::evidence::targets::Targets;
-use crate::ingest::LoadSummary;
-use crate::kpi::document::{KpiValues, plain};
-use crate::kpi::{Breakdown, KpiDocument, YearMonth};
-
-/// A change needs at least this n on both sides to be called one of the biggest; smaller groups
-/// swing by chance.
-pub const MIN_N_FOR_HIGHLIGHT: f64 = 10.0;
+use super::document::{Block, ReportDocument};
+use super::format::{month_name, thousands};
+use super::sections::{Inputs, benchmark, changes, data_quality, definitions, improvements, majors, problems, reliability, response, sla, summary, teams};
 
 /// The KPIs drawn month by month over the trend window; `mod.rs` runs only these over it.
 pub const TREND_KPIS: [&str; 5] = ["mtta", "mttd", "mttr", "problem_trend", "change_failure"];
 
-/// Rows per KPI in the benchmark table; kpis.csv and benchmark.csv hold them all.
-pub const BENCHMARK_ROWS_PER_KPI: usize = 12;
-
-pub struct Inputs<'a> {
-    pub period: YearMonth,
-    /// Share of the period before the cut-off, when the cut-off falls inside it.
-    pub partial: Option<f64>,
-    pub as_of: String,
-    pub timezone: String,
-    pub window: Vec<YearMonth>,
-    pub trend: &'a KpiDocument,
-    pub current: &'a KpiDocument,
-    pub current_samples: &'a Samples,
-    pub previous_label: Option<String>,
-    pub comparisons: &'a [Comparison],
-    pub targets: &'a Targets,
-    pub kpis: &'a [crate::kpi::Kpi],
-    pub load: &'a LoadSummary,
-    pub coverage: Coverage,
-    pub sla_description: String,
-    pub notes: Vec<String>,
-    pub has_baseline: bool,
-    pub has_year_ago: bool,
-    pub has_peers: bool,
-    /// The improvement register's origin and its initiatives, measured.
-    pub improvements: Option<(&'a str, &'a [crate::evidence::improvements::Evaluated])>,
-    /// The period and the month before it cut by assignment group and by service.
-    pub teams: &'a [(Breakdown, KpiDocument)],
-    /// Groups with fewer tickets than this are listed apart, not ranked (`--min-n`).
-    pub min_n: u64,
-}
-
-/// What the incidents table spans.
-pub struct Coverage {
-    pub incidents: u64,
-    pub first_opened: Option<String>,
-    pub last_opened: Option<String>,
-}
-
 pub struct Built {
     pub document: ReportDocument,
     pub charts: Vec<Chart>,
-}
-
-pub(crate) fn find<'a>(doc: &'a KpiDocument, id: &str) -> Option<&'a KpiValues> {
-    doc.kpis.iter().find(|k| k.id == id)
-}
-
-pub(crate) fn text(row: &Map<String, Value>, column: &str) -> String {
-    row.get(column).map(plain).unwrap_or_default()
-}
-
-/// Whether a row pools every priority (`scope` all) rather than giving one.
-pub(crate) fn overall(row: &Map<String, Value>) -> bool {
-    text(row, "scope") == "all"
-}
-
-/// Priorities present in a KPI's per-priority rows, in order.
-pub(crate) fn priorities(kpi: &KpiValues) -> Vec<String> {
-    let mut found: BTreeSet<(i64, String)> = BTreeSet::new();
-    for row in kpi.rows.iter().filter(|r| !overall(r)) {
-        let p = text(row, "priority");
-        found.insert((p.parse().unwrap_or(i64::MAX), p));
-    }
-    found.into_iter().map(|(_, p)| p).collect()
-}
-
-pub(crate) fn priority_label(p: &str) -> String {
-    if p.is_empty() { "no priority".into() } else { format!("P{p}") }
-}
-
-/// "All priorities" for an overall row, else the row's priority label.
-pub(crate) fn row_priority_label(row: &Map<String, Value>) -> String {
-    if overall(row) { "All priorities".into() } else { priority_label(&text(row, "priority")) }
 }
 
 pub fn build(inputs: &Inputs) -> Built {
@@ -134,32 +49,4 @@ pub fn build(inputs: &Inputs) -> Built {
         thousands(inputs.coverage.incidents as i64)
     ));
     Built { document: ReportDocument { title: format!("Service report: {period}"), subtitle, sections }, charts }
-}
-
-pub(crate) fn section(id: &str, title: &str, blocks: Vec<Block>) -> Section {
-    Section { id: id.into(), title: title.into(), blocks }
-}
-
-pub(crate) fn chart_block(chart: &Chart, caption: String) -> Block {
-    Block::Chart(ChartRef { name: chart.name.clone(), title: chart.title.clone(), caption, has_data: chart.has_data() })
-}
-
-pub(crate) fn month_labels(inputs: &Inputs) -> Vec<String> {
-    inputs.window.iter().map(|m| short_month(&m.label())).collect()
-}
-
-/// A measure by month for the rows matching `filter`, over the trend window.
-pub(crate) fn monthly(inputs: &Inputs, kpi: &KpiValues, measure: &str, filter: &dyn Fn(&Map<String, Value>) -> bool) -> Vec<Option<f64>> {
-    inputs
-        .window
-        .iter()
-        .map(|m| {
-            let label = m.label();
-            kpi.rows.iter().find(|r| text(r, "month") == label && filter(r)).and_then(|r| num(r, measure))
-        })
-        .collect()
-}
-
-pub(crate) fn target_of(inputs: &Inputs, kpi: &KpiValues, measure: &str, row: &Map<String, Value>) -> Option<f64> {
-    inputs.targets.find(&kpi.id, measure, row)
 }

@@ -2,6 +2,9 @@
 //! HTML) and PNG (beside the Markdown). PNG text uses the embedded DejaVu Sans through ab_glyph,
 //! so rendering needs no system fonts. Colours are the Okabe–Ito palette, safe for colour-blind
 //! readers; series also differ by marker shape.
+//!
+//! Kept whole: the chart kinds share one drawing path (canvas, axes, palette, markers, legend) for
+//! both backends.
 
 use std::path::Path;
 use std::sync::Once;

@@ -5,6 +5,9 @@
 //! periods, and MTTR and SLA breaches by assignment group and by service for the period and the
 //! month before (each on its own session over the same tables); it compares them, and writes
 //! report.html, report.md, kpis.json, kpis.csv, benchmark.csv and charts/.
+//!
+//! Kept whole: it is the report's plan of runs, from the period's checks through each window's KPI
+//! runs to the files written, and reads top to bottom in the order the work happens.
 
 pub mod build;
 pub mod charts;
@@ -292,7 +295,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         compare::compare(&setting.kpis, &current_values, previous_values.as_ref(), year_values.as_ref(), baseline_values.as_ref(), &targets, peers.as_ref());
     let partial = (current.params.as_of < current.params.period_end)
         .then(|| current.covered_hours() / covered_hours(current.params.period_start, current.params.period_end, i64::MAX));
-    let inputs = build::Inputs {
+    let inputs = sections::Inputs {
         period,
         partial,
         as_of: rfc3339(extent.as_of),
@@ -357,7 +360,7 @@ fn baseline_hours(doc: &KpiDocument) -> f64 {
     }
 }
 
-async fn coverage(ctx: &SessionContext) -> Result<build::Coverage> {
+async fn coverage(ctx: &SessionContext) -> Result<sections::Coverage> {
     use datafusion::arrow::array::{Array, AsArray};
     use datafusion::arrow::datatypes::{Int64Type, TimestampMicrosecondType};
     let batches = ctx.sql("SELECT count(*) AS n, min(opened_at) AS first, max(opened_at) AS last FROM incidents").await?.collect().await?;
@@ -367,7 +370,7 @@ async fn coverage(ctx: &SessionContext) -> Result<build::Coverage> {
         let column = batch.column(i).as_primitive::<TimestampMicrosecondType>();
         column.is_valid(0).then(|| rfc3339(column.value(0)))
     };
-    Ok(build::Coverage { incidents: n, first_opened: stamp(1), last_opened: stamp(2) })
+    Ok(sections::Coverage { incidents: n, first_opened: stamp(1), last_opened: stamp(2) })
 }
 
 fn write(dir: &Path, built: &build::Built, current: &KpiDocument, comparisons: &[Comparison], progress: &Progress) -> Result<Vec<PathBuf>> {

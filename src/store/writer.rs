@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use super::manifest::DataFile;
 use crate::error::{Error, Result};
-use crate::ingest::convert::{KeyValue, key_column};
+use crate::ingest::version_key::{KeyValue, key_column};
 use crate::model::{FieldKind, Table};
 
 pub const VERSION_COLUMN: &str = "_version";

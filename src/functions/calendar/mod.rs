@@ -2,6 +2,7 @@
 //! or round the clock. They measure how much business time lies between two instants, and find
 //! the instant at which a given amount of business time has passed.
 
+mod pauses;
 mod timeline;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -12,6 +13,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::time::local_to_utc_micros;
+pub use pauses::{running_deadline, running_hours};
 use timeline::{Answer, Timeline};
 
 const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
@@ -248,58 +250,6 @@ fn clock_seconds(text: &str) -> Option<u32> {
     let (h, m) = text.trim().split_once(':')?;
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
     (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 3600 + m * 60)
-}
-
-/// Business time of a clock that runs from `start` to `stop` but stands still during `pauses`
-/// (which may overlap each other or lie partly outside), in hours.
-pub fn running_hours(calendar: &Calendar, start: i64, stop: i64, pauses: &[(i64, i64)], cache: &mut DayCache) -> f64 {
-    // Most clocks never pause: the one interval, without building the list of them.
-    if pauses.is_empty() {
-        return calendar.business_hours_with(start, stop, cache);
-    }
-    let running = running_intervals(start, stop, pauses);
-    running.iter().map(|&(s, e)| calendar.business_hours_with(s, e, cache)).sum()
-}
-
-/// The instant at which a clock started at `start`, standing still during `pauses`, has run for
-/// `hours` of business time.
-pub fn running_deadline(calendar: &Calendar, start: i64, hours: f64, pauses: &[(i64, i64)], cache: &mut DayCache) -> Option<i64> {
-    if pauses.is_empty() {
-        return calendar.deadline_with(start, hours, cache);
-    }
-    let mut left = hours;
-    for (s, e) in running_intervals(start, i64::MAX, pauses) {
-        if e == i64::MAX {
-            return calendar.deadline_with(s, left, cache);
-        }
-        let here = calendar.business_hours_with(s, e, cache);
-        if here >= left {
-            return calendar.deadline_with(s, left, cache);
-        }
-        left -= here;
-    }
-    None
-}
-
-/// [start, stop) minus the union of the pauses, as ordered disjoint intervals.
-fn running_intervals(start: i64, stop: i64, pauses: &[(i64, i64)]) -> Vec<(i64, i64)> {
-    let mut pauses: Vec<(i64, i64)> = pauses.iter().copied().filter(|(s, e)| e > s && *e > start && *s < stop).collect();
-    pauses.sort_unstable();
-    let mut running = Vec::new();
-    let mut cursor = start;
-    for (s, e) in pauses {
-        if s > cursor {
-            running.push((cursor, s.min(stop)));
-        }
-        cursor = cursor.max(e);
-        if cursor >= stop {
-            break;
-        }
-    }
-    if cursor < stop {
-        running.push((cursor, stop));
-    }
-    running
 }
 
 #[cfg(test)]

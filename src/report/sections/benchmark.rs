@@ -1,8 +1,8 @@
 //! The benchmark table: every measure against the previous month, a year earlier, the target,
 //! a baseline and peers, with the significance tests.
 
+use super::{BENCHMARK_ROWS_PER_KPI, Inputs, section};
 use crate::evidence::comparison::{Comparison, Versus};
-use crate::report::build::{BENCHMARK_ROWS_PER_KPI, Inputs, section};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::{change_cell, format_n, format_value, measure_label, scale, thousands};
 

@@ -1,8 +1,8 @@
 //! Change and patch: the change failure rate, incidents after failed and successful patches,
 //! and the CIs riskiest to patch.
 
+use super::{Inputs, chart_block, find, month_labels, monthly, section, target_of, text};
 use crate::evidence::comparison::number as num;
-use crate::report::build::{Inputs, chart_block, find, month_labels, monthly, section, target_of, text};
 use crate::report::charts::{BarSeries, Bars, Chart, ChartKind, LineSeries, Lines, Reference};
 use crate::report::document::{Block, Cell, Section, Table};
 use crate::report::format::{Scale, format_p, format_value, month_name};

@@ -1,6 +1,6 @@
 //! Data quality: rows read, loaded, merged and rejected per file, and the incidents covered.
 
-use crate::report::build::{Inputs, section};
+use super::{Inputs, section};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::thousands;
 

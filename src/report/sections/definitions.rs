@@ -1,6 +1,6 @@
 //! Definitions: every KPI's definition, as its SQL header states it.
 
-use crate::report::build::{Inputs, section};
+use super::{Inputs, section};
 use crate::report::document::{Block, Section};
 
 pub(crate) fn definitions(inputs: &Inputs) -> Section {

@@ -1,8 +1,8 @@
 //! Improvement initiatives: for each initiative of the register, the months before and after its
 //! go-live, and for each measure it was meant to move, the change, the test, and whether it worked.
 
+use super::{Inputs, section};
 use crate::evidence::verdict::Verdict;
-use crate::report::build::{Inputs, section};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::{change_text, format_n, format_p, format_q, format_value, month_name, scale};
 

@@ -4,8 +4,8 @@
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
+use super::{Inputs, find, section, text};
 use crate::evidence::comparison::number as num;
-use crate::report::build::{Inputs, find, section, text};
 use crate::report::document::{Block, Cell, Section, Table};
 use crate::report::format::{Scale, format_value, month_name, thousands};
 

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use super::{Inputs, chart_block, find, month_labels, monthly, section, text};
 use crate::evidence::comparison::number as num;
-use crate::report::build::{Inputs, chart_block, find, month_labels, monthly, section, text};
 use crate::report::charts::{Chart, ChartKind, LineSeries, Lines};
 use crate::report::document::{Block, Cell, Section, Table};
 use crate::report::format::{Scale, format_value};

@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use super::{Inputs, chart_block, find, section, target_of, text};
 use crate::evidence::comparison::number as num;
-use crate::report::build::{Inputs, chart_block, find, section, target_of, text};
 use crate::report::charts::{BarSeries, Bars, Chart, ChartKind};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::{Scale, format_value, month_name};

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use super::{Inputs, chart_block, find, month_labels, monthly, overall, priorities, priority_label, section, text};
 use crate::evidence::stats;
-use crate::report::build::{Inputs, chart_block, find, month_labels, monthly, overall, priorities, priority_label, section, text};
 use crate::report::charts::{BoxStats, Boxes, Chart, ChartKind, LineSeries, Lines};
 use crate::report::document::{Block, Section};
 use crate::report::format::{month_name, thousands};

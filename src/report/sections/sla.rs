@@ -1,7 +1,7 @@
 //! The SLA section: breach rates by priority for response and resolution, against targets.
 
+use super::{Inputs, chart_block, find, overall, priorities, priority_label, row_priority_label, section, target_of, text};
 use crate::evidence::comparison::number as num;
-use crate::report::build::{Inputs, chart_block, find, overall, priorities, priority_label, row_priority_label, section, target_of, text};
 use crate::report::charts::{BarSeries, Bars, Chart, ChartKind, Reference};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::{Scale, format_value, month_name, thousands};

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
+use super::{Inputs, MIN_N_FOR_HIGHLIGHT, find, overall, priority_label, section, text};
 use crate::evidence::comparison::{self as compare, Comparison, Direction, number as num};
 use crate::kpi::catalog::Headline;
 use crate::kpi::document::KpiValues;
-use crate::report::build::{Inputs, MIN_N_FOR_HIGHLIGHT, find, overall, priority_label, section, text};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::{Scale, change_text, format_n, format_p, format_q, format_value, measure_label, month_name, scale, thousands};
 use crate::report::sections::changes::risky_cis_table;

@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value};
 
+use super::{Inputs, find, overall, section, text};
 use crate::evidence::comparison::number as num;
 use crate::kpi::{Breakdown, KpiDocument};
-use crate::report::build::{Inputs, find, overall, section, text};
 use crate::report::document::{Block, Cell, Section, Table};
 use crate::report::format::{Scale, format_value, thousands};
 

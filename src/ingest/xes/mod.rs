@@ -8,22 +8,18 @@
 //! so far: holding whole traces back for a late attribute would make one huge trace cost its size
 //! in memory.
 
-use std::collections::HashMap;
+mod rows;
+mod state;
+
 use std::path::Path;
-use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, StringBuilder};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::{Reader, XmlVersion};
+use quick_xml::Reader;
+use quick_xml::events::Event;
 
-use super::raw::{BATCH_ROWS, RawChunk};
-use super::source;
+use self::state::{LogState, Problem};
 use crate::error::{Error, Result};
-
-/// The XES attribute elements; any other element inside a trace or event is skipped whole.
-const ATTRIBUTE_ELEMENTS: [&str; 8] = ["string", "date", "int", "float", "boolean", "id", "list", "container"];
+use crate::ingest::raw::{BATCH_ROWS, RawChunk};
+use crate::ingest::source;
 
 pub fn read(path: &Path, sink: &mut dyn FnMut(RawChunk) -> Result<()>) -> Result<()> {
     let mut xml = Reader::from_reader(source::open(path)?);
@@ -78,174 +74,6 @@ pub fn read(path: &Path, sink: &mut dyn FnMut(RawChunk) -> Result<()>) -> Result
 
 fn unreadable(path: &Path, e: impl std::fmt::Display, pos: u64) -> Error {
     Error::input(path, format!("not a readable XES file: {e} at byte {pos}"))
-}
-
-enum Problem {
-    Malformed(String),
-    NotALog(String),
-}
-
-impl From<quick_xml::Error> for Problem {
-    fn from(e: quick_xml::Error) -> Self {
-        Problem::Malformed(e.to_string())
-    }
-}
-
-/// What an open element is to the reader.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Frame {
-    Log,
-    Trace,
-    Event,
-    /// Declarations, log attributes, nested attribute values, unknown elements: read past.
-    Skip,
-}
-
-/// One event: (column id, value) in document order; a later duplicate key wins.
-type Values = Vec<(u32, String)>;
-
-#[derive(Default)]
-struct LogState {
-    /// Open elements, with their names for the unclosed-element message.
-    stack: Vec<(Frame, String)>,
-    root_seen: bool,
-    version: XmlVersion,
-    trace: Values,
-    event: Values,
-    events: u64,
-    columns: Columns,
-    batch: Batch,
-}
-
-impl LogState {
-    /// Classifies a starting element and records it if it is an attribute of a trace or event.
-    fn open(&mut self, el: &BytesStart) -> std::result::Result<Frame, Problem> {
-        let name = el.local_name().into_inner();
-        let frame = match self.stack.last().map(|(f, _)| *f) {
-            None if self.root_seen => return Err(Problem::Malformed(format!("a second root element <{name}>"))),
-            None if name != "log" => return Err(Problem::NotALog(el.name().as_ref().to_string())),
-            None => {
-                self.root_seen = true;
-                Frame::Log
-            }
-            Some(Frame::Log) if name == "trace" => {
-                self.trace.clear();
-                Frame::Trace
-            }
-            Some(Frame::Log | Frame::Trace) if name == "event" => {
-                self.event.clear();
-                Frame::Event
-            }
-            Some(parent @ (Frame::Trace | Frame::Event)) if ATTRIBUTE_ELEMENTS.contains(&name) => {
-                self.attribute(el, parent == Frame::Trace)?;
-                Frame::Skip
-            }
-            Some(_) => Frame::Skip,
-        };
-        Ok(frame)
-    }
-
-    fn attribute(&mut self, el: &BytesStart, of_trace: bool) -> std::result::Result<(), Problem> {
-        let (mut key, mut value) = (None, None);
-        for attr in el.attributes() {
-            let attr = attr.map_err(quick_xml::Error::from)?;
-            match attr.key.as_ref() {
-                "key" => key = Some(attr.normalized_value(self.version)?),
-                "value" => value = Some(attr.normalized_value(self.version)?),
-                _ => {}
-            }
-        }
-        // A keyless attribute has no column, and a list or container has no value of its own.
-        if let (Some(key), Some(value)) = (key, value) {
-            let (prefix, values) = if of_trace { ("case:", &mut self.trace) } else { ("", &mut self.event) };
-            values.push((self.columns.id(prefix, &key), value.into_owned()));
-        }
-        Ok(())
-    }
-
-    fn close(&mut self, frame: Frame) {
-        match frame {
-            Frame::Event => {
-                self.events += 1;
-                let in_trace = self.stack.last().is_some_and(|(f, _)| *f == Frame::Trace);
-                let mut values = if in_trace { self.trace.clone() } else { Vec::new() };
-                values.append(&mut self.event);
-                self.batch.rows.push(self.events);
-                self.batch.values.push(values);
-            }
-            Frame::Trace => self.trace.clear(),
-            Frame::Log | Frame::Skip => {}
-        }
-    }
-
-    fn take(&mut self) -> RawChunk {
-        self.batch.take(&self.columns)
-    }
-}
-
-/// Column names for the whole file, interned so that rows hold small ids instead of key strings.
-#[derive(Default)]
-struct Columns {
-    names: Vec<String>,
-    index: HashMap<String, u32>,
-    scratch: String,
-}
-
-impl Columns {
-    fn id(&mut self, prefix: &str, key: &str) -> u32 {
-        self.scratch.clear();
-        self.scratch.push_str(prefix);
-        self.scratch.push_str(key);
-        if let Some(&id) = self.index.get(&self.scratch) {
-            return id;
-        }
-        let id = self.names.len() as u32;
-        self.names.push(self.scratch.clone());
-        self.index.insert(self.scratch.clone(), id);
-        id
-    }
-}
-
-#[derive(Default)]
-struct Batch {
-    rows: Vec<u64>,
-    values: Vec<Values>,
-}
-
-impl Batch {
-    fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Builds a batch whose columns are the keys seen in these events, in first-seen order.
-    fn take(&mut self, columns: &Columns) -> RawChunk {
-        let rows = std::mem::take(&mut self.rows);
-        let values = std::mem::take(&mut self.values);
-        let mut position = vec![usize::MAX; columns.names.len()];
-        let mut ids: Vec<u32> = Vec::new();
-        for (id, _) in values.iter().flatten() {
-            if position[*id as usize] == usize::MAX {
-                position[*id as usize] = ids.len();
-                ids.push(*id);
-            }
-        }
-        let mut builders: Vec<StringBuilder> = ids.iter().map(|_| StringBuilder::new()).collect();
-        let mut slots: Vec<Option<&str>> = vec![None; ids.len()];
-        for event in &values {
-            slots.fill(None);
-            for (id, value) in event {
-                slots[position[*id as usize]] = Some(value);
-            }
-            for (slot, builder) in slots.iter().zip(builders.iter_mut()) {
-                builder.append_option(*slot);
-            }
-        }
-        let schema = Arc::new(Schema::new(ids.iter().map(|id| Field::new(&columns.names[*id as usize], DataType::Utf8, true)).collect::<Vec<_>>()));
-        let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
-        let batch = RecordBatch::try_new_with_options(schema, arrays, &RecordBatchOptions::new().with_row_count(Some(rows.len())))
-            .expect("columns are built with one value per event");
-        RawChunk { batch, rows, lines: Vec::new(), malformed: Vec::new(), complete_schema: false }
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! previous period, the same period a year earlier, a baseline run, the target and peers, with
 //! direction from the KPI's `better` and a significance test where its header names one.
 
+mod significance;
+
 use std::collections::HashMap;
 
 use rayon::prelude::*;
@@ -14,6 +16,7 @@ use super::stats::{self, TestResult};
 use super::targets::Targets;
 use crate::kpi::document::{KpiValues, key_text};
 use crate::kpi::{Better, KpiDocument, SignificanceTest};
+use significance::{Ranked, significance, test_n};
 
 /// A change is called significant below this p-value.
 pub const ALPHA: f64 = 0.05;
@@ -220,80 +223,6 @@ pub fn compare(
     let mut comparisons: Vec<Comparison> = current.document.kpis.par_iter().flat_map_iter(compare_kpi).collect();
     correct_for_multiple_tests(&mut comparisons);
     comparisons
-}
-
-/// A test's result and the n of the other period's side of it.
-struct Tested {
-    result: TestResult,
-    other_n: Option<f64>,
-}
-
-fn count(row: &Map<String, Value>, column: &str) -> Option<u64> {
-    number(row, column).filter(|v| *v >= 0.0).map(|v| v.round() as u64)
-}
-
-/// The n behind this period's side of a test: tickets sampled, trials, or the count itself.
-fn test_n(test: &SignificanceTest, kpi: &str, key: &str, row: &Map<String, Value>, period: &PeriodValues) -> Option<f64> {
-    match test {
-        SignificanceTest::Rank { cte, column } => period.samples?.get(kpi, cte, column, key).map(|s| s.len() as f64),
-        SignificanceTest::Proportion { trials, .. } => number(row, trials),
-        SignificanceTest::Poisson { count } => number(row, count),
-    }
-}
-
-/// Rank tests already run, by the samples they compared. A rank test serves every measure it is
-/// declared for (the mean, p50 and p90 of the same durations), so each pair of samples is ranked
-/// once. The samples are borrowed for the whole comparison, so their addresses identify them.
-#[derive(Default)]
-struct Ranked(std::cell::RefCell<HashMap<[usize; 4], Option<TestResult>>>);
-
-impl Ranked {
-    fn test(&self, a: &[f64], b: &[f64]) -> Option<TestResult> {
-        let key = [a.as_ptr() as usize, a.len(), b.as_ptr() as usize, b.len()];
-        *self.0.borrow_mut().entry(key).or_insert_with(|| stats::mann_whitney_test(a, b))
-    }
-}
-
-/// The test of this period's row against the other period's, each with its period.
-fn significance(
-    test: &SignificanceTest,
-    kpi: &str,
-    key: &str,
-    (row, current): (&Map<String, Value>, &PeriodValues),
-    (other_row, other): (&Map<String, Value>, &PeriodValues),
-    ranked: &Ranked,
-) -> Option<Tested> {
-    let other_n = test_n(test, kpi, key, other_row, other);
-    let result = match test {
-        SignificanceTest::Rank { cte, column } => {
-            let a = current.samples?.get(kpi, cte, column, key)?;
-            let b = other.samples?.get(kpi, cte, column, key)?;
-            ranked.test(a, b)?
-        }
-        SignificanceTest::Proportion { successes, trials } => {
-            let (x1, n1, x2, n2) = (count(row, successes)?, count(row, trials)?, count(other_row, successes)?, count(other_row, trials)?);
-            if x1 > n1 || x2 > n2 {
-                return None;
-            }
-            // The z-test's normal approximation needs about five expected in every cell; below
-            // that, Fisher's exact test on the same 2×2 table.
-            let pooled = (x1 + x2) as f64 / (n1 + n2).max(1) as f64;
-            let smallest = [n1, n2].iter().map(|n| *n as f64 * pooled.min(1.0 - pooled)).fold(f64::INFINITY, f64::min);
-            if smallest < 5.0 {
-                if n1 == 0 || n2 == 0 {
-                    return None;
-                }
-                let p = crate::functions::fisher_exact_p(x1, n1 - x1, x2, n2 - x2);
-                TestResult { method: stats::Method::FisherExact, statistic: f64::NAN, p_value: p }
-            } else {
-                stats::two_proportions(x1, n1, x2, n2)?
-            }
-        }
-        SignificanceTest::Poisson { count: column } => {
-            stats::poisson_rates(count(row, column)?, current.covered_hours, count(other_row, column)?, other.covered_hours)?
-        }
-    };
-    Some(Tested { result, other_n })
 }
 
 /// The tests against one period, each once: mean, p50 and p90 of a row share one rank test.

@@ -1,0 +1,109 @@
+//! Flags of the period views over the KPIs: `report` (the monthly service report and its
+//! benchmark) and `compare` (before and after a change to the process).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::kpi::Breakdown;
+use crate::time::{MonthRange, YearMonth};
+
+use super::{InputArgs, ResultFormat, TuningArgs};
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The report month, YYYY-MM. Default: the latest month whose last day the data reaches
+    /// (labelled partial when the cut-off falls before its end).
+    #[arg(long, value_name = "YYYY-MM")]
+    pub period: Option<YearMonth>,
+
+    /// Months in the trend charts, the report month included.
+    #[arg(long, default_value_t = 13, value_name = "N")]
+    pub months: u32,
+
+    /// Peer benchmark: CSV with columns kpi, key, p25, median, p75 (and optionally measure).
+    #[arg(long, value_name = "FILE")]
+    pub benchmark: Option<PathBuf>,
+
+    /// An earlier run's kpis.json (from `mttx report`, `mttx kpi --format json` or `mttx check --bless`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// KPI targets (TOML). Default: the built-in targets, the same as sample-data/targets.toml.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+
+    /// An improvement register: initiatives, when they went live, and the measures they should
+    /// move. Default: improvements.toml in an input directory, when there is one.
+    #[arg(long, value_name = "FILE")]
+    pub improvements: Option<PathBuf>,
+
+    /// A directory of your own KPI queries, as for `mttx kpi`.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+
+    /// SLA policy. Default: the built-in policy, the same as sample-data/sla.toml.
+    #[arg(long, value_name = "FILE")]
+    pub sla: Option<PathBuf>,
+
+    /// Also write the rows rejected while loading to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+
+    /// Teams and services: groups with fewer incidents than this in the month are listed apart,
+    /// not ranked.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub min_n: u64,
+
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+
+    /// Output directory; created if missing, files in it are replaced.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The months before the change: YYYY-MM..YYYY-MM, or one month.
+    #[arg(long, value_name = "YYYY-MM..YYYY-MM")]
+    pub before: MonthRange,
+
+    /// The months after it; the two windows may not overlap.
+    #[arg(long, value_name = "YYYY-MM..YYYY-MM")]
+    pub after: MonthRange,
+
+    /// A directory of your own KPI queries, as for `mttx kpi`.
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+
+    /// Compare only these KPIs (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub only: Vec<String>,
+
+    /// Compare each group of this incident field (as `mttx kpi --by`); only the KPIs that can be
+    /// cut run.
+    #[arg(long, value_name = "FIELD")]
+    pub by: Option<Breakdown>,
+
+    /// SLA policy. Default: the built-in policy.
+    #[arg(long, value_name = "FILE")]
+    pub sla: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ResultFormat::Table)]
+    pub format: ResultFormat,
+
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
