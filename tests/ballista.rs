@@ -99,10 +99,10 @@ fn every_kpi_on_an_in_process_cluster_equals_the_local_engine() {
     let runtime = mttx::engine::runtime().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let scheduler = listener.local_addr().unwrap().to_string();
-    runtime.spawn(async move { mttx::distributed::cluster::scheduler(listener).await.expect("the scheduler serves") });
+    runtime.spawn(async move { mttx::engine::ballista::cluster::scheduler(listener).await.expect("the scheduler serves") });
     let address = scheduler.clone();
     runtime
-        .block_on(async { tokio::time::timeout(WAIT, mttx::distributed::cluster::loopback_executor(&address, 2)).await })
+        .block_on(async { tokio::time::timeout(WAIT, mttx::engine::ballista::cluster::loopback_executor(&address, 2)).await })
         .unwrap()
         .expect("the executor starts");
 
@@ -259,9 +259,9 @@ fn functions_and_plans_survive_the_codecs() {
         logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec, physical_plan_from_bytes_with_extension_codec,
         physical_plan_to_bytes_with_extension_codec,
     };
-    use mttx::distributed::codec::{MttxLogicalCodec, MttxPhysicalCodec};
-    use mttx::distributed::functions;
-    use mttx::kpi::udf::BusinessTime;
+    use mttx::engine::ballista::codec::{MttxLogicalCodec, MttxPhysicalCodec};
+    use mttx::engine::ballista::functions;
+    use mttx::functions::BusinessTime;
 
     let dir = tempfile::tempdir().unwrap();
     let (store, policy) = store_and_policy(dir.path());

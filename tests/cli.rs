@@ -180,3 +180,30 @@ fn engine_flag_is_checked_before_any_work() {
             .stderr(contains("built without Ballista").and(contains("--features ballista")));
     }
 }
+
+/// Completion scripts and the man page come from the same flags that parse the command line: they
+/// name the subcommands and their flags, and an unknown shell is refused.
+#[test]
+fn completions_and_the_man_page_name_every_subcommand() {
+    for (shell, marker) in [
+        ("bash", "_mttx()"),
+        ("zsh", "#compdef mttx"),
+        ("fish", "complete -c mttx"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion"),
+    ] {
+        let out = mttx().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: no `{marker}`");
+        for name in ["load", "report", "check", "as-of", "memory-limit"] {
+            assert!(script.contains(name), "{shell}: `{name}` missing");
+        }
+    }
+    mttx().args(["completions", "tcsh"]).assert().code(2).stderr(contains("possible values"));
+    let page = String::from_utf8(mttx().arg("man").output().unwrap().stdout).unwrap();
+    assert!(page.contains(".TH mttx 1"), "{page}");
+    for name in ["load", "report", "check", "completions", "as\\-of"] {
+        assert!(page.contains(name), "the man page has no `{name}`");
+    }
+}

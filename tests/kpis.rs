@@ -295,7 +295,7 @@ fn month_rows_of_a_long_run_equal_runs_of_single_months() {
 
 /// Every built-in KPI, alone and cut by a field, reads `params` as values in its plan: no scan of
 /// the one-row table and no join with it remains, so the period filters reach the table scans
-/// (see `src/kpi/constant_row.rs`). A KPI whose SQL uses the row in a shape the rule does not
+/// (see `src/engine/inline_params.rs`). A KPI whose SQL uses the row in a shape the rule does not
 /// fold fails here, naming it.
 #[test]
 fn every_kpi_reads_its_parameters_as_values() {

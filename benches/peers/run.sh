@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The peer benchmark (README "Peer benchmark"): mttx against Python DuckDB and Polars on one data set.
+# The peer benchmark (docs/performance.md): mttx against Python DuckDB and Polars on one data set.
+# Each run's table goes to benches/peers/results/<UTC date and time>-<scale>.md, headed by the
+# machine, the command and the mttx commit, so that a figure can always be traced to its run.
 #
 #   bash benches/peers/run.sh [10m|1m|small]
 #
@@ -52,5 +54,20 @@ if [ ! -f "$store/manifest.json" ]; then
   "$MTTX" load --input "$data" --out "$store"
 fi
 
+started=$(date -u +%Y-%m-%dT%H%MZ)
 "$venv/bin/python" "$root/benches/peers/bench.py" --mttx "$MTTX" --data "$data" --store "$store" --csv-data "$csv" \
   --as-of "$as_of" --from 2024-11 --to 2026-10 --runs "${RUNS:-5}" --ingest-runs "${INGEST_RUNS:-3}" --out "$work/results-$scale.md"
+
+results="$root/benches/peers/results"
+mkdir -p "$results"
+{
+  echo "# Peer benchmark, $scale, $started"
+  echo
+  echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "- command: \`RUNS=${RUNS:-5} INGEST_RUNS=${INGEST_RUNS:-3} bash benches/peers/run.sh $scale\`"
+  echo "- mttx: $("$MTTX" --version), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "- peers: DuckDB 2.0.1, Polars 2.1.0 (Python $("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])'))"
+  echo
+  cat "$work/results-$scale.md"
+} > "$results/$started-$scale.md"
+echo "results: $results/$started-$scale.md"

@@ -72,6 +72,10 @@ pub enum Command {
     Generate(GenerateArgs),
     /// List the built-in mapping profiles, or print one as TOML to start your own.
     Profiles(ProfilesArgs),
+    /// Print a completion script for a shell: bash, zsh, fish, elvish or powershell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), to read with `man -l` or install under man1/.
+    Man,
     /// Run the scheduler of a Ballista cluster, for `--engine ballista://HOST:PORT` (no
     /// authentication: bind to a private network).
     #[cfg(feature = "ballista")]
@@ -80,6 +84,13 @@ pub enum Command {
     /// every node.
     #[cfg(feature = "ballista")]
     Executor(ExecutorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -223,8 +223,8 @@ pub fn test(args: &TestArgs, out: &mut dyn Write) -> Result<Status> {
 pub fn catalog(args: &CatalogArgs, out: &mut dyn Write) -> Result<()> {
     let kpis = kpi::select(args.queries.as_deref(), &[])?;
     match args.format {
-        CatalogFormat::Text => render::kpis::catalog_text(&kpis, out),
-        CatalogFormat::Markdown => render::kpis::catalog_markdown(&kpis, out),
+        CatalogFormat::Text => render::catalog::text(&kpis, out),
+        CatalogFormat::Markdown => render::catalog::markdown_reference(&kpis, out),
         CatalogFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &kpis)?;
             writeln!(out).map_err(render::stdout_error)

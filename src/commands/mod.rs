@@ -3,6 +3,7 @@
 #[cfg(feature = "ballista")]
 mod cluster;
 mod compare;
+mod help;
 mod kpis;
 mod load;
 mod report;
@@ -79,6 +80,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status
         Command::Catalog(args) => done(kpis::catalog(args, out)),
         Command::Generate(args) => done(generate(args, out)),
         Command::Profiles(args) => done(profiles(args, out)),
+        Command::Completions(args) => done(help::completions(args.shell, out)),
+        Command::Man => done(help::man(out)),
         #[cfg(feature = "ballista")]
         Command::Scheduler(args) => done(cluster::scheduler(args, err)),
         #[cfg(feature = "ballista")]

@@ -3,10 +3,10 @@
 //!
 //! An aggregate emits its groups as one batch and hands it on in slices of `batch_size` rows,
 //! each still holding the whole batch's buffers. DataFusion 55's sort reserves the memory of
-//! every buffer each batch holds, so it counts the aggregate's output once per slice: `mttr
-//! --by ci` on the 10 M store (2.9 M groups, 354 slices) asked for more than 11.8 GiB and failed
-//! the default `--memory-limit`, while the process held 1.6 GB. Copying a slice costs what the
-//! slice holds; batches that are not mostly someone else's buffers pass through untouched.
+//! every buffer each batch holds, so it counts the aggregate's output once per slice, and a
+//! breakdown with millions of groups (`mttr --by ci`) would be refused by the memory limit while
+//! holding a fraction of it. Copying a slice costs what the slice holds; batches that are not
+//! mostly someone else's buffers pass through untouched.
 
 use std::fmt;
 use std::sync::Arc;

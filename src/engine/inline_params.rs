@@ -3,9 +3,8 @@
 //!
 //! Every KPI reads its window as data (`FROM incidents i CROSS JOIN params p WHERE i.resolved_at
 //! < p.period_end …`). Planned as written, that is a nested-loop join that copies the one params
-//! row next to each of 10 M incidents before filtering them (0.4 s of mttr's 2 CPU-seconds on
-//! the peer benchmark's store), and the scan cannot use the window: the filter compares two
-//! columns. With the values in the plan as literals, the filter is an ordinary one that
+//! row next to every incident before filtering them, and the scan cannot use the window: the
+//! filter compares two columns. With the values in the plan as literals, the filter is an ordinary one that
 //! DataFusion pushes into the Parquet scan, which skips the row groups and pages outside the
 //! window. The SQL keeps its parameters as data; only this session's plan holds their values.
 

@@ -2,10 +2,10 @@
 //! a command, and when a slot frees up the waiting query expected to take longest goes first.
 //!
 //! DataFusion already spreads each query over the cores, so more queries at once add no speed,
-//! only memory: every running query holds its hash tables and aggregate states at the same time
-//! (all of `mttx kpi`'s at once took 2.2 GB on the 10 M store). Longest first keeps the cores busy
-//! to the end: in arrival order, the report's three `sla_breach` runs queued behind a score of
-//! short queries and then ran alone, with a core idle.
+//! only memory: every running query holds its hash tables and aggregate states at the same time.
+//! Longest first keeps the cores busy to the end: in arrival order, the report's three
+//! `sla_breach` runs would queue behind a score of short queries and then run alone, with a core
+//! idle.
 
 use std::collections::BinaryHeap;
 use std::sync::{Mutex, OnceLock};

@@ -30,7 +30,7 @@ impl KeyValue {
 }
 
 /// Version keys as a Binary column, one row per key, each encoded by `encode_key`. One buffer
-/// holds them all: a vector per key was 54 M allocations for the 10 M set.
+/// holds them all, where a vector per key would be an allocation per row.
 pub fn key_column<K: AsRef<[KeyValue]>>(keys: impl Iterator<Item = K>) -> BinaryArray {
     let rows = keys.size_hint().0;
     let mut column = BinaryBuilder::with_capacity(rows, rows * 9);

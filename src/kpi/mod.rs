@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod document;
 pub mod params;
 pub mod run;
+pub mod selector;
 pub mod sla;
 pub mod tolerance;
 

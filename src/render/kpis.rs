@@ -11,7 +11,7 @@ use super::{csv_error, stdout_error};
 use crate::error::{Error, Result};
 use crate::escape::spreadsheet_safe;
 use crate::kpi::document::plain;
-use crate::kpi::{Kpi, KpiDocument, KpiOutcome, KpiParams};
+use crate::kpi::{KpiDocument, KpiOutcome, KpiParams};
 use crate::write::{OutputFormat, TableWriter};
 
 /// One text table per KPI, floats to three decimals, at most `limit` rows each (0: all).
@@ -37,33 +37,6 @@ pub fn table(params: &KpiParams, outcomes: &[KpiOutcome], limit: usize, out: &mu
         }
     }
     Ok(())
-}
-
-/// The catalog as a list: id, title, unit, direction, grain and definition.
-pub fn catalog_text(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
-    for kpi in kpis {
-        let m = &kpi.meta;
-        writeln!(out, "{} — {} [{}; {} is better; {}] ({})\n  {}\n", kpi.id, m.title, m.unit, m.better.word(), m.grain, kpi.origin, m.definition)
-            .map_err(stdout_error)?;
-    }
-    Ok(())
-}
-
-/// The catalog as the README's metrics table. Cells are escaped for Markdown tables.
-pub fn catalog_markdown(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
-    writeln!(out, "| id | title | unit | better | grain | definition |\n| --- | --- | --- | --- | --- | --- |").map_err(stdout_error)?;
-    for kpi in kpis {
-        let m = &kpi.meta;
-        let cells = [kpi.id.as_str(), &m.title, &m.unit, m.better.word(), &m.grain, &m.definition].map(markdown_cell);
-        writeln!(out, "| {} |", cells.join(" | ")).map_err(stdout_error)?;
-    }
-    Ok(())
-}
-
-/// Escapes what would break a Markdown table cell or start markup: pipes, backslashes, angle
-/// brackets and line breaks.
-pub fn markdown_cell(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;").replace(['\n', '\r'], " ")
 }
 
 pub fn json(document: &KpiDocument, out: &mut dyn Write) -> Result<()> {

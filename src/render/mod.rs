@@ -1,6 +1,7 @@
 //! Renderers of query results, one module per output format, each behind the same function shape:
 //! `render(batches, out)`.
 
+pub mod catalog;
 pub mod check;
 pub mod csv;
 pub mod json;
