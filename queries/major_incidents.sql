@@ -3,13 +3,16 @@
 -- better: lower
 -- grain: month
 -- keys: month
--- measures: major_incidents, problem_share, mean_hours_to_acknowledge, p50_hours_to_acknowledge, p90_hours_to_acknowledge, mean_hours_to_detect, p50_hours_to_detect, p90_hours_to_detect, mean_hours_to_resolve, p50_hours_to_resolve, p90_hours_to_resolve
+-- measures: major_incidents, problem_share (higher), mean_hours_to_acknowledge, p50_hours_to_acknowledge, p90_hours_to_acknowledge, mean_hours_to_detect, p50_hours_to_detect, p90_hours_to_detect, mean_hours_to_resolve, p50_hours_to_resolve, p90_hours_to_resolve
 -- n: major_incidents
 -- significance: major_incidents = poisson(major_incidents);
 --   problem_share = proportion(with_problem, major_incidents);
---   mean_hours_to_acknowledge, p50_hours_to_acknowledge, p90_hours_to_acknowledge = rank(majors.hours_to_acknowledge);
---   mean_hours_to_detect, p50_hours_to_detect, p90_hours_to_detect = rank(majors.hours_to_detect);
---   mean_hours_to_resolve, p50_hours_to_resolve, p90_hours_to_resolve = rank(majors.hours_to_resolve)
+--   mean_hours_to_acknowledge = mean(majors.hours_to_acknowledge); p50_hours_to_acknowledge = quantile(majors.hours_to_acknowledge, 0.5);
+--   p90_hours_to_acknowledge = quantile(majors.hours_to_acknowledge, 0.9);
+--   mean_hours_to_detect = mean(majors.hours_to_detect); p50_hours_to_detect = quantile(majors.hours_to_detect, 0.5);
+--   p90_hours_to_detect = quantile(majors.hours_to_detect, 0.9);
+--   mean_hours_to_resolve = mean(majors.hours_to_resolve); p50_hours_to_resolve = quantile(majors.hours_to_resolve, 0.5);
+--   p90_hours_to_resolve = quantile(majors.hours_to_resolve, 0.9)
 -- headline: major_incidents = Major incidents
 -- definition: The incidents with major = true opened in the month (opened_at in the calendar month,
 --   reporting time zone, at or before the cut-off); incidents with major null count as not major.
@@ -19,7 +22,9 @@
 --   or before the cut-off (n_acknowledged); time to detect, opened_at − started_at, over those with a
 --   started_at (n_detected); time to resolve, resolved_at − opened_at, over those resolved at or before
 --   the cut-off (n_resolved); each in hours as mean, p50 and p90 (exact, continuous interpolation;
---   null when its n is 0). mttx kpi --only major_incident_list lists each one.
+--   null when its n is 0). mttx kpi --only major_incident_list lists each one. A major incident
+--   should get a problem record (a root-cause analysis), so a higher problem_share is better; for
+--   the count and the times, lower is.
 WITH majors AS (
     SELECT report_month(i.opened_at) AS month,
            i.problem_id IS NOT NULL AS with_problem,

@@ -4,7 +4,8 @@
 -- grain: month × priority, and month over all priorities (scope); --by: × the field
 -- keys: month, by_group, scope, priority
 -- measures: mean_hours, p50_hours, p90_hours
--- significance: mean_hours, p50_hours, p90_hours = rank(durations.hours)
+-- significance: mean_hours = mean(durations.hours); p50_hours = quantile(durations.hours, 0.5);
+--   p90_hours = quantile(durations.hours, 0.9)
 -- headline: p50_hours = MTTD p50
 -- definition: opened_at − started_at, in hours, over incidents that have a started_at (when the
 --   degradation began). Incidents without a started_at are excluded. An incident counts in the

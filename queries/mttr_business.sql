@@ -4,7 +4,8 @@
 -- grain: month × priority, and month over all priorities (scope); --by: × the field
 -- keys: month, by_group, scope, priority
 -- measures: mean_hours, p50_hours, p90_hours
--- significance: mean_hours, p50_hours, p90_hours = rank(durations.hours)
+-- significance: mean_hours = mean(durations.hours); p50_hours = quantile(durations.hours, 0.5);
+--   p90_hours = quantile(durations.hours, 0.9)
 -- headline: p50_hours = MTTR p50, business hours
 -- definition: business_hours(opened_at, resolved_at, calendar): the business time between opened_at
 --   and resolved_at on the calendar that the SLA policy names for the incident's priority, in

@@ -4,7 +4,8 @@
 -- grain: month × milestone
 -- keys: month, milestone
 -- measures: mean_hours, p50_hours, p90_hours
--- significance: mean_hours, p50_hours, p90_hours = rank(durations.hours)
+-- significance: mean_hours = mean(durations.hours); p50_hours = quantile(durations.hours, 0.5);
+--   p90_hours = quantile(durations.hours, 0.9)
 -- definition: Over the problems resolved in the month (resolved_at in the calendar month, reporting
 --   time zone, at or before the cut-off): milestone resolved is resolved_at − opened_at, and
 --   milestone known_error is known_error_at − opened_at for those of them that became known errors

@@ -3,7 +3,7 @@
 -- better: lower
 -- grain: month
 -- keys: month
--- measures: incidents, problems_open_at_month_end
+-- measures: incidents (neutral), problems_open_at_month_end
 -- n: incidents
 -- significance: incidents = poisson(incidents)
 -- window: whole
@@ -15,7 +15,8 @@
 --   problems_open_at_month_end those opened before the month's end (or the cut-off, for the month that
 --   holds it) and neither resolved nor closed by then. problem_growth_vs_first_month is 100 ×
 --   (problems_opened − problems opened in the period's first month) / problems opened in the first month,
---   null when the first month had none. Only timestamps at or before the cut-off count.
+--   null when the first month had none. Only timestamps at or before the cut-off count. incidents is
+--   workload, so its direction is neutral; fewer problems open at month end is better.
 WITH cuts AS (
     SELECT m.month, m.month_start, CASE WHEN m.month_end > p.as_of THEN p.as_of ELSE m.month_end END AS cut
     FROM months m CROSS JOIN params p

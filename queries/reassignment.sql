@@ -4,7 +4,7 @@
 -- grain: month
 -- keys: month
 -- measures: mean_reassignments, p90_reassignments
--- significance: mean_reassignments, p90_reassignments = rank(resolved.reassignments)
+-- significance: mean_reassignments = mean(resolved.reassignments); p90_reassignments = quantile(resolved.reassignments, 0.9)
 -- headline: mean_reassignments = Reassignments, mean
 -- definition: reassignment_count of the incidents resolved in a month (resolved_at in the calendar month,
 --   reporting time zone, at or before the cut-off) that have a reassignment_count. n is the number of

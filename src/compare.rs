@@ -87,7 +87,7 @@ impl Row {
             test: v.and_then(|v| v.test).map(|t| t.method.name().to_string()),
             p_value: v.and_then(|v| v.test).map(|t| t.p_value),
             q_value: v.and_then(|v| v.q_value),
-            verdict: Verdict::judge(c.previous.as_ref(), c.better, c.better),
+            verdict: Verdict::judge(c.previous.as_ref(), c.better),
         }
     }
 }

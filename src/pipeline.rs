@@ -16,6 +16,7 @@ use datafusion::prelude::SessionContext;
 use crate::engine::{self, Engine, MemoryLimit};
 use crate::error::{Error, Result};
 use crate::ingest::{self, LoadOptions, LoadSummary, MemorySink, Profile, RejectsCsv};
+use crate::kpi::document::Provenance;
 use crate::kpi::params::resolve_in;
 use crate::kpi::{self, Kpi, KpiOutcome, KpiParams, PeriodRequest, SlaPolicy, Tuning};
 use crate::progress::Progress;
@@ -128,6 +129,11 @@ impl Pipeline {
     /// The cut-off: `--as-of`, else the data's latest timestamp (see `Extent::cut_off`).
     pub fn cut_off(&self) -> Result<i64> {
         self.cut_off.clone().map_err(Error::Usage)
+    }
+
+    /// What the run's values depend on besides the data and the KPIs' SQL: the SLA policy.
+    pub fn provenance(&self) -> Provenance {
+        Provenance { sla_policy_sha256: Some(self.policy.sha256.clone()), targets_sha256: None }
     }
 
     /// The window and parameters of a period of this data.

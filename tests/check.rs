@@ -146,7 +146,9 @@ fn gates_pass_and_fail() {
     let base = baseline(dir.path(), |_| {});
     // P1 MTTR p90 is 4 h in both months; the P1 response breach rate is 0.5 in October and null
     // (nothing measured) in September: both rows violate a 0.2 gate.
-    let gates = rules(dir.path(), "gates = [\n  \"mttr.p90_hours{priority=1} <= 8\",\n  \"sla_breach.breach_rate{priority=1,sla=response} <= 0.2\",\n]\n");
+    // min_n = 0: these rows have n of 1 or 2, and the gates are evaluated all the same.
+    let gates =
+        rules(dir.path(), "min_n = 0\ngates = [\n  \"mttr.p90_hours{priority=1} <= 8\",\n  \"sla_breach.breach_rate{priority=1,sla=response} <= 0.2\",\n]\n");
     check_cmd(dir.path(), &base, &["--rules", gates.to_str().unwrap()])
         .assert()
         .code(1)
@@ -155,7 +157,7 @@ fn gates_pass_and_fail() {
         .stdout(contains("2 violated"))
         .stdout(contains("gate: sla_breach.breach_rate{priority=1,sla=response} <= 0.2"));
     // Gates alone, without a baseline, are a valid check.
-    let ok = rules(dir.path(), "gates = [\"mttr.p90_hours{priority=1} <= 8\"]\n");
+    let ok = rules(dir.path(), "min_n = 0\ngates = [\"mttr.p90_hours{priority=1} <= 8\"]\n");
     mttx()
         .args(["--as-of", AS_OF, "check", "--from", "2026-09", "--to", "2026-10", "--rules"])
         .arg(&ok)
@@ -193,7 +195,7 @@ fn junit_is_well_formed_xml_with_one_case_per_kpi_and_key() {
     let dir = tempfile::tempdir().unwrap();
     // A hostile key value must be escaped: a category named like markup.
     let base = baseline(dir.path(), |d| *cell(d, "mttr", &oct_p2(), "p90_hours") = 20.0.into());
-    let gates = rules(dir.path(), "gates = [\"mttr.p90_hours{priority=1} <= 8\"]\n");
+    let gates = rules(dir.path(), "min_n = 0\ngates = [\"mttr.p90_hours{priority=1} <= 8\"]\n");
     let junit = dir.path().join("out.xml");
     check_cmd(dir.path(), &base, &["--rules", gates.to_str().unwrap(), "--junit", junit.to_str().unwrap()]).assert().code(1);
     let xml = std::fs::read_to_string(&junit).unwrap();
@@ -485,7 +487,7 @@ fn overall_rows_are_gated_by_name_and_a_breakdown_must_match_its_baseline() {
     let dir = tempfile::tempdir().unwrap();
     // mttr.n: 2 months × priorities 1–5 = 10 per-priority values, all ≥ 0. The overall rows have
     // n 3 (September) and 7 (October): `>= 7` holds for one.
-    let gates = rules(dir.path(), "gates = [\"mttr.n >= 0\", \"mttr.n{scope=all} >= 7\"]\n");
+    let gates = rules(dir.path(), "min_n = 0\ngates = [\"mttr.n >= 0\", \"mttr.n{scope=all} >= 7\"]\n");
     mttx()
         .args(["--as-of", AS_OF, "check", "--from", "2026-09", "--to", "2026-10", "--only", "mttr", "--rules"])
         .arg(&gates)
@@ -511,9 +513,71 @@ fn overall_rows_are_gated_by_name_and_a_breakdown_must_match_its_baseline() {
     run(&[]).assert().code(2).stderr(contains("the baseline was made with --by service and this run with no --by"));
     run(&["--by", "category"]).assert().code(2).stderr(contains("check with --by service"));
     // A breakdown row is gated by its group: October S2's MTTR p50 is 26 h.
-    let gate = rules(dir.path(), "gates = [\"mttr.p50_hours{service=S2,scope=all,month=2026-10} <= 24\"]\n");
+    let gate = rules(dir.path(), "min_n = 0\ngates = [\"mttr.p50_hours{service=S2,scope=all,month=2026-10} <= 24\"]\n");
     run(&["--by", "service", "--rules", gate.to_str().unwrap()]).assert().code(1).stdout(contains("1 violated"));
     // A layout-1 baseline says to bless again.
     let old = baseline(dir.path(), |doc| doc["version"] = 1.into());
     check_cmd(dir.path(), &old, &[]).assert().code(2).stderr(contains("version 1 is not mttx.kpis version 2")).stderr(contains("--bless"));
+}
+
+/// See: issue 29. A gate on a row of fewer tickets than `min_n` (default 30) is not evaluated and
+/// passes, saying so: October's P1 MTTR p90 rests on 2 incidents, September's on 1.
+#[test]
+fn gates_on_small_rows_are_not_evaluated() {
+    let dir = tempfile::tempdir().unwrap();
+    let strict = rules(dir.path(), "gates = [\"mttr.p90_hours{priority=1} <= 1\"]\n");
+    let run = |rules: &Path| {
+        let mut cmd = mttx();
+        cmd.args(["--as-of", AS_OF, "check", "--from", "2026-09", "--to", "2026-10", "--only", "mttr", "--rules"]).arg(rules).arg("--input").arg(world());
+        cmd
+    };
+    run(&strict)
+        .assert()
+        .code(0)
+        .stdout(contains("not evaluated (n = 2 < 30)"))
+        .stdout(contains("not evaluated (n = 1 < 30)"))
+        .stdout(contains("2 not evaluated"));
+    // With min_n = 1 the same gate is evaluated: 4 h > 1 h in both months.
+    let evaluated = rules(dir.path(), "min_n = 1\ngates = [\"mttr.p90_hours{priority=1} <= 1\"]\n");
+    run(&evaluated).assert().code(1).stdout(contains("2 violated"));
+}
+
+/// See: issue 29. Volume is neutral: its change is shown as MOVED and passes, unless a tolerance
+/// rule of the rules file names it. October's network P1 volume is 2.
+#[test]
+fn a_neutral_measure_moves_without_failing_unless_a_rule_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let network_p1 = vec![("month", Value::from("2026-10")), ("category", "network".into()), ("priority", 1.into())];
+    let base = baseline(dir.path(), |d| *cell(d, "volume", &network_p1, "incidents") = 5.into());
+    check_cmd(dir.path(), &base, &[]).assert().code(0).stdout(contains("MOVED")).stdout(contains("a neutral measure"));
+    let ruled = rules(dir.path(), "[tolerances]\nvolume = \"relative 0.1\"\n");
+    check_cmd(dir.path(), &base, &["--rules", ruled.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout(contains("CHANGED"))
+        .stdout(contains("beyond its tolerance rule"));
+}
+
+/// See: issue 29. A baseline made with other definitions (a KPI's SQL, the SLA policy) is not
+/// compared: the check names what differs and exits 2, unless --allow-definition-change.
+#[test]
+fn changed_definitions_stop_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let edited_sql = baseline(dir.path(), |d| {
+        let mttr = d["kpis"].as_array_mut().unwrap().iter_mut().find(|k| k["id"] == "mttr").unwrap();
+        assert_eq!(mttr["sql_sha256"].as_str().map(str::len), Some(64), "kpis.json records each KPI's SQL hash");
+        mttr["sql_sha256"] = "0".repeat(64).into();
+    });
+    check_cmd(dir.path(), &edited_sql, &[]).assert().code(2).stderr(contains("mttr's SQL")).stderr(contains("--allow-definition-change"));
+    check_cmd(dir.path(), &edited_sql, &["--allow-definition-change"]).assert().code(0);
+    let other_policy = baseline(dir.path(), |d| d["provenance"]["sla_policy_sha256"] = "1".repeat(64).into());
+    check_cmd(dir.path(), &other_policy, &[]).assert().code(2).stderr(contains("the SLA policy"));
+    // A baseline from before the hashes were recorded is compared as before.
+    let older = baseline(dir.path(), |d| {
+        d.as_object_mut().unwrap().remove("provenance");
+        for kpi in d["kpis"].as_array_mut().unwrap() {
+            kpi.as_object_mut().unwrap().remove("sql_sha256");
+        }
+    });
+    check_cmd(dir.path(), &older, &[]).assert().code(0);
 }

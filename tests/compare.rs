@@ -30,48 +30,66 @@ fn close(value: &Value, expected: f64) {
 }
 
 /// tests/fixtures/compare: five P2 incidents in January resolved in 1–5 hours (one reopened), five
-/// in March resolved in 6–10 hours (four reopened). The numbers were worked out once with scipy
-/// 1.17.1 and statsmodels 0.15.0:
-/// - MTTR: mannwhitneyu([6, 7, 8, 9, 10], [1, 2, 3, 4, 5], method='exact') gives U = 25 and
-///   p = 0.007936507936507936 (= 2/252).
+/// in March resolved in 6–10 hours (four reopened). Each measure has a test of its own; the numbers
+/// were worked out once with scipy 1.17.1:
+/// - MTTR's mean: ttest_ind([6, 7, 8, 9, 10], [1, 2, 3, 4, 5], equal_var=False) gives t = 5 (a
+///   difference of 5 h over a standard error of √(2.5/5 + 2.5/5) = 1, on 8 degrees of freedom) and
+///   p = 0.0010528257933665399.
+/// - MTTR's p50: the pooled median is 5.5; March has 5 above it, January none, so the table
+///   [[5, 0], [0, 5]] expects 2.5 a cell and goes to fisher_exact: p = 2/252 = 0.0079365.
+/// - MTTR's p90: the pooled p90 is 9.1 (rank 8.1 between 9 and 10); only March's 10 lies above it:
+///   fisher_exact([[1, 4], [0, 5]]) gives p = 1.
 /// - reopen rate, 1/5 against 4/5, expected cells below five: fisher_exact([[4, 1], [1, 4]])
 ///   gives p = 0.2063492063492064.
-/// - fourteen distinct tests: MTTR, MTTR in business hours and MTRS on the P2 rows and on the
-///   overall rows (scope=all: the same tickets here, but another hypothesis, so another test);
-///   the two SLA rates of P2 and of all priorities, volume, problem_trend's count and the share of
-///   change-caused incidents (all p = 1), and the reopen rate:
-///   multipletests([2/252] × 6 + [1] × 4 + [1, 0.2063492063492064, 1, 1], method='fdr_bh') gives
-///   q = 0.018518518518518517 for the durations and 0.4126984126984127 for the reopen rate.
+/// - 26 distinct tests: the mean, p50 and p90 of MTTR, MTTR in business hours and MTRS (P2 runs
+///   24×7 and nothing has a started_at, so all three see the same hours) on the P2 rows and on the
+///   overall rows (scope=all: the same tickets, another hypothesis), 18 in all; the two SLA rates
+///   of P2 and of all priorities, volume, problem_trend's count and the share of change-caused
+///   incidents (all p = 1), and the reopen rate. false_discovery_control of the p-values
+///   [p_mean] × 6, [2/252] × 6, [1] × 10 and [1, 0.2063492063492064, 1, 1] (method='bh') gives
+///   q = 0.004562245104588339 for the means (0.0010528 · 26/6), 0.017195767195767195 for the
+///   medians (2/252 · 26/12) and 0.4126984126984128 for the reopen rate (0.2063 · 26/13).
 #[test]
-fn compare_matches_scipy_and_statsmodels_on_a_hand_made_fixture() {
+fn compare_matches_scipy_on_a_hand_made_fixture() {
     let doc = compare(&fixture("compare"), "2026-04-01", &["--before", "2026-01", "--after", "2026-03"]);
     assert_eq!((doc["before"]["months"].as_str(), doc["after"]["months"].as_str()), (Some("2026-01"), Some("2026-03")));
-    assert_eq!(doc["tests"], 14);
+    assert_eq!(doc["tests"], 26);
     let mttr = row(&doc, "mttr", "scope=priority,priority=2", "p50_hours");
     assert_eq!(
         (mttr["before"].as_f64(), mttr["after"].as_f64(), mttr["before_n"].as_f64(), mttr["after_n"].as_f64()),
         (Some(3.0), Some(8.0), Some(5.0), Some(5.0))
     );
-    assert_eq!(mttr["test"], "Mann–Whitney U (exact)");
+    assert_eq!(mttr["test"], "Fisher's exact");
     close(&mttr["p_value"], 0.007936507936507936);
-    close(&mttr["q_value"], 0.018518518518518517);
+    close(&mttr["q_value"], 0.017195767195767195);
+    assert_eq!(mttr["verdict"], "worse", "MTTR went up, and lower is better");
+    let mean = row(&doc, "mttr", "scope=priority,priority=2", "mean_hours");
+    assert_eq!(mean["test"], "Welch's t");
+    close(&mean["p_value"], 0.0010528257933665399);
+    close(&mean["q_value"], 0.004562245104588339);
+    let p90 = row(&doc, "mttr", "scope=priority,priority=2", "p90_hours");
+    close(&p90["p_value"], 1.0);
+    assert_eq!(p90["verdict"], "no_evidence");
     let overall = row(&doc, "mttr", "scope=all,priority=", "p50_hours");
     close(&overall["p_value"], 0.007936507936507936);
-    assert_eq!(mttr["verdict"], "worse", "MTTR went up, and lower is better");
     let reopen = row(&doc, "reopen_rate", "", "reopen_rate");
     assert_eq!(reopen["test"], "Fisher's exact");
     close(&reopen["p_value"], 0.2063492063492064);
-    close(&reopen["q_value"], 0.4126984126984127);
+    close(&reopen["q_value"], 0.4126984126984128);
     assert_eq!(reopen["verdict"], "no_evidence");
-    // The table names the variant of each test too; with --only mttr the two tests made (P2 and
-    // all priorities) have the same p, so q = p.
+    // Volume is neutral: its change is information, never better or worse.
+    let volume = doc["rows"].as_array().unwrap().iter().find(|r| r["kpi"] == "volume").unwrap();
+    assert_eq!(volume["better"], "neutral");
+    assert!(volume["verdict"] == "no_evidence" || volume["verdict"] == "changed", "{volume}");
+    // The table names each measure's test too; with --only mttr six tests are made (mean, p50
+    // and p90 of P2 and of all priorities).
     mttx()
         .args(["--as-of", "2026-04-01", "compare", "--before", "2026-01", "--after", "2026-03", "--only", "mttr", "--input"])
         .arg(fixture("compare"))
         .assert()
         .success()
-        .stdout(contains("2 tests"))
-        .stdout(contains("Mann–Whitney U (exact): p=0.008 q=0.008"))
+        .stdout(contains("6 tests"))
+        .stdout(contains("Welch's t: p=0.001"))
         .stdout(contains("worse"));
 }
 

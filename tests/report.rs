@@ -333,7 +333,8 @@ fn a_planted_slowdown_is_the_significant_deterioration() {
 fn a_header_naming_a_missing_column_is_an_error() {
     let queries = tempfile::tempdir().unwrap();
     let mttr = std::fs::read_to_string(root().join("queries/mttr.sql")).unwrap();
-    let broken = mttr.replace("= rank(durations.hours)", "= proportion(breached, measured)");
+    let broken = mttr.replace("= quantile(durations.hours, 0.5)", "= proportion(breached, measured)");
+    assert_ne!(broken, mttr, "the header changed");
     std::fs::write(queries.path().join("mttr.sql"), broken).unwrap();
     let out = tempfile::tempdir().unwrap();
     in_root()

@@ -1,5 +1,6 @@
 //! The gates of `mttx check`: each threshold of the rules file applied to every current row it
-//! selects. A gate that selects no row fails, as does a null or NaN value.
+//! selects. A gate that selects no row fails, as does a null or NaN value; a row with fewer
+//! tickets than the rules' `min_n` is not evaluated.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -33,7 +34,11 @@ pub(super) fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResul
             }
             matched = true;
             let value = row.get(column).cloned();
+            let n = kpi.n_column().and_then(|n| row.get(&n).and_then(number));
             let (verdict, note) = match value.as_ref().and_then(number) {
+                _ if n.is_some_and(|n| n < rules.min_n as f64) => {
+                    (Verdict::NotEvaluated, format!("not evaluated (n = {} < {})", n.unwrap_or_default(), rules.min_n))
+                }
                 None => (Verdict::Violated, "no value (null)".to_string()),
                 Some(x) if x.is_nan() => (Verdict::Violated, "the value is NaN".to_string()),
                 Some(x) if gate.op.holds(x, gate.threshold) => (Verdict::Passed, String::new()),

@@ -1,9 +1,11 @@
 //! `mttx check`: current KPI values against a baseline run and against gates. Every value gets an
 //! explicit verdict; nulls and NaN are compared on purpose and never pass by accident.
 
+mod baseline;
 mod gates;
 pub mod rules;
 
+pub use baseline::{comparable, definitions_changed, read_baseline};
 pub use gates::GateResult;
 
 use std::collections::BTreeMap;
@@ -29,15 +31,37 @@ pub enum Verdict {
     Regressed,
     /// Moved beyond tolerance where no direction applies, or where the tolerance is exact.
     Changed,
+    /// A neutral measure (workload, such as volume) moved beyond tolerance without a tolerance
+    /// rule of its own: information, shown and never failed.
+    Moved,
     /// In the baseline, absent now.
     Missing,
     /// A gate that holds.
     Passed,
     /// A gate that does not hold.
     Violated,
+    /// A gate on a row with fewer tickets than `min_n`: not evaluated, and not failed.
+    #[serde(rename = "not_evaluated")]
+    NotEvaluated,
 }
 
 impl Verdict {
+    /// As the text report and the counts say it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Improved => "improved",
+            Verdict::New => "new",
+            Verdict::Regressed => "regressed",
+            Verdict::Changed => "changed",
+            Verdict::Moved => "moved",
+            Verdict::Missing => "missing",
+            Verdict::Passed => "passed",
+            Verdict::Violated => "violated",
+            Verdict::NotEvaluated => "not evaluated",
+        }
+    }
+
     pub fn fails(self) -> bool {
         matches!(self, Verdict::Regressed | Verdict::Changed | Verdict::Missing | Verdict::Violated)
     }
@@ -96,43 +120,6 @@ impl Pairing {
             Pairing::SameWindow => kpi.row_key(row),
             Pairing::AcrossPeriods => key_text(&kpi.period_free_pairs(row)),
         }
-    }
-}
-
-/// Whether `baseline` can be compared with `current` under `pairing`; the message says why not and
-/// what to do instead. Rows of different windows never meet, so without this every row of both
-/// would be reported as missing and new.
-pub fn comparable(baseline: &KpiDocument, current: &KpiDocument, pairing: Pairing) -> std::result::Result<(), String> {
-    let describe = |w: &crate::kpi::document::Window| {
-        let months = if w.first_month == w.last_month { w.first_month.clone() } else { format!("{} to {}", w.first_month, w.last_month) };
-        format!("{months} ({})", w.timezone)
-    };
-    let (b, c) = (&baseline.window, &current.window);
-    if b.breakdown != c.breakdown {
-        let describe = |by: Option<crate::kpi::Breakdown>| by.map(|b| format!("--by {b}")).unwrap_or_else(|| "no --by".into());
-        return Err(format!(
-            "the baseline was made with {} and this run with {}; their rows are cut differently and cannot be compared, so check with {} or bless a new baseline",
-            describe(b.breakdown),
-            describe(c.breakdown),
-            describe(b.breakdown)
-        ));
-    }
-    if b.timezone != c.timezone {
-        return Err(format!(
-            "the baseline was made in time zone {} and this run is in {}; months differ between zones, so give --timezone {}",
-            b.timezone, c.timezone, b.timezone
-        ));
-    }
-    match pairing {
-        Pairing::SameWindow if (b.first_month != c.first_month || b.last_month != c.last_month) => Err(format!(
-            "the baseline covers {} and this run {}, so no row could match; check the same months (--period or --from/--to as the baseline), bless a new baseline with --bless, or give --across-periods to compare each row with the baseline's row of the same keys in its own month",
-            describe(b),
-            describe(c)
-        )),
-        Pairing::AcrossPeriods if b.first_month != b.last_month || c.first_month != c.last_month => {
-            Err(format!("--across-periods compares one month with one month; the baseline covers {} and this run {}", describe(b), describe(c)))
-        }
-        _ => Ok(()),
     }
 }
 
@@ -197,7 +184,7 @@ pub fn check(baseline: Option<&KpiDocument>, current: &KpiDocument, rules: &Rule
     let gates = gates::apply_gates(current, rules);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for verdict in comparisons.iter().map(|c| c.verdict).chain(gates.iter().map(|g| g.verdict)) {
-        *counts.entry(format!("{verdict:?}").to_lowercase()).or_default() += 1;
+        *counts.entry(verdict.word().to_string()).or_default() += 1;
     }
     let mut report = CheckReport { version: 1, passed: true, counts, comparisons, gates };
     report.passed = report.failures() == 0;
@@ -247,8 +234,14 @@ fn compare_kpi(base: &KpiValues, cur: &KpiValues, rules: &Rules, pairing: Pairin
         };
         for column in value_columns(base) {
             let tolerance = rules.tolerance_for(&base.id, column, &pairs, header);
-            let directional = cur.measures.iter().any(|m| m == column);
-            out.push(compare_value(cur, key, column, base_row.get(column), cur_row.get(column), tolerance, directional));
+            let kind = match cur.measures.iter().any(|m| m == column) {
+                false => ValueKind::Context,
+                true => match cur.direction(column) {
+                    Better::Neutral => ValueKind::Neutral { ruled: rules.rule_for(&base.id, column, &pairs).is_some() },
+                    better => ValueKind::Measure(better),
+                },
+            };
+            out.push(compare_value(cur, key, column, base_row.get(column), cur_row.get(column), tolerance, kind));
         }
     }
     for (key, row) in current_rows.iter().filter(|(k, _)| !baseline_rows.contains_key(*k)) {
@@ -269,6 +262,17 @@ fn compare_kpi(base: &KpiValues, cur: &KpiValues, rules: &Rules, pairing: Pairin
     Ok(())
 }
 
+/// What a value column is to a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValueKind {
+    /// A measure whose change is better one way.
+    Measure(Better),
+    /// A neutral measure, and whether a tolerance rule of the rules file names it.
+    Neutral { ruled: bool },
+    /// A column that is not a measure: a count or base behind one.
+    Context,
+}
+
 fn compare_value(
     kpi: &KpiValues,
     key: &str,
@@ -276,7 +280,7 @@ fn compare_value(
     baseline: Option<&Value>,
     current: Option<&Value>,
     tolerance: Tolerance,
-    directional: bool,
+    kind: ValueKind,
 ) -> Comparison {
     let null = Value::Null;
     let (b, c) = (baseline.unwrap_or(&null), current.unwrap_or(&null));
@@ -292,18 +296,18 @@ fn compare_value(
         },
         (Some(x), Some(y), _, _) => {
             delta = Some(y - x);
-            if tolerance.allows(x, y) {
-                (Verdict::Ok, String::new())
-            } else if directional && tolerance != Tolerance::Exact {
-                let worse = match kpi.better {
-                    Better::Lower => y > x,
-                    Better::Higher => y < x,
-                };
-                if worse { (Verdict::Regressed, format!("{} is better", kpi.better.word())) } else { (Verdict::Improved, String::new()) }
-            } else if tolerance == Tolerance::Exact {
-                (Verdict::Changed, "the tolerance is exact".to_string())
-            } else {
-                (Verdict::Changed, "not a measure with a direction; any change beyond tolerance counts".to_string())
+            match kind {
+                _ if tolerance.allows(x, y) => (Verdict::Ok, String::new()),
+                ValueKind::Neutral { ruled: false } => {
+                    (Verdict::Moved, "a neutral measure: its change is information; a tolerance rule in checks.toml can gate it".to_string())
+                }
+                _ if tolerance == Tolerance::Exact => (Verdict::Changed, "the tolerance is exact".to_string()),
+                ValueKind::Measure(better) => {
+                    let worse = if better == Better::Higher { y < x } else { y > x };
+                    if worse { (Verdict::Regressed, format!("{} is better", better.word())) } else { (Verdict::Improved, String::new()) }
+                }
+                ValueKind::Neutral { ruled: true } => (Verdict::Changed, "a neutral measure beyond its tolerance rule".to_string()),
+                ValueKind::Context => (Verdict::Changed, "not a measure with a direction; any change beyond tolerance counts".to_string()),
             }
         }
         _ if b == c => (Verdict::Ok, String::new()),
@@ -320,26 +324,6 @@ fn compare_value(
         verdict,
         note,
     }
-}
-
-/// Reads a baseline written by `mttx kpi --format json`, `mttx check --bless` or a report.
-pub fn read_baseline(path: &std::path::Path) -> Result<KpiDocument> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let document: KpiDocument = serde_json::from_str(&text)
-        .map_err(|e| Error::input(path, format!("not a KPI document ({e}); write one with `mttx kpi --format json` or `mttx check --bless`")))?;
-    if document.schema != crate::kpi::document::SCHEMA || document.version != crate::kpi::document::VERSION {
-        return Err(Error::input(
-            path,
-            format!(
-                "schema {} version {} is not {} version {}, which this mttx writes and reads (version 2 added the `scope` key and the overall rows); make the baseline again with this mttx (`mttx check --bless`)",
-                document.schema,
-                document.version,
-                crate::kpi::document::SCHEMA,
-                crate::kpi::document::VERSION
-            ),
-        ));
-    }
-    Ok(document)
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@
 //! change_failure = "exact"
 //! ```
 //!
+//! `min_n = 30` (the default) is the n a gate's row needs: a gate on a row of fewer tickets is not
+//! evaluated, and passes, saying so.
+//!
 //! A gate or register line without a `scope` key means the per-priority rows (`scope=priority`);
 //! `mttr.p90_hours{scope=all} <= 24` gates the figure over all priorities. Tolerances apply to
 //! every row they name, overall ones included.
@@ -82,16 +85,30 @@ pub struct ToleranceRule {
     pub line: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A gate on a row with fewer tickets than this is not evaluated: a P1 p90 over twenty tickets
+/// swings from month to month by chance alone.
+pub const DEFAULT_MIN_N: u64 = 30;
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Rules {
     pub origin: String,
     pub tolerances: Vec<ToleranceRule>,
     pub gates: Vec<Gate>,
+    /// The n a gate's row needs for the gate to be evaluated (`min_n`).
+    pub min_n: u64,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules { origin: String::new(), tolerances: Vec::new(), gates: Vec::new(), min_n: DEFAULT_MIN_N }
+    }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RulesFile {
+    #[serde(default)]
+    min_n: Option<u64>,
     #[serde(default)]
     gates: Vec<toml::Spanned<String>>,
     #[serde(default)]
@@ -118,7 +135,7 @@ impl Rules {
             let (line, column) = position(span, e.at);
             Error::Rules { origin: origin.into(), message: format!("line {line}, column {column}: {} in `{rule}`", e.message) }
         };
-        let mut rules = Rules { origin: origin.into(), ..Rules::default() };
+        let mut rules = Rules { origin: origin.into(), min_n: file.min_n.unwrap_or(DEFAULT_MIN_N), ..Rules::default() };
         for gate in &file.gates {
             let span = gate.span();
             let parsed = parse_gate(gate.get_ref()).map_err(|e| fail(span.clone(), e, gate.get_ref()))?;
@@ -139,13 +156,12 @@ impl Rules {
     /// The tolerance for one value: the most specific rule that matches, else the KPI's header,
     /// else the default.
     pub fn tolerance_for(&self, kpi: &str, column: &str, row_keys: &[(String, String)], header: Option<Tolerance>) -> Tolerance {
-        self.tolerances
-            .iter()
-            .filter(|r| r.selector.covers(kpi, column, row_keys))
-            .max_by_key(|r| r.selector.specificity())
-            .map(|r| r.tolerance)
-            .or(header)
-            .unwrap_or(DEFAULT_TOLERANCE)
+        self.rule_for(kpi, column, row_keys).or(header).unwrap_or(DEFAULT_TOLERANCE)
+    }
+
+    /// The tolerance of the most specific rule of this file that covers the value, if any.
+    pub fn rule_for(&self, kpi: &str, column: &str, row_keys: &[(String, String)]) -> Option<Tolerance> {
+        self.tolerances.iter().filter(|r| r.selector.covers(kpi, column, row_keys)).max_by_key(|r| r.selector.specificity()).map(|r| r.tolerance)
     }
 }
 

@@ -111,6 +111,12 @@ pub struct CheckArgs {
     /// row by row on the keys other than month. Without it the baseline must cover the run's months.
     #[arg(long, requires = "baseline", conflicts_with = "bless")]
     pub across_periods: bool,
+
+    /// Compare with a baseline whose KPI definitions (SQL) or SLA policy differ from this run's.
+    /// Without it such a check stops with code 2 and names what differs: a changed definition is
+    /// reviewed with `mttx diff`, not gated as a regression.
+    #[arg(long, requires = "baseline", conflicts_with = "bless")]
+    pub allow_definition_change: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

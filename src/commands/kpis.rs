@@ -34,6 +34,11 @@ impl Prepared {
         Ok(Prepared { pipeline, params, progress })
     }
 
+    /// The results document of `outcomes`, with the run's provenance.
+    fn document(&self, outcomes: &[KpiOutcome]) -> Result<KpiDocument> {
+        Ok(KpiDocument::new(&self.params, outcomes)?.with_provenance(self.pipeline.provenance()))
+    }
+
     fn run(&self, kpis: Vec<Kpi>) -> Result<Vec<KpiOutcome>> {
         self.progress.stage("running KPI queries", 0);
         let outcomes = self.pipeline.run(&self.params, kpis);
@@ -61,8 +66,8 @@ pub fn kpi(args: &KpiArgs, settings: &Settings, out: &mut dyn Write, err: &mut d
     };
     match args.format {
         KpiFormat::Table => render::kpis::table(&prepared.params, &outcomes, args.limit, sink)?,
-        KpiFormat::Json => render::kpis::json(&KpiDocument::new(&prepared.params, &outcomes)?, sink)?,
-        KpiFormat::Csv => render::kpis::csv(&KpiDocument::new(&prepared.params, &outcomes)?, sink)?,
+        KpiFormat::Json => render::kpis::json(&prepared.document(&outcomes)?, sink)?,
+        KpiFormat::Csv => render::kpis::csv(&prepared.document(&outcomes)?, sink)?,
         KpiFormat::Parquet => render::kpis::parquet(&outcomes, args.out.as_deref().expect("checked above"))?,
     }
     sink.flush().map_err(render::stdout_error)?;
@@ -97,7 +102,7 @@ pub fn check(args: &CheckArgs, settings: &Settings, out: &mut dyn Write, err: &m
     let prepared = Prepared::new(&args.run, settings, err)?;
     let outcomes = prepared.run(selected)?;
     failed_queries(&outcomes)?;
-    let current = KpiDocument::new(&prepared.params, &outcomes)?;
+    let current = prepared.document(&outcomes)?;
     if args.bless {
         let path = args.baseline.as_ref().expect("clap requires --baseline with --bless");
         let mut text = serde_json::to_string_pretty(&current)?;
@@ -109,6 +114,16 @@ pub fn check(args: &CheckArgs, settings: &Settings, out: &mut dyn Write, err: &m
     let pairing = if args.across_periods { Pairing::AcrossPeriods } else { Pairing::SameWindow };
     if let (Some(baseline), Some(path)) = (&baseline, &args.baseline) {
         check::comparable(baseline, &current, pairing).map_err(|message| Error::Baseline { origin: path.display().to_string(), message })?;
+        let changed = check::definitions_changed(baseline, &current);
+        if !changed.is_empty() && !args.allow_definition_change {
+            return Err(Error::Baseline {
+                origin: path.display().to_string(),
+                message: format!(
+                    "the definitions differ from the baseline's: {}. Values from other definitions are not regressions of the data; review the change (`mttx diff`), then bless a new baseline, or give --allow-definition-change to compare anyway",
+                    changed.join("; ")
+                ),
+            });
+        }
     }
     let report = check::check(baseline.as_ref(), &current, &rules, pairing)?;
     if let Some(path) = &args.junit {

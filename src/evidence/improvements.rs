@@ -243,16 +243,16 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
 }
 
 /// Benjamini–Hochberg over the distinct tests of the register's expected moves (the register is
-/// one family; the mean and p50 of one row share one rank test, and count once), then each move's
-/// verdict in its expected direction.
+/// one family; measures that one header test speaks for count once), then each move's verdict in
+/// its expected direction.
 fn correct(evaluated: &mut [Evaluated]) {
-    // (initiative, KPI, row key, p-value bits) names a test.
+    // (initiative, KPI, row key, the header's test) names a test.
     let mut moves = Vec::new();
     for (i, e) in evaluated.iter().enumerate() {
         for (j, m) in e.measured.iter().enumerate() {
             let Some(c) = &m.comparison else { continue };
-            if let Some(p) = c.previous.as_ref().and_then(|v| v.test).map(|t| t.p_value) {
-                moves.push((i, j, (i, c.kpi.clone(), c.key.clone(), p.to_bits()), p));
+            if let (Some(p), Some(clause)) = (c.previous.as_ref().and_then(|v| v.test).map(|t| t.p_value), c.test_clause) {
+                moves.push((i, j, (i, c.kpi.clone(), c.key.clone(), clause), p));
             }
         }
     }
@@ -261,12 +261,10 @@ fn correct(evaluated: &mut [Evaluated]) {
         let (i, j) = (*i, *j);
         let wanted = evaluated[i].initiative.expects.iter().find(|e| e.text == evaluated[i].measured[j].expectation).map(|e| e.direction);
         let measured = &mut evaluated[i].measured[j];
-        let Some(comparison) = measured.comparison.as_mut() else { continue };
-        let better = comparison.better;
-        let Some(versus) = comparison.previous.as_mut() else { continue };
+        let Some(versus) = measured.comparison.as_mut().and_then(|c| c.previous.as_mut()) else { continue };
         versus.q_value = Some(q_of[id]);
         if let Some(wanted) = wanted {
-            measured.outcome = Verdict::judge(Some(versus), better, wanted);
+            measured.outcome = Verdict::judge(Some(versus), wanted);
         }
     }
 }

@@ -11,5 +11,6 @@ pub mod peers;
 pub mod samples;
 pub mod stats;
 pub mod targets;
+pub mod two_sample;
 pub mod verdict;
 pub mod windows;

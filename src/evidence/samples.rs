@@ -15,7 +15,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::engine::slots::{Cost, Slots};
 use crate::error::{Error, Result};
-use crate::kpi::{Kpi, SignificanceTest, breakdown};
+use crate::kpi::{Kpi, breakdown};
 
 /// The key of rows that pool every priority (`all`) or give one (`priority`).
 const SCOPE: &str = "scope";
@@ -51,8 +51,8 @@ impl Samples {
         for kpi in kpis {
             let split = by_month && kpi.meta.keys.iter().any(|k| k == "month");
             for clause in &kpi.meta.significance {
-                let SignificanceTest::Rank { cte, column } = &clause.test else { continue };
-                let source = (kpi.id.clone(), cte.clone(), column.clone());
+                let Some((cte, column)) = clause.test.sample() else { continue };
+                let source = (kpi.id.clone(), cte.to_string(), column.to_string());
                 if !seen.insert(source.clone()) {
                     continue;
                 }

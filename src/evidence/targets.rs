@@ -47,12 +47,14 @@ pub struct Targets {
     pub origin: String,
     pub description: String,
     targets: Vec<Target>,
+    /// SHA-256 of the file's text; None for no targets.
+    pub sha256: Option<String>,
 }
 
 impl Targets {
     /// No targets at all.
     pub fn none() -> Targets {
-        Targets { origin: "no targets".into(), description: String::new(), targets: Vec::new() }
+        Targets { origin: "no targets".into(), description: String::new(), targets: Vec::new(), sha256: None }
     }
 
     pub fn default_targets(kpis: &[Kpi]) -> Result<Targets> {
@@ -79,6 +81,12 @@ impl Targets {
             if !kpi.meta.measures.contains(&spec.measure) {
                 return Err(fail(format!("{at}: `{}` is not a measure of {}; its measures are: {}", spec.measure, kpi.id, kpi.meta.measures.join(", "))));
             }
+            if kpi.meta.direction(&spec.measure) == crate::kpi::Better::Neutral {
+                return Err(fail(format!(
+                    "{at}: {}.{} is neutral (workload, neither better nor worse), so it has no target to meet; gate it in checks.toml with a tolerance rule instead",
+                    kpi.id, spec.measure
+                )));
+            }
             if !spec.value.is_finite() {
                 return Err(fail(format!("{at}: value must be a finite number")));
             }
@@ -97,7 +105,7 @@ impl Targets {
             }
             targets.push(Target { kpi: spec.kpi, measure: spec.measure, value: spec.value, keys });
         }
-        Ok(Targets { origin: origin.to_string(), description: file.description, targets })
+        Ok(Targets { origin: origin.to_string(), description: file.description, targets, sha256: Some(crate::store::load::sha256_hex(text.as_bytes())) })
     }
 
     /// The target for this measure of this row: among those whose keys all match, the one with
@@ -138,6 +146,9 @@ mod tests {
         let err = bad("[[target]]\nkpi = \"mttr\"\nmeasure = \"median\"\nvalue = 1\n");
         assert!(err.contains("p50_hours"), "{err}");
         let err = bad("[[target]]\nkpi = \"mttr\"\nmeasure = \"p50_hours\"\nprio = 1\nvalue = 1\n");
+        // A neutral measure has no target: volume is workload.
+        let neutral = bad("[[target]]\nkpi = \"volume\"\nmeasure = \"incidents\"\nvalue = 100\n");
+        assert!(neutral.contains("volume.incidents is neutral"), "{neutral}");
         assert!(err.contains("`prio` is not a key of mttr"), "{err}");
     }
 

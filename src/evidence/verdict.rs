@@ -1,6 +1,6 @@
-//! The verdict on one tested change, judged in the direction that was wanted: the KPI's `better`
+//! The verdict on one tested change, judged in the direction that was wanted: the measure's own
 //! for `mttx compare` and the report, an initiative's expected direction for the improvement
-//! register. `mttx check` has its own gate verdict, which means something else.
+//! register. A neutral measure's significant change is information: changed. `mttx check` has its own gate verdict, which means something else.
 
 use serde::Serialize;
 
@@ -18,21 +18,24 @@ pub enum Verdict {
     NoEvidence,
     /// Nothing to test: no header names a test for the measure, or a side has no value.
     NotTested,
+    /// A significant change of a neutral measure: information, neither improved nor worse.
+    Changed,
 }
 
 impl Verdict {
-    /// The verdict on `versus`, a change whose direction was judged by the KPI's `better` (see
-    /// `Versus::direction`), for a change wanted in direction `wanted`.
-    pub fn judge(versus: Option<&Versus>, kpi_better: Better, wanted: Better) -> Verdict {
+    /// The verdict on the change `versus`, wanted in direction `wanted`: the measure's own, or an
+    /// initiative's. A change within rounding of none (`Direction::Same`) is no evidence.
+    pub fn judge(versus: Option<&Versus>, wanted: Better) -> Verdict {
         let Some(v) = versus else { return Verdict::NotTested };
-        let (Some(_), Some(q), Some(direction)) = (v.test, v.q_value, v.direction) else { return Verdict::NotTested };
-        if q >= ALPHA {
+        let (Some(_), Some(q), Some(direction), Some(change)) = (v.test, v.q_value, v.direction, v.change) else { return Verdict::NotTested };
+        if q >= ALPHA || direction == Direction::Same {
             return Verdict::NoEvidence;
         }
-        match (direction, kpi_better == wanted) {
-            (Direction::Same, _) => Verdict::NoEvidence,
-            (Direction::Better, true) | (Direction::Worse, false) => Verdict::Improved,
-            (Direction::Worse, true) | (Direction::Better, false) => Verdict::Worse,
+        match wanted {
+            Better::Neutral => Verdict::Changed,
+            Better::Lower if change < 0.0 => Verdict::Improved,
+            Better::Higher if change > 0.0 => Verdict::Improved,
+            Better::Lower | Better::Higher => Verdict::Worse,
         }
     }
 
@@ -43,6 +46,7 @@ impl Verdict {
             Verdict::Worse => "worse",
             Verdict::NoEvidence => "no evidence",
             Verdict::NotTested => "not tested",
+            Verdict::Changed => "changed",
         }
     }
 
@@ -53,6 +57,7 @@ impl Verdict {
             Verdict::Worse => "went the wrong way",
             Verdict::NoEvidence => "no evidence",
             Verdict::NotTested => "not tested",
+            Verdict::Changed => "changed",
         }
     }
 }
@@ -83,19 +88,22 @@ mod tests {
     #[test]
     fn verdicts_follow_the_wanted_direction() {
         let fell = versus(Some(-2.0), Some(Direction::Better), Some(0.01));
-        assert_eq!(Verdict::judge(Some(&fell), Better::Lower, Better::Lower), Verdict::Improved);
-        assert_eq!(Verdict::judge(Some(&fell), Better::Lower, Better::Higher), Verdict::Worse);
+        assert_eq!(Verdict::judge(Some(&fell), Better::Lower), Verdict::Improved);
+        assert_eq!(Verdict::judge(Some(&fell), Better::Higher), Verdict::Worse);
         let rose = versus(Some(2.0), Some(Direction::Worse), Some(0.01));
-        assert_eq!(Verdict::judge(Some(&rose), Better::Lower, Better::Lower), Verdict::Worse);
-        assert_eq!(Verdict::judge(Some(&rose), Better::Lower, Better::Higher), Verdict::Improved);
-        assert_eq!(Verdict::judge(Some(&versus(Some(-2.0), Some(Direction::Better), Some(0.05))), Better::Lower, Better::Lower), Verdict::NoEvidence);
-        assert_eq!(Verdict::judge(Some(&versus(Some(0.0), Some(Direction::Same), Some(0.01))), Better::Lower, Better::Lower), Verdict::NoEvidence);
-        assert_eq!(Verdict::judge(Some(&versus(Some(-2.0), Some(Direction::Better), None)), Better::Lower, Better::Lower), Verdict::NotTested);
-        assert_eq!(Verdict::judge(Some(&versus(None, None, Some(0.01))), Better::Lower, Better::Lower), Verdict::NotTested);
+        assert_eq!(Verdict::judge(Some(&rose), Better::Lower), Verdict::Worse);
+        assert_eq!(Verdict::judge(Some(&rose), Better::Higher), Verdict::Improved);
+        assert_eq!(Verdict::judge(Some(&versus(Some(-2.0), Some(Direction::Better), Some(0.05))), Better::Lower), Verdict::NoEvidence);
+        assert_eq!(Verdict::judge(Some(&versus(Some(0.0), Some(Direction::Same), Some(0.01))), Better::Lower), Verdict::NoEvidence);
+        assert_eq!(Verdict::judge(Some(&versus(Some(-2.0), Some(Direction::Better), None)), Better::Lower), Verdict::NotTested);
+        assert_eq!(Verdict::judge(Some(&versus(None, None, Some(0.01))), Better::Lower), Verdict::NotTested);
         let mut untested = fell.clone();
         untested.test = None;
-        assert_eq!(Verdict::judge(Some(&untested), Better::Lower, Better::Lower), Verdict::NotTested);
-        assert_eq!(Verdict::judge(None, Better::Lower, Better::Lower), Verdict::NotTested);
+        assert_eq!(Verdict::judge(Some(&untested), Better::Lower), Verdict::NotTested);
+        assert_eq!(Verdict::judge(None, Better::Lower), Verdict::NotTested);
         assert_eq!((Verdict::Improved.as_expected(), Verdict::Worse.word()), ("worked", "worse"));
+        // A neutral measure's significant change is information, either way.
+        assert_eq!(Verdict::judge(Some(&versus(Some(2.0), Some(Direction::Changed), Some(0.01))), Better::Neutral), Verdict::Changed);
+        assert_eq!(Verdict::judge(Some(&versus(Some(2.0), Some(Direction::Changed), Some(0.2))), Better::Neutral), Verdict::NoEvidence);
     }
 }

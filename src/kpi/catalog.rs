@@ -2,10 +2,12 @@
 //! user's own (`--queries DIR`), and the metadata in each file's header comment. The runner reads
 //! the header and never parses the SQL.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::significance::{Significance, SignificanceTest};
 use crate::error::{Error, Result};
 
 /// Built-in KPIs, in report order. `tests` checks that this matches queries/*.sql.
@@ -33,20 +35,33 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("post_patch_incidents_by_ci", include_str!("../../queries/post_patch_incidents_by_ci.sql")),
 ];
 
-/// Which way is good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Which way is good for a measure: lower, higher, or neither (`neutral`: workload such as
+/// volume, whose change is information, never better or worse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Better {
     Lower,
     Higher,
+    Neutral,
 }
 
 impl Better {
-    /// "lower" or "higher", as headers and reports write it.
+    /// "lower", "higher" or "neutral", as headers and reports write it.
     pub fn word(self) -> &'static str {
         match self {
             Better::Lower => "lower",
             Better::Higher => "higher",
+            Better::Neutral => "neutral",
+        }
+    }
+
+    /// From a header's word.
+    pub fn parse(word: &str) -> Option<Better> {
+        match word {
+            "lower" => Some(Better::Lower),
+            "higher" => Some(Better::Higher),
+            "neutral" => Some(Better::Neutral),
+            _ => None,
         }
     }
 }
@@ -62,8 +77,11 @@ pub struct KpiMeta {
     pub grain: String,
     /// The result columns that identify a row (the grain as column names); the rest are values.
     pub keys: Vec<String>,
-    /// The value columns that `better` speaks of; other value columns are context (counts, bases).
+    /// The value columns that have a direction; other value columns are context (counts, bases).
     pub measures: Vec<String>,
+    /// Each measure's direction: `better` unless the header's `measures:` gives the measure its
+    /// own, as `problem_share (higher)`.
+    pub directions: BTreeMap<String, Better>,
     /// How far a value may move before `mttx check` calls it a change: `exact`, `absolute X` or
     /// `relative X`. None: the check's default.
     pub tolerance: Option<String>,
@@ -109,51 +127,10 @@ impl Headline {
     }
 }
 
-/// A header `significance:` clause, e.g. `breach_rate = proportion(breached, measured)`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Significance {
-    /// The measure columns the test speaks for.
-    pub measures: Vec<String>,
-    pub test: SignificanceTest,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "method", rename_all = "snake_case")]
-pub enum SignificanceTest {
-    /// Mann–Whitney U on the per-ticket values in column `column` of the query's CTE `cte`, whose
-    /// other columns include the KPI's keys.
-    Rank { cte: String, column: String },
-    /// Two-proportion z-test: `successes` out of `trials`, both result columns.
-    Proportion { successes: String, trials: String },
-    /// Exact test of two Poisson counts (result column `count`) over the hours each period covers.
-    Poisson { count: String },
-}
-
-impl Significance {
-    /// Parses `a, b = rank(cte.column); c = proportion(x, n); d = poisson(d)`.
-    pub fn parse_all(text: &str) -> std::result::Result<Vec<Significance>, String> {
-        text.split(';').map(str::trim).filter(|c| !c.is_empty()).map(Significance::parse).collect()
-    }
-
-    fn parse(clause: &str) -> std::result::Result<Significance, String> {
-        let usage = || format!("significance: `{clause}`: write `measure, … = rank(cte.column)`, `= proportion(successes, trials)` or `= poisson(count)`");
-        let (left, right) = clause.split_once('=').ok_or_else(usage)?;
-        let measures: Vec<String> = left.split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect();
-        let (method, args) = right.trim().strip_suffix(')').and_then(|r| r.split_once('(')).ok_or_else(usage)?;
-        let args: Vec<&str> = args.split(',').map(str::trim).collect();
-        let test = match (method.trim(), args.as_slice()) {
-            ("rank", [qualified]) => {
-                let (cte, column) = qualified.split_once('.').ok_or_else(usage)?;
-                SignificanceTest::Rank { cte: cte.to_string(), column: column.to_string() }
-            }
-            ("proportion", [successes, trials]) => SignificanceTest::Proportion { successes: successes.to_string(), trials: trials.to_string() },
-            ("poisson", [count]) => SignificanceTest::Poisson { count: count.to_string() },
-            _ => return Err(usage()),
-        };
-        if measures.is_empty() {
-            return Err(usage());
-        }
-        Ok(Significance { measures, test })
+impl KpiMeta {
+    /// Which way is good for `measure`: its own direction, else the KPI's.
+    pub fn direction(&self, measure: &str) -> Better {
+        self.directions.get(measure).copied().unwrap_or(self.better)
     }
 }
 
@@ -215,13 +192,26 @@ impl Kpi {
         };
         let optional = |key: &str| values.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
         let list = |text: String| -> Vec<String> { text.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect() };
-        let better = match get("better")?.as_str() {
-            "lower" => Better::Lower,
-            "higher" => Better::Higher,
-            other => {
-                return Err(Error::Query { origin: origin.to_string(), message: format!("better: `{other}` must be `lower` or `higher`") });
-            }
-        };
+        let better = Better::parse(&get("better")?).ok_or_else(|| Error::Query {
+            origin: origin.to_string(),
+            message: format!("better: `{}` must be `lower`, `higher` or `neutral`", get("better").unwrap_or_default()),
+        })?;
+        let mut measures = Vec::new();
+        let mut directions = BTreeMap::new();
+        for entry in optional("measures").map(list).unwrap_or_default() {
+            let (name, direction) = match entry.strip_suffix(')').and_then(|e| e.split_once('(')) {
+                Some((name, word)) => (
+                    name.trim().to_string(),
+                    Better::parse(word.trim()).ok_or_else(|| Error::Query {
+                        origin: origin.to_string(),
+                        message: format!("measures: `{entry}`: the direction in brackets must be `lower`, `higher` or `neutral`"),
+                    })?,
+                ),
+                None => (entry.clone(), better),
+            };
+            directions.insert(name.clone(), direction);
+            measures.push(name);
+        }
         let tolerance = optional("tolerance");
         if let Some(text) = &tolerance {
             super::tolerance::Tolerance::parse(text)
@@ -253,7 +243,8 @@ impl Kpi {
                 better,
                 grain: get("grain")?,
                 keys: list(get("keys")?),
-                measures: optional("measures").map(list).unwrap_or_default(),
+                measures,
+                directions,
                 tolerance,
                 definition: get("definition")?,
                 n: optional("n"),
@@ -338,19 +329,24 @@ mod tests {
         }
     }
 
+    /// See: issue 29. Each measure has a direction: the KPI's `better`, or its own in brackets.
     #[test]
-    fn significance_clauses() {
-        let text = GOOD.replace(
-            "-- definition",
-            "-- significance: mean_hours, p50_hours = rank(durations.hours); rate = proportion(hits, n);\n--   count = poisson(count)\n-- definition",
-        );
+    fn measures_take_their_own_direction() {
+        let text = GOOD.replace("-- definition", "-- measures: count (neutral), share (higher), hours\n-- definition");
         let kpi = Kpi::parse("x", &text, "x.sql").unwrap();
-        assert_eq!(kpi.meta.significance.len(), 3);
-        assert_eq!(kpi.meta.significance[0].measures, ["mean_hours", "p50_hours"]);
-        assert_eq!(kpi.meta.significance[0].test, SignificanceTest::Rank { cte: "durations".into(), column: "hours".into() });
-        assert_eq!(kpi.meta.significance[2].test, SignificanceTest::Poisson { count: "count".into() });
-        let err = Kpi::parse("x", &GOOD.replace("-- definition", "-- significance: rate = ttest(a)\n-- definition"), "x.sql").unwrap_err().to_string();
-        assert!(err.contains("x.sql") && err.contains("proportion(successes, trials)"), "{err}");
+        assert_eq!(kpi.meta.measures, ["count", "share", "hours"]);
+        assert_eq!((kpi.meta.direction("count"), kpi.meta.direction("share"), kpi.meta.direction("hours")), (Better::Neutral, Better::Higher, Better::Lower));
+        let neutral = Kpi::parse("x", &GOOD.replace("better: lower", "better: neutral"), "x.sql").unwrap();
+        assert_eq!(neutral.meta.better, Better::Neutral);
+        let err = Kpi::parse("x", &text.replace("(higher)", "(up)"), "x.sql").unwrap_err().to_string();
+        assert!(err.contains("`share (up)`") && err.contains("`lower`, `higher` or `neutral`"), "{err}");
+        // The built-in choices a practitioner would dispute otherwise.
+        let builtin = builtin().unwrap();
+        let direction = |kpi: &str, measure: &str| builtin.iter().find(|k| k.id == kpi).unwrap().meta.direction(measure);
+        assert_eq!(direction("major_incidents", "problem_share"), Better::Higher, "ITIL expects a problem record per major incident");
+        assert_eq!(direction("volume", "incidents"), Better::Neutral, "volume is workload");
+        assert_eq!(direction("problem_trend", "incidents"), Better::Neutral, "incidents opened are workload");
+        assert_eq!(direction("mttr", "p90_hours"), Better::Lower);
     }
 
     #[test]

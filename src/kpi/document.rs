@@ -1,8 +1,11 @@
 //! The versioned KPI results document (`mttx kpi --format json`, and later `kpis.json` in
 //! reports): what scripts, checks and reports read. Bump `VERSION` on any incompatible change.
 
+use std::collections::BTreeMap;
+
 use datafusion::arrow::json::{WriterBuilder, writer::JsonArray};
 use datafusion::arrow::record_batch::RecordBatch;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -32,6 +35,19 @@ pub struct KpiDocument {
     pub kpis: Vec<KpiValues>,
     /// KPIs whose query failed; they have no entry in `kpis`.
     pub errors: Vec<KpiError>,
+    /// What else the values depend on besides the data and each KPI's SQL.
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+/// The SHA-256 of the files a run's values depend on besides the data and the KPIs' SQL (whose
+/// hashes are each KPI's `sql_sha256`). None where the run had no such file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Provenance {
+    /// The SLA policy, the built-in one included.
+    pub sla_policy_sha256: Option<String>,
+    /// The targets file of a report.
+    pub targets_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -59,12 +75,23 @@ pub struct KpiValues {
     pub grain: String,
     /// Columns that identify a row; the other columns are values.
     pub keys: Vec<String>,
-    /// Value columns that `better` speaks of.
+    /// Value columns that have a direction.
     #[serde(default)]
     pub measures: Vec<String>,
+    /// Each measure's direction (`better` for the measures not listed: a document written before
+    /// measures had directions of their own).
+    #[serde(default)]
+    pub directions: BTreeMap<String, Better>,
     /// The KPI's own tolerance for `mttx check`, if its header states one.
     #[serde(default)]
     pub tolerance: Option<String>,
+    /// The column holding a row's n, if the header's `n:` names one (else a column named `n`).
+    #[serde(default)]
+    pub n: Option<String>,
+    /// SHA-256 of the KPI's SQL file, so that a check can tell a changed definition from changed
+    /// data.
+    #[serde(default)]
+    pub sql_sha256: Option<String>,
     pub definition: String,
     /// "built-in" or the path of the user's SQL file.
     pub origin: String,
@@ -103,7 +130,10 @@ impl KpiDocument {
                     grain: kpi.meta.grain.clone(),
                     keys: breakdown::keys(&kpi.meta.keys, params.by),
                     measures: kpi.meta.measures.clone(),
+                    directions: kpi.meta.directions.clone(),
                     tolerance: kpi.meta.tolerance.clone(),
+                    n: kpi.meta.n.clone(),
+                    sql_sha256: Some(crate::store::load::sha256_hex(kpi.sql.as_bytes())),
                     definition: kpi.meta.definition.clone(),
                     origin: kpi.origin.clone(),
                     columns: columns(batches),
@@ -120,7 +150,14 @@ impl KpiDocument {
             parameters: params.tuning,
             kpis,
             errors,
+            provenance: Provenance::default(),
         })
+    }
+
+    /// The document with the run's provenance recorded.
+    pub fn with_provenance(mut self, provenance: Provenance) -> KpiDocument {
+        self.provenance = provenance;
+        self
     }
 
     /// The document a run over `params`' months would give, taken from this run over more months:
@@ -144,6 +181,7 @@ impl KpiDocument {
             parameters: self.parameters,
             kpis,
             errors,
+            provenance: self.provenance.clone(),
         }
     }
 
@@ -193,6 +231,16 @@ fn rows(batches: &[RecordBatch]) -> Result<Vec<Map<String, Value>>> {
 
 impl KpiValues {
     /// The row's key columns with their values as text.
+    /// Which way is good for `measure`.
+    pub fn direction(&self, measure: &str) -> Better {
+        self.directions.get(measure).copied().unwrap_or(self.better)
+    }
+
+    /// The column holding a row's n: the header's `n:`, else a column named `n`.
+    pub fn n_column(&self) -> Option<String> {
+        self.n.clone().or_else(|| self.columns.iter().any(|c| c.name == "n").then(|| "n".to_string()))
+    }
+
     pub fn key_pairs(&self, row: &Map<String, Value>) -> Vec<(String, String)> {
         self.keys.iter().map(|k| (k.clone(), plain(row.get(k).unwrap_or(&Value::Null)))).collect()
     }

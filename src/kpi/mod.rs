@@ -7,6 +7,7 @@ pub mod document;
 pub mod params;
 pub mod run;
 pub mod selector;
+pub mod significance;
 pub mod sla;
 pub mod tolerance;
 

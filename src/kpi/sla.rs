@@ -49,6 +49,8 @@ pub struct SlaPolicy {
     pub calendars: BTreeMap<String, Calendar>,
     /// (priority, response hours, resolution hours, calendar name), by priority.
     pub targets: Vec<(i64, f64, f64, String)>,
+    /// SHA-256 of the policy's text.
+    pub sha256: String,
 }
 
 impl SlaPolicy {
@@ -101,7 +103,8 @@ impl SlaPolicy {
             targets.push((priority, target.response_hours, target.resolution_hours, target.calendar.clone()));
         }
         targets.sort_by_key(|t| t.0);
-        Ok(SlaPolicy { origin: origin.into(), description: file.description, pause_states: file.pause_states, calendars, targets })
+        let sha256 = crate::store::load::sha256_hex(text.as_bytes());
+        Ok(SlaPolicy { origin: origin.into(), description: file.description, pause_states: file.pause_states, calendars, targets, sha256 })
     }
 
     /// Registers `sla_targets(priority, response_hours, resolution_hours, calendar)` and

@@ -48,10 +48,13 @@ pub fn markdown_reference(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
         let list = |items: &[String]| items.iter().map(|i| format!("`{}`", code(i))).collect::<Vec<_>>().join(", ");
         let mut facts = vec![
             ("Unit", markdown(&m.unit)),
-            ("Better", m.better.word().to_string()),
+            ("Better (the default direction of its measures)", m.better.word().to_string()),
             ("Grain", markdown(&m.grain)),
             ("Keys", list(&m.keys)),
-            ("Measures", list(&m.measures)),
+            (
+                "Measures, with the direction that is better",
+                m.measures.iter().map(|x| format!("`{}` ({})", code(x), m.direction(x).word())).collect::<Vec<_>>().join(", "),
+            ),
         ];
         if let Some(n) = &m.n {
             facts.push(("n", format!("`{}`", code(n))));
@@ -84,6 +87,13 @@ fn code(text: &str) -> String {
 
 fn test_words(test: &SignificanceTest) -> String {
     match test {
+        SignificanceTest::Mean { cte, column } => format!("Welch's t-test of the mean of `{}.{}`", code(cte), code(column)),
+        SignificanceTest::Quantile { cte, column, q } => format!(
+            "the share of `{}.{}` above the pooled {} quantile (χ² with Yates' correction, or Fisher's exact test on small tables)",
+            code(cte),
+            code(column),
+            q
+        ),
         SignificanceTest::Rank { cte, column } => format!("Mann–Whitney U on the values of `{}.{}`", code(cte), code(column)),
         SignificanceTest::Proportion { successes, trials } => {
             format!("two-proportion z-test (Fisher's exact test on small tables) of `{}` out of `{}`", code(successes), code(trials))

@@ -27,7 +27,7 @@ fn delta(c: &Comparison) -> String {
 }
 
 fn verdict_word(v: Verdict) -> String {
-    format!("{v:?}").to_uppercase()
+    v.word().to_uppercase()
 }
 
 /// The values that did not stay within tolerance, and every gate, as an aligned table.
@@ -88,7 +88,7 @@ pub fn github(report: &CheckReport, out: &mut dyn Write) -> Result<()> {
     for c in &report.comparisons {
         let level = match c.verdict {
             v if v.fails() => "error",
-            Verdict::Improved => "notice",
+            Verdict::Improved | Verdict::Moved => "notice",
             Verdict::New if c.key.is_empty() => "notice",
             _ => continue,
         };

@@ -112,7 +112,9 @@ pub(crate) fn change_cell(versus: &Versus, scale: Scale) -> Cell {
     let word = match versus.direction {
         Some(Direction::Better) => "better",
         Some(Direction::Worse) => "worse",
-        _ => "same",
+        // A neutral measure's change is information, never better or worse.
+        Some(Direction::Changed) => "changed",
+        Some(Direction::Same) | None => "same",
     };
     let test = match (versus.test, versus.q_value) {
         (Some(t), Some(q)) => format!(", {} {}, {}", format_p(t.p_value), format_q(q), if versus.significant() { "significant" } else { "not significant" }),

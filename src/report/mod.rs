@@ -30,6 +30,7 @@ use crate::evidence::improvements;
 use crate::evidence::peers::Peers;
 use crate::evidence::samples::Samples;
 use crate::evidence::targets::Targets;
+use crate::kpi::document::Provenance;
 use crate::kpi::{self, Breakdown, Kpi, KpiDocument, KpiParams, PeriodRequest, Tuning, YearMonth};
 use crate::pipeline::Pipeline;
 use crate::progress::Progress;
@@ -274,7 +275,9 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         let document = span.months(&run.params, &trend_ids).merged(compared.months(&run.params, &compared_ids), &order).merged(run.document, &order);
         Run { document, samples, params: run.params }
     };
-    let current = complete(current.expect("the period always runs"));
+    let mut current = complete(current.expect("the period always runs"));
+    // kpis.json says what its values depend on: the SLA policy and the targets they are judged by.
+    current.document.provenance = Provenance { targets_sha256: targets.sha256.clone(), ..pipeline.provenance() };
     let previous_run = previous_run.map(&mut complete);
     let year_ago_run = year_ago_run.map(&mut complete);
     let trend = Run { document: span.months(&trend_run.params, &trend_ids).merged(trend_run.document, &order), ..trend_run };
@@ -336,7 +339,7 @@ fn check_header_columns(kpis: &[Kpi], document: &KpiDocument) -> Result<()> {
         for clause in &kpi.meta.significance {
             named.extend(clause.measures.iter().map(|m| ("significance", m.as_str())));
             match &clause.test {
-                SignificanceTest::Rank { .. } => {}
+                SignificanceTest::Mean { .. } | SignificanceTest::Quantile { .. } | SignificanceTest::Rank { .. } => {}
                 SignificanceTest::Proportion { successes, trials } => named.extend([("significance", successes.as_str()), ("significance", trials.as_str())]),
                 SignificanceTest::Poisson { count } => named.push(("significance", count.as_str())),
             }

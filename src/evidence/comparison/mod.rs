@@ -30,12 +30,15 @@ pub struct PeriodValues<'a> {
     pub covered_hours: f64,
 }
 
+/// Which way a measure moved, judged by its direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Better,
     Worse,
     Same,
+    /// A neutral measure moved: information, neither better nor worse.
+    Changed,
 }
 
 /// The period's value set against one other period.
@@ -85,6 +88,7 @@ pub struct Comparison {
     pub kpi: String,
     pub title: String,
     pub unit: String,
+    /// Which way is good for this measure.
     pub better: Better,
     /// The row's key columns other than month, e.g. `priority=1,sla=response`; empty for a
     /// KPI with only a month key.
@@ -99,6 +103,10 @@ pub struct Comparison {
     pub baseline: Option<Versus>,
     pub target: Option<TargetVerdict>,
     pub peer: Option<PeerVerdict>,
+    /// The header's test (its position among the `significance:` clauses) that speaks for this
+    /// measure; the measures it speaks for share it, and a family counts it once.
+    #[serde(skip)]
+    pub test_clause: Option<usize>,
 }
 
 /// A KPI row's key without its month: the same row of another period has the same one.
@@ -108,11 +116,6 @@ pub fn period_free_key(kpi: &KpiValues, row: &Map<String, Value>) -> String {
 
 pub fn number(row: &Map<String, Value>, column: &str) -> Option<f64> {
     row.get(column).and_then(Value::as_f64).filter(|v| v.is_finite())
-}
-
-/// The column holding a row's n: the header's `n:`, else a column named `n`.
-pub fn n_column(kpi: &KpiValues, declared: Option<&str>) -> Option<String> {
-    declared.map(str::to_string).or_else(|| kpi.columns.iter().any(|c| c.name == "n").then(|| "n".to_string()))
 }
 
 struct Indexed<'a> {
@@ -150,13 +153,16 @@ pub fn compare(
         let ranked = Ranked::default();
         let mut comparisons = Vec::new();
         let definition = catalog.iter().find(|k| k.id == kpi.id);
-        let n_col = n_column(kpi, definition.and_then(|d| d.meta.n.as_deref()));
+        let n_col = kpi.n_column();
         for row in &kpi.rows {
             let pairs = kpi.period_free_pairs(row);
             let key = key_text(&pairs);
             for measure in &kpi.measures {
                 let value = number(row, measure);
-                let test = definition.and_then(|d| d.meta.significance.iter().find(|s| s.measures.contains(measure))).map(|s| &s.test);
+                let better = kpi.direction(measure);
+                // Which of the header's tests speaks for this measure: one test may speak for several.
+                let test_clause = definition.and_then(|d| d.meta.significance.iter().position(|s| s.measures.contains(measure)));
+                let test = test_clause.and_then(|i| definition.map(|d| &d.meta.significance[i].test));
                 let versus = |other: &Option<Indexed>| -> Option<Versus> {
                     let other = other.as_ref()?;
                     let other_row = other.rows.get(&(kpi.id.as_str(), key.clone())).copied();
@@ -170,10 +176,13 @@ pub fn compare(
                         let scale = mine.unwrap_or(0.0).abs().max(theirs.unwrap_or(0.0).abs());
                         if c.abs() <= 1e-9 * scale.max(1e-12) {
                             Direction::Same
-                        } else if (c < 0.0) == (kpi.better == Better::Lower) {
-                            Direction::Better
                         } else {
-                            Direction::Worse
+                            match better {
+                                Better::Neutral => Direction::Changed,
+                                Better::Lower if c < 0.0 => Direction::Better,
+                                Better::Higher if c > 0.0 => Direction::Better,
+                                Better::Lower | Better::Higher => Direction::Worse,
+                            }
                         }
                     });
                     let tested = other_row.and_then(|r| significance(test?, &kpi.id, &key, (row, current), (r, other.period), &ranked));
@@ -195,16 +204,17 @@ pub fn compare(
                     .and_then(|s| test_n(&s.test, &kpi.id, &key, row, current));
                 let target = targets.find(&kpi.id, measure, row).and_then(|t| {
                     let v = value?;
-                    Some(TargetVerdict { value: t, met: if kpi.better == Better::Lower { v <= t } else { v >= t } })
+                    // Targets on neutral measures are refused when the targets file is read.
+                    Some(TargetVerdict { value: t, met: if better == Better::Higher { v >= t } else { v <= t } })
                 });
                 let peer = peers
                     .and_then(|p| p.find(&kpi.id, &key, measure))
-                    .and_then(|q| Some(PeerVerdict { quartiles: q.clone(), position: peer_position(value?, q, kpi.better) }));
+                    .and_then(|q| Some(PeerVerdict { quartiles: q.clone(), position: peer_position(value?, q, better) }));
                 comparisons.push(Comparison {
                     kpi: kpi.id.clone(),
                     title: kpi.title.clone(),
                     unit: kpi.unit.clone(),
-                    better: kpi.better,
+                    better,
                     key: key.clone(),
                     key_values: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
                     measure: measure.clone(),
@@ -215,6 +225,7 @@ pub fn compare(
                     baseline: versus(&others[2]),
                     target,
                     peer,
+                    test_clause,
                 });
             }
         }
@@ -225,10 +236,10 @@ pub fn compare(
     comparisons
 }
 
-/// The tests against one period, each once: mean, p50 and p90 of a row share one rank test.
-/// Keyed by (kpi, row key, p-value bits), valued by the p-value.
-fn distinct_tests(comparisons: &[Comparison], side: fn(&Comparison) -> Option<&Versus>) -> Vec<((String, String, u64), f64)> {
-    comparisons.iter().filter_map(|c| side(c).and_then(|v| v.test).map(|t| ((c.kpi.clone(), c.key.clone(), t.p_value.to_bits()), t.p_value))).collect()
+/// The tests against one period, each once: measures that one header test speaks for share it.
+/// Keyed by (kpi, row key, the header's test), valued by the p-value.
+fn distinct_tests(comparisons: &[Comparison], side: fn(&Comparison) -> Option<&Versus>) -> Vec<((String, String, usize), f64)> {
+    comparisons.iter().filter_map(|c| Some(((c.kpi.clone(), c.key.clone(), c.test_clause?), side(c)?.test?.p_value))).collect()
 }
 
 fn previous(c: &Comparison) -> Option<&Versus> {
@@ -257,11 +268,11 @@ pub fn correct_for_multiple_tests(comparisons: &mut [Comparison]) {
     for (side, side_mut) in sides {
         let q_of = stats::benjamini_hochberg(distinct_tests(comparisons, side));
         for c in comparisons.iter_mut() {
-            let (kpi, key) = (c.kpi.clone(), c.key.clone());
+            let (kpi, key, c_clause) = (c.kpi.clone(), c.key.clone(), c.test_clause);
             if let Some(v) = side_mut(c)
-                && let Some(t) = v.test
+                && v.test.is_some()
             {
-                v.q_value = q_of.get(&(kpi, key, t.p_value.to_bits())).copied();
+                v.q_value = c_clause.and_then(|clause| q_of.get(&(kpi, key, clause))).copied();
             }
         }
     }
@@ -271,6 +282,18 @@ fn peer_position(value: f64, q: &PeerQuartiles, better: Better) -> &'static str 
     let (good_side, bad_side) = match better {
         Better::Lower => (value <= q.p25, value > q.p75),
         Better::Higher => (value >= q.p75, value < q.p25),
+        // A neutral measure's position is where it lies, in no one's favour.
+        Better::Neutral => {
+            return if value > q.p75 {
+                "upper quartile"
+            } else if value < q.p25 {
+                "lower quartile"
+            } else if value > q.median {
+                "above median"
+            } else {
+                "at or below median"
+            };
+        }
     };
     if good_side {
         "top quartile"
@@ -288,7 +311,7 @@ mod tests {
     use super::*;
     use crate::evidence::stats::Method;
 
-    fn comparison(key: &str, p: f64) -> Comparison {
+    fn comparison(key: &str, p: f64, test_clause: usize) -> Comparison {
         let versus = Versus {
             label: "prev".into(),
             listed: true,
@@ -316,22 +339,29 @@ mod tests {
             baseline: None,
             target: None,
             peer: None,
+            test_clause: Some(test_clause),
         }
     }
 
     #[test]
     fn benjamini_hochberg_counts_each_distinct_test_once() {
         // Three distinct tests, p = 0.01, 0.04, 0.03 (m = 3), and a second measure of the first
-        // row sharing its test. Sorted: 0.01 (rank 1), 0.03 (2), 0.04 (3).
+        // row that its test speaks for too. Sorted: 0.01 (rank 1), 0.03 (2), 0.04 (3).
         // q(0.04) = 0.04·3/3 = 0.04; q(0.03) = min(0.03·3/2 = 0.045, 0.04) = 0.04;
         // q(0.01) = min(0.01·3/1 = 0.03, 0.04) = 0.03.
-        let mut rows = vec![comparison("a", 0.01), comparison("b", 0.04), comparison("c", 0.03), comparison("a", 0.01)];
+        let mut rows = vec![comparison("a", 0.01, 0), comparison("b", 0.04, 0), comparison("c", 0.03, 0), comparison("a", 0.01, 0)];
         correct_for_multiple_tests(&mut rows);
         let q: Vec<f64> = rows.iter().map(|c| c.previous.as_ref().unwrap().q_value.unwrap()).collect();
         for (got, want) in q.iter().zip([0.03, 0.04, 0.04, 0.03]) {
             assert!((got - want).abs() < 1e-12, "{q:?}");
         }
         assert!(rows[0].previous.as_ref().unwrap().significant());
+        // Two measures of one row with tests of their own are two tests, even with equal
+        // p-values: m = 2, both q = 0.02·2/2 = 0.02.
+        let mut rows = vec![comparison("a", 0.02, 0), comparison("a", 0.02, 1)];
+        correct_for_multiple_tests(&mut rows);
+        assert_eq!(tests_against_previous(&rows), 2);
+        assert!(rows.iter().all(|c| (c.previous.as_ref().unwrap().q_value.unwrap() - 0.02).abs() < 1e-12));
     }
 
     #[test]

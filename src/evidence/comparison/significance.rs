@@ -1,6 +1,7 @@
-//! Which test a measure's change gets, and its result: a rank test on the tickets behind the two
-//! periods, a two-proportion test (Fisher's exact test on small tables) on rates, an exact Poisson
-//! test on counts per hour covered; each with the n of both sides.
+//! Which test a measure's change gets, and its result: on the tickets behind the two periods,
+//! Welch's t-test for a mean, the 2×2 test above a quantile for a median or percentile, or a rank
+//! test; a two-proportion test (Fisher's exact test on small tables) for a rate; an exact Poisson
+//! test for a count per hour covered; each with the n of both sides.
 
 use std::collections::HashMap;
 
@@ -8,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::{PeriodValues, number};
 use crate::evidence::stats::{self, TestResult};
+use crate::evidence::two_sample;
 use crate::kpi::SignificanceTest;
 
 /// A test's result and the n of the other period's side of it.
@@ -23,7 +25,9 @@ fn count(row: &Map<String, Value>, column: &str) -> Option<u64> {
 /// The n behind this period's side of a test: tickets sampled, trials, or the count itself.
 pub(super) fn test_n(test: &SignificanceTest, kpi: &str, key: &str, row: &Map<String, Value>, period: &PeriodValues) -> Option<f64> {
     match test {
-        SignificanceTest::Rank { cte, column } => period.samples?.get(kpi, cte, column, key).map(|s| s.len() as f64),
+        SignificanceTest::Mean { cte, column } | SignificanceTest::Quantile { cte, column, .. } | SignificanceTest::Rank { cte, column } => {
+            period.samples?.get(kpi, cte, column, key).map(|s| s.len() as f64)
+        }
         SignificanceTest::Proportion { trials, .. } => number(row, trials),
         SignificanceTest::Poisson { count } => number(row, count),
     }
@@ -38,7 +42,7 @@ pub(super) struct Ranked(std::cell::RefCell<HashMap<[usize; 4], Option<TestResul
 impl Ranked {
     fn test(&self, a: &[f64], b: &[f64]) -> Option<TestResult> {
         let key = [a.as_ptr() as usize, a.len(), b.as_ptr() as usize, b.len()];
-        *self.0.borrow_mut().entry(key).or_insert_with(|| stats::mann_whitney_test(a, b))
+        *self.0.borrow_mut().entry(key).or_insert_with(|| two_sample::mann_whitney_test(a, b))
     }
 }
 
@@ -53,6 +57,12 @@ pub(super) fn significance(
 ) -> Option<Tested> {
     let other_n = test_n(test, kpi, key, other_row, other);
     let result = match test {
+        SignificanceTest::Mean { cte, column } => {
+            two_sample::welch_t(current.samples?.get(kpi, cte, column, key)?, other.samples?.get(kpi, cte, column, key)?)?
+        }
+        SignificanceTest::Quantile { cte, column, q } => {
+            two_sample::quantile_test(current.samples?.get(kpi, cte, column, key)?, other.samples?.get(kpi, cte, column, key)?, *q)?
+        }
         SignificanceTest::Rank { cte, column } => {
             let a = current.samples?.get(kpi, cte, column, key)?;
             let b = other.samples?.get(kpi, cte, column, key)?;
