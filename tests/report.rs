@@ -320,10 +320,11 @@ fn a_planted_slowdown_is_the_significant_deterioration() {
     assert!(worse.contains("Mean time to resolve (MTTR)") && worse.contains("(scope=priority,priority=3)") && worse.contains("n=40 vs n=40"), "{worse}");
     assert_eq!(section("Biggest improvements"), "- None significant.", "{md}");
     let csv = read(&out, "benchmark.csv");
-    // The key holds commas, so the CSV quotes it: kpi, "key", measure, better, value, n, previous, …
+    // The key holds commas, so the CSV quotes it: kpi, "key", measure, better, value, value_low,
+    // value_high, n, previous, previous_n, previous_p_value, previous_q_value, …
     let mttr = csv.lines().find(|l| l.starts_with("mttr,\"scope=priority,priority=3\",p50_hours,")).unwrap();
     let fields: Vec<&str> = mttr.split(',').skip(1).collect();
-    let (p, q): (f64, f64) = (fields[8].parse().unwrap(), fields[9].parse().unwrap());
+    let (p, q): (f64, f64) = (fields[10].parse().unwrap(), fields[11].parse().unwrap());
     assert!(p < 1e-10 && q < 1e-8, "{mttr}");
 }
 

@@ -272,6 +272,21 @@ pub fn ln_gamma(x: f64) -> f64 {
     0.5 * TAU.ln() + (x + 0.5) * t.ln() - t + sum.ln()
 }
 
+/// The standard normal quantile: the z with P(Z ≤ z) = `probability`, by bisection on the
+/// upper tail (exact to the last bits of `normal_sf`; called a few times per report).
+pub fn normal_quantile(probability: f64) -> f64 {
+    let (mut low, mut high) = (-40.0f64, 40.0f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (low + high);
+        if 1.0 - normal_sf(mid) < probability {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    0.5 * (low + high)
+}
+
 /// Asserts that `actual` is within `relative` error of a published value, for the tests of the
 /// statistics against scipy and mpmath.
 #[cfg(test)]

@@ -76,6 +76,28 @@ pub(crate) fn format_n(n: Option<f64>) -> String {
     n.map(|n| format!("n={}", thousands(n.round() as i64))).unwrap_or_default()
 }
 
+/// `n=18, low n` where n is below `min_n` (but not 0, which has no figure to doubt): a figure on
+/// a few tickets swings by chance.
+pub(crate) fn format_n_marked(n: Option<f64>, min_n: u64) -> String {
+    match n {
+        Some(count) if low_n(count, min_n) => format!("{}, low n", format_n(n)),
+        _ => format_n(n),
+    }
+}
+
+/// Whether a figure rests on fewer than `min_n` tickets, and on some.
+pub(crate) fn low_n(n: f64, min_n: u64) -> bool {
+    n > 0.0 && n < min_n as f64
+}
+
+/// A rate's interval in its measure's scale: ` (95% CI 9.7%–41.9%)`; empty without one.
+pub(crate) fn interval_text(interval: Option<(f64, f64)>, confidence: f64, scale: Scale) -> String {
+    match interval {
+        Some((low, high)) => format!(" ({:.0}% CI {}–{})", confidence * 100.0, format_value(Some(low), scale), format_value(Some(high), scale)),
+        None => String::new(),
+    }
+}
+
 pub fn format_p(p: f64) -> String {
     if p < 0.001 { format!("p={p:.1e}") } else { format!("p={p:.3}") }
 }

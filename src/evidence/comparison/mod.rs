@@ -16,10 +16,13 @@ use super::stats::{self, TestResult};
 use super::targets::Targets;
 use crate::kpi::document::{KpiValues, key_text};
 use crate::kpi::{Better, KpiDocument, SignificanceTest};
-use significance::{Ranked, significance, test_n};
+use significance::{Ranked, interval, significance, test_n};
 
 /// A change is called significant below this p-value.
 pub const ALPHA: f64 = 0.05;
+
+/// The confidence of the intervals around rates: 95 %, two-sided.
+pub const CONFIDENCE: f64 = 0.95;
 
 /// One KPI period's values with what the tests need: the samples behind rank tests and the hours
 /// the period covers (exposure for count tests).
@@ -98,6 +101,9 @@ pub struct Comparison {
     pub measure: String,
     pub value: Option<f64>,
     pub n: Option<f64>,
+    /// For a rate: the Wilson interval around `value` at `CONFIDENCE`, without continuity
+    /// correction.
+    pub interval: Option<(f64, f64)>,
     pub previous: Option<Versus>,
     pub year_ago: Option<Versus>,
     pub baseline: Option<Versus>,
@@ -220,6 +226,7 @@ pub fn compare(
                     measure: measure.clone(),
                     value,
                     n: current_n.or_else(|| n_col.as_deref().and_then(|c| number(row, c))),
+                    interval: test.and_then(|t| interval(t, row, CONFIDENCE)),
                     previous: versus(&others[0]),
                     year_ago: versus(&others[1]),
                     baseline: versus(&others[2]),
@@ -334,6 +341,7 @@ mod tests {
             measure: "m".into(),
             value: Some(2.0),
             n: None,
+            interval: None,
             previous: Some(versus),
             year_ago: None,
             baseline: None,

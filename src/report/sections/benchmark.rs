@@ -2,9 +2,9 @@
 //! a baseline and peers, with the significance tests.
 
 use super::{BENCHMARK_ROWS_PER_KPI, Inputs, section};
-use crate::evidence::comparison::{Comparison, Versus};
+use crate::evidence::comparison::{CONFIDENCE, Comparison, Versus};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
-use crate::report::format::{change_cell, format_n, format_value, measure_label, scale, thousands};
+use crate::report::format::{change_cell, format_n_marked, format_value, interval_text, low_n, measure_label, scale, thousands};
 
 pub(crate) fn benchmark(inputs: &Inputs) -> Section {
     let mut columns = vec![("KPI", false), ("row", false), ("measure", false), ("value", true), ("n", true), ("previous month", true), ("change", false)];
@@ -33,7 +33,9 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
             let s = scale(&c.unit, &c.measure);
             let versus = |v: &Option<Versus>| -> (Cell, Cell) {
                 match v {
-                    Some(v) => (Cell::plain(format!("{} {}", format_value(v.value, s), format_n(v.n)).trim().to_string()), change_cell(v, s)),
+                    Some(v) => {
+                        (Cell::plain(format!("{} {}", format_value(v.value, s), format_n_marked(v.n, inputs.min_n)).trim().to_string()), change_cell(v, s))
+                    }
                     None => (Cell::plain("—"), Cell::plain("")),
                 }
             };
@@ -51,8 +53,12 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
                 Cell::plain(if index == 0 { c.title.as_str() } else { "" }),
                 Cell::plain(if c.key.is_empty() { "all".to_string() } else { c.key.clone() }),
                 Cell::plain(measure_label(c)),
-                Cell::plain(format_value(c.value, s)),
-                Cell::plain(c.n.map(|n| thousands(n.round() as i64)).unwrap_or_else(|| "—".into())),
+                Cell::plain(format!("{}{}", format_value(c.value, s), interval_text(c.interval, CONFIDENCE, s))),
+                Cell::plain(match c.n {
+                    Some(n) if low_n(n, inputs.min_n) => format!("{}, low n", thousands(n.round() as i64)),
+                    Some(n) => thousands(n.round() as i64),
+                    None => "—".into(),
+                }),
                 prev,
                 prev_change,
             ];
@@ -87,7 +93,11 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
             table.rows.push(row);
         }
     }
-    let mut note = "Change is relative, in points for shares and per day for counts (months differ in length); better or worse follows each KPI's direction. Tests, as each KPI's header names them: Mann–Whitney U on the tickets behind duration KPIs, a two-proportion z-test on rates (Fisher's exact test where fewer than five are expected in a cell), an exact Poisson test on counts over the hours each period covers. p is each test's own p-value; q corrects it for the number of tests against the same period (Benjamini–Hochberg), and only q < 0.05 is called significant and coloured. Measures without a test get no verdict.".to_string();
+    let mut note = format!(
+        "Change is relative, in points for shares and per day for counts (months differ in length); better or worse follows each measure's direction, and a neutral measure (workload, such as volume) only changes. Each measure has its own test, as its KPI's header names it: Welch's t-test for a mean, for a median or percentile the 2×2 test of the tickets above the pooled quantile (chi-square with Yates' correction, or Fisher's exact test on small tables), a two-proportion z-test on rates (Fisher's exact test where fewer than five are expected in a cell), an exact Poisson test on counts over the hours each period covers. p is each test's own p-value; q corrects it by Benjamini–Hochberg within its family, the tests against one period (the previous month, a year earlier, the baseline: a family each), and only q < 0.05 is called significant and coloured. Measures without a test get no verdict. Rates show their {:.0}% Wilson interval; an n below {} is marked low n.",
+        CONFIDENCE * 100.0,
+        inputs.min_n
+    );
     if !omitted.is_empty() {
         note.push_str(&format!(" Rows are limited per KPI: {}; kpis.csv and benchmark.csv hold every row.", omitted.join(", ")));
     }

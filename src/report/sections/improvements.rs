@@ -4,7 +4,7 @@
 use super::{Inputs, section};
 use crate::evidence::verdict::Verdict;
 use crate::report::document::{Block, Cell, Section, Table, Tone};
-use crate::report::format::{change_text, format_n, format_p, format_q, format_value, month_name, scale};
+use crate::report::format::{change_text, format_n_marked, format_p, format_q, format_value, month_name, scale};
 
 pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
     let (origin, evaluated) = inputs.improvements?;
@@ -39,8 +39,9 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
             };
             let s = scale(&c.unit, &c.measure);
             let v = c.previous.as_ref();
-            let before_text = v.map(|v| format!("{} {}", format_value(v.value, s), format_n(v.n)).trim().to_string()).unwrap_or_else(|| "—".into());
-            let after_text = format!("{} {}", format_value(c.value, s), format_n(c.n)).trim().to_string();
+            let before_text =
+                v.map(|v| format!("{} {}", format_value(v.value, s), format_n_marked(v.n, inputs.min_n)).trim().to_string()).unwrap_or_else(|| "—".into());
+            let after_text = format!("{} {}", format_value(c.value, s), format_n_marked(c.n, inputs.min_n)).trim().to_string();
             let test = match v.and_then(|v| v.test.zip(v.q_value)) {
                 Some((t, q)) => format!("{}, {} {}", t.method.name(), format_p(t.p_value), format_q(q)),
                 None => "no test".into(),
