@@ -13,6 +13,11 @@
 --   at most window_hours later (correlation_window_hours, default 72). rate is followed_by_incident /
 --   patches; lift is the failed group's rate divided by the successful group's (the same on both
 --   rows); p_value is Fisher's exact test, two-sided, on the 2×2 table of group × followed.
+--   lift_low and lift_high are the 95% interval of the lift by Katz's log method: ln(lift) ± 1.96 ×
+--   √(1/a − 1/n1 + 1/c − 1/n2), with a of n1 the failed group's followed patches and c of n2 the
+--   successful group's, and 0.5 added to each of the four cells when one is zero (null when a group
+--   has no patches). The interval is asymptotic while p_value is exact, so near 0.05 the two can
+--   disagree on whether the lift differs from 1.
 --   caused_by_link counts the group's patches that some incident names in caused_by_change, reported
 --   separately because it is the source tool's explicit link, not a time correlation.
 WITH patches AS (
@@ -77,10 +82,26 @@ sides AS (
            max(CASE WHEN outcome_group = 'successful' THEN followed_by_incident END) OVER () AS s_followed,
            max(CASE WHEN outcome_group = 'successful' THEN patches END) OVER () AS s_patches
     FROM rates r
+),
+-- Katz's cells: a followed of n1 failed, c followed of n2 successful, each cell + 0.5 when one is 0.
+katz AS (
+    SELECT s.*,
+           CASE WHEN f_followed = 0 OR f_followed = f_patches OR s_followed = 0 OR s_followed = s_patches THEN 0.5 ELSE 0.0 END AS k
+    FROM sides s
+),
+log_lift AS (
+    SELECT k2.*,
+           ln(((f_followed + k) / (f_patches + 2 * k)) / ((s_followed + k) / (s_patches + 2 * k))) AS ln_lift,
+           sqrt(1.0 / (f_followed + k) - 1.0 / (f_patches + 2 * k) + 1.0 / (s_followed + k) - 1.0 / (s_patches + 2 * k)) AS se
+    FROM katz k2
+    WHERE f_patches > 0 AND s_patches > 0
 )
-SELECT outcome_group, patches, followed_by_incident, rate,
-       f_rate / nullif(s_rate, 0) AS lift,
-       fisher_exact_p(f_followed, f_patches - f_followed, s_followed, s_patches - s_followed) AS p_value,
-       caused_by_link
-FROM sides
-ORDER BY outcome_group
+SELECT r.outcome_group, r.patches, r.followed_by_incident, r.rate,
+       r.f_rate / nullif(r.s_rate, 0) AS lift,
+       exp(l.ln_lift - 1.959963984540054 * l.se) AS lift_low,
+       exp(l.ln_lift + 1.959963984540054 * l.se) AS lift_high,
+       fisher_exact_p(r.f_followed, r.f_patches - r.f_followed, r.s_followed, r.s_patches - r.s_followed) AS p_value,
+       r.caused_by_link
+FROM sides r
+LEFT JOIN log_lift l ON l.outcome_group = r.outcome_group
+ORDER BY r.outcome_group

@@ -57,7 +57,7 @@ SHAPES = {
     "problem_trend": Shape(("month",), ("incidents", "incidents_with_problem", "problems_opened", "problems_resolved",
                                         "problems_open_at_month_end"), ("pct_with_problem", "problem_growth_vs_first_month")),
     "patch_incident_correlation": Shape(("outcome_group",), ("patches", "followed_by_incident", "caused_by_link"),
-                                        ("rate", "lift", "p_value")),
+                                        ("rate", "lift", "lift_low", "lift_high", "p_value")),
 }
 
 # mttr, mtta and mttd differ only in the interval they measure and in the timestamp that places an incident
@@ -460,11 +460,24 @@ def patch_rows(counts):
     lift = failed["rate"] / successful["rate"] if failed["rate"] is not None and successful["rate"] else None
     p_value = fisher_exact_p(failed["followed_by_incident"], failed["patches"] - failed["followed_by_incident"],
                              successful["followed_by_incident"], successful["patches"] - successful["followed_by_incident"])
-    return [{**row, "lift": lift, "p_value": p_value} for row in rows]
+    lift_low, lift_high = katz_interval(failed["followed_by_incident"], failed["patches"],
+                                        successful["followed_by_incident"], successful["patches"])
+    return [{**row, "lift": lift, "lift_low": lift_low, "lift_high": lift_high, "p_value": p_value} for row in rows]
+
+
+def katz_interval(a, n1, c, n2, z=1.959963984540054):
+    """The 95% interval of the ratio (a/n1) / (c/n2) by Katz's log method, 0.5 added to each cell when one
+    is zero, as mttx's final SELECT computes it; None for a group without patches."""
+    if not n1 or not n2:
+        return None, None
+    k = 0.5 if 0 in (a, n1 - a, c, n2 - c) else 0.0
+    ln_lift = math.log(((a + k) / (n1 + 2 * k)) / ((c + k) / (n2 + 2 * k)))
+    se = math.sqrt(1 / (a + k) - 1 / (n1 + 2 * k) + 1 / (c + k) - 1 / (n2 + 2 * k))
+    return math.exp(ln_lift - z * se), math.exp(ln_lift + z * se)
 
 
 def fisher_exact_p(a, b, c, d):
-    """Two-sided Fisher exact p of [[a, b], [c, d]], step for step as mttx's fisher_exact_p (src/kpi/udf.rs):
+    """Two-sided Fisher exact p of [[a, b], [c, d]], step for step as mttx's fisher_exact_p (src/functions/fisher_exact_p.rs):
     the same log-factorial table and summation order give the same floats."""
     r1, r2, c1 = a + b, c + d, a + c
     ln_fact = list(itertools.accumulate((math.log(k) for k in range(1, a + b + c + d + 1)), initial=0.0))

@@ -5,7 +5,7 @@ use super::{Inputs, chart_block, find, month_labels, monthly, section, target_of
 use crate::evidence::comparison::number as num;
 use crate::report::charts::{BarSeries, Bars, Chart, ChartKind, LineSeries, Lines, Reference};
 use crate::report::document::{Block, Cell, Section, Table};
-use crate::report::format::{Scale, format_p, format_value, month_name};
+use crate::report::format::{Scale, format_p, format_value, low_n, month_name, thousands};
 
 pub(crate) fn changes(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     let mut blocks = Vec::new();
@@ -76,13 +76,19 @@ pub(crate) fn changes(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         };
         let first = kpi.rows.first();
         let lift = first.and_then(|r| num(r, "lift"));
+        let interval = first.and_then(|r| num(r, "lift_low").zip(num(r, "lift_high")));
         let p = first.and_then(|r| num(r, "p_value"));
         let window = inputs.current.parameters.correlation_window_hours;
+        let failed_patches = kpi.rows.iter().find(|r| text(r, "outcome_group") == "failed").and_then(|r| num(r, "patches")).unwrap_or(0.0);
         blocks.push(chart_block(
             &chart,
             format!(
-                "Share of patches followed within {window} h by an incident on the same CI. Lift (failed ÷ successful) {}; Fisher's exact test {}.",
+                "Share of patches followed within {window} h by an incident on the same CI. Lift (failed ÷ successful) {}{}, from {} failed {}{}; Fisher's exact test {} (the patch finding is a test of its own, not one of the month-on-month family; the interval is asymptotic and the p-value exact, so near 0.05 they can disagree).",
                 format_value(lift, Scale::Times),
+                interval.map(|(low, high)| format!(" (95% CI {}–{}, Katz)", format_value(Some(low), Scale::Times), format_value(Some(high), Scale::Times))).unwrap_or_default(),
+                thousands(failed_patches.round() as i64),
+                if failed_patches == 1.0 { "patch" } else { "patches" },
+                if low_n(failed_patches, inputs.min_n) { ", low n" } else { "" },
                 p.map(format_p).unwrap_or_else(|| "not computable".into())
             ),
         ));
