@@ -125,9 +125,10 @@ fn table(document: &CompareDocument, out: &mut dyn Write) -> Result<()> {
     let counts = |v: Verdict| document.rows.iter().filter(|r| r.verdict == v).count();
     writeln!(
         out,
-        "\n{} improved, {} worse, {} with no evidence; {} measures without a test are in --format json or csv",
+        "\n{} improved, {} worse, {} changed (neutral measures), {} with no evidence; {} measures without a test are in --format json or csv",
         counts(Verdict::Improved),
         counts(Verdict::Worse),
+        counts(Verdict::Changed),
         counts(Verdict::NoEvidence),
         counts(Verdict::NotTested)
     )
