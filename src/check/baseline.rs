@@ -5,6 +5,7 @@
 use super::Pairing;
 use crate::error::{Error, Result};
 use crate::kpi::KpiDocument;
+use crate::store::load::short_hash;
 
 /// Whether `baseline` can be compared with `current` under `pairing`; the message says why not and
 /// what to do instead. Rows of different windows never meet, so without this every row of both
@@ -53,19 +54,15 @@ pub fn definitions_changed(baseline: &KpiDocument, current: &KpiDocument) -> Vec
             && let (Some(a), Some(b)) = (&base.sql_sha256, &kpi.sql_sha256)
             && a != b
         {
-            changed.push(format!("{}'s SQL (sha256 {} in the baseline, {} now)", kpi.id, short(a), short(b)));
+            changed.push(format!("{}'s SQL (sha256 {} in the baseline, {} now)", kpi.id, short_hash(a), short_hash(b)));
         }
     }
     if let (Some(a), Some(b)) = (&baseline.provenance.sla_policy_sha256, &current.provenance.sla_policy_sha256)
         && a != b
     {
-        changed.push(format!("the SLA policy (sha256 {} in the baseline, {} now)", short(a), short(b)));
+        changed.push(format!("the SLA policy (sha256 {} in the baseline, {} now)", short_hash(a), short_hash(b)));
     }
     changed
-}
-
-fn short(hash: &str) -> &str {
-    hash.get(..12).unwrap_or(hash)
 }
 
 /// Reads a baseline written by `mttx kpi --format json`, `mttx check --bless` or a report.

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::distributions::{binomial_two_sided, normal_quantile, normal_sf};
+use super::distributions::{binomial_two_sided, normal_sf};
 
 /// Which test produced a p-value, as the report names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -81,15 +81,14 @@ pub fn poisson_rates(c1: u64, t1: f64, c2: u64, t2: f64) -> Option<TestResult> {
     Some(TestResult { method: Method::PoissonRate, statistic, p_value: binomial_two_sided(c1, n, p, q) })
 }
 
-/// The Wilson score interval of a proportion, `x` of `n`, without continuity correction, at
-/// two-sided confidence `confidence` (0.95 for 95 %): the proportions that a score test at that
-/// level would not reject. Unlike the Wald interval it stays within [0, 1] and is not empty at
-/// 0 or n. None for n = 0 or x > n.
-pub fn wilson_interval(x: u64, n: u64, confidence: f64) -> Option<(f64, f64)> {
-    if n == 0 || x > n || !(0.0 < confidence && confidence < 1.0) {
+/// The Wilson score interval of a proportion, `x` of `n`, without continuity correction, for the
+/// normal quantile `z` of its two-sided confidence (`normal_quantile(0.975)` for 95 %): the
+/// proportions that a score test at that level would not reject. Unlike the Wald interval it stays
+/// within [0, 1] and is not empty at 0 or n. None for n = 0 or x > n.
+pub fn wilson_interval(x: u64, n: u64, z: f64) -> Option<(f64, f64)> {
+    if n == 0 || x > n {
         return None;
     }
-    let z = normal_quantile(0.5 + confidence / 2.0);
     let (n, p) = (n as f64, x as f64 / n as f64);
     let z2 = z * z;
     let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
@@ -140,7 +139,7 @@ pub fn benjamini_hochberg<K: Ord + Clone>(tests: impl IntoIterator<Item = (K, f6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::distributions::assert_close;
+    use crate::evidence::distributions::{assert_close, normal_quantile};
 
     const NAN: f64 = f64::NAN;
     const INF: f64 = f64::INFINITY;
@@ -233,14 +232,15 @@ mod tests {
     /// √(0.0073971 + 0.0018154) = 0.16120.
     #[test]
     fn wilson_intervals_match_the_closed_form() {
-        assert!((normal_quantile(0.975) - 1.959963984540054).abs() < 1e-12, "scipy's norm.ppf(0.975)");
+        let z = normal_quantile(0.975);
+        assert!((z - 1.959963984540054).abs() < 1e-12, "scipy's norm.ppf(0.975)");
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-        let (low, high) = wilson_interval(18, 23, 0.95).unwrap();
+        let (low, high) = wilson_interval(18, 23, z).unwrap();
         assert!(close(low, 0.5809651698373599) && close(high, 0.9033602197341379), "{low} {high}");
-        let (low, high) = wilson_interval(0, 10, 0.95).unwrap();
+        let (low, high) = wilson_interval(0, 10, z).unwrap();
         assert!(low == 0.0 && close(high, 0.2775327998628892), "{high}");
-        let (low, high) = wilson_interval(10, 10, 0.95).unwrap();
+        let (low, high) = wilson_interval(10, 10, z).unwrap();
         assert!(close(low, 0.7224672001371107) && close(high, 1.0), "{low}");
-        assert!(wilson_interval(1, 0, 0.95).is_none() && wilson_interval(3, 2, 0.95).is_none());
+        assert!(wilson_interval(1, 0, z).is_none() && wilson_interval(3, 2, z).is_none());
     }
 }

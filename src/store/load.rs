@@ -72,7 +72,7 @@ fn fault(point: Fault) {
 }
 
 /// The first twelve characters of a hash, for messages.
-fn short(hash: &str) -> &str {
+pub fn short_hash(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
 
@@ -217,9 +217,9 @@ fn current_store(store: &Path, request: &LoadRequest) -> Result<(Option<Manifest
             format!(
                 "the store was loaded with profile {} (sha256 {}), and this load uses {} (sha256 {}); give the same --profile, or --profile-change if the change is deliberate",
                 current.profile.name,
-                short(&current.profile.sha256),
+                short_hash(&current.profile.sha256),
                 profile.name,
-                short(&profile.sha256)
+                short_hash(&profile.sha256)
             ),
         ));
     }

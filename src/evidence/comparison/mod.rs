@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::distributions::normal_quantile;
 use super::peers::{PeerQuartiles, Peers};
 use super::samples::Samples;
 use super::stats::{self, TestResult};
@@ -153,6 +154,8 @@ pub fn compare(
     peers: Option<&Peers>,
 ) -> Vec<Comparison> {
     let others: Vec<Option<Indexed>> = [previous, year_ago, baseline].into_iter().map(|p| p.map(Indexed::new)).collect();
+    // The intervals' normal quantile, once for every rate of the run.
+    let z = normal_quantile(0.5 + CONFIDENCE / 2.0);
     // Each KPI's comparisons on a core of their own (its rank tests are most of the work), in
     // catalog order.
     let compare_kpi = |kpi: &KpiValues| {
@@ -205,9 +208,7 @@ pub fn compare(
                         q_value: None,
                     })
                 };
-                let current_n = definition
-                    .and_then(|d| d.meta.significance.iter().find(|s| s.measures.contains(measure)))
-                    .and_then(|s| test_n(&s.test, &kpi.id, &key, row, current));
+                let current_n = test.and_then(|t| test_n(t, &kpi.id, &key, row, current));
                 let target = targets.find(&kpi.id, measure, row).and_then(|t| {
                     let v = value?;
                     // Targets on neutral measures are refused when the targets file is read.
@@ -226,7 +227,7 @@ pub fn compare(
                     measure: measure.clone(),
                     value,
                     n: current_n.or_else(|| n_col.as_deref().and_then(|c| number(row, c))),
-                    interval: test.and_then(|t| interval(t, row, CONFIDENCE)),
+                    interval: test.and_then(|t| interval(t, row, z)),
                     previous: versus(&others[0]),
                     year_ago: versus(&others[1]),
                     baseline: versus(&others[2]),

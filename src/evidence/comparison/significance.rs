@@ -95,10 +95,10 @@ pub(super) fn significance(
 }
 
 /// The interval around a rate's value in this period: the Wilson interval of successes out of
-/// trials, at two-sided confidence `confidence`, for a measure whose test is a proportion.
-pub(super) fn interval(test: &SignificanceTest, row: &Map<String, Value>, confidence: f64) -> Option<(f64, f64)> {
+/// trials, for the normal quantile `z` of its confidence, for a measure whose test is a proportion.
+pub(super) fn interval(test: &SignificanceTest, row: &Map<String, Value>, z: f64) -> Option<(f64, f64)> {
     match test {
-        SignificanceTest::Proportion { successes, trials } => stats::wilson_interval(count(row, successes)?, count(row, trials)?, confidence),
+        SignificanceTest::Proportion { successes, trials } => stats::wilson_interval(count(row, successes)?, count(row, trials)?, z),
         _ => None,
     }
 }
