@@ -13,8 +13,9 @@
 --   window), a service over the whole window; a failure counts for a CI through its ci and for a service
 --   through its service. observation_hours is the observed time; downtime_hours is the union of the
 --   outages clipped to it, so overlapping failures are not counted twice; failures counts failures that
---   start within it. mtbf_hours = (observation_hours − downtime_hours) / failures; mttr_hours =
---   downtime_hours / failures (both null when failures = 0); availability = (observation_hours −
+--   start within it. mtbf_hours = (observation_hours − downtime_hours) / failures; mean_outage_hours
+--   = downtime_hours / failures (both null when failures = 0), named apart from MTTR, which is
+--   mttr's measure over every resolved incident; availability = (observation_hours −
 --   downtime_hours) / observation_hours. mean_gap_hours is the mean time from the end of one merged
 --   outage to the start of the next, in time order (null with fewer than two). Ordered by
 --   availability, lowest first.
@@ -97,7 +98,7 @@ SELECT scope, key,
        observation_hours,
        coalesce(downtime_hours, 0.0) AS downtime_hours,
        (observation_hours - coalesce(downtime_hours, 0.0)) / nullif(coalesce(failures, 0), 0) AS mtbf_hours,
-       coalesce(downtime_hours, 0.0) / nullif(coalesce(failures, 0), 0) AS mttr_hours,
+       coalesce(downtime_hours, 0.0) / nullif(coalesce(failures, 0), 0) AS mean_outage_hours,
        (observation_hours - coalesce(downtime_hours, 0.0)) / observation_hours AS availability,
        mean_gap_hours
 FROM figures

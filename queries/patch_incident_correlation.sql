@@ -13,11 +13,13 @@
 --   at most window_hours later (correlation_window_hours, default 72). rate is followed_by_incident /
 --   patches; lift is the failed group's rate divided by the successful group's (the same on both
 --   rows); p_value is Fisher's exact test, two-sided, on the 2×2 table of group × followed.
---   lift_low and lift_high are the 95% interval of the lift by Katz's log method: ln(lift) ± 1.96 ×
---   √(1/a − 1/n1 + 1/c − 1/n2), with a of n1 the failed group's followed patches and c of n2 the
---   successful group's, and 0.5 added to each of the four cells when one is zero (null when a group
---   has no patches). The interval is asymptotic while p_value is exact, so near 0.05 the two can
---   disagree on whether the lift differs from 1.
+--   lift_low and lift_high are the interval of the lift at the run's confidence (confidence, default
+--   0.95) by Katz's log method: ln(lift) ± z × √(1/a − 1/n1 + 1/c − 1/n2), z the standard normal
+--   quantile of the confidence (1.96 at 0.95), a of n1 the failed group's followed patches and c of
+--   n2 the successful group's, with 0.5 added to each of the four cells when one is zero (null when
+--   a group has no patches). The interval is asymptotic while p_value is exact, so near the false
+--   discovery rate the two can disagree on whether the lift differs from 1. p_value is one test of
+--   the patch family, with patch_risk_by_ci's.
 --   caused_by_link counts the group's patches that some incident names in caused_by_change, reported
 --   separately because it is the source tool's explicit link, not a time correlation.
 WITH patches AS (
@@ -98,10 +100,11 @@ log_lift AS (
 )
 SELECT r.outcome_group, r.patches, r.followed_by_incident, r.rate,
        r.f_rate / nullif(r.s_rate, 0) AS lift,
-       exp(l.ln_lift - 1.959963984540054 * l.se) AS lift_low,
-       exp(l.ln_lift + 1.959963984540054 * l.se) AS lift_high,
+       exp(l.ln_lift - p.z * l.se) AS lift_low,
+       exp(l.ln_lift + p.z * l.se) AS lift_high,
        fisher_exact_p(r.f_followed, r.f_patches - r.f_followed, r.s_followed, r.s_patches - r.s_followed) AS p_value,
        r.caused_by_link
 FROM sides r
 LEFT JOIN log_lift l ON l.outcome_group = r.outcome_group
+CROSS JOIN params p
 ORDER BY r.outcome_group

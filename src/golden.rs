@@ -41,6 +41,7 @@ pub struct CaseSpec {
     pub window_hours: Option<i64>,
     pub candidate_min_incidents: Option<i64>,
     pub candidate_window_days: Option<i64>,
+    pub risk_min_patches: Option<i64>,
     /// `--by`: the incident field the KPI is cut by.
     pub by: Option<Breakdown>,
 }
@@ -150,6 +151,8 @@ pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<CaseRun> {
         correlation_window_hours: spec.window_hours.unwrap_or(defaults.correlation_window_hours),
         candidate_min_incidents: spec.candidate_min_incidents.unwrap_or(defaults.candidate_min_incidents),
         candidate_window_days: spec.candidate_window_days.unwrap_or(defaults.candidate_window_days),
+        risk_min_patches: spec.risk_min_patches.unwrap_or(defaults.risk_min_patches),
+        ..defaults
     };
     let sla = spec.sla.as_ref().map(|p| case.dir.join(p));
     let exports: Vec<PathBuf> = if spec.inputs.is_empty() { vec![case.dir.clone()] } else { spec.inputs.iter().map(|i| case.dir.join(i)).collect() };

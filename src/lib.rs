@@ -6,6 +6,7 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod compare;
+pub mod distributions;
 pub mod engine;
 pub mod error;
 pub mod escape;

@@ -517,7 +517,7 @@ fn overall_rows_are_gated_by_name_and_a_breakdown_must_match_its_baseline() {
     run(&["--by", "service", "--rules", gate.to_str().unwrap()]).assert().code(1).stdout(contains("1 violated"));
     // A layout-1 baseline says to bless again.
     let old = baseline(dir.path(), |doc| doc["version"] = 1.into());
-    check_cmd(dir.path(), &old, &[]).assert().code(2).stderr(contains("version 1 is not mttx.kpis version 2")).stderr(contains("--bless"));
+    check_cmd(dir.path(), &old, &[]).assert().code(2).stderr(contains("version 1 is not mttx.kpis version 2 to 3")).stderr(contains("--bless"));
 }
 
 /// See: issue 29. A gate on a row of fewer tickets than `min_n` (default 30) is not evaluated and
@@ -580,4 +580,43 @@ fn changed_definitions_stop_the_check() {
         }
     });
     check_cmd(dir.path(), &older, &[]).assert().code(0);
+}
+
+/// See: issue 29. A baseline of kpis.json version 2 names mtbf's mean outage `mttr_hours`: check
+/// reads it under the new name `mean_outage_hours` and compares it, a value moved under the old
+/// name is a regression under the new one, and a gate naming the old name is one clear error
+/// naming the new one.
+#[test]
+fn a_baseline_and_rules_with_renamed_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let rename = |doc: &mut Value, value: Option<f64>| {
+        doc["version"] = 2.into();
+        let mtbf = doc["kpis"].as_array_mut().unwrap().iter_mut().find(|k| k["id"] == "mtbf").unwrap();
+        for column in mtbf["columns"].as_array_mut().unwrap() {
+            if column["name"] == "mean_outage_hours" {
+                column["name"] = "mttr_hours".into();
+            }
+        }
+        for row in mtbf["rows"].as_array_mut().unwrap() {
+            let row = row.as_object_mut().unwrap();
+            let outage = row.remove("mean_outage_hours").expect("every mtbf row has a mean outage");
+            row.insert("mttr_hours".into(), value.map(Value::from).unwrap_or(outage));
+        }
+    };
+    let same = baseline(dir.path(), |d| rename(d, None));
+    check_cmd(dir.path(), &same, &[]).assert().code(0);
+    // The same layout with every mean outage at 1000 h: read under its new name, each row's mean
+    // outage is compared with this run's.
+    let moved = baseline(dir.path(), |d| rename(d, Some(1000.0)));
+    let output = check_cmd(dir.path(), &moved, &["--format", "json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let outages: Vec<&Value> = report["comparisons"].as_array().unwrap().iter().filter(|c| c["kpi"] == "mtbf" && c["column"] == "mean_outage_hours").collect();
+    assert!(!outages.is_empty() && outages.iter().all(|c| c["baseline"] == 1000.0), "{outages:?}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("mttr_hours"));
+    let old_gate = rules(dir.path(), "gates = [\"mtbf.mttr_hours{scope=ci} <= 10\"]\n");
+    check_cmd(dir.path(), &same, &["--rules", old_gate.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(contains("`mtbf.mttr_hours` was renamed `mtbf.mean_outage_hours`"))
+        .stderr(contains("write `mtbf.mean_outage_hours`"));
 }

@@ -292,3 +292,14 @@ fn the_scans_read_anchors_and_words() {
     assert_eq!(shell_words("mttx sql -i \"a b\" 'SELECT 1' # note | x"), ["mttx", "sql", "-i", "a b", "SELECT 1"]);
     assert_eq!(shell_words("mttx kpi --input x | head"), ["mttx", "kpi", "--input", "x"]);
 }
+
+/// See: issue 29. CHANGELOG.md lists every renamed column, as `kpi`: `old` → `new`, so an upgrade
+/// never strands a rules file without saying where its names went.
+#[test]
+fn the_changelog_lists_every_rename() {
+    let changelog = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/CHANGELOG.md")).unwrap();
+    for rename in mttx::kpi::renames::RENAMES {
+        let line = format!("`{}`: `{}` → `{}` (kpis.json version {})", rename.kpi, rename.old, rename.new, rename.document_version);
+        assert!(changelog.contains(&line), "CHANGELOG.md does not list the rename {line}");
+    }
+}

@@ -108,7 +108,7 @@ fn the_window_starts_at_midnight_in_the_reporting_time_zone() {
 fn document_is_versioned_and_carries_definitions() {
     let doc = run_json(&[]);
     assert_eq!(doc["schema"], "mttx.kpis");
-    assert_eq!(doc["version"], 2);
+    assert_eq!(doc["version"], 3);
     assert_eq!(doc["window"]["breakdown"], Value::Null);
     assert_eq!(doc["window"]["as_of"], AS_OF);
     assert_eq!(doc["window"]["first_month"], "2026-09");
@@ -145,6 +145,31 @@ fn planted_effects_are_recovered_from_sample_data() {
     }
     let mean = total / n;
     assert!((mean - 0.5).abs() < 0.05, "mean detection delay {mean} h should be near the planted 0.5 h");
+}
+
+/// See: issue 29. `--confidence` sets every interval: the patch lift's Katz interval is ln(lift) ±
+/// z × se, so the log-width at 90% over that at 95% is z(0.95) / z(0.975) = 1.644854 / 1.959964 =
+/// 0.839228. Levels outside their range are refused, naming the flag.
+#[test]
+fn the_confidence_level_sets_the_intervals() {
+    let lift_interval = |confidence: &str| {
+        let output = mttx()
+            .args(["kpi", "--only", "patch_incident_correlation", "-f", "json", "--confidence", confidence, "-i"])
+            .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data"))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(doc["parameters"]["confidence"].as_f64().unwrap().to_string(), confidence, "kpis.json records the level");
+        let failed = row(&doc, "patch_incident_correlation", "outcome_group=failed");
+        (failed["lift_low"].as_f64().unwrap(), failed["lift_high"].as_f64().unwrap())
+    };
+    let ((low95, high95), (low90, high90)) = (lift_interval("0.95"), lift_interval("0.9"));
+    let ratio = (high90 / low90).ln() / (high95 / low95).ln();
+    assert!((ratio - 0.839228).abs() < 1e-5, "{ratio}");
+    for (flag, value) in [("--confidence", "1.2"), ("--fdr", "0.7"), ("--risk-min-patches", "0")] {
+        mttx().args(["kpi", flag, value, "-i"]).arg(world()).assert().code(2).stderr(contains(flag));
+    }
 }
 
 #[test]

@@ -396,3 +396,29 @@ fn teams_are_ranked_worst_first_and_small_groups_listed_apart() {
     assert!(ranking.find("| C | 100.0 h | 3 |").unwrap() < ranking.find("| B |").unwrap(), "{ranking}");
     assert!(!ranking.contains("Not ranked"), "{ranking}");
 }
+
+/// See: issue 29. The riskiest CIs to patch, on patch_risk_by_ci's hand-computed data (its case
+/// five_patches): D, A and C are tested, B has too few patches. The patch family is the lift's
+/// Fisher test (p = 0.509: failed patches A3 and D3 against 17 successful ones) and the rate tests
+/// of A (p = 0.000409214) and D (p = 0.001810774); C has no incident, so no test: m = 3.
+/// q(lift) = 0.509; q(D) = min(0.001810774 × 3/2 = 0.002716, 0.509) = 0.003;
+/// q(A) = min(0.000409214 × 3 = 0.001228, 0.002716) = 0.001.
+#[test]
+fn the_riskiest_cis_to_patch_share_the_patch_family() {
+    let out = tempfile::tempdir().unwrap();
+    in_root()
+        .args(["--as-of", "2026-11-01T00:00:00Z", "report", "--period", "2026-10", "--input", "queries/tests/patch_risk_by_ci/five_patches/data", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let md = read(out.path(), "report.md");
+    assert!(md.contains("holds the lift's test and 2 CIs' rate tests"), "{md}");
+    assert!(
+        md.contains("| D | 5 (1), low n | 2 (0.50/day) | 0 (0.00/day) | no baseline incident (95% CI 5.40–2343.30) | **p=0.002 q=0.003, significant** |"),
+        "{md}"
+    );
+    assert!(md.contains("| A | 5 (1), low n | 7 (0.50/day) | 5 (0.06/day) | 8.70× (95% CI 2.76–27.41) | **p=4.1e-4 q=0.001, significant** |"), "{md}");
+    assert!(md.contains("| C | 5 (0), low n | 0 (0.00/day) | 0 (0.00/day) | — | no incidents: no test |"), "{md}");
+    assert!(!md.contains("| B |"), "B has 4 patches, fewer than 5");
+    assert!(md.contains("Fisher's exact test p=0.509, q=0.509 in the patch family, not significant"), "{md}");
+}

@@ -52,7 +52,7 @@ class Shape:
 DURATION_SHAPE = Shape(("month", "scope", "priority"), ("n",), ("mean_hours", "p50_hours", "p90_hours"))
 SHAPES = {
     "mttr": DURATION_SHAPE, "mtta": DURATION_SHAPE, "mttd": DURATION_SHAPE,
-    "mtbf": Shape(("scope", "key"), ("failures",), ("observation_hours", "downtime_hours", "mtbf_hours", "mttr_hours",
+    "mtbf": Shape(("scope", "key"), ("failures",), ("observation_hours", "downtime_hours", "mtbf_hours", "mean_outage_hours",
                                                     "availability", "mean_gap_hours")),
     "problem_trend": Shape(("month",), ("incidents", "incidents_with_problem", "problems_opened", "problems_resolved",
                                         "problems_open_at_month_end"), ("pct_with_problem", "problem_growth_vs_first_month")),
@@ -182,7 +182,7 @@ counts AS (SELECT scope, key, count(*) FILTER (WHERE starts_inside) AS failures 
 SELECT o.scope, o.key, coalesce(c.failures, 0) AS failures, o.observation_hours,
        coalesce(d.downtime_hours, 0.0) AS downtime_hours,
        (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / nullif(coalesce(c.failures, 0), 0) AS mtbf_hours,
-       coalesce(d.downtime_hours, 0.0) / nullif(coalesce(c.failures, 0), 0) AS mttr_hours,
+       coalesce(d.downtime_hours, 0.0) / nullif(coalesce(c.failures, 0), 0) AS mean_outage_hours,
        (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / o.observation_hours AS availability, d.mean_gap_hours
 FROM observed o
 LEFT JOIN counts c ON c.scope = o.scope AND c.key = o.key
@@ -379,7 +379,7 @@ def polars_mtbf(scan, w):
     return (observed.join(counts, on=["scope", "key"], how="left").join(per_key, on=["scope", "key"], how="left")
             .with_columns(n.fill_null(0), downtime.fill_null(0.0))
             .select("scope", "key", "failures", "observation_hours", "downtime_hours",
-                    mtbf_hours=pl.when(n > 0).then((observation - downtime) / n), mttr_hours=pl.when(n > 0).then(downtime / n),
+                    mtbf_hours=pl.when(n > 0).then((observation - downtime) / n), mean_outage_hours=pl.when(n > 0).then(downtime / n),
                     availability=(observation - downtime) / observation, mean_gap_hours="mean_gap_hours"))
 
 

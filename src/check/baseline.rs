@@ -5,6 +5,8 @@
 use super::Pairing;
 use crate::error::{Error, Result};
 use crate::kpi::KpiDocument;
+use crate::kpi::document::{SCHEMA, VERSION};
+use crate::kpi::renames;
 use crate::store::load::short_hash;
 
 /// Whether `baseline` can be compared with `current` under `pairing`; the message says why not and
@@ -68,19 +70,21 @@ pub fn definitions_changed(baseline: &KpiDocument, current: &KpiDocument) -> Vec
 /// Reads a baseline written by `mttx kpi --format json`, `mttx check --bless` or a report.
 pub fn read_baseline(path: &std::path::Path) -> Result<KpiDocument> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let document: KpiDocument = serde_json::from_str(&text)
+    let mut document: KpiDocument = serde_json::from_str(&text)
         .map_err(|e| Error::input(path, format!("not a KPI document ({e}); write one with `mttx kpi --format json` or `mttx check --bless`")))?;
-    if document.schema != crate::kpi::document::SCHEMA || document.version != crate::kpi::document::VERSION {
+    let readable = renames::OLDEST_READABLE_VERSION..=VERSION;
+    if document.schema != SCHEMA || !readable.contains(&document.version) {
         return Err(Error::input(
             path,
             format!(
-                "schema {} version {} is not {} version {}, which this mttx writes and reads (version 2 added the `scope` key and the overall rows); make the baseline again with this mttx (`mttx check --bless`)",
+                "schema {} version {} is not {SCHEMA} version {} to {VERSION}, which this mttx reads (version 2 added the `scope` key and the overall rows); make the baseline again with this mttx (`mttx check --bless`)",
                 document.schema,
                 document.version,
-                crate::kpi::document::SCHEMA,
-                crate::kpi::document::VERSION
+                readable.start(),
             ),
         ));
     }
+    // An older version's renamed columns read under their new names (CHANGELOG.md lists them).
+    renames::upgrade(&mut document);
     Ok(document)
 }

@@ -152,6 +152,11 @@ pub fn validate_rules(rules: &Rules, current: &KpiDocument) -> Result<()> {
             return fail(format!("no KPI `{}` in this run; KPIs are: {}", selector.kpi, ids.join(", ")));
         };
         if let Some(column) = &selector.column
+            && let Some(message) = crate::kpi::renames::old_name_message(&kpi.id, column)
+        {
+            return fail(message);
+        }
+        if let Some(column) = &selector.column
             && !kpi.columns.iter().any(|c| &c.name == column)
         {
             let names: Vec<&str> = kpi.columns.iter().map(|c| c.name.as_str()).collect();

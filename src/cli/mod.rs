@@ -137,4 +137,18 @@ pub struct TuningArgs {
     /// … within this many days.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub candidate_window_days: i64,
+
+    /// Riskiest CIs to patch: test a CI's post-patch incident rate when it has at least this many
+    /// patches in the period.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub risk_min_patches: i64,
+
+    /// The two-sided confidence of every interval (rates, the patch lift, CI rate ratios).
+    #[arg(long, default_value_t = 0.95, value_name = "LEVEL")]
+    pub confidence: f64,
+
+    /// The false discovery rate of each Benjamini–Hochberg family: a change is significant when
+    /// its q-value is below it.
+    #[arg(long, default_value_t = 0.05, value_name = "RATE")]
+    pub fdr: f64,
 }

@@ -195,8 +195,11 @@ pub fn diff(args: &DiffArgs, settings: &Settings, out: &mut dyn Write, err: &mut
     let (a, b) = (prepared.run(before)?, prepared.run(after)?);
     failed_queries(&a)?;
     failed_queries(&b)?;
-    let report =
-        check::check(Some(&KpiDocument::new(&prepared.params, &a)?), &KpiDocument::new(&prepared.params, &b)?, &Rules::default(), Pairing::SameWindow)?;
+    // Definitions from before a rename are read under the new names, so a renamed column shows
+    // its values, not a column gone and a new one.
+    let mut before = KpiDocument::new(&prepared.params, &a)?;
+    kpi::renames::read_as_current(&mut before);
+    let report = check::check(Some(&before), &KpiDocument::new(&prepared.params, &b)?, &Rules::default(), Pairing::SameWindow)?;
     write_report(&report, args.format, out)?;
     let moved = report.comparisons.iter().any(|c| c.verdict != Verdict::Ok);
     Ok(if moved { Status::Failure } else { Status::Success })

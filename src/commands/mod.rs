@@ -118,6 +118,9 @@ pub fn tuning(t: &crate::cli::TuningArgs) -> crate::kpi::Tuning {
         correlation_window_hours: t.window_hours,
         candidate_min_incidents: t.candidate_min_incidents,
         candidate_window_days: t.candidate_window_days,
+        risk_min_patches: t.risk_min_patches,
+        confidence: t.confidence,
+        fdr: t.fdr,
     }
 }
 

@@ -127,6 +127,9 @@ impl Register {
                 let measure = selector.column.as_deref().ok_or_else(|| {
                     fail(line, format!("`{selector_text}`: name the measure, e.g. {}.{}", kpi.id, kpi.meta.measures.first().map(String::as_str).unwrap_or("…")))
                 })?;
+                if let Some(message) = crate::kpi::renames::old_name_message(&kpi.id, measure) {
+                    return Err(fail(line, message));
+                }
                 if !kpi.meta.measures.iter().any(|m| m == measure) {
                     return Err(fail(line, format!("{} has no measure `{measure}`; its measures are: {}", kpi.id, kpi.meta.measures.join(", "))));
                 }
@@ -238,14 +241,14 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
         }
         evaluated.push(Evaluated { initiative: initiative.clone(), windows, measured });
     }
-    correct(&mut evaluated);
+    correct(&mut evaluated, tuning.fdr);
     Ok(evaluated)
 }
 
 /// Benjamini–Hochberg over the distinct tests of the register's expected moves (the register is
 /// one family; measures that one header test speaks for count once), then each move's verdict in
-/// its expected direction.
-fn correct(evaluated: &mut [Evaluated]) {
+/// its expected direction; q below `fdr` is evidence.
+fn correct(evaluated: &mut [Evaluated], fdr: f64) {
     // (initiative, KPI, row key, the header's test) names a test.
     let mut moves = Vec::new();
     for (i, e) in evaluated.iter().enumerate() {
@@ -263,6 +266,7 @@ fn correct(evaluated: &mut [Evaluated]) {
         let measured = &mut evaluated[i].measured[j];
         let Some(versus) = measured.comparison.as_mut().and_then(|c| c.previous.as_mut()) else { continue };
         versus.q_value = Some(q_of[id]);
+        versus.significant = q_of[id] < fdr;
         if let Some(wanted) = wanted {
             measured.outcome = Verdict::judge(Some(versus), wanted);
         }

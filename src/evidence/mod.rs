@@ -1,12 +1,12 @@
-//! The evidence behind every judgement of a change: the statistical tests and their distributions,
-//! Benjamini–Hochberg over a family of tests, the per-ticket samples behind rank tests, the
-//! comparison of a period's measures with other periods, targets and peers, windows of months set
-//! against each other, the verdicts, and the improvement register. The report and `mttx compare`
-//! both build on it.
+//! The evidence behind every judgement of a change: the statistical tests (their distributions are
+//! in `crate::distributions`), Benjamini–Hochberg over a family of tests, the per-ticket samples
+//! behind rank tests, the comparison of a period's measures with other periods, targets and peers,
+//! windows of months set against each other, the verdicts, the improvement register, and the patch
+//! family. The report and `mttx compare` both build on it.
 
 pub mod comparison;
-pub mod distributions;
 pub mod improvements;
+pub mod patch_family;
 pub mod peers;
 pub mod samples;
 pub mod stats;

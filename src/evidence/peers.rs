@@ -84,6 +84,9 @@ impl Peers {
             let measure = match cell("measure") {
                 "" => kpi.meta.measures.first().cloned().ok_or_else(|| fail(line, "measure", format!("{kpi_id} has no measures")))?,
                 m if kpi.meta.measures.iter().any(|x| x == m) => m.to_string(),
+                m if crate::kpi::renames::renamed(kpi_id, m).is_some() => {
+                    return Err(fail(line, "measure", crate::kpi::renames::old_name_message(kpi_id, m).unwrap_or_default()));
+                }
                 m => return Err(fail(line, "measure", format!("`{m}` is not a measure of {kpi_id}; its measures are: {}", kpi.meta.measures.join(", ")))),
             };
             let number = |name: &str| -> Result<f64> {

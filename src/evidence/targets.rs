@@ -78,6 +78,9 @@ impl Targets {
                 let ids: Vec<&str> = kpis.iter().map(|k| k.id.as_str()).collect();
                 return Err(fail(format!("{at}: no KPI `{}`; KPIs are: {}", spec.kpi, ids.join(", "))));
             };
+            if let Some(message) = crate::kpi::renames::old_name_message(&kpi.id, &spec.measure) {
+                return Err(fail(format!("{at}: {message}")));
+            }
             if !kpi.meta.measures.contains(&spec.measure) {
                 return Err(fail(format!("{at}: `{}` is not a measure of {}; its measures are: {}", spec.measure, kpi.id, kpi.meta.measures.join(", "))));
             }
@@ -150,6 +153,9 @@ mod tests {
         let neutral = bad("[[target]]\nkpi = \"volume\"\nmeasure = \"incidents\"\nvalue = 100\n");
         assert!(neutral.contains("volume.incidents is neutral"), "{neutral}");
         assert!(err.contains("`prio` is not a key of mttr"), "{err}");
+        // A renamed column is named by its new name.
+        let renamed = bad("[[target]]\nkpi = \"mtbf\"\nmeasure = \"mttr_hours\"\nvalue = 4\n");
+        assert!(renamed.contains("was renamed `mtbf.mean_outage_hours`"), "{renamed}");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! periods): Welch's t-test for a mean, the 2×2 test above a pooled quantile for a median or
 //! percentile, and the Mann–Whitney U test for a whole distribution.
 
-use super::distributions::{chi_square_1_sf, normal_sf, student_t_sf};
 use super::stats::{Method, TestResult};
+use crate::distributions::{chi_square_1_sf, normal_sf, student_t_sf};
 
 /// The largest n1 · n2 for which the exact distribution of U is used (when there are no ties):
 /// 50 tickets against 50. Beyond it the normal approximation is within a few thousandths.
@@ -174,7 +174,7 @@ fn table_test(cells: [[u64; 2]; 2]) -> Option<TestResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::distributions::assert_close;
+    use crate::distributions::assert_close;
 
     const NAN: f64 = f64::NAN;
     const INF: f64 = f64::INFINITY;

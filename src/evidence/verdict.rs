@@ -4,13 +4,13 @@
 
 use serde::Serialize;
 
-use super::comparison::{ALPHA, Direction, Versus};
+use super::comparison::{Direction, Versus};
 use crate::kpi::Better;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// A significant change (q < 0.05) in the wanted direction.
+    /// A significant change (q below the run's false discovery rate) in the wanted direction.
     Improved,
     /// A significant change in the other direction.
     Worse,
@@ -27,8 +27,8 @@ impl Verdict {
     /// initiative's. A change within rounding of none (`Direction::Same`) is no evidence.
     pub fn judge(versus: Option<&Versus>, wanted: Better) -> Verdict {
         let Some(v) = versus else { return Verdict::NotTested };
-        let (Some(_), Some(q), Some(direction), Some(change)) = (v.test, v.q_value, v.direction, v.change) else { return Verdict::NotTested };
-        if q >= ALPHA || direction == Direction::Same {
+        let (Some(_), Some(_), Some(direction), Some(change)) = (v.test, v.q_value, v.direction, v.change) else { return Verdict::NotTested };
+        if !v.significant || direction == Direction::Same {
             return Verdict::NoEvidence;
         }
         match wanted {
@@ -79,6 +79,8 @@ mod tests {
             direction,
             test: Some(TestResult { method: Method::MannWhitney, statistic: 0.0, p_value: q.unwrap_or(1.0) }),
             q_value: q,
+            // At a false discovery rate of 0.05.
+            significant: q.is_some_and(|q| q < 0.05),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod max_in_window;
 pub mod outage_union;
 pub mod percentile_cont;
 pub mod percentiles_cont;
+pub mod poisson_rate_p;
 pub mod report_month;
 pub mod ungrouped;
 
@@ -23,6 +24,7 @@ use datafusion::prelude::SessionContext;
 
 pub use business_time::{BusinessClock, BusinessTime, Calendars};
 pub use fisher_exact_p::{FisherExact, fisher_exact_p};
+pub use poisson_rate_p::PoissonRate;
 pub use report_month::{Bucket, ReportMonth};
 pub use ungrouped::Ungrouped;
 
@@ -33,6 +35,8 @@ pub enum Scalar {
     ReportMonth { timezone: Tz, buckets: Vec<Bucket> },
     /// `fisher_exact_p(a, b, c, d)`.
     FisherExactP,
+    /// `poisson_rate_p(c1, t1, c0, t0)`.
+    PoissonRateP,
     /// `ungrouped(x)`.
     Ungrouped,
     /// `business_hours`, `sla_running_hours` or `sla_deadline` on a policy's calendars.
@@ -43,7 +47,7 @@ impl Scalar {
     /// The scalar functions of a session for one window: every one of mttx's.
     pub fn all(timezone: Tz, buckets: Vec<Bucket>, calendars: Calendars) -> Vec<Scalar> {
         let clocks = [BusinessClock::Hours, BusinessClock::RunningHours, BusinessClock::Deadline];
-        let mut all = vec![Scalar::ReportMonth { timezone, buckets }, Scalar::FisherExactP, Scalar::Ungrouped];
+        let mut all = vec![Scalar::ReportMonth { timezone, buckets }, Scalar::FisherExactP, Scalar::PoissonRateP, Scalar::Ungrouped];
         all.extend(clocks.map(|clock| Scalar::BusinessTime { clock, calendars: calendars.clone() }));
         all
     }
@@ -53,6 +57,7 @@ impl Scalar {
         match self {
             Scalar::ReportMonth { timezone, buckets } => ReportMonth::udf(*timezone, buckets),
             Scalar::FisherExactP => FisherExact::udf(),
+            Scalar::PoissonRateP => PoissonRate::udf(),
             Scalar::Ungrouped => Ungrouped::udf(),
             Scalar::BusinessTime { clock, calendars } => BusinessTime::udf(*clock, calendars.clone()),
         }
@@ -65,6 +70,8 @@ impl Scalar {
             Some(Scalar::ReportMonth { timezone: f.timezone(), buckets: f.buckets() })
         } else if inner.is::<FisherExact>() {
             Some(Scalar::FisherExactP)
+        } else if inner.is::<PoissonRate>() {
+            Some(Scalar::PoissonRateP)
         } else if inner.is::<Ungrouped>() {
             Some(Scalar::Ungrouped)
         } else {

@@ -33,6 +33,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("change_caused_incidents", include_str!("../../queries/change_caused_incidents.sql")),
     ("patch_incident_correlation", include_str!("../../queries/patch_incident_correlation.sql")),
     ("post_patch_incidents_by_ci", include_str!("../../queries/post_patch_incidents_by_ci.sql")),
+    ("patch_risk_by_ci", include_str!("../../queries/patch_risk_by_ci.sql")),
 ];
 
 /// Which way is good for a measure: lower, higher, or neither (`neutral`: workload such as

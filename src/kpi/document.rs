@@ -19,7 +19,8 @@ use crate::time::rfc3339;
 pub const SCHEMA: &str = "mttx.kpis";
 /// 2: month × priority KPIs gained the key `scope` (`priority` rows as before, plus one `all` row
 /// per month pooling every priority, with priority null), and the window records `breakdown`.
-pub const VERSION: u32 = 2;
+/// 3: columns renamed (`renames::RENAMES`); a version 2 document reads under the new names.
+pub const VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct KpiDocument {

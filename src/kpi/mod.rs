@@ -5,6 +5,7 @@ pub mod breakdown;
 pub mod catalog;
 pub mod document;
 pub mod params;
+pub mod renames;
 pub mod run;
 pub mod selector;
 pub mod significance;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono_tz::Tz;
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -37,8 +37,10 @@ pub enum PeriodRequest {
     Months(YearMonth, YearMonth),
 }
 
-/// Tunable KPI parameters, with their defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Tunable KPI parameters and the levels of the tests and intervals, with their defaults. A
+/// document written before a field existed reads it as its default.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Tuning {
     /// An incident with priority at or above this (numerically ≤) is a failure for MTBF.
     pub failure_priority: i64,
@@ -48,16 +50,62 @@ pub struct Tuning {
     pub candidate_min_incidents: i64,
     /// … within this many days.
     pub candidate_window_days: i64,
+    /// Riskiest CIs to patch: a CI is tested with at least this many patches in the period.
+    pub risk_min_patches: i64,
+    /// The two-sided confidence of every interval (rates, the patch lift, the CI rate ratios).
+    pub confidence: f64,
+    /// The false discovery rate of every Benjamini–Hochberg family: a test is significant when its
+    /// q-value is below it.
+    pub fdr: f64,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        Tuning { failure_priority: 2, correlation_window_hours: 72, candidate_min_incidents: 3, candidate_window_days: 30 }
+        Tuning {
+            failure_priority: 2,
+            correlation_window_hours: 72,
+            candidate_min_incidents: 3,
+            candidate_window_days: 30,
+            risk_min_patches: 5,
+            confidence: 0.95,
+            fdr: 0.05,
+        }
+    }
+}
+
+impl Tuning {
+    /// Refuses values no run can mean: a level outside (0, 1), a window or count below 1.
+    pub fn validate(&self) -> Result<()> {
+        let level = |name: &str, v: f64, low: f64, high: f64| {
+            if v.is_finite() && v > low && v < high {
+                Ok(())
+            } else {
+                Err(Error::Usage(format!("--{name} {v} is outside ({low}, {high}); give a level such as {}", if name == "fdr" { "0.05" } else { "0.95" })))
+            }
+        };
+        level("confidence", self.confidence, 0.5, 1.0)?;
+        level("fdr", self.fdr, 0.0, 0.5)?;
+        for (name, v) in [
+            ("window-hours", self.correlation_window_hours),
+            ("candidate-min-incidents", self.candidate_min_incidents),
+            ("candidate-window-days", self.candidate_window_days),
+            ("risk-min-patches", self.risk_min_patches),
+        ] {
+            if v < 1 {
+                return Err(Error::Usage(format!("--{name} {v} must be at least 1")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The standard normal quantile of the intervals' confidence: 1.96 at 95 %.
+    pub fn z(&self) -> f64 {
+        crate::distributions::normal_quantile(0.5 + self.confidence / 2.0)
     }
 }
 
 /// The resolved window: every KPI reads these values from the `params` table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KpiParams {
     pub first: YearMonth,
     pub last: YearMonth,
@@ -129,6 +177,9 @@ impl KpiParams {
             Field::new("correlation_window_hours", DataType::Int64, false),
             Field::new("candidate_min_incidents", DataType::Int64, false),
             Field::new("candidate_window_days", DataType::Int64, false),
+            Field::new("risk_min_patches", DataType::Int64, false),
+            Field::new("confidence", DataType::Float64, false),
+            Field::new("z", DataType::Float64, false),
             Field::new("breakdown", DataType::Utf8, true),
         ]);
         let t = &self.tuning;
@@ -143,6 +194,9 @@ impl KpiParams {
                 int(t.correlation_window_hours),
                 int(t.candidate_min_incidents),
                 int(t.candidate_window_days),
+                int(t.risk_min_patches),
+                Arc::new(Float64Array::from(vec![t.confidence])),
+                Arc::new(Float64Array::from(vec![t.z()])),
                 Arc::new(StringArray::from(vec![self.by.map(|b| b.field())])),
             ],
         )?)
@@ -205,6 +259,7 @@ const KPI_GRID: &str = "CREATE VIEW kpi_grid AS \
 /// see `Extent::cut_off`): the period is as asked, else the month of the first incident to the
 /// month of the cut-off's last instant (a cut-off at midnight on the 1st ends the month before).
 pub fn resolve_in(extent: &Extent, request: PeriodRequest, as_of: i64, timezone: Tz, tuning: Tuning) -> Result<KpiParams> {
+    tuning.validate()?;
     let first_incident = extent.first_incident;
     let (first, last) = match request {
         PeriodRequest::Months(first, last) if first > last => {

@@ -139,12 +139,12 @@ pub(crate) fn change_cell(versus: &Versus, scale: Scale) -> Cell {
         Some(Direction::Same) | None => "same",
     };
     let test = match (versus.test, versus.q_value) {
-        (Some(t), Some(q)) => format!(", {} {}, {}", format_p(t.p_value), format_q(q), if versus.significant() { "significant" } else { "not significant" }),
+        (Some(t), Some(q)) => format!(", {} {}, {}", format_p(t.p_value), format_q(q), if versus.significant { "significant" } else { "not significant" }),
         _ => String::new(),
     };
     let tone = match versus.direction {
-        Some(Direction::Better) if versus.significant() => Tone::Good,
-        Some(Direction::Worse) if versus.significant() => Tone::Bad,
+        Some(Direction::Better) if versus.significant => Tone::Good,
+        Some(Direction::Worse) if versus.significant => Tone::Bad,
         _ => Tone::Plain,
     };
     Cell::toned(format!("{amount} {word}{test}"), tone)
@@ -167,6 +167,7 @@ mod tests {
             direction: Some(Direction::Worse),
             test: None,
             q_value: None,
+            significant: false,
         }
     }
 
@@ -225,9 +226,11 @@ mod tests {
         let mut v = versus(Some(1.0), Some(0.5), false);
         v.test = Some(TestResult { method: Method::MannWhitney, statistic: 3.0, p_value: 0.01 });
         v.q_value = Some(0.2);
+        v.significant = false;
         let cell = change_cell(&v, Scale::Hours);
         assert_eq!((cell.text.as_str(), cell.tone), ("+50.0% worse, p=0.010 q=0.200, not significant", Tone::Plain));
         v.q_value = Some(0.02);
+        v.significant = true;
         let cell = change_cell(&v, Scale::Hours);
         assert_eq!((cell.text.as_str(), cell.tone), ("+50.0% worse, p=0.010 q=0.020, significant", Tone::Bad));
         v.listed = false;

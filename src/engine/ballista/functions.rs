@@ -16,7 +16,7 @@ use crate::functions::{Bucket, BusinessClock, Calendars, Scalar, aggregates};
 
 /// Raised whenever the payload's meaning changes; a scheduler or executor of another mttx build
 /// refuses the plan instead of reading it differently.
-pub const CODEC_VERSION: u32 = 1;
+pub const CODEC_VERSION: u32 = 2;
 
 /// A bucket label is a month (`2026-10`) or a window (`2026-01..2026-06`); anything much longer
 /// did not come from mttx.
@@ -34,6 +34,7 @@ struct Envelope {
 enum Function {
     ReportMonth { timezone: String, buckets: Vec<(String, i64, i64)> },
     FisherExactP,
+    PoissonRateP,
     Ungrouped,
     BusinessTime { clock: BusinessClock, policy: String, calendars: BTreeMap<String, CalendarSpec> },
     Aggregate { name: String },
@@ -64,6 +65,7 @@ pub fn encode_udf(udf: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
             Function::ReportMonth { timezone: timezone.name().to_string(), buckets: buckets.into_iter().map(|b| (b.label, b.start, b.end)).collect() }
         }
         Scalar::FisherExactP => Function::FisherExactP,
+        Scalar::PoissonRateP => Function::PoissonRateP,
         Scalar::Ungrouped => Function::Ungrouped,
         Scalar::BusinessTime { clock, calendars } => Function::BusinessTime {
             clock,
@@ -85,6 +87,7 @@ pub fn decode_udf(name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
             Scalar::ReportMonth { timezone, buckets: checked_buckets(name, buckets)? }
         }
         Function::FisherExactP => Scalar::FisherExactP,
+        Function::PoissonRateP => Scalar::PoissonRateP,
         Function::Ungrouped => Scalar::Ungrouped,
         Function::BusinessTime { clock, policy, calendars } => {
             let mut by_name = BTreeMap::new();
@@ -153,19 +156,19 @@ mod tests {
     #[test]
     fn payloads_from_elsewhere_are_refused_by_name() {
         let refuse = |name: &str, payload: &str| decode_udf(name, payload.as_bytes()).unwrap_err().to_string();
-        assert!(refuse("report_month", r#"{"mttx_codec":2,"function":{"kind":"fisher_exact_p"}}"#).contains("version 2"));
+        assert!(refuse("report_month", r#"{"mttx_codec":3,"function":{"kind":"fisher_exact_p"}}"#).contains("version 3"));
         assert!(
-            refuse("report_month", r#"{"mttx_codec":1,"function":{"kind":"report_month","timezone":"Mars/Olympus","buckets":[]}}"#).contains("Mars/Olympus")
+            refuse("report_month", r#"{"mttx_codec":2,"function":{"kind":"report_month","timezone":"Mars/Olympus","buckets":[]}}"#).contains("Mars/Olympus")
         );
-        let overlapping = r#"{"mttx_codec":1,"function":{"kind":"report_month","timezone":"UTC","buckets":[["2026-01",0,10],["2026-02",5,20]]}}"#;
+        let overlapping = r#"{"mttx_codec":2,"function":{"kind":"report_month","timezone":"UTC","buckets":[["2026-01",0,10],["2026-02",5,20]]}}"#;
         assert!(refuse("report_month", overlapping).contains("overlaps"));
         let bad_calendar =
-            r#"{"mttx_codec":1,"function":{"kind":"business_time","clock":"hours","policy":"p","calendars":{"office":{"hours":{"funday":["08:00-17:00"]}}}}}"#;
+            r#"{"mttx_codec":2,"function":{"kind":"business_time","clock":"hours","policy":"p","calendars":{"office":{"hours":{"funday":["08:00-17:00"]}}}}}"#;
         assert!(refuse("business_hours", bad_calendar).contains("funday"));
-        assert!(refuse("report_month", r#"{"mttx_codec":1,"function":{"kind":"fisher_exact_p"}}"#).contains("describes `fisher_exact_p`"));
+        assert!(refuse("report_month", r#"{"mttx_codec":2,"function":{"kind":"fisher_exact_p"}}"#).contains("describes `fisher_exact_p`"));
         assert!(refuse("report_month", "not json").contains("does not read"));
         assert!(decode_udf("upper", b"").is_err());
-        let unknown_aggregate = r#"{"mttx_codec":1,"function":{"kind":"aggregate","name":"sum_of_wishes"}}"#;
+        let unknown_aggregate = r#"{"mttx_codec":2,"function":{"kind":"aggregate","name":"sum_of_wishes"}}"#;
         assert!(decode_udaf("sum_of_wishes", unknown_aggregate.as_bytes()).unwrap_err().to_string().contains("no such aggregate"));
     }
 }

@@ -10,7 +10,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::distributions::normal_quantile;
 use super::peers::{PeerQuartiles, Peers};
 use super::samples::Samples;
 use super::stats::{self, TestResult};
@@ -18,12 +17,6 @@ use super::targets::Targets;
 use crate::kpi::document::{KpiValues, key_text};
 use crate::kpi::{Better, KpiDocument, SignificanceTest};
 use significance::{Ranked, interval, significance, test_n};
-
-/// A change is called significant below this p-value.
-pub const ALPHA: f64 = 0.05;
-
-/// The confidence of the intervals around rates: 95 %, two-sided.
-pub const CONFIDENCE: f64 = 0.95;
 
 /// One KPI period's values with what the tests need: the samples behind rank tests and the hours
 /// the period covers (exposure for count tests).
@@ -63,14 +56,9 @@ pub struct Versus {
     pub test: Option<TestResult>,
     /// The p-value after Benjamini–Hochberg correction over every test against the same period.
     pub q_value: Option<f64>,
-}
-
-impl Versus {
-    /// Significant after correcting for the number of tests: the false discovery rate stays at
-    /// ALPHA however many rows the report compares.
-    pub fn significant(&self) -> bool {
-        self.q_value.is_some_and(|q| q < ALPHA)
-    }
+    /// q below the run's false discovery rate (`Tuning::fdr`): the rate of false discoveries
+    /// stays at that level however many rows the family holds.
+    pub significant: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,8 +90,8 @@ pub struct Comparison {
     pub measure: String,
     pub value: Option<f64>,
     pub n: Option<f64>,
-    /// For a rate: the Wilson interval around `value` at `CONFIDENCE`, without continuity
-    /// correction.
+    /// For a rate: the Wilson interval around `value` at the run's confidence (`Tuning::confidence`),
+    /// without continuity correction.
     pub interval: Option<(f64, f64)>,
     pub previous: Option<Versus>,
     pub year_ago: Option<Versus>,
@@ -155,7 +143,8 @@ pub fn compare(
 ) -> Vec<Comparison> {
     let others: Vec<Option<Indexed>> = [previous, year_ago, baseline].into_iter().map(|p| p.map(Indexed::new)).collect();
     // The intervals' normal quantile, once for every rate of the run.
-    let z = normal_quantile(0.5 + CONFIDENCE / 2.0);
+    let levels = current.document.parameters;
+    let z = levels.z();
     // Each KPI's comparisons on a core of their own (its rank tests are most of the work), in
     // catalog order.
     let compare_kpi = |kpi: &KpiValues| {
@@ -206,6 +195,7 @@ pub fn compare(
                         direction,
                         test: tested.map(|t| t.result),
                         q_value: None,
+                        significant: false,
                     })
                 };
                 let current_n = test.and_then(|t| test_n(t, &kpi.id, &key, row, current));
@@ -240,7 +230,7 @@ pub fn compare(
         comparisons
     };
     let mut comparisons: Vec<Comparison> = current.document.kpis.par_iter().flat_map_iter(compare_kpi).collect();
-    correct_for_multiple_tests(&mut comparisons);
+    correct_for_multiple_tests(&mut comparisons, levels.fdr);
     comparisons
 }
 
@@ -268,8 +258,8 @@ pub fn tests_against_previous(comparisons: &[Comparison]) -> usize {
 }
 
 /// Benjamini–Hochberg over the distinct tests against each period (each period's tests are one
-/// family): sets every comparison's q-value.
-pub fn correct_for_multiple_tests(comparisons: &mut [Comparison]) {
+/// family): sets every comparison's q-value, and whether it is below the false discovery rate `fdr`.
+pub fn correct_for_multiple_tests(comparisons: &mut [Comparison], fdr: f64) {
     type Side = fn(&Comparison) -> Option<&Versus>;
     type SideMut = fn(&mut Comparison) -> Option<&mut Versus>;
     let sides: [(Side, SideMut); 3] = [(previous, |c| c.previous.as_mut()), (year_ago, |c| c.year_ago.as_mut()), (baseline, |c| c.baseline.as_mut())];
@@ -281,6 +271,7 @@ pub fn correct_for_multiple_tests(comparisons: &mut [Comparison]) {
                 && v.test.is_some()
             {
                 v.q_value = c_clause.and_then(|clause| q_of.get(&(kpi, key, clause))).copied();
+                v.significant = v.q_value.is_some_and(|q| q < fdr);
             }
         }
     }
@@ -331,6 +322,7 @@ mod tests {
             direction: Some(Direction::Worse),
             test: Some(TestResult { method: Method::MannWhitney, statistic: 0.0, p_value: p }),
             q_value: None,
+            significant: false,
         };
         Comparison {
             kpi: "k".into(),
@@ -359,16 +351,19 @@ mod tests {
         // q(0.04) = 0.04·3/3 = 0.04; q(0.03) = min(0.03·3/2 = 0.045, 0.04) = 0.04;
         // q(0.01) = min(0.01·3/1 = 0.03, 0.04) = 0.03.
         let mut rows = vec![comparison("a", 0.01, 0), comparison("b", 0.04, 0), comparison("c", 0.03, 0), comparison("a", 0.01, 0)];
-        correct_for_multiple_tests(&mut rows);
+        correct_for_multiple_tests(&mut rows, 0.05);
         let q: Vec<f64> = rows.iter().map(|c| c.previous.as_ref().unwrap().q_value.unwrap()).collect();
         for (got, want) in q.iter().zip([0.03, 0.04, 0.04, 0.03]) {
             assert!((got - want).abs() < 1e-12, "{q:?}");
         }
-        assert!(rows[0].previous.as_ref().unwrap().significant());
+        assert!(rows[0].previous.as_ref().unwrap().significant);
+        // At a false discovery rate of 0.02, q = 0.03 is not significant.
+        correct_for_multiple_tests(&mut rows, 0.02);
+        assert!(!rows[0].previous.as_ref().unwrap().significant);
         // Two measures of one row with tests of their own are two tests, even with equal
         // p-values: m = 2, both q = 0.02·2/2 = 0.02.
         let mut rows = vec![comparison("a", 0.02, 0), comparison("a", 0.02, 1)];
-        correct_for_multiple_tests(&mut rows);
+        correct_for_multiple_tests(&mut rows, 0.05);
         assert_eq!(tests_against_previous(&rows), 2);
         assert!(rows.iter().all(|c| (c.previous.as_ref().unwrap().q_value.unwrap() - 0.02).abs() < 1e-12));
     }

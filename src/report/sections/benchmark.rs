@@ -2,7 +2,7 @@
 //! a baseline and peers, with the significance tests.
 
 use super::{BENCHMARK_ROWS_PER_KPI, Inputs, section};
-use crate::evidence::comparison::{CONFIDENCE, Comparison, Versus};
+use crate::evidence::comparison::{Comparison, Versus};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::{change_cell, format_n_marked, format_value, interval_text, low_n, measure_label, scale, thousands};
 
@@ -19,6 +19,8 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
         columns.extend([("peers p25–p75", true), ("among peers", false)]);
     }
     let mut table = Table::new(&columns);
+    let levels = inputs.current.parameters;
+    let confidence = levels.confidence;
     let mut omitted = Vec::new();
     for kpi in &inputs.current.kpis {
         let rows: Vec<&Comparison> = inputs.comparisons.iter().filter(|c| c.kpi == kpi.id).collect();
@@ -53,7 +55,7 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
                 Cell::plain(if index == 0 { c.title.as_str() } else { "" }),
                 Cell::plain(if c.key.is_empty() { "all".to_string() } else { c.key.clone() }),
                 Cell::plain(measure_label(c)),
-                Cell::plain(format!("{}{}", format_value(c.value, s), interval_text(c.interval, CONFIDENCE, s))),
+                Cell::plain(format!("{}{}", format_value(c.value, s), interval_text(c.interval, confidence, s))),
                 Cell::plain(match c.n {
                     Some(n) if low_n(n, inputs.min_n) => format!("{}, low n", thousands(n.round() as i64)),
                     Some(n) => thousands(n.round() as i64),
@@ -94,8 +96,9 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
         }
     }
     let mut note = format!(
-        "Change is relative, in points for shares and per day for counts (months differ in length); better or worse follows each measure's direction, and a neutral measure (workload, such as volume) only changes. Each measure has its own test, as its KPI's header names it: Welch's t-test for a mean, for a median or percentile the 2×2 test of the tickets above the pooled quantile (chi-square with Yates' correction, or Fisher's exact test on small tables), a two-proportion z-test on rates (Fisher's exact test where fewer than five are expected in a cell), an exact Poisson test on counts over the hours each period covers. p is each test's own p-value; q corrects it by Benjamini–Hochberg within its family, the tests against one period (the previous month, a year earlier, the baseline: a family each), and only q < 0.05 is called significant and coloured. Measures without a test get no verdict. Rates show their {:.0}% Wilson interval; an n below {} is marked low n.",
-        CONFIDENCE * 100.0,
+        "Change is relative, in points for shares and per day for counts (months differ in length); better or worse follows each measure's direction, and a neutral measure (workload, such as volume) only changes. Each measure has its own test, as its KPI's header names it: Welch's t-test for a mean, for a median or percentile the 2×2 test of the tickets above the pooled quantile (chi-square with Yates' correction, or Fisher's exact test on small tables), a two-proportion z-test on rates (Fisher's exact test where fewer than five are expected in a cell), an exact Poisson test on counts over the hours each period covers. p is each test's own p-value; q corrects it by Benjamini–Hochberg within its family, the tests against one period (the previous month, a year earlier, the baseline: a family each), and only q < {} (the false discovery rate) is called significant and coloured. Measures without a test get no verdict. Rates show their {:.0}% Wilson interval; an n below {} is marked low n.",
+        levels.fdr,
+        levels.confidence * 100.0,
         inputs.min_n
     );
     if !omitted.is_empty() {

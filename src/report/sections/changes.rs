@@ -1,14 +1,18 @@
 //! Change and patch: the change failure rate, incidents after failed and successful patches,
-//! and the CIs riskiest to patch.
+//! and the CIs riskiest to patch, with the patch family's corrected tests.
 
 use super::{Inputs, chart_block, find, month_labels, monthly, section, target_of, text};
 use crate::evidence::comparison::number as num;
+use crate::evidence::patch_family::{PatchFamily, PatchTest};
 use crate::report::charts::{BarSeries, Bars, Chart, ChartKind, LineSeries, Lines, Reference};
-use crate::report::document::{Block, Cell, Section, Table};
-use crate::report::format::{Scale, format_p, format_value, low_n, month_name, thousands};
+use crate::report::document::{Block, Cell, Section, Table, Tone};
+use crate::report::format::{Scale, format_p, format_q, format_value, low_n, month_name, thousands};
 
 pub(crate) fn changes(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     let mut blocks = Vec::new();
+    let levels = inputs.current.parameters;
+    let family = PatchFamily::of(inputs.current);
+    let window = levels.correlation_window_hours;
     if let Some(kpi) = find(inputs.trend, "change_failure") {
         let target = kpi.rows.first().and_then(|r| target_of(inputs, kpi, "change_failure_rate", r));
         let chart = Chart {
@@ -78,18 +82,27 @@ pub(crate) fn changes(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         let lift = first.and_then(|r| num(r, "lift"));
         let interval = first.and_then(|r| num(r, "lift_low").zip(num(r, "lift_high")));
         let p = first.and_then(|r| num(r, "p_value"));
-        let window = inputs.current.parameters.correlation_window_hours;
         let failed_patches = kpi.rows.iter().find(|r| text(r, "outcome_group") == "failed").and_then(|r| num(r, "patches")).unwrap_or(0.0);
+        let test = match (p, family.q_of(&PatchTest::Lift)) {
+            (Some(p), Some(q)) => format!(
+                "Fisher's exact test {}, {} in the patch family, {}",
+                format_p(p),
+                format_q(q),
+                if family.significant(&PatchTest::Lift) { "significant" } else { "not significant" }
+            ),
+            _ => "no test (a group has no patches)".into(),
+        };
         blocks.push(chart_block(
             &chart,
             format!(
-                "Share of patches followed within {window} h by an incident on the same CI. Lift (failed ÷ successful) {}{}, from {} failed {}{}; Fisher's exact test {} (the patch finding is a test of its own, not one of the month-on-month family; the interval is asymptotic and the p-value exact, so near 0.05 they can disagree).",
+                "Share of patches followed within {window} h by an incident on the same CI. Lift (failed ÷ successful) {}{}, from {} failed {}{}; {test}. The interval is asymptotic and the p-value exact, so near the false discovery rate they can disagree.",
                 format_value(lift, Scale::Times),
-                interval.map(|(low, high)| format!(" (95% CI {}–{}, Katz)", format_value(Some(low), Scale::Times), format_value(Some(high), Scale::Times))).unwrap_or_default(),
+                interval
+                    .map(|(low, high)| format!(" ({:.0}% CI {}–{}, Katz)", levels.confidence * 100.0, format_value(Some(low), Scale::Times), format_value(Some(high), Scale::Times)))
+                    .unwrap_or_default(),
                 thousands(failed_patches.round() as i64),
                 if failed_patches == 1.0 { "patch" } else { "patches" },
                 if low_n(failed_patches, inputs.min_n) { ", low n" } else { "" },
-                p.map(format_p).unwrap_or_else(|| "not computable".into())
             ),
         ));
         charts.push(chart);
@@ -105,28 +118,85 @@ pub(crate) fn changes(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         }
         blocks.push(Block::Table(table));
     }
-    if let Some(table) = risky_cis_table(inputs, 10) {
-        blocks.push(Block::Paragraph("CIs with the most incidents after patches:".into()));
+    if let Some(table) = risk_table(inputs, &family, 10) {
+        blocks.push(Block::Paragraph(format!(
+            "Riskiest CIs to patch: each CI with at least {} patches in {}, its incident rate in the {window} h after them against its own rate in the 90 days before them, outside any post-patch window. Rate ratio with its {:.0}% interval (log method); exact conditional Poisson rate test. The patch family, corrected together by Benjamini–Hochberg, holds {}; q < {} is significant.",
+            inputs.current.parameters.risk_min_patches,
+            month_name(inputs.period),
+            levels.confidence * 100.0,
+            family_members(&family),
+            levels.fdr,
+        )));
         blocks.push(Block::Table(table));
     }
     section("changes", "Change and patch", blocks)
 }
 
-pub(crate) fn risky_cis_table(inputs: &Inputs, limit: usize) -> Option<Table> {
-    let kpi = find(inputs.current, "post_patch_incidents_by_ci")?;
-    let mut table =
-        Table::new(&[("CI", false), ("patches", true), ("failed patches", true), ("incidents after patches", true), ("after failed patches", true)]);
+/// The family's tests in words: "the lift's test and 3 CIs' rate tests".
+fn family_members(family: &PatchFamily) -> String {
+    let cis = family.q.keys().filter(|t| matches!(t, PatchTest::Ci(_))).count();
+    let lift = family.q.contains_key(&PatchTest::Lift);
+    match (lift, cis) {
+        (_, 0) if lift => "the lift's test alone".into(),
+        (_, 0) => "no test".into(),
+        (true, 1) => "the lift's test and one CI's rate test".into(),
+        (true, n) => format!("the lift's test and {n} CIs' rate tests"),
+        (false, 1) => "one CI's rate test".into(),
+        (false, n) => format!("{n} CIs' rate tests"),
+    }
+}
+
+/// The CIs riskiest to patch, at most `limit`, most convincingly risky first (by the lower end of
+/// the rate ratio's interval), with each CI's q in the patch family.
+pub(crate) fn risk_table(inputs: &Inputs, family: &PatchFamily, limit: usize) -> Option<Table> {
+    let kpi = find(inputs.current, "patch_risk_by_ci")?;
+    let confidence = inputs.current.parameters.confidence;
+    let mut table = Table::new(&[
+        ("CI", false),
+        ("patches (failed)", true),
+        ("incidents after patches", true),
+        ("baseline incidents", true),
+        ("rate ratio", true),
+        ("test", false),
+    ]);
+    let per_day = |count: &str, rate: &str, row: &serde_json::Map<String, serde_json::Value>| {
+        format!("{} ({}/day)", text(row, count), num(row, rate).map(|r| format!("{r:.2}")).unwrap_or_else(|| "—".into()))
+    };
     for row in kpi.rows.iter().take(limit) {
+        let patches = num(row, "patches").unwrap_or(0.0);
+        let ci = text(row, "ci");
+        let test = PatchTest::Ci(ci.clone());
+        let ratio = match (num(row, "rate_ratio"), num(row, "ratio_low").zip(num(row, "ratio_high"))) {
+            (Some(r), Some((low, high))) => format!("{r:.2}× ({:.0}% CI {low:.2}–{high:.2})", confidence * 100.0),
+            (None, Some((low, high))) => format!("no baseline incident ({:.0}% CI {low:.2}–{high:.2})", confidence * 100.0),
+            (Some(r), None) => format!("{r:.2}×"),
+            (None, None) => "—".into(),
+        };
+        let tested = match (num(row, "p_value"), family.q_of(&test)) {
+            (Some(p), Some(q)) => {
+                let significant = family.significant(&test);
+                let worse = num(row, "ratio_low").is_some_and(|low| low > 1.0);
+                let tone = if significant && worse { Tone::Bad } else { Tone::Plain };
+                Cell::toned(format!("{} {}, {}", format_p(p), format_q(q), if significant { "significant" } else { "not significant" }), tone)
+            }
+            _ => Cell::plain("no incidents: no test"),
+        };
         table.rows.push(vec![
-            Cell::plain(text(row, "ci")),
-            Cell::plain(text(row, "patches")),
-            Cell::plain(text(row, "failed_patches")),
-            Cell::plain(text(row, "post_patch_incidents")),
-            Cell::plain(text(row, "after_failed_patches")),
+            Cell::plain(ci),
+            Cell::plain(format!("{} ({}){}", text(row, "patches"), text(row, "failed_patches"), if low_n(patches, inputs.min_n) { ", low n" } else { "" })),
+            Cell::plain(per_day("post_patch_incidents", "post_patch_rate", row)),
+            Cell::plain(per_day("baseline_incidents", "baseline_rate", row)),
+            Cell::plain(ratio),
+            tested,
         ]);
     }
     if kpi.rows.is_empty() {
-        table.note = Some("No incident followed a patch on its CI in this period.".into());
+        table.note = Some(format!(
+            "No CI had {} or more patches in this period; give --risk-min-patches to test CIs with fewer.",
+            inputs.current.parameters.risk_min_patches
+        ));
+    } else if kpi.rows.len() > limit {
+        table.note = Some(format!("{} of {} tested CIs shown; kpis.csv holds them all.", limit, kpi.rows.len()));
     }
     Some(table)
 }

@@ -9,7 +9,8 @@ use crate::report::format::{change_text, format_n_marked, format_p, format_q, fo
 pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
     let (origin, evaluated) = inputs.improvements?;
     let mut blocks = vec![Block::Paragraph(format!(
-        "Initiatives from {origin}. For each, the months before its go-live are compared with the months after it (never past the cut-off), with the tests of the benchmark table; Benjamini–Hochberg corrects over every expected move in the register, and only q < 0.05 counts as evidence."
+        "Initiatives from {origin}. For each, the months before its go-live are compared with the months after it (never past the cut-off), with the tests of the benchmark table; the register's expected moves, stated before the data, are one family for Benjamini–Hochberg, and only q < {} (the false discovery rate) counts as evidence.",
+        inputs.current.parameters.fdr
     ))];
     for e in evaluated {
         let i = &e.initiative;

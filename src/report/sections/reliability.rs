@@ -40,7 +40,7 @@ pub(crate) fn reliability(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
             format!("The ten {noun} with the lowest availability that had at least one failure; bars start at the axis minimum, not 0."),
         ));
         charts.push(chart);
-        let mut table = Table::new(&[(scope, false), ("failures", true), ("downtime", true), ("MTBF", true), ("MTTR", true), ("availability", true)]);
+        let mut table = Table::new(&[(scope, false), ("failures", true), ("downtime", true), ("MTBF", true), ("mean outage", true), ("availability", true)]);
         for row in &rows {
             let target = target_of(inputs, kpi, "availability", row);
             let availability = num(row, "availability");
@@ -54,7 +54,7 @@ pub(crate) fn reliability(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
                 Cell::plain(text(row, "failures")),
                 Cell::plain(format_value(num(row, "downtime_hours"), Scale::Hours)),
                 Cell::plain(format_value(num(row, "mtbf_hours"), Scale::Hours)),
-                Cell::plain(format_value(num(row, "mttr_hours"), Scale::Hours)),
+                Cell::plain(format_value(num(row, "mean_outage_hours"), Scale::Hours)),
                 Cell::toned(format_value(availability, Scale::Percent), tone),
             ]);
         }

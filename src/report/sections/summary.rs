@@ -8,11 +8,12 @@ use serde_json::{Map, Value};
 
 use super::{Inputs, MIN_N_FOR_HIGHLIGHT, find, overall, priority_label, section, text};
 use crate::evidence::comparison::{self as compare, Comparison, Direction, number as num};
+use crate::evidence::patch_family::PatchFamily;
 use crate::kpi::catalog::Headline;
 use crate::kpi::document::KpiValues;
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::{Scale, change_text, format_n, format_p, format_q, format_value, measure_label, month_name, scale, thousands};
-use crate::report::sections::changes::risky_cis_table;
+use crate::report::sections::changes::risk_table;
 use crate::report::sections::problems::candidates_table;
 
 pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
@@ -38,7 +39,7 @@ pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
         .filter(|c| {
             let Some(prev) = &c.previous else { return false };
             prev.relative.is_some()
-                && prev.significant()
+                && prev.significant
                 && matches!(prev.direction, Some(Direction::Better | Direction::Worse))
                 && c.n.is_none_or(|n| n >= MIN_N_FOR_HIGHLIGHT)
                 && prev.n.is_none_or(|n| n >= MIN_N_FOR_HIGHLIGHT)
@@ -82,7 +83,7 @@ pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
         blocks.push(Block::Paragraph(format!(
             "{title} on the previous month: the largest relative changes that stay significant after correcting for the {} tests made (Benjamini–Hochberg, q < {}), in rows with n ≥ {MIN_N_FOR_HIGHLIGHT}, one per KPI:",
             tests_made,
-            compare::ALPHA
+            inputs.current.parameters.fdr
         )));
         blocks.push(Block::Bullets(if list.is_empty() { vec!["None significant.".into()] } else { list.iter().take(3).map(|c| describe(c)).collect() }));
     }
@@ -114,8 +115,9 @@ pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
         blocks.push(Block::Paragraph("Top problem candidates:".into()));
         blocks.push(Block::Table(table));
     }
-    if let Some(table) = risky_cis_table(inputs, 3) {
-        blocks.push(Block::Paragraph("Riskiest CIs to patch (most incidents after patches):".into()));
+    // Only when some CI was tested: the section says why none was.
+    if let Some(table) = risk_table(inputs, &PatchFamily::of(inputs.current), 3).filter(|t| !t.rows.is_empty()) {
+        blocks.push(Block::Paragraph("Riskiest CIs to patch (post-patch incident rate against the CI's own baseline):".into()));
         blocks.push(Block::Table(table));
     }
     section("summary", "Executive summary", blocks)
@@ -203,7 +205,7 @@ fn compared_cells(inputs: &Inputs, kpi: &KpiValues, measure: &str, variant: &str
             }
         };
         let s = scale(&c.unit, &c.measure);
-        let change = c.previous.as_ref().and_then(|prev| change_text(prev, s).map(|t| format!("{t}{}", if prev.significant() { "*" } else { "" })));
+        let change = c.previous.as_ref().and_then(|prev| change_text(prev, s).map(|t| format!("{t}{}", if prev.significant { "*" } else { "" })));
         let (mark, tone) = match &c.target {
             Some(t) if t.met => ("\u{a0}✓", Tone::Good),
             Some(_) => ("\u{a0}✗", Tone::Bad),

@@ -1,4 +1,5 @@
-//! The distributions behind the tests' p-values: the two-sided binomial tail (for the exact
+//! The distributions behind the tests' p-values and intervals, below every layer that tests (the SQL
+//! functions as well as `evidence`): the two-sided binomial tail (for the exact
 //! Poisson rate test), the standard normal upper tail, chi-square with one degree of freedom, and
 //! Student's t (through the regularised incomplete beta function).
 
@@ -8,6 +9,21 @@ use std::f64::consts::{FRAC_1_SQRT_2, TAU};
 const LIKELIHOOD_TOLERANCE: f64 = 1e-7;
 /// A tail walk stops once a term adds less than this to its running sum: below f64 resolution.
 const NEGLIGIBLE_TERM: f64 = 1e-17;
+
+/// Two-sided exact conditional test that Poisson counts `c1` over exposure `t1` and `c2` over
+/// `t2` share one rate: given n = c1 + c2, c1 ~ Binomial(n, t1/(t1+t2)), and the p-value sums the
+/// outcomes no more likely than the observed one (`scipy.stats.binomtest` two-sided convention,
+/// relative tolerance 1e-7). None when both counts are 0 or an exposure is not positive and finite.
+pub fn poisson_rate_p(c1: u64, t1: f64, c2: u64, t2: f64) -> Option<f64> {
+    let valid_exposure = |t: f64| t.is_finite() && t > 0.0;
+    if (c1 == 0 && c2 == 0) || !valid_exposure(t1) || !valid_exposure(t2) {
+        return None;
+    }
+    let n = c1.checked_add(c2)?;
+    // Each share from its own ratio, so a tiny share keeps full relative precision.
+    let (p, q) = (1.0 / (1.0 + t2 / t1), 1.0 / (1.0 + t1 / t2));
+    Some(binomial_two_sided(c1, n, p, q))
+}
 
 /// Two-sided binomial p-value of `k` in `n` trials with success probability `p` (`q` = 1 - p).
 pub fn binomial_two_sided(k: u64, n: u64, p: f64, q: f64) -> f64 {
