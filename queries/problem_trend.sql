@@ -6,17 +6,23 @@
 -- measures: incidents (neutral), problems_open_at_month_end
 -- n: incidents
 -- significance: incidents = poisson(incidents)
--- window: whole
--- headline: pct_with_problem = Incidents with a problem; problem_growth_vs_first_month = Problems opened, growth
+-- headline: pct_with_problem = Incidents with a problem; problem_growth_vs_base = Problems opened, growth
 -- definition: Per calendar month (reporting time zone): incidents is the number of incidents opened in
 --   the month, and incidents_with_problem those of them with a problem_id; pct_with_problem is 100 ×
 --   incidents_with_problem / incidents (null when incidents = 0). problems_opened counts problems whose
 --   opened_at is in the month; problems_resolved those whose resolved_at is in the month;
---   problems_open_at_month_end those opened before the month's end (or the cut-off, for the month that
---   holds it) and neither resolved nor closed by then. problem_growth_vs_first_month is 100 ×
---   (problems_opened − problems opened in the period's first month) / problems opened in the first month,
---   null when the first month had none. Only timestamps at or before the cut-off count. incidents is
---   workload, so its direction is neutral; fewer problems open at month end is better.
+--   problems_left_queue those that left the queue in the month: at resolved_at, or at closed_at when
+--   there is none, as problems_open_at_month_end counts them; queue_rate is problems_left_queue /
+--   problems_opened (null when none opened): above 1 the queue shrinks.
+--   problems_open_at_month_end counts those opened before the month's end (or the cut-off, for the
+--   month that holds it) and neither resolved nor closed by then; open_age_mean_days and
+--   open_age_p50_days are the mean and median of their ages then, in days (null when none is open).
+--   problem_growth_vs_base is 100 × (problems_opened − base_opened) / base_opened, where base_opened
+--   counts the problems opened in the base month (problem_base_month, shown as base_month): by
+--   default the first calendar month that starts at or after the data's first incident, so a month's
+--   value does not depend on the window; null when the base month had none. Only timestamps at or
+--   before the cut-off count. incidents is workload, so its direction is neutral; fewer problems open
+--   at month end is better.
 WITH cuts AS (
     SELECT m.month, m.month_start, CASE WHEN m.month_end > p.as_of THEN p.as_of ELSE m.month_end END AS cut
     FROM months m CROSS JOIN params p
@@ -41,12 +47,26 @@ resolved AS (
     WHERE pr.resolved_at >= p.period_start AND pr.resolved_at < p.period_end AND pr.resolved_at <= p.as_of
     GROUP BY 1
 ),
+left_queue AS (
+    SELECT report_month(coalesce(pr.resolved_at, pr.closed_at)) AS month, count(*) AS problems_left_queue
+    FROM problems pr CROSS JOIN params p
+    WHERE coalesce(pr.resolved_at, pr.closed_at) >= p.period_start AND coalesce(pr.resolved_at, pr.closed_at) < p.period_end
+      AND coalesce(pr.resolved_at, pr.closed_at) <= p.as_of
+    GROUP BY 1
+),
 open_at_end AS (
-    SELECT c.month, count(pr.id) AS problems_open_at_month_end
+    SELECT c.month, count(pr.id) AS problems_open_at_month_end,
+           avg((extract(epoch FROM c.cut) - extract(epoch FROM pr.opened_at)) / 86400.0) AS open_age_mean_days,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY (extract(epoch FROM c.cut) - extract(epoch FROM pr.opened_at)) / 86400.0) AS open_age_p50_days
     FROM cuts c LEFT JOIN problems pr
       ON pr.opened_at < c.cut AND coalesce(pr.resolved_at, pr.closed_at) IS NULL
       OR pr.opened_at < c.cut AND coalesce(pr.resolved_at, pr.closed_at) >= c.cut
     GROUP BY c.month
+),
+base AS (
+    SELECT count(*) AS base_opened
+    FROM problems pr CROSS JOIN params p
+    WHERE pr.opened_at >= p.problem_base_start AND pr.opened_at < p.problem_base_end AND pr.opened_at <= p.as_of
 ),
 monthly AS (
     SELECT m.month,
@@ -54,17 +74,21 @@ monthly AS (
            coalesce(inc.incidents_with_problem, 0) AS incidents_with_problem,
            coalesce(o.problems_opened, 0) AS problems_opened,
            coalesce(r.problems_resolved, 0) AS problems_resolved,
-           e.problems_open_at_month_end
+           coalesce(lq.problems_left_queue, 0) AS problems_left_queue,
+           e.problems_open_at_month_end, e.open_age_mean_days, e.open_age_p50_days
     FROM months m
     LEFT JOIN inc ON inc.month = m.month
     LEFT JOIN opened o ON o.month = m.month
     LEFT JOIN resolved r ON r.month = m.month
+    LEFT JOIN left_queue lq ON lq.month = m.month
     LEFT JOIN open_at_end e ON e.month = m.month
 )
 SELECT month, incidents, incidents_with_problem,
        100.0 * incidents_with_problem / nullif(incidents, 0) AS pct_with_problem,
-       problems_opened, problems_resolved, problems_open_at_month_end,
-       100.0 * (problems_opened - first_value(problems_opened) OVER (ORDER BY month))
-             / nullif(first_value(problems_opened) OVER (ORDER BY month), 0) AS problem_growth_vs_first_month
-FROM monthly
+       problems_opened, problems_resolved, problems_left_queue,
+       CAST(problems_left_queue AS DOUBLE) / nullif(problems_opened, 0) AS queue_rate,
+       problems_open_at_month_end, open_age_mean_days, open_age_p50_days,
+       p.problem_base_month AS base_month, b.base_opened,
+       100.0 * (problems_opened - b.base_opened) / nullif(b.base_opened, 0) AS problem_growth_vs_base
+FROM monthly CROSS JOIN base b CROSS JOIN params p
 ORDER BY month

@@ -28,3 +28,35 @@ fn newest_version_wins_and_counts_reconcile() {
     assert_eq!(states, ["New", "Resolved"]);
     assert!(batch.column_by_name("resolved_at").unwrap().is_valid(1));
 }
+
+/// See: issue 30. In a ServiceNow audit export, a ticket's opened_at can be edited after its first
+/// audit row, so the acknowledgement derived from that row (the creation, already Active) lies
+/// before opened_at. INC1: opened_at 10:00, first row 09:00 Active, resolved 12:00: acknowledged_at
+/// is clamped to 10:00 and counted, not a negative duration that costs the ticket. INC2: resolved_at
+/// as the source writes it (07:00) is before opened_at (08:00): a value read from the source stays a
+/// reject. Each ticket's two rows fold into one, so read 4 = loaded 1 (INC1) + merged 2 + rejected 1
+/// (INC2).
+#[test]
+fn a_derived_milestone_before_opened_at_is_clamped_not_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("incident_audit.csv");
+    std::fs::write(
+        &csv,
+        "number,incident_state,sys_mod_count,opened_at,sys_updated_at,priority,resolved_at\n\
+         INC1,Active,0,2026-10-01 10:00:00,2026-10-01 09:00:00,3 - Moderate,\n\
+         INC1,Resolved,1,2026-10-01 10:00:00,2026-10-01 12:00:00,3 - Moderate,2026-10-01 12:00:00\n\
+         INC2,New,0,2026-10-02 08:00:00,2026-10-02 08:00:00,3 - Moderate,\n\
+         INC2,Resolved,1,2026-10-02 08:00:00,2026-10-02 09:00:00,3 - Moderate,2026-10-02 07:00:00\n",
+    )
+    .unwrap();
+    let (sink, summary) = load(&[csv], "servicenow", None).unwrap();
+    let t = summary.total();
+    assert_eq!((t.read, t.loaded, t.merged, t.rejected), (4, 1, 2, 1), "{summary:?}");
+    assert_eq!(summary.rejects_by_reason.get("negative_duration"), Some(&1));
+    assert_eq!(summary.clamped.get("incidents.acknowledged_at"), Some(&1));
+    let batch = table(&sink, Table::Incidents);
+    let column = |name: &str| batch.column_by_name(name).unwrap().as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>().value(0);
+    assert_eq!(column("acknowledged_at"), column("opened_at"), "clamped to opened_at");
+    let json = serde_json::to_value(&summary).unwrap();
+    assert_eq!(json["clamped"]["incidents.acknowledged_at"], 1, "summary.json carries the count");
+}

@@ -55,7 +55,9 @@ SHAPES = {
     "mtbf": Shape(("scope", "key"), ("failures",), ("observation_hours", "downtime_hours", "mtbf_hours", "mean_outage_hours",
                                                     "availability", "mean_gap_hours")),
     "problem_trend": Shape(("month",), ("incidents", "incidents_with_problem", "problems_opened", "problems_resolved",
-                                        "problems_open_at_month_end"), ("pct_with_problem", "problem_growth_vs_first_month")),
+                                        "problems_left_queue", "problems_open_at_month_end", "base_opened"),
+                           ("pct_with_problem", "queue_rate", "open_age_mean_days", "open_age_p50_days",
+                            "problem_growth_vs_base")),
     "patch_incident_correlation": Shape(("outcome_group",), ("patches", "followed_by_incident", "caused_by_link"),
                                         ("rate", "lift", "lift_low", "lift_high", "p_value")),
 }
@@ -212,27 +214,46 @@ resolved AS (
     SELECT date_trunc('month', resolved_at) AS month_start, count(*) AS problems_resolved
     FROM pr CROSS JOIN params p WHERE resolved_at >= p.period_start AND resolved_at < p.period_end GROUP BY 1
 ),
+left_queue AS (
+    SELECT date_trunc('month', coalesce(resolved_at, closed_at)) AS month_start, count(*) AS problems_left_queue
+    FROM pr CROSS JOIN params p
+    WHERE coalesce(resolved_at, closed_at) >= p.period_start AND coalesce(resolved_at, closed_at) < p.period_end GROUP BY 1
+),
 open_at_end AS (
-    SELECT c.month, count(pr.opened_at) AS problems_open_at_month_end
+    SELECT c.month, count(pr.opened_at) AS problems_open_at_month_end,
+           avg(epoch(c.cut) - epoch(pr.opened_at)) / 86400.0 AS open_age_mean_days,
+           median(epoch(c.cut) - epoch(pr.opened_at)) / 86400.0 AS open_age_p50_days
     FROM cuts c LEFT JOIN pr ON pr.opened_at < c.cut
         AND (coalesce(pr.resolved_at, pr.closed_at) IS NULL OR coalesce(pr.resolved_at, pr.closed_at) >= c.cut)
     GROUP BY c.month
 ),
+-- The base month: the first that starts at or after the first incident.
+first_month AS (
+    SELECT CASE WHEN date_trunc('month', t) = t THEN date_trunc('month', t) ELSE date_trunc('month', t) + INTERVAL 1 MONTH END AS bs
+    FROM (SELECT min(i.opened_at) AS t FROM incidents i CROSS JOIN params p WHERE i.opened_at <= p.as_of)
+),
+base AS (
+    SELECT count(pr.opened_at) AS base_opened
+    FROM first_month b LEFT JOIN pr ON pr.opened_at >= b.bs AND pr.opened_at < b.bs + INTERVAL 1 MONTH
+),
 monthly AS (
     SELECT m.month, coalesce(inc.incidents, 0) AS incidents, coalesce(inc.incidents_with_problem, 0) AS incidents_with_problem,
            coalesce(o.problems_opened, 0) AS problems_opened, coalesce(r.problems_resolved, 0) AS problems_resolved,
-           e.problems_open_at_month_end
+           coalesce(lq.problems_left_queue, 0) AS problems_left_queue,
+           e.problems_open_at_month_end, e.open_age_mean_days, e.open_age_p50_days
     FROM months m
     LEFT JOIN inc ON inc.month_start = m.month_start
     LEFT JOIN opened o ON o.month_start = m.month_start
     LEFT JOIN resolved r ON r.month_start = m.month_start
+    LEFT JOIN left_queue lq ON lq.month_start = m.month_start
     LEFT JOIN open_at_end e ON e.month = m.month
 )
 SELECT month, incidents, incidents_with_problem, 100.0 * incidents_with_problem / nullif(incidents, 0) AS pct_with_problem,
-       problems_opened, problems_resolved, problems_open_at_month_end,
-       100.0 * (problems_opened - first_value(problems_opened) OVER (ORDER BY month))
-             / nullif(first_value(problems_opened) OVER (ORDER BY month), 0) AS problem_growth_vs_first_month
-FROM monthly
+       problems_opened, problems_resolved, problems_left_queue,
+       problems_left_queue / nullif(problems_opened, 0) AS queue_rate,
+       problems_open_at_month_end, open_age_mean_days, open_age_p50_days, base_opened,
+       100.0 * (problems_opened - base_opened) / nullif(base_opened, 0) AS problem_growth_vs_base
+FROM monthly CROSS JOIN base
 """
 
 # Counts per outcome group; patch_rows() turns them into rates, lift and p_value for both engines.
@@ -395,20 +416,36 @@ def polars_problem_trend(scan, w):
         "opened_at", *(pl.when(pl.col(c) <= w.as_of).then(pl.col(c)).alias(c) for c in ("resolved_at", "closed_at")))
     opened = by_month(problems, "opened_at", problems_opened=pl.len())
     resolved = by_month(problems, "resolved_at", problems_resolved=pl.len())
+    left_queue = by_month(problems.with_columns(left=pl.coalesce("resolved_at", "closed_at")), "left", problems_left_queue=pl.len())
+    # The base month: the first that starts at or after the first incident.
+    first = incidents.select(pl.col("opened_at").min())
+    base_start = first.select(pl.when(pl.col("opened_at").dt.truncate("1mo") == pl.col("opened_at"))
+                              .then(pl.col("opened_at").dt.truncate("1mo"))
+                              .otherwise(pl.col("opened_at").dt.truncate("1mo").dt.offset_by("1mo")).alias("bs"))
+    base = (problems.join(base_start, how="cross")
+            .filter(pl.col("opened_at") >= pl.col("bs"), pl.col("opened_at") < pl.col("bs").dt.offset_by("1mo"))
+            .select(base_opened=pl.len()))
     cuts = pl.LazyFrame({"month": [m for m, _, _ in w.months], "cut": [min(end, w.as_of) for _, _, end in w.months]},
                         schema={"month": pl.String, "cut": pl.Datetime("us", "UTC")})
     end = pl.coalesce("resolved_at", "closed_at")
+    age_days = (pl.col("cut") - pl.col("opened_at")).dt.total_microseconds() / 86_400e6
     open_at_end = (cuts.join(problems.select("opened_at", end=end), how="cross")
                    .filter(pl.col("opened_at") < pl.col("cut"), pl.col("end").is_null() | (pl.col("end") >= pl.col("cut")))
-                   .group_by("month").agg(problems_open_at_month_end=pl.len()))
+                   .group_by("month").agg(problems_open_at_month_end=pl.len(), open_age_mean_days=age_days.mean(),
+                                          open_age_p50_days=age_days.median()))
     monthly = cuts.select("month")
-    for part in (inc, opened, resolved, open_at_end):
+    for part in (inc, opened, resolved, left_queue, open_at_end):
         monthly = monthly.join(part, on="month", how="left")
-    first, counts = pl.col("problems_opened").first(), list(SHAPES["problem_trend"].ints)
-    # Counts as Int64: pl.len() is unsigned, and the growth subtracts them.
-    return (monthly.with_columns(pl.col(counts).fill_null(0).cast(pl.Int64)).sort("month").with_columns(
+    monthly = monthly.join(base, how="cross")
+    counts = [c for c in SHAPES["problem_trend"].ints if c != "problems_open_at_month_end"]
+    base_n = pl.col("base_opened")
+    # Counts as Int64: pl.len() is unsigned, and the growth subtracts them. A month with no open
+    # problem has a count of 0 and no age.
+    return (monthly.with_columns(pl.col(counts).fill_null(0).cast(pl.Int64),
+                                 pl.col("problems_open_at_month_end").fill_null(0).cast(pl.Int64)).sort("month").with_columns(
         pct_with_problem=100.0 * pl.col("incidents_with_problem") / pl.when(pl.col("incidents") != 0).then(pl.col("incidents")),
-        problem_growth_vs_first_month=100.0 * (pl.col("problems_opened") - first) / pl.when(first != 0).then(first)))
+        queue_rate=pl.col("problems_left_queue") / pl.when(pl.col("problems_opened") != 0).then(pl.col("problems_opened")),
+        problem_growth_vs_base=100.0 * (pl.col("problems_opened") - base_n) / pl.when(base_n != 0).then(base_n)))
 
 
 def polars_patch(scan, w):
@@ -547,8 +584,9 @@ DESCRIPTIONS = {
             "with mttx's empty month x priority grid",
     "mtbf": "full definition: per CI and service observation span, union of clipped outages (gaps and islands), "
             "failures, mtbf, mttr, availability and mean gap between merged outages",
-    "problem_trend": "full definition: monthly incidents and those with a problem, problems opened, resolved and "
-                     "open at each month's cut, growth against the first month",
+    "problem_trend": "full definition: monthly incidents and those with a problem, problems opened, resolved, "
+                     "leaving the queue and open at each month's cut with their mean and median age, the queue rate, "
+                     "and growth against the base month (the first month starting at or after the first incident)",
     "patch_incident_correlation": "full definition: patches per outcome group, followed by an incident on the CI within "
                                   "the window (ASOF join to the next incident) and caused_by links; rate, lift and Fisher "
                                   "p_value in Python from the engine's two rows of counts",

@@ -143,6 +143,11 @@ pub struct TuningArgs {
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub risk_min_patches: i64,
 
+    /// Problem growth: the month whose problems opened are the base. Default: the first month
+    /// that starts at or after the data's first incident, so no window moves it.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub problem_base_month: Option<crate::time::YearMonth>,
+
     /// The two-sided confidence of every interval (rates, the patch lift, CI rate ratios).
     #[arg(long, default_value_t = 0.95, value_name = "LEVEL")]
     pub confidence: f64,

@@ -1,10 +1,11 @@
 //! Conversion of source rows into canonical rows: column mapping, value maps, null and boolean
-//! tokens, typed parsing, domain checks, timestamp ordering and the `--as-of` cut-off. Every row
-//! comes out either canonical or as a reject with its column, value and reason.
+//! tokens, typed parsing and domain checks, then the timestamps against each other (`ordering`).
+//! Every row comes out either canonical or as a reject with its column, value and reason.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray};
 use datafusion::arrow::compute::{cast, filter};
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -15,8 +16,7 @@ use super::raw::{RawChunk, RejectCode, RowProblem};
 use super::typed::Typed;
 use super::version_key::KeyValue;
 use crate::error::{Error, Result};
-use crate::model::{FieldKind, FieldSpec, Table};
-use crate::time::rfc3339;
+use crate::model::{FieldSpec, Table};
 
 /// Converts the chunks of one file for one table.
 pub struct Converter<'a> {
@@ -25,6 +25,10 @@ pub struct Converter<'a> {
     pub rules: &'a TableRules,
     pub as_of: Option<i64>,
     pub path: &'a Path,
+    /// Milestones derived from a status history rather than read from a column: one earlier
+    /// than `opened_at` (an audit row older than an edited opened_at) is clamped to it, not
+    /// rejected.
+    pub derived: &'a [String],
 }
 
 /// The accepted rows of a chunk in canonical form, and the rejected ones.
@@ -41,10 +45,12 @@ pub struct Converted {
     /// Mapped fields whose column the file does not have (with `missing_columns = "null"`), and the
     /// column names the profile looked for: every row reads them as null.
     pub absent: Vec<(&'static str, Vec<String>)>,
+    /// Derived milestones clamped to `opened_at`, counted per field.
+    pub clamped: BTreeMap<String, u64>,
 }
 
 /// The first problem found in each row of a chunk; later problems of the same row are not kept.
-struct Problems<'c> {
+pub(super) struct Problems<'c> {
     slots: Vec<Option<RowProblem>>,
     rows: &'c [u64],
     lines: &'c [u64],
@@ -57,15 +63,15 @@ impl<'c> Problems<'c> {
         Problems { slots: vec![None; chunk.batch.num_rows()], rows: &chunk.rows, lines: &chunk.lines, ids }
     }
 
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.slots.len()
     }
 
-    fn is_clear(&self, i: usize) -> bool {
+    pub(super) fn is_clear(&self, i: usize) -> bool {
         self.slots[i].is_none()
     }
 
-    fn flag(&mut self, i: usize, column: &str, value: &str, code: RejectCode, reason: String) {
+    pub(super) fn flag(&mut self, i: usize, column: &str, value: &str, code: RejectCode, reason: String) {
         if self.slots[i].is_none() {
             let id = self.ids.as_ref().and_then(|ids| source_id(ids, i));
             self.slots[i] = Some(RowProblem {
@@ -157,6 +163,7 @@ impl<'a> Converter<'a> {
             column_names.push(column);
         }
 
+        let clamped = self.clamp_derived(&mut arrays, &problems);
         self.check_ordering(&mut arrays, &column_names, &mut problems)?;
         let dedup_keys = self.dedup_keys(&chunk, &schema, &mut problems)?;
 
@@ -179,7 +186,7 @@ impl<'a> Converter<'a> {
         let mut rejects: Vec<RowProblem> = problems.slots.into_iter().flatten().collect();
         rejects.extend(chunk.malformed);
         rejects.sort_by_key(|p| p.row);
-        Ok(Converted { batch, rows, lines, dedup_keys, rejects, absent })
+        Ok(Converted { batch, rows, lines, dedup_keys, rejects, absent, clamped })
     }
 
     /// Which source feeds each canonical field. A CSV or Parquet file whose columns do not fit the
@@ -289,61 +296,6 @@ impl<'a> Converter<'a> {
     fn column_error(&self, schema: &Schema, what: String) -> Error {
         let have: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         Error::input(self.path, format!("{what}; the file has columns: {}", have.join(", ")))
-    }
-
-    /// Rejects rows whose timestamps would give a negative duration.
-    /// With a cut-off, a row whose existence timestamp (opened_at, an event's at) lies after it is
-    /// rejected as not yet existing, and its other timestamps after it read as null: each ticket
-    /// as it stood at that instant.
-    fn check_ordering(&self, arrays: &mut [ArrayRef], columns: &[String], problems: &mut Problems) -> Result<()> {
-        let fields = self.table.fields();
-        let ts = |name: &str| -> (usize, &TimestampMicrosecondArray) {
-            let i = fields.iter().position(|f| f.name == name).expect("rules name table fields");
-            (i, arrays[i].as_primitive())
-        };
-        for (earlier, later) in self.table.ordering_rules() {
-            let (_, a) = ts(earlier);
-            let (li, b) = ts(later);
-            for row in 0..problems.len() {
-                if problems.is_clear(row) && a.is_valid(row) && b.is_valid(row) && b.value(row) < a.value(row) {
-                    let (at, before) = (rfc3339(b.value(row)), rfc3339(a.value(row)));
-                    let reason = format!("{later} ({at}) is before {earlier} ({before}): that would be a negative duration");
-                    problems.flag(row, &columns[li], &at, RejectCode::NegativeDuration, reason);
-                }
-            }
-        }
-        let Some(as_of) = self.as_of else { return Ok(()) };
-        let existence = self.table.existence_field();
-        for (i, spec) in fields.iter().enumerate() {
-            if spec.kind != FieldKind::Timestamp || !spec.happened {
-                continue;
-            }
-            let values: &TimestampMicrosecondArray = arrays[i].as_primitive();
-            let late: Vec<usize> = (0..problems.len()).filter(|&row| problems.is_clear(row) && values.is_valid(row) && values.value(row) > as_of).collect();
-            if late.is_empty() {
-                continue;
-            }
-            if existence == Some(spec.name) {
-                for row in late {
-                    let at = rfc3339(values.value(row));
-                    let reason = format!(
-                        "{} ({at}) is after --as-of ({}): the {} did not exist yet at the reporting cut-off",
-                        spec.name,
-                        rfc3339(as_of),
-                        self.table.singular()
-                    );
-                    problems.flag(row, &columns[i], &at, RejectCode::AfterAsOf, reason);
-                }
-            } else {
-                // The ticket as it stood at the cut-off: what happened after it has not happened yet.
-                let mut mask = vec![false; values.len()];
-                for row in late {
-                    mask[row] = true;
-                }
-                arrays[i] = datafusion::arrow::compute::nullif(&arrays[i], &BooleanArray::from(mask))?;
-            }
-        }
-        Ok(())
     }
 
     fn dedup_keys(&self, chunk: &RawChunk, schema: &Schema, problems: &mut Problems) -> Result<Option<Vec<Vec<KeyValue>>>> {

@@ -9,6 +9,7 @@ pub mod eventlog;
 pub mod fields;
 pub mod ids;
 pub mod json;
+mod ordering;
 pub mod parquet;
 pub mod profile;
 pub mod raw;
@@ -92,7 +93,7 @@ pub fn load_with_history(
         let table_profile = profile.table(table).expect("discover only assigns profiled tables");
         let mut loader = TableLoader::new(table, table_profile, &rules, options, prior, &mut summary, &mut *tables, &mut *rejects);
         for (index, file) in mine {
-            let converter = Converter { table, table_profile, rules: &rules, as_of: options.as_of, path: &file.path };
+            let converter = Converter { table, table_profile, rules: &rules, as_of: options.as_of, path: &file.path, derived: &[] };
             read_alongside(file, &rules, |chunk| loader.chunk(index, &file.path, &converter, chunk))?;
             loader.drain(index, &file.path, &converter)?;
             progress.advance_by(std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0));
@@ -163,7 +164,8 @@ pub fn rederive(profile: &Profile, table: Table, history: Vec<RecordBatch>, as_o
     }
     let derived = eventlog::derive(&extractor, events)?;
     let as_tickets = tickets_profile(table_profile);
-    let converter = Converter { table, table_profile: &as_tickets, rules: &rules, as_of, path: origin };
+    let derived_milestones = log.derived_milestones();
+    let converter = Converter { table, table_profile: &as_tickets, rules: &rules, as_of, path: origin, derived: &derived_milestones };
     let mut tickets = Vec::new();
     let mut accepted = std::collections::HashSet::new();
     for batch in derived.tickets {

@@ -33,6 +33,10 @@ pub struct LoadSummary {
     pub skipped: Vec<Skipped>,
     /// `events` rows derived from status histories (changes of status), beyond any loaded.
     pub derived_events: u64,
+    /// Milestones derived from a status history that fell before the ticket's opened_at and were
+    /// clamped to it, by `table.field`; the tickets are loaded, not rejected.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub clamped: BTreeMap<String, u64>,
     /// Pause states declared by event-log profiles; the KPI run adds them to the SLA policy's.
     pub pause_states: Vec<String>,
     /// Mapped columns a file does not have, read as null for all its rows (profiles with
@@ -121,6 +125,7 @@ impl LoadSummary {
             rejects_by_reason: BTreeMap::new(),
             skipped,
             derived_events: 0,
+            clamped: BTreeMap::new(),
             absent_columns: Vec::new(),
             pause_states: profile.tables.values().filter_map(|t| t.eventlog.as_ref()).flat_map(|log| log.pause_states.iter().cloned()).collect(),
         }

@@ -331,6 +331,7 @@ impl TableLoader<'_> {
         all.extend(fresh);
         let derived = eventlog::derive(extractor, all)?;
         let as_tickets = tickets_profile(table_profile);
+        let derived_milestones = table_profile.eventlog.as_ref().map(|log| log.derived_milestones()).unwrap_or_default();
         let mut accepted: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut tickets_per_file: HashMap<usize, u64> = HashMap::new();
         for batch in derived.tickets {
@@ -357,8 +358,11 @@ impl TableLoader<'_> {
                 let batch = datafusion::arrow::compute::take_record_batch(&tickets, &datafusion::arrow::array::UInt32Array::from(indices))?;
                 *tickets_per_file.entry(file).or_default() += batch.num_rows() as u64;
                 let chunk = RawChunk { batch, rows, lines: Vec::new(), malformed: Vec::new(), complete_schema: true };
-                let converter = Converter { table: self.table, table_profile: &as_tickets, rules, as_of, path: paths[file] };
+                let converter = Converter { table: self.table, table_profile: &as_tickets, rules, as_of, path: paths[file], derived: &derived_milestones };
                 let converted = converter.convert(chunk)?;
+                for (field, n) in &converted.clamped {
+                    *self.summary.clamped.entry(format!("{}.{field}", self.table)).or_default() += n;
+                }
                 self.reject_all(file, paths[file], &converted.rejects)?;
                 self.summary.files[file].loaded += converted.batch.num_rows() as u64;
                 let ids = converted.batch.column(0).as_string::<i32>();

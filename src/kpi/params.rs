@@ -52,6 +52,9 @@ pub struct Tuning {
     pub candidate_window_days: i64,
     /// Riskiest CIs to patch: a CI is tested with at least this many patches in the period.
     pub risk_min_patches: i64,
+    /// Problem growth is measured against the problems opened in this month; None: the first
+    /// month that starts at or after the data's first incident.
+    pub problem_base_month: Option<YearMonth>,
     /// The two-sided confidence of every interval (rates, the patch lift, the CI rate ratios).
     pub confidence: f64,
     /// The false discovery rate of every Benjamini–Hochberg family: a test is significant when its
@@ -67,6 +70,7 @@ impl Default for Tuning {
             candidate_min_incidents: 3,
             candidate_window_days: 30,
             risk_min_patches: 5,
+            problem_base_month: None,
             confidence: 0.95,
             fdr: 0.05,
         }
@@ -119,6 +123,8 @@ pub struct KpiParams {
     pub tuning: Tuning,
     /// `--by`: the incident field the KPIs that can be cut are cut by.
     pub by: Option<Breakdown>,
+    /// The month problem growth is measured against, whatever the window.
+    pub problem_base: YearMonth,
 }
 
 /// The buckets a window is reported in: `report_month(ts)` gives the label of the bucket that
@@ -178,6 +184,9 @@ impl KpiParams {
             Field::new("candidate_min_incidents", DataType::Int64, false),
             Field::new("candidate_window_days", DataType::Int64, false),
             Field::new("risk_min_patches", DataType::Int64, false),
+            Field::new("problem_base_month", DataType::Utf8, false),
+            Field::new("problem_base_start", timestamp_type(), false),
+            Field::new("problem_base_end", timestamp_type(), false),
             Field::new("confidence", DataType::Float64, false),
             Field::new("z", DataType::Float64, false),
             Field::new("breakdown", DataType::Utf8, true),
@@ -195,6 +204,9 @@ impl KpiParams {
                 int(t.candidate_min_incidents),
                 int(t.candidate_window_days),
                 int(t.risk_min_patches),
+                Arc::new(StringArray::from(vec![self.problem_base.label()])),
+                ts(self.problem_base.start(self.timezone)),
+                ts(self.problem_base.next().start(self.timezone)),
                 Arc::new(Float64Array::from(vec![t.confidence])),
                 Arc::new(Float64Array::from(vec![t.z()])),
                 Arc::new(StringArray::from(vec![self.by.map(|b| b.field())])),
@@ -288,7 +300,14 @@ pub fn resolve_in(extent: &Extent, request: PeriodRequest, as_of: i64, timezone:
             rfc3339(as_of)
         )));
     }
+    // The first month that starts at or after the first incident: the first whole month of data.
+    let problem_base = tuning.problem_base_month.unwrap_or_else(|| match first_incident {
+        Some(t) if YearMonth::of_micros(t, timezone).start(timezone) == t => YearMonth::of_micros(t, timezone),
+        Some(t) => YearMonth::of_micros(t, timezone).next(),
+        None => first,
+    });
     Ok(KpiParams {
+        problem_base,
         first,
         last,
         buckets: Buckets::Months,

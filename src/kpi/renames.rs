@@ -19,6 +19,8 @@ pub const RENAMES: &[Rename] = &[
     // A second "MTTR", meaning the mean outage of a CI's or service's failures, beside mttr's
     // mean over every resolved incident.
     Rename { kpi: "mtbf", old: "mttr_hours", new: "mean_outage_hours", document_version: 3 },
+    // Growth against a fixed base month, no longer against the window's first month.
+    Rename { kpi: "problem_trend", old: "problem_growth_vs_first_month", new: "problem_growth_vs_base", document_version: 3 },
 ];
 
 /// The oldest `kpis.json` version a baseline may have: its names are mapped by `upgrade`.

@@ -181,7 +181,7 @@ mod tests {
         assert_eq!(scale("incidents", "incidents"), Scale::Count);
         assert_eq!(scale("incidents", "p90_reassignments"), Scale::Number);
         assert_eq!(scale("incidents", "pct_with_problem"), Scale::Pct);
-        assert_eq!(scale("incidents", "problem_growth_vs_first_month"), Scale::Pct);
+        assert_eq!(scale("incidents", "problem_growth_vs_base"), Scale::Pct);
         assert_eq!(scale("incidents", "problem_share"), Scale::Percent);
         assert_eq!(format_value(Some(14.2857), Scale::Pct), "14.3%");
     }

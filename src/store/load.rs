@@ -154,6 +154,7 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
         rejects: rejects_path,
         rejects_by_reason: summary.rejects_by_reason.clone(),
         absent_columns: summary.absent_columns.clone(),
+        clamped: summary.clamped.clone(),
     };
     if !record.reconciles() {
         return Err(store_error(store, format!("the load does not reconcile (please report this): {record:?}")));

@@ -108,6 +108,9 @@ pub struct LoadRecord {
     pub rejects_by_reason: BTreeMap<String, u64>,
     /// Mapped columns that a file lacked, read as null.
     pub absent_columns: Vec<crate::ingest::summary::AbsentColumn>,
+    /// Derived milestones clamped to opened_at, by `table.field` (none in a store from before).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clamped: BTreeMap<String, u64>,
 }
 
 impl LoadRecord {

@@ -110,12 +110,16 @@ impl Store {
             rejects_by_reason: Default::default(),
             skipped: Vec::new(),
             derived_events: 0,
+            clamped: Default::default(),
             pause_states: m.pause_states.clone(),
             absent_columns: m.loads.iter().flat_map(|l| l.absent_columns.iter().cloned()).collect(),
         };
         for load in &m.loads {
             for (reason, n) in &load.rejects_by_reason {
                 *summary.rejects_by_reason.entry(reason.clone()).or_default() += n;
+            }
+            for (milestone, n) in &load.clamped {
+                *summary.clamped.entry(milestone.clone()).or_default() += n;
             }
         }
         summary.finish();

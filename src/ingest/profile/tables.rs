@@ -94,6 +94,14 @@ pub struct EventLog {
     pub creation: Option<Creation>,
 }
 
+impl EventLog {
+    /// The fields its milestones derive from the history (not `opened_at`, which they are
+    /// measured from): the ones clamped to `opened_at` when they fall before it.
+    pub fn derived_milestones(&self) -> Vec<String> {
+        self.milestones.keys().filter(|field| *field != "opened_at").cloned().collect()
+    }
+}
+
 /// Which events are a ticket's creation: those whose `column` holds one of `values` (trimmed).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]

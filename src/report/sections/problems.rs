@@ -54,8 +54,11 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
             ("incidents", true),
             ("% linked", true),
             ("problems opened", true),
-            ("growth vs first month", true),
+            ("growth vs base", true),
+            ("left the queue", true),
+            ("queue rate", true),
             ("open at month end", true),
+            ("median age open", true),
         ]);
         for (month, label) in inputs.window.iter().zip(month_labels(inputs)) {
             let Some(row) = kpi.rows.iter().find(|r| text(r, "month") == month.label()) else { continue };
@@ -64,11 +67,20 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
                 Cell::plain(format_value(num(row, "incidents"), Scale::Count)),
                 Cell::plain(num(row, "pct_with_problem").map(|v| format!("{v:.1}%")).unwrap_or_else(|| "—".into())),
                 Cell::plain(format_value(num(row, "problems_opened"), Scale::Count)),
-                Cell::plain(num(row, "problem_growth_vs_first_month").map(|v| format!("{v:+.0}%").replace('-', "−")).unwrap_or_else(|| "—".into())),
+                Cell::plain(num(row, "problem_growth_vs_base").map(|v| format!("{v:+.0}%").replace('-', "−")).unwrap_or_else(|| "—".into())),
+                Cell::plain(format_value(num(row, "problems_left_queue"), Scale::Count)),
+                Cell::plain(num(row, "queue_rate").map(|v| format!("{v:.2}")).unwrap_or_else(|| "—".into())),
                 Cell::plain(format_value(num(row, "problems_open_at_month_end"), Scale::Count)),
+                Cell::plain(num(row, "open_age_p50_days").map(|v| format!("{v:.1} d")).unwrap_or_else(|| "—".into())),
             ]);
         }
-        table.note = Some("Growth compares each month's problems opened with the first month of the trend window.".into());
+        let base = kpi.rows.first().map(|r| (text(r, "base_month"), text(r, "base_opened")));
+        table.note = Some(match base {
+            Some((month, opened)) => format!(
+                "Growth compares each month's problems opened with the {opened} opened in the base month, {month} (the first whole month of data unless --problem-base-month sets it), so a month's figure does not move with the window. Left the queue: resolved or closed in the month; queue rate = left ÷ opened, above 1 the backlog shrinks. Age: days since opened, at month end."
+            ),
+            None => "No months.".into(),
+        });
         blocks.push(Block::Table(table));
     }
     if let Some(kpi) = find(inputs.current, "problem_resolution") {
