@@ -350,3 +350,41 @@ fn every_kpi_reads_its_parameters_as_values() {
         }
     });
 }
+
+/// See: issue 30. First-contact resolution is null, not 0%, when neither a flag nor the policy's
+/// service desk groups can decide any incident: here the policy names "Help Desk", which no
+/// incident has, so each of D1–D4 is decided "not by the desk" (unknown 0), and none resolved by a
+/// desk group leaves the rate null. Without a [first_contact] section no group is named: all four
+/// are unknown, and the rate is null. First-group resolution is given all the same: D1 and D3
+/// (never reassigned or reopened) of D1–D4 = 0.5.
+#[test]
+fn first_contact_resolution_is_not_given_when_nothing_can_decide_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("incidents.csv");
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/tests/first_contact_resolution/service_desk/data/incidents.csv"),
+    )
+    .unwrap();
+    std::fs::write(&data, source.lines().take(5).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let policy_text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/sla.toml")).unwrap();
+    for (name, policy, unknown) in [
+        ("help_desk.toml", policy_text.replace(r#"service_desk_groups = ["Service Desk"]"#, r#"service_desk_groups = ["Help Desk"]"#), 0),
+        ("no_section.toml", policy_text[..policy_text.find("[first_contact]").unwrap()].to_string(), 4),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, policy).unwrap();
+        let output = mttx()
+            .args(["--as-of", AS_OF, "kpi", "--period", "2026-10", "--only", "first_contact_resolution", "-f", "json", "--sla"])
+            .arg(&path)
+            .arg("-i")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let row = row(&doc, "first_contact_resolution", "month=2026-10");
+        assert_eq!(row["fcr_rate"], Value::Null, "{name}: {row:?}");
+        assert_eq!((row["resolved"].as_i64(), row["unknown"].as_i64()), (Some(4), Some(unknown)), "{name}");
+        assert_eq!(row["first_group_rate"].as_f64(), Some(0.5), "{name}");
+    }
+}

@@ -1,5 +1,6 @@
 //! The SLA policy: response and resolution targets per priority, the calendar each clock runs on,
-//! and the states that pause a clock. It reaches SQL as the `sla_targets` and `sla_pause_states`
+//! the states that pause a clock, and who resolves at first contact. It reaches SQL as the
+//! `sla_targets`, `sla_pause_states`, `fcr_service_desk_groups` and `monitoring_contact_types`
 //! tables, and as the calendars inside the business-time functions.
 
 use std::collections::BTreeMap;
@@ -30,6 +31,25 @@ struct PolicyFile {
     calendars: BTreeMap<String, CalendarSpec>,
     /// Keyed by priority, "1" to "5".
     priorities: BTreeMap<String, TargetSpec>,
+    #[serde(default)]
+    first_contact: FirstContactSpec,
+}
+
+/// `[first_contact]`: who resolves at first contact, and which tickets no person contacted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FirstContactSpec {
+    /// Assignment groups of the service desk: an incident they resolved, never reassigned and
+    /// never reopened, was resolved at first contact (where no source flag says).
+    service_desk_groups: Vec<String>,
+    /// Contact types of machine-raised incidents, left out of first-contact resolution.
+    monitoring_contact_types: Vec<String>,
+}
+
+impl Default for FirstContactSpec {
+    fn default() -> Self {
+        FirstContactSpec { service_desk_groups: Vec::new(), monitoring_contact_types: vec!["monitoring".into(), "event".into(), "alert".into()] }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +71,10 @@ pub struct SlaPolicy {
     pub targets: Vec<(i64, f64, f64, String)>,
     /// SHA-256 of the policy's text.
     pub sha256: String,
+    /// `[first_contact] service_desk_groups`, as written.
+    pub service_desk_groups: Vec<String>,
+    /// `[first_contact] monitoring_contact_types`, as written.
+    pub monitoring_contact_types: Vec<String>,
 }
 
 impl SlaPolicy {
@@ -104,11 +128,23 @@ impl SlaPolicy {
         }
         targets.sort_by_key(|t| t.0);
         let sha256 = crate::store::load::sha256_hex(text.as_bytes());
-        Ok(SlaPolicy { origin: origin.into(), description: file.description, pause_states: file.pause_states, calendars, targets, sha256 })
+        let FirstContactSpec { service_desk_groups, monitoring_contact_types } = file.first_contact;
+        Ok(SlaPolicy {
+            origin: origin.into(),
+            description: file.description,
+            pause_states: file.pause_states,
+            calendars,
+            targets,
+            sha256,
+            service_desk_groups,
+            monitoring_contact_types,
+        })
     }
 
-    /// Registers `sla_targets(priority, response_hours, resolution_hours, calendar)` and
-    /// `sla_pause_states(state)`.
+    /// Registers `sla_targets(priority, response_hours, resolution_hours, calendar)`,
+    /// `sla_pause_states(state)`, and for first-contact resolution `fcr_service_desk_groups(group_name)`
+    /// and `monitoring_contact_types(contact_type)`, both trimmed and lower-cased (queries match
+    /// `lower(trim(column))` against them).
     pub fn register(&self, ctx: &SessionContext) -> Result<()> {
         let targets = RecordBatch::try_new(
             Arc::new(Schema::new(vec![
@@ -128,7 +164,15 @@ impl SlaPolicy {
             Arc::new(Schema::new(vec![Field::new("state", DataType::Utf8, false)])),
             vec![Arc::new(StringArray::from_iter_values(self.pause_states.iter()))],
         )?;
-        for (name, batch) in [("sla_targets", targets), ("sla_pause_states", pauses)] {
+        let names = |column: &str, values: &[String]| {
+            let folded: Vec<String> = values.iter().map(|v| v.trim().to_lowercase()).collect();
+            RecordBatch::try_new(Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)])), vec![Arc::new(StringArray::from(folded)) as ArrayRef])
+        };
+        let desk = names("group_name", &self.service_desk_groups)?;
+        let monitoring = names("contact_type", &self.monitoring_contact_types)?;
+        for (name, batch) in
+            [("sla_targets", targets), ("sla_pause_states", pauses), ("fcr_service_desk_groups", desk), ("monitoring_contact_types", monitoring)]
+        {
             ctx.register_table(name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))?;
         }
         Ok(())

@@ -30,8 +30,11 @@ pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
     blocks.push(Block::Paragraph(intro));
     blocks.push(Block::Table(headline_table(inputs)));
     blocks.push(Block::Paragraph(
-        "Each cell: the period's value, its change on the previous month (counts per day, so months of different length compare fairly; * when significant, see the benchmark table), and ✓ or ✗ where a target applies. All is the figure over every incident of the month, not an average of the priorities. Incidents with a problem and the growth of problems opened (against the first month of the trend window) are the month's values.".into(),
+        "Each cell: the period's value, its change on the previous month (counts per day, so months of different length compare fairly; * when significant, see the benchmark table), and ✓ or ✗ where a target applies. All is the figure over every incident of the month, not an average of the priorities. Incidents with a problem and the growth of problems opened (against the base month, see Problem management) are the month's values.".into(),
     ));
+    if let Some(note) = first_contact_note(inputs) {
+        blocks.push(Block::Paragraph(note));
+    }
 
     let movers: Vec<&Comparison> = inputs
         .comparisons
@@ -121,6 +124,41 @@ pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
         blocks.push(Block::Table(table));
     }
     section("summary", "Executive summary", blocks)
+}
+
+/// What first-contact resolution rests on in the period: the source's flag, the service desk
+/// groups of the SLA policy, or nothing (then the figure is not given, and this says how to give it).
+fn first_contact_note(inputs: &Inputs) -> Option<String> {
+    let period = inputs.period.label();
+    let kpi = find(inputs.current, "first_contact_resolution")?;
+    let row = kpi.rows.iter().find(|r| text(r, "month") == period && text(r, "by_group").is_empty())?;
+    let count = |column: &str| num(row, column).unwrap_or(0.0);
+    if count("resolved") == 0.0 {
+        return None;
+    }
+    let monitoring = match count("monitoring") {
+        0.0 => String::new(),
+        n => format!(" {} machine-raised incidents (monitoring contact types) are left out.", thousands(n as i64)),
+    };
+    Some(if num(row, "fcr_rate").is_none() {
+        format!(
+            "First-contact resolution is not given for {}: no first-contact flag is mapped, and no resolved incident belongs to a service desk group of the SLA policy (`[first_contact] service_desk_groups`); first-group resolution, {} of {}, is given beside it.{monitoring}",
+            month_name(inputs.period),
+            thousands(count("resolved_by_first_group") as i64),
+            thousands(count("first_group_measured") as i64),
+        )
+    } else {
+        format!(
+            "First-contact resolution: {} of {} resolved at first contact, {} of them decided by the source's flag and the rest by the service desk rule (resolved by a service desk group, never reassigned or reopened; the desk resolved {}); {} could not be decided and are left out. Resolved by the first group assigned, a different indicator: {} of {}.{monitoring}",
+            thousands(count("first_contact") as i64),
+            thousands(count("measured") as i64),
+            thousands(count("by_flag") as i64),
+            thousands(count("desk_resolved") as i64),
+            thousands(count("unknown") as i64),
+            thousands(count("resolved_by_first_group") as i64),
+            thousands(count("first_group_measured") as i64),
+        )
+    })
 }
 
 /// One row per headline measure (the SQL header's `headline:`), with a short label; a column for
