@@ -7,11 +7,14 @@
 -- n: incidents
 -- significance: caused_share = proportion(caused_by_change, incidents)
 -- headline: caused_share = Incidents caused by changes
+-- settles: 30 days
 -- definition: Of the incidents opened in the month (opened_at in the calendar month, reporting time
 --   zone, at or before the cut-off): incidents counts them, caused_by_change those that name a change
 --   in caused_by_change, and caused_share = caused_by_change / incidents (null when there are none).
 --   majors counts the incidents with major = true, and major_caused_by_change the major ones among
---   those caused by a change. Every month of the period appears.
+--   those caused by a change. Every month of the period appears. A month settles 30 days after it
+--   ends: the link to the causing change is often made in the review after the incident, so until
+--   then its rows are provisional.
 WITH opened AS (
     SELECT report_month(i.opened_at) AS month, i.caused_by_change IS NOT NULL AS caused, coalesce(i.major, false) AS major
     FROM incidents i CROSS JOIN params p

@@ -5,6 +5,7 @@
 -- keys: month
 -- measures: major_incidents, problem_share (higher), mean_hours_to_acknowledge, p50_hours_to_acknowledge, p90_hours_to_acknowledge, mean_hours_to_detect, p50_hours_to_detect, p90_hours_to_detect, mean_hours_to_resolve, p50_hours_to_resolve, p90_hours_to_resolve
 -- n: major_incidents
+-- settles: 30 days
 -- significance: major_incidents = poisson(major_incidents);
 --   problem_share = proportion(with_problem, major_incidents);
 --   mean_hours_to_acknowledge = mean(majors.hours_to_acknowledge); p50_hours_to_acknowledge = quantile(majors.hours_to_acknowledge, 0.5);
@@ -24,7 +25,9 @@
 --   the cut-off (n_resolved); each in hours as mean, p50 and p90 (exact, continuous interpolation;
 --   null when its n is 0). mttx kpi --only major_incident_list lists each one. A major incident
 --   should get a problem record (a root-cause analysis), so a higher problem_share is better; for
---   the count and the times, lower is.
+--   the count and the times, lower is. A month settles 30 days after it ends: the problem record
+--   of a major incident, and the resolution of a long one, often come weeks later, so until then
+--   its rows are provisional.
 WITH majors AS (
     SELECT report_month(i.opened_at) AS month,
            i.problem_id IS NOT NULL AS with_problem,

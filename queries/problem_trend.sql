@@ -7,6 +7,7 @@
 -- n: incidents
 -- significance: incidents = poisson(incidents)
 -- headline: pct_with_problem = Incidents with a problem; problem_growth_vs_base = Problems opened, growth
+-- settles: 30 days
 -- definition: Per calendar month (reporting time zone): incidents is the number of incidents opened in
 --   the month, and incidents_with_problem those of them with a problem_id; pct_with_problem is 100 ×
 --   incidents_with_problem / incidents (null when incidents = 0). problems_opened counts problems whose
@@ -22,7 +23,8 @@
 --   default the first calendar month that starts at or after the data's first incident, so a month's
 --   value does not depend on the window; null when the base month had none. Only timestamps at or
 --   before the cut-off count. incidents is workload, so its direction is neutral; fewer problems open
---   at month end is better.
+--   at month end is better. A month settles 30 days after it ends: an incident is often linked to
+--   its problem weeks later, so until then its rows are provisional.
 WITH cuts AS (
     SELECT m.month, m.month_start, CASE WHEN m.month_end > p.as_of THEN p.as_of ELSE m.month_end END AS cut
     FROM months m CROSS JOIN params p

@@ -7,13 +7,16 @@
 -- n: measured
 -- significance: reopen_rate = proportion(reopened, measured)
 -- headline: reopen_rate = Reopened
+-- settles: 14 days
 -- definition: Of the incidents resolved in a month (resolved_at in the calendar month, reporting time
 --   zone, at or before the cut-off), the share with reopen_count > 0. resolved counts them all;
 --   unknown counts those with no reopen_count, which are left out of the rate (the same rule as in
 --   first_contact_resolution); measured = resolved − unknown is the denominator, and reopen_rate =
 --   reopened / measured, null when measured is 0. Every month of the period appears. With --by FIELD,
 --   the figures are cut by the incident's FIELD as well (incidents with none form their own group,
---   null), and only the months and groups with resolved incidents appear.
+--   null), and only the months and groups with resolved incidents appear. A month settles 14 days
+--   after it ends, the window in which a resolved incident is commonly reopened: until then its rows
+--   are provisional, as reopens of its last incidents can still arrive.
 WITH resolved AS (
     SELECT report_month(i.resolved_at) AS month, i.by_group, i.reopen_count > 0 AS reopened
     FROM incidents i CROSS JOIN params p

@@ -22,6 +22,19 @@ pub struct GateResult {
     pub note: String,
 }
 
+impl super::settling::Unsettle for GateResult {
+    fn verdict(&self) -> Verdict {
+        self.verdict
+    }
+    fn note(&self) -> &str {
+        &self.note
+    }
+    fn set(&mut self, verdict: Verdict, note: String) {
+        self.verdict = verdict;
+        self.note = note;
+    }
+}
+
 pub(super) fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResult> {
     let mut results = Vec::new();
     for gate in &rules.gates {
@@ -44,7 +57,7 @@ pub(super) fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResul
                 Some(x) if gate.op.holds(x, gate.threshold) => (Verdict::Passed, String::new()),
                 Some(x) => (Verdict::Violated, format!("{x} is not {} {}", gate.op.symbol(), gate.threshold)),
             };
-            results.push(GateResult {
+            let result = GateResult {
                 gate: gate.text.clone(),
                 line: gate.line,
                 kpi: kpi.id.clone(),
@@ -53,7 +66,8 @@ pub(super) fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResul
                 value,
                 verdict,
                 note,
-            });
+            };
+            results.push(super::settling::unsettled(result, kpi, row, rules));
         }
         if !matched {
             results.push(GateResult {

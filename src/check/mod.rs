@@ -4,6 +4,7 @@
 mod baseline;
 mod gates;
 pub mod rules;
+mod settling;
 
 pub use baseline::{comparable, definitions_changed, read_baseline};
 pub use gates::GateResult;
@@ -43,6 +44,9 @@ pub enum Verdict {
     /// A gate on a row with fewer tickets than `min_n`: not evaluated, and not failed.
     #[serde(rename = "not_evaluated")]
     NotEvaluated,
+    /// A regression, change or violated gate in a row whose month has not settled (the KPI's
+    /// `settles:`): shown, and failed only with `--gate-provisional`.
+    Provisional,
 }
 
 impl Verdict {
@@ -59,6 +63,7 @@ impl Verdict {
             Verdict::Passed => "passed",
             Verdict::Violated => "violated",
             Verdict::NotEvaluated => "not evaluated",
+            Verdict::Provisional => "provisional",
         }
     }
 
@@ -246,7 +251,8 @@ fn compare_kpi(base: &KpiValues, cur: &KpiValues, rules: &Rules, pairing: Pairin
                     better => ValueKind::Measure(better),
                 },
             };
-            out.push(compare_value(cur, key, column, base_row.get(column), cur_row.get(column), tolerance, kind));
+            let compared = compare_value(cur, key, column, base_row.get(column), cur_row.get(column), tolerance, kind);
+            out.push(settling::unsettled(compared, cur, cur_row, rules));
         }
     }
     for (key, row) in current_rows.iter().filter(|(k, _)| !baseline_rows.contains_key(*k)) {

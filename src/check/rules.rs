@@ -96,11 +96,13 @@ pub struct Rules {
     pub gates: Vec<Gate>,
     /// The n a gate's row needs for the gate to be evaluated (`min_n`).
     pub min_n: u64,
+    /// `--gate-provisional`: fail regressions and gates in rows whose month has not settled.
+    pub gate_provisional: bool,
 }
 
 impl Default for Rules {
     fn default() -> Rules {
-        Rules { origin: String::new(), tolerances: Vec::new(), gates: Vec::new(), min_n: DEFAULT_MIN_N }
+        Rules { origin: String::new(), tolerances: Vec::new(), gates: Vec::new(), min_n: DEFAULT_MIN_N, gate_provisional: false }
     }
 }
 

@@ -117,6 +117,12 @@ pub struct CheckArgs {
     /// reviewed with `mttx diff`, not gated as a regression.
     #[arg(long, requires = "baseline", conflicts_with = "bless")]
     pub allow_definition_change: bool,
+
+    /// Fail on regressions and violated gates in rows whose month has not settled (a KPI's
+    /// `settles:`, such as reopens arriving up to 14 days after the month). Without it they are
+    /// shown as provisional and pass.
+    #[arg(long, conflicts_with = "bless")]
+    pub gate_provisional: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -87,10 +87,11 @@ fn write_report(report: &CheckReport, format: CheckFormat, out: &mut dyn Write) 
 
 pub fn check(args: &CheckArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status> {
     let selected = kpi::select_by(args.run.queries.as_deref(), &args.run.only, args.run.by)?;
-    let rules = match &args.rules {
+    let mut rules = match &args.rules {
         Some(path) => Rules::load(path)?,
         None => Rules::default(),
     };
+    rules.gate_provisional = args.gate_provisional;
     // Read the baseline before the work, so a bad path fails fast.
     let baseline = match (&args.baseline, args.bless) {
         (Some(path), false) => Some(check::read_baseline(path)?),

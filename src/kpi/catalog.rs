@@ -100,6 +100,9 @@ pub struct KpiMeta {
     /// months from one run over all of them.
     #[serde(skip)]
     pub whole_window: bool,
+    /// `settles: 14 days`: facts about a month can arrive this long after it ends (reopens,
+    /// problem and change links), so its rows are provisional until then. 0 by default.
+    pub settles_days: u32,
 }
 
 /// A header `headline:` entry, `p50_hours = MTTR p50`: a measure and its row label in the report's
@@ -147,7 +150,8 @@ pub struct Kpi {
     pub origin: String,
 }
 
-const KEYS: [&str; 12] = ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition", "n", "significance", "headline", "window"];
+const KEYS: [&str; 13] =
+    ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition", "n", "significance", "headline", "window", "settles"];
 const REQUIRED: [&str; 6] = ["title", "unit", "better", "grain", "keys", "definition"];
 
 impl Kpi {
@@ -226,6 +230,16 @@ impl Kpi {
             Some(text) => Headline::parse_all(&text).map_err(|message| Error::Query { origin: origin.to_string(), message })?,
             None => Vec::new(),
         };
+        let settles_days = match optional("settles") {
+            None => 0,
+            Some(text) => {
+                let number = text.trim().strip_suffix("days").or_else(|| text.trim().strip_suffix("day")).unwrap_or(text.trim()).trim();
+                number.parse::<u32>().map_err(|_| Error::Query {
+                    origin: origin.to_string(),
+                    message: format!("settles: `{text}` must be a whole number of days, such as `settles: 14 days` (0 for a month that is final when it ends)"),
+                })?
+            }
+        };
         let whole_window = match optional("window").as_deref() {
             None | Some("months") => false,
             Some("whole") => true,
@@ -252,6 +266,7 @@ impl Kpi {
                 significance,
                 headline,
                 whole_window,
+                settles_days,
             },
             sql: text.to_string(),
             origin: origin.to_string(),
@@ -313,6 +328,21 @@ mod tests {
         assert!(err.contains("no `-- grain"), "{err}");
         let err = Kpi::parse("x", &GOOD.replace("lower", "less"), "x.sql").unwrap_err().to_string();
         assert!(err.contains("`less`"), "{err}");
+    }
+
+    /// See: issue 30. `settles:` reads a whole number of days; without it a month is final when it
+    /// ends; anything else is an error naming the header.
+    #[test]
+    fn settling_time_is_read_in_days() {
+        let with = |settles: &str| Kpi::parse("x", &GOOD.replace("-- definition", &format!("-- settles: {settles}\n-- definition")), "x.sql");
+        for (text, days) in [("14 days", 14), ("1 day", 1), ("30", 30), ("0 days", 0)] {
+            assert_eq!(with(text).unwrap().meta.settles_days, days, "{text}");
+        }
+        assert_eq!(Kpi::parse("x", GOOD, "x.sql").unwrap().meta.settles_days, 0);
+        for bad in ["two weeks", "-3 days", "1.5 days"] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.contains("x.sql") && err.contains("settles") && err.contains("whole number of days"), "{bad}: {err}");
+        }
     }
 
     /// See: issue 10. A malformed tolerance used to be dropped, so `mttx check` silently fell back

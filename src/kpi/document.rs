@@ -99,6 +99,16 @@ pub struct KpiValues {
     pub columns: Vec<Column>,
     /// One object per result row, column name → value (null where the value is null).
     pub rows: Vec<Map<String, Value>>,
+    /// Days after a month's end until its rows settle (the header's `settles:`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub settles_days: u32,
+    /// The months (`month` key values) whose rows have not settled by the cut-off: provisional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provisional: Vec<String>,
+}
+
+fn is_zero(days: &u32) -> bool {
+    *days == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -139,6 +149,8 @@ impl KpiDocument {
                     origin: kpi.origin.clone(),
                     columns: columns(batches),
                     rows: rows(batches)?,
+                    settles_days: kpi.meta.settles_days,
+                    provisional: unsettled(params, kpi.meta.settles_days),
                 }),
                 Err(message) => errors.push(KpiError { id: kpi.id.clone(), origin: kpi.origin.clone(), message: message.clone() }),
             }
@@ -171,7 +183,11 @@ impl KpiDocument {
             .kpis
             .iter()
             .filter(|k| ids.contains(&k.id.as_str()))
-            .map(|k| KpiValues { rows: k.rows.iter().filter(|r| within(r)).cloned().collect(), ..k.clone() })
+            .map(|k| KpiValues {
+                rows: k.rows.iter().filter(|r| within(r)).cloned().collect(),
+                provisional: k.provisional.iter().filter(|m| first.as_str() <= m.as_str() && m.as_str() <= last.as_str()).cloned().collect(),
+                ..k.clone()
+            })
             .collect();
         let errors = self.errors.iter().filter(|e| ids.contains(&e.id.as_str())).cloned().collect();
         KpiDocument {
@@ -209,6 +225,16 @@ impl KpiDocument {
     }
 }
 
+/// The buckets of `params` that end less than `settles_days` before the cut-off: facts about them
+/// may still arrive. None when the KPI settles at once.
+fn unsettled(params: &KpiParams, settles_days: u32) -> Vec<String> {
+    if settles_days == 0 {
+        return Vec::new();
+    }
+    let settle = i64::from(settles_days) * 86_400_000_000;
+    params.bucket_list().into_iter().filter(|b| b.end.saturating_add(settle) > params.as_of).map(|b| b.label).collect()
+}
+
 fn columns(batches: &[RecordBatch]) -> Vec<Column> {
     batches
         .first()
@@ -233,6 +259,11 @@ fn rows(batches: &[RecordBatch]) -> Result<Vec<Map<String, Value>>> {
 impl KpiValues {
     /// The row's key columns with their values as text.
     /// Which way is good for `measure`.
+    /// Whether `row` is of a month that has not settled by the cut-off.
+    pub fn is_provisional(&self, row: &Map<String, Value>) -> bool {
+        !self.provisional.is_empty() && row.get("month").and_then(Value::as_str).is_some_and(|m| self.provisional.iter().any(|p| p == m))
+    }
+
     pub fn direction(&self, measure: &str) -> Better {
         self.directions.get(measure).copied().unwrap_or(self.better)
     }

@@ -65,6 +65,15 @@ pub fn markdown_reference(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
         if let Some(tolerance) = &m.tolerance {
             facts.push(("Tolerance in `mttx check`", markdown(tolerance)));
         }
+        if m.settles_days > 0 {
+            facts.push((
+                "Settles",
+                format!(
+                    "{} days after the month ends; until then its rows are provisional, and `mttx check` does not fail on them without `--gate-provisional`",
+                    m.settles_days
+                ),
+            ));
+        }
         if m.whole_window {
             facts.push(("Window", "whole: a month's row depends on the window's first month, so each period runs on its own".into()));
         }

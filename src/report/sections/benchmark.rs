@@ -21,6 +21,8 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
     let mut table = Table::new(&columns);
     let levels = inputs.current.parameters;
     let confidence = levels.confidence;
+    let period = inputs.period.label();
+    let provisional: Vec<&str> = inputs.current.kpis.iter().filter(|k| k.provisional.contains(&period)).map(|k| k.id.as_str()).collect();
     let mut omitted = Vec::new();
     for kpi in &inputs.current.kpis {
         let rows: Vec<&Comparison> = inputs.comparisons.iter().filter(|c| c.kpi == kpi.id).collect();
@@ -55,7 +57,12 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
                 Cell::plain(if index == 0 { c.title.as_str() } else { "" }),
                 Cell::plain(if c.key.is_empty() { "all".to_string() } else { c.key.clone() }),
                 Cell::plain(measure_label(c)),
-                Cell::plain(format!("{}{}", format_value(c.value, s), interval_text(c.interval, confidence, s))),
+                Cell::plain(format!(
+                    "{}{}{}",
+                    format_value(c.value, s),
+                    interval_text(c.interval, confidence, s),
+                    if provisional.contains(&c.kpi.as_str()) { " †" } else { "" }
+                )),
                 Cell::plain(match c.n {
                     Some(n) if low_n(n, inputs.min_n) => format!("{}, low n", thousands(n.round() as i64)),
                     Some(n) => thousands(n.round() as i64),
@@ -101,6 +108,9 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
         levels.confidence * 100.0,
         inputs.min_n
     );
+    if !provisional.is_empty() {
+        note.push_str(" † The month has not settled: facts about it can still arrive (see the KPI's settling time in the definitions).");
+    }
     if !omitted.is_empty() {
         note.push_str(&format!(" Rows are limited per KPI: {}; kpis.csv and benchmark.csv hold every row.", omitted.join(", ")));
     }

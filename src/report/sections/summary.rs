@@ -32,6 +32,9 @@ pub(crate) fn executive_summary(inputs: &Inputs) -> Section {
     blocks.push(Block::Paragraph(
         "Each cell: the period's value, its change on the previous month (counts per day, so months of different length compare fairly; * when significant, see the benchmark table), and ✓ or ✗ where a target applies. All is the figure over every incident of the month, not an average of the priorities. Incidents with a problem and the growth of problems opened (against the base month, see Problem management) are the month's values.".into(),
     ));
+    if let Some(note) = provisional_note(inputs) {
+        blocks.push(Block::Paragraph(note));
+    }
     if let Some(note) = first_contact_note(inputs) {
         blocks.push(Block::Paragraph(note));
     }
@@ -249,22 +252,61 @@ fn compared_cells(inputs: &Inputs, kpi: &KpiValues, measure: &str, variant: &str
             Some(_) => ("\u{a0}✗", Tone::Bad),
             None => ("", Tone::Plain),
         };
-        cells.push((column, headline_text(format_value(c.value, s), change, mark), tone));
+        // A month that has not settled is marked; the note under the table says until when.
+        let mark = if kpi.provisional.contains(&inputs.period.label()) { format!("{mark}\u{a0}†") } else { mark.to_string() };
+        cells.push((column, headline_text(format_value(c.value, s), change, &mark), tone));
     }
     cells
+}
+
+/// The headline measures whose month has not settled by the cut-off (their KPI's `settles:`), with
+/// the latest settled month's value where that is the previous month.
+fn provisional_note(inputs: &Inputs) -> Option<String> {
+    let period = inputs.period.label();
+    let zone: chrono_tz::Tz = inputs.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let as_of = crate::time::parse_iso(&inputs.as_of, zone)?;
+    let mut items = Vec::new();
+    for kpi in inputs.current.kpis.iter().filter(|k| k.provisional.contains(&period)) {
+        let Some(meta) = inputs.kpis.iter().find(|k| k.id == kpi.id) else { continue };
+        let settle = i64::from(kpi.settles_days) * 86_400_000_000;
+        let previous = inputs.period.previous();
+        let previous_settled = previous.next().start(zone) + settle <= as_of;
+        for entry in &meta.meta.headline {
+            let all = inputs.comparisons.iter().find(|c| {
+                c.kpi == kpi.id
+                    && c.measure == entry.measure
+                    && c.key_values.iter().all(|(k, v)| k != "scope" || v == "all")
+                    && c.key_values.iter().all(|(k, _)| k != "sla")
+            });
+            let settled = match all.and_then(|c| c.previous.as_ref().and_then(|p| p.value).map(|v| (c, v))) {
+                Some((c, value)) if previous_settled => {
+                    format!("; {}, settled: {}", month_name(previous), format_value(Some(value), scale(&c.unit, &c.measure)))
+                }
+                _ => String::new(),
+            };
+            items.push(format!("{} (settles {} days after the month{settled})", entry.label.replace("{sla}", "").trim(), kpi.settles_days));
+        }
+    }
+    (!items.is_empty()).then(|| {
+        format!(
+            "† Provisional: facts about {} can still arrive (reopens, problem and change links), so these figures may still change: {}.",
+            month_name(inputs.period),
+            items.join("; ")
+        )
+    })
 }
 
 /// A value the report does not compare (not one of the KPI's measures), from the period's row.
 /// A `…_vs_first_month` value is read from the trend window, whose first month is the one meant:
 /// in the period's own run, the first month is the period itself.
 fn plain_cell(inputs: &Inputs, kpi: &KpiValues, measure: &str) -> Option<(String, String, Tone)> {
-    let source = if measure.ends_with("_vs_first_month") { find(inputs.trend, &kpi.id)? } else { kpi };
     let month = inputs.period.label();
-    let row = source.rows.iter().find(|r| text(r, "month") == month)?;
+    let row = kpi.rows.iter().find(|r| text(r, "month") == month)?;
     let value = num(row, measure);
     let shown = match scale(&kpi.unit, measure) {
         Scale::Pct if measure.contains("growth") => value.map(|v| format!("{v:+.1}%")).unwrap_or_else(|| "—".into()),
         s => format_value(value, s),
     };
-    Some(("All".into(), headline_text(shown, None, ""), Tone::Plain))
+    let mark = if kpi.provisional.contains(&month) { "\u{a0}†" } else { "" };
+    Some(("All".into(), headline_text(shown, None, mark), Tone::Plain))
 }
