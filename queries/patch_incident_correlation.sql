@@ -17,9 +17,9 @@
 --   0.95) by Katz's log method: ln(lift) ± z × √(1/a − 1/n1 + 1/c − 1/n2), z the standard normal
 --   quantile of the confidence (1.96 at 0.95), a of n1 the failed group's followed patches and c of
 --   n2 the successful group's, with 0.5 added to each of the four cells when one is zero (null when
---   a group has no patches). The interval is asymptotic while p_value is exact, so near the false
---   discovery rate the two can disagree on whether the lift differs from 1. p_value is one test of
---   the patch family, with patch_risk_by_ci's.
+--   a group has no patches). The interval is asymptotic while p_value is exact, and the finding is
+--   judged by its q in the patch family (with patch_risk_by_ci's tests) against the false discovery
+--   rate, so the interval and the verdict can disagree on whether the lift differs from 1.
 --   caused_by_link counts the group's patches that some incident names in caused_by_change, reported
 --   separately because it is the source tool's explicit link, not a time correlation.
 WITH patches AS (

@@ -15,16 +15,18 @@
 --   patches, begun no earlier than the first incident of the data, less the post-patch window of
 --   every completed patch on the ci, in the period or before it; baseline_incidents counts the
 --   incidents on the ci opened within it. post_patch_hours and baseline_hours are the two times;
---   post_patch_rate and baseline_rate are incidents per day of them. rate_ratio = post_patch_rate /
---   baseline_rate (null when baseline_incidents = 0). ratio_low and ratio_high are its interval at
---   the run's confidence (confidence, default 0.95) by the log method: ln(ratio) ± z × √(1/c1 +
---   1/c0), c1 and c0 the two counts and z the standard normal quantile of the confidence, with 0.5
---   added to each count when one is zero (null when both are, or either time is zero). p_value is
---   the exact conditional Poisson rate test, two-sided: given the c1 + c0 incidents, c1 is binomial
---   with the post-patch share of the time under equal rates (scipy.stats.binomtest's two-sided
---   p-value; null when both counts are 0). The interval is asymptotic and the p-value exact, so near
---   the false discovery rate they can disagree. The p-values are tests of the patch family, with
---   patch_incident_correlation's. Ordered by ratio_low, highest first, then rate_ratio and ci.
+--   post_patch_rate and baseline_rate are incidents per day of them (null when the time is zero).
+--   rate_ratio = post_patch_rate / baseline_rate (null when baseline_incidents = 0 or a time is
+--   zero). rate_ratio_low and rate_ratio_high are its interval at the run's confidence (confidence,
+--   default 0.95) by the log method: ln(ratio) ± z × √(1/c1 + 1/c0), c1 and c0 the two counts and
+--   z the standard normal quantile of the confidence, with 0.5 added to each count when one is
+--   zero (null when both are, or a time is zero). p_value is the exact conditional Poisson rate
+--   test, two-sided: given the c1 + c0 incidents, c1 is binomial with the post-patch share of the
+--   time under equal rates (scipy.stats.binomtest's two-sided p-value; null when both counts are 0
+--   or a time is zero). The interval is asymptotic and the p-value exact, and a finding is judged
+--   by its q in the patch family (with patch_incident_correlation's test) against the false
+--   discovery rate, so the interval and the verdict can disagree. Ordered by rate_ratio_low,
+--   highest first, then rate_ratio and ci.
 WITH spans AS (
     SELECT CAST(p.as_of AS BIGINT) AS as_of,
            CAST(p.period_start AS BIGINT) AS ps,
@@ -46,7 +48,7 @@ patches AS (
       AND c.outcome IN ('failed', 'backed_out', 'successful', 'successful_with_issues')
       AND c.actual_end IS NOT NULL
       AND CAST(c.actual_end AS BIGINT) <= s.as_of AND CAST(c.actual_end AS BIGINT) < s.pe
-      AND CAST(c.actual_end AS BIGINT) > s.ps - s.lookback - s.w
+      AND CAST(c.actual_end AS BIGINT) >= s.ps - s.lookback - s.w
 ),
 tested AS (
     SELECT pa.ci, count(*) AS patches, count(CASE WHEN pa.failed THEN 1 END) AS failed_patches
@@ -114,8 +116,8 @@ SELECT l.ci, l.patches, l.failed_patches,
        l.post_patch_incidents, l.post_patch_hours, l.post_patch_rate,
        l.baseline_incidents, l.baseline_hours, l.baseline_rate,
        l.post_patch_rate / nullif(l.baseline_rate, 0) AS rate_ratio,
-       exp(l.ln_ratio - p.z * l.se) AS ratio_low,
-       exp(l.ln_ratio + p.z * l.se) AS ratio_high,
+       exp(l.ln_ratio - p.z * l.se) AS rate_ratio_low,
+       exp(l.ln_ratio + p.z * l.se) AS rate_ratio_high,
        poisson_rate_p(l.post_patch_incidents, l.post_patch_hours, l.baseline_incidents, l.baseline_hours) AS p_value
 FROM log_ratio l CROSS JOIN params p
-ORDER BY ratio_low DESC NULLS LAST, rate_ratio DESC NULLS LAST, l.ci
+ORDER BY rate_ratio_low DESC NULLS LAST, rate_ratio DESC NULLS LAST, l.ci

@@ -16,8 +16,8 @@
 --   there is none, as problems_open_at_month_end counts them; queue_rate is problems_left_queue /
 --   problems_opened (null when none opened): above 1 the queue shrinks.
 --   problems_open_at_month_end counts those opened before the month's end (or the cut-off, for the
---   month that holds it) and neither resolved nor closed by then; open_age_mean_days and
---   open_age_p50_days are the mean and median of their ages then, in days (null when none is open).
+--   month that holds it) and neither resolved nor closed by then; mean_open_age_days and
+--   p50_open_age_days are the mean and median of their ages then, in days (null when none is open).
 --   problem_growth_vs_base is 100 × (problems_opened − base_opened) / base_opened, where base_opened
 --   counts the problems opened in the base month (problem_base_month, shown as base_month): by
 --   default the first calendar month that starts at or after the data's first incident, so a month's
@@ -58,8 +58,8 @@ left_queue AS (
 ),
 open_at_end AS (
     SELECT c.month, count(pr.id) AS problems_open_at_month_end,
-           avg((extract(epoch FROM c.cut) - extract(epoch FROM pr.opened_at)) / 86400.0) AS open_age_mean_days,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY (extract(epoch FROM c.cut) - extract(epoch FROM pr.opened_at)) / 86400.0) AS open_age_p50_days
+           avg((extract(epoch FROM c.cut) - extract(epoch FROM pr.opened_at)) / 86400.0) AS mean_open_age_days,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY (extract(epoch FROM c.cut) - extract(epoch FROM pr.opened_at)) / 86400.0) AS p50_open_age_days
     FROM cuts c LEFT JOIN problems pr
       ON pr.opened_at < c.cut AND coalesce(pr.resolved_at, pr.closed_at) IS NULL
       OR pr.opened_at < c.cut AND coalesce(pr.resolved_at, pr.closed_at) >= c.cut
@@ -77,7 +77,7 @@ monthly AS (
            coalesce(o.problems_opened, 0) AS problems_opened,
            coalesce(r.problems_resolved, 0) AS problems_resolved,
            coalesce(lq.problems_left_queue, 0) AS problems_left_queue,
-           e.problems_open_at_month_end, e.open_age_mean_days, e.open_age_p50_days
+           e.problems_open_at_month_end, e.mean_open_age_days, e.p50_open_age_days
     FROM months m
     LEFT JOIN inc ON inc.month = m.month
     LEFT JOIN opened o ON o.month = m.month
@@ -89,7 +89,7 @@ SELECT month, incidents, incidents_with_problem,
        100.0 * incidents_with_problem / nullif(incidents, 0) AS pct_with_problem,
        problems_opened, problems_resolved, problems_left_queue,
        CAST(problems_left_queue AS DOUBLE) / nullif(problems_opened, 0) AS queue_rate,
-       problems_open_at_month_end, open_age_mean_days, open_age_p50_days,
+       problems_open_at_month_end, mean_open_age_days, p50_open_age_days,
        p.problem_base_month AS base_month, b.base_opened,
        100.0 * (problems_opened - b.base_opened) / nullif(b.base_opened, 0) AS problem_growth_vs_base
 FROM monthly CROSS JOIN base b CROSS JOIN params p

@@ -44,6 +44,11 @@ impl FromStr for YearMonth {
     }
 }
 
+/// A number of days in words: `1 day`, `14 days`.
+pub fn days(n: u32) -> String {
+    if n == 1 { "1 day".into() } else { format!("{n} days") }
+}
+
 /// As `2026-10`, in documents and settings.
 impl serde::Serialize for YearMonth {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -34,8 +34,9 @@ fn newest_version_wins_and_counts_reconcile() {
 /// before opened_at. INC1: opened_at 10:00, first row 09:00 Active, resolved 12:00: acknowledged_at
 /// is clamped to 10:00 and counted, not a negative duration that costs the ticket. INC2: resolved_at
 /// as the source writes it (07:00) is before opened_at (08:00): a value read from the source stays a
-/// reject. Each ticket's two rows fold into one, so read 4 = loaded 1 (INC1) + merged 2 + rejected 1
-/// (INC2).
+/// reject. INC3 has both: its acknowledgement is clamped, but its source resolved_at rejects it, so
+/// the clamp is not counted. Each ticket's two rows fold into one: read 6 = loaded 1 (INC1) +
+/// merged 3 + rejected 2 (INC2, INC3).
 #[test]
 fn a_derived_milestone_before_opened_at_is_clamped_not_rejected() {
     let dir = tempfile::tempdir().unwrap();
@@ -46,13 +47,15 @@ fn a_derived_milestone_before_opened_at_is_clamped_not_rejected() {
          INC1,Active,0,2026-10-01 10:00:00,2026-10-01 09:00:00,3 - Moderate,\n\
          INC1,Resolved,1,2026-10-01 10:00:00,2026-10-01 12:00:00,3 - Moderate,2026-10-01 12:00:00\n\
          INC2,New,0,2026-10-02 08:00:00,2026-10-02 08:00:00,3 - Moderate,\n\
-         INC2,Resolved,1,2026-10-02 08:00:00,2026-10-02 09:00:00,3 - Moderate,2026-10-02 07:00:00\n",
+         INC2,Resolved,1,2026-10-02 08:00:00,2026-10-02 09:00:00,3 - Moderate,2026-10-02 07:00:00\n\
+         INC3,Active,0,2026-10-03 10:00:00,2026-10-03 09:00:00,3 - Moderate,\n\
+         INC3,Resolved,1,2026-10-03 10:00:00,2026-10-03 11:00:00,3 - Moderate,2026-10-03 08:00:00\n",
     )
     .unwrap();
     let (sink, summary) = load(&[csv], "servicenow", None).unwrap();
     let t = summary.total();
-    assert_eq!((t.read, t.loaded, t.merged, t.rejected), (4, 1, 2, 1), "{summary:?}");
-    assert_eq!(summary.rejects_by_reason.get("negative_duration"), Some(&1));
+    assert_eq!((t.read, t.loaded, t.merged, t.rejected), (6, 1, 3, 2), "{summary:?}");
+    assert_eq!(summary.rejects_by_reason.get("negative_duration"), Some(&2));
     assert_eq!(summary.clamped.get("incidents.acknowledged_at"), Some(&1));
     let batch = table(&sink, Table::Incidents);
     let column = |name: &str| batch.column_by_name(name).unwrap().as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>().value(0);

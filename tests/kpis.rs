@@ -387,4 +387,19 @@ fn first_contact_resolution_is_not_given_when_nothing_can_decide_it() {
         assert_eq!((row["resolved"].as_i64(), row["unknown"].as_i64()), (Some(4), Some(unknown)), "{name}");
         assert_eq!(row["first_group_rate"].as_f64(), Some(0.5), "{name}");
     }
+    // A group named twice, in other case and spacing, is one group: each incident counts once.
+    // D1 (the desk, never reassigned or reopened) of D1–D4 = 0.25.
+    let twice = dir.path().join("twice.toml");
+    std::fs::write(&twice, policy_text.replace(r#"service_desk_groups = ["Service Desk"]"#, r#"service_desk_groups = ["Service Desk", " service DESK "]"#))
+        .unwrap();
+    let output = mttx()
+        .args(["--as-of", AS_OF, "kpi", "--period", "2026-10", "--only", "first_contact_resolution", "-f", "json", "--sla"])
+        .arg(&twice)
+        .arg("-i")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let row = row(&doc, "first_contact_resolution", "month=2026-10");
+    assert_eq!((row["resolved"].as_i64(), row["fcr_rate"].as_f64()), (Some(4), Some(0.25)), "{row:?}");
 }

@@ -418,7 +418,7 @@ fn the_riskiest_cis_to_patch_share_the_patch_family() {
         "{md}"
     );
     assert!(md.contains("| A | 5 (1), low n | 7 (0.50/day) | 5 (0.06/day) | 8.70× (95% CI 2.76–27.41) | **p=4.1e-4 q=0.001, significant** |"), "{md}");
-    assert!(md.contains("| C | 5 (0), low n | 0 (0.00/day) | 0 (0.00/day) | — | no incidents: no test |"), "{md}");
+    assert!(md.contains("| C | 5 (0), low n | 0 (0.00/day) | 0 (0.00/day) | — | no test: no incidents |"), "{md}");
     assert!(!md.contains("| B |"), "B has 4 patches, fewer than 5");
     assert!(md.contains("Fisher's exact test p=0.509, q=0.509 in the patch family, not significant"), "{md}");
 }

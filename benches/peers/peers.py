@@ -56,7 +56,7 @@ SHAPES = {
                                                     "availability", "mean_gap_hours")),
     "problem_trend": Shape(("month",), ("incidents", "incidents_with_problem", "problems_opened", "problems_resolved",
                                         "problems_left_queue", "problems_open_at_month_end", "base_opened"),
-                           ("pct_with_problem", "queue_rate", "open_age_mean_days", "open_age_p50_days",
+                           ("pct_with_problem", "queue_rate", "mean_open_age_days", "p50_open_age_days",
                             "problem_growth_vs_base")),
     "patch_incident_correlation": Shape(("outcome_group",), ("patches", "followed_by_incident", "caused_by_link"),
                                         ("rate", "lift", "lift_low", "lift_high", "p_value")),
@@ -221,8 +221,8 @@ left_queue AS (
 ),
 open_at_end AS (
     SELECT c.month, count(pr.opened_at) AS problems_open_at_month_end,
-           avg(epoch(c.cut) - epoch(pr.opened_at)) / 86400.0 AS open_age_mean_days,
-           median(epoch(c.cut) - epoch(pr.opened_at)) / 86400.0 AS open_age_p50_days
+           avg(epoch(c.cut) - epoch(pr.opened_at)) / 86400.0 AS mean_open_age_days,
+           median(epoch(c.cut) - epoch(pr.opened_at)) / 86400.0 AS p50_open_age_days
     FROM cuts c LEFT JOIN pr ON pr.opened_at < c.cut
         AND (coalesce(pr.resolved_at, pr.closed_at) IS NULL OR coalesce(pr.resolved_at, pr.closed_at) >= c.cut)
     GROUP BY c.month
@@ -240,7 +240,7 @@ monthly AS (
     SELECT m.month, coalesce(inc.incidents, 0) AS incidents, coalesce(inc.incidents_with_problem, 0) AS incidents_with_problem,
            coalesce(o.problems_opened, 0) AS problems_opened, coalesce(r.problems_resolved, 0) AS problems_resolved,
            coalesce(lq.problems_left_queue, 0) AS problems_left_queue,
-           e.problems_open_at_month_end, e.open_age_mean_days, e.open_age_p50_days
+           e.problems_open_at_month_end, e.mean_open_age_days, e.p50_open_age_days
     FROM months m
     LEFT JOIN inc ON inc.month_start = m.month_start
     LEFT JOIN opened o ON o.month_start = m.month_start
@@ -251,7 +251,7 @@ monthly AS (
 SELECT month, incidents, incidents_with_problem, 100.0 * incidents_with_problem / nullif(incidents, 0) AS pct_with_problem,
        problems_opened, problems_resolved, problems_left_queue,
        problems_left_queue / nullif(problems_opened, 0) AS queue_rate,
-       problems_open_at_month_end, open_age_mean_days, open_age_p50_days, base_opened,
+       problems_open_at_month_end, mean_open_age_days, p50_open_age_days, base_opened,
        100.0 * (problems_opened - base_opened) / nullif(base_opened, 0) AS problem_growth_vs_base
 FROM monthly CROSS JOIN base
 """
@@ -431,8 +431,8 @@ def polars_problem_trend(scan, w):
     age_days = (pl.col("cut") - pl.col("opened_at")).dt.total_microseconds() / 86_400e6
     open_at_end = (cuts.join(problems.select("opened_at", end=end), how="cross")
                    .filter(pl.col("opened_at") < pl.col("cut"), pl.col("end").is_null() | (pl.col("end") >= pl.col("cut")))
-                   .group_by("month").agg(problems_open_at_month_end=pl.len(), open_age_mean_days=age_days.mean(),
-                                          open_age_p50_days=age_days.median()))
+                   .group_by("month").agg(problems_open_at_month_end=pl.len(), mean_open_age_days=age_days.mean(),
+                                          p50_open_age_days=age_days.median()))
     monthly = cuts.select("month")
     for part in (inc, opened, resolved, left_queue, open_at_end):
         monthly = monthly.join(part, on="month", how="left")

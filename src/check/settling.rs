@@ -11,7 +11,7 @@ use crate::kpi::document::KpiValues;
 /// rules gate provisional rows.
 pub(super) fn unsettled<T: Unsettle>(mut result: T, kpi: &KpiValues, row: &Map<String, Value>, rules: &Rules) -> T {
     if !rules.gate_provisional && result.verdict().fails() && kpi.is_provisional(row) {
-        let note = format!("provisional: the month settles {} days after it ends ({})", kpi.settles_days, result.note());
+        let note = format!("provisional: the month settles {} after it ends ({})", crate::time::days(kpi.settles_days), result.note());
         result.set(Verdict::Provisional, note);
     }
     result

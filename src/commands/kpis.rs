@@ -200,7 +200,10 @@ pub fn diff(args: &DiffArgs, settings: &Settings, out: &mut dyn Write, err: &mut
     // its values, not a column gone and a new one.
     let mut before = KpiDocument::new(&prepared.params, &a)?;
     kpi::renames::read_as_current(&mut before);
-    let report = check::check(Some(&before), &KpiDocument::new(&prepared.params, &b)?, &Rules::default(), Pairing::SameWindow)?;
+    // Both sides read the same data, so a month that has not settled moves only with the
+    // definitions: every change counts.
+    let rules = Rules { gate_provisional: true, ..Rules::default() };
+    let report = check::check(Some(&before), &KpiDocument::new(&prepared.params, &b)?, &rules, Pairing::SameWindow)?;
     write_report(&report, args.format, out)?;
     let moved = report.comparisons.iter().any(|c| c.verdict != Verdict::Ok);
     Ok(if moved { Status::Failure } else { Status::Success })

@@ -45,7 +45,7 @@ pub struct Converted {
     /// Mapped fields whose column the file does not have (with `missing_columns = "null"`), and the
     /// column names the profile looked for: every row reads them as null.
     pub absent: Vec<(&'static str, Vec<String>)>,
-    /// Derived milestones clamped to `opened_at`, counted per field.
+    /// Derived milestones clamped to `opened_at`, counted per field over the accepted rows.
     pub clamped: BTreeMap<String, u64>,
 }
 
@@ -163,9 +163,16 @@ impl<'a> Converter<'a> {
             column_names.push(column);
         }
 
-        let clamped = self.clamp_derived(&mut arrays, &problems);
+        let clamped_rows = self.clamp_derived(&mut arrays, &problems);
         self.check_ordering(&mut arrays, &column_names, &mut problems)?;
         let dedup_keys = self.dedup_keys(&chunk, &schema, &mut problems)?;
+        // Counted among the rows that are loaded: a clamped ticket rejected for another reason
+        // is in the rejects, not here.
+        let clamped: BTreeMap<String, u64> = clamped_rows
+            .into_iter()
+            .map(|(field, rows)| (field, rows.into_iter().filter(|&row| problems.is_clear(row)).count() as u64))
+            .filter(|(_, n)| *n > 0)
+            .collect();
 
         // Rejected rows hold nulls even in required fields, so filter before imposing the schema.
         let keep: BooleanArray = problems.slots.iter().map(|p| Some(p.is_none())).collect();

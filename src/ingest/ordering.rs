@@ -16,9 +16,9 @@ use crate::time::rfc3339;
 
 impl Converter<'_> {
     /// Sets each derived milestone that lies before `opened_at` to `opened_at`, in the rows still
-    /// clear of problems, and counts them per milestone. A milestone read from a column is left
-    /// as it is: `check_ordering` rejects it.
-    pub(super) fn clamp_derived(&self, arrays: &mut [ArrayRef], problems: &Problems) -> BTreeMap<String, u64> {
+    /// clear of problems, and gives the rows it set, per milestone. A milestone read from a column
+    /// is left as it is: `check_ordering` rejects it.
+    pub(super) fn clamp_derived(&self, arrays: &mut [ArrayRef], problems: &Problems) -> BTreeMap<String, Vec<usize>> {
         let mut clamped = BTreeMap::new();
         let fields = self.table.fields();
         let Some(opened) = fields.iter().position(|f| f.name == "opened_at") else { return clamped };
@@ -29,14 +29,14 @@ impl Converter<'_> {
             }
             let values: &TimestampMicrosecondArray = arrays[i].as_primitive();
             let early = |row: usize| problems.is_clear(row) && values.is_valid(row) && opened_at.is_valid(row) && values.value(row) < opened_at.value(row);
-            let count = (0..values.len()).filter(|&row| early(row)).count() as u64;
-            if count == 0 {
+            let rows: Vec<usize> = (0..values.len()).filter(|&row| early(row)).collect();
+            if rows.is_empty() {
                 continue;
             }
             let fixed: TimestampMicrosecondArray =
                 (0..values.len()).map(|row| if early(row) { Some(opened_at.value(row)) } else { values.is_valid(row).then(|| values.value(row)) }).collect();
             arrays[i] = Arc::new(fixed.with_timezone_opt(values.timezone().map(str::to_string)));
-            clamped.insert(spec.name.to_string(), count);
+            clamped.insert(spec.name.to_string(), rows);
         }
         clamped
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use super::significance::{Significance, SignificanceTest};
 use crate::error::{Error, Result};
@@ -36,36 +36,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("patch_risk_by_ci", include_str!("../../queries/patch_risk_by_ci.sql")),
 ];
 
-/// Which way is good for a measure: lower, higher, or neither (`neutral`: workload such as
-/// volume, whose change is information, never better or worse).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Better {
-    Lower,
-    Higher,
-    Neutral,
-}
-
-impl Better {
-    /// "lower", "higher" or "neutral", as headers and reports write it.
-    pub fn word(self) -> &'static str {
-        match self {
-            Better::Lower => "lower",
-            Better::Higher => "higher",
-            Better::Neutral => "neutral",
-        }
-    }
-
-    /// From a header's word.
-    pub fn parse(word: &str) -> Option<Better> {
-        match word {
-            "lower" => Some(Better::Lower),
-            "higher" => Some(Better::Higher),
-            "neutral" => Some(Better::Neutral),
-            _ => None,
-        }
-    }
-}
+pub use super::direction::Better;
 
 /// The header of a KPI file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -149,6 +120,10 @@ pub struct Kpi {
     /// "built-in" or the file's path.
     pub origin: String,
 }
+
+/// The longest settling time a header may state: ten years. Longer is a typo, and would overflow
+/// the microsecond arithmetic of the cut-off.
+const MAX_SETTLES_DAYS: u32 = 3650;
 
 const KEYS: [&str; 13] =
     ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition", "n", "significance", "headline", "window", "settles"];
@@ -234,12 +209,20 @@ impl Kpi {
             None => 0,
             Some(text) => {
                 let number = text.trim().strip_suffix("days").or_else(|| text.trim().strip_suffix("day")).unwrap_or(text.trim()).trim();
-                number.parse::<u32>().map_err(|_| Error::Query {
+                number.parse::<u32>().ok().filter(|days| *days <= MAX_SETTLES_DAYS).ok_or_else(|| Error::Query {
                     origin: origin.to_string(),
-                    message: format!("settles: `{text}` must be a whole number of days, such as `settles: 14 days` (0 for a month that is final when it ends)"),
+                    message: format!(
+                        "settles: `{text}` must be a whole number of days up to {MAX_SETTLES_DAYS}, such as `settles: 14 days` (0 for a month that is final when it ends)"
+                    ),
                 })?
             }
         };
+        if settles_days > 0 && !list(get("keys")?).iter().any(|k| k == "month") {
+            return Err(Error::Query {
+                origin: origin.to_string(),
+                message: "settles: applies to a KPI by month (a `month` key), whose months settle one by one".into(),
+            });
+        }
         let whole_window = match optional("window").as_deref() {
             None | Some("months") => false,
             Some("whole") => true,
@@ -339,10 +322,15 @@ mod tests {
             assert_eq!(with(text).unwrap().meta.settles_days, days, "{text}");
         }
         assert_eq!(Kpi::parse("x", GOOD, "x.sql").unwrap().meta.settles_days, 0);
-        for bad in ["two weeks", "-3 days", "1.5 days"] {
+        for bad in ["two weeks", "-3 days", "1.5 days", "3651 days", "4294967295"] {
             let err = with(bad).unwrap_err().to_string();
             assert!(err.contains("x.sql") && err.contains("settles") && err.contains("whole number of days"), "{bad}: {err}");
         }
+        // Months settle one by one: a KPI without a month key has none to settle.
+        let err = Kpi::parse("x", &GOOD.replace("-- keys: month", "-- keys: ci").replace("-- definition", "-- settles: 14 days\n-- definition"), "x.sql")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("by month"), "{err}");
     }
 
     /// See: issue 10. A malformed tolerance used to be dropped, so `mttx check` silently fell back

@@ -231,7 +231,7 @@ fn unsettled(params: &KpiParams, settles_days: u32) -> Vec<String> {
     if settles_days == 0 {
         return Vec::new();
     }
-    let settle = i64::from(settles_days) * 86_400_000_000;
+    let settle = i64::from(settles_days).saturating_mul(86_400_000_000);
     params.bucket_list().into_iter().filter(|b| b.end.saturating_add(settle) > params.as_of).map(|b| b.label).collect()
 }
 
@@ -257,13 +257,12 @@ fn rows(batches: &[RecordBatch]) -> Result<Vec<Map<String, Value>>> {
 }
 
 impl KpiValues {
-    /// The row's key columns with their values as text.
-    /// Which way is good for `measure`.
     /// Whether `row` is of a month that has not settled by the cut-off.
     pub fn is_provisional(&self, row: &Map<String, Value>) -> bool {
         !self.provisional.is_empty() && row.get("month").and_then(Value::as_str).is_some_and(|m| self.provisional.iter().any(|p| p == m))
     }
 
+    /// Which way is good for `measure`.
     pub fn direction(&self, measure: &str) -> Better {
         self.directions.get(measure).copied().unwrap_or(self.better)
     }
@@ -273,6 +272,7 @@ impl KpiValues {
         self.n.clone().or_else(|| self.columns.iter().any(|c| c.name == "n").then(|| "n".to_string()))
     }
 
+    /// The row's key columns with their values as text.
     pub fn key_pairs(&self, row: &Map<String, Value>) -> Vec<(String, String)> {
         self.keys.iter().map(|k| (k.clone(), plain(row.get(k).unwrap_or(&Value::Null)))).collect()
     }

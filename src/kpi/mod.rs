@@ -3,6 +3,7 @@
 
 pub mod breakdown;
 pub mod catalog;
+pub mod direction;
 pub mod document;
 pub mod params;
 pub mod renames;

@@ -78,7 +78,8 @@ impl Default for Tuning {
 }
 
 impl Tuning {
-    /// Refuses values no run can mean: a level outside (0, 1), a window or count below 1.
+    /// Refuses values no run can mean: a confidence outside (0.5, 1), a false discovery rate
+    /// outside (0, 0.5), a window or count below 1.
     pub fn validate(&self) -> Result<()> {
         let level = |name: &str, v: f64, low: f64, high: f64| {
             if v.is_finite() && v > low && v < high {

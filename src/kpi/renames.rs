@@ -1,6 +1,8 @@
 //! Columns renamed between releases, and what meets an old name: a baseline `kpis.json` of the
-//! version before and the "before" side of `mttx diff` (read under the new names), and a selector in checks.toml, targets.toml
-//! or improvements.toml (an error naming the new one). CHANGELOG.md lists every rename.
+//! version before (read under the new names, without a redefined column), the "before" side of
+//! `mttx diff` (read under the new names, so a redefinition shows how it moves the numbers), and
+//! a selector in checks.toml, targets.toml or improvements.toml (an error naming the new one).
+//! CHANGELOG.md lists every rename.
 
 use super::document::{KpiDocument, VERSION};
 
@@ -12,15 +14,18 @@ pub struct Rename {
     pub new: &'static str,
     /// The first `kpis.json` version that carries the new name.
     pub document_version: u32,
+    /// The column was measured differently from that version on: an old value is not read under
+    /// the new name (it would compare unlike with like), it is dropped.
+    pub redefined: bool,
 }
 
-/// Every rename, oldest first.
+/// Every rename, oldest first. CHANGELOG.md lists each (a test keeps it so).
 pub const RENAMES: &[Rename] = &[
     // A second "MTTR", meaning the mean outage of a CI's or service's failures, beside mttr's
     // mean over every resolved incident.
-    Rename { kpi: "mtbf", old: "mttr_hours", new: "mean_outage_hours", document_version: 3 },
+    Rename { kpi: "mtbf", old: "mttr_hours", new: "mean_outage_hours", document_version: 3, redefined: false },
     // Growth against a fixed base month, no longer against the window's first month.
-    Rename { kpi: "problem_trend", old: "problem_growth_vs_first_month", new: "problem_growth_vs_base", document_version: 3 },
+    Rename { kpi: "problem_trend", old: "problem_growth_vs_first_month", new: "problem_growth_vs_base", document_version: 3, redefined: true },
 ];
 
 /// The oldest `kpis.json` version a baseline may have: its names are mapped by `upgrade`.
@@ -34,7 +39,9 @@ pub fn renamed(kpi: &str, column: &str) -> Option<&'static Rename> {
 /// What to say of a selector naming `kpi`'s old column `column`: the new name to write instead.
 pub fn old_name_message(kpi: &str, column: &str) -> Option<String> {
     renamed(kpi, column).map(|r| {
-        format!("`{kpi}.{column}` was renamed `{kpi}.{}` (kpis.json version {}; see CHANGELOG.md); write `{kpi}.{}`", r.new, r.document_version, r.new)
+        let how = if r.redefined { "was replaced by" } else { "was renamed" };
+        let mind = if r.redefined { ", and mind that it is measured differently (a threshold for the old one may not fit)" } else { "" };
+        format!("`{kpi}.{column}` {how} `{kpi}.{}` (kpis.json version {}; see CHANGELOG.md); write `{kpi}.{}`{mind}", r.new, r.document_version, r.new)
     })
 }
 
@@ -43,7 +50,7 @@ pub fn old_name_message(kpi: &str, column: &str) -> Option<String> {
 pub fn upgrade(document: &mut KpiDocument) {
     let from = document.version;
     for rename in RENAMES.iter().filter(|r| r.document_version > from && r.document_version <= VERSION) {
-        apply(document, rename);
+        apply(document, rename, Redefined::Drop);
     }
     document.version = VERSION;
 }
@@ -54,17 +61,38 @@ pub fn read_as_current(document: &mut KpiDocument) {
     for rename in RENAMES {
         let has = |name: &str| document.kpis.iter().any(|k| k.id == rename.kpi && k.columns.iter().any(|c| c.name == name));
         if has(rename.old) && !has(rename.new) {
-            apply(document, rename);
+            apply(document, rename, Redefined::Rename);
         }
     }
 }
 
-fn apply(document: &mut KpiDocument, rename: &Rename) {
+/// What becomes of a redefined column's old values.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Redefined {
+    /// Dropped: a baseline's old values must not be gated against the new definition's.
+    Drop,
+    /// Read under the new name: a diff of definitions shows how the redefinition moves them.
+    Rename,
+}
+
+/// Renames `rename.old` to `rename.new` in `document`, or drops a redefined column as `redefined`
+/// says.
+fn apply(document: &mut KpiDocument, rename: &Rename, redefined: Redefined) {
+    let drop = rename.redefined && redefined == Redefined::Drop;
     for kpi in document.kpis.iter_mut().filter(|k| k.id == rename.kpi) {
         for row in &mut kpi.rows {
-            if let Some(value) = row.remove(rename.old) {
+            if let Some(value) = row.remove(rename.old)
+                && !drop
+            {
                 row.insert(rename.new.to_string(), value);
             }
+        }
+        if drop {
+            kpi.columns.retain(|c| c.name != rename.old);
+            kpi.measures.retain(|m| m != rename.old);
+            kpi.n.take_if(|n| n == rename.old);
+            kpi.directions.remove(rename.old);
+            continue;
         }
         for column in &mut kpi.columns {
             if column.name == rename.old {
@@ -79,5 +107,51 @@ fn apply(document: &mut KpiDocument, rename: &Rename) {
         if let Some(direction) = kpi.directions.remove(rename.old) {
             kpi.directions.insert(rename.new.to_string(), direction);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A version 2 document with both renamed columns, as mttx 0.1 wrote them.
+    fn version_2() -> KpiDocument {
+        let kpi = |id: &str, column: &str| {
+            serde_json::json!({
+                "id": id, "title": id, "unit": "hours", "better": "lower", "grain": "month", "keys": ["month"],
+                "measures": [column], "directions": { column: "higher" }, "definition": "", "origin": "built-in",
+                "columns": [{"name": "month", "type": "Utf8"}, {"name": column, "type": "Float64"}],
+                "rows": [{"month": "2026-10", column: 5.0}]
+            })
+        };
+        serde_json::from_value(serde_json::json!({
+            "schema": "mttx.kpis", "version": 2, "mttx_version": "0.1.0",
+            "window": {"first_month": "2026-10", "last_month": "2026-10", "start": "", "end": "", "as_of": "", "timezone": "UTC"},
+            "parameters": {},
+            "kpis": [kpi("mtbf", "mttr_hours"), kpi("problem_trend", "problem_growth_vs_first_month")],
+            "errors": []
+        }))
+        .unwrap()
+    }
+
+    /// A baseline reads a renamed column under its new name, and leaves a redefined one out; a
+    /// diff of definitions reads both under the new names.
+    #[test]
+    fn renamed_columns_are_mapped_and_redefined_ones_dropped() {
+        let mut baseline = version_2();
+        upgrade(&mut baseline);
+        assert_eq!(baseline.version, VERSION);
+        let (mtbf, trend) = (&baseline.kpis[0], &baseline.kpis[1]);
+        assert_eq!(mtbf.rows[0].get("mean_outage_hours"), Some(&serde_json::json!(5.0)));
+        assert!(mtbf.columns.iter().any(|c| c.name == "mean_outage_hours") && mtbf.measures == ["mean_outage_hours"]);
+        assert_eq!(mtbf.direction("mean_outage_hours"), crate::kpi::Better::Higher);
+        assert!(!trend.rows[0].contains_key("problem_growth_vs_first_month") && !trend.rows[0].contains_key("problem_growth_vs_base"));
+        assert!(trend.columns.iter().all(|c| c.name == "month") && trend.measures.is_empty());
+        let mut before = version_2();
+        read_as_current(&mut before);
+        assert_eq!(before.kpis[1].rows[0].get("problem_growth_vs_base"), Some(&serde_json::json!(5.0)));
+        assert!(old_name_message("problem_trend", "problem_growth_vs_first_month").unwrap().contains("was replaced by `problem_trend.problem_growth_vs_base`"));
+        assert!(old_name_message("mtbf", "mttr_hours").unwrap().contains("was renamed `mtbf.mean_outage_hours`"));
+        assert_eq!(old_name_message("mtbf", "mtbf_hours"), None);
     }
 }

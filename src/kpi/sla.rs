@@ -165,7 +165,8 @@ impl SlaPolicy {
             vec![Arc::new(StringArray::from_iter_values(self.pause_states.iter()))],
         )?;
         let names = |column: &str, values: &[String]| {
-            let folded: Vec<String> = values.iter().map(|v| v.trim().to_lowercase()).collect();
+            // Once each: a name written twice would join every incident twice.
+            let folded: Vec<String> = values.iter().map(|v| v.trim().to_lowercase()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
             RecordBatch::try_new(Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)])), vec![Arc::new(StringArray::from(folded)) as ArrayRef])
         };
         let desk = names("group_name", &self.service_desk_groups)?;

@@ -69,8 +69,8 @@ pub fn markdown_reference(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
             facts.push((
                 "Settles",
                 format!(
-                    "{} days after the month ends; until then its rows are provisional, and `mttx check` does not fail on them without `--gate-provisional`",
-                    m.settles_days
+                    "{} after the month ends; until then its rows are provisional, and `mttx check` does not fail on them without `--gate-provisional`",
+                    crate::time::days(m.settles_days)
                 ),
             ));
         }

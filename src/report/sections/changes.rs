@@ -95,7 +95,7 @@ pub(crate) fn changes(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         blocks.push(chart_block(
             &chart,
             format!(
-                "Share of patches followed within {window} h by an incident on the same CI. Lift (failed ÷ successful) {}{}, from {} failed {}{}; {test}. The interval is asymptotic and the p-value exact, so near the false discovery rate they can disagree.",
+                "Share of patches followed within {window} h by an incident on the same CI. Lift (failed ÷ successful) {}{}, from {} failed {}{}; {test}. The interval is asymptotic and the p-value exact, and the verdict follows the q, so the interval and the verdict can disagree.",
                 format_value(lift, Scale::Times),
                 interval
                     .map(|(low, high)| format!(" ({:.0}% CI {}–{}, Katz)", levels.confidence * 100.0, format_value(Some(low), Scale::Times), format_value(Some(high), Scale::Times)))
@@ -166,7 +166,7 @@ pub(crate) fn risk_table(inputs: &Inputs, family: &PatchFamily, limit: usize) ->
         let patches = num(row, "patches").unwrap_or(0.0);
         let ci = text(row, "ci");
         let test = PatchTest::Ci(ci.clone());
-        let ratio = match (num(row, "rate_ratio"), num(row, "ratio_low").zip(num(row, "ratio_high"))) {
+        let ratio = match (num(row, "rate_ratio"), num(row, "rate_ratio_low").zip(num(row, "rate_ratio_high"))) {
             (Some(r), Some((low, high))) => format!("{r:.2}× ({:.0}% CI {low:.2}–{high:.2})", confidence * 100.0),
             (None, Some((low, high))) => format!("no baseline incident ({:.0}% CI {low:.2}–{high:.2})", confidence * 100.0),
             (Some(r), None) => format!("{r:.2}×"),
@@ -175,11 +175,14 @@ pub(crate) fn risk_table(inputs: &Inputs, family: &PatchFamily, limit: usize) ->
         let tested = match (num(row, "p_value"), family.q_of(&test)) {
             (Some(p), Some(q)) => {
                 let significant = family.significant(&test);
-                let worse = num(row, "ratio_low").is_some_and(|low| low > 1.0);
+                let worse = num(row, "rate_ratio_low").is_some_and(|low| low > 1.0);
                 let tone = if significant && worse { Tone::Bad } else { Tone::Plain };
                 Cell::toned(format!("{} {}, {}", format_p(p), format_q(q), if significant { "significant" } else { "not significant" }), tone)
             }
-            _ => Cell::plain("no incidents: no test"),
+            _ if num(row, "post_patch_hours").unwrap_or(0.0) <= 0.0 || num(row, "baseline_hours").unwrap_or(0.0) <= 0.0 => {
+                Cell::plain("no test: no time before or after the patches")
+            }
+            _ => Cell::plain("no test: no incidents"),
         };
         table.rows.push(vec![
             Cell::plain(ci),

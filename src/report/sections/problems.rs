@@ -58,7 +58,7 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
             ("left the queue", true),
             ("queue rate", true),
             ("open at month end", true),
-            ("median age open", true),
+            ("open age p50", true),
         ]);
         for (month, label) in inputs.window.iter().zip(month_labels(inputs)) {
             let Some(row) = kpi.rows.iter().find(|r| text(r, "month") == month.label()) else { continue };
@@ -71,13 +71,13 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
                 Cell::plain(format_value(num(row, "problems_left_queue"), Scale::Count)),
                 Cell::plain(num(row, "queue_rate").map(|v| format!("{v:.2}")).unwrap_or_else(|| "—".into())),
                 Cell::plain(format_value(num(row, "problems_open_at_month_end"), Scale::Count)),
-                Cell::plain(num(row, "open_age_p50_days").map(|v| format!("{v:.1} d")).unwrap_or_else(|| "—".into())),
+                Cell::plain(num(row, "p50_open_age_days").map(|v| format!("{v:.1} d")).unwrap_or_else(|| "—".into())),
             ]);
         }
         let base = kpi.rows.first().map(|r| (text(r, "base_month"), text(r, "base_opened")));
         table.note = Some(match base {
             Some((month, opened)) => format!(
-                "Growth compares each month's problems opened with the {opened} opened in the base month, {month} (the first whole month of data unless --problem-base-month sets it), so a month's figure does not move with the window. Left the queue: resolved or closed in the month; queue rate = left ÷ opened, above 1 the backlog shrinks. Age: days since opened, at month end."
+                "Growth compares each month's problems opened with the {opened} opened in the base month, {month} (the first whole month of data unless --problem-base-month sets it), so a month's figure does not move with the window. Left the queue: resolved or closed in the month; queue rate = left ÷ opened, above 1 the backlog shrinks. Open age: the median of the open problems' days since opened, at month end."
             ),
             None => "No months.".into(),
         });

@@ -152,10 +152,11 @@ fn first_contact_note(inputs: &Inputs) -> Option<String> {
         )
     } else {
         format!(
-            "First-contact resolution: {} of {} resolved at first contact, {} of them decided by the source's flag and the rest by the service desk rule (resolved by a service desk group, never reassigned or reopened; the desk resolved {}); {} could not be decided and are left out. Resolved by the first group assigned, a different indicator: {} of {}.{monitoring}",
+            "First-contact resolution: {} of the {} incidents decided were resolved at first contact (decided by the source's flag: {}; by the service desk rule, a service desk group resolving it never reassigned or reopened: {}; resolved by the desk in all: {}); undecided and left out: {}. Resolved by the first group assigned, a different indicator: {} of {}.{monitoring}",
             thousands(count("first_contact") as i64),
             thousands(count("measured") as i64),
             thousands(count("by_flag") as i64),
+            thousands((count("measured") - count("by_flag")) as i64),
             thousands(count("desk_resolved") as i64),
             thousands(count("unknown") as i64),
             thousands(count("resolved_by_first_group") as i64),
@@ -268,9 +269,9 @@ fn provisional_note(inputs: &Inputs) -> Option<String> {
     let mut items = Vec::new();
     for kpi in inputs.current.kpis.iter().filter(|k| k.provisional.contains(&period)) {
         let Some(meta) = inputs.kpis.iter().find(|k| k.id == kpi.id) else { continue };
-        let settle = i64::from(kpi.settles_days) * 86_400_000_000;
+        let settle = i64::from(kpi.settles_days).saturating_mul(86_400_000_000);
         let previous = inputs.period.previous();
-        let previous_settled = previous.next().start(zone) + settle <= as_of;
+        let previous_settled = previous.next().start(zone).saturating_add(settle) <= as_of;
         for entry in &meta.meta.headline {
             let all = inputs.comparisons.iter().find(|c| {
                 c.kpi == kpi.id
@@ -284,7 +285,7 @@ fn provisional_note(inputs: &Inputs) -> Option<String> {
                 }
                 _ => String::new(),
             };
-            items.push(format!("{} (settles {} days after the month{settled})", entry.label.replace("{sla}", "").trim(), kpi.settles_days));
+            items.push(format!("{} (settles {} after the month{settled})", entry.label.replace("{sla}", "").trim(), crate::time::days(kpi.settles_days)));
         }
     }
     (!items.is_empty()).then(|| {
@@ -297,8 +298,6 @@ fn provisional_note(inputs: &Inputs) -> Option<String> {
 }
 
 /// A value the report does not compare (not one of the KPI's measures), from the period's row.
-/// A `…_vs_first_month` value is read from the trend window, whose first month is the one meant:
-/// in the period's own run, the first month is the period itself.
 fn plain_cell(inputs: &Inputs, kpi: &KpiValues, measure: &str) -> Option<(String, String, Tone)> {
     let month = inputs.period.label();
     let row = kpi.rows.iter().find(|r| text(r, "month") == month)?;
