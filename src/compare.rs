@@ -1,17 +1,16 @@
 //! `mttx compare`: before and after a change to the process. The same KPIs over two windows of
-//! months, every measure tested for a change with the report's tests (Mann–Whitney U on the
-//! tickets, a two-proportion or Fisher's exact test on rates, an exact Poisson test on counts per
-//! day of covered time), Benjamini–Hochberg over all the tests made, and a verdict per measure:
-//! improved, worse, or no evidence. The arithmetic is `evidence`'s, which the report's improvement
-//! register shares.
+//! months (durations, with `--cohort opened`, on the incidents opened in each), every measure
+//! tested for a change with the test its KPI's header names (the report's), Benjamini–Hochberg
+//! over all the tests made, and a verdict per measure: improved, worse, or no evidence. The
+//! arithmetic is `evidence`'s, which the report's improvement register shares.
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::evidence::comparison::{self, Comparison};
 use crate::evidence::verdict::Verdict;
-use crate::evidence::windows::{WindowRun, check_window, comparisons, run_window};
-use crate::kpi::params::window_label;
+use crate::evidence::windows::{Cohort, check_window, compare_windows};
+use crate::kpi::params::{KpiParams, window_label};
 use crate::kpi::{Better, Breakdown, Kpi, Tuning};
 use crate::pipeline::Pipeline;
 use crate::time::{MonthRange, rfc3339};
@@ -30,14 +29,21 @@ pub struct WindowInfo {
 }
 
 impl WindowInfo {
-    fn of(run: &WindowRun) -> WindowInfo {
+    fn of(params: &KpiParams) -> WindowInfo {
         WindowInfo {
-            months: window_label(run.params.first, run.params.last),
-            start: rfc3339(run.params.period_start),
-            end: rfc3339(run.params.period_end),
-            covered_hours: run.covered_hours(),
+            months: window_label(params.first, params.last),
+            start: rfc3339(params.period_start),
+            end: rfc3339(params.period_end),
+            covered_hours: (params.period_end.min(params.as_of) - params.period_start).max(0) as f64 / 3.6e9,
         }
     }
+}
+
+/// Each cohort's incidents and those still open at the cut-off (`--cohort opened`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Cohorts {
+    pub before: Cohort,
+    pub after: Cohort,
 }
 
 /// One measure of one KPI row, before and after.
@@ -106,27 +112,45 @@ pub struct CompareDocument {
     pub breakdown: Option<Breakdown>,
     /// Distinct tests made, the m of the Benjamini–Hochberg correction.
     pub tests: usize,
+    /// The false discovery rate a q-value is held to (`--fdr`).
+    pub fdr: f64,
+    /// `opened` when durations were judged on the cohorts opened in each window, else `window`.
+    pub cohort: &'static str,
+    /// With `--cohort opened`, each cohort's size and how much of it is still open.
+    pub cohorts: Option<Cohorts>,
     pub rows: Vec<Row>,
 }
 
 /// Compares `kpis` over the two windows of `pipeline`'s data.
-pub fn compare(pipeline: &Pipeline, before: MonthRange, after: MonthRange, kpis: &[Kpi], tuning: Tuning, by: Option<Breakdown>) -> Result<CompareDocument> {
+pub fn compare(
+    pipeline: &Pipeline,
+    before: MonthRange,
+    after: MonthRange,
+    kpis: &[Kpi],
+    tuning: Tuning,
+    by: Option<Breakdown>,
+    cohorts: bool,
+) -> Result<CompareDocument> {
     if before.overlaps(&after) {
         return Err(Error::Usage(format!("--before {before} and --after {after} overlap; a month can be on one side only")));
     }
     check_window(pipeline, "--before", before, tuning)?;
     check_window(pipeline, "--after", after, tuning)?;
-    let (before_run, after_run) = (run_window(pipeline, before, kpis, tuning, by)?, run_window(pipeline, after, kpis, tuning, by)?);
-    let comparisons = comparisons(kpis, &before_run, &after_run);
+    let (comparisons, open) = compare_windows(pipeline, (before, after), kpis, tuning, by, cohorts)?;
+    let window = |range: MonthRange| pipeline.params(crate::kpi::PeriodRequest::Months(range.first, range.last), tuning);
+    let (before_params, after_params) = (window(before)?, window(after)?);
     Ok(CompareDocument {
         schema: "mttx.compare".into(),
         version: VERSION,
-        before: WindowInfo::of(&before_run),
-        after: WindowInfo::of(&after_run),
-        as_of: rfc3339(after_run.params.as_of),
+        before: WindowInfo::of(&before_params),
+        after: WindowInfo::of(&after_params),
+        as_of: rfc3339(after_params.as_of),
         timezone: pipeline.timezone.name().into(),
         breakdown: by,
         tests: comparison::tests_against_previous(&comparisons),
+        fdr: tuning.fdr,
+        cohort: if cohorts { "opened" } else { "window" },
+        cohorts: open.map(|(before, after)| Cohorts { before, after }),
         rows: comparisons.iter().map(Row::of).collect(),
     })
 }

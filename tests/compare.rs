@@ -209,3 +209,84 @@ fn a_register_naming_what_does_not_exist_is_an_error_naming_the_line() {
     report(&format!("{head}expects = [\"mttr.p50_hours sideways\"]\n")).stderr(contains("`sideways`: the way a measure should move is `lower` or `higher`"));
     report("[[initiative]]\nname = \"x\"\nlive = \"June\"\nexpects = [\"mttr.p50_hours lower\"]\n").stderr(contains("line 3: live: `June` is not a date"));
 }
+
+/// See: issue 30. The improvement register judges durations on cohorts, on the hand-computed world
+/// (queries/tests/_data/README.md), live 2026-10-01, one month either side, cut-off 11-01:
+/// - before, the incidents opened in September, each followed to the cut-off: I6 24 h, I7 2 h, I3
+///   48 h (opened 09-30, resolved 10-02, so it counts before): mean 74 / 3 = 24.7 h, n 3; by the
+///   month of resolution September would read 10 h (I10, I6, I7);
+/// - after, those opened in October: I1 4, I2 4, I5 4, I8 48, I9 2, I11 26: mean 88 / 6 = 14.7 h,
+///   n 6; I4 is still open at the cut-off, 1 of 7 = 14.3% > 1%, so the outcome says so.
+///
+/// A second initiative expecting the same measure over the same months gets an overlap warning;
+/// a third, whose reopen rate settles 14 days after October, has no after-month yet.
+#[test]
+fn the_register_judges_durations_on_cohorts_and_warns_of_overlaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let register = dir.path().join("improvements.toml");
+    std::fs::write(
+        &register,
+        r#"[[initiative]]
+name = "Faster fixes"
+live = "2026-10-01"
+expects = ["mttr.mean_hours{scope=all} lower"]
+months_before = 1
+months_after = 1
+
+[[initiative]]
+name = "Second try"
+live = "2026-10-01"
+expects = ["mttr.mean_hours{scope=all} lower", "mtta.mean_hours{scope=all} lower"]
+months_before = 1
+months_after = 1
+
+[[initiative]]
+name = "Fewer reopens"
+live = "2026-10-01"
+expects = ["reopen_rate.reopen_rate lower"]
+months_before = 1
+months_after = 1
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    mttx()
+        .args(["--as-of", "2026-11-01T00:00:00Z", "report", "--period", "2026-10", "--input"])
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/tests/_data/world"))
+        .arg("--improvements")
+        .arg(&register)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let faster = md.lines().find(|l| l.starts_with("| mttr.mean\\_hours{scope=all} lower |")).unwrap_or_else(|| panic!("{md}"));
+    assert!(faster.contains("| 24.7 h n=3, low n | 14.7 h n=6, low n |"), "{faster}");
+    assert!(faster.contains("14.3% of the after cohort still open at the cut-off"), "{faster}");
+    assert!(
+        md.contains("Faster fixes: went live on 2026-10-01. Before: September 2026; after: October 2026. Verdict: no evidence that it worked (provisional"),
+        "{md}"
+    );
+    assert!(md.contains("Overlap: Second try also expects to move mttr.mean\\_hours over overlapping months (2026-09 to 2026-10)"), "{md}");
+    assert!(md.contains("Overlap: Faster fixes also expects to move mttr.mean\\_hours"), "{md}");
+    assert!(md.contains("Fewer reopens: went live on 2026-10-01; no complete month after it lies before the cut-off yet"), "{md}");
+}
+
+/// See: issue 30. `mttx compare --cohort opened` judges durations on the incidents opened in each
+/// window (the world, as in the register's test above: MTTR 24.7 h before over I6, I7, I3; 14.7 h
+/// after, with I4 of 7 still open), and records each cohort's size; without it, MTTR counts by the
+/// month of resolution (September: I10 4 h, I6 24 h, I7 2 h, mean 10 h).
+#[test]
+fn compare_judges_durations_on_cohorts_when_asked() {
+    let world = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/tests/_data/world");
+    let cohorts = compare(&world, "2026-11-01T00:00:00Z", &["--before", "2026-09", "--after", "2026-10", "--only", "mttr", "--cohort", "opened"]);
+    assert_eq!(cohorts["cohort"], "opened");
+    assert_eq!(cohorts["cohorts"]["before"]["opened"], 3);
+    assert_eq!((cohorts["cohorts"]["after"]["opened"].as_u64(), cohorts["cohorts"]["after"]["still_open"].as_u64()), (Some(7), Some(1)));
+    let mean = row(&cohorts, "mttr", "scope=all,priority=", "mean_hours");
+    close(&mean["before"], 74.0 / 3.0);
+    close(&mean["after"], 88.0 / 6.0);
+    let by_window = compare(&world, "2026-11-01T00:00:00Z", &["--before", "2026-09", "--after", "2026-10", "--only", "mttr"]);
+    assert_eq!((by_window["cohort"].as_str(), by_window["cohorts"].clone()), (Some("window"), Value::Null));
+    close(&row(&by_window, "mttr", "scope=all,priority=", "mean_hours")["before"], 10.0);
+}

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use data::{ExecutorArgs, SchedulerArgs};
 pub use data::{GenerateArgs, GenerateFormat, LoadArgs, ProfilesArgs, SqlArgs};
 pub use kpis::{CatalogArgs, CatalogFormat, CheckArgs, CheckFormat, DiffArgs, KpiArgs, KpiFormat, KpiRunArgs, TestArgs};
-pub use report::{CompareArgs, ReportArgs};
+pub use report::{CohortArg, CompareArgs, ReportArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "mttx", version, about = "ITSM metrics and benchmarking on Apache Arrow and DataFusion")]

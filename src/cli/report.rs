@@ -66,6 +66,13 @@ pub struct ReportArgs {
     pub out: PathBuf,
 }
 
+/// `--cohort`: what `mttx compare` judges durations on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CohortArg {
+    Window,
+    Opened,
+}
+
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     #[command(flatten)]
@@ -95,6 +102,12 @@ pub struct CompareArgs {
     /// SLA policy. Default: the built-in policy.
     #[arg(long, value_name = "FILE")]
     pub sla: Option<PathBuf>,
+
+    /// What a duration (MTTR, MTTA, …) is judged on: `window`, each KPI's own rule (MTTR by the
+    /// month of resolution), or `opened`, the incidents opened in each window followed to the
+    /// cut-off, so a ticket opened before the change and resolved after it counts before.
+    #[arg(long, value_enum, default_value_t = CohortArg::Window, value_name = "COHORT")]
+    pub cohort: CohortArg,
 
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = ResultFormat::Table)]

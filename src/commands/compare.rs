@@ -17,7 +17,8 @@ pub fn compare(args: &CompareArgs, settings: &Settings, out: &mut dyn Write, err
     let progress = Progress::for_stderr();
     let pipeline = super::open(&args.input, args.sla.as_deref(), None, settings, &progress, err)?;
     progress.stage("comparing windows", 0);
-    let document = compare::compare(&pipeline, args.before, args.after, &kpis, super::tuning(&args.tuning), args.by)?;
+    let cohorts = args.cohort == crate::cli::CohortArg::Opened;
+    let document = compare::compare(&pipeline, args.before, args.after, &kpis, super::tuning(&args.tuning), args.by, cohorts)?;
     progress.finish();
     let mut file;
     let sink: &mut dyn Write = match &args.out {
@@ -80,15 +81,35 @@ fn table(document: &CompareDocument, out: &mut dyn Write) -> Result<()> {
     let (b, a) = (&document.before, &document.after);
     writeln!(
         out,
-        "before {} and after {} ({}; cut-off {}{}); {} tests, Benjamini–Hochberg q < 0.05 is evidence",
+        "before {} and after {} ({}; cut-off {}{}); {} tests, Benjamini–Hochberg q < {} is evidence",
         b.months,
         a.months,
         document.timezone,
         document.as_of,
         document.breakdown.map(|by| format!("; by {by}")).unwrap_or_default(),
-        document.tests
+        document.tests,
+        document.fdr
     )
     .map_err(render::stdout_error)?;
+    if let Some(c) = &document.cohorts {
+        let share = |c: &crate::evidence::windows::Cohort| if c.opened == 0 { 0.0 } else { 100.0 * c.still_open as f64 / c.opened as f64 };
+        writeln!(
+            out,
+            "durations on the incidents opened in each window, followed to the cut-off: before {} opened, {} still open ({:.1}%); after {} opened, {} still open ({:.1}%){}",
+            c.before.opened,
+            c.before.still_open,
+            share(&c.before),
+            c.after.opened,
+            c.after.still_open,
+            share(&c.after),
+            if share(&c.before).max(share(&c.after)) > 100.0 * crate::evidence::improvements::STILL_OPEN_WARNING {
+                "; more than 1% is still open, so those durations may still grow"
+            } else {
+                ""
+            }
+        )
+        .map_err(render::stdout_error)?;
+    }
     let mut rows: Vec<[String; 8]> = vec![["KPI", "key", "measure", "before", "after", "change", "test", "verdict"].map(String::from)];
     for r in document.rows.iter().filter(|r| r.test.is_some()) {
         let s = scale(&r.unit, &r.measure);

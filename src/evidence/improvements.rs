@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::comparison::Comparison;
 use super::stats::benjamini_hochberg;
 use super::verdict::Verdict;
-use super::windows::{self, WindowRun};
+use super::windows;
 use crate::error::{Error, Result};
 use crate::kpi::selector::Selector;
 use crate::kpi::{Better, Kpi, Tuning};
@@ -163,6 +163,22 @@ pub struct Measured {
     pub expectation: String,
     pub comparison: Option<Comparison>,
     pub outcome: Verdict,
+    /// For a duration judged on cohorts: the share of each cohort (before, after) still open at
+    /// the cut-off, whose durations are not yet known.
+    pub still_open: Option<(f64, f64)>,
+}
+
+/// A cohort with more than this share still open at the cut-off makes its verdict provisional.
+pub const STILL_OPEN_WARNING: f64 = 0.01;
+
+impl Measured {
+    /// What the verdict must say of cohorts still open: "3.2% of the after cohort is still open".
+    pub fn open_warning(&self) -> Option<String> {
+        let (before, after) = self.still_open?;
+        let worst = if after >= before { (after, "after") } else { (before, "before") };
+        (worst.0 > STILL_OPEN_WARNING)
+            .then(|| format!("{:.1}% of the {} cohort still open at the cut-off, so its durations may still grow", worst.0 * 100.0, worst.1))
+    }
 }
 
 /// One initiative, measured.
@@ -172,6 +188,8 @@ pub struct Evaluated {
     /// None when no complete month after the go-live lies before the cut-off yet.
     pub windows: Option<(MonthRange, MonthRange)>,
     pub measured: Vec<Measured>,
+    /// Other initiatives that expect to move one of the same measures over overlapping months.
+    pub warnings: Vec<String>,
 }
 
 impl Evaluated {
@@ -193,8 +211,9 @@ impl Evaluated {
 }
 
 /// The months before and after an initiative: full calendar months before the month it went live,
-/// and full months from the first month wholly after the go-live, none past `as_of`.
-pub fn windows(initiative: &Initiative, first_data: Option<YearMonth>, as_of: i64, timezone: chrono_tz::Tz) -> Option<(MonthRange, MonthRange)> {
+/// and full months from the first month wholly after the go-live, the last ending at least
+/// `settle` microseconds (the longest settling time of its measures) before `as_of`.
+pub fn windows(initiative: &Initiative, first_data: Option<YearMonth>, as_of: i64, settle: i64, timezone: chrono_tz::Tz) -> Option<(MonthRange, MonthRange)> {
     let month = |d: NaiveDate| YearMonth { year: d.year(), month: d.month() };
     let live_month = month(initiative.live.0);
     let before_last = live_month.previous();
@@ -208,7 +227,7 @@ pub fn windows(initiative: &Initiative, first_data: Option<YearMonth>, as_of: i6
     let last_live = initiative.live.1;
     let after_first = if last_live.day() == 1 && initiative.live.0 == last_live { month(last_live) } else { month(last_live).next() };
     let mut after_last = after_first.plus(initiative.months_after as i32 - 1);
-    while after_last >= after_first && after_last.next().start(timezone) > as_of {
+    while after_last >= after_first && after_last.next().start(timezone).saturating_add(settle) > as_of {
         after_last = after_last.previous();
     }
     (after_last >= after_first).then_some((MonthRange { first: before_first, last: before_last }, MonthRange { first: after_first, last: after_last }))
@@ -220,29 +239,64 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
     let as_of = pipeline.cut_off()?;
     let mut evaluated = Vec::new();
     for initiative in &register.initiatives {
-        let windows = windows(initiative, first_data, as_of, pipeline.timezone);
+        let named: Vec<Kpi> = kpis.iter().filter(|k| initiative.expects.iter().any(|e| e.selector.kpi == k.id)).cloned().collect();
+        let settle = named.iter().map(|k| i64::from(k.meta.settles_days)).max().unwrap_or(0).saturating_mul(86_400_000_000);
+        let windows = windows(initiative, first_data, as_of, settle, pipeline.timezone);
         let mut measured = Vec::new();
         if let Some((before, after)) = windows {
-            let named: Vec<Kpi> = kpis.iter().filter(|k| initiative.expects.iter().any(|e| e.selector.kpi == k.id)).cloned().collect();
-            let (b, a): (WindowRun, WindowRun) =
-                (windows::run_window(pipeline, before, &named, tuning, None)?, windows::run_window(pipeline, after, &named, tuning, None)?);
-            let comparisons = windows::comparisons(&named, &b, &a);
+            // Durations on the cohorts opened in each window; the other measures by window.
+            let (comparisons, cohorts) = windows::compare_windows(pipeline, (before, after), &named, tuning, None, true)?;
             for expectation in &initiative.expects {
                 let column = expectation.selector.column.as_deref().unwrap_or_default();
                 let matching: Vec<&Comparison> =
                     comparisons.iter().filter(|c| c.measure == column && expectation.selector.matches(&c.kpi, column, &c.key_values)).collect();
                 if matching.is_empty() {
-                    measured.push(Measured { expectation: expectation.text.clone(), comparison: None, outcome: Verdict::NotTested });
+                    measured.push(Measured { expectation: expectation.text.clone(), comparison: None, outcome: Verdict::NotTested, still_open: None });
                 }
                 for c in matching {
-                    measured.push(Measured { expectation: expectation.text.clone(), comparison: Some(c.clone()), outcome: Verdict::NotTested });
+                    let duration = named.iter().any(|k| k.id == c.kpi && windows::is_duration(k));
+                    let still_open = cohorts.as_ref().filter(|_| duration).map(|(before, after)| {
+                        let priority = c.key_values.iter().find(|(k, _)| k == "priority").and_then(|(_, v)| v.parse::<i64>().ok());
+                        let share = |(opened, open): (u64, u64)| if opened == 0 { 0.0 } else { open as f64 / opened as f64 };
+                        (share(before.of(priority)), share(after.of(priority)))
+                    });
+                    measured.push(Measured { expectation: expectation.text.clone(), comparison: Some(c.clone()), outcome: Verdict::NotTested, still_open });
                 }
             }
         }
-        evaluated.push(Evaluated { initiative: initiative.clone(), windows, measured });
+        evaluated.push(Evaluated { initiative: initiative.clone(), windows, measured, warnings: Vec::new() });
     }
     correct(&mut evaluated, tuning.fdr);
+    warn_of_overlaps(&mut evaluated);
     Ok(evaluated)
+}
+
+/// Warns each initiative that shares an expected measure (`kpi.column`) with another whose months
+/// (before and after) overlap its own: the change either sees may be the other's.
+fn warn_of_overlaps(evaluated: &mut [Evaluated]) {
+    let span = |e: &Evaluated| e.windows.map(|(before, after)| MonthRange { first: before.first, last: after.last });
+    let measures = |e: &Evaluated| -> Vec<String> {
+        e.initiative.expects.iter().map(|x| format!("{}.{}", x.selector.kpi, x.selector.column.as_deref().unwrap_or(""))).collect()
+    };
+    for i in 0..evaluated.len() {
+        for j in 0..evaluated.len() {
+            if i == j {
+                continue;
+            }
+            let (Some(a), Some(b)) = (span(&evaluated[i]), span(&evaluated[j])) else { continue };
+            let shared: Vec<String> = measures(&evaluated[i]).into_iter().filter(|m| measures(&evaluated[j]).contains(m)).collect();
+            if a.overlaps(&b) && !shared.is_empty() {
+                let warning = format!(
+                    "{} also expects to move {} over overlapping months ({} to {}): the change seen here may be partly its",
+                    evaluated[j].initiative.name,
+                    shared.join(", "),
+                    b.first.label(),
+                    b.last.label()
+                );
+                evaluated[i].warnings.push(warning);
+            }
+        }
+    }
 }
 
 /// Benjamini–Hochberg over the distinct tests of the register's expected moves (the register is
@@ -270,5 +324,31 @@ fn correct(evaluated: &mut [Evaluated], fdr: f64) {
         if let Some(wanted) = wanted {
             measured.outcome = Verdict::judge(Some(versus), wanted);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Live 2026-06-01, three months either side, cut-off 2026-09-10 00:00 UTC. Settling at once,
+    /// the after-months are June to August (August ends 09-01). A measure that settles 14 days
+    /// after its month needs August to end by 08-27: after is June and July.
+    #[test]
+    fn the_after_months_leave_room_for_settling() {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let initiative =
+            Initiative { name: "x".into(), live: (day("2026-06-01"), day("2026-06-01")), expects: Vec::new(), months_before: 3, months_after: 3, line: 1 };
+        let as_of = crate::time::parse_iso("2026-09-10T00:00:00Z", chrono_tz::UTC).unwrap();
+        let month = |s: &str| s.parse::<YearMonth>().unwrap();
+        let at_once = windows(&initiative, None, as_of, 0, chrono_tz::UTC).unwrap();
+        assert_eq!(
+            (at_once.0.first, at_once.0.last, at_once.1.first, at_once.1.last),
+            (month("2026-03"), month("2026-05"), month("2026-06"), month("2026-08"))
+        );
+        let settling = windows(&initiative, None, as_of, 14 * 86_400_000_000, chrono_tz::UTC).unwrap();
+        assert_eq!((settling.1.first, settling.1.last), (month("2026-06"), month("2026-07")));
+        // Settling longer than the months after: too early to tell.
+        assert!(windows(&initiative, None, as_of, 100 * 86_400_000_000, chrono_tz::UTC).is_none());
     }
 }

@@ -9,7 +9,7 @@ use crate::report::format::{change_text, format_n_marked, format_p, format_q, fo
 pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
     let (origin, evaluated) = inputs.improvements?;
     let mut blocks = vec![Block::Paragraph(format!(
-        "Initiatives from {origin}. For each, the months before its go-live are compared with the months after it (never past the cut-off), with the tests of the benchmark table; the register's expected moves, stated before the data, are one family for Benjamini–Hochberg, and only q < {} (the false discovery rate) counts as evidence.",
+        "Initiatives from {origin}. For each, the months before its go-live are compared with the months after it (never past the cut-off), with the tests of the benchmark table; the register's expected moves, stated before the data, are one family for Benjamini–Hochberg, and only q < {} (the false discovery rate) counts as evidence. Durations are judged on cohorts: the incidents opened in each window, each followed to the cut-off, so a ticket opened before the go-live and resolved after it counts before; the after-months end at least the longest settling time of the initiative's measures before the cut-off.",
         inputs.current.parameters.fdr
     ))];
     for e in evaluated {
@@ -22,7 +22,15 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
         let window = |r: crate::time::MonthRange| {
             if r.first == r.last { month_name(r.first) } else { format!("{} to {}", month_name(r.first), month_name(r.last)) }
         };
-        blocks.push(Block::Paragraph(format!("{}: {live}. Before: {}; after: {}. Verdict: {}.", i.name, window(before), window(after), e.verdict())));
+        let provisional =
+            if e.measured.iter().any(|m| m.open_warning().is_some()) { " (provisional: a cohort is more than 1% still open, see the outcomes)" } else { "" };
+        blocks.push(Block::Paragraph(format!(
+            "{}: {live}. Before: {}; after: {}. Verdict: {}{provisional}.",
+            i.name,
+            window(before),
+            window(after),
+            e.verdict()
+        )));
         let mut table =
             Table::new(&[("expected", false), ("row", false), ("before", true), ("after", true), ("change", false), ("test", false), ("outcome", false)]);
         for m in &e.measured {
@@ -59,10 +67,19 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
                 Cell::plain(after_text),
                 Cell::plain(v.and_then(|v| change_text(v, s)).unwrap_or_else(|| "—".into())),
                 Cell::plain(test),
-                Cell::toned(m.outcome.as_expected(), tone),
+                Cell::toned(
+                    match m.open_warning() {
+                        Some(warning) => format!("{} ({warning})", m.outcome.as_expected()),
+                        None => m.outcome.as_expected().to_string(),
+                    },
+                    tone,
+                ),
             ]);
         }
         blocks.push(Block::Table(table));
+        if !e.warnings.is_empty() {
+            blocks.push(Block::Bullets(e.warnings.iter().map(|w| format!("Overlap: {w}.")).collect()));
+        }
     }
     Some(section("improvements", "Improvement initiatives", blocks))
 }
