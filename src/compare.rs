@@ -136,7 +136,8 @@ pub fn compare(
     }
     check_window(pipeline, "--before", before, tuning)?;
     check_window(pipeline, "--after", after, tuning)?;
-    let (comparisons, open) = compare_windows(pipeline, (before, after), kpis, tuning, by, cohorts)?;
+    let compared = compare_windows(pipeline, (before, after), kpis, tuning, by, cohorts)?;
+    let (comparisons, open) = (compared.comparisons, compared.cohorts);
     let window = |range: MonthRange| pipeline.params(crate::kpi::PeriodRequest::Months(range.first, range.last), tuning);
     let (before_params, after_params) = (window(before)?, window(after)?);
     Ok(CompareDocument {

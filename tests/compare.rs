@@ -290,3 +290,40 @@ fn compare_judges_durations_on_cohorts_when_asked() {
     assert_eq!((by_window["cohort"].as_str(), by_window["cohorts"].clone()), (Some("window"), Value::Null));
     close(&row(&by_window, "mttr", "scope=all,priority=", "mean_hours")["before"], 10.0);
 }
+
+/// See: issue 30. A control group: the sample's P3 triage rule from June (planted: P3 resolution
+/// times scaled down from 2026-06-01) against P4, which the generator left alone. MTTR on cohorts:
+/// P3 44.7 h → 32.2 h, P4 88.2 h → 93.5 h, so the difference in differences is (32.2 − 44.7) −
+/// (93.5 − 88.2) = −17.8 h, tested by Welch's t on the four groups; the verdict rests on it. The
+/// before-months are listed for both rows. A control key that an expected KPI lacks is an error.
+#[test]
+fn a_control_group_gives_a_difference_in_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = register(
+        dir.path(),
+        "[[initiative]]\nname = \"Triage rule for P3\"\nlive = \"2026-06-01\"\nexpects = [\"mttr.mean_hours{priority=3} lower\"]\ncontrol = { priority = 4 }\n",
+    );
+    let out = dir.path().join("out");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    mttx().args(["--as-of", "2026-11-01", "report", "--input"]).arg(&data).arg("--improvements").arg(&path).arg("--out").arg(&out).assert().success();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let line = md.lines().find(|l| l.starts_with("| mttr.mean\\_hours{priority=3} lower |")).unwrap_or_else(|| panic!("{md}"));
+    assert!(line.contains("| 44.7 h n=1,751 | 32.2 h n=1,815 |"), "{line}");
+    assert!(line.contains("scope=priority,priority=4: 88.2 h → 93.5 h; difference in differences −17.8 h (Welch's t on the difference of changes"), "{line}");
+    assert!(line.ends_with("| worked |"), "{line}");
+    assert!(md.contains("Before, month by month (mttr.mean\\_hours{priority=3} lower): this row Mar 26"), "{md}");
+    let bad = register(
+        dir.path(),
+        "[[initiative]]\nname = \"x\"\nlive = \"2026-06-01\"\nexpects = [\"reopen_rate.reopen_rate lower\"]\ncontrol = { priority = 4 }\n",
+    );
+    mttx()
+        .args(["--as-of", "2026-11-01", "report", "--input"])
+        .arg(&data)
+        .arg("--improvements")
+        .arg(&bad)
+        .arg("--out")
+        .arg(dir.path().join("bad"))
+        .assert()
+        .code(2)
+        .stderr(contains("control: `priority` is not a key of reopen_rate"));
+}

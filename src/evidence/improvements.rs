@@ -1,161 +1,22 @@
-//! The improvement register, `improvements.toml`: initiatives with the date they went live and the
-//! KPI measures they are meant to move, and for the report, the evidence whether each worked. The
-//! months before each go-live are compared with the months after it (`evidence::windows`), never past
-//! the cut-off. Only the named measures are tested, and Benjamini–Hochberg corrects over all of
-//! them in the register: they are hypotheses stated before the data was looked at.
-//!
-//! ```toml
-//! [[initiative]]
-//! name = "Triage rule for P3"
-//! live = "2026-06-01"                 # or a roll-out, "2026-06-01..2026-06-14"
-//! expects = ["mttr.p50_hours{priority=3} lower", "reopen_rate.reopen_rate lower"]
-//! months_before = 3                   # the default
-//! months_after = 3
-//! ```
-
-use std::path::Path;
+//! The evidence whether each initiative of the improvement register (`register`) worked. The
+//! months before each go-live are compared with the months after it (`evidence::windows`), never
+//! past the cut-off, durations on the cohorts opened in each; only the named measures are tested,
+//! against a control group where one is named (`control`), and Benjamini–Hochberg corrects over
+//! all of them in the register: they are hypotheses stated before the data was looked at.
 
 use chrono::{Datelike, NaiveDate};
-use serde::Deserialize;
 
 use super::comparison::Comparison;
+use super::control::{self, Control};
 use super::stats::benjamini_hochberg;
 use super::verdict::Verdict;
 use super::windows;
-use crate::error::{Error, Result};
-use crate::kpi::selector::Selector;
+use crate::error::Result;
 use crate::kpi::{Better, Kpi, Tuning};
 use crate::pipeline::Pipeline;
 use crate::time::{MonthRange, YearMonth};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegisterFile {
-    #[serde(default)]
-    description: String,
-    #[serde(default, rename = "initiative")]
-    initiatives: Vec<InitiativeSpec>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InitiativeSpec {
-    name: toml::Spanned<String>,
-    live: toml::Spanned<String>,
-    expects: Vec<toml::Spanned<String>>,
-    #[serde(default = "three")]
-    months_before: u32,
-    #[serde(default = "three")]
-    months_after: u32,
-}
-
-fn three() -> u32 {
-    3
-}
-
-/// A measure an initiative is meant to move, and which way.
-#[derive(Debug, Clone)]
-pub struct Expectation {
-    pub text: String,
-    pub selector: Selector,
-    pub direction: Better,
-    pub line: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct Initiative {
-    pub name: String,
-    /// The first and last day of the go-live (the same day for a switch-over).
-    pub live: (NaiveDate, NaiveDate),
-    pub expects: Vec<Expectation>,
-    pub months_before: u32,
-    pub months_after: u32,
-    pub line: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct Register {
-    pub origin: String,
-    pub description: String,
-    pub initiatives: Vec<Initiative>,
-}
-
-impl Register {
-    pub fn load(path: &Path, kpis: &[Kpi]) -> Result<Register> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Register::parse(&text, &path.display().to_string(), kpis)
-    }
-
-    /// Parses and checks the register: every KPI, measure and key column it names must exist.
-    pub fn parse(text: &str, origin: &str, kpis: &[Kpi]) -> Result<Register> {
-        let fail = |line: usize, message: String| Error::Improvements { origin: origin.to_string(), message: format!("line {line}: {message}") };
-        let file: RegisterFile = toml::from_str(text).map_err(|e| Error::Improvements { origin: origin.to_string(), message: e.to_string() })?;
-        let line_of = |span: std::ops::Range<usize>| text[..span.start.min(text.len())].matches('\n').count() + 1;
-        let mut initiatives = Vec::new();
-        for spec in file.initiatives {
-            let line = line_of(spec.name.span());
-            let live_line = line_of(spec.live.span());
-            let date =
-                |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| fail(live_line, format!("live: `{s}` is not a date such as 2026-06-01")));
-            let live = match spec.live.get_ref().split_once("..") {
-                Some((a, b)) => (date(a)?, date(b)?),
-                None => (date(spec.live.get_ref())?, date(spec.live.get_ref())?),
-            };
-            if live.0 > live.1 {
-                return Err(fail(live_line, format!("live: {} is after {}", live.0, live.1)));
-            }
-            if spec.months_before == 0 || spec.months_after == 0 || spec.months_before > 24 || spec.months_after > 24 {
-                return Err(fail(line, "months_before and months_after are 1 to 24".into()));
-            }
-            let mut expects = Vec::new();
-            for e in &spec.expects {
-                let line = line_of(e.span());
-                let text = e.get_ref().trim();
-                let (selector_text, direction) = text
-                    .rsplit_once(char::is_whitespace)
-                    .ok_or_else(|| fail(line, format!("`{text}`: write a measure and the way it should move, e.g. `mttr.p50_hours{{priority=3}} lower`")))?;
-                let direction = match direction {
-                    "lower" => Better::Lower,
-                    "higher" => Better::Higher,
-                    other => return Err(fail(line, format!("`{other}`: the way a measure should move is `lower` or `higher`"))),
-                };
-                let selector = Selector::parse(selector_text.trim()).map_err(|m| fail(line, format!("`{selector_text}`: {m}")))?;
-                let kpi = kpis.iter().find(|k| k.id == selector.kpi).ok_or_else(|| {
-                    let ids: Vec<&str> = kpis.iter().map(|k| k.id.as_str()).collect();
-                    fail(line, format!("no KPI `{}`; KPIs are: {}", selector.kpi, ids.join(", ")))
-                })?;
-                let measure = selector.column.as_deref().ok_or_else(|| {
-                    fail(line, format!("`{selector_text}`: name the measure, e.g. {}.{}", kpi.id, kpi.meta.measures.first().map(String::as_str).unwrap_or("…")))
-                })?;
-                if let Some(message) = crate::kpi::renames::old_name_message(&kpi.id, measure) {
-                    return Err(fail(line, message));
-                }
-                if !kpi.meta.measures.iter().any(|m| m == measure) {
-                    return Err(fail(line, format!("{} has no measure `{measure}`; its measures are: {}", kpi.id, kpi.meta.measures.join(", "))));
-                }
-                for (key, _) in &selector.keys {
-                    if key == "month" || !kpi.meta.keys.contains(key) {
-                        let keys: Vec<&str> = kpi.meta.keys.iter().map(String::as_str).filter(|k| *k != "month").collect();
-                        return Err(fail(line, format!("`{key}` is not a key of {} to select by; its keys are: {}", kpi.id, keys.join(", "))));
-                    }
-                }
-                expects.push(Expectation { text: text.to_string(), selector, direction, line });
-            }
-            if expects.is_empty() {
-                return Err(fail(line, "an initiative expects at least one measure to move".into()));
-            }
-            initiatives.push(Initiative {
-                name: spec.name.into_inner(),
-                live,
-                expects,
-                months_before: spec.months_before,
-                months_after: spec.months_after,
-                line,
-            });
-        }
-        Ok(Register { origin: origin.to_string(), description: file.description, initiatives })
-    }
-}
+pub use super::register::{Expectation, Initiative, Register};
 
 /// One expected move, measured.
 #[derive(Debug, Clone)]
@@ -166,6 +27,8 @@ pub struct Measured {
     /// For a duration judged on cohorts: the share of each cohort (before, after) still open at
     /// the cut-off, whose durations are not yet known.
     pub still_open: Option<(f64, f64)>,
+    /// Set against the initiative's control group, when it names one.
+    pub control: Option<Control>,
 }
 
 /// A cohort with more than this share still open at the cut-off makes its verdict provisional.
@@ -245,13 +108,21 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
         let mut measured = Vec::new();
         if let Some((before, after)) = windows {
             // Durations on the cohorts opened in each window; the other measures by window.
-            let (comparisons, cohorts) = windows::compare_windows(pipeline, (before, after), &named, tuning, None, true)?;
+            let compared = windows::compare_windows(pipeline, (before, after), &named, tuning, None, true)?;
+            let (comparisons, cohorts) = (&compared.comparisons, &compared.cohorts);
+            let monthly = if initiative.control.is_empty() { None } else { Some(control::before_by_month(pipeline, before, &named, tuning)?) };
             for expectation in &initiative.expects {
                 let column = expectation.selector.column.as_deref().unwrap_or_default();
                 let matching: Vec<&Comparison> =
                     comparisons.iter().filter(|c| c.measure == column && expectation.selector.matches(&c.kpi, column, &c.key_values)).collect();
                 if matching.is_empty() {
-                    measured.push(Measured { expectation: expectation.text.clone(), comparison: None, outcome: Verdict::NotTested, still_open: None });
+                    measured.push(Measured {
+                        expectation: expectation.text.clone(),
+                        comparison: None,
+                        outcome: Verdict::NotTested,
+                        still_open: None,
+                        control: None,
+                    });
                 }
                 for c in matching {
                     let duration = named.iter().any(|k| k.id == c.kpi && windows::is_duration(k));
@@ -260,7 +131,14 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
                         let share = |(opened, open): (u64, u64)| if opened == 0 { 0.0 } else { open as f64 / opened as f64 };
                         (share(before.of(priority)), share(after.of(priority)))
                     });
-                    measured.push(Measured { expectation: expectation.text.clone(), comparison: Some(c.clone()), outcome: Verdict::NotTested, still_open });
+                    let control = monthly.as_ref().map(|monthly| control::control_of(c, &initiative.control, &named, &compared, monthly));
+                    measured.push(Measured {
+                        expectation: expectation.text.clone(),
+                        comparison: Some(c.clone()),
+                        outcome: Verdict::NotTested,
+                        still_open,
+                        control,
+                    });
                 }
             }
         }
@@ -308,7 +186,12 @@ fn correct(evaluated: &mut [Evaluated], fdr: f64) {
     for (i, e) in evaluated.iter().enumerate() {
         for (j, m) in e.measured.iter().enumerate() {
             let Some(c) = &m.comparison else { continue };
-            if let (Some(p), Some(clause)) = (c.previous.as_ref().and_then(|v| v.test).map(|t| t.p_value), c.test_clause) {
+            // With a control group, the test of the difference in differences speaks for the move.
+            let p = match m.control.as_ref().and_then(|control| control.did) {
+                Some(did) => Some(did.p_value),
+                None => c.previous.as_ref().and_then(|v| v.test).map(|t| t.p_value),
+            };
+            if let (Some(p), Some(clause)) = (p, c.test_clause) {
                 moves.push((i, j, (i, c.kpi.clone(), c.key.clone(), clause), p));
             }
         }
@@ -321,9 +204,18 @@ fn correct(evaluated: &mut [Evaluated], fdr: f64) {
         let Some(versus) = measured.comparison.as_mut().and_then(|c| c.previous.as_mut()) else { continue };
         versus.q_value = Some(q_of[id]);
         versus.significant = q_of[id] < fdr;
-        if let Some(wanted) = wanted {
-            measured.outcome = Verdict::judge(Some(versus), wanted);
-        }
+        let Some(wanted) = wanted else { continue };
+        measured.outcome = match measured.control.as_ref().and_then(|control| control.did) {
+            // The treated group's change less the control's, judged like a change.
+            Some(did) if versus.significant && did.estimate != 0.0 => match wanted {
+                Better::Lower if did.estimate < 0.0 => Verdict::Improved,
+                Better::Higher if did.estimate > 0.0 => Verdict::Improved,
+                Better::Neutral => Verdict::Changed,
+                _ => Verdict::Worse,
+            },
+            Some(_) => Verdict::NoEvidence,
+            None => Verdict::judge(Some(versus), wanted),
+        };
     }
 }
 
@@ -337,8 +229,15 @@ mod tests {
     #[test]
     fn the_after_months_leave_room_for_settling() {
         let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let initiative =
-            Initiative { name: "x".into(), live: (day("2026-06-01"), day("2026-06-01")), expects: Vec::new(), months_before: 3, months_after: 3, line: 1 };
+        let initiative = Initiative {
+            name: "x".into(),
+            live: (day("2026-06-01"), day("2026-06-01")),
+            expects: Vec::new(),
+            months_before: 3,
+            months_after: 3,
+            line: 1,
+            control: Vec::new(),
+        };
         let as_of = crate::time::parse_iso("2026-09-10T00:00:00Z", chrono_tz::UTC).unwrap();
         let month = |s: &str| s.parse::<YearMonth>().unwrap();
         let at_once = windows(&initiative, None, as_of, 0, chrono_tz::UTC).unwrap();

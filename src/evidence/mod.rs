@@ -5,9 +5,12 @@
 //! family. The report and `mttx compare` both build on it.
 
 pub mod comparison;
+pub mod control;
+pub mod did;
 pub mod improvements;
 pub mod patch_family;
 pub mod peers;
+pub mod register;
 pub mod samples;
 pub mod stats;
 pub mod targets;

@@ -111,9 +111,24 @@ pub fn is_duration(kpi: &Kpi) -> bool {
     kpi.meta.unit == "hours"
 }
 
+/// Two windows' runs set against each other.
+pub struct WindowComparison {
+    pub comparisons: Vec<Comparison>,
+    /// With cohorts, each cohort's incidents and those still open.
+    pub cohorts: Option<Cohorts>,
+    /// The runs behind the comparisons, before and after, each with the KPIs it ran.
+    pub runs: Vec<(Vec<String>, WindowRun, WindowRun)>,
+}
+
+impl WindowComparison {
+    /// The runs (before, after) that measured `kpi`.
+    pub fn runs_of(&self, kpi: &str) -> Option<(&WindowRun, &WindowRun)> {
+        self.runs.iter().find(|(ids, _, _)| ids.iter().any(|id| id == kpi)).map(|(_, b, a)| (b, a))
+    }
+}
+
 /// Runs `kpis` over `before` and `after` and sets them against each other: by window, or, with
-/// `cohorts`, the durations on the cohorts opened in each window and the rest by window. Gives the
-/// comparisons and, with `cohorts`, each cohort's incidents and those still open.
+/// `cohorts`, the durations on the cohorts opened in each window and the rest by window.
 pub fn compare_windows(
     pipeline: &Pipeline,
     (before, after): (MonthRange, MonthRange),
@@ -121,20 +136,22 @@ pub fn compare_windows(
     tuning: Tuning,
     by: Option<Breakdown>,
     cohorts: bool,
-) -> Result<(Vec<Comparison>, Option<Cohorts>)> {
+) -> Result<WindowComparison> {
     let (durations, others): (Vec<Kpi>, Vec<Kpi>) = kpis.iter().cloned().partition(|k| cohorts && is_duration(k));
-    let mut compared = Vec::new();
-    let mut open = None;
+    let ids = |kpis: &[Kpi]| kpis.iter().map(|k| k.id.clone()).collect::<Vec<_>>();
+    let mut result = WindowComparison { comparisons: Vec::new(), cohorts: None, runs: Vec::new() };
     if !others.is_empty() {
         let (b, a) = (run_window(pipeline, before, &others, tuning, by)?, run_window(pipeline, after, &others, tuning, by)?);
-        compared.extend(comparisons(&others, &b, &a));
+        result.comparisons.extend(comparisons(&others, &b, &a));
+        result.runs.push((ids(&others), b, a));
     }
     if !durations.is_empty() {
         let ((b, b_cohort), (a, a_cohort)) = (run_cohort(pipeline, before, &durations, tuning, by)?, run_cohort(pipeline, after, &durations, tuning, by)?);
-        compared.extend(comparisons(&durations, &b, &a));
-        open = Some((b_cohort, a_cohort));
+        result.comparisons.extend(comparisons(&durations, &b, &a));
+        result.cohorts = Some((b_cohort, a_cohort));
+        result.runs.push((ids(&durations), b, a));
     }
-    Ok((compared, open))
+    Ok(result)
 }
 
 /// The cohort's incidents by priority, and those not resolved by the cut-off.

@@ -2,9 +2,10 @@
 //! go-live, and for each measure it was meant to move, the change, the test, and whether it worked.
 
 use super::{Inputs, section};
+use crate::evidence::control::TrendPoint;
 use crate::evidence::verdict::Verdict;
 use crate::report::document::{Block, Cell, Section, Table, Tone};
-use crate::report::format::{change_text, format_n_marked, format_p, format_q, format_value, month_name, scale};
+use crate::report::format::{Scale, change_text, format_n_marked, format_p, format_q, format_value, month_name, scale, short_month};
 
 pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
     let (origin, evaluated) = inputs.improvements?;
@@ -31,19 +32,23 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
             window(after),
             e.verdict()
         )));
-        let mut table =
-            Table::new(&[("expected", false), ("row", false), ("before", true), ("after", true), ("change", false), ("test", false), ("outcome", false)]);
+        let controlled = e.measured.iter().any(|m| m.control.is_some());
+        let mut columns = vec![("expected", false), ("row", false), ("before", true), ("after", true), ("change", false), ("test", false)];
+        if controlled {
+            columns.push(("against the control", false));
+        }
+        columns.push(("outcome", false));
+        let mut table = Table::new(&columns);
+        let mut trends = Vec::new();
         for m in &e.measured {
             let Some(c) = &m.comparison else {
-                table.rows.push(vec![
-                    Cell::plain(&m.expectation),
-                    Cell::plain("no row matches"),
-                    Cell::plain("—"),
-                    Cell::plain("—"),
-                    Cell::plain(""),
-                    Cell::plain(""),
-                    Cell::plain(m.outcome.as_expected()),
-                ]);
+                let mut row =
+                    vec![Cell::plain(&m.expectation), Cell::plain("no row matches"), Cell::plain("—"), Cell::plain("—"), Cell::plain(""), Cell::plain("")];
+                if controlled {
+                    row.push(Cell::plain(""));
+                }
+                row.push(Cell::plain(m.outcome.as_expected()));
+                table.rows.push(row);
                 continue;
             };
             let s = scale(&c.unit, &c.measure);
@@ -51,7 +56,10 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
             let before_text =
                 v.map(|v| format!("{} {}", format_value(v.value, s), format_n_marked(v.n, inputs.min_n)).trim().to_string()).unwrap_or_else(|| "—".into());
             let after_text = format!("{} {}", format_value(c.value, s), format_n_marked(c.n, inputs.min_n)).trim().to_string();
+            // With a control, the q belongs to the test of the difference, shown beside it.
+            let judged_on_control = m.control.as_ref().is_some_and(|control| control.did.is_some());
             let test = match v.and_then(|v| v.test.zip(v.q_value)) {
+                Some((t, _)) if judged_on_control => format!("{}, {}", t.method.name(), format_p(t.p_value)),
                 Some((t, q)) => format!("{}, {} {}", t.method.name(), format_p(t.p_value), format_q(q)),
                 None => "no test".into(),
             };
@@ -60,23 +68,56 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
                 Verdict::Worse => Tone::Bad,
                 _ => Tone::Plain,
             };
-            table.rows.push(vec![
+            let mut row = vec![
                 Cell::plain(&m.expectation),
                 Cell::plain(if c.key.is_empty() { "all".to_string() } else { c.key.clone() }),
                 Cell::plain(before_text),
                 Cell::plain(after_text),
                 Cell::plain(v.and_then(|v| change_text(v, s)).unwrap_or_else(|| "—".into())),
                 Cell::plain(test),
-                Cell::toned(
-                    match m.open_warning() {
-                        Some(warning) => format!("{} ({warning})", m.outcome.as_expected()),
-                        None => m.outcome.as_expected().to_string(),
-                    },
-                    tone,
-                ),
-            ]);
+            ];
+            if controlled {
+                row.push(Cell::plain(match &m.control {
+                    Some(control) => {
+                        let did = match (control.did, v.and_then(|v| v.q_value)) {
+                            (Some(did), Some(q)) => {
+                                let estimate =
+                                    if s == Scale::Percent { format!("{:+.1} pts", did.estimate * 100.0) } else { format_value(Some(did.estimate), s) };
+                                format!(
+                                    "; difference in differences {} ({}, {} {})",
+                                    estimate.replace('-', "−"),
+                                    did.method(),
+                                    format_p(did.p_value),
+                                    format_q(q)
+                                )
+                            }
+                            _ => "; no test of the difference".into(),
+                        };
+                        format!("{}: {} → {}{did}", control.key, format_value(control.before, s), format_value(control.after, s))
+                    }
+                    None => String::new(),
+                }));
+                if let Some(control) = &m.control {
+                    let series = |pick: fn(&TrendPoint) -> Option<f64>| {
+                        control.trend.iter().map(|t| format!("{} {}", short_month(&t.0), format_value(pick(t), s))).collect::<Vec<_>>().join(", ")
+                    };
+                    trends.push(format!("Before, month by month ({}): this row {}; the control {}", m.expectation, series(|t| t.1), series(|t| t.2)));
+                }
+            }
+            row.push(Cell::toned(
+                match m.open_warning() {
+                    Some(warning) => format!("{} ({warning})", m.outcome.as_expected()),
+                    None => m.outcome.as_expected().to_string(),
+                },
+                tone,
+            ));
+            table.rows.push(row);
         }
         blocks.push(Block::Table(table));
+        if !trends.is_empty() {
+            blocks.push(Block::Paragraph("Against a control group the verdict rests on the difference in differences; it holds when the control's trend before the go-live runs parallel to the row's (month by month as each KPI counts them):".into()));
+            blocks.push(Block::Bullets(trends));
+        }
         if !e.warnings.is_empty() {
             blocks.push(Block::Bullets(e.warnings.iter().map(|w| format!("Overlap: {w}.")).collect()));
         }
