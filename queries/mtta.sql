@@ -6,6 +6,7 @@
 -- measures: mean_hours, p50_hours, p90_hours
 -- significance: mean_hours = mean(durations.hours); p50_hours = quantile(durations.hours, 0.5);
 --   p90_hours = quantile(durations.hours, 0.9)
+-- cohort: acknowledged_at within 7 days
 -- headline: p50_hours = MTTA p50
 -- definition: acknowledged_at − opened_at, in hours, over incidents that have an acknowledged_at at
 --   or before the cut-off. Incidents not yet acknowledged are excluded. An incident counts in the
@@ -18,6 +19,9 @@
 --   months and groups that have incidents appear. n is the number of incidents, and mean_hours,
 --   p50_hours and p90_hours are null when n = 0. Percentiles are exact, with continuous
 --   interpolation.
+--   Before-and-after comparisons (the improvement register, mttx compare --cohort opened) judge it
+--   on cohorts: the incidents opened in each window, each followed 7 days for its acknowledged_at; one
+--   not there within 7 days counts as not yet there in every cohort alike.
 WITH durations AS (
     SELECT report_month(i.opened_at) AS month,
            i.by_group,

@@ -6,6 +6,7 @@
 -- measures: mean_hours, p50_hours, p90_hours
 -- significance: mean_hours = mean(durations.hours); p50_hours = quantile(durations.hours, 0.5);
 --   p90_hours = quantile(durations.hours, 0.9)
+-- cohort: resolved_at within 30 days
 -- headline: p50_hours = MTTR p50
 -- definition: resolved_at − opened_at, in hours, over incidents resolved at or before the cut-off.
 --   Unresolved incidents are excluded. An incident counts in the calendar month, in the reporting
@@ -17,6 +18,9 @@
 --   (incidents with none form their own group, null), and only the months and groups that have
 --   incidents appear. n is the number of incidents, and mean_hours, p50_hours and p90_hours are
 --   null when n = 0. Percentiles are exact, with continuous interpolation.
+--   Before-and-after comparisons (the improvement register, mttx compare --cohort opened) judge it
+--   on cohorts: the incidents opened in each window, each followed 30 days for its resolved_at; one
+--   not there within 30 days counts as not yet there in every cohort alike.
 WITH durations AS (
     SELECT report_month(i.resolved_at) AS month,
            i.by_group,

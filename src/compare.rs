@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::evidence::comparison::{self, Comparison};
 use crate::evidence::verdict::Verdict;
-use crate::evidence::windows::{Cohort, check_window, compare_windows};
+use crate::evidence::windows::{CohortGroup, check_window, cohort_horizon, compare_windows};
 use crate::kpi::params::{KpiParams, window_label};
 use crate::kpi::{Better, Breakdown, Kpi, Tuning};
 use crate::pipeline::Pipeline;
@@ -37,13 +37,6 @@ impl WindowInfo {
             covered_hours: (params.period_end.min(params.as_of) - params.period_start).max(0) as f64 / 3.6e9,
         }
     }
-}
-
-/// Each cohort's incidents and those still open at the cut-off (`--cohort opened`).
-#[derive(Debug, Clone, Serialize)]
-pub struct Cohorts {
-    pub before: Cohort,
-    pub after: Cohort,
 }
 
 /// One measure of one KPI row, before and after.
@@ -116,8 +109,9 @@ pub struct CompareDocument {
     pub fdr: f64,
     /// `opened` when durations were judged on the cohorts opened in each window, else `window`.
     pub cohort: &'static str,
-    /// With `--cohort opened`, each cohort's size and how much of it is still open.
-    pub cohorts: Option<Cohorts>,
+    /// With `--cohort opened`, each group of durations sharing a cohort rule, with each cohort's
+    /// size and how much of it was not there within the follow-up.
+    pub cohorts: Vec<CohortGroup>,
     pub rows: Vec<Row>,
 }
 
@@ -136,6 +130,18 @@ pub fn compare(
     }
     check_window(pipeline, "--before", before, tuning)?;
     check_window(pipeline, "--after", after, tuning)?;
+    if cohorts {
+        let horizon = cohort_horizon(kpis);
+        let after_end = pipeline.params(crate::kpi::PeriodRequest::Months(after.first, after.last), tuning)?.period_end;
+        let as_of = pipeline.cut_off()?;
+        if after_end.saturating_add(horizon) > as_of {
+            return Err(Error::Usage(format!(
+                "--cohort opened follows each incident {} days after it opened, so --after {after} must end that long before the cut-off {}; choose earlier months or a later --as-of",
+                horizon / 86_400_000_000,
+                rfc3339(as_of)
+            )));
+        }
+    }
     let compared = compare_windows(pipeline, (before, after), kpis, tuning, by, cohorts)?;
     let (comparisons, open) = (compared.comparisons, compared.cohorts);
     let window = |range: MonthRange| pipeline.params(crate::kpi::PeriodRequest::Months(range.first, range.last), tuning);
@@ -151,7 +157,7 @@ pub fn compare(
         tests: comparison::tests_against_previous(&comparisons),
         fdr: tuning.fdr,
         cohort: if cohorts { "opened" } else { "window" },
-        cohorts: open.map(|(before, after)| Cohorts { before, after }),
+        cohorts: open,
         rows: comparisons.iter().map(Row::of).collect(),
     })
 }

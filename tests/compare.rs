@@ -211,15 +211,17 @@ fn a_register_naming_what_does_not_exist_is_an_error_naming_the_line() {
 }
 
 /// See: issue 30. The improvement register judges durations on cohorts, on the hand-computed world
-/// (queries/tests/_data/README.md), live 2026-10-01, one month either side, cut-off 11-01:
-/// - before, the incidents opened in September, each followed to the cut-off: I6 24 h, I7 2 h, I3
-///   48 h (opened 09-30, resolved 10-02, so it counts before): mean 74 / 3 = 24.7 h, n 3; by the
-///   month of resolution September would read 10 h (I10, I6, I7);
+/// (queries/tests/_data/README.md), live 2026-10-01, one month either side, cut-off 12-01 (MTTR
+/// follows each incident 30 days, so October's cohort needs the cut-off 30 days after October):
+/// - before, the incidents opened in September, each followed 30 days: I6 24 h, I7 2 h, I3 48 h
+///   (opened 09-30, resolved 10-02, so it counts before): mean 74 / 3 = 24.7 h, n 3; by the month
+///   of resolution September would read 10 h (I10, I6, I7);
 /// - after, those opened in October: I1 4, I2 4, I5 4, I8 48, I9 2, I11 26: mean 88 / 6 = 14.7 h,
-///   n 6; I4 is still open at the cut-off, 1 of 7 = 14.3% > 1%, so the outcome says so.
+///   n 6; I4 is never resolved, 1 of 7 = 14.3% > 1%, so the outcome says so.
 ///
 /// A second initiative expecting the same measure over the same months gets an overlap warning;
-/// a third, whose reopen rate settles 14 days after October, has no after-month yet.
+/// a third, live in November, has no after-month yet: its reopen rate settles 14 days after
+/// November ends, past the cut-off.
 #[test]
 fn the_register_judges_durations_on_cohorts_and_warns_of_overlaps() {
     let dir = tempfile::tempdir().unwrap();
@@ -242,7 +244,7 @@ months_after = 1
 
 [[initiative]]
 name = "Fewer reopens"
-live = "2026-10-01"
+live = "2026-11-01"
 expects = ["reopen_rate.reopen_rate lower"]
 months_before = 1
 months_after = 1
@@ -251,7 +253,7 @@ months_after = 1
     .unwrap();
     let out = dir.path().join("out");
     mttx()
-        .args(["--as-of", "2026-11-01T00:00:00Z", "report", "--period", "2026-10", "--input"])
+        .args(["--as-of", "2026-12-01T00:00:00Z", "report", "--period", "2026-10", "--input"])
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/tests/_data/world"))
         .arg("--improvements")
         .arg(&register)
@@ -262,40 +264,65 @@ months_after = 1
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let faster = md.lines().find(|l| l.starts_with("| mttr.mean\\_hours{scope=all} lower |")).unwrap_or_else(|| panic!("{md}"));
     assert!(faster.contains("| 24.7 h n=3, low n | 14.7 h n=6, low n |"), "{faster}");
-    assert!(faster.contains("14.3% of the after cohort still open at the cut-off"), "{faster}");
+    assert!(faster.contains("14.3% of the after cohort took longer than 30 days or is still open"), "{faster}");
     assert!(
         md.contains("Faster fixes: went live on 2026-10-01. Before: September 2026; after: October 2026. Verdict: no evidence that it worked (provisional"),
         "{md}"
     );
     assert!(md.contains("Overlap: Second try also expects to move mttr.mean\\_hours over overlapping months (2026-09 to 2026-10)"), "{md}");
     assert!(md.contains("Overlap: Faster fixes also expects to move mttr.mean\\_hours"), "{md}");
-    assert!(md.contains("Fewer reopens: went live on 2026-10-01; no complete month after it lies before the cut-off yet"), "{md}");
+    assert!(md.contains("Fewer reopens: went live on 2026-11-01; no complete month after it lies before the cut-off yet"), "{md}");
 }
 
 /// See: issue 30. `mttx compare --cohort opened` judges durations on the incidents opened in each
-/// window (the world, as in the register's test above: MTTR 24.7 h before over I6, I7, I3; 14.7 h
-/// after, with I4 of 7 still open), and records each cohort's size; without it, MTTR counts by the
-/// month of resolution (September: I10 4 h, I6 24 h, I7 2 h, mean 10 h).
+/// window, each followed 30 days (the world, as in the register's test above: MTTR 24.7 h before
+/// over I6, I7, I3; 14.7 h after, with I4 of 7 never resolved), and records each cohort's size;
+/// without it, MTTR counts by the month of resolution (September: I10 4 h, I6 24 h, I7 2 h, mean
+/// 10 h). The cut-off must lie 30 days past the after-window. MTTR on cohorts and reopen_rate by
+/// window are one Benjamini–Hochberg family: each q is recomputed here over all the p-values.
 #[test]
 fn compare_judges_durations_on_cohorts_when_asked() {
     let world = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/tests/_data/world");
-    let cohorts = compare(&world, "2026-11-01T00:00:00Z", &["--before", "2026-09", "--after", "2026-10", "--only", "mttr", "--cohort", "opened"]);
+    let cohorts = compare(&world, "2026-12-01T00:00:00Z", &["--before", "2026-09", "--after", "2026-10", "--only", "mttr,reopen_rate", "--cohort", "opened"]);
     assert_eq!(cohorts["cohort"], "opened");
-    assert_eq!(cohorts["cohorts"]["before"]["opened"], 3);
-    assert_eq!((cohorts["cohorts"]["after"]["opened"].as_u64(), cohorts["cohorts"]["after"]["still_open"].as_u64()), (Some(7), Some(1)));
+    let group = &cohorts["cohorts"][0];
+    assert_eq!((group["kpis"].clone(), group["rule"]["days"].as_u64()), (serde_json::json!(["mttr"]), Some(30)));
+    assert_eq!(group["before"]["opened"], 3);
+    assert_eq!((group["after"]["opened"].as_u64(), group["after"]["still_open"].as_u64()), (Some(7), Some(1)));
+    // One family: every tested row's q is Benjamini–Hochberg over all of them, reopen_rate's too.
+    let mut tested: Vec<(f64, f64)> =
+        cohorts["rows"].as_array().unwrap().iter().filter_map(|r| Some((r["p_value"].as_f64()?, r["q_value"].as_f64()?))).collect();
+    assert_eq!(tested.len() as u64, cohorts["tests"].as_u64().unwrap(), "each test counts once here: one row per test");
+    tested.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let m = tested.len() as f64;
+    let mut running = 1.0f64;
+    for (rank, (p, q)) in tested.iter().enumerate().rev() {
+        running = running.min(p * m / (rank + 1) as f64);
+        assert!((q - running).abs() < 1e-12, "q of p={p} is {q}, one family gives {running}: {tested:?}");
+    }
+    assert!(cohorts["rows"].as_array().unwrap().iter().any(|r| r["kpi"] == "reopen_rate"));
+    mttx()
+        .args(["--as-of", "2026-11-01T00:00:00Z", "compare", "--input"])
+        .arg(&world)
+        .args(["--before", "2026-09", "--after", "2026-10", "--only", "mttr", "--cohort", "opened"])
+        .assert()
+        .code(2)
+        .stderr(contains("follows each incident 30 days after it opened"));
     let mean = row(&cohorts, "mttr", "scope=all,priority=", "mean_hours");
     close(&mean["before"], 74.0 / 3.0);
     close(&mean["after"], 88.0 / 6.0);
     let by_window = compare(&world, "2026-11-01T00:00:00Z", &["--before", "2026-09", "--after", "2026-10", "--only", "mttr"]);
-    assert_eq!((by_window["cohort"].as_str(), by_window["cohorts"].clone()), (Some("window"), Value::Null));
+    assert_eq!((by_window["cohort"].as_str(), by_window["cohorts"].clone()), (Some("window"), serde_json::json!([])));
     close(&row(&by_window, "mttr", "scope=all,priority=", "mean_hours")["before"], 10.0);
 }
 
 /// See: issue 30. A control group: the sample's P3 triage rule from June (planted: P3 resolution
-/// times scaled down from 2026-06-01) against P4, which the generator left alone. MTTR on cohorts:
-/// P3 44.7 h → 32.2 h, P4 88.2 h → 93.5 h, so the difference in differences is (32.2 − 44.7) −
-/// (93.5 − 88.2) = −17.8 h, tested by Welch's t on the four groups; the verdict rests on it. The
-/// before-months are listed for both rows. A control key that an expected KPI lacks is an error.
+/// times scaled down from 2026-06-01) against P4, which the generator left alone. MTTR on cohorts
+/// followed 30 days: P3 44.1 h → 31.7 h, P4 84.9 h → 89.4 h, so the difference in differences is
+/// (31.7 − 44.1) − (89.4 − 84.9) ≈ −16.8 h (from unrounded means), tested by Welch's t on the four
+/// groups; the verdict rests on it, and the q shown is that test's (alone in the register: q = p).
+/// The before-months are listed for both rows. A control key that an expected KPI lacks is an
+/// error.
 #[test]
 fn a_control_group_gives_a_difference_in_differences() {
     let dir = tempfile::tempdir().unwrap();
@@ -308,10 +335,9 @@ fn a_control_group_gives_a_difference_in_differences() {
     mttx().args(["--as-of", "2026-11-01", "report", "--input"]).arg(&data).arg("--improvements").arg(&path).arg("--out").arg(&out).assert().success();
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let line = md.lines().find(|l| l.starts_with("| mttr.mean\\_hours{priority=3} lower |")).unwrap_or_else(|| panic!("{md}"));
-    assert!(line.contains("| 44.7 h n=1,751 | 32.2 h n=1,815 |"), "{line}");
-    assert!(line.contains("scope=priority,priority=4: 88.2 h → 93.5 h; difference in differences −17.8 h (Welch's t on the difference of changes"), "{line}");
-    assert!(line.ends_with("| worked |"), "{line}");
-    assert!(md.contains("Before, month by month (mttr.mean\\_hours{priority=3} lower): this row Mar 26"), "{md}");
+    assert!(line.contains("| 44.1 h n=1,750 | 31.7 h n=1,814 |"), "{line}");
+    assert!(line.contains("| Welch's t, p=7.3e-17 | scope=priority,priority=4: 84.9 h → 89.4 h; difference in differences −16.8 h (Welch's t on the difference of changes, p=2.5e-8 q=2.5e-8) | worked |"), "{line}");
+    assert!(md.contains("Before, month by month (mttr.mean\\_hours{priority=3} lower): this row Mar 26 44.6 h, Apr 26 43.1 h, May 26 44.5 h; the control Mar 26 87.3 h, Apr 26 90.0 h, May 26 85.5 h"), "{md}");
     let bad = register(
         dir.path(),
         "[[initiative]]\nname = \"x\"\nlive = \"2026-06-01\"\nexpects = [\"reopen_rate.reopen_rate lower\"]\ncontrol = { priority = 4 }\n",

@@ -91,22 +91,22 @@ fn table(document: &CompareDocument, out: &mut dyn Write) -> Result<()> {
         document.fdr
     )
     .map_err(render::stdout_error)?;
-    if let Some(c) = &document.cohorts {
+    for group in &document.cohorts {
         let share = |c: &crate::evidence::windows::Cohort| if c.opened == 0 { 0.0 } else { 100.0 * c.still_open as f64 / c.opened as f64 };
+        let (b, a) = (&group.before, &group.after);
         writeln!(
             out,
-            "durations on the incidents opened in each window, followed to the cut-off: before {} opened, {} still open ({:.1}%); after {} opened, {} still open ({:.1}%){}",
-            c.before.opened,
-            c.before.still_open,
-            share(&c.before),
-            c.after.opened,
-            c.after.still_open,
-            share(&c.after),
-            if share(&c.before).max(share(&c.after)) > 100.0 * crate::evidence::improvements::STILL_OPEN_WARNING {
-                "; more than 1% is still open, so those durations may still grow"
-            } else {
-                ""
-            }
+            "{} on the incidents opened in each window, each followed {} days for its {}: before {} opened, {} not there within them ({:.1}%); after {} opened, {} ({:.1}%){}",
+            group.kpis.join(", "),
+            group.rule.days,
+            group.rule.column,
+            b.opened,
+            b.still_open,
+            share(b),
+            a.opened,
+            a.still_open,
+            share(a),
+            if share(b).max(share(a)) > 100.0 * crate::evidence::improvements::STILL_OPEN_WARNING { "; more than 1%, cut at the follow-up in both alike" } else { "" }
         )
         .map_err(render::stdout_error)?;
     }

@@ -24,23 +24,25 @@ pub struct Measured {
     pub expectation: String,
     pub comparison: Option<Comparison>,
     pub outcome: Verdict,
-    /// For a duration judged on cohorts: the share of each cohort (before, after) still open at
-    /// the cut-off, whose durations are not yet known.
-    pub still_open: Option<(f64, f64)>,
+    /// For a duration judged on cohorts: the share of each cohort (before, after) that had not
+    /// reached the measured timestamp within the follow-up, and the follow-up in days.
+    pub still_open: Option<(f64, f64, u32)>,
     /// Set against the initiative's control group, when it names one.
     pub control: Option<Control>,
 }
 
-/// A cohort with more than this share still open at the cut-off makes its verdict provisional.
+/// A cohort with more than this share beyond its follow-up makes its verdict provisional.
 pub const STILL_OPEN_WARNING: f64 = 0.01;
 
 impl Measured {
-    /// What the verdict must say of cohorts still open: "3.2% of the after cohort is still open".
+    /// What the verdict must say of cohorts partly beyond the follow-up: "3.2% of the after cohort
+    /// took longer than 30 days or is still open; both cohorts are cut there alike".
     pub fn open_warning(&self) -> Option<String> {
-        let (before, after) = self.still_open?;
+        let (before, after, days) = self.still_open?;
         let worst = if after >= before { (after, "after") } else { (before, "before") };
-        (worst.0 > STILL_OPEN_WARNING)
-            .then(|| format!("{:.1}% of the {} cohort still open at the cut-off, so its durations may still grow", worst.0 * 100.0, worst.1))
+        (worst.0 > STILL_OPEN_WARNING).then(|| {
+            format!("{:.1}% of the {} cohort took longer than {} days or is still open; both cohorts are cut there alike", worst.0 * 100.0, worst.1, days)
+        })
     }
 }
 
@@ -103,13 +105,16 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
     let mut evaluated = Vec::new();
     for initiative in &register.initiatives {
         let named: Vec<Kpi> = kpis.iter().filter(|k| initiative.expects.iter().any(|e| e.selector.kpi == k.id)).cloned().collect();
-        let settle = named.iter().map(|k| i64::from(k.meta.settles_days)).max().unwrap_or(0).saturating_mul(86_400_000_000);
+        // The months after end late enough for every measure: settled, and, for a duration judged
+        // on cohorts, with its whole follow-up behind them.
+        let settle =
+            named.iter().map(|k| i64::from(k.meta.settles_days)).max().unwrap_or(0).saturating_mul(86_400_000_000).max(windows::cohort_horizon(&named));
         let windows = windows(initiative, first_data, as_of, settle, pipeline.timezone);
         let mut measured = Vec::new();
         if let Some((before, after)) = windows {
             // Durations on the cohorts opened in each window; the other measures by window.
             let compared = windows::compare_windows(pipeline, (before, after), &named, tuning, None, true)?;
-            let (comparisons, cohorts) = (&compared.comparisons, &compared.cohorts);
+            let comparisons = &compared.comparisons;
             let monthly = if initiative.control.is_empty() { None } else { Some(control::before_by_month(pipeline, before, &named, tuning)?) };
             for expectation in &initiative.expects {
                 let column = expectation.selector.column.as_deref().unwrap_or_default();
@@ -125,11 +130,16 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
                     });
                 }
                 for c in matching {
-                    let duration = named.iter().any(|k| k.id == c.kpi && windows::is_duration(k));
-                    let still_open = cohorts.as_ref().filter(|_| duration).map(|(before, after)| {
-                        let priority = c.key_values.iter().find(|(k, _)| k == "priority").and_then(|(_, v)| v.parse::<i64>().ok());
+                    let still_open = compared.cohorts_of(&c.kpi).map(|group| {
+                        // One priority's row counts that priority's tickets (an empty priority:
+                        // those with none); a row over all priorities, all of them.
+                        let value = |key: &str| c.key_values.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+                        let priority = match (value("scope").as_deref(), value("priority")) {
+                            (Some("all"), _) | (_, None) => None,
+                            (_, Some(p)) => Some(p.parse::<i64>().ok()),
+                        };
                         let share = |(opened, open): (u64, u64)| if opened == 0 { 0.0 } else { open as f64 / opened as f64 };
-                        (share(before.of(priority)), share(after.of(priority)))
+                        (share(group.before.of(priority)), share(group.after.of(priority)), group.rule.days)
                     });
                     let control = monthly.as_ref().map(|monthly| control::control_of(c, &initiative.control, &named, &compared, monthly));
                     measured.push(Measured {
@@ -225,7 +235,7 @@ mod tests {
 
     /// Live 2026-06-01, three months either side, cut-off 2026-09-10 00:00 UTC. Settling at once,
     /// the after-months are June to August (August ends 09-01). A measure that settles 14 days
-    /// after its month needs August to end by 08-27: after is June and July.
+    /// after its month would settle August on 09-15, after the cut-off: after is June and July.
     #[test]
     fn the_after_months_leave_room_for_settling() {
         let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();

@@ -37,6 +37,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
 ];
 
 pub use super::direction::Better;
+use super::timing;
+pub use super::timing::CohortRule;
 
 /// The header of a KPI file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,6 +76,9 @@ pub struct KpiMeta {
     /// `settles: 14 days`: facts about a month can arrive this long after it ends (reopens,
     /// problem and change links), so its rows are provisional until then. 0 by default.
     pub settles_days: u32,
+    /// `cohort: resolved_at within 30 days`: a duration that before-and-after comparisons judge on
+    /// the incidents opened in each window, each followed this long for this timestamp.
+    pub cohort: Option<CohortRule>,
 }
 
 /// A header `headline:` entry, `p50_hours = MTTR p50`: a measure and its row label in the report's
@@ -121,12 +126,8 @@ pub struct Kpi {
     pub origin: String,
 }
 
-/// The longest settling time a header may state: ten years. Longer is a typo, and would overflow
-/// the microsecond arithmetic of the cut-off.
-const MAX_SETTLES_DAYS: u32 = 3650;
-
-const KEYS: [&str; 13] =
-    ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition", "n", "significance", "headline", "window", "settles"];
+const KEYS: [&str; 14] =
+    ["title", "unit", "better", "grain", "keys", "measures", "tolerance", "definition", "n", "significance", "headline", "window", "settles", "cohort"];
 const REQUIRED: [&str; 6] = ["title", "unit", "better", "grain", "keys", "definition"];
 
 impl Kpi {
@@ -205,24 +206,12 @@ impl Kpi {
             Some(text) => Headline::parse_all(&text).map_err(|message| Error::Query { origin: origin.to_string(), message })?,
             None => Vec::new(),
         };
-        let settles_days = match optional("settles") {
-            None => 0,
-            Some(text) => {
-                let number = text.trim().strip_suffix("days").or_else(|| text.trim().strip_suffix("day")).unwrap_or(text.trim()).trim();
-                number.parse::<u32>().ok().filter(|days| *days <= MAX_SETTLES_DAYS).ok_or_else(|| Error::Query {
-                    origin: origin.to_string(),
-                    message: format!(
-                        "settles: `{text}` must be a whole number of days up to {MAX_SETTLES_DAYS}, such as `settles: 14 days` (0 for a month that is final when it ends)"
-                    ),
-                })?
-            }
-        };
+        let query_error = |message: String| Error::Query { origin: origin.to_string(), message };
+        let settles_days = optional("settles").map(|text| timing::settles(&text)).transpose().map_err(query_error)?.unwrap_or(0);
         if settles_days > 0 && !list(get("keys")?).iter().any(|k| k == "month") {
-            return Err(Error::Query {
-                origin: origin.to_string(),
-                message: "settles: applies to a KPI by month (a `month` key), whose months settle one by one".into(),
-            });
+            return Err(query_error("settles: applies to a KPI by month (a `month` key), whose months settle one by one".into()));
         }
+        let cohort = optional("cohort").map(|text| timing::cohort(&text)).transpose().map_err(query_error)?;
         let whole_window = match optional("window").as_deref() {
             None | Some("months") => false,
             Some("whole") => true,
@@ -250,6 +239,7 @@ impl Kpi {
                 headline,
                 whole_window,
                 settles_days,
+                cohort,
             },
             sql: text.to_string(),
             origin: origin.to_string(),
@@ -331,6 +321,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("by month"), "{err}");
+    }
+
+    /// See: issue 30. `cohort:` names an incidents timestamp and a follow-up in days.
+    #[test]
+    fn a_cohort_rule_names_a_timestamp_and_a_follow_up() {
+        let with = |rule: &str| Kpi::parse("x", &GOOD.replace("-- definition", &format!("-- cohort: {rule}\n-- definition")), "x.sql");
+        assert_eq!(with("resolved_at within 30 days").unwrap().meta.cohort, Some(CohortRule { column: "resolved_at".into(), days: 30 }));
+        assert_eq!(with("acknowledged_at within 1 day").unwrap().meta.cohort.unwrap().days, 1);
+        for bad in ["resolved_at", "priority within 30 days", "resolved_at within 0 days", "resolved_at within a month", "nonsense within 3 days"] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.contains("x.sql") && err.contains("cohort:"), "{bad}: {err}");
+        }
     }
 
     /// See: issue 10. A malformed tolerance used to be dropped, so `mttx check` silently fell back

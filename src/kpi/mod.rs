@@ -11,6 +11,7 @@ pub mod run;
 pub mod selector;
 pub mod significance;
 pub mod sla;
+pub mod timing;
 pub mod tolerance;
 
 use datafusion::prelude::SessionContext;

@@ -65,6 +65,16 @@ pub fn markdown_reference(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
         if let Some(tolerance) = &m.tolerance {
             facts.push(("Tolerance in `mttx check`", markdown(tolerance)));
         }
+        if let Some(rule) = &m.cohort {
+            facts.push((
+                "Judged on cohorts",
+                format!(
+                    "in before-and-after comparisons, the incidents opened in each window, each followed {} for its `{}`",
+                    crate::time::days(rule.days),
+                    code(&rule.column)
+                ),
+            ));
+        }
         if m.settles_days > 0 {
             facts.push((
                 "Settles",

@@ -10,7 +10,7 @@ use crate::report::format::{Scale, change_text, format_n_marked, format_p, forma
 pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
     let (origin, evaluated) = inputs.improvements?;
     let mut blocks = vec![Block::Paragraph(format!(
-        "Initiatives from {origin}. For each, the months before its go-live are compared with the months after it (never past the cut-off), with the tests of the benchmark table; the register's expected moves, stated before the data, are one family for Benjamini–Hochberg, and only q < {} (the false discovery rate) counts as evidence. Durations are judged on cohorts: the incidents opened in each window, each followed to the cut-off, so a ticket opened before the go-live and resolved after it counts before; the after-months end at least the longest settling time of the initiative's measures before the cut-off.",
+        "Initiatives from {origin}. For each, the months before its go-live are compared with the months after it (never past the cut-off), with the tests of the benchmark table; the register's expected moves, stated before the data, are one family for Benjamini–Hochberg, and only q < {} (the false discovery rate) counts as evidence. Durations whose header names a cohort rule (MTTR, MTRS and MTTR in business hours followed 30 days, MTTA 7) are judged on cohorts: the incidents opened in each window, each followed that long, so a ticket opened before the go-live and resolved after it counts before, and one not resolved within the follow-up counts as not yet resolved in both cohorts alike. The after-months end at least the longest follow-up or settling time of the initiative's measures before the cut-off.",
         inputs.current.parameters.fdr
     ))];
     for e in evaluated {
@@ -91,7 +91,9 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
                                     format_q(q)
                                 )
                             }
-                            _ => "; no test of the difference".into(),
+                            _ if control.key == c.key => "; the control is this row itself: no test of the difference".into(),
+                            _ if control.before.is_none() && control.after.is_none() => "; no such row: judged on its own change".into(),
+                            _ => "; no test of the difference for this measure: judged on its own change".into(),
                         };
                         format!("{}: {} → {}{did}", control.key, format_value(control.before, s), format_value(control.after, s))
                     }
@@ -115,7 +117,7 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
         }
         blocks.push(Block::Table(table));
         if !trends.is_empty() {
-            blocks.push(Block::Paragraph("Against a control group the verdict rests on the difference in differences; it holds when the control's trend before the go-live runs parallel to the row's (month by month as each KPI counts them):".into()));
+            blocks.push(Block::Paragraph("Against a control group the verdict rests on the difference in differences where that has a test (means and rates; elsewhere the cell says so). It holds when the control's trend before the go-live runs parallel to the row's; the months below are as each KPI counts them (MTTR by the month of resolution), not cohorts:".into()));
             blocks.push(Block::Bullets(trends));
         }
         if !e.warnings.is_empty() {
