@@ -219,7 +219,8 @@ fn a_register_naming_what_does_not_exist_is_an_error_naming_the_line() {
 /// - after, those opened in October: I1 4, I2 4, I5 4, I8 48, I9 2, I11 26: mean 88 / 6 = 14.7 h,
 ///   n 6; I4 is never resolved, 1 of 7 = 14.3% > 1%, so the outcome says so.
 ///
-/// A second initiative expecting the same measure over the same months gets an overlap warning;
+/// A second initiative expecting the same measure over the same months gets an overlap warning, but
+/// initiatives on P1 and on P5 alone do not warn each other;
 /// a third, live in November, has no after-month yet: its reopen rate settles 14 days after
 /// November ends, past the cut-off.
 #[test]
@@ -239,6 +240,20 @@ months_after = 1
 name = "Second try"
 live = "2026-10-01"
 expects = ["mttr.mean_hours{scope=all} lower", "mtta.mean_hours{scope=all} lower"]
+months_before = 1
+months_after = 1
+
+[[initiative]]
+name = "Faster P1"
+live = "2026-10-01"
+expects = ["mttr.mean_hours{priority=1} lower"]
+months_before = 1
+months_after = 1
+
+[[initiative]]
+name = "Faster P5"
+live = "2026-10-01"
+expects = ["mttr.mean_hours{priority=5} lower"]
 months_before = 1
 months_after = 1
 
@@ -271,6 +286,11 @@ months_after = 1
     );
     assert!(md.contains("Overlap: Second try also expects to move mttr.mean\\_hours over overlapping months (2026-09 to 2026-10)"), "{md}");
     assert!(md.contains("Overlap: Faster fixes also expects to move mttr.mean\\_hours"), "{md}");
+    // P1's rows and P5's never meet: no warning between them, though each meets the all-priority
+    // expectations of the first two (the row over all priorities holds P1's and P5's tickets).
+    let section = |name: &str| md.split(&format!("{name}: went live")).nth(1).unwrap_or_default().split(": went live").next().unwrap_or_default().to_string();
+    assert!(section("Faster P1").contains("Overlap: Faster fixes") && !section("Faster P1").contains("Overlap: Faster P5"), "{md}");
+    assert!(!section("Faster P5").contains("Overlap: Faster P1"), "{md}");
     assert!(md.contains("Fewer reopens: went live on 2026-11-01; no complete month after it lies before the cut-off yet"), "{md}");
 }
 

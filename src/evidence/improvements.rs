@@ -163,8 +163,12 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
 /// (before and after) overlap its own: the change either sees may be the other's.
 fn warn_of_overlaps(evaluated: &mut [Evaluated]) {
     let span = |e: &Evaluated| e.windows.map(|(before, after)| MonthRange { first: before.first, last: after.last });
-    let measures = |e: &Evaluated| -> Vec<String> {
-        e.initiative.expects.iter().map(|x| format!("{}.{}", x.selector.kpi, x.selector.column.as_deref().unwrap_or(""))).collect()
+    // Two expectations can see the same rows when they name one measure and no key that both name
+    // differs: `{priority=1}` and `{priority=5}` never meet, `{priority=1}` and no key do.
+    let meet = |x: &Expectation, y: &Expectation| {
+        x.selector.kpi == y.selector.kpi
+            && x.selector.column == y.selector.column
+            && x.selector.keys.iter().all(|(k, v)| y.selector.keys.iter().all(|(k2, v2)| k != k2 || v == v2))
     };
     for i in 0..evaluated.len() {
         for j in 0..evaluated.len() {
@@ -172,7 +176,15 @@ fn warn_of_overlaps(evaluated: &mut [Evaluated]) {
                 continue;
             }
             let (Some(a), Some(b)) = (span(&evaluated[i]), span(&evaluated[j])) else { continue };
-            let shared: Vec<String> = measures(&evaluated[i]).into_iter().filter(|m| measures(&evaluated[j]).contains(m)).collect();
+            let mut shared: Vec<String> = Vec::new();
+            for x in &evaluated[i].initiative.expects {
+                if evaluated[j].initiative.expects.iter().any(|y| meet(x, y)) {
+                    let name = format!("{}.{}", x.selector.kpi, x.selector.column.as_deref().unwrap_or(""));
+                    if !shared.contains(&name) {
+                        shared.push(name);
+                    }
+                }
+            }
             if a.overlaps(&b) && !shared.is_empty() {
                 let warning = format!(
                     "{} also expects to move {} over overlapping months ({} to {}): the change seen here may be partly its",
