@@ -128,24 +128,12 @@ pub fn compare(
     if before.overlaps(&after) {
         return Err(Error::Usage(format!("--before {before} and --after {after} overlap; a month can be on one side only")));
     }
-    check_window(pipeline, "--before", before, tuning)?;
-    check_window(pipeline, "--after", after, tuning)?;
-    if cohorts {
-        let horizon = cohort_horizon(kpis);
-        let after_end = pipeline.params(crate::kpi::PeriodRequest::Months(after.first, after.last), tuning)?.period_end;
-        let as_of = pipeline.cut_off()?;
-        if after_end.saturating_add(horizon) > as_of {
-            return Err(Error::Usage(format!(
-                "--cohort opened follows each incident {} days after it opened, so --after {after} must end that long before the cut-off {}; choose earlier months or a later --as-of",
-                horizon / 86_400_000_000,
-                rfc3339(as_of)
-            )));
-        }
-    }
+    // The before-window is followed to the cut-off like the after-window, which ends later.
+    let follow_up = if cohorts { cohort_horizon(kpis) } else { 0 };
+    let before_params = check_window(pipeline, "--before", before, tuning, follow_up)?;
+    let after_params = check_window(pipeline, "--after", after, tuning, follow_up)?;
     let compared = compare_windows(pipeline, (before, after), kpis, tuning, by, cohorts)?;
     let (comparisons, open) = (compared.comparisons, compared.cohorts);
-    let window = |range: MonthRange| pipeline.params(crate::kpi::PeriodRequest::Months(range.first, range.last), tuning);
-    let (before_params, after_params) = (window(before)?, window(after)?);
     Ok(CompareDocument {
         schema: "mttx.compare".into(),
         version: VERSION,

@@ -49,6 +49,11 @@ pub fn days(n: u32) -> String {
     if n == 1 { "1 day".into() } else { format!("{n} days") }
 }
 
+/// `n` days in microseconds, the unit of every timestamp.
+pub fn days_micros(n: u32) -> i64 {
+    i64::from(n) * 86_400_000_000
+}
+
 /// As `2026-10`, in documents and settings.
 impl serde::Serialize for YearMonth {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

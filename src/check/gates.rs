@@ -22,19 +22,6 @@ pub struct GateResult {
     pub note: String,
 }
 
-impl super::settling::Unsettle for GateResult {
-    fn verdict(&self) -> Verdict {
-        self.verdict
-    }
-    fn note(&self) -> &str {
-        &self.note
-    }
-    fn set(&mut self, verdict: Verdict, note: String) {
-        self.verdict = verdict;
-        self.note = note;
-    }
-}
-
 pub(super) fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResult> {
     let mut results = Vec::new();
     for gate in &rules.gates {
@@ -48,7 +35,7 @@ pub(super) fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResul
             matched = true;
             let value = row.get(column).cloned();
             let n = kpi.n_column().and_then(|n| row.get(&n).and_then(number));
-            let (verdict, note) = match value.as_ref().and_then(number) {
+            let (mut verdict, mut note) = match value.as_ref().and_then(number) {
                 _ if n.is_some_and(|n| n < rules.min_n as f64) => {
                     (Verdict::NotEvaluated, format!("not evaluated (n = {} < {})", n.unwrap_or_default(), rules.min_n))
                 }
@@ -57,7 +44,8 @@ pub(super) fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResul
                 Some(x) if gate.op.holds(x, gate.threshold) => (Verdict::Passed, String::new()),
                 Some(x) => (Verdict::Violated, format!("{x} is not {} {}", gate.op.symbol(), gate.threshold)),
             };
-            let result = GateResult {
+            super::settling::unsettled(&mut verdict, &mut note, kpi, row, rules);
+            results.push(GateResult {
                 gate: gate.text.clone(),
                 line: gate.line,
                 kpi: kpi.id.clone(),
@@ -66,8 +54,7 @@ pub(super) fn apply_gates(current: &KpiDocument, rules: &Rules) -> Vec<GateResul
                 value,
                 verdict,
                 note,
-            };
-            results.push(super::settling::unsettled(result, kpi, row, rules));
+            });
         }
         if !matched {
             results.push(GateResult {

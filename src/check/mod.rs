@@ -251,8 +251,9 @@ fn compare_kpi(base: &KpiValues, cur: &KpiValues, rules: &Rules, pairing: Pairin
                     better => ValueKind::Measure(better),
                 },
             };
-            let compared = compare_value(cur, key, column, base_row.get(column), cur_row.get(column), tolerance, kind);
-            out.push(settling::unsettled(compared, cur, cur_row, rules));
+            let mut compared = compare_value(cur, key, column, base_row.get(column), cur_row.get(column), tolerance, kind);
+            settling::unsettled(&mut compared.verdict, &mut compared.note, cur, cur_row, rules);
+            out.push(compared);
         }
     }
     for (key, row) in current_rows.iter().filter(|(k, _)| !baseline_rows.contains_key(*k)) {

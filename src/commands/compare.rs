@@ -92,7 +92,7 @@ fn table(document: &CompareDocument, out: &mut dyn Write) -> Result<()> {
     )
     .map_err(render::stdout_error)?;
     for group in &document.cohorts {
-        let share = |c: &crate::evidence::windows::Cohort| if c.opened == 0 { 0.0 } else { 100.0 * c.still_open as f64 / c.opened as f64 };
+        let share = |c: &crate::evidence::windows::Cohort| 100.0 * c.share(None);
         let (b, a) = (&group.before, &group.after);
         writeln!(
             out,

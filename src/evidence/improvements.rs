@@ -14,7 +14,7 @@ use super::windows;
 use crate::error::Result;
 use crate::kpi::{Better, Kpi, Tuning};
 use crate::pipeline::Pipeline;
-use crate::time::{MonthRange, YearMonth};
+use crate::time::{MonthRange, YearMonth, days_micros};
 
 pub use super::register::{Expectation, Initiative, Register};
 
@@ -107,8 +107,7 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
         let named: Vec<Kpi> = kpis.iter().filter(|k| initiative.expects.iter().any(|e| e.selector.kpi == k.id)).cloned().collect();
         // The months after end late enough for every measure: settled, and, for a duration judged
         // on cohorts, with its whole follow-up behind them.
-        let settle =
-            named.iter().map(|k| i64::from(k.meta.settles_days)).max().unwrap_or(0).saturating_mul(86_400_000_000).max(windows::cohort_horizon(&named));
+        let settle = named.iter().map(|k| days_micros(k.meta.settles_days)).max().unwrap_or(0).max(windows::cohort_horizon(&named));
         let windows = windows(initiative, first_data, as_of, settle, pipeline.timezone);
         let mut measured = Vec::new();
         if let Some((before, after)) = windows {
@@ -138,8 +137,7 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
                             (Some("all"), _) | (_, None) => None,
                             (_, Some(p)) => Some(p.parse::<i64>().ok()),
                         };
-                        let share = |(opened, open): (u64, u64)| if opened == 0 { 0.0 } else { open as f64 / opened as f64 };
-                        (share(group.before.of(priority)), share(group.after.of(priority)), group.rule.days)
+                        (group.before.share(priority), group.after.share(priority), group.rule.days)
                     });
                     let control = monthly.as_ref().map(|monthly| control::control_of(c, &initiative.control, &named, &compared, monthly));
                     measured.push(Measured {
@@ -267,9 +265,9 @@ mod tests {
             (at_once.0.first, at_once.0.last, at_once.1.first, at_once.1.last),
             (month("2026-03"), month("2026-05"), month("2026-06"), month("2026-08"))
         );
-        let settling = windows(&initiative, None, as_of, 14 * 86_400_000_000, chrono_tz::UTC).unwrap();
+        let settling = windows(&initiative, None, as_of, days_micros(14), chrono_tz::UTC).unwrap();
         assert_eq!((settling.1.first, settling.1.last), (month("2026-06"), month("2026-07")));
         // Settling longer than the months after: too early to tell.
-        assert!(windows(&initiative, None, as_of, 100 * 86_400_000_000, chrono_tz::UTC).is_none());
+        assert!(windows(&initiative, None, as_of, days_micros(100), chrono_tz::UTC).is_none());
     }
 }

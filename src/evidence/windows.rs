@@ -7,7 +7,7 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::functions_aggregate::expr_fn::{count, sum};
 use datafusion::logical_expr::{cast, when};
-use datafusion::prelude::{col, lit};
+use datafusion::prelude::{SessionContext, col, lit};
 use datafusion::scalar::ScalarValue;
 
 use crate::error::{Error, Result};
@@ -18,7 +18,7 @@ use crate::kpi::catalog::CohortRule;
 use crate::kpi::params::{Buckets, KpiParams, window_label};
 use crate::kpi::{self, Breakdown, Kpi, KpiDocument, PeriodRequest, Tuning};
 use crate::pipeline::Pipeline;
-use crate::time::{MonthRange, rfc3339};
+use crate::time::{MonthRange, days_micros, rfc3339};
 
 /// One window's run: its values, the samples behind rank tests, and the hours it covers.
 pub struct WindowRun {
@@ -43,12 +43,17 @@ pub fn run_window(pipeline: &Pipeline, window: MonthRange, kpis: &[Kpi], tuning:
     let params = pipeline.params(PeriodRequest::Months(window.first, window.last), tuning)?.with_buckets(Buckets::Whole).with_breakdown(by);
     pipeline.runtime().block_on(async {
         let ctx = pipeline.session(&params).await?;
-        let outcomes = kpi::run::run_parallel(&ctx, kpis.to_vec()).await;
-        kpi::run::failures(&outcomes)?;
-        let document = KpiDocument::new(&params, &outcomes)?;
-        let samples = Samples::collect(&ctx, kpis).await?;
-        Ok::<_, Error>(WindowRun { params, document, samples })
+        measure(&ctx, params, kpis).await
     })
+}
+
+/// Runs `kpis` on `ctx`, a session prepared for `params`, with the samples behind their tests.
+async fn measure(ctx: &SessionContext, params: KpiParams, kpis: &[Kpi]) -> Result<WindowRun> {
+    let outcomes = kpi::run::run_parallel(ctx, kpis.to_vec()).await;
+    kpi::run::failures(&outcomes)?;
+    let document = KpiDocument::new(&params, &outcomes)?;
+    let samples = Samples::collect(ctx, kpis).await?;
+    Ok(WindowRun { params, document, samples })
 }
 
 /// The incidents opened in a window and how many of them had not reached the cohort's timestamp
@@ -67,6 +72,14 @@ impl Cohort {
         match priority {
             Some(p) => self.by_priority.iter().find(|(q, _, _)| *q == p).map(|(_, o, s)| (*o, *s)).unwrap_or((0, 0)),
             None => (self.opened, self.still_open),
+        }
+    }
+
+    /// The share of the row's incidents (as `of` picks them) not there within the follow-up.
+    pub fn share(&self, priority: Option<Option<i64>>) -> f64 {
+        match self.of(priority) {
+            (0, _) => 0.0,
+            (opened, open) => open as f64 / opened as f64,
         }
     }
 }
@@ -96,7 +109,7 @@ pub fn run_cohort(
     let opened = pipeline.params(PeriodRequest::Months(window.first, window.last), tuning)?;
     let (opened_from, opened_to) = (opened.period_start, opened.period_end);
     let params = KpiParams { period_end: opened.as_of.saturating_add(1).max(opened_to), ..opened }.with_buckets(Buckets::Whole).with_breakdown(by);
-    let follow_up = i64::from(rule.days) * 86_400_000_000;
+    let follow_up = days_micros(rule.days);
     pipeline.runtime().block_on(async {
         let ctx = pipeline.session(&params).await?;
         let stamp = |micros: Option<i64>| lit(ScalarValue::TimestampMicrosecond(micros, Some(crate::model::UTC.into())));
@@ -109,10 +122,7 @@ pub fn run_cohort(
             .with_column(&rule.column, when(late, stamp(None)).otherwise(col(&rule.column))?)?;
         ctx.deregister_table("incidents")?;
         ctx.register_table("incidents", cohort.clone().into_view())?;
-        let outcomes = kpi::run::run_parallel(&ctx, kpis.to_vec()).await;
-        kpi::run::failures(&outcomes)?;
-        let document = KpiDocument::new(&params, &outcomes)?;
-        let samples = Samples::collect(&ctx, kpis).await?;
+        let run = measure(&ctx, params, kpis).await?;
         let missing = when(col(&rule.column).is_null(), lit(1i64)).otherwise(lit(0i64))?;
         let counts = cohort
             .aggregate(vec![col("priority")], vec![count(lit(1i64)).alias("opened"), sum(missing).alias("still_open")])?
@@ -131,14 +141,14 @@ pub fn run_cohort(
             }
         }
         cohort.by_priority.sort();
-        Ok::<_, Error>((WindowRun { params, document, samples }, cohort))
+        Ok::<_, Error>((run, cohort))
     })
 }
 
 /// The longest follow-up among `kpis`' cohort rules, in microseconds: a window judged on cohorts
 /// must end that long before the cut-off.
 pub fn cohort_horizon(kpis: &[Kpi]) -> i64 {
-    kpis.iter().filter_map(|k| k.meta.cohort.as_ref()).map(|r| i64::from(r.days)).max().unwrap_or(0) * 86_400_000_000
+    kpis.iter().filter_map(|k| k.meta.cohort.as_ref()).map(|r| days_micros(r.days)).max().unwrap_or(0)
 }
 
 /// Two windows' runs set against each other.
@@ -199,8 +209,9 @@ pub fn compare_windows(
 }
 
 /// A window's end must not lie past the cut-off: its last month would be partial, and a partial
-/// month compared with whole ones says nothing.
-pub fn check_window(pipeline: &Pipeline, flag: &str, window: MonthRange, tuning: Tuning) -> Result<()> {
+/// month compared with whole ones says nothing. A window judged on cohorts followed `follow_up`
+/// microseconds (`cohort_horizon`) must end that much earlier. Gives the window's parameters.
+pub fn check_window(pipeline: &Pipeline, flag: &str, window: MonthRange, tuning: Tuning, follow_up: i64) -> Result<KpiParams> {
     let params = pipeline.params(PeriodRequest::Months(window.first, window.last), tuning)?;
     if params.period_end > params.as_of {
         return Err(Error::Usage(format!(
@@ -209,7 +220,14 @@ pub fn check_window(pipeline: &Pipeline, flag: &str, window: MonthRange, tuning:
             rfc3339(params.period_end)
         )));
     }
-    Ok(())
+    if params.period_end.saturating_add(follow_up) > params.as_of {
+        return Err(Error::Usage(format!(
+            "--cohort opened follows each incident {} days after it opened, so {flag} {window} must end that long before the cut-off {}; choose earlier months or a later --as-of",
+            follow_up / days_micros(1),
+            rfc3339(params.as_of)
+        )));
+    }
+    Ok(params)
 }
 
 /// Every measure of `after` against `before`, tested and corrected for the number of tests.

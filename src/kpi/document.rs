@@ -231,7 +231,7 @@ fn unsettled(params: &KpiParams, settles_days: u32) -> Vec<String> {
     if settles_days == 0 {
         return Vec::new();
     }
-    let settle = i64::from(settles_days).saturating_mul(86_400_000_000);
+    let settle = crate::time::days_micros(settles_days);
     params.bucket_list().into_iter().filter(|b| b.end.saturating_add(settle) > params.as_of).map(|b| b.label).collect()
 }
 

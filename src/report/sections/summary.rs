@@ -269,7 +269,7 @@ fn provisional_note(inputs: &Inputs) -> Option<String> {
     let mut items = Vec::new();
     for kpi in inputs.current.kpis.iter().filter(|k| k.provisional.contains(&period)) {
         let Some(meta) = inputs.kpis.iter().find(|k| k.id == kpi.id) else { continue };
-        let settle = i64::from(kpi.settles_days).saturating_mul(86_400_000_000);
+        let settle = crate::time::days_micros(kpi.settles_days);
         let previous = inputs.period.previous();
         let previous_settled = previous.next().start(zone).saturating_add(settle) <= as_of;
         for entry in &meta.meta.headline {
