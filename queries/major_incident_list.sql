@@ -9,7 +9,8 @@
 --   priority, opened_at, acknowledged_at and resolved_at (null when after the cut-off), the linked
 --   problem_id and the causing change (caused_by_change). hours_to_acknowledge = acknowledged_at −
 --   opened_at and hours_to_resolve = resolved_at − opened_at, in hours, null while it has not
---   happened. downtime_hours is its outage as mtbf defines it, [coalesce(started_at, opened_at),
+--   happened. downtime_hours is its outage as derived from the incident (as mtbf derives outages
+--   where no outages table was loaded), [coalesce(started_at, opened_at),
 --   coalesce(resolved_at, window end)), clipped to the window (the period, ended at the cut-off if
 --   that comes first), in hours. Ordered by opened_at.
 WITH w AS (

@@ -38,6 +38,7 @@ pub struct CaseSpec {
     /// An SLA policy file relative to the case directory; default: the built-in policy.
     pub sla: Option<String>,
     pub failure_priority: Option<i64>,
+    pub availability_months: Option<i64>,
     pub window_hours: Option<i64>,
     pub candidate_min_incidents: Option<i64>,
     pub candidate_window_days: Option<i64>,
@@ -148,7 +149,8 @@ pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<CaseRun> {
     };
     let defaults = Tuning::default();
     let tuning = Tuning {
-        failure_priority: spec.failure_priority.unwrap_or(defaults.failure_priority),
+        failure_priority: spec.failure_priority.or(defaults.failure_priority),
+        availability_months: spec.availability_months.unwrap_or(defaults.availability_months),
         correlation_window_hours: spec.window_hours.unwrap_or(defaults.correlation_window_hours),
         candidate_min_incidents: spec.candidate_min_incidents.unwrap_or(defaults.candidate_min_incidents),
         candidate_window_days: spec.candidate_window_days.unwrap_or(defaults.candidate_window_days),

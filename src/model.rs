@@ -1,5 +1,5 @@
-//! The canonical ticket model: the five tables every other part of mttx reads, their fields, and the
-//! invariants ingest enforces before a row may reach a KPI.
+//! The canonical ticket model: the six tables every other part of mttx reads (the sixth, outages,
+//! optional), their fields, and the invariants ingest enforces before a row may reach a KPI.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,8 +7,9 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{DataType, Field as ArrowField, Schema, SchemaRef, TimeUnit};
 
 /// Version of the canonical model. A store records the version that wrote it; a later version may
-/// only add nullable columns, which an older store's files read as null.
-pub const MODEL_VERSION: u32 = 2;
+/// only add nullable columns, which an older store's files read as null, and tables, which an older
+/// store reads as empty (version 3 added `outages`).
+pub const MODEL_VERSION: u32 = 3;
 
 /// Time zone of every canonical timestamp column.
 pub const UTC: &str = "UTC";
@@ -26,10 +27,11 @@ pub enum Table {
     Changes,
     Cis,
     Events,
+    Outages,
 }
 
 impl Table {
-    pub const ALL: [Table; 5] = [Table::Incidents, Table::Problems, Table::Changes, Table::Cis, Table::Events];
+    pub const ALL: [Table; 6] = [Table::Incidents, Table::Problems, Table::Changes, Table::Cis, Table::Events, Table::Outages];
 
     /// The table's name: its SQL name, its Parquet file stem and its key in profiles.
     pub fn name(self) -> &'static str {
@@ -39,6 +41,7 @@ impl Table {
             Table::Changes => "changes",
             Table::Cis => "cis",
             Table::Events => "events",
+            Table::Outages => "outages",
         }
     }
 
@@ -50,6 +53,7 @@ impl Table {
             Table::Changes => "change",
             Table::Cis => "configuration item",
             Table::Events => "event",
+            Table::Outages => "outage",
         }
     }
 
@@ -64,6 +68,7 @@ impl Table {
             Table::Changes => CHANGE_FIELDS,
             Table::Cis => CI_FIELDS,
             Table::Events => EVENT_FIELDS,
+            Table::Outages => OUTAGE_FIELDS,
         }
     }
 
@@ -86,6 +91,7 @@ impl Table {
             Table::Changes => &[("planned_start", "planned_end"), ("actual_start", "actual_end")],
             Table::Cis => &[("in_service_from", "in_service_to")],
             Table::Events => &[],
+            Table::Outages => &[("begins_at", "ends_at")],
         }
     }
 
@@ -96,6 +102,7 @@ impl Table {
         match self {
             Table::Incidents | Table::Problems => Some("opened_at"),
             Table::Events => Some("at"),
+            Table::Outages => Some("begins_at"),
             Table::Changes | Table::Cis => None,
         }
     }
@@ -108,6 +115,7 @@ impl Table {
             Table::Incidents | Table::Problems => "opened_at",
             Table::Changes => "actual_end",
             Table::Events => "at",
+            Table::Outages => "begins_at",
             Table::Cis => "id",
         }
     }
@@ -204,6 +212,8 @@ const LEVEL: Domain = Domain::Range(1, 5);
 const COUNT: Domain = Domain::Range(0, i64::MAX);
 
 pub const CHANGE_TYPES: &[&str] = &["standard", "normal", "emergency"];
+/// What an outage record says of its service: down, degraded, or down by plan.
+pub const OUTAGE_TYPES: &[&str] = &["outage", "degradation", "planned"];
 pub const CHANGE_OUTCOMES: &[&str] = &["successful", "successful_with_issues", "failed", "backed_out", "cancelled"];
 
 static INCIDENT_FIELDS: &[FieldSpec] = &[
@@ -273,6 +283,16 @@ static EVENT_FIELDS: &[FieldSpec] = &[
     required(field("field", Text, "Field that changed, e.g. state.")),
     field("from_value", Text, "Value before."),
     field("to_value", Text, "Value after."),
+];
+
+static OUTAGE_FIELDS: &[FieldSpec] = &[
+    required(field("id", Text, "Outage record id, unique.")),
+    field("ci", Text, "Configuration item that was out (id in `cis`)."),
+    field("service", Text, "Business service that was out; where null, the CI's service in `cis`."),
+    required(within(field("type", Text, "outage, degradation or planned: only outage is downtime."), Domain::OneOf(OUTAGE_TYPES))),
+    required(field("begins_at", Timestamp, "When the outage began.")),
+    field("ends_at", Timestamp, "When service was back; null while it lasts."),
+    field("task_id", Text, "The incident or change the outage was recorded against."),
 ];
 
 #[cfg(test)]

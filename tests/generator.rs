@@ -24,7 +24,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     generate(&dir.path().join("c"), "8", "mixed");
     let mut names: Vec<_> = std::fs::read_dir(dir.path().join("a")).unwrap().map(|e| e.unwrap().file_name()).collect();
     names.sort();
-    assert_eq!(names.len(), 6, "{names:?}");
+    assert_eq!(names.len(), 7, "{names:?}");
     for name in &names {
         let a = std::fs::read(dir.path().join("a").join(name)).unwrap();
         let b = std::fs::read(dir.path().join("b").join(name)).unwrap();
@@ -83,6 +83,8 @@ fn planted_effects_are_visible_through_sql() {
 }
 
 /// sample-data/ is exactly what its README's command produces, so it cannot drift from the code.
+/// See: issue 30. outages.csv too: the outages come from a random stream of their own, so the
+/// files committed before there were outages did not move when they were added.
 #[test]
 fn committed_sample_data_is_what_the_documented_command_produces() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,7 +96,7 @@ fn committed_sample_data_is_what_the_documented_command_produces() {
         .assert()
         .success();
     let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
-    for name in ["incidents.csv.gz", "problems.ndjson", "changes.parquet", "cis.csv", "events.parquet", "ground_truth.json"] {
+    for name in ["incidents.csv.gz", "problems.ndjson", "changes.parquet", "cis.csv", "events.parquet", "outages.csv", "ground_truth.json"] {
         let fresh = std::fs::read(dir.path().join(name)).unwrap();
         let kept = std::fs::read(committed.join(name)).unwrap();
         assert!(fresh == kept, "sample-data/{name} is stale: regenerate it with the command in sample-data/README.md");

@@ -121,7 +121,7 @@ fn charts_have_titles_axes_legends_and_series() {
         assert!(texts.iter().any(|t| t == expected), "sla_breach_rates.svg lacks {expected:?}: {texts:?}");
     }
     let texts = svg("availability_ci");
-    assert!(texts.iter().any(|t| t == "availability (%)") && texts.iter().any(|t| t == "CI1"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "availability of agreed service time (%)") && texts.iter().any(|t| t == "CI1"), "{texts:?}");
     // Every chart is drawn twice: SVG for HTML, PNG for Markdown.
     let md = read(out.path(), "report.md");
     for entry in std::fs::read_dir(out.path().join("charts")).unwrap() {
@@ -137,7 +137,8 @@ fn charts_have_titles_axes_legends_and_series() {
 
 #[test]
 fn a_chart_with_no_data_says_so() {
-    // No CI of the world fails (priority ≤ 2 or major) in September: no availability to chart.
+    // No CI of the world has an outage (a major incident) in the rolling window ending with
+    // September (it starts where the data does, 08-31 22:00): no availability to chart.
     let out = tempfile::tempdir().unwrap();
     in_root().args(["--as-of", "2026-11-01", "report", "--period", "2026-09", "--out"]).arg(out.path()).arg("--input").arg(world()).assert().success();
     let html = read(out.path(), "report.html");
@@ -145,7 +146,7 @@ fn a_chart_with_no_data_says_so() {
     let md = read(out.path(), "report.md");
     assert!(md.contains("*Least available configuration items, September 2026: no data for this period.*"), "{md}");
     let svg = read(out.path(), "charts/availability_ci.svg");
-    assert!(svg.contains("No data for this period") && !svg.contains("availability (%)"), "the SVG says so and draws no axes");
+    assert!(svg.contains("No data for this period") && !svg.contains("availability of agreed"), "the SVG says so and draws no axes");
 }
 
 #[test]

@@ -31,6 +31,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Optional
 
 # duckdb and polars are imported by the run that uses them: a timed run pays for its own engine's import only.
 pl = None
@@ -52,8 +53,10 @@ class Shape:
 DURATION_SHAPE = Shape(("month", "scope", "priority"), ("n",), ("mean_hours", "p50_hours", "p90_hours"))
 SHAPES = {
     "mttr": DURATION_SHAPE, "mtta": DURATION_SHAPE, "mttd": DURATION_SHAPE,
-    "mtbf": Shape(("scope", "key"), ("failures",), ("observation_hours", "downtime_hours", "mtbf_hours", "mean_outage_hours",
-                                                    "availability", "mean_gap_hours")),
+    "mtbf": Shape(("scope", "key"), ("outages", "month_outages", "degradations", "planned_outages"),
+                  ("agreed_hours", "downtime_hours", "mtbf_hours", "mtbsi_hours", "mean_outage_hours", "availability",
+                   "month_agreed_hours", "month_downtime_hours", "month_availability", "degradation_hours", "planned_hours",
+                   "mean_gap_hours")),
     "problem_trend": Shape(("month",), ("incidents", "incidents_with_problem", "problems_opened", "problems_resolved",
                                         "problems_left_queue", "problems_open_at_month_end", "base_opened"),
                            ("pct_with_problem", "queue_rate", "mean_open_age_days", "p50_open_age_days",
@@ -78,13 +81,22 @@ class Window:
     as_of: datetime
     months: tuple  # (label, start, end) of each calendar month of the period, UTC
     correlation_window_hours: int = 72
-    failure_priority: int = 2
+    failure_priority: Optional[int] = None
+    availability_months: int = 12
     period_start = property(lambda self: self.months[0][1])
     period_end = property(lambda self: self.months[-1][2])
     window_end = property(lambda self: min(self.period_end, self.as_of))  # mtbf: the period, ended at the cut-off
+    month_start = property(lambda self: self.months[-1][1])  # mtbf's month window, before clipping to the data
+
+    @property
+    def rolling_start(self):
+        """mtbf's rolling window: availability_months calendar months ending with the period's last, unclipped."""
+        y, m = self.month_start.year, self.month_start.month
+        index = y * 12 + m - 1 - (self.availability_months - 1)
+        return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
-def make_window(as_of, first, last, window_hours=72, failure_priority=2):
+def make_window(as_of, first, last, window_hours=72, failure_priority=None, availability_months=12):
     cut = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
     cut = cut.replace(tzinfo=UTC) if cut.tzinfo is None else cut.astimezone(UTC)
     (y, m), end = (tuple(int(p) for p in ym.split("-")) for ym in (first, last))
@@ -95,7 +107,7 @@ def make_window(as_of, first, last, window_hours=72, failure_priority=2):
         ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
         months.append((f"{y:04d}-{m:02d}", datetime(y, m, 1, tzinfo=UTC), datetime(ny, nm, 1, tzinfo=UTC)))
         y, m = ny, nm
-    return Window(cut, tuple(months), window_hours, failure_priority)
+    return Window(cut, tuple(months), window_hours, failure_priority, availability_months)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -133,62 +145,106 @@ FROM grid g FULL JOIN stats s ON s.month = g.month AND s.scope = g.scope AND s.p
 
 
 DUCK_MTBF = f"""
-WITH w AS (SELECT period_start AS ws, least(period_end, as_of) AS we, failure_priority, as_of FROM params),
--- A failure resolved after the cut-off is unresolved in mttx (fe = we); its resolved_at lies past we, so
--- clipping to the observed span gives the same end either way.
-failures AS (
-    SELECT i.ci, i.service, coalesce(i.started_at, i.opened_at) AS fs, coalesce(i.resolved_at, w.we) AS fe
-    FROM incidents i CROSS JOIN w
-    WHERE (coalesce(i.major, false) OR i.priority <= w.failure_priority) AND coalesce(i.started_at, i.opened_at) < w.we
-      AND i.opened_at <= w.as_of  -- opened after the cut-off: does not exist yet
+-- The built-in SLA policy names no service, so every agreed service time is 24x7: agreed hours are wall-clock
+-- hours of the observed span. The windows come from params: the rolling months and the last month, each
+-- clipped where the data starts (the first incident) and ended at the period end or the cut-off.
+WITH first_incident AS (SELECT min(opened_at) AS t FROM incidents),
+w AS (
+    SELECT v.win, least(greatest(CASE WHEN v.win = 'rolling' THEN p.rolling_start ELSE p.month_start END, f.t),
+                        least(p.period_end, p.as_of)) AS ws,
+           least(p.period_end, p.as_of) AS we, p.as_of
+    FROM (VALUES ('rolling'), ('month')) v(win), params p, first_incident f
 ),
-entities AS (
-    SELECT 'ci' AS scope, c.id AS key, greatest(c.in_service_from, w.ws) AS os, least(c.in_service_to, w.we) AS oe
-    FROM cis c CROSS JOIN w
+has_outages AS (SELECT count(*) > 0 AS yes FROM outages),
+-- Outage records as they stood at the cut-off (begun by then; an end after it is no end yet), or else the
+-- major incidents (and those of failure_priority and higher, when it is set).
+records AS (
+    SELECT o.type, o.ci, coalesce(o.service, c.service) AS service, o.begins_at AS s,
+           CASE WHEN o.ends_at <= p.as_of THEN o.ends_at END AS e
+    FROM outages o LEFT JOIN cis c ON c.id = o.ci, params p
+    WHERE o.begins_at <= p.as_of
     UNION ALL
-    SELECT 'ci', f.ci, w.ws, w.we FROM (SELECT DISTINCT ci FROM failures WHERE ci IS NOT NULL) f CROSS JOIN w
-    WHERE f.ci NOT IN (SELECT id FROM cis)
-    UNION ALL
-    SELECT 'service', s.service, w.ws, w.we
-    FROM (SELECT service FROM cis WHERE service IS NOT NULL UNION SELECT service FROM failures WHERE service IS NOT NULL) s
-    CROSS JOIN w
+    SELECT 'outage', i.ci, coalesce(i.service, c.service), coalesce(i.started_at, i.opened_at),
+           CASE WHEN i.resolved_at <= p.as_of THEN i.resolved_at END
+    FROM incidents i LEFT JOIN cis c ON c.id = i.ci, params p, has_outages h
+    WHERE NOT h.yes AND i.opened_at <= p.as_of
+      AND (coalesce(i.major, false) OR coalesce(i.priority <= p.failure_priority, false))
 ),
-observed AS (
-    SELECT scope, key, os, oe, (epoch_us(oe) - epoch_us(os)) / {US_PER_HOUR} AS observation_hours FROM entities WHERE oe > os
+spans AS (
+    SELECT 'ci' AS scope, c.id AS key, w.win, greatest(c.in_service_from, w.ws) AS os, least(c.in_service_to, w.we) AS oe
+    FROM cis c, w
+    UNION ALL
+    SELECT 'service', s.service, w.win, w.ws, w.we FROM (SELECT DISTINCT service FROM cis WHERE service IS NOT NULL) s, w
 ),
 hits AS (
-    SELECT o.scope, o.key, o.os, o.oe, f.fs, f.fe FROM observed o JOIN failures f ON o.scope = 'ci' AND f.ci = o.key
-    UNION ALL
-    SELECT o.scope, o.key, o.os, o.oe, f.fs, f.fe FROM observed o JOIN failures f ON o.scope = 'service' AND f.service = o.key
+    SELECT h.scope, h.key, h.win, h.type, h.s, h.e, coalesce(sp.os, h.ws) AS os, coalesce(sp.oe, h.we) AS oe
+    FROM (SELECT sc.scope, CASE WHEN sc.scope = 'ci' THEN r.ci ELSE r.service END AS key, w.win, w.ws, w.we,
+                 r.type, r.s, coalesce(r.e, w.we) AS e
+          FROM records r, w, (VALUES ('ci'), ('service')) sc(scope)
+          WHERE r.s < w.we AND coalesce(r.e, w.we) > w.ws) h
+    LEFT JOIN spans sp ON sp.scope = h.scope AND sp.key = h.key AND sp.win = h.win
+    WHERE h.key IS NOT NULL
 ),
-clipped AS (SELECT scope, key, greatest(fs, os) AS s, least(fe, oe) AS e, fs >= os AND fs < oe AS starts_inside FROM hits),
--- Union of outages: an outage starts a new island when it begins after every earlier one has ended.
+counted AS (SELECT * FROM hits WHERE s < oe AND e > os),
+-- Union of each entity's records of one type in one window, clipped to its span (gaps and islands).
+clipped AS (SELECT scope, key, win, type, greatest(s, os) AS s, least(e, oe) AS e FROM counted),
 ordered AS (
-    SELECT scope, key, s, e,
-           max(e) OVER (PARTITION BY scope, key ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
+    SELECT *, max(e) OVER (PARTITION BY scope, key, win, type ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
     FROM clipped WHERE e > s
 ),
 islands AS (
-    SELECT scope, key, s, e, sum(CASE WHEN previous_end IS NULL OR s > previous_end THEN 1 ELSE 0 END)
-               OVER (PARTITION BY scope, key ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island
+    SELECT *, sum(CASE WHEN previous_end IS NULL OR s > previous_end THEN 1 ELSE 0 END)
+               OVER (PARTITION BY scope, key, win, type ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island
     FROM ordered
 ),
-outages AS (SELECT scope, key, min(s) AS s, max(e) AS e FROM islands GROUP BY scope, key, island),
-per_key AS (
-    SELECT scope, key, sum(epoch_us(e) - epoch_us(s)) / {US_PER_HOUR} AS downtime_hours,
-           avg(gap) / {US_PER_HOUR} AS mean_gap_hours
-    FROM (SELECT scope, key, s, e, epoch_us(lead(s) OVER (PARTITION BY scope, key ORDER BY s)) - epoch_us(e) AS gap FROM outages)
-    GROUP BY scope, key
+merged AS (SELECT scope, key, win, type, min(s) AS s, max(e) AS e FROM islands GROUP BY scope, key, win, type, island),
+unions AS (
+    SELECT scope, key, win, type, sum(epoch_us(e) - epoch_us(s)) / {US_PER_HOUR} AS hours, avg(gap) / {US_PER_HOUR} AS mean_gap_hours
+    FROM (SELECT *, epoch_us(lead(s) OVER (PARTITION BY scope, key, win, type ORDER BY s)) - epoch_us(e) AS gap FROM merged)
+    GROUP BY scope, key, win, type
 ),
-counts AS (SELECT scope, key, count(*) FILTER (WHERE starts_inside) AS failures FROM clipped GROUP BY scope, key)
-SELECT o.scope, o.key, coalesce(c.failures, 0) AS failures, o.observation_hours,
-       coalesce(d.downtime_hours, 0.0) AS downtime_hours,
-       (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / nullif(coalesce(c.failures, 0), 0) AS mtbf_hours,
-       coalesce(d.downtime_hours, 0.0) / nullif(coalesce(c.failures, 0), 0) AS mean_outage_hours,
-       (o.observation_hours - coalesce(d.downtime_hours, 0.0)) / o.observation_hours AS availability, d.mean_gap_hours
-FROM observed o
-LEFT JOIN counts c ON c.scope = o.scope AND c.key = o.key
-LEFT JOIN per_key d ON d.scope = o.scope AND d.key = o.key
+stats AS (
+    SELECT c.scope, c.key, c.win, max(c.os) AS os, max(c.oe) AS oe,
+           count(*) FILTER (WHERE c.type = 'outage') AS outages,
+           count(*) FILTER (WHERE c.type = 'degradation') AS degradations,
+           count(*) FILTER (WHERE c.type = 'planned') AS planned_outages
+    FROM counted c GROUP BY c.scope, c.key, c.win
+),
+observed AS (
+    SELECT coalesce(sp.scope, st.scope) AS scope, coalesce(sp.key, st.key) AS key, coalesce(sp.win, st.win) AS win,
+           coalesce(sp.os, st.os) AS os, coalesce(sp.oe, st.oe) AS oe,
+           coalesce(st.outages, 0) AS outages, coalesce(st.degradations, 0) AS degradations,
+           coalesce(st.planned_outages, 0) AS planned_outages
+    FROM spans sp FULL JOIN stats st ON st.scope = sp.scope AND st.key = sp.key AND st.win = sp.win
+),
+figures AS (
+    SELECT o.*, (epoch_us(o.oe) - epoch_us(o.os)) / {US_PER_HOUR} AS agreed,
+           coalesce(d.hours, 0.0) AS down, coalesce(g.hours, 0.0) AS degraded, coalesce(pl.hours, 0.0) AS planned,
+           d.mean_gap_hours
+    FROM observed o
+    LEFT JOIN unions d ON d.scope = o.scope AND d.key = o.key AND d.win = o.win AND d.type = 'outage'
+    LEFT JOIN unions g ON g.scope = o.scope AND g.key = o.key AND g.win = o.win AND g.type = 'degradation'
+    LEFT JOIN unions pl ON pl.scope = o.scope AND pl.key = o.key AND pl.win = o.win AND pl.type = 'planned'
+    WHERE o.oe > o.os
+),
+entities AS (
+    SELECT scope, key,
+           max(outages) FILTER (WHERE win = 'rolling') AS outages, max(agreed) FILTER (WHERE win = 'rolling') AS agreed_hours,
+           max(down) FILTER (WHERE win = 'rolling') AS downtime_hours,
+           max(outages) FILTER (WHERE win = 'month') AS month_outages, max(agreed) FILTER (WHERE win = 'month') AS month_agreed_hours,
+           max(down) FILTER (WHERE win = 'month') AS month_downtime_hours,
+           max(degradations) FILTER (WHERE win = 'rolling') AS degradations, max(degraded) FILTER (WHERE win = 'rolling') AS degradation_hours,
+           max(planned_outages) FILTER (WHERE win = 'rolling') AS planned_outages, max(planned) FILTER (WHERE win = 'rolling') AS planned_hours,
+           max(mean_gap_hours) FILTER (WHERE win = 'rolling') AS mean_gap_hours
+    FROM figures GROUP BY scope, key
+)
+SELECT scope, key, outages, agreed_hours, downtime_hours,
+       (agreed_hours - downtime_hours) / nullif(outages, 0) AS mtbf_hours, agreed_hours / nullif(outages, 0) AS mtbsi_hours,
+       downtime_hours / nullif(outages, 0) AS mean_outage_hours, (agreed_hours - downtime_hours) / nullif(agreed_hours, 0) AS availability,
+       month_outages, month_agreed_hours, month_downtime_hours,
+       (month_agreed_hours - month_downtime_hours) / nullif(month_agreed_hours, 0) AS month_availability,
+       degradations, degradation_hours, planned_outages, planned_hours, mean_gap_hours
+FROM entities WHERE agreed_hours IS NOT NULL
 """
 
 DUCK_PROBLEM_TREND = """
@@ -288,9 +344,12 @@ FROM nearest n LEFT JOIN linked l ON l.id = n.id
 GROUP BY n.outcome_group
 """
 
+OUTAGES_EMPTY = """SELECT NULL::VARCHAR AS id, NULL::VARCHAR AS ci, NULL::VARCHAR AS service, NULL::VARCHAR AS type,
+                           NULL::TIMESTAMPTZ AS begins_at, NULL::TIMESTAMPTZ AS ends_at, NULL::VARCHAR AS task_id LIMIT 0"""
+
 DUCK_QUERIES = {  # the query and the tables it reads
     **{kpi: (duck_duration(kpi), ("incidents",)) for kpi in DURATIONS},
-    "mtbf": (DUCK_MTBF, ("incidents", "cis")),
+    "mtbf": (DUCK_MTBF, ("incidents", "cis", "outages")),
     "problem_trend": (DUCK_PROBLEM_TREND, ("incidents", "problems")),
     "patch_incident_correlation": (DUCK_PATCH, ("incidents", "changes")),
 }
@@ -304,11 +363,15 @@ def run_duckdb(kpi, data, w, want_rows):
     con.execute("SET TimeZone = 'UTC'")  # date_trunc and strftime of a TIMESTAMPTZ follow the session's zone
     for table in tables:
         path = str(Path(data) / f"{table}.parquet").replace("'", "''")
+        if table == "outages" and not Path(path).exists():  # optional, as in mttx: absent reads as empty
+            con.execute(f"CREATE VIEW outages AS SELECT * FROM ({OUTAGES_EMPTY})")
+            continue
         con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}')")
     con.execute("""CREATE TEMP TABLE params AS SELECT $ps::TIMESTAMPTZ AS period_start, $pe::TIMESTAMPTZ AS period_end,
-                   $as_of::TIMESTAMPTZ AS as_of, $fp::BIGINT AS failure_priority, $wh::BIGINT AS correlation_window_hours""",
+                   $as_of::TIMESTAMPTZ AS as_of, $fp::BIGINT AS failure_priority, $wh::BIGINT AS correlation_window_hours,
+                   $rs::TIMESTAMPTZ AS rolling_start, $ms::TIMESTAMPTZ AS month_start""",
                 {"ps": w.period_start, "pe": w.period_end, "as_of": w.as_of, "fp": w.failure_priority,
-                 "wh": w.correlation_window_hours})
+                 "wh": w.correlation_window_hours, "rs": w.rolling_start, "ms": w.month_start})
     labels, starts, ends = (list(column) for column in zip(*w.months))
     con.execute("""CREATE TEMP TABLE months AS SELECT unnest($l::VARCHAR[]) AS month,
                    unnest($s::TIMESTAMPTZ[]) AS month_start, unnest($e::TIMESTAMPTZ[]) AS month_end""",
@@ -357,51 +420,97 @@ def polars_duration(kpi, scan, w):
 
 
 def polars_mtbf(scan, w):
-    # Interval arithmetic on integer microseconds, exact like the DuckDB query's epoch_us.
+    # As the DuckDB query: every agreed service time 24x7 (the built-in policy), interval arithmetic on integer
+    # microseconds, exact like its epoch_us.
     def us(column):
         return pl.col(column).dt.epoch("us")
 
-    ws, we = ((t - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) for t in (w.period_start, w.window_end))
-    incidents, cis = scan("incidents"), scan("cis")
-    # As in the DuckDB query: opened after the cut-off does not exist; resolved after it is clipped away anyway.
-    failures = incidents.filter(
-        pl.col("major").fill_null(False) | (pl.col("priority") <= w.failure_priority).fill_null(False),
-        pl.coalesce("started_at", "opened_at") < w.window_end, pl.col("opened_at") <= w.as_of,
-    ).select("ci", "service", fs=pl.coalesce(us("started_at"), us("opened_at")), fe=pl.coalesce(us("resolved_at"), pl.lit(we)))
+    def micros(t):
+        return (t - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
-    whole_window = {"os": pl.lit(ws), "oe": pl.lit(we)}
-    known_cis = cis.select(scope=pl.lit("ci"), key="id",  # max/min_horizontal skip nulls, as greatest/least do
-                           os=pl.max_horizontal(us("in_service_from"), pl.lit(ws)),
-                           oe=pl.min_horizontal(us("in_service_to"), pl.lit(we)))
-    unknown_cis = (failures.select(key="ci").drop_nulls().unique().join(cis.select(key="id"), on="key", how="anti")
-                   .with_columns(scope=pl.lit("ci"), **whole_window))
-    services = (pl.concat([cis.select(key="service"), failures.select(key="service")]).drop_nulls().unique()
-                .with_columns(scope=pl.lit("service"), **whole_window))
-    observed = (pl.concat([known_cis, unknown_cis, services], how="diagonal").filter(pl.col("oe") > pl.col("os"))
-                .with_columns(observation_hours=(pl.col("oe") - pl.col("os")) / US_PER_HOUR))
+    incidents, cis, outages = scan("incidents"), scan("cis"), scan("outages")
+    as_of, we = micros(w.as_of), micros(w.window_end)
+    first = incidents.select(us("opened_at").min()).collect().item()
 
-    hits = pl.concat([observed.filter(pl.col("scope") == scope).join(failures.select("fs", "fe", key=field), on="key")
-                      for scope, field in (("ci", "ci"), ("service", "service"))])
-    clipped = hits.select("scope", "key", s=pl.max_horizontal("fs", "os"), e=pl.min_horizontal("fe", "oe"),
-                          starts_inside=(pl.col("fs") >= pl.col("os")) & (pl.col("fs") < pl.col("oe")))
-    counts = clipped.group_by("scope", "key").agg(failures=pl.col("starts_inside").sum())
-    # Union of outages, as in SQL: sorted by start, an outage begins a new island when it starts after the
-    # latest end so far. The first of each (scope, key) has nothing before it, so islands never span keys.
-    previous_end = pl.col("e").cum_max().shift(1).over("scope", "key")
+    def clipped(start):
+        return min(max(micros(start), first if first is not None else micros(start)), we)
+
+    windows = pl.LazyFrame({"win": ["rolling", "month"], "ws": [clipped(w.rolling_start), clipped(w.month_start)],
+                            "we": [we, we]})
+    ci_service = cis.select(ci="id", ci_service="service")
+    # Outage records as they stood at the cut-off, or else the major incidents (and those of failure_priority and
+    # higher, when it is set).
+    if outages.select(pl.len()).collect().item() > 0:
+        records = (outages.filter(us("begins_at") <= as_of).join(ci_service, on="ci", how="left")
+                   .select("type", "ci", service=pl.coalesce("service", "ci_service"), s=us("begins_at"),
+                           e=pl.when(us("ends_at") <= as_of).then(us("ends_at"))))
+    else:
+        fails = pl.col("major").fill_null(False)
+        if w.failure_priority is not None:
+            fails = fails | (pl.col("priority") <= w.failure_priority).fill_null(False)
+        records = (incidents.filter(fails, pl.col("opened_at") <= w.as_of).join(ci_service, on="ci", how="left")
+                   .select(type=pl.lit("outage"), ci="ci", service=pl.coalesce("service", "ci_service"),
+                           s=pl.coalesce(us("started_at"), us("opened_at")),
+                           e=pl.when(us("resolved_at") <= as_of).then(us("resolved_at"))))
+
+    keys = ["scope", "key", "win"]
+    spans = pl.concat([
+        cis.join(windows, how="cross").select(scope=pl.lit("ci"), key="id", win="win",  # max/min_horizontal skip nulls
+                                              os=pl.max_horizontal(us("in_service_from"), "ws"),
+                                              oe=pl.min_horizontal(us("in_service_to"), "we")),
+        cis.select("service").drop_nulls().unique().join(windows, how="cross")
+           .select(scope=pl.lit("service"), key="service", win="win", os="ws", oe="we"),
+    ])
+    hits = (pl.concat([records.select("type", "s", "e", key=field, scope=pl.lit(scope))
+                       for scope, field in (("ci", "ci"), ("service", "service"))])
+            .drop_nulls("key").join(windows, how="cross").with_columns(e=pl.coalesce("e", "we"))
+            .filter(pl.col("s") < pl.col("we"), pl.col("e") > pl.col("ws"))
+            .join(spans, on=keys, how="left")
+            .with_columns(os=pl.coalesce("os", "ws"), oe=pl.coalesce("oe", "we")))
+    counted = hits.filter(pl.col("s") < pl.col("oe"), pl.col("e") > pl.col("os"))
+    # Union of each entity's records of one type in one window, as in SQL: sorted by start, a record begins a new
+    # island when it starts after the latest end so far.
+    parts = keys + ["type"]
+    previous_end = pl.col("e").cum_max().shift(1).over(parts)
     new_island = previous_end.is_null() | (pl.col("s") > previous_end)
-    outages = (clipped.filter(pl.col("e") > pl.col("s")).sort("scope", "key", "s", "e")
-               .with_columns(island=new_island.cast(pl.Int64).cum_sum())
-               .group_by("island").agg(pl.col("scope", "key").first(), s=pl.col("s").min(), e=pl.col("e").max()))
-    # A group keeps its rows in frame order, so after the sort shift(-1) is the next outage.
-    per_key = outages.sort("scope", "key", "s").group_by("scope", "key").agg(
-        downtime_hours=(pl.col("e") - pl.col("s")).sum() / US_PER_HOUR,
-        mean_gap_hours=(pl.col("s").shift(-1) - pl.col("e")).mean() / US_PER_HOUR)
-    n, downtime, observation = pl.col("failures"), pl.col("downtime_hours"), pl.col("observation_hours")
-    return (observed.join(counts, on=["scope", "key"], how="left").join(per_key, on=["scope", "key"], how="left")
-            .with_columns(n.fill_null(0), downtime.fill_null(0.0))
-            .select("scope", "key", "failures", "observation_hours", "downtime_hours",
-                    mtbf_hours=pl.when(n > 0).then((observation - downtime) / n), mean_outage_hours=pl.when(n > 0).then(downtime / n),
-                    availability=(observation - downtime) / observation, mean_gap_hours="mean_gap_hours"))
+    merged = (counted.select(*parts, s=pl.max_horizontal("s", "os"), e=pl.min_horizontal("e", "oe"))
+              .filter(pl.col("e") > pl.col("s")).sort(*parts, "s", "e")
+              .with_columns(island=new_island.cast(pl.Int64).cum_sum())
+              .group_by("island").agg(*[pl.col(c).first() for c in parts], s=pl.col("s").min(), e=pl.col("e").max()))
+    unions = merged.sort(*parts, "s").group_by(parts).agg(
+        hours=(pl.col("e") - pl.col("s")).sum() / US_PER_HOUR, mean_gap_hours=(pl.col("s").shift(-1) - pl.col("e")).mean() / US_PER_HOUR)
+    kind = pl.col("type")
+    stats = counted.group_by(keys).agg(os=pl.col("os").max(), oe=pl.col("oe").max(), outages=(kind == "outage").sum(),
+                                       degradations=(kind == "degradation").sum(), planned_outages=(kind == "planned").sum())
+    observed = (spans.join(stats, on=keys, how="full", coalesce=True)
+                .with_columns(os=pl.coalesce("os", "os_right"), oe=pl.coalesce("oe", "oe_right"))
+                .filter(pl.col("oe") > pl.col("os")))
+
+    def union_of(type_, **names):
+        return unions.filter(kind == type_).select(*keys, **names)
+
+    figures = (observed.join(union_of("outage", down="hours", mean_gap_hours="mean_gap_hours"), on=keys, how="left")
+               .join(union_of("degradation", degraded="hours"), on=keys, how="left")
+               .join(union_of("planned", planned="hours"), on=keys, how="left")
+               .with_columns(pl.col("outages", "degradations", "planned_outages").fill_null(0),
+                             pl.col("down", "degraded", "planned").fill_null(0.0),
+                             agreed=(pl.col("oe") - pl.col("os")) / US_PER_HOUR))
+
+    def at(win, column):
+        return pl.col(column).filter(pl.col("win") == win).max()
+
+    entities = figures.group_by("scope", "key").agg(
+        outages=at("rolling", "outages"), agreed_hours=at("rolling", "agreed"), downtime_hours=at("rolling", "down"),
+        month_outages=at("month", "outages"), month_agreed_hours=at("month", "agreed"), month_downtime_hours=at("month", "down"),
+        degradations=at("rolling", "degradations"), degradation_hours=at("rolling", "degraded"),
+        planned_outages=at("rolling", "planned_outages"), planned_hours=at("rolling", "planned"),
+        mean_gap_hours=at("rolling", "mean_gap_hours")).filter(pl.col("agreed_hours").is_not_null())
+    n, agreed, down = pl.col("outages"), pl.col("agreed_hours"), pl.col("downtime_hours")
+    month_agreed, month_down = pl.col("month_agreed_hours"), pl.col("month_downtime_hours")
+    return entities.with_columns(
+        mtbf_hours=pl.when(n > 0).then((agreed - down) / n), mtbsi_hours=pl.when(n > 0).then(agreed / n),
+        mean_outage_hours=pl.when(n > 0).then(down / n), availability=pl.when(agreed > 0).then((agreed - down) / agreed),
+        month_availability=pl.when(month_agreed > 0).then((month_agreed - month_down) / month_agreed))
 
 
 def polars_problem_trend(scan, w):
@@ -476,7 +585,15 @@ def run_polars(kpi, data, w, want_rows):
     global pl
     import polars as pl
 
-    frame = POLARS_QUERIES[kpi](lambda table: pl.scan_parquet(Path(data) / f"{table}.parquet"), w).collect()
+    def scan(table):
+        path = Path(data) / f"{table}.parquet"
+        if table == "outages" and not path.exists():  # optional, as in mttx: absent reads as empty
+            return pl.LazyFrame(schema={"id": pl.String, "ci": pl.String, "service": pl.String, "type": pl.String,
+                                        "begins_at": pl.Datetime("us", "UTC"), "ends_at": pl.Datetime("us", "UTC"),
+                                        "task_id": pl.String})
+        return pl.scan_parquet(path)
+
+    frame = POLARS_QUERIES[kpi](scan, w).collect()
     if kpi == "patch_incident_correlation":
         return patch_rows(frame.to_dicts())
     return frame.to_dicts() if want_rows else None
@@ -582,8 +699,9 @@ def compare(a_path, b_path, show=10):
 DESCRIPTIONS = {
     "mttr": "full definition: n, mean and exact p50/p90 per month x priority and per month over all priorities, "
             "with mttx's empty month x priority grid",
-    "mtbf": "full definition: per CI and service observation span, union of clipped outages (gaps and islands), "
-            "failures, mtbf, mttr, availability and mean gap between merged outages",
+    "mtbf": "full definition on the built-in policy (every service 24x7): outage records or major incidents, rolling "
+            "and month windows clipped to the data and each CI's service span, unions of outages, degradations and "
+            "planned outages (gaps and islands), outages, MTBF, MTBSI, availability and mean gap",
     "problem_trend": "full definition: monthly incidents and those with a problem, problems opened, resolved, "
                      "leaving the queue and open at each month's cut with their mean and median age, the queue rate, "
                      "and growth against the base month (the first month starting at or after the first incident)",
@@ -604,7 +722,8 @@ def main():
                              ("--to", "last", "YYYY-MM")):
         run.add_argument(flag, dest=dest, required=True, help=help)
     run.add_argument("--window-hours", type=int, default=72, help="as mttx kpi --window-hours")
-    run.add_argument("--failure-priority", type=int, default=2, help="as mttx kpi --failure-priority")
+    run.add_argument("--failure-priority", type=int, help="as mttx kpi --failure-priority (default: major incidents only)")
+    run.add_argument("--availability-months", type=int, default=12, help="as mttx kpi --availability-months")
     run.add_argument("--out")
     mttx = sub.add_parser("mttx", help="normalise the output of mttx kpi --format json")
     mttx.add_argument("--kpi", required=True, choices=sorted(SHAPES))
@@ -622,7 +741,7 @@ def main():
             print(f"the {args.engine} peer does not implement {args.kpi}; it has {', '.join(sorted(implemented))}",
                   file=sys.stderr)
             return EXIT_NOT_IMPLEMENTED
-        w = make_window(args.as_of, args.first, args.last, args.window_hours, args.failure_priority)
+        w = make_window(args.as_of, args.first, args.last, args.window_hours, args.failure_priority, args.availability_months)
         rows = runner(args.kpi, args.data, w, want_rows=args.out is not None)
         if args.out:
             Path(args.out).write_text(json.dumps(normalise(args.kpi, rows), allow_nan=False))

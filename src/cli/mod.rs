@@ -122,9 +122,14 @@ pub enum ResultFormat {
 /// KPI parameters; each reaches the queries through the `params` table.
 #[derive(Debug, Args)]
 pub struct TuningArgs {
-    /// MTBF: an incident of this priority or higher (1 is highest) is a failure, as is any major one.
-    #[arg(long, default_value_t = 2, value_name = "P")]
-    pub failure_priority: i64,
+    /// Outages derived from incidents (no outages table loaded): an incident of this priority or
+    /// higher (1 is highest) is an outage, as is any major one. Default: major incidents only.
+    #[arg(long, value_name = "P")]
+    pub failure_priority: Option<i64>,
+
+    /// MTBF, MTBSI and availability: the rolling window's months, ending with the period's last.
+    #[arg(long, default_value_t = 12, value_name = "MONTHS")]
+    pub availability_months: i64,
 
     /// Patch correlation: hours after a patch ends in which an incident on its CI follows it.
     #[arg(long, default_value_t = 72, value_name = "HOURS")]

@@ -115,6 +115,7 @@ fn sql(args: &SqlArgs, settings: &Settings, out: &mut dyn Write, err: &mut dyn W
 pub fn tuning(t: &crate::cli::TuningArgs) -> crate::kpi::Tuning {
     crate::kpi::Tuning {
         failure_priority: t.failure_priority,
+        availability_months: t.availability_months,
         correlation_window_hours: t.window_hours,
         candidate_min_incidents: t.candidate_min_incidents,
         candidate_window_days: t.candidate_window_days,

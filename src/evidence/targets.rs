@@ -155,7 +155,7 @@ mod tests {
         assert!(err.contains("`prio` is not a key of mttr"), "{err}");
         // A renamed column is named by its new name.
         let renamed = bad("[[target]]\nkpi = \"mtbf\"\nmeasure = \"mttr_hours\"\nvalue = 4\n");
-        assert!(renamed.contains("was renamed `mtbf.mean_outage_hours`"), "{renamed}");
+        assert!(renamed.contains("was replaced by `mtbf.mean_outage_hours`"), "{renamed}");
     }
 
     #[test]

@@ -207,7 +207,12 @@ impl ScalarUDFImpl for BusinessTime {
                 None => exec_err!("{}: argument {} must be a timestamp, got {}", self.name(), i + 1, arrays[i].data_type()),
             }
         };
-        let names = match arrays[2].as_string_opt::<i32>() {
+        // A name built in SQL may arrive as a view or large string (`CAST(… AS VARCHAR)` is a view).
+        let names = match arrays[2].data_type() {
+            DataType::Utf8View | DataType::LargeUtf8 => datafusion::arrow::compute::cast(&arrays[2], &DataType::Utf8)?,
+            _ => arrays[2].clone(),
+        };
+        let names = match names.as_string_opt::<i32>() {
             Some(a) => a,
             None => return exec_err!("{}: argument 3 must be a calendar name (text)", self.name()),
         };
@@ -263,6 +268,19 @@ impl ScalarUDFImpl for BusinessTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A calendar name given as a string view (what `CAST(… AS VARCHAR)` gives) names the same
+    /// calendar: 3 h of the always-open one.
+    #[tokio::test]
+    async fn a_calendar_name_may_be_a_string_view() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let calendars = Calendars { policy: "<test>".into(), by_name: Arc::new([("always".to_string(), Calendar::always_open())].into()) };
+        ctx.register_udf(BusinessTime::udf(BusinessClock::Hours, calendars));
+        let sql = "SELECT business_hours(to_timestamp_micros('2026-03-02T00:00:00Z'), to_timestamp_micros('2026-03-02T03:00:00Z'), \
+                   arrow_cast('always', 'Utf8View')) AS h";
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        assert_eq!(batches[0].column(0).as_primitive::<datafusion::arrow::datatypes::Float64Type>().value(0), 3.0);
+    }
 
     /// The pauses as two lists and as one list of (start, end) pairs, in any order, give the same
     /// clocks. On the always-open calendar, a clock from 00:00 to 10:00 paused 02:00–03:00 and

@@ -1,4 +1,4 @@
-//! Synthetic ITSM exports with planted, known effects: the five canonical tables over a window
+//! Synthetic ITSM exports with planted, known effects: the six canonical tables over a window
 //! of months, and `ground_truth.json` stating what was planted so KPIs can be checked against it.
 //!
 //! A seed always gives byte-identical files, whatever the thread count: all randomness comes from
@@ -8,6 +8,7 @@ mod changes;
 mod cmdb;
 mod incidents;
 mod options;
+mod outages;
 mod output;
 mod problems;
 mod rng;
@@ -79,6 +80,7 @@ struct Ids {
     changes: IdFormat,
     cis: IdFormat,
     events: IdFormat,
+    outages: IdFormat,
 }
 
 /// Everything generated, in id order.
@@ -88,6 +90,7 @@ struct World {
     incidents: Vec<Incident>,
     changes: Vec<Change>,
     problems: Vec<Problem>,
+    outages: Vec<outages::Outage>,
     ids: Ids,
     /// Id number (0-based) of the first event of each events batch.
     event_starts: Vec<usize>,
@@ -121,6 +124,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         changes: count(Table::Changes),
         cis: count(Table::Cis),
         events: count(Table::Events),
+        outages: count(Table::Outages),
     };
     let path = opts.out.join("ground_truth.json");
     let mut json = serde_json::to_string_pretty(&truth)?;
@@ -204,6 +208,7 @@ fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
         ci_classes: class_truth(&cmdb, &incidents, &window, &expected_by_class),
         rows: RowCounts::default(),
     };
+    let outages = outages::draw(&incidents, &changes, &window, seed);
     let ids = Ids {
         incidents: IdFormat::new("INC", 7, incidents.len()),
         problems: IdFormat::new("PRB", 7, problems.len()),
@@ -211,8 +216,9 @@ fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
         cis: IdFormat::new("CI", 5, cmdb.cis.len()),
         // Events are numbered once counted, below.
         events: IdFormat::new("EV", 8, 0),
+        outages: IdFormat::new("OUT", 7, outages.len()),
     };
-    let mut world = World { window, cmdb, incidents, changes, problems, ids, event_starts: Vec::new() };
+    let mut world = World { window, cmdb, incidents, changes, problems, outages, ids, event_starts: Vec::new() };
     let mut events = 0;
     for count in world.event_counts() {
         world.event_starts.push(events);

@@ -70,7 +70,7 @@ pub enum FormatLayout {
     /// Every table in one format, optionally gzipped (CSV and NDJSON only).
     Uniform { format: OutputFormat, gzip: bool },
     /// One table per format, as a heterogeneous real-world export would arrive: incidents as
-    /// gzipped CSV, problems as NDJSON, changes and events as Parquet, CIs as CSV.
+    /// gzipped CSV, problems as NDJSON, changes and events as Parquet, CIs and outages as CSV.
     Mixed,
 }
 
@@ -83,7 +83,7 @@ impl FormatLayout {
                 Table::Incidents => (OutputFormat::Csv, true),
                 Table::Problems => (OutputFormat::Ndjson, false),
                 Table::Changes | Table::Events => (OutputFormat::Parquet, false),
-                Table::Cis => (OutputFormat::Csv, false),
+                Table::Cis | Table::Outages => (OutputFormat::Csv, false),
             },
         }
     }

@@ -40,6 +40,7 @@ pub(super) fn write_tables(world: &World, dir: &Path, layout: FormatLayout) -> R
                 Table::Changes => write(chunks(world.changes.len()), &|c| world.change_batch(c)),
                 Table::Cis => write(chunks(world.cmdb.cis.len()), &|c| world.ci_batch(c)),
                 Table::Events => write(world.event_starts.len(), &|c| world.event_batch(c, world.event_starts[c])),
+                Table::Outages => write(chunks(world.outages.len()), &|c| world.outage_batch(c)),
             }?;
             Ok((file, rows))
         })

@@ -13,6 +13,7 @@ pub(super) enum Stream {
     Changes = 3,
     Relocation = 4,
     Problems = 5,
+    Outages = 6,
 }
 
 pub(super) struct Rng {

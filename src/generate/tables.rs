@@ -7,12 +7,13 @@ use std::sync::Arc;
 use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::error::ArrowError;
 
-use crate::model::{CHANGE_OUTCOMES, CHANGE_TYPES, Table, UTC};
+use crate::model::{CHANGE_OUTCOMES, CHANGE_TYPES, OUTAGE_TYPES, Table, UTC};
 use crate::{Error, Result};
 
 use super::World;
 use super::cmdb::Cmdb;
 use super::incidents::{CONTACT_TYPES, Incident, Transition};
+use super::outages::Task;
 
 /// Rows per batch for every table but events.
 pub(super) const BATCH_ROWS: usize = 65_536;
@@ -178,6 +179,27 @@ impl World {
                 ("criticality", text(rows.iter().map(|r| Some(r.criticality)))),
                 ("in_service_from", timestamps(rows.iter().map(|r| Some(r.in_service_from)))),
                 ("in_service_to", timestamps(rows.iter().map(|r| r.in_service_to))),
+            ],
+        )
+    }
+
+    pub(super) fn outage_batch(&self, chunk: usize) -> Result<RecordBatch> {
+        let range = chunk_range(chunk, BATCH_ROWS, self.outages.len());
+        let rows = &self.outages[range.clone()];
+        let task = |t: Task| match t {
+            Task::Incident(i) => self.ids.incidents.id(i as usize),
+            Task::Change(c) => self.ids.changes.id(c as usize),
+        };
+        batch(
+            Table::Outages,
+            vec![
+                ("id", text(range.clone().map(|i| Some(self.ids.outages.id(i))))),
+                ("ci", text(rows.iter().map(|r| Some(self.ids.cis.id(r.ci as usize))))),
+                ("service", text(rows.iter().map(|r| Some(self.cmdb.cis[r.ci as usize].service_name())))),
+                ("type", text(rows.iter().map(|r| Some(OUTAGE_TYPES[usize::from(r.kind)])))),
+                ("begins_at", timestamps(rows.iter().map(|r| Some(r.begins)))),
+                ("ends_at", timestamps(rows.iter().map(|r| r.ends))),
+                ("task_id", text(rows.iter().map(|r| Some(task(r.task))))),
             ],
         )
     }

@@ -111,7 +111,7 @@ fn same_seed_gives_identical_files_whatever_the_thread_count() {
     quad.install(|| generate(&options(b.path(), 3_000, 7, FormatLayout::Mixed))).expect("generate");
     let (first, second) = (files(a.path()), files(b.path()));
     let names: Vec<&str> = first.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["changes.parquet", "cis.csv", "events.parquet", "ground_truth.json", "incidents.csv.gz", "problems.ndjson"]);
+    assert_eq!(names, ["changes.parquet", "cis.csv", "events.parquet", "ground_truth.json", "incidents.csv.gz", "outages.csv", "problems.ndjson"]);
     assert!(first == second, "files differ between runs");
 }
 
@@ -126,6 +126,43 @@ fn different_seeds_give_different_data() {
         let read = |dir: &Path| std::fs::read(dir.join(&name)).expect("file");
         assert_ne!(read(a.path()), read(b.path()), "{name}");
     }
+}
+
+/// Each outage was recorded against an incident of priority 1 or 2 (or a major one), beginning when
+/// it started (or opened) and over by its resolution, or against a normal change, over its
+/// implementation. Most P1s took their service down, most P2s only degraded it, and every type
+/// occurs.
+fn outages_follow_their_tasks(tables: &HashMap<Table, RecordBatch>, as_of: i64) {
+    let (outages, incidents, changes) = (&tables[&Table::Outages], &tables[&Table::Incidents], &tables[&Table::Changes]);
+    let index = |batch: &RecordBatch| -> HashMap<String, usize> { strings(batch, "id").into_iter().flatten().enumerate().map(|(i, id)| (id, i)).collect() };
+    let (incident_row, change_row) = (index(incidents), index(changes));
+    let (kinds, tasks) = (strings(outages, "type"), strings(outages, "task_id"));
+    let (begins, ends) = (times(outages, "begins_at"), times(outages, "ends_at"));
+    let priorities = incidents.column_by_name("priority").expect("priority").as_primitive::<Int64Type>();
+    let (opened, started, resolved) = (times(incidents, "opened_at"), times(incidents, "started_at"), times(incidents, "resolved_at"));
+    let major = incidents.column_by_name("major").expect("major").as_boolean();
+    let mut by_priority: HashMap<(i64, String), usize> = HashMap::new();
+    for o in 0..outages.num_rows() {
+        let (kind, task) = (kinds[o].clone().expect("type"), tasks[o].clone().expect("task"));
+        assert!(begins[o].expect("begins") <= as_of && ends[o].is_none_or(|e| e >= begins[o].expect("begins") && e <= as_of));
+        if let Some(&row) = incident_row.get(&task) {
+            let priority = priorities.value(row);
+            assert!(priority <= 2 || major.value(row), "{task} P{priority}");
+            assert_ne!(kind, "planned", "{task}");
+            assert_eq!(begins[o], started[row].or(opened[row]), "{task} begins when it started");
+            if let (Some(end), Some(resolved)) = (ends[o], resolved[row]) {
+                assert!(end <= resolved, "{task}'s outage ends by its resolution");
+            }
+            *by_priority.entry((priority, kind)).or_default() += 1;
+        } else {
+            assert!(change_row.contains_key(&task), "{task} is neither an incident nor a change");
+            assert_eq!(kind, "planned", "{task}");
+        }
+    }
+    let n = |p: i64, kind: &str| by_priority.get(&(p, kind.to_string())).copied().unwrap_or(0);
+    assert!(n(1, "outage") > n(1, "degradation"), "{by_priority:?}");
+    assert!(n(2, "degradation") > n(2, "outage") && n(2, "outage") > 0, "{by_priority:?}");
+    assert!(kinds.iter().any(|k| k.as_deref() == Some("planned")));
 }
 
 #[test]
@@ -156,6 +193,8 @@ fn every_row_satisfies_the_model() {
     refers(Table::Problems, "ci", Table::Cis);
     refers(Table::Changes, "ci", Table::Cis);
     refers(Table::Events, "ticket_id", Table::Incidents);
+    refers(Table::Outages, "ci", Table::Cis);
+    outages_follow_their_tasks(&tables, as_of);
 
     // Incidents open only on CIs in service, and ids follow opening order.
     let cis = &tables[&Table::Cis];

@@ -127,6 +127,9 @@ pub struct RowCounts {
     pub changes: u64,
     pub cis: u64,
     pub events: u64,
+    /// Absent from files written before outages were generated.
+    #[serde(default)]
+    pub outages: u64,
 }
 
 pub(super) fn class_truth(cmdb: &Cmdb, incidents: &[Incident], window: &Window, expected: &[f64; CLASSES.len()]) -> Vec<CiClassTruth> {

@@ -42,8 +42,12 @@ pub enum PeriodRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Tuning {
-    /// An incident with priority at or above this (numerically ≤) is a failure for MTBF.
-    pub failure_priority: i64,
+    /// Outages derived from incidents (where no outages table was loaded): a major incident is
+    /// one, and so, when this is set, is an incident of this priority or higher (numerically ≤).
+    pub failure_priority: Option<i64>,
+    /// MTBF, MTBSI and availability: the rolling window's length in months, ending with the
+    /// period's last month.
+    pub availability_months: i64,
     /// Hours after a patch in which an incident on its CI counts as following it.
     pub correlation_window_hours: i64,
     /// Problem candidates: at least this many incidents on one (CI, category) …
@@ -65,7 +69,8 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
-            failure_priority: 2,
+            failure_priority: None,
+            availability_months: 12,
             correlation_window_hours: 72,
             candidate_min_incidents: 3,
             candidate_window_days: 30,
@@ -95,10 +100,19 @@ impl Tuning {
             ("candidate-min-incidents", self.candidate_min_incidents),
             ("candidate-window-days", self.candidate_window_days),
             ("risk-min-patches", self.risk_min_patches),
+            ("availability-months", self.availability_months),
         ] {
             if v < 1 {
                 return Err(Error::Usage(format!("--{name} {v} must be at least 1")));
             }
+        }
+        if self.availability_months > MAX_PERIOD_MONTHS {
+            return Err(Error::Usage(format!("--availability-months {} is more than a century ({MAX_PERIOD_MONTHS})", self.availability_months)));
+        }
+        if let Some(p) = self.failure_priority
+            && !(1..=5).contains(&p)
+        {
+            return Err(Error::Usage(format!("--failure-priority {p}: priorities are 1 (highest) to 5")));
         }
         Ok(())
     }
@@ -126,6 +140,8 @@ pub struct KpiParams {
     pub by: Option<Breakdown>,
     /// The month problem growth is measured against, whatever the window.
     pub problem_base: YearMonth,
+    /// Where the data starts (the first incident's opened_at): reliability windows are clipped to it.
+    pub data_start: Option<i64>,
 }
 
 /// The buckets a window is reported in: `report_month(ts)` gives the label of the bucket that
@@ -163,6 +179,27 @@ impl KpiParams {
         }
     }
 
+    /// The end of the reliability windows: the period's end, or the cut-off if that comes first.
+    pub fn reliability_end(&self) -> i64 {
+        self.period_end.min(self.as_of)
+    }
+
+    /// The start of the rolling reliability window: `availability_months` months ending with the
+    /// period's last month, clipped where the data starts (and never after its end).
+    pub fn availability_start(&self) -> i64 {
+        let first = self.last.plus(1 - self.tuning.availability_months as i32);
+        self.clipped_to_data(first.start(self.timezone))
+    }
+
+    /// The start of the reliability month: the period's last month, clipped where the data starts.
+    pub fn availability_month_start(&self) -> i64 {
+        self.clipped_to_data(self.last.start(self.timezone))
+    }
+
+    fn clipped_to_data(&self, start: i64) -> i64 {
+        start.max(self.data_start.unwrap_or(i64::MIN)).min(self.reliability_end())
+    }
+
     pub fn months(&self) -> Vec<YearMonth> {
         let mut months = vec![self.first];
         while *months.last().expect("non-empty") < self.last {
@@ -180,7 +217,11 @@ impl KpiParams {
             Field::new("period_end", timestamp_type(), false),
             Field::new("as_of", timestamp_type(), false),
             Field::new("timezone", DataType::Utf8, false),
-            Field::new("failure_priority", DataType::Int64, false),
+            Field::new("failure_priority", DataType::Int64, true),
+            Field::new("availability_months", DataType::Int64, false),
+            Field::new("availability_start", timestamp_type(), false),
+            Field::new("availability_month_start", timestamp_type(), false),
+            Field::new("availability_end", timestamp_type(), false),
             Field::new("correlation_window_hours", DataType::Int64, false),
             Field::new("candidate_min_incidents", DataType::Int64, false),
             Field::new("candidate_window_days", DataType::Int64, false),
@@ -200,7 +241,11 @@ impl KpiParams {
                 ts(self.period_end),
                 ts(self.as_of),
                 Arc::new(StringArray::from(vec![self.timezone.name()])),
-                int(t.failure_priority),
+                Arc::new(Int64Array::from(vec![t.failure_priority])),
+                int(t.availability_months),
+                ts(self.availability_start()),
+                ts(self.availability_month_start()),
+                ts(self.reliability_end()),
                 int(t.correlation_window_hours),
                 int(t.candidate_min_incidents),
                 int(t.candidate_window_days),
@@ -309,6 +354,7 @@ pub fn resolve_in(extent: &Extent, request: PeriodRequest, as_of: i64, timezone:
     });
     Ok(KpiParams {
         problem_base,
+        data_start: first_incident,
         first,
         last,
         buckets: Buckets::Months,

@@ -1,5 +1,6 @@
-//! Columns renamed between releases, and what meets an old name: a baseline `kpis.json` of the
-//! version before (read under the new names, without a redefined column), the "before" side of
+//! Columns renamed and KPIs redefined between releases, and what meets an old name: a baseline
+//! `kpis.json` of the version before (read under the new names, without a redefined column or
+//! KPI), the "before" side of
 //! `mttx diff` (read under the new names, so a redefinition shows how it moves the numbers), and
 //! a selector in checks.toml, targets.toml or improvements.toml (an error naming the new one).
 //! CHANGELOG.md lists every rename.
@@ -22,10 +23,21 @@ pub struct Rename {
 /// Every rename, oldest first. CHANGELOG.md lists each (a test keeps it so).
 pub const RENAMES: &[Rename] = &[
     // A second "MTTR", meaning the mean outage of a CI's or service's failures, beside mttr's
-    // mean over every resolved incident.
-    Rename { kpi: "mtbf", old: "mttr_hours", new: "mean_outage_hours", document_version: 3, redefined: false },
+    // mean over every resolved incident; measured on agreed service time since.
+    Rename { kpi: "mtbf", old: "mttr_hours", new: "mean_outage_hours", document_version: 3, redefined: true },
+    // Outages that overlap a rolling window, on agreed service time.
+    Rename { kpi: "mtbf", old: "failures", new: "outages", document_version: 3, redefined: true },
+    Rename { kpi: "mtbf", old: "observation_hours", new: "agreed_hours", document_version: 3, redefined: true },
     // Growth against a fixed base month, no longer against the window's first month.
     Rename { kpi: "problem_trend", old: "problem_growth_vs_first_month", new: "problem_growth_vs_base", document_version: 3, redefined: true },
+];
+
+/// KPIs whose every measure was redefined, with the first `kpis.json` version of the new
+/// definitions: a baseline of an older version leaves them out (there is nothing like to compare).
+/// CHANGELOG.md says how each changed.
+pub const REDEFINED_KPIS: &[(&str, u32)] = &[
+    // Availability on agreed service time over a rolling window and the month, from outage records.
+    ("mtbf", 3),
 ];
 
 /// The oldest `kpis.json` version a baseline may have: its names are mapped by `upgrade`.
@@ -49,6 +61,7 @@ pub fn old_name_message(kpi: &str, column: &str) -> Option<String> {
 /// of its rows, its columns, measures, directions and n. Sets the current version.
 pub fn upgrade(document: &mut KpiDocument) {
     let from = document.version;
+    document.kpis.retain(|k| !REDEFINED_KPIS.iter().any(|&(id, version)| id == k.id && version > from && version <= VERSION));
     for rename in RENAMES.iter().filter(|r| r.document_version > from && r.document_version <= VERSION) {
         apply(document, rename, Redefined::Drop);
     }
@@ -141,17 +154,18 @@ mod tests {
         let mut baseline = version_2();
         upgrade(&mut baseline);
         assert_eq!(baseline.version, VERSION);
-        let (mtbf, trend) = (&baseline.kpis[0], &baseline.kpis[1]);
-        assert_eq!(mtbf.rows[0].get("mean_outage_hours"), Some(&serde_json::json!(5.0)));
-        assert!(mtbf.columns.iter().any(|c| c.name == "mean_outage_hours") && mtbf.measures == ["mean_outage_hours"]);
-        assert_eq!(mtbf.direction("mean_outage_hours"), crate::kpi::Better::Higher);
+        // mtbf was redefined as a whole: a version 2 baseline has nothing to compare with it.
+        assert_eq!(baseline.kpis.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(), ["problem_trend"]);
+        let trend = &baseline.kpis[0];
         assert!(!trend.rows[0].contains_key("problem_growth_vs_first_month") && !trend.rows[0].contains_key("problem_growth_vs_base"));
         assert!(trend.columns.iter().all(|c| c.name == "month") && trend.measures.is_empty());
         let mut before = version_2();
         read_as_current(&mut before);
         assert_eq!(before.kpis[1].rows[0].get("problem_growth_vs_base"), Some(&serde_json::json!(5.0)));
+        assert_eq!(before.kpis[0].rows[0].get("mean_outage_hours"), Some(&serde_json::json!(5.0)), "a diff reads a redefined KPI under the new names");
         assert!(old_name_message("problem_trend", "problem_growth_vs_first_month").unwrap().contains("was replaced by `problem_trend.problem_growth_vs_base`"));
-        assert!(old_name_message("mtbf", "mttr_hours").unwrap().contains("was renamed `mtbf.mean_outage_hours`"));
+        assert!(old_name_message("mtbf", "mttr_hours").unwrap().contains("was replaced by `mtbf.mean_outage_hours`"));
+        assert!(old_name_message("mtbf", "failures").unwrap().contains("was replaced by `mtbf.outages`"));
         assert_eq!(old_name_message("mtbf", "mtbf_hours"), None);
     }
 }

@@ -1,7 +1,8 @@
 //! The SLA policy: response and resolution targets per priority, the calendar each clock runs on,
-//! the states that pause a clock, and who resolves at first contact. It reaches SQL as the
-//! `sla_targets`, `sla_pause_states`, `fcr_service_desk_groups` and `monitoring_contact_types`
-//! tables, and as the calendars inside the business-time functions.
+//! the states that pause a clock, who resolves at first contact, and each service's agreed
+//! service time. It reaches SQL as the `sla_targets`, `sla_pause_states`,
+//! `fcr_service_desk_groups`, `monitoring_contact_types` and `service_levels` tables, and as the
+//! calendars inside the business-time functions.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,6 +21,10 @@ use crate::functions::calendar::{Calendar, CalendarSpec};
 /// The default policy, shipped in the binary; `sample-data/sla.toml` is the same file.
 pub const DEFAULT_POLICY: &str = include_str!("../../sample-data/sla.toml");
 
+/// The calendar every policy has, open round the clock: a service the policy does not name, and a
+/// CI without a service, are agreed to run on it. A policy may define it only as always open.
+pub const ROUND_THE_CLOCK: &str = "24x7";
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
@@ -33,6 +38,26 @@ struct PolicyFile {
     priorities: BTreeMap<String, TargetSpec>,
     #[serde(default)]
     first_contact: FirstContactSpec,
+    /// Keyed by business service name: its agreed service time.
+    #[serde(default)]
+    services: BTreeMap<String, ServiceSpec>,
+}
+
+/// `[services."<name>"]`: when a service is agreed to run, and how available it is to be.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceSpec {
+    calendar: String,
+    availability_target: Option<f64>,
+}
+
+/// A service's agreed service time, as the policy states it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceLevel {
+    pub service: String,
+    pub calendar: String,
+    /// The share of agreed service time the service is to be available, in (0, 1].
+    pub availability_target: Option<f64>,
 }
 
 /// `[first_contact]`: who resolves at first contact, and which tickets no person contacted.
@@ -75,6 +100,8 @@ pub struct SlaPolicy {
     pub service_desk_groups: Vec<String>,
     /// `[first_contact] monitoring_contact_types`, as written.
     pub monitoring_contact_types: Vec<String>,
+    /// `[services]`, by service name.
+    pub services: Vec<ServiceLevel>,
 }
 
 impl SlaPolicy {
@@ -109,6 +136,33 @@ impl SlaPolicy {
         for (name, spec) in &file.calendars {
             calendars.insert(name.clone(), Calendar::from_spec(name, spec).map_err(fail)?);
         }
+        match calendars.get(ROUND_THE_CLOCK) {
+            Some(c) if !c.spec().always_open => {
+                return Err(fail(format!(
+                    "calendars.{ROUND_THE_CLOCK}: this name is the round-the-clock calendar of every policy; write always_open = true or choose another name"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                calendars.insert(ROUND_THE_CLOCK.into(), Calendar::always_open());
+            }
+        }
+        let mut services = Vec::new();
+        for (service, spec) in &file.services {
+            if !calendars.contains_key(&spec.calendar) {
+                return Err(fail(format!(
+                    "services.\"{service}\".calendar: no calendar `{}`; calendars are: {}",
+                    spec.calendar,
+                    calendars.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+            if let Some(target) = spec.availability_target
+                && !(target.is_finite() && target > 0.0 && target <= 1.0)
+            {
+                return Err(fail(format!("services.\"{service}\".availability_target: {target} is not a share in (0, 1], such as 0.999")));
+            }
+            services.push(ServiceLevel { service: service.clone(), calendar: spec.calendar.clone(), availability_target: spec.availability_target });
+        }
         let mut targets = Vec::new();
         for (key, target) in &file.priorities {
             let priority: i64 = key.parse().ok().filter(|p| (1..=5).contains(p)).ok_or_else(|| fail(format!("priorities.{key}: priorities are 1 to 5")))?;
@@ -138,13 +192,15 @@ impl SlaPolicy {
             sha256,
             service_desk_groups,
             monitoring_contact_types,
+            services,
         })
     }
 
     /// Registers `sla_targets(priority, response_hours, resolution_hours, calendar)`,
     /// `sla_pause_states(state)`, and for first-contact resolution `fcr_service_desk_groups(group_name)`
     /// and `monitoring_contact_types(contact_type)`, both trimmed and lower-cased (queries match
-    /// `lower(trim(column))` against them).
+    /// `lower(trim(column))` against them), and `service_levels(service, calendar,
+    /// availability_target)`.
     pub fn register(&self, ctx: &SessionContext) -> Result<()> {
         let targets = RecordBatch::try_new(
             Arc::new(Schema::new(vec![
@@ -169,11 +225,27 @@ impl SlaPolicy {
             let folded: Vec<String> = values.iter().map(|v| v.trim().to_lowercase()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
             RecordBatch::try_new(Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)])), vec![Arc::new(StringArray::from(folded)) as ArrayRef])
         };
+        let levels = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("service", DataType::Utf8, false),
+                Field::new("calendar", DataType::Utf8, false),
+                Field::new("availability_target", DataType::Float64, true),
+            ])),
+            vec![
+                Arc::new(StringArray::from_iter_values(self.services.iter().map(|s| s.service.as_str()))) as ArrayRef,
+                Arc::new(StringArray::from_iter_values(self.services.iter().map(|s| s.calendar.as_str()))),
+                Arc::new(Float64Array::from_iter(self.services.iter().map(|s| s.availability_target))),
+            ],
+        )?;
         let desk = names("group_name", &self.service_desk_groups)?;
         let monitoring = names("contact_type", &self.monitoring_contact_types)?;
-        for (name, batch) in
-            [("sla_targets", targets), ("sla_pause_states", pauses), ("fcr_service_desk_groups", desk), ("monitoring_contact_types", monitoring)]
-        {
+        for (name, batch) in [
+            ("sla_targets", targets),
+            ("sla_pause_states", pauses),
+            ("fcr_service_desk_groups", desk),
+            ("monitoring_contact_types", monitoring),
+            ("service_levels", levels),
+        ] {
             ctx.register_table(name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))?;
         }
         Ok(())
@@ -198,5 +270,19 @@ mod tests {
         assert!(err.contains("p.toml") && err.contains("no calendar `b`"), "{err}");
         let err = SlaPolicy::parse("[calendars.a]\nalways_open = true\n[priorities.1]\nresponse_hour = 1\n", "p.toml").unwrap_err().to_string();
         assert!(err.contains("response_hour"), "{err}");
+    }
+
+    #[test]
+    fn services_name_a_calendar_and_a_share() {
+        let policy = |services: &str| SlaPolicy::parse(&format!("[calendars.a]\nalways_open = true\n[priorities]\n{services}"), "p.toml");
+        let ok = policy("[services.\"HR Portal\"]\ncalendar = \"24x7\"\navailability_target = 0.995\n").unwrap();
+        assert_eq!(ok.services, [ServiceLevel { service: "HR Portal".into(), calendar: "24x7".into(), availability_target: Some(0.995) }]);
+        assert!(ok.calendars[ROUND_THE_CLOCK].spec().always_open, "every policy has the round-the-clock calendar");
+        let err = |services: &str| policy(services).unwrap_err().to_string();
+        assert!(err("[services.S]\ncalendar = \"office\"\n").contains("services.\"S\".calendar: no calendar `office`"));
+        assert!(err("[services.S]\ncalendar = \"a\"\navailability_target = 99.5\n").contains("not a share in (0, 1]"));
+        assert!(err("[services.S]\ncalender = \"a\"\n").contains("calender"));
+        let office = "[calendars.24x7]\n[calendars.24x7.hours]\nmon = [\"08:00-17:00\"]\n[priorities]\n";
+        assert!(SlaPolicy::parse(office, "p.toml").unwrap_err().to_string().contains("round-the-clock calendar of every policy"));
     }
 }

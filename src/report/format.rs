@@ -32,7 +32,7 @@ pub enum Scale {
 }
 
 pub fn scale(unit: &str, measure: &str) -> Scale {
-    if measure == "availability" || measure.ends_with("_share") || (unit == "ratio" && measure != "lift") {
+    if measure == "availability" || measure.ends_with("_availability") || measure.ends_with("_share") || (unit == "ratio" && measure != "lift") {
         Scale::Percent
     } else if measure == "lift" {
         Scale::Times

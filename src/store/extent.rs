@@ -55,7 +55,8 @@ impl Extent {
                SELECT 'incident' AS kind, id, opened_at AS first, greatest(opened_at, acknowledged_at, resolved_at, closed_at) AS at FROM incidents \
                UNION ALL SELECT 'problem', id, opened_at, greatest(opened_at, known_error_at, resolved_at, closed_at) FROM problems \
                UNION ALL SELECT 'change', id, actual_start, greatest(actual_start, actual_end) FROM changes \
-               UNION ALL SELECT 'event of ticket', ticket_id, at AS first, at FROM events) ";
+               UNION ALL SELECT 'event of ticket', ticket_id, at AS first, at FROM events \
+               UNION ALL SELECT 'outage', id, begins_at, greatest(begins_at, ends_at) FROM outages) ";
         let summary = ctx
             .sql(&format!(
                 "{STAMPS} SELECT s.n, s.first, s.latest, i.first_incident \
