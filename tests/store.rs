@@ -295,6 +295,28 @@ fn an_older_model_without_a_later_column_reads_it_as_null() {
     assert_eq!((rows[0]["n"].as_i64(), rows[0]["known"].as_i64()), (Some(3), Some(0)));
 }
 
+/// See: issue 30. A store written before the outages table existed (model version 2, no
+/// `outages` in its manifest) reads it as empty, and mtbf falls back to outages derived from
+/// incidents.
+#[test]
+fn a_store_from_before_outages_reads_them_as_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("old");
+    load(&["load", "--out", store.to_str().unwrap()], &[september()]).success();
+    let mut m = manifest(&store);
+    m["model_version"] = 2.into();
+    m["tables"].as_object_mut().unwrap().remove("outages").expect("a store lists its outages");
+    std::fs::write(store.join("manifest.json"), serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let out = mttx().args(["sql", "--format", "json", "--input"]).arg(&store).arg("SELECT count(*) AS n FROM outages").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["n"].as_i64(), Some(0));
+    let out = mttx().args(["kpi", "--only", "mtbf", "--failure-priority", "2", "--format", "csv", "--input"]).arg(&store).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // I2 (P2, open) on CI2 is an outage derived from its incident.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("scope=ci,key=CI2\",source,incidents"), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
 /// tests/fixtures/store/README.md works the numbers out: with a cut-off of 10 October, A1 is
 /// resolved (96 h), A2 and A3 are open, A4 does not exist yet. The store and the exports agree.
 #[test]
