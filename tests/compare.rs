@@ -373,3 +373,40 @@ fn a_control_group_gives_a_difference_in_differences() {
         .code(2)
         .stderr(contains("control: `priority` is not a key of reopen_rate"));
 }
+
+/// See: issue 31. A process-behaviour chart of the monthly P3 median MTTR, its limits fixed on the
+/// months before the planted shift (2025-11 to 2026-05, seven values: provisional), signals the
+/// shift in the months after it, below the centre line; the P3 median time to acknowledge, which
+/// the shift does not touch, gives no signal over the same twelve months.
+#[test]
+fn a_process_behaviour_chart_signals_a_planted_shift_and_nothing_where_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = planted(dir.path());
+    let out = mttx()
+        .args(["--as-of", "2026-11-01", "kpi", "--only", "mttr,mtta", "--from", "2025-11", "--to", "2026-10", "--format", "json", "--input"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let monthly = |kpi: &str| -> Vec<(String, Option<f64>)> {
+        let rows = doc["kpis"].as_array().unwrap().iter().find(|k| k["id"] == kpi).unwrap()["rows"].as_array().unwrap().clone();
+        let mut points: Vec<(String, Option<f64>)> = rows
+            .iter()
+            .filter(|r| r["scope"] == "priority" && r["priority"] == 3)
+            .map(|r| (r["month"].as_str().unwrap().to_string(), r["p50_hours"].as_f64()))
+            .collect();
+        points.sort_by(|a, b| a.0.cmp(&b.0));
+        points
+    };
+    let mttr = monthly("mttr");
+    assert_eq!(mttr.len(), 12);
+    let before_shift = mttr.iter().position(|(m, _)| m == "2026-06").unwrap() - 1;
+    let chart = mttx::evidence::xmr::chart(&mttr, Some((0, before_shift))).unwrap();
+    assert!(chart.provisional && chart.limit_points == 7);
+    let after: Vec<&str> = chart.signals.iter().filter(|s| s.side == mttx::evidence::xmr::Side::Below).map(|s| s.month.as_str()).collect();
+    assert!(after.len() >= 3 && after.iter().all(|m| *m >= "2026-06"), "{:?}", chart.signals);
+    assert!(chart.signals.iter().all(|s| s.month.as_str() >= "2026-06"), "no signal before the shift: {:?}", chart.signals);
+    let mtta = mttx::evidence::xmr::chart(&monthly("mtta"), None).unwrap();
+    assert!(mtta.signals.is_empty(), "{:?}", mtta.signals);
+}
