@@ -423,3 +423,48 @@ fn the_riskiest_cis_to_patch_share_the_patch_family() {
     assert!(!md.contains("| B |"), "B has 4 patches, fewer than 5");
     assert!(md.contains("Fisher's exact test p=0.509, q=0.509 in the patch family, not significant"), "{md}");
 }
+
+/// See: issue 31. The sample report's process-behaviour charts: kpis.json carries each headline
+/// chart with every month's value, and its limits are the mean ± 2.66 × the mean moving range of
+/// those values (recomputed here from the points it lists); the section lists each measure in
+/// words. The world's two months are too few for a chart, and its report says so.
+#[test]
+fn process_behaviour_charts_carry_their_limits_and_say_too_few_months() {
+    let doc: serde_json::Value = serde_json::from_str(&read(&root().join("reports/sample"), "kpis.json")).unwrap();
+    let charts = doc["process_behaviour"].as_array().expect("kpis.json carries process_behaviour");
+    let labels: Vec<&str> = charts.iter().map(|c| c["label"].as_str().unwrap()).collect();
+    assert_eq!(
+        labels,
+        [
+            "MTTR median, all priorities",
+            "MTTR median, P1",
+            "MTTR median, P2",
+            "MTTA median, all priorities",
+            "MTTA median, P1",
+            "MTTA median, P2",
+            "Change failure rate"
+        ]
+    );
+    for chart in charts {
+        let values: Vec<f64> = chart["points"].as_array().unwrap().iter().filter_map(|p| p["value"].as_f64()).collect();
+        assert_eq!(values.len(), 12, "{}", chart["label"]);
+        let mean = values.iter().sum::<f64>() / 12.0;
+        let mr = values.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / 11.0;
+        let close = |key: &str, want: f64| (chart[key].as_f64().unwrap() - want).abs() < 1e-9 * want.abs().max(1.0);
+        assert!(close("centre", mean) && close("mean_moving_range", mr), "{}", chart["label"]);
+        assert!(close("upper_limit", mean + 2.66 * mr) && close("lower_limit", mean - 2.66 * mr) && close("moving_range_limit", 3.268 * mr));
+        assert_eq!(chart["provisional"], true);
+        assert!(chart["signals"].is_array());
+    }
+    let md = read(&root().join("reports/sample"), "report.md");
+    assert!(
+        md.contains("## Process behaviour") && md.contains("| MTTR median, P1 |") && md.contains("(charts/xmr_mttr_1.png)"),
+        "the section lists and draws them"
+    );
+
+    let out = report(&["--as-of", "2026-11-01"], WORLD);
+    let md = read(out.path(), "report.md");
+    assert!(md.contains("No chart: the trend window holds fewer than 6 months"), "{md}");
+    let doc: serde_json::Value = serde_json::from_str(&read(out.path(), "kpis.json")).unwrap();
+    assert!(doc.get("process_behaviour").is_none());
+}

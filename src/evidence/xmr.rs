@@ -71,6 +71,49 @@ pub struct Signal {
     pub side: Side,
 }
 
+/// An XmR chart of one KPI measure for one key (`scope=all,priority=`), as kpis.json carries it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcessChart {
+    pub kpi: String,
+    pub measure: String,
+    pub key: String,
+    /// In words: "MTTR median, P1".
+    pub label: String,
+    /// Which way is better, so a signal reads as favourable or not.
+    pub better: crate::kpi::Better,
+    #[serde(flatten)]
+    pub chart: XmrChart,
+}
+
+impl Signal {
+    /// Whether the signal is a move the better way for a measure that is better `better`; None
+    /// for a neutral measure.
+    pub fn favourable(&self, better: crate::kpi::Better) -> Option<bool> {
+        match better {
+            crate::kpi::Better::Lower => Some(self.side == Side::Below),
+            crate::kpi::Better::Higher => Some(self.side == Side::Above),
+            crate::kpi::Better::Neutral => None,
+        }
+    }
+
+    /// The rule in words: "beyond the lower limit", "8 months in a row above the centre line".
+    pub fn describe(&self) -> String {
+        let side = match self.side {
+            Side::Above => "above",
+            Side::Below => "below",
+        };
+        let limit = match self.side {
+            Side::Above => "upper",
+            Side::Below => "lower",
+        };
+        match self.rule {
+            Rule::BeyondLimit => format!("beyond the {limit} limit"),
+            Rule::RunOfEight => format!("{RUN_LENGTH} months in a row {side} the centre line"),
+            Rule::ThreeOfFour => format!("3 of 4 months near the {limit} limit"),
+        }
+    }
+}
+
 /// The chart of `points` (month label and value, in time order), with limits from the months
 /// `limits_from` (indices into `points`, inclusive; all of them when None). None when those months
 /// hold fewer than `MIN_POINTS` values.

@@ -4,7 +4,9 @@
 use super::charts::Chart;
 use super::document::{Block, ReportDocument};
 use super::format::{month_name, thousands};
-use super::sections::{Inputs, benchmark, changes, data_quality, definitions, improvements, majors, problems, reliability, response, sla, summary, teams};
+use super::sections::{
+    Inputs, behaviour, benchmark, changes, data_quality, definitions, improvements, majors, problems, reliability, response, sla, summary, teams,
+};
 
 /// The KPIs drawn month by month over the trend window; `mod.rs` runs only these over it.
 pub const TREND_KPIS: [&str; 5] = ["mtta", "mttd", "mttr", "problem_trend", "change_failure"];
@@ -12,12 +14,16 @@ pub const TREND_KPIS: [&str; 5] = ["mtta", "mttd", "mttr", "problem_trend", "cha
 pub struct Built {
     pub document: ReportDocument,
     pub charts: Vec<Chart>,
+    /// The headline measures' process-behaviour charts, for kpis.json.
+    pub process: Vec<crate::evidence::xmr::ProcessChart>,
 }
 
 pub fn build(inputs: &Inputs) -> Built {
     let mut charts = Vec::new();
+    let process = behaviour::process_charts(inputs);
     let mut sections = vec![
         summary::executive_summary(inputs),
+        behaviour::behaviour(inputs, &process, &mut charts),
         majors::major_incidents(inputs),
         response::response_and_restoration(inputs, &mut charts),
         sla::sla(inputs, &mut charts),
@@ -48,5 +54,5 @@ pub fn build(inputs: &Inputs) -> Built {
         inputs.window.last().map(|m| month_name(*m)).unwrap_or_default(),
         thousands(inputs.coverage.incidents as i64)
     ));
-    Built { document: ReportDocument { title: format!("Service report: {period}"), subtitle, sections }, charts }
+    Built { document: ReportDocument { title: format!("Service report: {period}"), subtitle, sections }, charts, process }
 }

@@ -384,7 +384,13 @@ fn write(dir: &Path, built: &build::Built, current: &KpiDocument, comparisons: &
     let (svgs, rendered) = rayon::join(
         || draw_charts(&built.charts, &charts_dir, true, progress),
         || -> Result<[(&str, Vec<u8>); 4]> {
-            let mut json = serde_json::to_string_pretty(current)?;
+            // The report's kpis.json also carries its process-behaviour charts (readers of
+            // kpis.json that do not know them pass over them).
+            let mut document = serde_json::to_value(current)?;
+            if !built.process.is_empty() {
+                document["process_behaviour"] = serde_json::to_value(&built.process)?;
+            }
+            let mut json = serde_json::to_string_pretty(&document)?;
             json.push('\n');
             let mut csv = Vec::new();
             crate::render::kpis::csv(current, &mut csv)?;

@@ -2,6 +2,7 @@
 //! what they share: the inputs every section reads and the helpers that find rows and measures
 //! in them.
 
+pub mod behaviour;
 pub mod benchmark;
 pub mod changes;
 pub mod data_quality;
