@@ -376,6 +376,17 @@ async fn coverage(ctx: &SessionContext) -> Result<sections::Coverage> {
     Ok(sections::Coverage { incidents: n, first_opened: stamp(1), last_opened: stamp(2) })
 }
 
+/// The report's kpis.json: the period's KPI document, and after it the process-behaviour charts
+/// (readers of kpis.json that do not know them pass over them). A struct rather than a JSON map,
+/// so the keys keep the document's order whatever serde_json's features.
+#[derive(serde::Serialize)]
+struct ReportKpis<'a> {
+    #[serde(flatten)]
+    document: &'a KpiDocument,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    process_behaviour: &'a [crate::evidence::xmr::ProcessChart],
+}
+
 fn write(dir: &Path, built: &build::Built, current: &KpiDocument, comparisons: &[Comparison], progress: &Progress) -> Result<Vec<PathBuf>> {
     let charts_dir = dir.join("charts");
     std::fs::create_dir_all(&charts_dir).map_err(|e| Error::io(&charts_dir, e))?;
@@ -384,13 +395,7 @@ fn write(dir: &Path, built: &build::Built, current: &KpiDocument, comparisons: &
     let (svgs, rendered) = rayon::join(
         || draw_charts(&built.charts, &charts_dir, true, progress),
         || -> Result<[(&str, Vec<u8>); 4]> {
-            // The report's kpis.json also carries its process-behaviour charts (readers of
-            // kpis.json that do not know them pass over them).
-            let mut document = serde_json::to_value(current)?;
-            if !built.process.is_empty() {
-                document["process_behaviour"] = serde_json::to_value(&built.process)?;
-            }
-            let mut json = serde_json::to_string_pretty(&document)?;
+            let mut json = serde_json::to_string_pretty(&ReportKpis { document: current, process_behaviour: &built.process })?;
             json.push('\n');
             let mut csv = Vec::new();
             crate::render::kpis::csv(current, &mut csv)?;
