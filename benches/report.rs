@@ -48,6 +48,7 @@ fn whole_report(c: &mut Criterion) {
         targets: None,
         improvements: None,
         min_n: 10,
+        limits_from: None,
         out: out.path().to_path_buf(),
     };
     let mut group = c.benchmark_group("report");

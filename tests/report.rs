@@ -464,7 +464,36 @@ fn process_behaviour_charts_carry_their_limits_and_say_too_few_months() {
 
     let out = report(&["--as-of", "2026-11-01"], WORLD);
     let md = read(out.path(), "report.md");
-    assert!(md.contains("No chart: the trend window holds fewer than 6 months"), "{md}");
+    assert!(md.contains("No chart: the months the limits come from hold fewer than 6"), "{md}");
     let doc: serde_json::Value = serde_json::from_str(&read(out.path(), "kpis.json")).unwrap();
     assert!(doc.get("process_behaviour").is_none());
+}
+
+/// See: issue 31. With the limits fixed on the months before the sample's planted improvement
+/// (P3 resolved in 0.7 of the time from 2026-06), the all-priorities MTTR median signals below its
+/// centre line after it, favourably, and nowhere before; MTTA, which the shift does not touch,
+/// does not signal. Months outside the charts are refused.
+#[test]
+fn limits_fixed_before_the_planted_shift_show_it() {
+    let out = tempfile::tempdir().unwrap();
+    in_root()
+        .args(["--as-of", "2026-11-01", "report", "--input", "sample-data", "--limits-from", "2025-11..2026-05", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&read(out.path(), "kpis.json")).unwrap();
+    let charts = doc["process_behaviour"].as_array().unwrap();
+    let chart = |label: &str| charts.iter().find(|c| c["label"] == label).unwrap();
+    let mttr = chart("MTTR median, all priorities");
+    assert_eq!((mttr["limits_from"].clone(), mttr["limit_points"].as_u64()), (serde_json::json!(["2025-11", "2026-05"]), Some(7)));
+    let signals = mttr["signals"].as_array().unwrap();
+    assert!(!signals.is_empty() && signals.iter().all(|s| s["side"] == "below" && s["month"].as_str().unwrap() >= "2026-06"), "{signals:?}");
+    assert!(chart("MTTA median, all priorities")["signals"].as_array().unwrap().is_empty());
+    assert!(read(out.path(), "report.md").contains("| MTTR median, all priorities |") && read(out.path(), "report.md").contains(", favourable"));
+    in_root()
+        .args(["--as-of", "2026-11-01", "report", "--input", "sample-data", "--limits-from", "2024-01..2024-06", "--out"])
+        .arg(out.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--limits-from 2024-01..2024-06: the process-behaviour limits come from months the charts show, 2025-11 to 2026-10"));
 }

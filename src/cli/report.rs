@@ -58,6 +58,12 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub min_n: u64,
 
+    /// Process behaviour: take the charts' centre lines and limits from these months of the trend
+    /// window (YYYY-MM..YYYY-MM), so a shift after them shows against the old limits. Default:
+    /// every month shown.
+    #[arg(long, value_name = "YYYY-MM..YYYY-MM")]
+    pub limits_from: Option<crate::time::MonthRange>,
+
     #[command(flatten)]
     pub tuning: TuningArgs,
 

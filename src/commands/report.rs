@@ -29,6 +29,7 @@ pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: 
             args.input.input.iter().map(|dir| dir.join("improvements.toml")).find(|path| path.is_file())
         }),
         min_n: args.min_n,
+        limits_from: args.limits_from,
         out: args.out.clone(),
     };
     let written = report::generate(&setting, &options, &progress)?;

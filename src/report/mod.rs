@@ -47,6 +47,8 @@ pub struct ReportOptions {
     pub improvements: Option<PathBuf>,
     /// The Teams and services section ranks only groups with at least this many tickets.
     pub min_n: u64,
+    /// The months the process-behaviour limits come from; None: every month shown.
+    pub limits_from: Option<crate::time::MonthRange>,
     pub out: PathBuf,
 }
 
@@ -157,6 +159,15 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
             break;
         }
         window_first = window_first.previous();
+    }
+    if let Some(range) = options.limits_from
+        && (range.first < window_first || range.last > period)
+    {
+        return Err(Error::Usage(format!(
+            "--limits-from {range}: the process-behaviour limits come from months the charts show, {} to {}; choose months within them",
+            window_first.label(),
+            period.label()
+        )));
     }
     let previous = Some(period.previous()).filter(|m| *m >= first_month);
     let year_ago = {
@@ -321,6 +332,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         improvements: register.as_ref().zip(evaluated.as_deref()).map(|(r, e)| (r.origin.as_str(), e)),
         teams: &teams,
         min_n: options.min_n,
+        limits_from: options.limits_from,
     };
     let built = build::build(&inputs);
     let files = write(&options.out, &built, &current.document, &comparisons, progress)?;

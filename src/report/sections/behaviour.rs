@@ -20,10 +20,15 @@ const HEADLINES: [(&str, &str, Option<&str>, &str); 7] = [
     ("change_failure", "change_failure_rate", None, "Change failure rate"),
 ];
 
-/// The XmR chart of each headline measure that has at least `xmr::MIN_POINTS` months in the
-/// trend window, limits from every month shown.
+/// The XmR chart of each headline measure that has at least `xmr::MIN_POINTS` months with a
+/// value where its limits come from: every month shown, or `--limits-from`'s months.
 pub(crate) fn process_charts(inputs: &Inputs) -> Vec<ProcessChart> {
     let labels: Vec<String> = inputs.window.iter().map(|m| m.label()).collect();
+    let limits = inputs.limits_from.and_then(|range| {
+        let first = inputs.window.iter().position(|m| *m >= range.first)?;
+        let last = inputs.window.iter().rposition(|m| *m <= range.last)?;
+        (first <= last).then_some((first, last))
+    });
     HEADLINES
         .iter()
         .filter_map(|&(id, measure, priority, label)| {
@@ -34,7 +39,7 @@ pub(crate) fn process_charts(inputs: &Inputs) -> Vec<ProcessChart> {
             };
             let values = monthly(inputs, kpi, measure, &matches);
             let points: Vec<(String, Option<f64>)> = labels.iter().cloned().zip(values).collect();
-            let chart = xmr::chart(&points, None)?;
+            let chart = xmr::chart(&points, limits)?;
             let key = match priority {
                 None if kpi.keys.iter().any(|k| k == "scope") => "scope=all,priority=".to_string(),
                 None => String::new(),
@@ -47,13 +52,20 @@ pub(crate) fn process_charts(inputs: &Inputs) -> Vec<ProcessChart> {
 
 pub(crate) fn behaviour(inputs: &Inputs, process: &[ProcessChart], charts: &mut Vec<Chart>) -> Section {
     let mut blocks = vec![Block::Paragraph(format!(
-        "Process-behaviour (XmR) charts over the trend window: the centre line is the mean of the months shown, the natural process limits the mean ± {} × the mean moving range. A signal is a month beyond a limit, {} months in a row on one side of the centre line, or 3 of 4 months nearer a limit than the centre line; anything else is routine variation, not a change to act on. Limits from fewer than {} months are provisional.",
+        "Process-behaviour (XmR) charts over the trend window. The centre line is the mean of {}, and the natural process limits are that mean ± {} × the mean moving range. A signal is a month beyond a limit, {} months in a row on one side of the centre line, or 3 of 4 months nearer a limit than the centre line; anything else is routine variation, not a change to act on. Limits from fewer than {} months are provisional.",
+        match inputs.limits_from {
+            Some(range) => format!("the months {range} (--limits-from: a shift after them shows against them)"),
+            None => "the months shown".to_string(),
+        },
         xmr::NATURAL_LIMIT,
         xmr::RUN_LENGTH,
         xmr::FIRM_POINTS
     ))];
     if process.is_empty() {
-        blocks.push(Block::Paragraph(format!("No chart: the trend window holds fewer than {} months with a value for any headline measure.", xmr::MIN_POINTS)));
+        blocks.push(Block::Paragraph(format!(
+            "No chart: the months the limits come from hold fewer than {} with a value for any headline measure.",
+            xmr::MIN_POINTS
+        )));
         return section("behaviour", "Process behaviour", blocks);
     }
     let mut table = Table::new(&[("measure", false), ("centre", true), ("limits", true), ("months", true), ("signals", false)]);

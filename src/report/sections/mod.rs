@@ -64,6 +64,8 @@ pub struct Inputs<'a> {
     pub teams: &'a [(Breakdown, KpiDocument)],
     /// Groups with fewer tickets than this are listed apart, not ranked (`--min-n`).
     pub min_n: u64,
+    /// `--limits-from`: the months the process-behaviour limits come from.
+    pub limits_from: Option<crate::time::MonthRange>,
 }
 
 /// What the incidents table spans.
