@@ -93,7 +93,9 @@ fn a_period_of_centuries_is_refused_not_attempted() {
         .arg(dir.path())
         .assert()
         .code(2)
-        .stderr(contains("--months 5000: give 1 to 1200"));
+        .stderr(contains("--months 5000: give 1 to 36 months"));
+    mttx().args(["--as-of", "2026-11-01", "report", "--months", "37", "--input"]).arg(world()).arg("--out").arg(dir.path()).assert().code(2);
+    mttx().args(["--as-of", "2026-11-01", "report", "--months", "36", "--input"]).arg(world()).arg("--out").arg(dir.path()).assert().success();
 }
 
 /// One broken input: a file name (which picks the reader) and its bytes.

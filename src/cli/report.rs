@@ -20,7 +20,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "YYYY-MM")]
     pub period: Option<YearMonth>,
 
-    /// Months in the trend charts, the report month included.
+    /// Months in the trend and process-behaviour charts, the report month included (1 to 36).
     #[arg(long, default_value_t = 13, value_name = "N")]
     pub months: u32,
 

@@ -52,6 +52,9 @@ pub struct ReportOptions {
     pub out: PathBuf,
 }
 
+/// The longest trend window: three years of months is what a chart can show month by month.
+pub const MAX_TREND_MONTHS: u32 = 36;
+
 /// What the data and flags fix before any KPI runs.
 pub struct Setting<'a> {
     pub kpis: Vec<Kpi>,
@@ -124,8 +127,11 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
             ),
         ));
     }
-    if options.months == 0 || i64::from(options.months) > kpi::params::MAX_PERIOD_MONTHS {
-        return Err(Error::Usage(format!("--months {}: give 1 to {} months for the trend", options.months, kpi::params::MAX_PERIOD_MONTHS)));
+    if options.months == 0 || options.months > MAX_TREND_MONTHS {
+        return Err(Error::Usage(format!(
+            "--months {}: give 1 to {MAX_TREND_MONTHS} months for the trend and its process-behaviour charts; for a longer view, run `mttx kpi --from YYYY-MM --to YYYY-MM`",
+            options.months
+        )));
     }
     let runtime = pipeline.runtime();
     let extent = pipeline.params(PeriodRequest::All, setting.tuning)?;
