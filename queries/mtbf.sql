@@ -60,8 +60,7 @@ records AS (
                 WHERE src.source = 'incidents' AND (coalesce(i.major, false) OR coalesce(i.priority <= p.failure_priority, false))
                 UNION ALL
                 SELECT false AS is_record, arrow_cast(NULL, 'Utf8') AS type, c.id AS ci, arrow_cast(NULL, 'Utf8') AS service,
-                       c.service AS cmdb_service, CASE WHEN false THEN c.in_service_from END AS s,
-                       CASE WHEN false THEN c.in_service_from END AS e
+                       c.service AS cmdb_service, arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))') AS s, arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))') AS e
                 FROM cis c) AS listed) AS looked_up
     WHERE is_record
 ),
@@ -74,13 +73,11 @@ levels AS (
                  arrow_cast(NULL, 'Utf8') AS calendar, CAST(NULL AS DOUBLE) AS target
           FROM cis c
           UNION ALL
-          SELECT 'service', d.service AS key, d.service AS service, CASE WHEN false THEN w.ws END,
-                 CASE WHEN false THEN w.ws END, arrow_cast(NULL, 'Utf8'), CAST(NULL AS DOUBLE)
-          FROM (SELECT DISTINCT service FROM cis WHERE service IS NOT NULL) d CROSS JOIN windows w WHERE w.win = 'month'
+          SELECT 'service', d.service AS key, d.service AS service, arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))'), arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))'), arrow_cast(NULL, 'Utf8'), CAST(NULL AS DOUBLE)
+          FROM (SELECT DISTINCT service FROM cis WHERE service IS NOT NULL) d
           UNION ALL
-          SELECT 'policy', l.service AS key, l.service AS service, CASE WHEN false THEN w.ws END, CASE WHEN false THEN w.ws END,
-                 l.calendar, l.availability_target
-          FROM service_levels l CROSS JOIN windows w WHERE w.win = 'month') AS listed
+          SELECT 'policy', l.service AS key, l.service AS service, arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))'), arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))'), l.calendar, l.availability_target
+          FROM service_levels l) AS listed
 ),
 -- Their observed span in each window.
 spans AS (
@@ -97,13 +94,11 @@ hits AS (
            coalesce(max(os) OVER entity, ws) AS os, coalesce(max(oe) OVER entity, we) AS oe, is_record
     FROM (SELECT true AS is_record, sc.scope, CASE WHEN sc.scope = 'ci' THEN r.ci ELSE r.service END AS key, w.win, w.ws, w.we,
                  r.type, r.s, coalesce(r.e, w.we) AS e,
-                 arrow_cast(NULL, 'Utf8') AS calendar, CAST(NULL AS DOUBLE) AS target,
-                 CASE WHEN false THEN r.s END AS os, CASE WHEN false THEN r.s END AS oe
+                 arrow_cast(NULL, 'Utf8') AS calendar, CAST(NULL AS DOUBLE) AS target, arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))') AS os, arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))') AS oe
           FROM records r CROSS JOIN windows w CROSS JOIN (VALUES ('ci'), ('service')) AS sc(scope)
           WHERE r.s < w.we AND coalesce(r.e, w.we) > w.ws
           UNION ALL
-          SELECT false, scope, key, win, ws, we, arrow_cast(NULL, 'Utf8'), CASE WHEN false THEN os END, CASE WHEN false THEN os END,
-                 calendar, target, os, oe
+          SELECT false, scope, key, win, ws, we, arrow_cast(NULL, 'Utf8'), arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))'), arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))'), calendar, target, os, oe
           FROM spans) AS listed
     WINDOW entity AS (PARTITION BY scope, key, win)
 ),
@@ -131,20 +126,20 @@ measured AS (
 -- Every entity in every window where it was observed: as measured, or, known but without a
 -- record, fully available. A union and a grouping where a full join would do: see above.
 clocks AS (
-    SELECT scope, key, win, max(calendar) AS calendar, max(target) AS target, max(os) AS os, max(oe) AS oe,
-           coalesce(max(outages), 0) AS outages, coalesce(max(degradations), 0) AS degradations,
-           coalesce(max(planned_outages), 0) AS planned_outages, max(mean_gap_hours) AS mean_gap_hours,
-           business_hours(max(os), max(oe), max(calendar)) AS agreed,
-           coalesce(max(up), business_hours(max(os), max(oe), max(calendar))) AS up,
-           coalesce(max(undegraded), business_hours(max(os), max(oe), max(calendar))) AS undegraded,
-           coalesce(max(unplanned), business_hours(max(os), max(oe), max(calendar))) AS unplanned
-    FROM (SELECT scope, key, win, calendar, target, os, oe, outages, degradations, planned_outages, mean_gap_hours, up, undegraded, unplanned
-          FROM measured
-          UNION ALL
-          SELECT scope, key, win, calendar, target, os, oe, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
-                 CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)
-          FROM spans WHERE oe > os) AS both_kinds
-    GROUP BY scope, key, win
+    SELECT scope, key, win, calendar, target, os, oe, outages, degradations, planned_outages, mean_gap_hours, agreed,
+           coalesce(up, agreed) AS up, coalesce(undegraded, agreed) AS undegraded, coalesce(unplanned, agreed) AS unplanned
+    FROM (SELECT scope, key, win, max(calendar) AS calendar, max(target) AS target, max(os) AS os, max(oe) AS oe,
+                 coalesce(max(outages), 0) AS outages, coalesce(max(degradations), 0) AS degradations,
+                 coalesce(max(planned_outages), 0) AS planned_outages, max(mean_gap_hours) AS mean_gap_hours,
+                 business_hours(max(os), max(oe), max(calendar)) AS agreed,
+                 max(up) AS up, max(undegraded) AS undegraded, max(unplanned) AS unplanned
+          FROM (SELECT scope, key, win, calendar, target, os, oe, outages, degradations, planned_outages, mean_gap_hours, up, undegraded, unplanned
+                FROM measured
+                UNION ALL
+                SELECT scope, key, win, calendar, target, os, oe, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+                       CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)
+                FROM spans WHERE oe > os) AS both_kinds
+          GROUP BY scope, key, win) AS grouped
 ),
 entities AS (
     SELECT scope, key,

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::{Inputs, chart_block, find, month_labels, monthly, overall, section, text};
 use crate::evidence::xmr::{self, ProcessChart};
 use crate::report::charts::{Chart, ChartKind, LineSeries, Lines, Reference};
-use crate::report::document::{Block, Section, Table};
+use crate::report::document::{Block, Cell, Section, Table};
 use crate::report::format::{Scale, format_value, scale, short_month};
 
 /// The measures charted: (kpi, measure, priority or None for all priorities, label).
@@ -70,21 +70,22 @@ pub(crate) fn behaviour(inputs: &Inputs, process: &[ProcessChart], charts: &mut 
     }
     let mut table = Table::new(&[("measure", false), ("centre", true), ("limits", true), ("months", true), ("signals", false)]);
     for p in process {
-        let shown = scale(&find(inputs.trend, &p.kpi).map(|k| k.unit.clone()).unwrap_or_default(), &p.measure);
+        let unit = find(inputs.trend, &p.kpi).map(|k| k.unit.clone()).unwrap_or_default();
+        let shown = scale(&unit, &p.measure);
         let value = |v: f64| format_value(Some(v), shown);
         table.rows.push(vec![
-            crate::report::document::Cell::plain(p.label.clone()),
-            crate::report::document::Cell::plain(value(p.chart.centre)),
-            crate::report::document::Cell::plain(format!(
+            Cell::plain(p.label.clone()),
+            Cell::plain(value(p.chart.centre)),
+            Cell::plain(format!(
                 "{} to {}{}",
                 value(p.chart.lower_limit.max(0.0)),
                 value(p.chart.upper_limit),
                 if p.chart.provisional { " (provisional)" } else { "" }
             )),
-            crate::report::document::Cell::plain(p.chart.limit_points.to_string()),
-            crate::report::document::Cell::plain(signals_in_words(p)),
+            Cell::plain(p.chart.limit_points.to_string()),
+            Cell::plain(signals_in_words(p)),
         ]);
-        let chart = xmr_chart(inputs, p, shown);
+        let chart = xmr_chart(inputs, p, &unit, shown);
         blocks.push(chart_block(&chart, format!("{}: each month's value, the centre line and the natural process limits.", p.label)));
         charts.push(chart);
     }
@@ -123,25 +124,24 @@ pub(crate) fn signals_in_words(p: &ProcessChart) -> String {
         .join("; ")
 }
 
-fn xmr_chart(inputs: &Inputs, p: &ProcessChart, shown: Scale) -> Chart {
+fn xmr_chart(inputs: &Inputs, p: &ProcessChart, unit: &str, shown: Scale) -> Chart {
     let reference = |label: &str, value: f64| Reference { label: format!("{label} {}", format_value(Some(value), shown)), value, category: None };
     let mut references = vec![reference("centre", p.chart.centre), reference("upper limit", p.chart.upper_limit)];
     if p.chart.lower_limit > 0.0 {
         references.push(reference("lower limit", p.chart.lower_limit));
     }
-    let unit = find(inputs.trend, &p.kpi).map(|k| k.unit.clone()).unwrap_or_default();
     let per_cent = matches!(shown, Scale::Percent);
     let factor = if per_cent { 100.0 } else { 1.0 };
     for r in &mut references {
         r.value *= factor;
     }
     Chart {
-        name: format!("xmr_{}_{}", p.kpi, if p.key.contains("priority=") && !p.key.ends_with('=') { p.key.rsplit('=').next().unwrap_or("all") } else { "all" }),
+        name: format!("xmr_{}_{}", p.kpi, p.key.strip_prefix("scope=priority,priority=").unwrap_or("all")),
         title: format!("{}: process behaviour", p.label),
         kind: ChartKind::Lines(Lines {
             x_labels: month_labels(inputs),
             x_desc: "month".into(),
-            y_desc: if per_cent { "%".into() } else { unit },
+            y_desc: if per_cent { "%".into() } else { unit.to_string() },
             series: vec![LineSeries { name: p.label.clone(), values: p.chart.points.iter().map(|pt| pt.value.map(|v| v * factor)).collect(), whiskers: None }],
             whisker_label: None,
             references,
