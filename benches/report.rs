@@ -49,6 +49,7 @@ fn whole_report(c: &mut Criterion) {
         improvements: None,
         min_n: 10,
         limits_from: None,
+        notes: None,
         out: out.path().to_path_buf(),
     };
     let mut group = c.benchmark_group("report");

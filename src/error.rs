@@ -44,6 +44,10 @@ pub enum Error {
     #[error("{origin}: {message}")]
     Targets { origin: String, message: String },
 
+    /// The reviewer's notes (`--notes`) are malformed or name a KPI the catalog lacks.
+    #[error("{origin}: {message}")]
+    Notes { origin: String, message: String },
+
     /// A peer benchmark CSV (`--benchmark`) is malformed or names what the KPIs do not have.
     #[error("{origin}: {message}")]
     Peers { origin: String, message: String },

@@ -100,7 +100,7 @@ impl YearMonth {
         i64::from(later.year - self.year) * 12 + i64::from(later.month) - i64::from(self.month) + 1
     }
 
-    fn first_day(self) -> NaiveDate {
+    pub fn first_day(self) -> NaiveDate {
         NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("a YearMonth is a valid month")
     }
 

@@ -1,10 +1,10 @@
 //! `mttx report` in a real browser: headless Chromium (Debian's package, never a downloaded build),
 //! driven by the PyPI package playwright through tests/browser/check_report.py, opens report.html
 //! from disk. The page must log no error, open no dialog, run no script planted in ticket data,
-//! request nothing but its own file, draw every chart, and fit its headline table in a 1300 px
-//! window. Without the browser or playwright each
-//! test prints that it was skipped, unless MTTX_REQUIRE_BROWSER=1, as .ci/run sets after installing
-//! both. Each run keeps its screenshot and report under <target>/mttx-artifacts/.
+//! request nothing but its own file, draw every chart, fit its headline table in a 1300 px
+//! window, and print its first page on one A4 or US Letter page with nothing overflowing. Without
+//! the browser or playwright each test prints that it was skipped, unless MTTX_REQUIRE_BROWSER=1,
+//! as .ci/run sets after installing both. Each run keeps its screenshot and report under <target>/mttx-artifacts/.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -93,6 +93,14 @@ fn report_in_chromium(input: &Path, name: &str, min_charts: usize) {
     let headline = &summary["headline"];
     assert!(headline["clientWidth"].as_u64().is_some_and(|w| w > 0), "no headline table measured: {summary}");
     assert!(headline["scrollWidth"].as_u64() <= headline["clientWidth"].as_u64(), "{summary}");
+    // See: issue 31. Printed on A4 and on US Letter, the first page fits one page and nothing
+    // overflows; the checker fails otherwise, and here it must have measured both papers.
+    let printed = summary["printed"].as_array().unwrap_or_else(|| panic!("no print measurements: {summary}"));
+    assert_eq!(printed.len(), 2, "{summary}");
+    for paper in printed {
+        assert!(paper["firstPage"].as_u64().is_some_and(|h| h > 0 && h <= paper["height"].as_u64().unwrap()), "{paper}");
+        assert!(paper["overflows"].as_array().unwrap().is_empty(), "{paper}");
+    }
     assert!(png.is_file(), "no screenshot at {}", png.display());
     let _ = writeln!(std::io::stderr(), "{}", stdout.trim());
 }

@@ -178,7 +178,7 @@ fn the_report_states_whether_each_initiative_worked() {
     let out = dir.path().join("report");
     mttx().args(["--as-of", "2026-11-01", "report", "--input"]).arg(&data).arg("--improvements").arg(&path).arg("--out").arg(&out).assert().success();
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    let section = &md[md.find("## Improvement initiatives").expect("the section")..md.find("## Benchmark").unwrap()];
+    let section = &md[md.find("## Improvement initiatives").expect("the section")..md.find("## Data quality").unwrap()];
     assert!(
         section.contains("Faster P3: went live on 2026-06-01. Before: March 2026 to May 2026; after: June 2026 to August 2026. Verdict: worked."),
         "{section}"

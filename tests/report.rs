@@ -318,7 +318,7 @@ fn a_planted_slowdown_is_the_significant_deterioration() {
     let md = read(&out, "report.md");
     let section = |title: &str| md.split(title).nth(1).and_then(|rest| rest.split("\n\n").nth(1)).unwrap_or_else(|| panic!("no {title} in {md}")).to_string();
     let worse = section("Biggest deteriorations");
-    assert!(worse.contains("Mean time to resolve (MTTR)") && worse.contains("(scope=priority,priority=3)") && worse.contains("n=40 vs n=40"), "{worse}");
+    assert!(worse.contains("Mean time to resolve (MTTR)") && worse.contains("p50 (P3)") && worse.contains("n=40 vs n=40"), "{worse}");
     assert_eq!(section("Biggest improvements"), "- None significant.", "{md}");
     let csv = read(&out, "benchmark.csv");
     // The key holds commas, so the CSV quotes it: kpi, "key", measure, better, value, value_low,
@@ -442,6 +442,16 @@ fn process_behaviour_charts_carry_their_limits_and_say_too_few_months() {
             "MTTA median, all priorities",
             "MTTA median, P1",
             "MTTA median, P2",
+            "Resolution SLA met, all priorities",
+            "Resolution SLA met, P1",
+            "Resolution SLA met, P2",
+            "Response SLA met, all priorities",
+            "Response SLA met, P1",
+            "Response SLA met, P2",
+            "Open backlog at month end, all priorities",
+            "Open backlog at month end, P1",
+            "Open backlog at month end, P2",
+            "Incidents opened per day",
             "Change failure rate"
         ]
     );
@@ -489,6 +499,12 @@ fn limits_fixed_before_the_planted_shift_show_it() {
     let signals = mttr["signals"].as_array().unwrap();
     assert!(!signals.is_empty() && signals.iter().all(|s| s["side"] == "below" && s["month"].as_str().unwrap() >= "2026-06"), "{signals:?}");
     assert!(chart("MTTA median, all priorities")["signals"].as_array().unwrap().is_empty());
+    // The favourable signal is on the first page's On track list, in words.
+    let on_track = doc["attention"]["on_track"].as_array().unwrap();
+    let item =
+        on_track.iter().find(|i| i["reason"] == "signal" && i["kpi"] == "mttr" && i["key"] == "scope=all,priority=").expect("the MTTR signal is on track");
+    assert!(item["text"].as_str().unwrap().starts_with("MTTR median, all priorities: "), "{item}");
+    assert!(!doc["attention"]["needs_attention"].as_array().unwrap().iter().any(|i| i["reason"] == "signal" && i["kpi"] == "mttr"));
     assert!(read(out.path(), "report.md").contains("| MTTR median, all priorities |") && read(out.path(), "report.md").contains(", favourable"));
     in_root()
         .args(["--as-of", "2026-11-01", "report", "--input", "sample-data", "--limits-from", "2024-01..2024-06", "--out"])

@@ -11,6 +11,7 @@ mod cli;
 mod compare;
 mod dedup;
 mod docs;
+mod first_page;
 mod fuzz;
 mod generator;
 mod hostile;

@@ -64,6 +64,12 @@ pub struct ReportArgs {
     #[arg(long, value_name = "YYYY-MM..YYYY-MM")]
     pub limits_from: Option<crate::time::MonthRange>,
 
+    /// The reviewer's notes: a comment per KPI for each month and the actions agreed (what, owner,
+    /// raised, due, status), printed on the first page and carried in kpis.json. Open actions of
+    /// earlier months carry over; overdue ones are flagged. See docs/reports.md for the format.
+    #[arg(long, value_name = "FILE")]
+    pub notes: Option<PathBuf>,
+
     #[command(flatten)]
     pub tuning: TuningArgs,
 

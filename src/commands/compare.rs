@@ -112,7 +112,7 @@ fn table(document: &CompareDocument, out: &mut dyn Write) -> Result<()> {
     }
     let mut rows: Vec<[String; 8]> = vec![["KPI", "key", "measure", "before", "after", "change", "test", "verdict"].map(String::from)];
     for r in document.rows.iter().filter(|r| r.test.is_some()) {
-        let s = scale(&r.unit, &r.measure);
+        let s = scale(&r.kpi, &r.unit, &r.measure);
         let with_n = |v: Option<f64>, n: Option<f64>| match n {
             Some(n) => format!("{} (n={})", format_value(v, s), n.round()),
             None => format_value(v, s),

@@ -30,6 +30,8 @@ pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: 
         }),
         min_n: args.min_n,
         limits_from: args.limits_from,
+        // Notes kept with the exports are used without a flag, like the register.
+        notes: args.notes.clone().or_else(|| args.input.input.iter().map(|dir| dir.join("notes.toml")).find(|path| path.is_file())),
         out: args.out.clone(),
     };
     let written = report::generate(&setting, &options, &progress)?;

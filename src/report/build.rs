@@ -4,25 +4,29 @@
 use super::charts::Chart;
 use super::document::{Block, ReportDocument};
 use super::format::{month_name, thousands};
+use super::sections::attention::{self, Attention};
 use super::sections::{
-    Inputs, behaviour, benchmark, changes, data_quality, definitions, improvements, majors, problems, reliability, response, sla, summary, teams,
+    Inputs, appendix, behaviour, changes, data_quality, definitions, improvements, majors, problems, reliability, response, sla, summary, teams,
 };
 
 /// The KPIs drawn month by month over the trend window; `mod.rs` runs only these over it.
-pub const TREND_KPIS: [&str; 5] = ["mtta", "mttd", "mttr", "problem_trend", "change_failure"];
+pub const TREND_KPIS: [&str; 8] = ["mtta", "mttd", "mttr", "sla_breach", "backlog", "volume", "problem_trend", "change_failure"];
 
 pub struct Built {
     pub document: ReportDocument,
     pub charts: Vec<Chart>,
     /// The headline measures' process-behaviour charts, for kpis.json.
     pub process: Vec<crate::evidence::xmr::ProcessChart>,
+    /// The first page's lists, whole, for kpis.json.
+    pub attention: Attention,
 }
 
 pub fn build(inputs: &Inputs) -> Built {
     let mut charts = Vec::new();
     let process = behaviour::process_charts(inputs);
+    let attention = attention::attention(inputs, &process);
     let mut sections = vec![
-        summary::executive_summary(inputs),
+        summary::executive_summary(inputs, &attention, inputs.review_notes),
         behaviour::behaviour(inputs, &process, &mut charts),
         majors::major_incidents(inputs),
         response::response_and_restoration(inputs, &mut charts),
@@ -33,7 +37,7 @@ pub fn build(inputs: &Inputs) -> Built {
         changes::changes(inputs, &mut charts),
     ];
     sections.extend(improvements::improvements(inputs));
-    sections.extend([benchmark::benchmark(inputs), data_quality::data_quality(inputs), definitions::definitions(inputs)]);
+    sections.extend([data_quality::data_quality(inputs), appendix::appendix(inputs, &attention), definitions::definitions(inputs)]);
     // Every chart block says whether its chart has data, for renderers that show a note instead.
     for section in &mut sections {
         for block in &mut section.blocks {
@@ -54,5 +58,5 @@ pub fn build(inputs: &Inputs) -> Built {
         inputs.window.last().map(|m| month_name(*m)).unwrap_or_default(),
         thousands(inputs.coverage.incidents as i64)
     ));
-    Built { document: ReportDocument { title: format!("Service report: {period}"), subtitle, sections }, charts, process }
+    Built { document: ReportDocument { title: format!("Service report: {period}"), subtitle, sections }, charts, process, attention }
 }

@@ -18,6 +18,15 @@ pub(crate) fn short_month(label: &str) -> String {
     }
 }
 
+/// "Sep 2026", for text; charts' axes use `short_month`'s "Sep 26".
+pub(crate) fn month_abbrev(label: &str) -> String {
+    const NAMES: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    match label.parse::<YearMonth>() {
+        Ok(m) => format!("{} {}", NAMES[(m.month - 1) as usize], m.year),
+        Err(_) => label.to_string(),
+    }
+}
+
 /// How a measure's numbers read: the KPI's unit, except for measures that are shares.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scale {
@@ -26,12 +35,32 @@ pub enum Scale {
     /// Already a percentage (`pct_…`, growth): shown with a % sign.
     Pct,
     Hours,
+    /// Hours shown in minutes: acknowledgement, which takes minutes.
+    Minutes,
+    /// Hours shown in days: problems, which take weeks.
+    Days,
     Times,
     Count,
     Number,
 }
 
-pub fn scale(unit: &str, measure: &str) -> Scale {
+/// The KPIs whose hours read in minutes (acknowledgement) and in days (problem management); the
+/// data stays in hours.
+const IN_MINUTES: [&str; 1] = ["mtta"];
+const IN_DAYS: [&str; 1] = ["problem_resolution"];
+
+pub fn scale(kpi: &str, unit: &str, measure: &str) -> Scale {
+    let hours = unit_scale(unit, measure);
+    if hours == Scale::Hours && (IN_MINUTES.contains(&kpi) || measure.contains("hours_to_acknowledge")) {
+        Scale::Minutes
+    } else if hours == Scale::Hours && IN_DAYS.contains(&kpi) {
+        Scale::Days
+    } else {
+        hours
+    }
+}
+
+fn unit_scale(unit: &str, measure: &str) -> Scale {
     if measure == "availability" || measure.ends_with("_availability") || measure.ends_with("_share") || (unit == "ratio" && measure != "lift") {
         Scale::Percent
     } else if measure == "lift" {
@@ -54,9 +83,13 @@ pub fn format_value(value: Option<f64>, scale: Scale) -> String {
         Scale::Pct => format!("{v:.1}%"),
         Scale::Hours if v.abs() < 10.0 => format!("{v:.2} h"),
         Scale::Hours => format!("{v:.1} h"),
+        Scale::Minutes if v.abs() < 1.0 / 6.0 => format!("{:.1} min", v * 60.0),
+        Scale::Minutes => format!("{} min", thousands((v * 60.0).round() as i64)),
+        Scale::Days => format!("{:.1} d", v / 24.0),
         Scale::Times => format!("{v:.2}×"),
         Scale::Count if v == v.round() => thousands(v as i64),
-        Scale::Count | Scale::Number => format!("{v:.2}"),
+        Scale::Count => format!("{v:.1}"),
+        Scale::Number => format!("{v:.2}"),
     }
 }
 
@@ -120,8 +153,30 @@ pub(crate) fn change_text(versus: &Versus, scale: Scale) -> Option<String> {
     Some(text.replace('-', "−"))
 }
 
+/// A row's key in words: "P1, response", "all priorities", "Application, P3"; "all" for a KPI's
+/// only row and "none" for a blank value (the group of tickets without one).
+pub(crate) fn key_label(key_values: &[(String, String)]) -> String {
+    let field = |name: &str| key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let mut parts = Vec::new();
+    for (column, value) in key_values {
+        match (column.as_str(), value.as_str()) {
+            ("month", _) => {}
+            ("scope", "all") => parts.push("all priorities".to_string()),
+            ("scope", "priority") => {}
+            ("scope", other) => parts.push(other.to_string()),
+            ("priority", "") if field("scope") == Some("all") => {}
+            ("priority", "") => parts.push("no priority".into()),
+            ("priority", p) => parts.push(format!("P{p}")),
+            (_, "") => parts.push("none".into()),
+            (_, v) => parts.push(v.to_string()),
+        }
+    }
+    if parts.is_empty() { "all".into() } else { parts.join(", ") }
+}
+
 pub(crate) fn measure_label(c: &Comparison) -> String {
-    c.measure.replace('_', " ")
+    // The unit is in the value ("69 min", "5.07 h"), so `p50_hours` reads "p50".
+    c.measure.strip_suffix("_hours").unwrap_or(&c.measure).replace('_', " ")
 }
 
 /// `−12.3% better, q=0.004 significant` and its tone: coloured only when significant after the
@@ -173,16 +228,23 @@ mod tests {
 
     #[test]
     fn scales_follow_unit_and_measure() {
-        assert_eq!(scale("ratio", "breach_rate"), Scale::Percent);
-        assert_eq!(scale("ratio", "lift"), Scale::Times);
-        assert_eq!(scale("hours", "availability"), Scale::Percent);
-        assert_eq!(scale("hours", "p50_hours"), Scale::Hours);
-        assert_eq!(scale("hours", "mean_between_failures"), Scale::Hours);
-        assert_eq!(scale("incidents", "incidents"), Scale::Count);
-        assert_eq!(scale("incidents", "p90_reassignments"), Scale::Number);
-        assert_eq!(scale("incidents", "pct_with_problem"), Scale::Pct);
-        assert_eq!(scale("incidents", "problem_growth_vs_base"), Scale::Pct);
-        assert_eq!(scale("incidents", "problem_share"), Scale::Percent);
+        assert_eq!(scale("sla_breach", "ratio", "breach_rate"), Scale::Percent);
+        assert_eq!(scale("patch_incident_correlation", "ratio", "lift"), Scale::Times);
+        assert_eq!(scale("mtbf", "hours", "availability"), Scale::Percent);
+        assert_eq!(scale("mttr", "hours", "p50_hours"), Scale::Hours);
+        assert_eq!(scale("mtbf", "hours", "mean_between_failures"), Scale::Hours);
+        assert_eq!(scale("volume", "incidents", "incidents"), Scale::Count);
+        assert_eq!(scale("reassignment", "incidents", "p90_reassignments"), Scale::Number);
+        assert_eq!(scale("problem_trend", "incidents", "pct_with_problem"), Scale::Pct);
+        assert_eq!(scale("problem_trend", "incidents", "problem_growth_vs_base"), Scale::Pct);
+        assert_eq!(scale("major_incidents", "incidents", "problem_share"), Scale::Percent);
+        // Acknowledgement reads in minutes and problems in days; the data stays in hours.
+        assert_eq!(scale("mtta", "hours", "p50_hours"), Scale::Minutes);
+        assert_eq!(scale("major_incidents", "incidents", "p50_hours_to_acknowledge"), Scale::Minutes);
+        assert_eq!(scale("problem_resolution", "hours", "p50_hours"), Scale::Days);
+        assert_eq!(format_value(Some(1.15), Scale::Minutes), "69 min");
+        assert_eq!(format_value(Some(0.07), Scale::Minutes), "4.2 min");
+        assert_eq!(format_value(Some(180.0), Scale::Days), "7.5 d");
         assert_eq!(format_value(Some(14.2857), Scale::Pct), "14.3%");
     }
 
@@ -194,7 +256,7 @@ mod tests {
         assert_eq!(format_value(Some(12.345), Scale::Hours), "12.3 h");
         assert_eq!(format_value(Some(2.777), Scale::Times), "2.78×");
         assert_eq!(format_value(Some(1234567.0), Scale::Count), "1,234,567");
-        assert_eq!(format_value(Some(2.5), Scale::Count), "2.50");
+        assert_eq!(format_value(Some(2.5), Scale::Count), "2.5");
         assert_eq!(thousands(-1000), "−1,000");
         assert_eq!(thousands(999), "999");
         assert_eq!(format_n(Some(12345.4)), "n=12,345");
@@ -235,6 +297,17 @@ mod tests {
         assert_eq!((cell.text.as_str(), cell.tone), ("+50.0% worse, p=0.010 q=0.020, significant", Tone::Bad));
         v.listed = false;
         assert_eq!(change_cell(&v, Scale::Hours).text, "not listed then");
+    }
+
+    #[test]
+    fn keys_read_in_words() {
+        let key = |pairs: &[(&str, &str)]| key_label(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>());
+        assert_eq!(key(&[("scope", "all"), ("priority", ""), ("sla", "response")]), "all priorities, response");
+        assert_eq!(key(&[("scope", "priority"), ("priority", "1")]), "P1");
+        assert_eq!(key(&[("scope", "priority"), ("priority", "")]), "no priority");
+        assert_eq!(key(&[("category", ""), ("priority", "3")]), "none, P3");
+        assert_eq!(key(&[("scope", "service"), ("key", "ERP")]), "service, ERP");
+        assert_eq!(key(&[]), "all");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! period with the month before and over the month a year earlier, the rest for each of those
 //! periods, and MTTR and SLA breaches by assignment group and by service for the period and the
 //! month before (each on its own session over the same tables); it compares them, and writes
-//! report.html, report.md, kpis.json, kpis.csv, benchmark.csv and charts/.
+//! report.html, report.md, kpis.json, kpis.csv, benchmark.csv and charts/. kpis.json carries the
+//! process-behaviour charts, the first page's lists and the reviewer's notes beside the KPI values.
 //!
 //! Kept whole: it is the report's plan of runs, from the period's checks through each window's KPI
 //! runs to the files written, and reads top to bottom in the order the work happens.
@@ -15,6 +16,7 @@ pub mod document;
 pub mod format;
 pub mod html;
 pub mod markdown;
+pub mod notes;
 pub mod sections;
 
 use std::collections::HashMap;
@@ -49,6 +51,8 @@ pub struct ReportOptions {
     pub min_n: u64,
     /// The months the process-behaviour limits come from; None: every month shown.
     pub limits_from: Option<crate::time::MonthRange>,
+    /// The reviewer's notes (`notes.toml`): comments per KPI and actions.
+    pub notes: Option<PathBuf>,
     pub out: PathBuf,
 }
 
@@ -113,6 +117,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         Some(path) => Targets::load(path, &setting.kpis)?,
         None => Targets::default_targets(&setting.kpis)?,
     };
+    let review_notes = options.notes.as_deref().map(|p| notes::Notes::load(p, &setting.kpis)).transpose()?;
     let peers = options.benchmark.as_deref().map(|p| Peers::load(p, &setting.kpis)).transpose()?;
     let register = options.improvements.as_deref().map(|p| improvements::Register::load(p, &setting.kpis)).transpose()?;
     let baseline = options.baseline.as_deref().map(crate::check::read_baseline).transpose()?;
@@ -315,6 +320,12 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         compare::compare(&setting.kpis, &current_values, previous_values.as_ref(), year_values.as_ref(), baseline_values.as_ref(), &targets, peers.as_ref());
     let partial = (current.params.as_of < current.params.period_end)
         .then(|| current.covered_hours() / covered_hours(current.params.period_start, current.params.period_end, i64::MAX));
+    // Actions are overdue by the last day the period's pack covers: the cut-off, or the period's
+    // last day when the period ended before it.
+    let last_day = chrono::DateTime::from_timestamp_micros(extent.as_of.min(period.next().start(timezone)) - 1)
+        .map(|t| t.with_timezone(&timezone).date_naive())
+        .unwrap_or_default();
+    let month_notes = review_notes.as_ref().map(|n| n.for_month(period, last_day));
     let inputs = sections::Inputs {
         period,
         partial,
@@ -339,9 +350,10 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         teams: &teams,
         min_n: options.min_n,
         limits_from: options.limits_from,
+        review_notes: month_notes.as_ref(),
     };
     let built = build::build(&inputs);
-    let files = write(&options.out, &built, &current.document, &comparisons, progress)?;
+    let files = write(&options.out, &built, &current.document, month_notes.as_ref(), &comparisons, progress)?;
     Ok(Written { dir: options.out.clone(), files, period })
 }
 
@@ -403,9 +415,20 @@ struct ReportKpis<'a> {
     document: &'a KpiDocument,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     process_behaviour: &'a [crate::evidence::xmr::ProcessChart],
+    /// The first page's lists, each whole (the page shows the first `LIST_LIMIT`).
+    attention: &'a sections::attention::Attention,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notes: Option<&'a notes::MonthNotes>,
 }
 
-fn write(dir: &Path, built: &build::Built, current: &KpiDocument, comparisons: &[Comparison], progress: &Progress) -> Result<Vec<PathBuf>> {
+fn write(
+    dir: &Path,
+    built: &build::Built,
+    current: &KpiDocument,
+    notes: Option<&notes::MonthNotes>,
+    comparisons: &[Comparison],
+    progress: &Progress,
+) -> Result<Vec<PathBuf>> {
     let charts_dir = dir.join("charts");
     std::fs::create_dir_all(&charts_dir).map_err(|e| Error::io(&charts_dir, e))?;
     // The charts draw on rayon's threads while the other files render beside them; only the HTML
@@ -413,7 +436,8 @@ fn write(dir: &Path, built: &build::Built, current: &KpiDocument, comparisons: &
     let (svgs, rendered) = rayon::join(
         || draw_charts(&built.charts, &charts_dir, true, progress),
         || -> Result<[(&str, Vec<u8>); 4]> {
-            let mut json = serde_json::to_string_pretty(&ReportKpis { document: current, process_behaviour: &built.process })?;
+            let mut json =
+                serde_json::to_string_pretty(&ReportKpis { document: current, process_behaviour: &built.process, attention: &built.attention, notes })?;
             json.push('\n');
             let mut csv = Vec::new();
             crate::render::kpis::csv(current, &mut csv)?;

@@ -18,7 +18,10 @@ problem on stderr, each starting with "FAIL: ") when:
   - the page has no non-empty <h1>;
   - at a 1300 px wide window, the headline table (`#headline`, in its scrolling wrapper
     `#headline-table`) scrolls sideways (the wrapper's scrollWidth exceeds its clientWidth), or one of its
-    row labels wraps onto a second line.
+    row labels wraps onto a second line;
+  - printed (print media, at the printable width of A4 and of US Letter with the report's 12 mm
+    margins), the first page, from the top of the page to the end of `#summary`, is taller than the
+    printable height, or a table or chart is wider than its container.
 Once the page has loaded, a full-page PNG goes to --screenshot whatever the outcome, and one JSON line
 goes to stdout: {"charts", "no_data", "requests_blocked", "console_errors", "screenshot", "figures"},
 where charts counts every chart figure, no_data those of them without data, and figures lists their ids.
@@ -53,6 +56,35 @@ SHAPES = "path, rect, polyline, polygon, circle, line"
 
 # The window the headline table must fit: a laptop screen, as reviews are read.
 VIEWPORT_WIDTH = 1300
+
+# Printable area at 96 px per inch, with the report's `@page { margin: 12mm }`: (name, width, height).
+MARGIN_MM = 12
+PAPERS = [("A4", 210.0, 297.0), ("Letter", 215.9, 279.4)]
+
+
+def px(mm: float) -> int:
+    return int(mm / 25.4 * 96)
+
+
+# Runs in the page under print media; measures the first page and finds what overflows.
+PRINT_JS = """() => {
+  const summary = document.querySelector('#summary');
+  const bottom = summary ? summary.getBoundingClientRect().bottom + window.scrollY : null;
+  const overflows = [];
+  for (const wrap of document.querySelectorAll('div.table')) {
+    if (wrap.scrollWidth > wrap.clientWidth + 1) {
+      overflows.push(`table ${wrap.id || wrap.querySelector('th')?.textContent || ''}: ${wrap.scrollWidth} > ${wrap.clientWidth}`);
+    }
+  }
+  for (const fig of document.querySelectorAll('figure.chart')) {
+    const svg = fig.querySelector('svg');
+    if (svg && svg.getBoundingClientRect().width > fig.getBoundingClientRect().width + 1) {
+      overflows.push(`chart ${fig.id}: ${Math.round(svg.getBoundingClientRect().width)} > ${Math.round(fig.getBoundingClientRect().width)}`);
+    }
+  }
+  const body = document.body.getBoundingClientRect();
+  return { firstPage: bottom === null ? null : Math.ceil(bottom - body.top), overflows };
+}"""
 
 # Runs in the page after load; returns what the checks need, computed from the rendered DOM.
 INSPECT_JS = """(shapes) => {
@@ -209,6 +241,15 @@ def run(report: Path, screenshot: Path, min_charts: int, timeout_s: float, profi
                 # Late events (a timer, an image's error handler) still count.
                 page.wait_for_timeout(500)
                 state = page.evaluate(INSPECT_JS, SHAPES)
+                page.emulate_media(media="print")
+                printed = []
+                for name, width, height in PAPERS:
+                    page.set_viewport_size({"width": px(width - 2 * MARGIN_MM), "height": px(height - 2 * MARGIN_MM)})
+                    measured = page.evaluate(PRINT_JS)
+                    printed.append({"paper": name, "height": px(height - 2 * MARGIN_MM), **measured})
+                state["printed"] = printed
+                page.emulate_media(media="screen")
+                page.set_viewport_size({"width": VIEWPORT_WIDTH, "height": 900})
             except PlaywrightError as err:
                 step = "inspected" if loaded else "loaded"
                 other.insert(0, f"the report could not be {step}: {short(err.message, 300)}")
@@ -246,6 +287,13 @@ def run(report: Path, screenshot: Path, min_charts: int, timeout_s: float, profi
             )
         for label in headline["wrapped"]:
             problems.append(f"headline row label wraps: {short(label, 80)!r}")
+    for paper in state.get("printed", []):
+        if paper["firstPage"] is None:
+            problems.append("no #summary section to print as the first page")
+        elif paper["firstPage"] > paper["height"]:
+            problems.append(f"printed on {paper['paper']}, the first page is {paper['firstPage']} px tall, more than the {paper['height']} px a page holds")
+        for what in paper["overflows"]:
+            problems.append(f"printed on {paper['paper']}, {what} overflows its container")
     figures = state["figures"]
     if len(figures) < min_charts:
         problems.append(f"found {len(figures)} figure.chart elements, want at least {min_charts}")
@@ -260,6 +308,7 @@ def run(report: Path, screenshot: Path, min_charts: int, timeout_s: float, profi
         "screenshot": str(screenshot),
         "figures": [f["id"] for f in figures],
         "headline": headline,
+        "printed": state.get("printed", []),
     }
     return problems, summary
 

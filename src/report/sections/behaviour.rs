@@ -4,20 +4,65 @@
 use serde_json::{Map, Value};
 
 use super::{Inputs, chart_block, find, month_labels, monthly, overall, section, text};
+use crate::evidence::comparison::number as num;
 use crate::evidence::xmr::{self, ProcessChart};
 use crate::report::charts::{Chart, ChartKind, LineSeries, Lines, Reference};
 use crate::report::document::{Block, Cell, Section, Table};
 use crate::report::format::{Scale, format_value, scale, short_month};
 
-/// The measures charted: (kpi, measure, priority or None for all priorities, label).
-const HEADLINES: [(&str, &str, Option<&str>, &str); 7] = [
-    ("mttr", "p50_hours", None, "MTTR median, all priorities"),
-    ("mttr", "p50_hours", Some("1"), "MTTR median, P1"),
-    ("mttr", "p50_hours", Some("2"), "MTTR median, P2"),
-    ("mtta", "p50_hours", None, "MTTA median, all priorities"),
-    ("mtta", "p50_hours", Some("1"), "MTTA median, P1"),
-    ("mtta", "p50_hours", Some("2"), "MTTA median, P2"),
-    ("change_failure", "change_failure_rate", None, "Change failure rate"),
+/// How a charted series comes from its KPI's rows.
+#[derive(Clone, Copy)]
+enum Series {
+    /// The measure as the KPI gives it.
+    Value,
+    /// The share of the SLA's clocks met, 1 − breach_rate, for the SLA named.
+    Met(&'static str),
+    /// The measure summed over the month's rows, per day of the month the data covers.
+    PerDay,
+}
+
+/// One charted headline measure.
+struct Headline {
+    kpi: &'static str,
+    measure: &'static str,
+    series: Series,
+    /// None: the overall row (all priorities), or the KPI's only row.
+    priority: Option<&'static str>,
+    label: &'static str,
+    /// The chart's file name.
+    name: &'static str,
+}
+
+const fn headline(
+    kpi: &'static str,
+    measure: &'static str,
+    series: Series,
+    priority: Option<&'static str>,
+    label: &'static str,
+    name: &'static str,
+) -> Headline {
+    Headline { kpi, measure, series, priority, label, name }
+}
+
+/// The measures charted, for all priorities and as small multiples for P1 and P2.
+const HEADLINES: [Headline; 17] = [
+    headline("mttr", "p50_hours", Series::Value, None, "MTTR median, all priorities", "xmr_mttr_all"),
+    headline("mttr", "p50_hours", Series::Value, Some("1"), "MTTR median, P1", "xmr_mttr_1"),
+    headline("mttr", "p50_hours", Series::Value, Some("2"), "MTTR median, P2", "xmr_mttr_2"),
+    headline("mtta", "p50_hours", Series::Value, None, "MTTA median, all priorities", "xmr_mtta_all"),
+    headline("mtta", "p50_hours", Series::Value, Some("1"), "MTTA median, P1", "xmr_mtta_1"),
+    headline("mtta", "p50_hours", Series::Value, Some("2"), "MTTA median, P2", "xmr_mtta_2"),
+    headline("sla_breach", "met_share", Series::Met("resolution"), None, "Resolution SLA met, all priorities", "xmr_sla_resolution_all"),
+    headline("sla_breach", "met_share", Series::Met("resolution"), Some("1"), "Resolution SLA met, P1", "xmr_sla_resolution_1"),
+    headline("sla_breach", "met_share", Series::Met("resolution"), Some("2"), "Resolution SLA met, P2", "xmr_sla_resolution_2"),
+    headline("sla_breach", "met_share", Series::Met("response"), None, "Response SLA met, all priorities", "xmr_sla_response_all"),
+    headline("sla_breach", "met_share", Series::Met("response"), Some("1"), "Response SLA met, P1", "xmr_sla_response_1"),
+    headline("sla_breach", "met_share", Series::Met("response"), Some("2"), "Response SLA met, P2", "xmr_sla_response_2"),
+    headline("backlog", "open_incidents", Series::Value, None, "Open backlog at month end, all priorities", "xmr_backlog_all"),
+    headline("backlog", "open_incidents", Series::Value, Some("1"), "Open backlog at month end, P1", "xmr_backlog_1"),
+    headline("backlog", "open_incidents", Series::Value, Some("2"), "Open backlog at month end, P2", "xmr_backlog_2"),
+    headline("volume", "incidents_per_day", Series::PerDay, None, "Incidents opened per day", "xmr_volume_all"),
+    headline("change_failure", "change_failure_rate", Series::Value, None, "Change failure rate", "xmr_change_failure_all"),
 ];
 
 /// The XmR chart of each headline measure that has at least `xmr::MIN_POINTS` months with a
@@ -31,21 +76,65 @@ pub(crate) fn process_charts(inputs: &Inputs) -> Vec<ProcessChart> {
     });
     HEADLINES
         .iter()
-        .filter_map(|&(id, measure, priority, label)| {
-            let kpi = find(inputs.trend, id)?;
-            let matches = |r: &Map<String, Value>| match priority {
-                None => overall(r) || text(r, "scope").is_empty(),
-                Some(p) => !overall(r) && text(r, "priority") == p,
+        .filter_map(|h| {
+            let kpi = find(inputs.trend, h.kpi)?;
+            let sla = match h.series {
+                Series::Met(sla) => Some(sla),
+                _ => None,
             };
-            let values = monthly(inputs, kpi, measure, &matches);
+            let matches = |r: &Map<String, Value>| {
+                let row = match h.priority {
+                    None => overall(r) || text(r, "scope").is_empty(),
+                    Some(p) => !overall(r) && text(r, "priority") == p,
+                };
+                row && sla.is_none_or(|s| text(r, "sla") == s)
+            };
+            let values = match h.series {
+                Series::Value => monthly(inputs, kpi, h.measure, &matches),
+                Series::Met(_) => monthly(inputs, kpi, "breach_rate", &matches).into_iter().map(|v| v.map(|v| 1.0 - v)).collect(),
+                Series::PerDay => per_day(inputs, kpi),
+            };
             let points: Vec<(String, Option<f64>)> = labels.iter().cloned().zip(values).collect();
             let chart = xmr::chart(&points, limits)?;
-            let key = match priority {
+            let mut key = match h.priority {
                 None if kpi.keys.iter().any(|k| k == "scope") => "scope=all,priority=".to_string(),
                 None => String::new(),
                 Some(p) => format!("scope=priority,priority={p}"),
             };
-            Some(ProcessChart { kpi: id.into(), measure: measure.into(), key, label: label.into(), better: kpi.direction(measure), chart })
+            if let Some(sla) = sla {
+                key.push_str(&format!(",sla={sla}"));
+            }
+            let better = match h.series {
+                Series::Met(_) => crate::kpi::Better::Higher,
+                Series::PerDay => crate::kpi::Better::Neutral,
+                Series::Value => kpi.direction(h.measure),
+            };
+            Some(ProcessChart { kpi: h.kpi.into(), measure: h.measure.into(), key, label: h.label.into(), better, chart })
+        })
+        .collect()
+}
+
+/// The chart file of a process chart.
+fn chart_name(p: &ProcessChart) -> &'static str {
+    HEADLINES.iter().find(|h| h.kpi == p.kpi && h.label == p.label).map(|h| h.name).unwrap_or("xmr")
+}
+
+/// Each month's rows of `kpi` summed, per day of the month before the cut-off, so a short month
+/// and the partial month of the cut-off compare with the others.
+fn per_day(inputs: &Inputs, kpi: &crate::kpi::document::KpiValues) -> Vec<Option<f64>> {
+    let zone: chrono_tz::Tz = inputs.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let measure = kpi.measures.first().cloned().unwrap_or_default();
+    inputs
+        .window
+        .iter()
+        .map(|m| {
+            let label = m.label();
+            let rows: Vec<&Map<String, Value>> = kpi.rows.iter().filter(|r| text(r, "month") == label).collect();
+            let mut days = (m.next().start(zone) - m.start(zone)) as f64 / 8.64e10;
+            if *m == inputs.period {
+                days *= inputs.partial.unwrap_or(1.0);
+            }
+            (!rows.is_empty() && days > 0.0).then(|| rows.iter().filter_map(|r| num(r, &measure)).sum::<f64>() / days)
         })
         .collect()
 }
@@ -71,7 +160,7 @@ pub(crate) fn behaviour(inputs: &Inputs, process: &[ProcessChart], charts: &mut 
     let mut table = Table::new(&[("measure", false), ("centre", true), ("limits", true), ("months", true), ("signals", false)]);
     for p in process {
         let unit = find(inputs.trend, &p.kpi).map(|k| k.unit.clone()).unwrap_or_default();
-        let shown = scale(&unit, &p.measure);
+        let shown = scale(&p.kpi, &unit, &p.measure);
         let value = |v: f64| format_value(Some(v), shown);
         table.rows.push(vec![
             Cell::plain(p.label.clone()),
@@ -136,7 +225,7 @@ fn xmr_chart(inputs: &Inputs, p: &ProcessChart, unit: &str, shown: Scale) -> Cha
         r.value *= factor;
     }
     Chart {
-        name: format!("xmr_{}_{}", p.kpi, p.key.strip_prefix("scope=priority,priority=").unwrap_or("all")),
+        name: chart_name(p).to_string(),
         title: format!("{}: process behaviour", p.label),
         kind: ChartKind::Lines(Lines {
             x_labels: month_labels(inputs),

@@ -1,12 +1,13 @@
 //! The benchmark table: every measure against the previous month, a year earlier, the target,
-//! a baseline and peers, with the significance tests.
+//! a baseline and peers, with the significance tests. Lists (one row per incident or CI) are left
+//! out, and a KPI's rows beyond the limit are its largest.
 
-use super::{BENCHMARK_ROWS_PER_KPI, Inputs, section};
+use super::{BENCHMARK_ROWS_PER_KPI, Inputs};
 use crate::evidence::comparison::{Comparison, Versus};
-use crate::report::document::{Block, Cell, Section, Table, Tone};
-use crate::report::format::{change_cell, format_n_marked, format_value, interval_text, low_n, measure_label, scale, thousands};
+use crate::report::document::{Block, Cell, Table, Tone};
+use crate::report::format::{change_cell, format_n_marked, format_value, interval_text, key_label, low_n, measure_label, scale, thousands};
 
-pub(crate) fn benchmark(inputs: &Inputs) -> Section {
+pub(crate) fn benchmark(inputs: &Inputs) -> Vec<Block> {
     let mut columns = vec![("KPI", false), ("row", false), ("measure", false), ("value", true), ("n", true), ("previous month", true), ("change", false)];
     if inputs.has_year_ago {
         columns.extend([("a year earlier", true), ("change", false)]);
@@ -24,17 +25,31 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
     let period = inputs.period.label();
     let provisional: Vec<&str> = inputs.current.kpis.iter().filter(|k| k.provisional.contains(&period)).map(|k| k.id.as_str()).collect();
     let mut omitted = Vec::new();
+    let mut lists = Vec::new();
     for kpi in &inputs.current.kpis {
+        // A list (a row per incident or CI) has no month-on-month change to read.
+        if kpi.keys.iter().any(|k| LIST_KEYS.contains(&k.as_str())) {
+            lists.push(kpi.id.clone());
+            continue;
+        }
         let rows: Vec<&Comparison> = inputs.comparisons.iter().filter(|c| c.kpi == kpi.id).collect();
-        // Row keys in first-seen order; a KPI by CI has tens of thousands of them.
+        // Row keys by size, the largest first (by the KPI's first measure), in first-seen order on
+        // a tie; only a KPI with more rows than the limit is reordered.
         let mut seen = std::collections::HashSet::new();
-        let distinct: Vec<&String> = rows.iter().map(|c| &c.key).filter(|k| seen.insert(*k)).collect();
+        let mut distinct: Vec<&String> = rows.iter().map(|c| &c.key).filter(|k| seen.insert(*k)).collect();
+        if distinct.len() > BENCHMARK_ROWS_PER_KPI {
+            let first = kpi.measures.first();
+            let size = |key: &String| rows.iter().find(|c| &c.key == key && Some(&c.measure) == first).and_then(|c| c.value).unwrap_or(f64::NEG_INFINITY);
+            distinct.sort_by(|a, b| size(b).total_cmp(&size(a)));
+        }
         if distinct.len() > BENCHMARK_ROWS_PER_KPI {
             omitted.push(format!("{} ({} of {} rows shown)", kpi.id, BENCHMARK_ROWS_PER_KPI, distinct.len()));
         }
-        let shown: std::collections::HashSet<&String> = distinct.into_iter().take(BENCHMARK_ROWS_PER_KPI).collect();
-        for (index, c) in rows.into_iter().filter(|c| shown.contains(&c.key)).enumerate() {
-            let s = scale(&c.unit, &c.measure);
+        let shown: Vec<&String> = distinct.into_iter().take(BENCHMARK_ROWS_PER_KPI).collect();
+        let mut rows: Vec<&Comparison> = rows.into_iter().filter(|c| shown.contains(&&c.key)).collect();
+        rows.sort_by_key(|c| shown_order(&shown, &c.key));
+        for (index, c) in rows.into_iter().enumerate() {
+            let s = scale(&c.kpi, &c.unit, &c.measure);
             let versus = |v: &Option<Versus>| -> (Cell, Cell) {
                 match v {
                     Some(v) => {
@@ -55,7 +70,7 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
             let mut row = vec![
                 // The KPI's name heads its block of rows; repeating it would bury the numbers.
                 Cell::plain(if index == 0 { c.title.as_str() } else { "" }),
-                Cell::plain(if c.key.is_empty() { "all".to_string() } else { c.key.clone() }),
+                Cell::plain(key_label(&c.key_values)),
                 Cell::plain(measure_label(c)),
                 Cell::plain(format!(
                     "{}{}{}",
@@ -111,9 +126,23 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Section {
     if !provisional.is_empty() {
         note.push_str(" † The month has not settled: facts about it can still arrive (see the KPI's settling time in the definitions).");
     }
+    if !lists.is_empty() {
+        note.push_str(&format!(" Lists of incidents or CIs are left out ({}); their sections give them, and kpis.csv holds every row.", lists.join(", ")));
+    }
     if !omitted.is_empty() {
         note.push_str(&format!(" Rows are limited per KPI: {}; kpis.csv and benchmark.csv hold every row.", omitted.join(", ")));
     }
     table.note = Some(note);
-    section("benchmark", "Benchmark", vec![Block::Table(table)])
+    vec![
+        Block::Paragraph("Every measure of the month against the previous month, a year earlier, its target, a baseline and peers where given:".into()),
+        Block::Table(table),
+    ]
+}
+
+/// Keys that make a KPI a list: one row per incident, CI or change.
+const LIST_KEYS: [&str; 4] = ["id", "ci", "change", "incident"];
+
+/// Where a row's key stands among those shown.
+fn shown_order(shown: &[&String], key: &String) -> usize {
+    shown.iter().position(|k| *k == key).unwrap_or(usize::MAX)
 }

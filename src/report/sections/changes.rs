@@ -129,6 +129,11 @@ pub(crate) fn changes(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         )));
         blocks.push(Block::Table(table));
     }
+    blocks.extend(super::measures::measures_blocks(
+        inputs,
+        &|id| ["change_failure", "change_caused_incidents"].contains(&id),
+        "Change failure, emergency changes and incidents caused by changes",
+    ));
     section("changes", "Change and patch", blocks)
 }
 

@@ -51,7 +51,7 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
                 table.rows.push(row);
                 continue;
             };
-            let s = scale(&c.unit, &c.measure);
+            let s = scale(&c.kpi, &c.unit, &c.measure);
             let v = c.previous.as_ref();
             let before_text =
                 v.map(|v| format!("{} {}", format_value(v.value, s), format_n_marked(v.n, inputs.min_n)).trim().to_string()).unwrap_or_else(|| "—".into());

@@ -30,7 +30,8 @@ pub(crate) fn major_incidents(inputs: &Inputs) -> Section {
             ("time to detect", "n_detected", "hours_to_detect"),
             ("time to resolve", "n_resolved", "hours_to_resolve"),
         ] {
-            let value = |stat: &str| format_value(num(row, &format!("{stat}_{stem}")), Scale::Hours);
+            let value =
+                |stat: &str| format_value(num(row, &format!("{stat}_{stem}")), if stem == "hours_to_acknowledge" { Scale::Minutes } else { Scale::Hours });
             table.rows.push(vec![
                 Cell::plain(label),
                 Cell::plain(thousands(num(row, n).unwrap_or(0.0) as i64)),
@@ -67,7 +68,7 @@ pub(crate) fn major_incidents(inputs: &Inputs) -> Section {
                 Cell::plain(local_time(row, "opened_at", timezone)),
                 Cell::plain(local_time(row, "acknowledged_at", timezone)),
                 Cell::plain(local_time(row, "resolved_at", timezone)),
-                Cell::plain(hours("hours_to_acknowledge")),
+                Cell::plain(format_value(num(row, "hours_to_acknowledge"), Scale::Minutes)),
                 Cell::plain(hours("hours_to_resolve")),
                 Cell::plain(hours("downtime_hours")),
                 Cell::plain(text(row, "problem_id")),

@@ -2,13 +2,17 @@
 //! what they share: the inputs every section reads and the helpers that find rows and measures
 //! in them.
 
+pub mod appendix;
+pub mod attention;
 pub mod behaviour;
 pub mod benchmark;
 pub mod changes;
 pub mod data_quality;
 pub mod definitions;
+pub mod headline;
 pub mod improvements;
 pub mod majors;
+pub mod measures;
 pub mod problems;
 pub mod reliability;
 pub mod response;
@@ -66,6 +70,8 @@ pub struct Inputs<'a> {
     pub min_n: u64,
     /// `--limits-from`: the months the process-behaviour limits come from.
     pub limits_from: Option<crate::time::MonthRange>,
+    /// `--notes`: the reviewer's comments and actions for the period.
+    pub review_notes: Option<&'a crate::report::notes::MonthNotes>,
 }
 
 /// What the incidents table spans.

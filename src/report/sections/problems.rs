@@ -90,9 +90,9 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
             table.rows.push(vec![
                 Cell::plain(label),
                 Cell::plain(format_value(num(row, "n"), Scale::Count)),
-                Cell::plain(format_value(num(row, "mean_hours"), Scale::Hours)),
-                Cell::plain(format_value(num(row, "p50_hours"), Scale::Hours)),
-                Cell::plain(format_value(num(row, "p90_hours"), Scale::Hours)),
+                Cell::plain(format_value(num(row, "mean_hours"), Scale::Days)),
+                Cell::plain(format_value(num(row, "p50_hours"), Scale::Days)),
+                Cell::plain(format_value(num(row, "p90_hours"), Scale::Days)),
             ]);
         }
         table.note = Some("From opened_at, over the problems resolved in the month; time to known error over those of them that became known errors.".into());
@@ -102,6 +102,11 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         blocks.push(Block::Paragraph("Problem candidates: recurring incidents on one CI and category with no problem record.".into()));
         blocks.push(Block::Table(table));
     }
+    blocks.extend(super::measures::measures_blocks(
+        inputs,
+        &|id| ["problem_trend"].contains(&id),
+        "Incidents linked to problems, and the growth of problems opened",
+    ));
     section("problems", "Problem management", blocks)
 }
 

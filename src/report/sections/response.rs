@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{Inputs, chart_block, find, month_labels, monthly, overall, priorities, priority_label, section, text};
+use super::{Inputs, chart_block, find, measures, month_labels, monthly, overall, priorities, priority_label, section, text};
+use crate::evidence::comparison::number as num;
 use crate::evidence::stats;
 use crate::report::charts::{BoxStats, Boxes, Chart, ChartKind, LineSeries, Lines};
 use crate::report::document::{Block, Section};
@@ -83,5 +84,49 @@ pub(crate) fn response_and_restoration(inputs: &Inputs, charts: &mut Vec<Chart>)
         blocks.push(chart_block(&chart, "The period's resolved incidents (as MTTR counts them): the spread behind each median.".into()));
         charts.push(chart);
     }
+    blocks.extend(measures::measures_blocks(
+        inputs,
+        &|id| ["mttd", "mttr_business", "mtrs", "reopen_rate", "first_contact_resolution", "reassignment"].contains(&id),
+        "Detection, restoration on business hours and to service, reopens, first contact and reassignments",
+    ));
+    if let Some(note) = first_contact_note(inputs) {
+        blocks.push(Block::Paragraph(note));
+    }
     section("response", "Response and restoration", blocks)
+}
+
+/// What first-contact resolution rests on in the period: the source's flag, the service desk
+/// groups of the SLA policy, or nothing (then the figure is not given, and this says how to give it).
+fn first_contact_note(inputs: &Inputs) -> Option<String> {
+    let period = inputs.period.label();
+    let kpi = find(inputs.current, "first_contact_resolution")?;
+    let row = kpi.rows.iter().find(|r| text(r, "month") == period && text(r, "by_group").is_empty())?;
+    let count = |column: &str| num(row, column).unwrap_or(0.0);
+    if count("resolved") == 0.0 {
+        return None;
+    }
+    let monitoring = match count("monitoring") {
+        0.0 => String::new(),
+        n => format!(" {} machine-raised incidents (monitoring contact types) are left out.", thousands(n as i64)),
+    };
+    Some(if num(row, "fcr_rate").is_none() {
+        format!(
+            "First-contact resolution is not given for {}: no first-contact flag is mapped, and no resolved incident belongs to a service desk group of the SLA policy (`[first_contact] service_desk_groups`); first-group resolution, {} of {}, is given beside it.{monitoring}",
+            month_name(inputs.period),
+            thousands(count("resolved_by_first_group") as i64),
+            thousands(count("first_group_measured") as i64),
+        )
+    } else {
+        format!(
+            "First-contact resolution: {} of the {} incidents decided were resolved at first contact (decided by the source's flag: {}; by the service desk rule, a service desk group resolving it never reassigned or reopened: {}; resolved by the desk in all: {}); undecided and left out: {}. Resolved by the first group assigned, a different indicator: {} of {}.{monitoring}",
+            thousands(count("first_contact") as i64),
+            thousands(count("measured") as i64),
+            thousands(count("by_flag") as i64),
+            thousands((count("measured") - count("by_flag")) as i64),
+            thousands(count("desk_resolved") as i64),
+            thousands(count("unknown") as i64),
+            thousands(count("resolved_by_first_group") as i64),
+            thousands(count("first_group_measured") as i64),
+        )
+    })
 }

@@ -1,0 +1,253 @@
+//! What the first page says in words: the items that need attention, those on track and the
+//! notable changes of neutral measures, gathered from the target verdicts, the process-behaviour
+//! signals, the month-end backlog and the major incidents still without a problem record.
+
+mod targets;
+
+use chrono_tz::Tz;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{Inputs, MIN_N_FOR_HIGHLIGHT, find, priority_label, text};
+use crate::evidence::comparison::{Comparison, Direction};
+use crate::evidence::xmr::ProcessChart;
+use crate::report::format::{Scale, change_text, format_value, month_abbrev, scale, thousands};
+
+/// Items per list on the first page; the rest are listed in the appendix.
+pub const LIST_LIMIT: usize = 8;
+
+/// Days after its resolution by which a major incident should have a problem record.
+pub const PROBLEM_RECORD_DAYS: u32 = 10;
+
+/// A month-end backlog that moved by at least this share of the month before (and by at least
+/// `BACKLOG_MIN_CHANGE` incidents) is an item.
+pub const BACKLOG_CHANGE: f64 = 0.10;
+pub const BACKLOG_MIN_CHANGE: f64 = 5.0;
+
+/// Signals in the last this many months of the window are items; older ones are history.
+pub const RECENT_MONTHS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    TargetMissed,
+    TargetMet,
+    BackOnTarget,
+    Signal,
+    BacklogGrew,
+    BacklogFell,
+    MajorWithoutProblem,
+    Change,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub reason: Reason,
+    pub kpi: String,
+    pub measure: String,
+    /// The row's key, `scope=priority,priority=1,sla=resolution`; empty for a KPI's only row.
+    pub key: String,
+    pub text: String,
+    /// Sort order within a list: lower first.
+    #[serde(skip)]
+    rank: (u8, u8, i64),
+}
+
+/// The three lists, each in the order the first page gives them, before the cut to `LIST_LIMIT`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Attention {
+    pub needs_attention: Vec<Item>,
+    pub on_track: Vec<Item>,
+    pub notable_changes: Vec<Item>,
+}
+
+impl Attention {
+    pub fn lists(&self) -> [(&'static str, &[Item]); 3] {
+        [("Needs attention", &self.needs_attention), ("On track", &self.on_track), ("Notable changes", &self.notable_changes)]
+    }
+}
+
+pub(crate) fn attention(inputs: &Inputs, process: &[ProcessChart]) -> Attention {
+    let mut lists = Attention::default();
+    targets::targets(inputs, &mut lists);
+    signals(inputs, process, &mut lists);
+    backlog(inputs, &mut lists);
+    majors_without_problem(inputs, &mut lists);
+    neutral_changes(inputs, &mut lists);
+    for list in [&mut lists.needs_attention, &mut lists.on_track, &mut lists.notable_changes] {
+        list.sort_by_key(|i| i.rank);
+    }
+    lists
+}
+
+/// Where a priority sorts: P1 and P2 before all priorities together, the rest after.
+fn priority_rank(key_values: &[(String, String)]) -> u8 {
+    let field = |name: &str| key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    match (field("scope"), field("priority")) {
+        (Some("priority"), Some(p)) => match p.parse::<u8>() {
+            Ok(1) => 0,
+            Ok(2) => 1,
+            Ok(p) => 2 + p,
+            Err(_) => 20,
+        },
+        _ => 2,
+    }
+}
+
+fn field<'a>(c: &'a Comparison, name: &str) -> Option<&'a str> {
+    c.key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// "September 2026" → "2026-09", for short month labels.
+fn month_of(label: &str) -> String {
+    const NAMES: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+    let mut words = label.split_whitespace();
+    match (words.next().and_then(|m| NAMES.iter().position(|n| *n == m)), words.next()) {
+        (Some(m), Some(year)) => format!("{year}-{:02}", m + 1),
+        _ => label.to_string(),
+    }
+}
+
+/// The latest signal of each chart in the last `RECENT_MONTHS` months: unfavourable ones need
+/// attention, favourable ones are on track, and a neutral measure's is a notable change.
+fn signals(inputs: &Inputs, process: &[ProcessChart], lists: &mut Attention) {
+    let recent: Vec<String> = inputs.window.iter().rev().take(RECENT_MONTHS).map(|m| m.label()).collect();
+    for p in process {
+        let Some(signal) = p.chart.signals.iter().rev().find(|s| recent.contains(&s.month)) else { continue };
+        let unit = find(inputs.trend, &p.kpi).map(|k| k.unit.clone()).unwrap_or_default();
+        let shown = scale(&p.kpi, &unit, &p.measure);
+        let value = p.chart.points.iter().find(|pt| pt.month == signal.month).and_then(|pt| pt.value);
+        let text = format!(
+            "{}: {} in {}, {} (centre {}, limits {} to {}{}).",
+            p.label,
+            format_value(value, shown),
+            month_abbrev(&signal.month),
+            signal.describe(),
+            format_value(Some(p.chart.centre), shown),
+            format_value(Some(p.chart.lower_limit.max(0.0)), shown),
+            format_value(Some(p.chart.upper_limit), shown),
+            if p.chart.provisional { ", provisional" } else { "" }
+        );
+        let key_values: Vec<(String, String)> = p.key.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let item = |list: u8| Item {
+            reason: Reason::Signal,
+            kpi: p.kpi.clone(),
+            measure: p.measure.clone(),
+            key: p.key.clone(),
+            text: text.clone(),
+            rank: (list, priority_rank(&key_values), 0),
+        };
+        match signal.favourable(p.better) {
+            Some(false) => lists.needs_attention.push(item(1)),
+            Some(true) => lists.on_track.push(item(0)),
+            None => lists.notable_changes.push(item(0)),
+        }
+    }
+}
+
+/// The month-end backlog of all priorities against the month before, when it moved by at least
+/// `BACKLOG_CHANGE` and `BACKLOG_MIN_CHANGE` incidents, with the priority that moved most.
+fn backlog(inputs: &Inputs, lists: &mut Attention) {
+    let rows: Vec<&Comparison> = inputs.comparisons.iter().filter(|c| c.kpi == "backlog" && c.measure == "open_incidents").collect();
+    let Some(all) = rows.iter().find(|c| field(c, "scope") == Some("all")) else { return };
+    let (Some(now), Some(before)) = (all.value, all.previous.as_ref().and_then(|p| p.value)) else { return };
+    let change = now - before;
+    if change.abs() < BACKLOG_MIN_CHANGE || change.abs() < BACKLOG_CHANGE * before {
+        return;
+    }
+    let biggest = rows
+        .iter()
+        .filter(|c| field(c, "scope") == Some("priority"))
+        .filter_map(|c| Some((c, c.value? - c.previous.as_ref()?.value?)))
+        .filter(|(_, d)| d.signum() == change.signum() && *d != 0.0)
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
+    let most = biggest
+        .map(|(c, d)| format!(", most in {}: {}{}", targets::row_priority(c), if d > 0.0 { "+" } else { "−" }, thousands(d.abs() as i64)))
+        .unwrap_or_default();
+    let relative = all.previous.as_ref().and_then(|p| change_text(p, Scale::Count)).unwrap_or_default();
+    let (verb, reason, list) =
+        if change > 0.0 { ("grew", Reason::BacklogGrew, &mut lists.needs_attention) } else { ("fell", Reason::BacklogFell, &mut lists.on_track) };
+    let previous = inputs.previous_label.as_deref().map(month_of).map(|m| month_abbrev(&m)).unwrap_or_default();
+    list.push(Item {
+        reason,
+        kpi: "backlog".into(),
+        measure: "open_incidents".into(),
+        key: all.key.clone(),
+        text: format!(
+            "Open backlog {verb} to {} at month end, from {} at the end of {previous} ({relative}{most}).",
+            thousands(now as i64),
+            thousands(before as i64)
+        ),
+        rank: (2, 2, 0),
+    });
+}
+
+/// Major incidents of the period resolved at least `PROBLEM_RECORD_DAYS` before the cut-off that
+/// still have no problem record: a major incident should get a root-cause analysis.
+fn majors_without_problem(inputs: &Inputs, lists: &mut Attention) {
+    let Some(kpi) = find(inputs.current, "major_incident_list") else { return };
+    let zone: Tz = inputs.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let Some(as_of) = crate::time::parse_iso(&inputs.as_of, zone) else { return };
+    let due = as_of - crate::time::days_micros(PROBLEM_RECORD_DAYS);
+    let period = inputs.period.label();
+    let rows: Vec<&Map<String, Value>> = kpi.rows.iter().filter(|r| text(r, "month") == period).collect();
+    let resolved_long_ago: Vec<&&Map<String, Value>> =
+        rows.iter().filter(|r| crate::time::parse_iso(&text(r, "resolved_at"), zone).is_some_and(|at| at <= due)).collect();
+    let missing: Vec<String> = resolved_long_ago.iter().filter(|r| text(r, "problem_id").is_empty()).map(|r| text(r, "id")).collect();
+    if missing.is_empty() {
+        return;
+    }
+    const SHOWN: usize = 5;
+    let more = if missing.len() > SHOWN { format!(" and {} more", missing.len() - SHOWN) } else { String::new() };
+    lists.needs_attention.push(Item {
+        reason: Reason::MajorWithoutProblem,
+        kpi: "major_incident_list".into(),
+        measure: "problem_id".into(),
+        key: String::new(),
+        text: format!(
+            "{} of the {} major incidents resolved more than {} days before the cut-off have no problem record: {}{more}.",
+            missing.len(),
+            resolved_long_ago.len(),
+            PROBLEM_RECORD_DAYS,
+            missing.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ")
+        ),
+        rank: (0, 0, i64::MIN),
+    });
+}
+
+/// Neutral measures (workload) whose change on the previous month stays significant after the
+/// multiple-testing correction, in rows with n ≥ `MIN_N_FOR_HIGHLIGHT`, largest first.
+fn neutral_changes(inputs: &Inputs, lists: &mut Attention) {
+    for c in inputs.comparisons {
+        let Some(prev) = &c.previous else { continue };
+        if prev.direction != Some(Direction::Changed)
+            || !prev.significant
+            || c.n.is_some_and(|n| n < MIN_N_FOR_HIGHLIGHT)
+            || prev.n.is_some_and(|n| n < MIN_N_FOR_HIGHLIGHT)
+        {
+            continue;
+        }
+        let shown = scale(&c.kpi, &c.unit, &c.measure);
+        let mut label = targets::row_label(inputs, c);
+        if c.kpi == "volume" {
+            let category = field(c, "category").map(|v| if v.is_empty() { "no category" } else { v }).unwrap_or_default().to_string();
+            let priority = field(c, "priority").map(priority_label).unwrap_or_default();
+            label = format!("Incidents opened, {category} {priority}");
+        }
+        lists.notable_changes.push(Item {
+            reason: Reason::Change,
+            kpi: c.kpi.clone(),
+            measure: c.measure.clone(),
+            key: c.key.clone(),
+            text: format!(
+                "{label}: {} ({} {}; {}, {}).",
+                format_value(c.value, shown),
+                month_abbrev(&month_of(&prev.label)),
+                format_value(prev.value, shown),
+                change_text(prev, shown).unwrap_or_default(),
+                prev.q_value.map(crate::report::format::format_q).unwrap_or_default()
+            ),
+            rank: (1, 0, -(1000.0 * prev.relative.unwrap_or(0.0).abs()) as i64),
+        });
+    }
+}
