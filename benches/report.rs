@@ -79,6 +79,7 @@ fn report_like_charts() -> Vec<Chart> {
             whisker_label: whiskers.then(|| "p50 to p90".into()),
             references: Vec::new(),
             log_y: whiskers,
+            band: None,
         }),
     };
     let bars = |name: &str, horizontal: bool| Chart {

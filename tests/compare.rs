@@ -356,8 +356,8 @@ fn a_control_group_gives_a_difference_in_differences() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let line = md.lines().find(|l| l.starts_with("| mttr.mean\\_hours{priority=3} lower |")).unwrap_or_else(|| panic!("{md}"));
     assert!(line.contains("| 44.1 h n=1,750 | 31.7 h n=1,814 |"), "{line}");
-    assert!(line.contains("| Welch's t, p=7.3e-17 | scope=priority,priority=4: 84.9 h → 89.4 h; difference in differences −16.8 h (Welch's t on the difference of changes, p=2.5e-8 q=2.5e-8) | worked |"), "{line}");
-    assert!(md.contains("Before, month by month (mttr.mean\\_hours{priority=3} lower): this row Mar 26 44.6 h, Apr 26 43.1 h, May 26 44.5 h; the control Mar 26 87.3 h, Apr 26 90.0 h, May 26 85.5 h"), "{md}");
+    assert!(line.contains("| Welch's t, p=7.3e-17 | P4: 84.9 h → 89.4 h; difference in differences −16.8 h (Welch's t on the difference of changes, p=2.5e-8 q=2.5e-8) | worked |"), "{line}");
+    assert!(md.contains("Before, month by month (mttr.mean\\_hours{priority=3} lower): this row Mar 2026 44.6 h, Apr 2026 43.1 h, May 2026 44.5 h; the control Mar 2026 87.3 h, Apr 2026 90.0 h, May 2026 85.5 h"), "{md}");
     let bad = register(
         dir.path(),
         "[[initiative]]\nname = \"x\"\nlive = \"2026-06-01\"\nexpects = [\"reopen_rate.reopen_rate lower\"]\ncontrol = { priority = 4 }\n",

@@ -61,10 +61,10 @@ fn world_report_takes_its_period_and_labels_a_partial_month() {
         .stderr(contains("rejected").and(contains("after_as_of")));
     let md = read(out.path(), "report.md");
     // 15.5 of October's 31 days lie before the cut-off: 50.0%.
-    assert!(md.contains("October 2026, a partial month: data to the cut-off 2026-10-16T12:00:00Z (50.0% of the month)"), "{md}");
+    assert!(md.contains("October 2026, a partial month: data to the cut-off 2026-10-16 12:00 UTC (50.0% of the month)"), "{md}");
     let out = report(&["--as-of", "2026-11-01"], WORLD);
     let html = read(out.path(), "report.html");
-    assert!(html.contains("October 2026, cut-off 2026-11-01T00:00:00Z"));
+    assert!(html.contains("October 2026, cut-off 2026-11-01 00:00 UTC"));
     // Unasked, a cut-off in the middle of October reports September, the last month whose last
     // day the data reaches; a cut-off on October's last day reports October.
     let period_for = |as_of: &str| {
@@ -121,7 +121,7 @@ fn charts_have_titles_axes_legends_and_series() {
         assert!(texts.iter().any(|t| t == expected), "sla_breach_rates.svg lacks {expected:?}: {texts:?}");
     }
     let texts = svg("availability_ci");
-    assert!(texts.iter().any(|t| t == "availability of agreed service time (%)") && texts.iter().any(|t| t == "CI1"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "availability of agreed service time (%, axis from 95%)") && texts.iter().any(|t| t == "CI1"), "{texts:?}");
     // Every chart is drawn twice: SVG for HTML, PNG for Markdown.
     let md = read(out.path(), "report.md");
     for entry in std::fs::read_dir(out.path().join("charts")).unwrap() {

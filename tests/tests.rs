@@ -14,6 +14,7 @@ mod docs;
 mod first_page;
 mod fuzz;
 mod generator;
+mod glance;
 mod hostile;
 mod kpis;
 mod layers;

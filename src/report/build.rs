@@ -3,7 +3,7 @@
 
 use super::charts::Chart;
 use super::document::{Block, ReportDocument};
-use super::format::{month_name, thousands};
+use super::format::{instant, month_name, thousands};
 use super::sections::attention::{self, Attention};
 use super::sections::{
     Inputs, appendix, behaviour, changes, data_quality, definitions, improvements, majors, problems, reliability, response, sla, summary, teams,
@@ -19,6 +19,8 @@ pub struct Built {
     pub process: Vec<crate::evidence::xmr::ProcessChart>,
     /// The first page's lists, whole, for kpis.json.
     pub attention: Attention,
+    /// Every monthly series the line charts draw, for kpis.json and trend.csv.
+    pub trend: Vec<super::trend::TrendSeries>,
 }
 
 pub fn build(inputs: &Inputs) -> Built {
@@ -48,8 +50,8 @@ pub fn build(inputs: &Inputs) -> Built {
     }
     let period = month_name(inputs.period);
     let mut subtitle = vec![match inputs.partial {
-        Some(share) => format!("{period}, a partial month: data to the cut-off {} ({:.1}% of the month)", inputs.as_of, share * 100.0),
-        None => format!("{period}, cut-off {}", inputs.as_of),
+        Some(share) => format!("{period}, a partial month: data to the cut-off {} ({:.1}% of the month)", instant(&inputs.as_of, inputs.zone()), share * 100.0),
+        None => format!("{period}, cut-off {}", instant(&inputs.as_of, inputs.zone())),
     }];
     subtitle.push(format!(
         "Times in {}; trends over {} to {}; {} incidents loaded.",
@@ -58,5 +60,7 @@ pub fn build(inputs: &Inputs) -> Built {
         inputs.window.last().map(|m| month_name(*m)).unwrap_or_default(),
         thousands(inputs.coverage.incidents as i64)
     ));
-    Built { document: ReportDocument { title: format!("Service report: {period}"), subtitle, sections }, charts, process, attention }
+    let months: Vec<String> = inputs.window.iter().map(|m| m.label()).collect();
+    let trend = super::trend::series(&charts, &months, &super::sections::month_labels(inputs));
+    Built { document: ReportDocument { title: format!("Service report: {period}"), subtitle, sections }, charts, process, attention, trend }
 }

@@ -33,6 +33,8 @@ pub const PALETTE: [RGBColor; 7] = [
     RGBColor(0, 0, 0),
 ];
 const GREY: RGBColor = RGBColor(90, 90, 90);
+/// The target band's shade: Okabe–Ito's bluish green, light, so the series stay readable on it.
+const OKABE_ITO_BAND: RGBColor = RGBColor(0, 158, 115);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Chart {
@@ -69,6 +71,16 @@ pub struct Lines {
     pub references: Vec<Reference>,
     /// A log10 value axis, for durations that span minutes to weeks.
     pub log_y: bool,
+    /// A shaded band across the chart, such as the values that meet a target.
+    pub band: Option<Band>,
+}
+
+/// A shaded range of values, drawn behind the series and named in the legend.
+#[derive(Debug, Clone, Serialize)]
+pub struct Band {
+    pub label: String,
+    pub from: f64,
+    pub to: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -217,8 +229,16 @@ type XRange = plotters::coord::types::RangedCoordf64;
 
 fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, spec: &Lines) -> DrawResult<DB> {
     let count = spec.x_labels.len().max(1);
+    // The band's far edge (a target) is kept in view; its open end is not stretched to.
+    let band_edge = spec.band.as_ref().map(|b| if b.from <= 0.0 { b.to } else { b.from });
     let values = || {
-        spec.series.iter().flat_map(|s| s.values.iter().chain(s.whiskers.iter().flatten())).flatten().copied().chain(spec.references.iter().map(|r| r.value))
+        spec.series
+            .iter()
+            .flat_map(|s| s.values.iter().chain(s.whiskers.iter().flatten()))
+            .flatten()
+            .copied()
+            .chain(spec.references.iter().map(|r| r.value))
+            .chain(band_edge)
     };
     let max = values().fold(0.0f64, f64::max);
     let mut builder = frame(root, title, 64);
@@ -256,6 +276,17 @@ where
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 15))
         .draw()?;
+    if let Some(band) = &spec.band {
+        let range = chart.y_range();
+        let (from, to) = (band.from.max(range.start), band.to.min(range.end));
+        if from < to {
+            let shade = OKABE_ITO_BAND.mix(0.18);
+            chart
+                .draw_series(std::iter::once(Rectangle::new([(-0.5, from), (count as f64 - 0.5, to)], shade.filled())))?
+                .label(band.label.clone())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], shade.filled()));
+        }
+    }
     let series_count = spec.series.len();
     for (index, series) in spec.series.iter().enumerate() {
         let colour = colour(index);
@@ -297,7 +328,16 @@ where
             .legend(|(x, y)| PathElement::new(vec![(x + 11, y - 7), (x + 11, y + 7)], GREY.mix(0.7).stroke_width(2)));
     }
     draw_references(&mut chart, &spec.references, count)?;
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
+    // The legend goes where the lines are not: below them when they all run in the upper half of a
+    // linear axis (shares near 100%).
+    let range = chart.y_range();
+    let lowest = spec.series.iter().flat_map(|s| s.values.iter()).flatten().copied().fold(f64::INFINITY, f64::min);
+    let position = if !spec.log_y && lowest.is_finite() && lowest > range.start + (range.end - range.start) / 2.0 {
+        SeriesLabelPosition::LowerRight
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
+    legend(&mut chart, position)
 }
 
 fn draw_references<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
@@ -479,6 +519,7 @@ mod tests {
                 whisker_label: Some("p50 to p90".into()),
                 references: vec![Reference { label: "target".into(), value: 2.5, category: None }],
                 log_y: false,
+                band: None,
             }),
         }
     }

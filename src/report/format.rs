@@ -18,6 +18,24 @@ pub(crate) fn short_month(label: &str) -> String {
     }
 }
 
+/// An instant of the data (RFC 3339) as the report writes times, in the reporting time zone:
+/// "2026-10-31 14:25"; "—" for none, and the text itself if it is not a time.
+pub(crate) fn local_time(raw: &str, timezone: chrono_tz::Tz) -> String {
+    match chrono::DateTime::parse_from_rfc3339(raw) {
+        Ok(t) => t.with_timezone(&timezone).format("%Y-%m-%d %H:%M").to_string(),
+        Err(_) if raw.is_empty() => "—".into(),
+        Err(_) => raw.to_string(),
+    }
+}
+
+/// `local_time` with the zone, for a time that stands alone in a sentence: "2026-10-31 14:25 UTC".
+pub(crate) fn instant(raw: &str, timezone: chrono_tz::Tz) -> String {
+    match chrono::DateTime::parse_from_rfc3339(raw) {
+        Ok(t) => t.with_timezone(&timezone).format("%Y-%m-%d %H:%M %Z").to_string(),
+        Err(_) => local_time(raw, timezone),
+    }
+}
+
 /// "Sep 2026", for text; charts' axes use `short_month`'s "Sep 26".
 pub(crate) fn month_abbrev(label: &str) -> String {
     const NAMES: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -174,6 +192,12 @@ pub(crate) fn key_label(key_values: &[(String, String)]) -> String {
     if parts.is_empty() { "all".into() } else { parts.join(", ") }
 }
 
+/// `key_label` of a key as text, `scope=priority,priority=4` → "P4", for keys held only as text.
+pub(crate) fn key_text_label(key: &str) -> String {
+    let pairs: Vec<(String, String)> = key.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    key_label(&pairs)
+}
+
 pub(crate) fn measure_label(c: &Comparison) -> String {
     // The unit is in the value ("69 min", "5.07 h"), so `p50_hours` reads "p50".
     c.measure.strip_suffix("_hours").unwrap_or(&c.measure).replace('_', " ")
@@ -300,6 +324,17 @@ mod tests {
     }
 
     #[test]
+    fn times_read_in_one_format_in_the_reporting_zone() {
+        let amsterdam: chrono_tz::Tz = "Europe/Amsterdam".parse().unwrap();
+        assert_eq!(local_time("2026-10-31T13:25:42Z", chrono_tz::UTC), "2026-10-31 13:25");
+        assert_eq!(instant("2026-10-31T13:25:42Z", chrono_tz::UTC), "2026-10-31 13:25 UTC");
+        // 13:25 UTC is 14:25 in Amsterdam on 31 October (CET, after the clocks went back).
+        assert_eq!(instant("2026-10-31T13:25:42Z", amsterdam), "2026-10-31 14:25 CET");
+        assert_eq!(local_time("", chrono_tz::UTC), "—");
+        assert_eq!(local_time("not a time", chrono_tz::UTC), "not a time");
+    }
+
+    #[test]
     fn keys_read_in_words() {
         let key = |pairs: &[(&str, &str)]| key_label(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>());
         assert_eq!(key(&[("scope", "all"), ("priority", ""), ("sla", "response")]), "all priorities, response");
@@ -308,6 +343,7 @@ mod tests {
         assert_eq!(key(&[("category", ""), ("priority", "3")]), "none, P3");
         assert_eq!(key(&[("scope", "service"), ("key", "ERP")]), "service, ERP");
         assert_eq!(key(&[]), "all");
+        assert_eq!(key_text_label("scope=priority,priority=4"), "P4");
     }
 
     #[test]

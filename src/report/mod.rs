@@ -4,8 +4,9 @@
 //! period with the month before and over the month a year earlier, the rest for each of those
 //! periods, and MTTR and SLA breaches by assignment group and by service for the period and the
 //! month before (each on its own session over the same tables); it compares them, and writes
-//! report.html, report.md, kpis.json, kpis.csv, benchmark.csv and charts/. kpis.json carries the
-//! process-behaviour charts, the first page's lists and the reviewer's notes beside the KPI values.
+//! report.html, report.md, kpis.json, kpis.csv, benchmark.csv, trend.csv and charts/. kpis.json
+//! carries the process-behaviour charts, the first page's lists, the reviewer's notes and every
+//! charted month beside the KPI values.
 //!
 //! Kept whole: it is the report's plan of runs, from the period's checks through each window's KPI
 //! runs to the files written, and reads top to bottom in the order the work happens.
@@ -18,6 +19,7 @@ pub mod html;
 pub mod markdown;
 pub mod notes;
 pub mod sections;
+pub mod trend;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -419,6 +421,8 @@ struct ReportKpis<'a> {
     attention: &'a sections::attention::Attention,
     #[serde(skip_serializing_if = "Option::is_none")]
     notes: Option<&'a notes::MonthNotes>,
+    /// Every month the line charts show (trend.csv holds the same).
+    trend: &'a [trend::TrendSeries],
 }
 
 fn write(
@@ -435,9 +439,14 @@ fn write(
     // waits for the SVGs it embeds.
     let (svgs, rendered) = rayon::join(
         || draw_charts(&built.charts, &charts_dir, true, progress),
-        || -> Result<[(&str, Vec<u8>); 4]> {
-            let mut json =
-                serde_json::to_string_pretty(&ReportKpis { document: current, process_behaviour: &built.process, attention: &built.attention, notes })?;
+        || -> Result<[(&str, Vec<u8>); 5]> {
+            let mut json = serde_json::to_string_pretty(&ReportKpis {
+                document: current,
+                process_behaviour: &built.process,
+                attention: &built.attention,
+                notes,
+                trend: &built.trend,
+            })?;
             json.push('\n');
             let mut csv = Vec::new();
             crate::render::kpis::csv(current, &mut csv)?;
@@ -446,6 +455,7 @@ fn write(
                 ("kpis.json", json.into_bytes()),
                 ("kpis.csv", csv),
                 ("benchmark.csv", benchmark_csv(comparisons)?),
+                ("trend.csv", trend::csv(&built.trend)?),
             ])
         },
     );

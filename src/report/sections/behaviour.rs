@@ -6,9 +6,9 @@ use serde_json::{Map, Value};
 use super::{Inputs, chart_block, find, month_labels, monthly, overall, section, text};
 use crate::evidence::comparison::number as num;
 use crate::evidence::xmr::{self, ProcessChart};
-use crate::report::charts::{Chart, ChartKind, LineSeries, Lines, Reference};
+use crate::report::charts::{Band, Chart, ChartKind, LineSeries, Lines, Reference};
 use crate::report::document::{Block, Cell, Section, Table};
-use crate::report::format::{Scale, format_value, scale, short_month};
+use crate::report::format::{Scale, format_value, month_abbrev, scale};
 
 /// How a charted series comes from its KPI's rows.
 #[derive(Clone, Copy)]
@@ -192,7 +192,7 @@ pub(crate) fn signals_in_words(p: &ProcessChart) -> String {
     let mut groups: Vec<(String, Vec<String>, Option<bool>)> = Vec::new();
     for signal in &p.chart.signals {
         let what = signal.describe();
-        let month = short_month(&signal.month);
+        let month = month_abbrev(&signal.month);
         match groups.iter_mut().find(|g| g.0 == what) {
             Some(group) => group.1.push(month),
             None => groups.push((what, vec![month], signal.favourable(p.better))),
@@ -219,23 +219,47 @@ fn xmr_chart(inputs: &Inputs, p: &ProcessChart, unit: &str, shown: Scale) -> Cha
     if p.chart.lower_limit > 0.0 {
         references.push(reference("lower limit", p.chart.lower_limit));
     }
-    let per_cent = matches!(shown, Scale::Percent);
-    let factor = if per_cent { 100.0 } else { 1.0 };
+    // Drawn in the unit the text reads: % for shares, minutes for acknowledgement.
+    let (factor, axis) = match shown {
+        Scale::Percent => (100.0, "%".to_string()),
+        Scale::Minutes => (60.0, "minutes".to_string()),
+        Scale::Days => (1.0 / 24.0, "days".to_string()),
+        _ if p.measure.ends_with("_per_day") => (1.0, format!("{unit} per day")),
+        _ => (1.0, unit.to_string()),
+    };
     for r in &mut references {
         r.value *= factor;
     }
+    let band = target_band(inputs, p, shown).map(|(from, to, label)| Band { label, from: from * factor, to: to * factor });
     Chart {
         name: chart_name(p).to_string(),
         title: format!("{}: process behaviour", p.label),
         kind: ChartKind::Lines(Lines {
             x_labels: month_labels(inputs),
             x_desc: "month".into(),
-            y_desc: if per_cent { "%".into() } else { unit.to_string() },
+            y_desc: axis,
             series: vec![LineSeries { name: p.label.clone(), values: p.chart.points.iter().map(|pt| pt.value.map(|v| v * factor)).collect(), whiskers: None }],
             whisker_label: None,
             references,
             log_y: false,
+            band,
         }),
+    }
+}
+
+/// The values that meet the chart's target, where its row has one: up to it for a lower-is-better
+/// measure, from it for a higher-is-better one (SLAs met, from 1 − the breach-rate target).
+fn target_band(inputs: &Inputs, p: &ProcessChart, shown: Scale) -> Option<(f64, f64, String)> {
+    let row: Map<String, Value> = p.key.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect();
+    if p.measure == "met_share" {
+        let target = 1.0 - inputs.targets.find(&p.kpi, "breach_rate", &row)?;
+        return Some((target, 1.0, format!("target ≥ {}", format_value(Some(target), shown))));
+    }
+    let target = inputs.targets.find(&p.kpi, &p.measure, &row)?;
+    match p.better {
+        crate::kpi::Better::Lower => Some((0.0, target, format!("target ≤ {}", format_value(Some(target), shown)))),
+        crate::kpi::Better::Higher => Some((target, f64::INFINITY, format!("target ≥ {}", format_value(Some(target), shown)))),
+        crate::kpi::Better::Neutral => None,
     }
 }
 
@@ -262,7 +286,7 @@ mod tests {
             chart: chart(&points, Some((0, 5))).unwrap(),
         };
         let words = signals_in_words(&process(crate::kpi::Better::Lower));
-        assert_eq!(words, "8 months in a row below the centre line (Jan 26–Mar 26), favourable; beyond the lower limit (Mar 26), favourable");
+        assert_eq!(words, "8 months in a row below the centre line (Jan 2026–Mar 2026), favourable; beyond the lower limit (Mar 2026), favourable");
         assert!(signals_in_words(&process(crate::kpi::Better::Higher)).contains("unfavourable"));
         let calm = ProcessChart { chart: chart(&points[..6], None).unwrap(), ..process(crate::kpi::Better::Lower) };
         assert_eq!(signals_in_words(&calm), "none: routine variation");

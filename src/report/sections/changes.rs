@@ -30,6 +30,7 @@ pub(crate) fn changes(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
                 whisker_label: None,
                 references: target.map(|t| Reference { label: "target".into(), value: t * 100.0, category: None }).into_iter().collect(),
                 log_y: false,
+                band: None,
             }),
         };
         blocks.push(chart_block(&chart, "Completed changes (not cancelled) that failed, were backed out, or are named as the cause of an incident.".into()));

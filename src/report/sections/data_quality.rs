@@ -2,7 +2,7 @@
 
 use super::{Inputs, section};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
-use crate::report::format::thousands;
+use crate::report::format::{instant, thousands};
 
 pub(crate) fn data_quality(inputs: &Inputs) -> Section {
     let load = inputs.load;
@@ -35,11 +35,10 @@ pub(crate) fn data_quality(inputs: &Inputs) -> Section {
     }
     let c = &inputs.coverage;
     blocks.push(Block::Paragraph(format!(
-        "Incidents opened from {} to {}; cut-off {} ({}).",
-        c.first_opened.as_deref().unwrap_or("—"),
-        c.last_opened.as_deref().unwrap_or("—"),
-        inputs.as_of,
-        inputs.timezone
+        "Incidents opened from {} to {}; cut-off {}.",
+        instant(c.first_opened.as_deref().unwrap_or_default(), inputs.zone()),
+        instant(c.last_opened.as_deref().unwrap_or_default(), inputs.zone()),
+        instant(&inputs.as_of, inputs.zone()),
     )));
     section("data-quality", "Data quality", blocks)
 }

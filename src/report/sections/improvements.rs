@@ -5,7 +5,9 @@ use super::{Inputs, section};
 use crate::evidence::control::TrendPoint;
 use crate::evidence::verdict::Verdict;
 use crate::report::document::{Block, Cell, Section, Table, Tone};
-use crate::report::format::{Scale, change_text, format_n_marked, format_p, format_q, format_value, month_name, scale, short_month};
+use crate::report::format::{
+    Scale, change_text, format_n_marked, format_p, format_q, format_value, key_label, key_text_label, month_abbrev, month_name, scale,
+};
 
 pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
     let (origin, evaluated) = inputs.improvements?;
@@ -70,7 +72,7 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
             };
             let mut row = vec![
                 Cell::plain(&m.expectation),
-                Cell::plain(if c.key.is_empty() { "all".to_string() } else { c.key.clone() }),
+                Cell::plain(key_label(&c.key_values)),
                 Cell::plain(before_text),
                 Cell::plain(after_text),
                 Cell::plain(v.and_then(|v| change_text(v, s)).unwrap_or_else(|| "—".into())),
@@ -95,13 +97,13 @@ pub(crate) fn improvements(inputs: &Inputs) -> Option<Section> {
                             _ if control.before.is_none() && control.after.is_none() => "; no such row: judged on its own change".into(),
                             _ => "; no test of the difference for this measure: judged on its own change".into(),
                         };
-                        format!("{}: {} → {}{did}", control.key, format_value(control.before, s), format_value(control.after, s))
+                        format!("{}: {} → {}{did}", key_text_label(&control.key), format_value(control.before, s), format_value(control.after, s))
                     }
                     None => String::new(),
                 }));
                 if let Some(control) = &m.control {
                     let series = |pick: fn(&TrendPoint) -> Option<f64>| {
-                        control.trend.iter().map(|t| format!("{} {}", short_month(&t.0), format_value(pick(t), s))).collect::<Vec<_>>().join(", ")
+                        control.trend.iter().map(|t| format!("{} {}", month_abbrev(&t.0), format_value(pick(t), s))).collect::<Vec<_>>().join(", ")
                     };
                     trends.push(format!("Before, month by month ({}): this row {}; the control {}", m.expectation, series(|t| t.1), series(|t| t.2)));
                 }

@@ -91,10 +91,5 @@ pub(crate) fn major_incidents(inputs: &Inputs) -> Section {
 
 /// `2026-10-01 10:00` in the reporting time zone, or a dash for a null.
 fn local_time(row: &Map<String, Value>, column: &str, timezone: Tz) -> String {
-    let raw = text(row, column);
-    match chrono::DateTime::parse_from_rfc3339(&raw) {
-        Ok(t) => t.with_timezone(&timezone).format("%Y-%m-%d %H:%M").to_string(),
-        Err(_) if raw.is_empty() => "—".into(),
-        Err(_) => raw,
-    }
+    crate::report::format::local_time(&text(row, column), timezone)
 }

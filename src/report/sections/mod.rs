@@ -74,6 +74,13 @@ pub struct Inputs<'a> {
     pub review_notes: Option<&'a crate::report::notes::MonthNotes>,
 }
 
+impl Inputs<'_> {
+    /// The reporting time zone.
+    pub(crate) fn zone(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
 /// What the incidents table spans.
 pub struct Coverage {
     pub incidents: u64,

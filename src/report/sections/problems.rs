@@ -7,7 +7,7 @@ use super::{Inputs, chart_block, find, month_labels, monthly, section, text};
 use crate::evidence::comparison::number as num;
 use crate::report::charts::{Chart, ChartKind, LineSeries, Lines};
 use crate::report::document::{Block, Cell, Section, Table};
-use crate::report::format::{Scale, format_value};
+use crate::report::format::{Scale, format_value, local_time, month_abbrev};
 
 pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     let mut blocks = Vec::new();
@@ -27,6 +27,7 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
                 whisker_label: None,
                 references: Vec::new(),
                 log_y: false,
+                band: None,
             }),
         };
         blocks.push(chart_block(&chart, "Incidents by the month they were opened; the lower line counts those with a problem_id.".into()));
@@ -45,6 +46,7 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
                 whisker_label: None,
                 references: Vec::new(),
                 log_y: false,
+                band: None,
             }),
         };
         blocks.push(chart_block(&chart, "Problem records by month; open at month end is the problem backlog.".into()));
@@ -60,10 +62,10 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
             ("open at month end", true),
             ("open age p50", true),
         ]);
-        for (month, label) in inputs.window.iter().zip(month_labels(inputs)) {
+        for month in &inputs.window {
             let Some(row) = kpi.rows.iter().find(|r| text(r, "month") == month.label()) else { continue };
             table.rows.push(vec![
-                Cell::plain(label),
+                Cell::plain(month_abbrev(&month.label())),
                 Cell::plain(format_value(num(row, "incidents"), Scale::Count)),
                 Cell::plain(num(row, "pct_with_problem").map(|v| format!("{v:.1}%")).unwrap_or_else(|| "—".into())),
                 Cell::plain(format_value(num(row, "problems_opened"), Scale::Count)),
@@ -77,7 +79,8 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         let base = kpi.rows.first().map(|r| (text(r, "base_month"), text(r, "base_opened")));
         table.note = Some(match base {
             Some((month, opened)) => format!(
-                "Growth compares each month's problems opened with the {opened} opened in the base month, {month} (the first whole month of data unless --problem-base-month sets it), so a month's figure does not move with the window. Left the queue: resolved or closed in the month; queue rate = left ÷ opened, above 1 the backlog shrinks. Open age: the median of the open problems' days since opened, at month end."
+                "Growth compares each month's problems opened with the {opened} opened in the base month, {} (the first whole month of data unless --problem-base-month sets it), so a month's figure does not move with the window. Left the queue: resolved or closed in the month; queue rate = left ÷ opened, above 1 the backlog shrinks. Open age: the median of the open problems' days since opened, at month end.",
+                month_abbrev(&month)
             ),
             None => "No months.".into(),
         });
@@ -112,15 +115,17 @@ pub(crate) fn problems(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
 
 pub(crate) fn candidates_table(inputs: &Inputs, limit: usize) -> Option<Table> {
     let kpi = find(inputs.current, "problem_candidates")?;
-    let mut table = Table::new(&[("CI", false), ("category", false), ("most in a window", true), ("incidents", true), ("first", false), ("last", false)]);
+    let zone = inputs.zone();
+    let mut table =
+        Table::new(&[("CI", false), ("category", false), ("most in a window", true), ("incidents", true), ("first opened", false), ("last opened", false)]);
     for row in kpi.rows.iter().take(limit) {
         table.rows.push(vec![
             Cell::plain(text(row, "ci")),
             Cell::plain(text(row, "category")),
             Cell::plain(text(row, "max_in_window")),
             Cell::plain(text(row, "incidents")),
-            Cell::plain(text(row, "first_opened")),
-            Cell::plain(text(row, "last_opened")),
+            Cell::plain(local_time(&text(row, "first_opened"), zone)),
+            Cell::plain(local_time(&text(row, "last_opened"), zone)),
         ]);
     }
     if kpi.rows.is_empty() {

@@ -29,17 +29,18 @@ pub(crate) fn reliability(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         let failing = rows.len();
         rows.truncate(SHOWN);
         let low = rows.iter().filter_map(|r| num(r, "month_availability")).fold(1.0f64, f64::min);
+        let axis_from = ((low * 100.0) - (100.0 - low * 100.0) * 0.25).clamp(0.0, 99.0).floor();
         let chart = Chart {
             name: format!("availability_{scope}"),
             title: format!("Least available {noun}, {}", month_name(inputs.period)),
             kind: ChartKind::Bars(Bars {
                 categories: rows.iter().map(|r| text(r, "key")).collect(),
                 category_desc: scope.into(),
-                value_desc: "availability of agreed service time (%)".into(),
+                value_desc: format!("availability of agreed service time (%, axis from {axis_from}%)"),
                 series: vec![BarSeries { name: "availability".into(), values: rows.iter().map(|r| num(r, "month_availability").map(|a| a * 100.0)).collect() }],
                 references: Vec::new(),
                 horizontal: true,
-                value_range: Some((((low * 100.0) - (100.0 - low * 100.0) * 0.25).clamp(0.0, 99.0).floor(), 100.0)),
+                value_range: Some((axis_from, 100.0)),
                 label_decimals: 2,
                 label_suffix: "%".into(),
             }),
@@ -47,7 +48,7 @@ pub(crate) fn reliability(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         blocks.push(chart_block(
             &chart,
             format!(
-                "Of the {noun} with an outage in the rolling window, the {SHOWN} (at most) least available in {}; bars start at the axis minimum, not 0.",
+                "Of the {noun} with an outage in the rolling window, the {SHOWN} (at most) least available in {}; the axis starts at {axis_from}%, not 0, so that differences of hundredths show.",
                 month_name(inputs.period)
             ),
         ));

@@ -8,47 +8,64 @@ use crate::evidence::comparison::number as num;
 use crate::evidence::stats;
 use crate::report::charts::{BoxStats, Boxes, Chart, ChartKind, LineSeries, Lines};
 use crate::report::document::{Block, Section};
-use crate::report::format::{month_name, thousands};
+use crate::report::format::{Scale, month_name, scale, thousands};
 
-pub(crate) fn duration_trend(inputs: &Inputs, id: &str, what: &str) -> Option<Chart> {
+/// A duration KPI's medians by month with whiskers to p90: all priorities and each priority, or
+/// (`by_priority` false) all priorities alone, in the unit the report reads it in.
+pub(crate) fn duration_trend(inputs: &Inputs, id: &str, what: &str, by_priority: bool) -> Option<Chart> {
     let kpi = find(inputs.trend, id)?;
+    let (factor, unit) = match scale(id, &kpi.unit, "p50_hours") {
+        Scale::Minutes => (60.0, "minutes"),
+        Scale::Days => (1.0 / 24.0, "days"),
+        _ => (1.0, kpi.unit.as_str()),
+    };
+    let scaled = |values: Vec<Option<f64>>| values.into_iter().map(|v| v.map(|v| v * factor)).collect::<Vec<_>>();
     let all_priorities = |r: &Map<String, Value>| overall(r);
-    // All priorities first, without whiskers: the line the review starts from.
-    let mut series = vec![LineSeries { name: "all p50".into(), values: monthly(inputs, kpi, "p50_hours", &all_priorities), whiskers: None }];
-    series.extend(priorities(kpi).into_iter().map(|p| {
-        let is = |r: &Map<String, Value>| !overall(r) && text(r, "priority") == p;
-        LineSeries {
-            name: format!("{} p50", priority_label(&p)),
-            values: monthly(inputs, kpi, "p50_hours", &is),
-            whiskers: Some(monthly(inputs, kpi, "p90_hours", &is)),
-        }
-    }));
+    // All priorities first, without whiskers where priorities follow: the line the review starts from.
+    let all_whiskers = (!by_priority).then(|| scaled(monthly(inputs, kpi, "p90_hours", &all_priorities)));
+    let mut series = vec![LineSeries { name: "all p50".into(), values: scaled(monthly(inputs, kpi, "p50_hours", &all_priorities)), whiskers: all_whiskers }];
+    if by_priority {
+        series.extend(priorities(kpi).into_iter().map(|p| {
+            let is = |r: &Map<String, Value>| !overall(r) && text(r, "priority") == p;
+            LineSeries {
+                name: format!("{} p50", priority_label(&p)),
+                values: scaled(monthly(inputs, kpi, "p50_hours", &is)),
+                whiskers: Some(scaled(monthly(inputs, kpi, "p90_hours", &is))),
+            }
+        }));
+    }
     Some(Chart {
         name: format!("{id}_trend"),
-        title: format!("{} by priority: median, with whiskers to p90", kpi.title),
+        title: if by_priority {
+            format!("{} by priority: median, with whiskers to p90", kpi.title)
+        } else {
+            format!("{}, all priorities: median, with whiskers to p90", kpi.title)
+        },
         kind: ChartKind::Lines(Lines {
             x_labels: month_labels(inputs),
             x_desc: format!("month ({})", what),
-            y_desc: format!("{} (log scale)", kpi.unit),
+            // Priorities span minutes to weeks and need a log axis; one line reads best on a linear one.
+            y_desc: if by_priority { format!("{unit} (log scale)") } else { unit.to_string() },
             series,
             whisker_label: Some("p50 to p90".into()),
             references: Vec::new(),
-            log_y: true,
+            log_y: by_priority,
+            band: None,
         }),
     })
 }
 
 pub(crate) fn response_and_restoration(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     let mut blocks = vec![Block::Paragraph(
-        "Median (p50) per priority and month, with a whisker up to the 90th percentile, and the median over all priorities together. Exact values and n are in the benchmark table.".into(),
+        "Median (p50) per priority and month, with a whisker up to the 90th percentile, and the median over all priorities together. Every month's values are in trend.csv; the month's, with n, in the appendix's benchmark table.".into(),
     )];
-    for (id, what, caption) in [
-        ("mtta", "opened", "Time to acknowledge: acknowledged_at − opened_at, by month opened."),
-        ("mttd", "opened", "Time to detect: opened_at − started_at, by month opened, where the start of the degradation is known."),
-        ("mttr", "resolved", "Time to resolve: resolved_at − opened_at, by month resolved."),
+    for (id, what, caption, by_priority) in [
+        ("mtta", "opened", "Time to acknowledge: acknowledged_at − opened_at, by month opened.".to_string(), true),
+        ("mttd", "opened", mttd_caption(inputs), false),
+        ("mttr", "resolved", "Time to resolve: resolved_at − opened_at, by month resolved.".to_string(), true),
     ] {
-        if let Some(chart) = duration_trend(inputs, id, what) {
-            blocks.push(chart_block(&chart, caption.into()));
+        if let Some(chart) = duration_trend(inputs, id, what, by_priority) {
+            blocks.push(chart_block(&chart, caption));
             charts.push(chart);
         }
     }
@@ -93,6 +110,39 @@ pub(crate) fn response_and_restoration(inputs: &Inputs, charts: &mut Vec<Chart>)
         blocks.push(Block::Paragraph(note));
     }
     section("response", "Response and restoration", blocks)
+}
+
+/// MTTD's caption: what it measures and its coverage, the share of the incidents opened whose
+/// start is known, in the period and over the months shown. Detection is known for too few
+/// incidents per priority to draw them apart.
+fn mttd_caption(inputs: &Inputs) -> String {
+    let mut caption =
+        "Time to detect: opened_at − started_at, by month opened, over all priorities, where the start of the degradation (started_at) is known.".to_string();
+    let (Some(mttd), Some(volume)) = (find(inputs.trend, "mttd"), find(inputs.trend, "volume")) else { return caption };
+    let coverage: Vec<(String, f64, f64)> = inputs
+        .window
+        .iter()
+        .filter_map(|m| {
+            let label = m.label();
+            let opened: f64 = volume.rows.iter().filter(|r| text(r, "month") == label).filter_map(|r| num(r, "incidents")).sum();
+            let detected = mttd.rows.iter().find(|r| text(r, "month") == label && overall(r)).and_then(|r| num(r, "n"))?;
+            (opened > 0.0).then_some((label, detected, opened))
+        })
+        .collect();
+    let period = inputs.period.label();
+    if let Some((_, detected, opened)) = coverage.iter().find(|c| c.0 == period) {
+        caption.push_str(&format!(
+            " Coverage: {} of {} incidents opened in {} ({:.1}%)",
+            thousands(*detected as i64),
+            thousands(*opened as i64),
+            month_name(inputs.period),
+            100.0 * detected / opened
+        ));
+        let shares: Vec<f64> = coverage.iter().map(|c| 100.0 * c.1 / c.2).collect();
+        let (low, high) = (shares.iter().copied().fold(f64::INFINITY, f64::min), shares.iter().copied().fold(0.0, f64::max));
+        caption.push_str(&format!("; {low:.1}% to {high:.1}% in the months shown."));
+    }
+    caption
 }
 
 /// What first-contact resolution rests on in the period: the source's flag, the service desk

@@ -1,8 +1,11 @@
-//! The SLA section: breach rates by priority for response and resolution, against targets.
+//! The SLA section: breach rates by priority for response and resolution, against targets, and
+//! the share of clocks met month by month.
 
-use super::{Inputs, chart_block, find, overall, priorities, priority_label, row_priority_label, section, target_of, text};
+use serde_json::{Map, Value};
+
+use super::{Inputs, chart_block, find, month_labels, monthly, overall, priorities, priority_label, row_priority_label, section, target_of, text};
 use crate::evidence::comparison::number as num;
-use crate::report::charts::{BarSeries, Bars, Chart, ChartKind, Reference};
+use crate::report::charts::{BarSeries, Bars, Chart, ChartKind, LineSeries, Lines, Reference};
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::{Scale, format_value, month_name, thousands};
 
@@ -52,6 +55,13 @@ pub(crate) fn sla(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     };
     blocks.push(chart_block(&chart, "Clocks decided in the period: stopped in it, or passed their target in it. Dashed lines are targets.".into()));
     charts.push(chart);
+    if let Some(chart) = compliance_trend(inputs) {
+        blocks.push(chart_block(
+            &chart,
+            "The share of clocks met, month by month over the trend window, for all priorities and for P1 and P2; dashed lines are the targets (1 − the breach-rate target). The process-behaviour charts judge whether a move is more than routine variation.".into(),
+        ));
+        charts.push(chart);
+    }
     let mut table = Table::new(&[
         ("priority", false),
         ("SLA", false),
@@ -87,4 +97,48 @@ pub(crate) fn sla(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     blocks.push(Block::Table(table));
     blocks.push(Block::Paragraph(format!("{} clocks were still running past their target at the cut-off (open and breached).", thousands(open as i64))));
     section("sla", "SLA", blocks)
+}
+
+/// SLA compliance by month: the share of response and resolution clocks met, for all priorities
+/// and for P1 and P2, with each distinct target as a dashed line.
+fn compliance_trend(inputs: &Inputs) -> Option<Chart> {
+    let kpi = find(inputs.trend, "sla_breach")?;
+    let mut series = Vec::new();
+    let mut references: Vec<Reference> = Vec::new();
+    for priority in [None, Some("1"), Some("2")] {
+        for sla in ["response", "resolution"] {
+            let is = |r: &Map<String, Value>| {
+                text(r, "sla") == sla
+                    && match priority {
+                        None => overall(r),
+                        Some(p) => !overall(r) && text(r, "priority") == p,
+                    }
+            };
+            let values: Vec<Option<f64>> = monthly(inputs, kpi, "breach_rate", &is).into_iter().map(|v| v.map(|v| 100.0 * (1.0 - v))).collect();
+            let who = priority.map(priority_label).unwrap_or_else(|| "all".into());
+            if let Some(target) = kpi.rows.iter().find(|r| is(r)).and_then(|r| target_of(inputs, kpi, "breach_rate", r)) {
+                let value = 100.0 * (1.0 - target);
+                match references.iter_mut().find(|r| r.value == value) {
+                    Some(r) if !r.label.contains(&who) => r.label = format!("{}, {who}", r.label),
+                    Some(_) => {}
+                    None => references.push(Reference { label: format!("target {value:.1}%: {who}"), value, category: None }),
+                }
+            }
+            series.push(LineSeries { name: format!("{sla}, {who}"), values, whiskers: None });
+        }
+    }
+    Some(Chart {
+        name: "sla_compliance".into(),
+        title: "SLA met by month".into(),
+        kind: ChartKind::Lines(Lines {
+            x_labels: month_labels(inputs),
+            x_desc: "month (decided)".into(),
+            y_desc: "met (% of clocks decided)".into(),
+            series,
+            whisker_label: None,
+            references,
+            log_y: false,
+            band: None,
+        }),
+    })
 }

@@ -1,0 +1,111 @@
+//! Figures people read at a glance (issue 31, part 3), on the committed sample report: one date
+//! format, acknowledgement in minutes and problems in days, every charted month in trend.csv and
+//! kpis.json, MTTD as one line with its coverage, the 12-month SLA compliance chart, target bands
+//! and availability axes that say where they start.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/sample")
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(sample().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn kpis() -> Value {
+    serde_json::from_str(&read("kpis.json")).unwrap()
+}
+
+fn rows<'a>(doc: &'a Value, kpi: &str) -> &'a Vec<Value> {
+    doc["kpis"].as_array().unwrap().iter().find(|k| k["id"] == kpi).unwrap_or_else(|| panic!("no {kpi}"))["rows"].as_array().unwrap()
+}
+
+#[test]
+fn dates_read_one_way() {
+    let md = read("report.md");
+    // No RFC 3339 instant anywhere in the text: times are "2026-10-31 23:32" in the reporting zone.
+    let stamp = md.char_indices().find(|(i, _)| {
+        let rest = &md.as_bytes()[*i..];
+        rest.len() > 16 && rest[4] == b'-' && rest[7] == b'-' && rest[10] == b'T' && rest[13] == b':' && rest[..4].iter().all(u8::is_ascii_digit)
+    });
+    assert!(stamp.is_none(), "an RFC 3339 time in report.md: {}", &md[stamp.unwrap().0..stamp.unwrap().0 + 30]);
+    assert!(md.contains("data to the cut-off 2026-10-31 23:32 UTC"), "the subtitle's cut-off");
+    // Text gives months as "Sep 2026"; "Sep 26" is left to chart axes.
+    assert!(!md.contains("Sep 26 ") && md.contains("Sep 2026"));
+}
+
+#[test]
+fn trend_csv_and_kpis_json_hold_every_charted_month_in_the_charts_units() {
+    let doc = kpis();
+    let trend = doc["trend"].as_array().expect("kpis.json carries the charted months");
+    let csv = read("trend.csv");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("chart,series,unit,month,value,whisker"));
+    let months: usize = trend.iter().map(|s| s["months"].as_array().unwrap().len()).sum();
+    assert_eq!(lines.count(), months, "one CSV row per series and month");
+    let series = |chart: &str, name: &str| trend.iter().find(|s| s["chart"] == chart && s["series"] == name).unwrap_or_else(|| panic!("no {chart} {name}"));
+    let at = |s: &Value, month: &str| {
+        let i = s["months"].as_array().unwrap().iter().position(|m| m == month).unwrap();
+        s["values"][i].as_f64().unwrap()
+    };
+    let window = series("mttr_trend", "all p50")["months"].as_array().unwrap().len();
+    assert_eq!(window, 12, "every month the sample's charts show, not two");
+    // MTTA reads in minutes: the chart's October median is 60 × the KPI's hours.
+    let mtta = rows(&doc, "mtta").iter().find(|r| r["scope"] == "all").unwrap()["p50_hours"].as_f64().unwrap();
+    let drawn = series("mtta_trend", "all p50");
+    assert_eq!(drawn["unit"], "minutes");
+    assert!((at(drawn, "2026-10") - 60.0 * mtta).abs() < 1e-9);
+    // SLA compliance: P1 resolution met in October is 100 × (1 − its breach rate).
+    let p1 = rows(&doc, "sla_breach").iter().find(|r| r["scope"] == "priority" && r["priority"] == 1 && r["sla"] == "resolution").unwrap();
+    let met = series("sla_compliance", "resolution, P1");
+    assert!((at(met, "2026-10") - 100.0 * (1.0 - p1["breach_rate"].as_f64().unwrap())).abs() < 1e-9);
+    assert!(csv.contains(&format!("sla_compliance,\"resolution, P1\",met (% of clocks decided),2026-10,{}", at(met, "2026-10"))));
+}
+
+#[test]
+fn mttd_is_one_line_with_its_coverage() {
+    let doc = kpis();
+    let trend = doc["trend"].as_array().unwrap();
+    let mttd: Vec<&Value> = trend.iter().filter(|s| s["chart"] == "mttd_trend").collect();
+    assert_eq!(mttd.len(), 1, "MTTD is drawn over all priorities only");
+    assert!(mttd[0]["whiskers"].is_array(), "with its whisker to p90");
+    // Coverage: MTTD's n over the incidents opened in October (the volume rows summed).
+    let detected = rows(&doc, "mttd").iter().find(|r| r["scope"] == "all").unwrap()["n"].as_i64().unwrap();
+    let opened: i64 = rows(&doc, "volume").iter().filter(|r| r["month"] == "2026-10").map(|r| r["incidents"].as_i64().unwrap()).sum();
+    let want = format!(
+        "Coverage: {} of {} incidents opened in October 2026 ({:.1}%)",
+        thousands(detected),
+        thousands(opened),
+        100.0 * detected as f64 / opened as f64
+    );
+    assert!(read("report.md").contains(&want), "{want}");
+}
+
+#[test]
+fn charts_show_targets_as_bands_and_say_where_axes_start() {
+    // P1 MTTR's target is 4 h (sample-data/targets.toml): the band up to it is in the legend.
+    let svg = read("charts/xmr_mttr_1.svg");
+    assert!(svg.contains("target ≤ 4.00 h"), "the target band is named");
+    // The P1 resolution SLA's breach-rate target of 2% reads as a band from 98% met.
+    assert!(read("charts/xmr_sla_resolution_1.svg").contains("target ≥ 98.0%"));
+    // Availability bars start where the caption and the axis say.
+    let md = read("report.md");
+    let caption = md.lines().find(|l| l.contains("least available in October 2026; the axis starts at")).expect("the availability caption");
+    let start = caption.split("the axis starts at ").nth(1).unwrap().split('%').next().unwrap();
+    assert!(read("charts/availability_service.svg").contains(&format!("axis from {start}%")), "{caption}");
+}
+
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
