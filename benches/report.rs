@@ -50,6 +50,7 @@ fn whole_report(c: &mut Criterion) {
         min_n: 10,
         limits_from: None,
         notes: None,
+        service: None,
         out: out.path().to_path_buf(),
     };
     let mut group = c.benchmark_group("report");

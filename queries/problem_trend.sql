@@ -4,7 +4,7 @@
 -- grain: month
 -- keys: month
 -- measures: incidents (neutral), problems_open_at_month_end
--- n: incidents
+-- n: incidents; problems_open_at_month_end = problems_open_at_month_end
 -- significance: incidents = poisson(incidents)
 -- headline: pct_with_problem = Incidents with a problem; problem_growth_vs_base = Problems opened, growth
 -- settles: 30 days

@@ -126,6 +126,17 @@ impl Pipeline {
         &self.tables
     }
 
+    /// Narrows every canonical table to the records of one service (see `engine::scope`), for a
+    /// service owner's pack; returns the service's incidents. The local engine only: a cluster
+    /// reads the store's files, not views of them.
+    pub fn restrict_to_service(&mut self, service: &str) -> Result<u64> {
+        if let Engine::Ballista { scheduler } = &self.engine {
+            return Err(Error::Usage(format!("--service {service}: a pack for one service runs on the local engine; drop --engine ballista://{scheduler}")));
+        }
+        let scope = self.runtime.block_on(engine::scope::restrict_to_service(&self.base, service))?;
+        Ok(scope.incidents)
+    }
+
     /// The cut-off: `--as-of`, else the data's latest timestamp (see `Extent::cut_off`).
     pub fn cut_off(&self) -> Result<i64> {
         self.cut_off.clone().map_err(Error::Usage)

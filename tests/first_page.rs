@@ -253,3 +253,42 @@ fn a_jump_in_volume_is_a_notable_change() {
     assert!(item["text"].as_str().unwrap().starts_with("Incidents opened, software P3: 120 (Sep 2026 40; +"), "{item}");
     assert!(!doc["attention"]["needs_attention"].as_array().unwrap().iter().any(|i| i["kpi"] == "volume"), "volume is never a problem in itself");
 }
+
+/// A service owner's pack. Hand-computed: of the four incidents opened in October, A has the
+/// service Payments and B none but a CI of Payments (CI1 in cis.csv), so both belong; C is Email's
+/// and D has no service and Email's CI. "Opened: 2 incidents". A name no incident has is an error
+/// naming the services there are, and the name, which is data, is escaped like any other.
+#[test]
+fn a_service_owner_gets_the_pack_of_one_service() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cis.csv"), "id,name,service\nCI1,pay-db,Payments\nCI2,mail-1,Email\n").unwrap();
+    std::fs::write(
+        dir.path().join("incidents.csv"),
+        "id,opened_at,acknowledged_at,resolved_at,priority,ci,service\n\
+         A,2026-10-05T09:00:00Z,2026-10-05T09:10:00Z,2026-10-05T12:00:00Z,2,CI1,Payments\n\
+         B,2026-10-06T09:00:00Z,2026-10-06T09:20:00Z,2026-10-06T15:00:00Z,3,CI1,\n\
+         C,2026-10-07T09:00:00Z,2026-10-07T09:30:00Z,2026-10-07T10:00:00Z,3,CI2,Email\n\
+         D,2026-10-08T09:00:00Z,2026-10-08T09:40:00Z,2026-10-08T11:00:00Z,4,CI2,\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = |service: &str| {
+        mttx().args(["--as-of", "2026-11-01", "report", "--input"]).arg(dir.path()).args(["--service", service, "--out"]).arg(&out).output().unwrap()
+    };
+    let output = run("Payments");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let md = read(&out, "report.md");
+    assert!(md.starts_with("# Service report: October 2026, Payments\n"), "{md}");
+    assert!(md.contains("Opened: 2 incidents") && md.contains("Resolved: 2"), "{md}");
+    let doc = json(&out);
+    let volume: i64 = rows(&doc, "volume").iter().map(|r| r["incidents"].as_i64().unwrap()).sum();
+    assert_eq!(volume, 2);
+
+    let output = run("Payroll");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--service Payroll: no incident has this service; the incidents' services are: Email, Payments"), "{stderr}");
+
+    let output = run("<script>x</script>");
+    assert_eq!(output.status.code(), Some(2));
+}

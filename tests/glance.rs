@@ -109,3 +109,18 @@ fn thousands(n: i64) -> String {
     }
     out
 }
+
+/// n counts what the figure is about: the problem backlog's n is the open problems (problem_trend's
+/// header gives that measure its own n), not the month's incidents.
+#[test]
+fn n_counts_what_the_figure_is_about() {
+    let csv = read("benchmark.csv");
+    let field = |line: &str, i: usize| line.split(',').nth(i).unwrap().to_string();
+    // kpi, key, measure, better, value, value_low, value_high, n, previous, previous_n, …
+    let open = csv.lines().find(|l| l.starts_with("problem_trend,,problems_open_at_month_end,")).unwrap();
+    assert_eq!((field(open, 7), field(open, 9)), (field(open, 4), field(open, 8)), "{open}");
+    let incidents = csv.lines().find(|l| l.starts_with("problem_trend,,incidents,")).unwrap();
+    assert_eq!(field(incidents, 7), field(incidents, 4), "{incidents}");
+    let opened: i64 = rows(&kpis(), "volume").iter().filter(|r| r["month"] == "2026-10").map(|r| r["incidents"].as_i64().unwrap()).sum();
+    assert_eq!(field(incidents, 7), opened.to_string());
+}

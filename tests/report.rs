@@ -452,6 +452,7 @@ fn process_behaviour_charts_carry_their_limits_and_say_too_few_months() {
             "Open backlog at month end, P1",
             "Open backlog at month end, P2",
             "Incidents opened per day",
+            "Major incidents opened per day",
             "Change failure rate"
         ]
     );

@@ -70,6 +70,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub notes: Option<PathBuf>,
 
+    /// A service owner's pack: every table narrowed to the service's records (its incidents,
+    /// problems, changes, CIs and outages, and those without a service whose CI is the service's).
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+
     #[command(flatten)]
     pub tuning: TuningArgs,
 

@@ -15,7 +15,10 @@ pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: 
     let tuning = super::tuning(&args.tuning);
     let progress = Progress::for_stderr();
     progress.stage("loading", 0);
-    let pipeline = super::open(&args.input, args.sla.as_deref(), args.rejects.as_deref(), settings, &progress, err)?;
+    let mut pipeline = super::open(&args.input, args.sla.as_deref(), args.rejects.as_deref(), settings, &progress, err)?;
+    if let Some(service) = &args.service {
+        pipeline.restrict_to_service(service)?;
+    }
     progress.finish();
     let setting = Setting { kpis, tuning, pipeline: &pipeline };
     let options = ReportOptions {
@@ -31,6 +34,7 @@ pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: 
         min_n: args.min_n,
         limits_from: args.limits_from,
         // Notes kept with the exports are used without a flag, like the register.
+        service: args.service.clone(),
         notes: args.notes.clone().or_else(|| args.input.input.iter().map(|dir| dir.join("notes.toml")).find(|path| path.is_file())),
         out: args.out.clone(),
     };

@@ -9,6 +9,7 @@ mod final_on_one_partition;
 mod fuse_percentiles;
 pub mod inline_params;
 pub mod memory;
+pub mod scope;
 pub mod slots;
 
 use std::sync::Arc;

@@ -57,7 +57,11 @@ pub fn markdown_reference(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
             ),
         ];
         if let Some(n) = &m.n {
-            facts.push(("n", format!("`{}`", code(n))));
+            let mut text = format!("`{}`", code(n));
+            for (measure, column) in &m.n_by_measure {
+                text.push_str(&format!("; for `{}`, `{}`", code(measure), code(column)));
+            }
+            facts.push(("n", text));
         }
         for s in &m.significance {
             facts.push(("Test of a change", format!("{}: {}", list(&s.measures), test_words(&s.test))));

@@ -10,7 +10,7 @@ use super::sections::{
 };
 
 /// The KPIs drawn month by month over the trend window; `mod.rs` runs only these over it.
-pub const TREND_KPIS: [&str; 8] = ["mtta", "mttd", "mttr", "sla_breach", "backlog", "volume", "problem_trend", "change_failure"];
+pub const TREND_KPIS: [&str; 9] = ["mtta", "mttd", "mttr", "sla_breach", "backlog", "volume", "major_incidents", "problem_trend", "change_failure"];
 
 pub struct Built {
     pub document: ReportDocument,
@@ -53,14 +53,24 @@ pub fn build(inputs: &Inputs) -> Built {
         Some(share) => format!("{period}, a partial month: data to the cut-off {} ({:.1}% of the month)", instant(&inputs.as_of, inputs.zone()), share * 100.0),
         None => format!("{period}, cut-off {}", instant(&inputs.as_of, inputs.zone())),
     }];
+    if let Some(service) = &inputs.service {
+        subtitle.push(format!(
+            "Service {service}: its incidents, problems, changes, CIs and outages, and those without a service whose CI is the service's; {} of its incidents in the data.",
+            thousands(inputs.coverage.incidents as i64)
+        ));
+    }
+    let loaded = if inputs.service.is_some() { String::new() } else { format!("; {} incidents loaded", thousands(inputs.coverage.incidents as i64)) };
     subtitle.push(format!(
-        "Times in {}; trends over {} to {}; {} incidents loaded.",
+        "Times in {}; trends over {} to {}{loaded}.",
         inputs.timezone,
         inputs.window.first().map(|m| month_name(*m)).unwrap_or_default(),
         inputs.window.last().map(|m| month_name(*m)).unwrap_or_default(),
-        thousands(inputs.coverage.incidents as i64)
     ));
     let months: Vec<String> = inputs.window.iter().map(|m| m.label()).collect();
     let trend = super::trend::series(&charts, &months, &super::sections::month_labels(inputs));
-    Built { document: ReportDocument { title: format!("Service report: {period}"), subtitle, sections }, charts, process, attention, trend }
+    let title = match &inputs.service {
+        Some(service) => format!("Service report: {period}, {service}"),
+        None => format!("Service report: {period}"),
+    };
+    Built { document: ReportDocument { title, subtitle, sections }, charts, process, attention, trend }
 }

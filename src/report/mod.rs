@@ -55,6 +55,8 @@ pub struct ReportOptions {
     pub limits_from: Option<crate::time::MonthRange>,
     /// The reviewer's notes (`notes.toml`): comments per KPI and actions.
     pub notes: Option<PathBuf>,
+    /// The service the pipeline's tables were narrowed to (`--service`), for the title.
+    pub service: Option<String>,
     pub out: PathBuf,
 }
 
@@ -353,6 +355,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         min_n: options.min_n,
         limits_from: options.limits_from,
         review_notes: month_notes.as_ref(),
+        service: options.service.clone(),
     };
     let built = build::build(&inputs);
     let files = write(&options.out, &built, &current.document, month_notes.as_ref(), &comparisons, progress)?;
@@ -367,6 +370,7 @@ fn check_header_columns(kpis: &[Kpi], document: &KpiDocument) -> Result<()> {
         let Some(kpi) = kpis.iter().find(|k| k.id == values.id) else { continue };
         let has = |column: &str| values.columns.iter().any(|c| c.name == column);
         let mut named: Vec<(&str, &str)> = kpi.meta.n.iter().map(|n| ("n", n.as_str())).collect();
+        named.extend(kpi.meta.n_by_measure.iter().map(|(_, column)| ("n", column.as_str())));
         named.extend(kpi.meta.headline.iter().map(|h| ("headline", h.measure.as_str())));
         for clause in &kpi.meta.significance {
             named.extend(clause.measures.iter().map(|m| ("significance", m.as_str())));

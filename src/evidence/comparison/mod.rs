@@ -156,6 +156,9 @@ pub fn compare(
             let pairs = kpi.period_free_pairs(row);
             let key = key_text(&pairs);
             for measure in &kpi.measures {
+                // The measure's own n where the header gives one (`n: incidents; m = column`).
+                let n_col =
+                    definition.and_then(|d| d.meta.n_by_measure.iter().find(|(m, _)| m == measure).map(|(_, column)| column.clone())).or_else(|| n_col.clone());
                 let value = number(row, measure);
                 let better = kpi.direction(measure);
                 // Which of the header's tests speaks for this measure: one test may speak for several.

@@ -45,7 +45,7 @@ const fn headline(
 }
 
 /// The measures charted, for all priorities and as small multiples for P1 and P2.
-const HEADLINES: [Headline; 17] = [
+const HEADLINES: [Headline; 18] = [
     headline("mttr", "p50_hours", Series::Value, None, "MTTR median, all priorities", "xmr_mttr_all"),
     headline("mttr", "p50_hours", Series::Value, Some("1"), "MTTR median, P1", "xmr_mttr_1"),
     headline("mttr", "p50_hours", Series::Value, Some("2"), "MTTR median, P2", "xmr_mttr_2"),
@@ -62,6 +62,7 @@ const HEADLINES: [Headline; 17] = [
     headline("backlog", "open_incidents", Series::Value, Some("1"), "Open backlog at month end, P1", "xmr_backlog_1"),
     headline("backlog", "open_incidents", Series::Value, Some("2"), "Open backlog at month end, P2", "xmr_backlog_2"),
     headline("volume", "incidents_per_day", Series::PerDay, None, "Incidents opened per day", "xmr_volume_all"),
+    headline("major_incidents", "major_incidents_per_day", Series::PerDay, None, "Major incidents opened per day", "xmr_major_incidents_all"),
     headline("change_failure", "change_failure_rate", Series::Value, None, "Change failure rate", "xmr_change_failure_all"),
 ];
 
@@ -106,7 +107,8 @@ pub(crate) fn process_charts(inputs: &Inputs) -> Vec<ProcessChart> {
             }
             let better = match h.series {
                 Series::Met(_) => crate::kpi::Better::Higher,
-                Series::PerDay => crate::kpi::Better::Neutral,
+                // Volume is workload; fewer major incidents is better.
+                Series::PerDay => kpi.direction(kpi.measures.first().map(String::as_str).unwrap_or_default()),
                 Series::Value => kpi.direction(h.measure),
             };
             Some(ProcessChart { kpi: h.kpi.into(), measure: h.measure.into(), key, label: h.label.into(), better, chart })

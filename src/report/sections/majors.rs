@@ -62,8 +62,8 @@ pub(crate) fn major_incidents(inputs: &Inputs) -> Section {
             let hours = |c: &str| format_value(num(row, c), Scale::Hours);
             table.rows.push(vec![
                 Cell::plain(text(row, "id")),
-                Cell::plain(text(row, "service")),
-                Cell::plain(text(row, "ci")),
+                Cell::plain(or_none(text(row, "service"))),
+                Cell::plain(or_none(text(row, "ci"))),
                 Cell::plain(text(row, "priority")),
                 Cell::plain(local_time(row, "opened_at", timezone)),
                 Cell::plain(local_time(row, "acknowledged_at", timezone)),
@@ -71,8 +71,8 @@ pub(crate) fn major_incidents(inputs: &Inputs) -> Section {
                 Cell::plain(format_value(num(row, "hours_to_acknowledge"), Scale::Minutes)),
                 Cell::plain(hours("hours_to_resolve")),
                 Cell::plain(hours("downtime_hours")),
-                Cell::plain(text(row, "problem_id")),
-                Cell::plain(text(row, "caused_by_change")),
+                Cell::plain(or_none(text(row, "problem_id"))),
+                Cell::plain(or_none(text(row, "caused_by_change"))),
             ]);
         }
         table.note = Some(if kpi.rows.is_empty() {
@@ -92,4 +92,9 @@ pub(crate) fn major_incidents(inputs: &Inputs) -> Section {
 /// `2026-10-01 10:00` in the reporting time zone, or a dash for a null.
 fn local_time(row: &Map<String, Value>, column: &str, timezone: Tz) -> String {
     crate::report::format::local_time(&text(row, column), timezone)
+}
+
+/// "none" where a blank means there is nothing: no problem record, no causing change.
+fn or_none(value: String) -> String {
+    if value.is_empty() { "none".into() } else { value }
 }

@@ -72,6 +72,8 @@ pub struct Inputs<'a> {
     pub limits_from: Option<crate::time::MonthRange>,
     /// `--notes`: the reviewer's comments and actions for the period.
     pub review_notes: Option<&'a crate::report::notes::MonthNotes>,
+    /// `--service`: the one service the tables hold.
+    pub service: Option<String>,
 }
 
 impl Inputs<'_> {

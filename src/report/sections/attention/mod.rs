@@ -205,10 +205,12 @@ fn majors_without_problem(inputs: &Inputs, lists: &mut Attention) {
         measure: "problem_id".into(),
         key: String::new(),
         text: format!(
-            "{} of the {} major incidents resolved more than {} days before the cut-off have no problem record: {}{more}.",
+            "{} of the {} major incident{} resolved more than {} days before the cut-off {} no problem record: {}{more}.",
             missing.len(),
             resolved_long_ago.len(),
+            if resolved_long_ago.len() == 1 { "" } else { "s" },
             PROBLEM_RECORD_DAYS,
+            if missing.len() == 1 { "has" } else { "have" },
             missing.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ")
         ),
         rank: (0, 0, i64::MIN),

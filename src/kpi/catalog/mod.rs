@@ -12,28 +12,28 @@ use crate::error::{Error, Result};
 
 /// Built-in KPIs, in report order. `tests` checks that this matches queries/*.sql.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("mtta", include_str!("../../queries/mtta.sql")),
-    ("mttd", include_str!("../../queries/mttd.sql")),
-    ("mttr", include_str!("../../queries/mttr.sql")),
-    ("mttr_business", include_str!("../../queries/mttr_business.sql")),
-    ("mtrs", include_str!("../../queries/mtrs.sql")),
-    ("mtbf", include_str!("../../queries/mtbf.sql")),
-    ("sla_breach", include_str!("../../queries/sla_breach.sql")),
-    ("backlog", include_str!("../../queries/backlog.sql")),
-    ("volume", include_str!("../../queries/volume.sql")),
-    ("reopen_rate", include_str!("../../queries/reopen_rate.sql")),
-    ("first_contact_resolution", include_str!("../../queries/first_contact_resolution.sql")),
-    ("reassignment", include_str!("../../queries/reassignment.sql")),
-    ("major_incidents", include_str!("../../queries/major_incidents.sql")),
-    ("major_incident_list", include_str!("../../queries/major_incident_list.sql")),
-    ("problem_trend", include_str!("../../queries/problem_trend.sql")),
-    ("problem_candidates", include_str!("../../queries/problem_candidates.sql")),
-    ("problem_resolution", include_str!("../../queries/problem_resolution.sql")),
-    ("change_failure", include_str!("../../queries/change_failure.sql")),
-    ("change_caused_incidents", include_str!("../../queries/change_caused_incidents.sql")),
-    ("patch_incident_correlation", include_str!("../../queries/patch_incident_correlation.sql")),
-    ("post_patch_incidents_by_ci", include_str!("../../queries/post_patch_incidents_by_ci.sql")),
-    ("patch_risk_by_ci", include_str!("../../queries/patch_risk_by_ci.sql")),
+    ("mtta", include_str!("../../../queries/mtta.sql")),
+    ("mttd", include_str!("../../../queries/mttd.sql")),
+    ("mttr", include_str!("../../../queries/mttr.sql")),
+    ("mttr_business", include_str!("../../../queries/mttr_business.sql")),
+    ("mtrs", include_str!("../../../queries/mtrs.sql")),
+    ("mtbf", include_str!("../../../queries/mtbf.sql")),
+    ("sla_breach", include_str!("../../../queries/sla_breach.sql")),
+    ("backlog", include_str!("../../../queries/backlog.sql")),
+    ("volume", include_str!("../../../queries/volume.sql")),
+    ("reopen_rate", include_str!("../../../queries/reopen_rate.sql")),
+    ("first_contact_resolution", include_str!("../../../queries/first_contact_resolution.sql")),
+    ("reassignment", include_str!("../../../queries/reassignment.sql")),
+    ("major_incidents", include_str!("../../../queries/major_incidents.sql")),
+    ("major_incident_list", include_str!("../../../queries/major_incident_list.sql")),
+    ("problem_trend", include_str!("../../../queries/problem_trend.sql")),
+    ("problem_candidates", include_str!("../../../queries/problem_candidates.sql")),
+    ("problem_resolution", include_str!("../../../queries/problem_resolution.sql")),
+    ("change_failure", include_str!("../../../queries/change_failure.sql")),
+    ("change_caused_incidents", include_str!("../../../queries/change_caused_incidents.sql")),
+    ("patch_incident_correlation", include_str!("../../../queries/patch_incident_correlation.sql")),
+    ("post_patch_incidents_by_ci", include_str!("../../../queries/post_patch_incidents_by_ci.sql")),
+    ("patch_risk_by_ci", include_str!("../../../queries/patch_risk_by_ci.sql")),
 ];
 
 pub use super::direction::Better;
@@ -64,6 +64,9 @@ pub struct KpiMeta {
     /// The column that holds the number of tickets (or clocks, changes…) behind a row's values;
     /// default `n` when the result has such a column.
     pub n: Option<String>,
+    /// Measures whose n is another column, `n: incidents; problems_open = problems_open`: a
+    /// count of problems is not about the month's incidents.
+    pub n_by_measure: Vec<(String, String)>,
     /// How reports test whether a measure changed between two periods.
     pub significance: Vec<Significance>,
     /// The measures the report's headline table shows, each with its short row label.
@@ -222,6 +225,28 @@ impl Kpi {
                 });
             }
         };
+        // `n: default; measure = column; …`
+        let (n_default, n_by_measure) = match optional("n") {
+            None => (None, Vec::new()),
+            Some(text) => {
+                let mut parts = text.split(';').map(str::trim);
+                let default = parts.next().filter(|d| !d.is_empty()).map(str::to_string);
+                let mut by = Vec::new();
+                for part in parts.filter(|p| !p.is_empty()) {
+                    let Some((measure, column)) = part.split_once('=').map(|(m, c)| (m.trim().to_string(), c.trim().to_string())) else {
+                        return Err(Error::Query { origin: origin.to_string(), message: format!("n: `{part}` must read `measure = column`") });
+                    };
+                    if !measures.contains(&measure) {
+                        return Err(Error::Query {
+                            origin: origin.to_string(),
+                            message: format!("n: `{measure}` is not one of the measures: {}", measures.join(", ")),
+                        });
+                    }
+                    by.push((measure, column));
+                }
+                (default, by)
+            }
+        };
         Ok(Kpi {
             id: id.to_string(),
             meta: KpiMeta {
@@ -234,7 +259,8 @@ impl Kpi {
                 directions,
                 tolerance,
                 definition: get("definition")?,
-                n: optional("n"),
+                n: n_default,
+                n_by_measure,
                 significance,
                 headline,
                 whole_window,
@@ -280,109 +306,4 @@ pub fn from_dir(dir: &Path) -> Result<Vec<Kpi>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GOOD: &str =
-        "-- title: T\n-- unit: hours\n-- better: lower\n-- grain: month\n-- keys: month\n-- definition: first part,\n--   second part.\nSELECT 1\n";
-
-    #[test]
-    fn header_with_continuation() {
-        let kpi = Kpi::parse("x", GOOD, "x.sql").unwrap();
-        assert_eq!(kpi.meta.definition, "first part, second part.");
-        assert_eq!(kpi.meta.better, Better::Lower);
-    }
-
-    #[test]
-    fn header_mistakes_name_file_and_line() {
-        let err = Kpi::parse("x", &GOOD.replace("unit:", "units:"), "x.sql").unwrap_err().to_string();
-        assert!(err.contains("x.sql") && err.contains("line 2") && err.contains("`units`"), "{err}");
-        let err = Kpi::parse("x", &GOOD.replace("-- grain: month\n", ""), "x.sql").unwrap_err().to_string();
-        assert!(err.contains("no `-- grain"), "{err}");
-        let err = Kpi::parse("x", &GOOD.replace("lower", "less"), "x.sql").unwrap_err().to_string();
-        assert!(err.contains("`less`"), "{err}");
-    }
-
-    /// See: issue 30. `settles:` reads a whole number of days; without it a month is final when it
-    /// ends; anything else is an error naming the header.
-    #[test]
-    fn settling_time_is_read_in_days() {
-        let with = |settles: &str| Kpi::parse("x", &GOOD.replace("-- definition", &format!("-- settles: {settles}\n-- definition")), "x.sql");
-        for (text, days) in [("14 days", 14), ("1 day", 1), ("30", 30), ("0 days", 0)] {
-            assert_eq!(with(text).unwrap().meta.settles_days, days, "{text}");
-        }
-        assert_eq!(Kpi::parse("x", GOOD, "x.sql").unwrap().meta.settles_days, 0);
-        for bad in ["two weeks", "-3 days", "1.5 days", "3651 days", "4294967295"] {
-            let err = with(bad).unwrap_err().to_string();
-            assert!(err.contains("x.sql") && err.contains("settles") && err.contains("whole number of days"), "{bad}: {err}");
-        }
-        // Months settle one by one: a KPI without a month key has none to settle.
-        let err = Kpi::parse("x", &GOOD.replace("-- keys: month", "-- keys: ci").replace("-- definition", "-- settles: 14 days\n-- definition"), "x.sql")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("by month"), "{err}");
-    }
-
-    /// See: issue 30. `cohort:` names an incidents timestamp and a follow-up in days.
-    #[test]
-    fn a_cohort_rule_names_a_timestamp_and_a_follow_up() {
-        let with = |rule: &str| Kpi::parse("x", &GOOD.replace("-- definition", &format!("-- cohort: {rule}\n-- definition")), "x.sql");
-        assert_eq!(with("resolved_at within 30 days").unwrap().meta.cohort, Some(CohortRule { column: "resolved_at".into(), days: 30 }));
-        assert_eq!(with("acknowledged_at within 1 day").unwrap().meta.cohort.unwrap().days, 1);
-        for bad in ["resolved_at", "priority within 30 days", "resolved_at within 0 days", "resolved_at within a month", "nonsense within 3 days"] {
-            let err = with(bad).unwrap_err().to_string();
-            assert!(err.contains("x.sql") && err.contains("cohort:"), "{bad}: {err}");
-        }
-    }
-
-    /// See: issue 10. A malformed tolerance used to be dropped, so `mttx check` silently fell back
-    /// to its default.
-    #[test]
-    fn a_malformed_tolerance_is_an_error() {
-        let with = |tolerance: &str| Kpi::parse("x", &GOOD.replace("-- definition", &format!("-- tolerance: {tolerance}\n-- definition")), "x.sql");
-        assert_eq!(with("absolute 0.5").unwrap().meta.tolerance.as_deref(), Some("absolute 0.5"));
-        for bad in ["roughly 5", "relative -1", "absolute"] {
-            let err = with(bad).unwrap_err().to_string();
-            assert!(
-                err.contains("x.sql") && err.contains("tolerance") && err.contains("exact, absolute N or relative N") || err.contains("non-negative"),
-                "{bad}: {err}"
-            );
-        }
-    }
-
-    /// See: issue 29. Each measure has a direction: the KPI's `better`, or its own in brackets.
-    #[test]
-    fn measures_take_their_own_direction() {
-        let text = GOOD.replace("-- definition", "-- measures: count (neutral), share (higher), hours\n-- definition");
-        let kpi = Kpi::parse("x", &text, "x.sql").unwrap();
-        assert_eq!(kpi.meta.measures, ["count", "share", "hours"]);
-        assert_eq!((kpi.meta.direction("count"), kpi.meta.direction("share"), kpi.meta.direction("hours")), (Better::Neutral, Better::Higher, Better::Lower));
-        let neutral = Kpi::parse("x", &GOOD.replace("better: lower", "better: neutral"), "x.sql").unwrap();
-        assert_eq!(neutral.meta.better, Better::Neutral);
-        let err = Kpi::parse("x", &text.replace("(higher)", "(up)"), "x.sql").unwrap_err().to_string();
-        assert!(err.contains("`share (up)`") && err.contains("`lower`, `higher` or `neutral`"), "{err}");
-        // The built-in choices a practitioner would dispute otherwise.
-        let builtin = builtin().unwrap();
-        let direction = |kpi: &str, measure: &str| builtin.iter().find(|k| k.id == kpi).unwrap().meta.direction(measure);
-        assert_eq!(direction("major_incidents", "problem_share"), Better::Higher, "ITIL expects a problem record per major incident");
-        assert_eq!(direction("volume", "incidents"), Better::Neutral, "volume is workload");
-        assert_eq!(direction("problem_trend", "incidents"), Better::Neutral, "incidents opened are workload");
-        assert_eq!(direction("mttr", "p90_hours"), Better::Lower);
-    }
-
-    #[test]
-    fn builtins_parse_and_match_the_queries_directory() {
-        let kpis = builtin().unwrap();
-        let mut on_disk: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/queries"))
-            .unwrap()
-            .filter_map(|e| {
-                let p = e.unwrap().path();
-                (p.extension()? == "sql").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
-            })
-            .collect();
-        on_disk.sort();
-        let mut built: Vec<String> = kpis.iter().map(|k| k.id.clone()).collect();
-        built.sort();
-        assert_eq!(built, on_disk, "BUILTIN must list every queries/*.sql");
-    }
-}
+mod tests;
