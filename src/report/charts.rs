@@ -351,10 +351,23 @@ fn draw_references<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
             Some(c) => (c as f64 - 0.45, c as f64 + 0.45),
             None => (-0.5, count as f64 - 0.5),
         };
-        let series = chart.draw_series(DashedLineSeries::new(vec![(from, reference.value), (to, reference.value)], 8, 5, BLACK.stroke_width(2)))?;
+        // A centre line is solid grey, limits and targets dashed black: told apart by their stroke
+        // as well as their label.
+        let centre = reference.label.starts_with("centre");
+        let series = if centre {
+            chart.draw_series(plotters::series::LineSeries::new(vec![(from, reference.value), (to, reference.value)], GREY.stroke_width(2)))?
+        } else {
+            chart.draw_series(DashedLineSeries::new(vec![(from, reference.value), (to, reference.value)], 8, 5, BLACK.stroke_width(2)))?
+        };
         if !labelled.contains(&reference.label) {
             labelled.push(reference.label.clone());
-            series.label(reference.label.clone()).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 8, y), (x + 14, y), (x + 22, y)], BLACK.stroke_width(2)));
+            if centre {
+                series.label(reference.label.clone()).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], GREY.stroke_width(2)));
+            } else {
+                series
+                    .label(reference.label.clone())
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 8, y), (x + 14, y), (x + 22, y)], BLACK.stroke_width(2)));
+            }
         }
     }
     Ok(())

@@ -1,5 +1,5 @@
-//! The SLA section: breach rates by priority for response and resolution, against targets, and
-//! the share of clocks met month by month.
+//! The SLA section: the share of response and resolution clocks met by priority, against targets,
+//! and month by month.
 
 use serde_json::{Map, Value};
 
@@ -20,31 +20,31 @@ pub(crate) fn sla(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     let series = slas
         .iter()
         .map(|sla| BarSeries {
-            name: format!("{sla} breach rate"),
-            values: order.iter().map(|p| row_of(p, sla).and_then(|r| num(r, "breach_rate")).map(|v| v * 100.0)).collect(),
+            name: format!("{sla} met"),
+            values: order.iter().map(|p| row_of(p, sla).and_then(|r| num(r, "breach_rate")).map(|v| 100.0 * (1.0 - v))).collect(),
         })
         .collect();
     let mut references = Vec::new();
     for (c, p) in order.iter().enumerate() {
         let targets: Vec<Option<f64>> = slas.iter().map(|sla| row_of(p, sla).and_then(|r| target_of(inputs, kpi, "breach_rate", r))).collect();
         match (targets[0], targets[1]) {
-            (Some(a), Some(b)) if a == b => references.push(Reference { label: "target".into(), value: a * 100.0, category: Some(c) }),
+            (Some(a), Some(b)) if a == b => references.push(Reference { label: "target".into(), value: 100.0 * (1.0 - a), category: Some(c) }),
             (a, b) => {
                 for (sla, t) in slas.iter().zip([a, b]) {
                     if let Some(t) = t {
-                        references.push(Reference { label: format!("{sla} target"), value: t * 100.0, category: Some(c) });
+                        references.push(Reference { label: format!("{sla} target"), value: 100.0 * (1.0 - t), category: Some(c) });
                     }
                 }
             }
         }
     }
     let chart = Chart {
-        name: "sla_breach_rates".into(),
-        title: format!("SLA breach rate by priority, {}", month_name(inputs.period)),
+        name: "sla_met".into(),
+        title: format!("SLA met by priority, {}", month_name(inputs.period)),
         kind: ChartKind::Bars(Bars {
             categories: order.iter().map(|p| priority_label(p)).collect(),
             category_desc: "priority".into(),
-            value_desc: "breached (% of clocks decided)".into(),
+            value_desc: "met (% of clocks decided)".into(),
             series,
             references,
             horizontal: false,
@@ -53,7 +53,10 @@ pub(crate) fn sla(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
             label_suffix: "%".into(),
         }),
     };
-    blocks.push(chart_block(&chart, "Clocks decided in the period: stopped in it, or passed their target in it. Dashed lines are targets.".into()));
+    blocks.push(chart_block(
+        &chart,
+        "The share of clocks met among those decided in the period: stopped in it, or passed their target in it. Dashed lines are the targets, 1 − the breach-rate target.".into(),
+    ));
     charts.push(chart);
     if let Some(chart) = compliance_trend(inputs) {
         blocks.push(chart_block(
@@ -65,32 +68,36 @@ pub(crate) fn sla(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     let mut table = Table::new(&[
         ("priority", false),
         ("SLA", false),
-        ("measured", true),
-        ("breached", true),
-        ("breach rate", true),
+        ("decided", true),
+        ("met", true),
+        ("% met", true),
         ("target", true),
+        ("breached", true),
         ("still open, breached", true),
     ]);
     for row in &kpi.rows {
-        let target = target_of(inputs, kpi, "breach_rate", row);
-        let rate = num(row, "breach_rate");
-        let tone = match (rate, target) {
-            (Some(r), Some(t)) if r <= t => Tone::Good,
+        // The policy's targets are breach rates; a review reads the share met against 1 − them.
+        let target = target_of(inputs, kpi, "breach_rate", row).map(|t| 1.0 - t);
+        let met = num(row, "breach_rate").map(|r| 1.0 - r);
+        let tone = match (met, target) {
+            (Some(m), Some(t)) if m >= t => Tone::Good,
             (Some(_), Some(_)) => Tone::Bad,
             _ => Tone::Plain,
         };
-        let verdict = match (rate, target) {
-            (Some(r), Some(t)) => format!("{} {}", format_value(Some(r), Scale::Percent), if r <= t { "met" } else { "missed" }),
-            _ => format_value(rate, Scale::Percent),
+        let verdict = match (met, target) {
+            (Some(m), Some(t)) => format!("{} {}", format_value(Some(m), Scale::Percent), if m >= t { "✓" } else { "✗" }),
+            _ => format_value(met, Scale::Percent),
         };
+        let count = |column: &str| num(row, column).unwrap_or(0.0);
         table.rows.push(vec![
             Cell::plain(row_priority_label(row)),
             Cell::plain(text(row, "sla")),
-            Cell::plain(text(row, "measured")),
-            Cell::plain(text(row, "breached")),
+            Cell::plain(thousands(count("measured") as i64)),
+            Cell::plain(thousands((count("measured") - count("breached")) as i64)),
             Cell::toned(verdict, tone),
-            Cell::plain(format_value(target, Scale::Percent)),
-            Cell::plain(text(row, "open_breached")),
+            Cell::plain(target.map(|t| format!("≥ {}", format_value(Some(t), Scale::Percent))).unwrap_or_else(|| "none set".into())),
+            Cell::plain(thousands(count("breached") as i64)),
+            Cell::plain(thousands(count("open_breached") as i64)),
         ]);
     }
     let open: f64 = kpi.rows.iter().filter(|r| !overall(r)).filter_map(|r| num(r, "open_breached")).sum();
