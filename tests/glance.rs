@@ -124,3 +124,36 @@ fn n_counts_what_the_figure_is_about() {
     let opened: i64 = rows(&kpis(), "volume").iter().filter(|r| r["month"] == "2026-10").map(|r| r["incidents"].as_i64().unwrap()).sum();
     assert_eq!(field(incidents, 7), opened.to_string());
 }
+
+/// The appendix's benchmark table leaves lists out and, where a KPI has more rows than it shows,
+/// shows the largest: the incident volume by category and priority in descending order, and the
+/// services least available first (availability is better higher), never one row per CI.
+#[test]
+fn the_appendix_drops_lists_and_shows_the_largest_rows() {
+    let md = read("report.md");
+    let appendix = &md[md.find("## Appendix: month on month").unwrap()..md.find("## Definitions").unwrap()];
+    let block = |title: &str| -> Vec<Vec<String>> {
+        let start = appendix.find(&format!("| {title} |")).unwrap_or_else(|| panic!("no {title}"));
+        appendix[start..]
+            .lines()
+            .enumerate()
+            .take_while(|(i, l)| *i == 0 || l.starts_with("|  |"))
+            .map(|(_, l)| l.trim_matches('|').split(" | ").map(|c| c.trim().to_string()).collect())
+            .collect()
+    };
+    let volume: Vec<f64> = block("Incident volume").iter().map(|r| r[3].replace(',', "").parse().unwrap()).collect();
+    assert_eq!(volume.len(), 12);
+    assert!(volume.windows(2).all(|w| w[0] >= w[1]), "{volume:?}");
+    let availability: Vec<(String, f64)> = block("Availability, MTBF and MTBSI on agreed service time")
+        .iter()
+        .filter(|r| r[2] == "availability")
+        .map(|r| (r[1].clone(), r[3].trim_end_matches('%').parse().unwrap()))
+        .collect();
+    assert!(!availability.is_empty() && availability.iter().all(|(key, _)| key.starts_with("service, ")), "{availability:?}");
+    assert!(availability.windows(2).all(|w| w[0].1 <= w[1].1), "{availability:?}");
+    for list in ["major_incident_list", "problem_candidates", "patch_risk_by_ci", "mtbf by CI"] {
+        // Markdown escapes the underscores of a KPI id.
+        assert!(appendix.contains(&list.replace('_', "\\_")), "the note names {list} as left out");
+    }
+    assert!(!appendix.contains("| Major-incident review list |"));
+}

@@ -32,14 +32,23 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Vec<Block> {
             lists.push(kpi.id.clone());
             continue;
         }
-        let rows: Vec<&Comparison> = inputs.comparisons.iter().filter(|c| c.kpi == kpi.id).collect();
-        // Row keys by size, the largest first (by the KPI's first measure), in first-seen order on
-        // a tie; only a KPI with more rows than the limit is reordered.
+        // Rows of one CI each (mtbf by CI) are a list too; the section gives the least available.
+        let per_ci = |c: &&Comparison| c.key_values.iter().any(|(k, v)| k == "scope" && v == "ci");
+        if inputs.comparisons.iter().any(|c| c.kpi == kpi.id && per_ci(&c)) {
+            lists.push(format!("{} by CI", kpi.id));
+        }
+        let rows: Vec<&Comparison> = inputs.comparisons.iter().filter(|c| c.kpi == kpi.id && !per_ci(c)).collect();
+        // A KPI with more rows than the limit shows those furthest the wrong way first by its first
+        // measure (the largest of a lower-is-better measure, the smallest of a higher-is-better
+        // one), and for a neutral measure the largest; first-seen order on a tie.
         let mut seen = std::collections::HashSet::new();
         let mut distinct: Vec<&String> = rows.iter().map(|c| &c.key).filter(|k| seen.insert(*k)).collect();
         if distinct.len() > BENCHMARK_ROWS_PER_KPI {
             let first = kpi.measures.first();
-            let size = |key: &String| rows.iter().find(|c| &c.key == key && Some(&c.measure) == first).and_then(|c| c.value).unwrap_or(f64::NEG_INFINITY);
+            let sign = if first.is_some_and(|m| kpi.direction(m) == crate::kpi::Better::Higher) { -1.0 } else { 1.0 };
+            let size = |key: &String| {
+                rows.iter().find(|c| &c.key == key && Some(&c.measure) == first).and_then(|c| c.value).map(|v| sign * v).unwrap_or(f64::NEG_INFINITY)
+            };
             distinct.sort_by(|a, b| size(b).total_cmp(&size(a)));
         }
         if distinct.len() > BENCHMARK_ROWS_PER_KPI {
