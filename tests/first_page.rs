@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::mttx;
+use crate::util::{kpi_rows, mttx, thousands};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -37,22 +37,6 @@ fn bullets(text: &str, title: &str) -> Vec<String> {
     text[start..].lines().skip(3).take_while(|l| l.starts_with("- ")).map(|l| l[2..].to_string()).collect()
 }
 
-fn rows<'a>(doc: &'a Value, kpi: &str) -> &'a Vec<Value> {
-    doc["kpis"].as_array().unwrap().iter().find(|k| k["id"] == kpi).unwrap_or_else(|| panic!("no {kpi}"))["rows"].as_array().unwrap()
-}
-
-fn thousands(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[test]
 fn the_lists_say_what_needs_attention_with_figure_target_and_n() {
     let doc = json(&sample());
@@ -63,7 +47,7 @@ fn the_lists_say_what_needs_attention_with_figure_target_and_n() {
 
     // P1 resolution SLA from its kpis.json row: met = measured − breached, as a share; the
     // built-in target is a breach rate ≤ 2%, so ≥ 98.0% met.
-    let p1 = rows(&doc, "sla_breach").iter().find(|r| r["scope"] == "priority" && r["priority"] == 1 && r["sla"] == "resolution").unwrap();
+    let p1 = kpi_rows(&doc, "sla_breach").iter().find(|r| r["scope"] == "priority" && r["priority"] == 1 && r["sla"] == "resolution").unwrap();
     let (measured, breached) = (p1["measured"].as_i64().unwrap(), p1["breached"].as_i64().unwrap());
     let want = format!("P1 resolution SLA: {} of {} met ({:.1}%", measured - breached, measured, 100.0 * (measured - breached) as f64 / measured as f64);
     let item = needs.iter().find(|i| i["key"] == "scope=priority,priority=1,sla=resolution").expect("the P1 resolution SLA misses its target");
@@ -73,7 +57,7 @@ fn the_lists_say_what_needs_attention_with_figure_target_and_n() {
     // Majors resolved 10 days or more before the cut-off without a problem record, recomputed.
     let as_of = chrono::DateTime::parse_from_rfc3339(doc["window"]["as_of"].as_str().unwrap()).unwrap();
     let due = as_of - chrono::Duration::days(10);
-    let majors = rows(&doc, "major_incident_list");
+    let majors = kpi_rows(&doc, "major_incident_list");
     let resolved: Vec<&Value> =
         majors.iter().filter(|r| r["resolved_at"].as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap() <= due)).collect();
     let missing: Vec<&str> = resolved.iter().filter(|r| r["problem_id"].is_null()).map(|r| r["id"].as_str().unwrap()).collect();
@@ -112,8 +96,8 @@ fn the_first_page_gives_volume_and_compact_headline_tables() {
     let md = read(&sample(), "report.md");
     let summary = section(&md, "Summary");
     // Opened is the sum of the month's volume rows; resolved is MTTR's n over all priorities.
-    let opened: i64 = rows(&doc, "volume").iter().filter(|r| r["month"] == "2026-10").map(|r| r["incidents"].as_i64().unwrap()).sum();
-    let resolved = rows(&doc, "mttr").iter().find(|r| r["scope"] == "all").unwrap()["n"].as_i64().unwrap();
+    let opened: i64 = kpi_rows(&doc, "volume").iter().filter(|r| r["month"] == "2026-10").map(|r| r["incidents"].as_i64().unwrap()).sum();
+    let resolved = kpi_rows(&doc, "mttr").iter().find(|r| r["scope"] == "all").unwrap()["n"].as_i64().unwrap();
     assert!(summary.contains(&format!("Opened: {} incidents (Sep 2026 ", thousands(opened))), "{summary}");
     assert!(summary.contains(&format!("Resolved: {} (Sep 2026 ", thousands(resolved))), "{summary}");
 
@@ -140,7 +124,7 @@ fn the_first_page_gives_volume_and_compact_headline_tables() {
     }
     // Acknowledgement in minutes; SLAs as the share met, 1 − breach rate, with n the clocks.
     assert!(table[1][1..].iter().all(|c| c.contains("min")), "{:?}", table[1]);
-    let p1 = rows(&doc, "sla_breach").iter().find(|r| r["scope"] == "priority" && r["priority"] == 1 && r["sla"] == "resolution").unwrap();
+    let p1 = kpi_rows(&doc, "sla_breach").iter().find(|r| r["scope"] == "priority" && r["priority"] == 1 && r["sla"] == "resolution").unwrap();
     let met = 100.0 * (1.0 - p1["breach_rate"].as_f64().unwrap());
     assert_eq!(table[4][2], format!("**{met:.1}%\u{a0}✗, n={}**", p1["measured"]));
     // Near-duplicates live in their own sections.
@@ -281,7 +265,7 @@ fn a_service_owner_gets_the_pack_of_one_service() {
     assert!(md.starts_with("# Service report: October 2026, Payments\n"), "{md}");
     assert!(md.contains("Opened: 2 incidents") && md.contains("Resolved: 2"), "{md}");
     let doc = json(&out);
-    let volume: i64 = rows(&doc, "volume").iter().map(|r| r["incidents"].as_i64().unwrap()).sum();
+    let volume: i64 = kpi_rows(&doc, "volume").iter().map(|r| r["incidents"].as_i64().unwrap()).sum();
     assert_eq!(volume, 2);
 
     let output = run("Payroll");

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::util::{kpi_rows, thousands};
+
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/sample")
 }
@@ -17,10 +19,6 @@ fn read(name: &str) -> String {
 
 fn kpis() -> Value {
     serde_json::from_str(&read("kpis.json")).unwrap()
-}
-
-fn rows<'a>(doc: &'a Value, kpi: &str) -> &'a Vec<Value> {
-    doc["kpis"].as_array().unwrap().iter().find(|k| k["id"] == kpi).unwrap_or_else(|| panic!("no {kpi}"))["rows"].as_array().unwrap()
 }
 
 #[test]
@@ -54,12 +52,12 @@ fn trend_csv_and_kpis_json_hold_every_charted_month_in_the_charts_units() {
     let window = series("mttr_trend", "all p50")["months"].as_array().unwrap().len();
     assert_eq!(window, 12, "every month the sample's charts show, not two");
     // MTTA reads in minutes: the chart's October median is 60 × the KPI's hours.
-    let mtta = rows(&doc, "mtta").iter().find(|r| r["scope"] == "all").unwrap()["p50_hours"].as_f64().unwrap();
+    let mtta = kpi_rows(&doc, "mtta").iter().find(|r| r["scope"] == "all").unwrap()["p50_hours"].as_f64().unwrap();
     let drawn = series("mtta_trend", "all p50");
     assert_eq!(drawn["unit"], "minutes");
     assert!((at(drawn, "2026-10") - 60.0 * mtta).abs() < 1e-9);
     // SLA compliance: P1 resolution met in October is 100 × (1 − its breach rate).
-    let p1 = rows(&doc, "sla_breach").iter().find(|r| r["scope"] == "priority" && r["priority"] == 1 && r["sla"] == "resolution").unwrap();
+    let p1 = kpi_rows(&doc, "sla_breach").iter().find(|r| r["scope"] == "priority" && r["priority"] == 1 && r["sla"] == "resolution").unwrap();
     let met = series("sla_compliance", "resolution, P1");
     assert!((at(met, "2026-10") - 100.0 * (1.0 - p1["breach_rate"].as_f64().unwrap())).abs() < 1e-9);
     assert!(csv.contains(&format!("sla_compliance,\"resolution, P1\",met (% of clocks decided),2026-10,{}", at(met, "2026-10"))));
@@ -73,8 +71,8 @@ fn mttd_is_one_line_with_its_coverage() {
     assert_eq!(mttd.len(), 1, "MTTD is drawn over all priorities only");
     assert!(mttd[0]["whiskers"].is_array(), "with its whisker to p90");
     // Coverage: MTTD's n over the incidents opened in October (the volume rows summed).
-    let detected = rows(&doc, "mttd").iter().find(|r| r["scope"] == "all").unwrap()["n"].as_i64().unwrap();
-    let opened: i64 = rows(&doc, "volume").iter().filter(|r| r["month"] == "2026-10").map(|r| r["incidents"].as_i64().unwrap()).sum();
+    let detected = kpi_rows(&doc, "mttd").iter().find(|r| r["scope"] == "all").unwrap()["n"].as_i64().unwrap();
+    let opened: i64 = kpi_rows(&doc, "volume").iter().filter(|r| r["month"] == "2026-10").map(|r| r["incidents"].as_i64().unwrap()).sum();
     let want = format!(
         "Coverage: {} of {} incidents opened in October 2026 ({:.1}%)",
         thousands(detected),
@@ -98,18 +96,6 @@ fn charts_show_targets_as_bands_and_say_where_axes_start() {
     assert!(read("charts/availability_service.svg").contains(&format!("axis from {start}%")), "{caption}");
 }
 
-fn thousands(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// n counts what the figure is about: the problem backlog's n is the open problems (problem_trend's
 /// header gives that measure its own n), not the month's incidents.
 #[test]
@@ -121,7 +107,7 @@ fn n_counts_what_the_figure_is_about() {
     assert_eq!((field(open, 7), field(open, 9)), (field(open, 4), field(open, 8)), "{open}");
     let incidents = csv.lines().find(|l| l.starts_with("problem_trend,,incidents,")).unwrap();
     assert_eq!(field(incidents, 7), field(incidents, 4), "{incidents}");
-    let opened: i64 = rows(&kpis(), "volume").iter().filter(|r| r["month"] == "2026-10").map(|r| r["incidents"].as_i64().unwrap()).sum();
+    let opened: i64 = kpi_rows(&kpis(), "volume").iter().filter(|r| r["month"] == "2026-10").map(|r| r["incidents"].as_i64().unwrap()).sum();
     assert_eq!(field(incidents, 7), opened.to_string());
 }
 

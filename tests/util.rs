@@ -75,3 +75,21 @@ pub fn same(a: &Value, b: &Value, at: &str) {
         _ => assert_eq!(a, b, "{at}"),
     }
 }
+
+/// A KPI's rows in a kpis.json document.
+pub fn kpi_rows<'a>(doc: &'a Value, kpi: &str) -> &'a Vec<Value> {
+    doc["kpis"].as_array().unwrap().iter().find(|k| k["id"] == kpi).unwrap_or_else(|| panic!("no {kpi}"))["rows"].as_array().unwrap()
+}
+
+/// A count as the report writes it: 1,698.
+pub fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
