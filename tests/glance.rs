@@ -143,3 +143,21 @@ fn the_appendix_drops_lists_and_shows_the_largest_rows() {
     }
     assert!(!appendix.contains("| Major-incident review list |"));
 }
+
+/// Flow: the October point of each line of opened_resolved is the month's volume rows summed, MTTR's
+/// n over all priorities and the all-priority backlog, from kpis.json.
+#[test]
+fn opened_and_resolved_are_drawn_from_volume_mttr_and_backlog() {
+    let doc = kpis();
+    let trend = doc["trend"].as_array().unwrap();
+    let october = |name: &str| {
+        let s = trend.iter().find(|s| s["chart"] == "opened_resolved" && s["series"] == name).unwrap_or_else(|| panic!("no {name}"));
+        let i = s["months"].as_array().unwrap().iter().position(|m| m == "2026-10").unwrap();
+        s["values"][i].as_f64().unwrap()
+    };
+    let opened: f64 = kpi_rows(&doc, "volume").iter().filter(|r| r["month"] == "2026-10").map(|r| r["incidents"].as_f64().unwrap()).sum();
+    let resolved = kpi_rows(&doc, "mttr").iter().find(|r| r["scope"] == "all").unwrap()["n"].as_f64().unwrap();
+    let open = kpi_rows(&doc, "backlog").iter().find(|r| r["scope"] == "all").unwrap()["open_incidents"].as_f64().unwrap();
+    assert_eq!((october("opened"), october("resolved"), october("open at month end")), (opened, resolved, open));
+    assert!(read("report.md").contains("## Flow"));
+}

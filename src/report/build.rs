@@ -6,7 +6,7 @@ use super::document::{Block, ReportDocument};
 use super::format::{instant, month_name, thousands};
 use super::sections::attention::{self, Attention};
 use super::sections::{
-    Inputs, appendix, behaviour, changes, data_quality, definitions, improvements, majors, problems, reliability, response, sla, summary, teams,
+    Inputs, appendix, behaviour, changes, data_quality, definitions, flow, improvements, majors, problems, reliability, response, sla, summary, teams,
 };
 
 /// The KPIs drawn month by month over the trend window; `mod.rs` runs only these over it.
@@ -33,6 +33,7 @@ pub fn build(inputs: &Inputs) -> Built {
         majors::major_incidents(inputs),
         response::response_and_restoration(inputs, &mut charts),
         sla::sla(inputs, &mut charts),
+        flow::flow(inputs, &mut charts),
         teams::teams_and_services(inputs),
         reliability::reliability(inputs, &mut charts),
         problems::problems(inputs, &mut charts),

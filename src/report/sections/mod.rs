@@ -9,6 +9,7 @@ pub mod benchmark;
 pub mod changes;
 pub mod data_quality;
 pub mod definitions;
+pub mod flow;
 pub mod headline;
 pub mod improvements;
 pub mod majors;

@@ -1,0 +1,57 @@
+//! Flow: incidents opened against incidents resolved, month by month, with the month-end backlog
+//! they leave.
+
+use serde_json::{Map, Value};
+
+use super::{Inputs, chart_block, find, month_labels, monthly, overall, section, text};
+use crate::evidence::comparison::number as num;
+use crate::report::charts::{Chart, ChartKind, LineSeries, Lines};
+use crate::report::document::Section;
+
+pub(crate) fn flow(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
+    let mut blocks = Vec::new();
+    if let Some(chart) = opened_and_resolved(inputs) {
+        blocks.push(chart_block(
+            &chart,
+            "Incidents opened in each month (the volume rows summed), resolved in it (MTTR's n over all priorities) and open at its end (the backlog). While more are opened than resolved, the backlog grows. Every month's values are in trend.csv.".into(),
+        ));
+        charts.push(chart);
+    }
+    section("flow", "Flow", blocks)
+}
+
+fn opened_and_resolved(inputs: &Inputs) -> Option<Chart> {
+    let volume = find(inputs.trend, "volume")?;
+    let mttr = find(inputs.trend, "mttr")?;
+    let opened: Vec<Option<f64>> = inputs
+        .window
+        .iter()
+        .map(|m| {
+            let label = m.label();
+            let rows: Vec<f64> = volume.rows.iter().filter(|r| text(r, "month") == label).filter_map(|r| num(r, "incidents")).collect();
+            Some(rows.iter().sum())
+        })
+        .collect();
+    let all = |r: &Map<String, Value>| overall(r);
+    let mut series = vec![
+        LineSeries { name: "opened".into(), values: opened, whiskers: None },
+        LineSeries { name: "resolved".into(), values: monthly(inputs, mttr, "n", &all), whiskers: None },
+    ];
+    if let Some(backlog) = find(inputs.trend, "backlog") {
+        series.push(LineSeries { name: "open at month end".into(), values: monthly(inputs, backlog, "open_incidents", &all), whiskers: None });
+    }
+    Some(Chart {
+        name: "opened_resolved".into(),
+        title: "Incidents opened and resolved by month".into(),
+        kind: ChartKind::Lines(Lines {
+            x_labels: month_labels(inputs),
+            x_desc: "month".into(),
+            y_desc: "incidents".into(),
+            series,
+            whisker_label: None,
+            references: Vec::new(),
+            log_y: false,
+            band: None,
+        }),
+    })
+}
