@@ -161,3 +161,21 @@ fn opened_and_resolved_are_drawn_from_volume_mttr_and_backlog() {
     assert_eq!((october("opened"), october("resolved"), october("open at month end")), (opened, resolved, open));
     assert!(read("report.md").contains("## Flow"));
 }
+
+/// Coverage of what the KPIs depend on (issue 32, part 2), from kpis.json's `coverage`, against
+/// the KPIs that rest on each field: the period's incidents are volume's, those with started_at are
+/// MTTD's n, those with a problem_id problem_trend's incidents_with_problem.
+#[test]
+fn coverage_of_each_field_matches_the_kpis_that_rest_on_it() {
+    let doc = kpis();
+    let coverage = &doc["coverage"];
+    let with = |field: &str| coverage["fields"].as_array().unwrap().iter().find(|f| f["field"] == field).unwrap()["with"].as_i64().unwrap();
+    let opened: i64 = kpi_rows(&doc, "volume").iter().filter(|r| r["month"] == "2026-10").map(|r| r["incidents"].as_i64().unwrap()).sum();
+    assert_eq!(coverage["incidents"].as_i64(), Some(opened));
+    let mttd = kpi_rows(&doc, "mttd").iter().find(|r| r["scope"] == "all").unwrap()["n"].as_i64().unwrap();
+    assert_eq!(with("started_at"), mttd);
+    let problems = kpi_rows(&doc, "problem_trend").iter().find(|r| r["month"] == "2026-10").unwrap()["incidents_with_problem"].as_i64().unwrap();
+    assert_eq!(with("problem_id"), problems);
+    let md = read("report.md");
+    assert!(md.contains(&format!("MTTD covers {} of {} incidents (started\\_at known)", thousands(mttd), thousands(opened))), "the fallback in words");
+}

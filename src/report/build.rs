@@ -21,6 +21,8 @@ pub struct Built {
     pub attention: Attention,
     /// Every monthly series the line charts draw, for kpis.json and trend.csv.
     pub trend: Vec<super::trend::TrendSeries>,
+    /// The period's field coverage, for kpis.json.
+    pub fields: super::fields::Coverage,
 }
 
 pub fn build(inputs: &Inputs) -> Built {
@@ -73,5 +75,5 @@ pub fn build(inputs: &Inputs) -> Built {
         Some(service) => format!("Service report: {period}, {service}"),
         None => format!("Service report: {period}"),
     };
-    Built { document: ReportDocument { title, subtitle, sections }, charts, process, attention, trend }
+    Built { document: ReportDocument { title, subtitle, sections }, charts, process, attention, trend, fields: inputs.fields.clone() }
 }

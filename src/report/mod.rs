@@ -14,6 +14,7 @@
 pub mod build;
 pub mod charts;
 pub mod document;
+pub mod fields;
 pub mod format;
 pub mod html;
 pub mod markdown;
@@ -309,6 +310,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
     let trend = Run { document: span.months(&trend_run.params, &trend_ids).merged(trend_run.document, &order), ..trend_run };
     let teams = [(Breakdown::AssignmentGroup, by_group.document), (Breakdown::Service, by_service.document)];
     let coverage = runtime.block_on(coverage(pipeline.tables()))?;
+    let field_coverage = runtime.block_on(fields::coverage(pipeline.tables(), current.params.period_start, current.params.period_end, current.params.as_of))?;
     let evaluated = register.as_ref().map(|r| improvements::evaluate(r, pipeline, &setting.kpis, setting.tuning)).transpose()?;
     progress.finish();
     check_header_columns(&setting.kpis, &current.document)?;
@@ -356,6 +358,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         limits_from: options.limits_from,
         review_notes: month_notes.as_ref(),
         service: options.service.clone(),
+        fields: &field_coverage,
     };
     let built = build::build(&inputs);
     let files = write(&options.out, &built, &current.document, month_notes.as_ref(), &comparisons, progress)?;
@@ -427,6 +430,8 @@ struct ReportKpis<'a> {
     notes: Option<&'a notes::MonthNotes>,
     /// Every month the line charts show (trend.csv holds the same).
     trend: &'a [trend::TrendSeries],
+    /// How many of the period's incidents carry each optional field the KPIs use.
+    coverage: &'a fields::Coverage,
 }
 
 fn write(
@@ -450,6 +455,7 @@ fn write(
                 attention: &built.attention,
                 notes,
                 trend: &built.trend,
+                coverage: &built.fields,
             })?;
             json.push('\n');
             let mut csv = Vec::new();

@@ -40,5 +40,45 @@ pub(crate) fn data_quality(inputs: &Inputs) -> Section {
         instant(c.last_opened.as_deref().unwrap_or_default(), inputs.zone()),
         instant(&inputs.as_of, inputs.zone()),
     )));
+    blocks.extend(field_coverage(inputs));
     section("data-quality", "Data quality", blocks)
+}
+
+/// Of the period's incidents, how many carry each optional field, with what rests on it, and the
+/// fallbacks applied where one is missing.
+fn field_coverage(inputs: &Inputs) -> Vec<Block> {
+    let f = inputs.fields;
+    if f.incidents == 0 {
+        return Vec::new();
+    }
+    let mut table = Table::new(&[("field", false), ("incidents with it", true), ("share", true), ("used by", false)]);
+    for field in &f.fields {
+        table.rows.push(vec![
+            Cell::plain(field.field.clone()),
+            Cell::plain(thousands(field.with as i64)),
+            Cell::plain(format!("{:.1}%", 100.0 * field.with as f64 / f.incidents as f64)),
+            Cell::plain(field.used_by.clone()),
+        ]);
+    }
+    table.note = Some(format!(
+        "Over the {} incidents opened in {}. A figure that rests on a field covers only the incidents that have it.",
+        thousands(f.incidents as i64),
+        crate::report::format::month_name(inputs.period)
+    ));
+    let mut blocks = vec![Block::Paragraph("What the KPIs depend on, and how much of it the data has:".into()), Block::Table(table)];
+    let started = f.fields.iter().find(|x| x.field == "started_at").map_or(0, |x| x.with);
+    let mut fallbacks = vec![format!(
+        "MTTD covers {} of {} incidents (started_at known); MTRS counts the others from opened_at.",
+        thousands(started as i64),
+        thousands(f.incidents as i64)
+    )];
+    if f.response_stopped_at_resolution > 0 {
+        fallbacks.push(format!(
+            "Response clocks stopped at resolution, no acknowledgement recorded: {} resolved incidents.",
+            thousands(f.response_stopped_at_resolution as i64)
+        ));
+    }
+    blocks.push(Block::Paragraph("Fallbacks applied:".into()));
+    blocks.push(Block::Bullets(fallbacks));
+    blocks
 }

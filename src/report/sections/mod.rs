@@ -75,6 +75,8 @@ pub struct Inputs<'a> {
     pub review_notes: Option<&'a crate::report::notes::MonthNotes>,
     /// `--service`: the one service the tables hold.
     pub service: Option<String>,
+    /// How many of the period's incidents carry each optional field the KPIs use.
+    pub fields: &'a crate::report::fields::Coverage,
 }
 
 impl Inputs<'_> {
