@@ -132,8 +132,7 @@ pub fn evaluate(register: &Register, pipeline: &Pipeline, kpis: &[Kpi], tuning: 
                     let still_open = compared.cohorts_of(&c.kpi).map(|group| {
                         // One priority's row counts that priority's tickets (an empty priority:
                         // those with none); a row over all priorities, all of them.
-                        let value = |key: &str| c.key_values.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-                        let priority = match (value("scope").as_deref(), value("priority")) {
+                        let priority = match (c.key_value("scope"), c.key_value("priority")) {
                             (Some("all"), _) | (_, None) => None,
                             (_, Some(p)) => Some(p.parse::<i64>().ok()),
                         };

@@ -295,11 +295,48 @@ pub fn key_text<K: AsRef<str>>(pairs: &[(K, String)]) -> String {
     pairs.iter().map(|(k, v)| format!("{}={}", k.as_ref(), v.replace('\\', "\\\\").replace(',', "\\,").replace('=', "\\="))).collect::<Vec<_>>().join(",")
 }
 
+/// The pairs `key_text` wrote, its escapes undone: `service=Sales\, EMEA` is one pair.
+pub fn key_pairs_of(text: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let (mut current, mut key, mut escaped) = (String::new(), None::<String>, false);
+    for c in text.chars() {
+        match c {
+            _ if escaped => {
+                current.push(c);
+                escaped = false;
+            }
+            '\\' => escaped = true,
+            '=' if key.is_none() => key = Some(std::mem::take(&mut current)),
+            ',' => pairs.extend(key.take().map(|k| (k, std::mem::take(&mut current)))),
+            _ => current.push(c),
+        }
+    }
+    pairs.extend(key.map(|k| (k, current)));
+    pairs
+}
+
 /// A JSON scalar as plain text: strings unquoted, null as empty.
 pub fn plain(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `key_pairs_of` undoes `key_text`, values with `,`, `=` and `\` included, and an empty
+    /// value (the group of tickets with none) stays one.
+    #[test]
+    fn key_text_reads_back_into_its_pairs() {
+        let pairs =
+            vec![("scope".to_string(), "service".to_string()), ("key".to_string(), "Sales, EMEA = a\\b".to_string()), ("priority".to_string(), String::new())];
+        let text = key_text(&pairs);
+        assert_eq!(text, "scope=service,key=Sales\\, EMEA \\= a\\\\b,priority=");
+        assert_eq!(key_pairs_of(&text), pairs);
+        assert!(key_pairs_of("").is_empty());
     }
 }

@@ -5,15 +5,20 @@ use super::document::{Cell, Tone};
 use crate::evidence::comparison::{Comparison, Direction, Versus};
 use crate::kpi::YearMonth;
 
+const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+/// "Sep": a month's name cut to three letters.
+fn abbreviation(month: YearMonth) -> &'static str {
+    &MONTHS[(month.month - 1) as usize][..3]
+}
+
 pub fn month_name(month: YearMonth) -> String {
-    const NAMES: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-    format!("{} {}", NAMES[(month.month - 1) as usize], month.year)
+    format!("{} {}", MONTHS[(month.month - 1) as usize], month.year)
 }
 
 pub(crate) fn short_month(label: &str) -> String {
-    const NAMES: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     match label.parse::<YearMonth>() {
-        Ok(m) => format!("{} {:02}", NAMES[(m.month - 1) as usize], m.year % 100),
+        Ok(m) => format!("{} {:02}", abbreviation(m), m.year % 100),
         Err(_) => label.to_string(),
     }
 }
@@ -38,9 +43,8 @@ pub(crate) fn instant(raw: &str, timezone: chrono_tz::Tz) -> String {
 
 /// "Sep 2026", for text; charts' axes use `short_month`'s "Sep 26".
 pub(crate) fn month_abbrev(label: &str) -> String {
-    const NAMES: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     match label.parse::<YearMonth>() {
-        Ok(m) => format!("{} {}", NAMES[(m.month - 1) as usize], m.year),
+        Ok(m) => format!("{} {}", abbreviation(m), m.year),
         Err(_) => label.to_string(),
     }
 }
@@ -174,7 +178,7 @@ pub(crate) fn change_text(versus: &Versus, scale: Scale) -> Option<String> {
 /// A row's key in words: "P1, response", "all priorities", "Application, P3"; "all" for a KPI's
 /// only row and "none" for a blank value (the group of tickets without one).
 pub(crate) fn key_label(key_values: &[(String, String)]) -> String {
-    let field = |name: &str| key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let field = |name: &str| crate::evidence::comparison::key_value(key_values, name);
     let mut parts = Vec::new();
     for (column, value) in key_values {
         match (column.as_str(), value.as_str()) {
@@ -194,8 +198,7 @@ pub(crate) fn key_label(key_values: &[(String, String)]) -> String {
 
 /// `key_label` of a key as text, `scope=priority,priority=4` → "P4", for keys held only as text.
 pub(crate) fn key_text_label(key: &str) -> String {
-    let pairs: Vec<(String, String)> = key.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    key_label(&pairs)
+    key_label(&crate::kpi::document::key_pairs_of(key))
 }
 
 pub(crate) fn measure_label(c: &Comparison) -> String {

@@ -104,6 +104,18 @@ pub struct Comparison {
     pub test_clause: Option<usize>,
 }
 
+/// The value of one key column among a row's key pairs (`scope`, `priority`, `sla`…).
+pub fn key_value<'a>(pairs: &'a [(String, String)], column: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == column).map(|(_, v)| v.as_str())
+}
+
+impl Comparison {
+    /// The value of one of the row's key columns.
+    pub fn key_value(&self, column: &str) -> Option<&str> {
+        key_value(&self.key_values, column)
+    }
+}
+
 /// A KPI row's key without its month: the same row of another period has the same one.
 pub fn period_free_key(kpi: &KpiValues, row: &Map<String, Value>) -> String {
     key_text(&kpi.period_free_pairs(row))

@@ -3,8 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Inputs, chart_block, find, month_labels, monthly, overall, section, text};
-use crate::evidence::comparison::number as num;
+use super::{Inputs, chart_block, find, month_labels, month_sum, monthly, overall, section, text};
 use crate::evidence::xmr::{self, ProcessChart};
 use crate::report::charts::{Band, Chart, ChartKind, LineSeries, Lines, Reference};
 use crate::report::document::{Block, Cell, Section, Table};
@@ -124,19 +123,13 @@ fn chart_name(p: &ProcessChart) -> &'static str {
 /// Each month's rows of `kpi` summed, per day of the month before the cut-off, so a short month
 /// and the partial month of the cut-off compare with the others.
 fn per_day(inputs: &Inputs, kpi: &crate::kpi::document::KpiValues) -> Vec<Option<f64>> {
-    let zone: chrono_tz::Tz = inputs.timezone.parse().unwrap_or(chrono_tz::UTC);
     let measure = kpi.measures.first().cloned().unwrap_or_default();
     inputs
         .window
         .iter()
         .map(|m| {
-            let label = m.label();
-            let rows: Vec<&Map<String, Value>> = kpi.rows.iter().filter(|r| text(r, "month") == label).collect();
-            let mut days = (m.next().start(zone) - m.start(zone)) as f64 / 8.64e10;
-            if *m == inputs.period {
-                days *= inputs.partial.unwrap_or(1.0);
-            }
-            (!rows.is_empty() && days > 0.0).then(|| rows.iter().filter_map(|r| num(r, &measure)).sum::<f64>() / days)
+            let days = inputs.days_covered(*m);
+            month_sum(kpi, &measure, *m).filter(|_| days > 0.0).map(|total| total / days)
         })
         .collect()
 }
@@ -252,7 +245,7 @@ fn xmr_chart(inputs: &Inputs, p: &ProcessChart, unit: &str, shown: Scale) -> Cha
 /// The values that meet the chart's target, where its row has one: up to it for a lower-is-better
 /// measure, from it for a higher-is-better one (SLAs met, from 1 − the breach-rate target).
 fn target_band(inputs: &Inputs, p: &ProcessChart, shown: Scale) -> Option<(f64, f64, String)> {
-    let row: Map<String, Value> = p.key.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect();
+    let row: Map<String, Value> = crate::kpi::document::key_pairs_of(&p.key).into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     if p.measure == "met_share" {
         let target = 1.0 - inputs.targets.find(&p.kpi, "breach_rate", &row)?;
         return Some((target, 1.0, format!("target ≥ {}", format_value(Some(target), shown))));

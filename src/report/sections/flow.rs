@@ -3,8 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Inputs, chart_block, find, month_labels, monthly, overall, section, text};
-use crate::evidence::comparison::number as num;
+use super::{Inputs, chart_block, find, month_labels, month_sum, monthly, overall, section};
 use crate::report::charts::{Chart, ChartKind, LineSeries, Lines};
 use crate::report::document::Section;
 
@@ -23,15 +22,7 @@ pub(crate) fn flow(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
 fn opened_and_resolved(inputs: &Inputs) -> Option<Chart> {
     let volume = find(inputs.trend, "volume")?;
     let mttr = find(inputs.trend, "mttr")?;
-    let opened: Vec<Option<f64>> = inputs
-        .window
-        .iter()
-        .map(|m| {
-            let label = m.label();
-            let rows: Vec<f64> = volume.rows.iter().filter(|r| text(r, "month") == label).filter_map(|r| num(r, "incidents")).collect();
-            Some(rows.iter().sum())
-        })
-        .collect();
+    let opened: Vec<Option<f64>> = inputs.window.iter().map(|m| Some(month_sum(volume, "incidents", *m).unwrap_or(0.0))).collect();
     let all = |r: &Map<String, Value>| overall(r);
     let mut series = vec![
         LineSeries { name: "opened".into(), values: opened, whiskers: None },

@@ -28,10 +28,6 @@ const BY_PRIORITY: [ByPriority; 5] = [
     ByPriority { kpi: "backlog", measure: "open_incidents", sla: None, label: "Open backlog at month end" },
 ];
 
-fn field<'a>(c: &'a Comparison, name: &str) -> Option<&'a str> {
-    c.key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
 /// "69 min ✓, n=1,696": the value (SLAs as the share met), its verdict against the target, † for a
 /// month not settled, and its n (left out where the value is itself the count).
 fn cell(inputs: &Inputs, c: &Comparison) -> Cell {
@@ -42,7 +38,7 @@ fn cell(inputs: &Inputs, c: &Comparison) -> Cell {
         Some(_) => (" ✗", Tone::Bad),
         None => ("", Tone::Plain),
     };
-    let settling = find(inputs.current, &c.kpi).is_some_and(|k| k.provisional.contains(&inputs.period.label()));
+    let settling = settling(inputs, &c.kpi);
     let n = match c.n {
         Some(n) if shown != Scale::Count || c.value != Some(n) => format!(", n={}", thousands(n.round() as i64)),
         _ => String::new(),
@@ -52,15 +48,20 @@ fn cell(inputs: &Inputs, c: &Comparison) -> Cell {
     Cell::toned(format!("{figure}{n}"), tone)
 }
 
+/// Whether the KPI's figures for the period have not settled yet (its `settles:`).
+fn settling(inputs: &Inputs, kpi: &str) -> bool {
+    find(inputs.current, kpi).is_some_and(|k| k.provisional.contains(&inputs.period.label()))
+}
+
 /// The by-priority table and the service-wide table.
 pub(crate) fn tables(inputs: &Inputs) -> (Table, Table) {
     let mut priorities: BTreeSet<(i64, String)> = BTreeSet::new();
     let rows_of = |spec: &ByPriority| -> Vec<&Comparison> {
-        inputs.comparisons.iter().filter(|c| c.kpi == spec.kpi && c.measure == spec.measure && field(c, "sla") == spec.sla && c.value.is_some()).collect()
+        inputs.comparisons.iter().filter(|c| c.kpi == spec.kpi && c.measure == spec.measure && c.key_value("sla") == spec.sla && c.value.is_some()).collect()
     };
     for spec in &BY_PRIORITY {
         for c in rows_of(spec) {
-            if let (Some("priority"), Some(p)) = (field(c, "scope"), field(c, "priority")) {
+            if let (Some("priority"), Some(p)) = (c.key_value("scope"), c.key_value("priority")) {
                 priorities.insert((p.parse().unwrap_or(i64::MAX), p.to_string()));
             }
         }
@@ -83,10 +84,10 @@ pub(crate) fn tables(inputs: &Inputs) -> (Table, Table) {
             _ => "",
         };
         let mut line = vec![Cell::plain(format!("{}{unit}", spec.label))];
-        let all = rows.iter().find(|c| field(c, "scope") == Some("all"));
+        let all = rows.iter().find(|c| c.key_value("scope") == Some("all"));
         line.push(all.map(|c| cell(inputs, c)).unwrap_or_else(|| Cell::plain("—")));
         for p in &priorities {
-            let of = rows.iter().find(|c| field(c, "scope") == Some("priority") && field(c, "priority") == Some(p.as_str()));
+            let of = rows.iter().find(|c| c.key_value("scope") == Some("priority") && c.key_value("priority") == Some(p.as_str()));
             line.push(of.map(|c| cell(inputs, c)).unwrap_or_else(|| Cell::plain("none")));
         }
         by_priority.rows.push(line);
@@ -112,7 +113,7 @@ pub(crate) fn tables(inputs: &Inputs) -> (Table, Table) {
             ),
             None => Cell::plain("none set"),
         };
-        let settling = find(inputs.current, kpi).is_some_and(|k| k.provisional.contains(&inputs.period.label()));
+        let settling = settling(inputs, kpi);
         let n = match (c.n, n_label) {
             (Some(n), "") => thousands(n.round() as i64),
             (Some(n), what) => format!("{} {what}", thousands(n.round() as i64)),

@@ -43,7 +43,7 @@ pub(crate) fn major_incidents(inputs: &Inputs) -> Section {
         blocks.push(Block::Table(table));
     }
     if let Some(kpi) = find(inputs.current, "major_incident_list") {
-        let timezone: Tz = inputs.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let timezone = inputs.zone();
         let mut table = Table::new(&[
             ("id", false),
             ("service", false),

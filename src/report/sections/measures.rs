@@ -95,14 +95,13 @@ fn headline_text(value: String, change: Option<String>, mark: &str) -> String {
 fn compared_cells(inputs: &Inputs, kpi: &KpiValues, measure: &str, variant: &str, priorities: &mut BTreeSet<(i64, String)>) -> Vec<(String, String, Tone)> {
     let mut cells = Vec::new();
     for c in inputs.comparisons.iter().filter(|c| c.kpi == kpi.id && c.measure == measure) {
-        let field = |name: &str| c.key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        if field("sla").unwrap_or_default() != variant {
+        if c.key_value("sla").unwrap_or_default() != variant {
             continue;
         }
-        let column = match (field("scope").as_deref(), field("priority")) {
+        let column = match (c.key_value("scope"), c.key_value("priority")) {
             (Some("all"), _) | (_, None) => "All".to_string(),
             (_, Some(p)) => {
-                let label = priority_label(&p);
+                let label = priority_label(p);
                 priorities.insert((p.parse().unwrap_or(i64::MAX), label.clone()));
                 label
             }

@@ -84,6 +84,22 @@ impl Inputs<'_> {
     pub(crate) fn zone(&self) -> chrono_tz::Tz {
         self.timezone.parse().unwrap_or(chrono_tz::UTC)
     }
+
+    /// Days of `month` the data covers: all of it, or for the period cut short by the cut-off,
+    /// the share before it; counts per day compare across months of any length this way.
+    pub(crate) fn days_covered(&self, month: YearMonth) -> f64 {
+        let zone = self.zone();
+        let days = (month.next().start(zone) - month.start(zone)) as f64 / 8.64e10;
+        if month == self.period { days * self.partial.unwrap_or(1.0) } else { days }
+    }
+}
+
+/// `measure` summed over a KPI's rows of `month`; None when the month has no rows.
+pub(crate) fn month_sum(kpi: &KpiValues, measure: &str, month: YearMonth) -> Option<f64> {
+    let label = month.label();
+    let mut rows = kpi.rows.iter().filter(|r| text(r, "month") == label).peekable();
+    rows.peek()?;
+    Some(rows.filter_map(|r| num(r, measure)).sum())
 }
 
 /// What the incidents table spans.

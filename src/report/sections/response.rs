@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Inputs, chart_block, find, measures, month_labels, monthly, overall, priorities, priority_label, section, text};
+use super::{Inputs, chart_block, find, measures, month_labels, month_sum, monthly, overall, priorities, priority_label, section, text};
 use crate::evidence::comparison::number as num;
 use crate::evidence::stats;
 use crate::report::charts::{BoxStats, Boxes, Chart, ChartKind, LineSeries, Lines};
@@ -124,7 +124,7 @@ fn mttd_caption(inputs: &Inputs) -> String {
         .iter()
         .filter_map(|m| {
             let label = m.label();
-            let opened: f64 = volume.rows.iter().filter(|r| text(r, "month") == label).filter_map(|r| num(r, "incidents")).sum();
+            let opened = month_sum(volume, "incidents", *m).unwrap_or(0.0);
             let detected = mttd.rows.iter().find(|r| text(r, "month") == label && overall(r)).and_then(|r| num(r, "n"))?;
             (opened > 0.0).then_some((label, detected, opened))
         })

@@ -2,7 +2,7 @@
 //! notably, in words; the reviewer's comments and actions; and the compact headline tables.
 
 use super::attention::{Attention, LIST_LIMIT};
-use super::{Inputs, find, headline, overall, section, text};
+use super::{Inputs, find, headline, month_sum, overall, section, text};
 use crate::evidence::comparison::number as num;
 use crate::report::document::{Block, Cell, Section, Table, Tone};
 use crate::report::format::{format_value, month_abbrev, month_name, scale, thousands};
@@ -51,23 +51,14 @@ fn volume(inputs: &Inputs) -> Option<String> {
     let period = inputs.period;
     let previous = period.previous();
     let doc = |id: &str| find(inputs.trend, id).or_else(|| find(inputs.current, id));
-    let opened = |month: crate::kpi::YearMonth| {
-        let label = month.label();
-        let rows: Vec<f64> = doc("volume")?.rows.iter().filter(|r| text(r, "month") == label).filter_map(|r| num(r, "incidents")).collect();
-        Some(rows.iter().sum::<f64>())
-    };
+    let opened = |month: crate::kpi::YearMonth| Some(month_sum(doc("volume")?, "incidents", month).unwrap_or(0.0));
     let resolved = |month: crate::kpi::YearMonth| {
         let label = month.label();
         doc("mttr")?.rows.iter().find(|r| text(r, "month") == label && overall(r)).and_then(|r| num(r, "n"))
     };
-    let zone: chrono_tz::Tz = inputs.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let days = |month: crate::kpi::YearMonth| {
-        let days = (month.next().start(zone) - month.start(zone)) as f64 / 8.64e10;
-        if month == period { days * inputs.partial.unwrap_or(1.0) } else { days }
-    };
     let against = |now: f64, before: Option<f64>| match before {
         Some(before) if before > 0.0 => {
-            let change = (now / days(period)) / (before / days(previous)) - 1.0;
+            let change = (now / inputs.days_covered(period)) / (before / inputs.days_covered(previous)) - 1.0;
             format!(" ({} {}; {:+.1}% per day)", month_abbrev(&previous.label()), thousands(before as i64), change * 100.0).replace('-', "−")
         }
         _ => String::new(),
@@ -127,7 +118,7 @@ fn notes_blocks(inputs: &Inputs, notes: &MonthNotes) -> Vec<Block> {
 /// the latest settled month's value where that is the previous month.
 fn provisional_note(inputs: &Inputs) -> Option<String> {
     let period = inputs.period.label();
-    let zone: chrono_tz::Tz = inputs.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = inputs.zone();
     let as_of = crate::time::parse_iso(&inputs.as_of, zone)?;
     let mut items = Vec::new();
     for kpi in inputs.current.kpis.iter().filter(|k| k.provisional.contains(&period) && headline::KPIS.contains(&k.id.as_str())) {

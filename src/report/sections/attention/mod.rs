@@ -4,12 +4,11 @@
 
 mod targets;
 
-use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{Inputs, MIN_N_FOR_HIGHLIGHT, find, priority_label, text};
-use crate::evidence::comparison::{Comparison, Direction};
+use crate::evidence::comparison::{Comparison, Direction, key_value};
 use crate::evidence::xmr::ProcessChart;
 use crate::report::format::{Scale, change_text, format_value, month_abbrev, scale, thousands};
 
@@ -82,8 +81,7 @@ pub(crate) fn attention(inputs: &Inputs, process: &[ProcessChart]) -> Attention 
 
 /// Where a priority sorts: P1 and P2 before all priorities together, the rest after.
 fn priority_rank(key_values: &[(String, String)]) -> u8 {
-    let field = |name: &str| key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    match (field("scope"), field("priority")) {
+    match (key_value(key_values, "scope"), key_value(key_values, "priority")) {
         (Some("priority"), Some(p)) => match p.parse::<u8>() {
             Ok(1) => 0,
             Ok(2) => 1,
@@ -91,20 +89,6 @@ fn priority_rank(key_values: &[(String, String)]) -> u8 {
             Err(_) => 20,
         },
         _ => 2,
-    }
-}
-
-fn field<'a>(c: &'a Comparison, name: &str) -> Option<&'a str> {
-    c.key_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
-/// "September 2026" → "2026-09", for short month labels.
-fn month_of(label: &str) -> String {
-    const NAMES: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-    let mut words = label.split_whitespace();
-    match (words.next().and_then(|m| NAMES.iter().position(|n| *n == m)), words.next()) {
-        (Some(m), Some(year)) => format!("{year}-{:02}", m + 1),
-        _ => label.to_string(),
     }
 }
 
@@ -128,7 +112,7 @@ fn signals(inputs: &Inputs, process: &[ProcessChart], lists: &mut Attention) {
             format_value(Some(p.chart.upper_limit), shown),
             if p.chart.provisional { ", provisional" } else { "" }
         );
-        let key_values: Vec<(String, String)> = p.key.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let key_values = crate::kpi::document::key_pairs_of(&p.key);
         let item = |list: u8| Item {
             reason: Reason::Signal,
             kpi: p.kpi.clone(),
@@ -149,7 +133,7 @@ fn signals(inputs: &Inputs, process: &[ProcessChart], lists: &mut Attention) {
 /// `BACKLOG_CHANGE` and `BACKLOG_MIN_CHANGE` incidents, with the priority that moved most.
 fn backlog(inputs: &Inputs, lists: &mut Attention) {
     let rows: Vec<&Comparison> = inputs.comparisons.iter().filter(|c| c.kpi == "backlog" && c.measure == "open_incidents").collect();
-    let Some(all) = rows.iter().find(|c| field(c, "scope") == Some("all")) else { return };
+    let Some(all) = rows.iter().find(|c| c.key_value("scope") == Some("all")) else { return };
     let (Some(now), Some(before)) = (all.value, all.previous.as_ref().and_then(|p| p.value)) else { return };
     let change = now - before;
     if change.abs() < BACKLOG_MIN_CHANGE || change.abs() < BACKLOG_CHANGE * before {
@@ -157,7 +141,7 @@ fn backlog(inputs: &Inputs, lists: &mut Attention) {
     }
     let biggest = rows
         .iter()
-        .filter(|c| field(c, "scope") == Some("priority"))
+        .filter(|c| c.key_value("scope") == Some("priority"))
         .filter_map(|c| Some((c, c.value? - c.previous.as_ref()?.value?)))
         .filter(|(_, d)| d.signum() == change.signum() && *d != 0.0)
         .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
@@ -167,7 +151,8 @@ fn backlog(inputs: &Inputs, lists: &mut Attention) {
     let relative = all.previous.as_ref().and_then(|p| change_text(p, Scale::Count)).unwrap_or_default();
     let (verb, reason, list) =
         if change > 0.0 { ("grew", Reason::BacklogGrew, &mut lists.needs_attention) } else { ("fell", Reason::BacklogFell, &mut lists.on_track) };
-    let previous = inputs.previous_label.as_deref().map(month_of).map(|m| month_abbrev(&m)).unwrap_or_default();
+    // A previous value is the previous month's.
+    let previous = month_abbrev(&inputs.period.previous().label());
     list.push(Item {
         reason,
         kpi: "backlog".into(),
@@ -186,7 +171,7 @@ fn backlog(inputs: &Inputs, lists: &mut Attention) {
 /// still have no problem record: a major incident should get a root-cause analysis.
 fn majors_without_problem(inputs: &Inputs, lists: &mut Attention) {
     let Some(kpi) = find(inputs.current, "major_incident_list") else { return };
-    let zone: Tz = inputs.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = inputs.zone();
     let Some(as_of) = crate::time::parse_iso(&inputs.as_of, zone) else { return };
     let due = as_of - crate::time::days_micros(PROBLEM_RECORD_DAYS);
     let period = inputs.period.label();
@@ -232,8 +217,8 @@ fn neutral_changes(inputs: &Inputs, lists: &mut Attention) {
         let shown = scale(&c.kpi, &c.unit, &c.measure);
         let mut label = targets::row_label(inputs, c);
         if c.kpi == "volume" {
-            let category = field(c, "category").map(|v| if v.is_empty() { "no category" } else { v }).unwrap_or_default().to_string();
-            let priority = field(c, "priority").map(priority_label).unwrap_or_default();
+            let category = c.key_value("category").map(|v| if v.is_empty() { "no category" } else { v }).unwrap_or_default().to_string();
+            let priority = c.key_value("priority").map(priority_label).unwrap_or_default();
             label = format!("Incidents opened, {category} {priority}");
         }
         lists.notable_changes.push(Item {
@@ -244,7 +229,7 @@ fn neutral_changes(inputs: &Inputs, lists: &mut Attention) {
             text: format!(
                 "{label}: {} ({} {}; {}, {}).",
                 format_value(c.value, shown),
-                month_abbrev(&month_of(&prev.label)),
+                month_abbrev(&inputs.period.previous().label()),
                 format_value(prev.value, shown),
                 change_text(prev, shown).unwrap_or_default(),
                 prev.q_value.map(crate::report::format::format_q).unwrap_or_default()

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Attention, Item, Reason, field, month_of, priority_rank};
+use super::{Attention, Item, Reason, priority_rank};
 use crate::evidence::comparison::{Comparison, number as num};
 use crate::kpi::Better;
 use crate::report::format::{Scale, format_value, month_abbrev, scale, thousands};
@@ -12,17 +12,17 @@ use crate::report::sections::{Inputs, find, priority_label, text};
 
 /// The row in words: "P1 resolution SLA", "MTTR median, P4", "Availability, ERP".
 pub(super) fn row_label(inputs: &Inputs, c: &Comparison) -> String {
-    let priority = match (field(c, "scope"), field(c, "priority")) {
+    let priority = match (c.key_value("scope"), c.key_value("priority")) {
         (Some("priority"), Some(p)) => Some(priority_label(p)),
         (Some("all"), _) => Some("all priorities".to_string()),
         _ => None,
     };
     if c.kpi == "sla_breach" {
-        let who = match field(c, "scope") {
+        let who = match c.key_value("scope") {
             Some("priority") => priority.clone().unwrap_or_default(),
             _ => "All-priority".into(),
         };
-        return format!("{who} {} SLA", field(c, "sla").unwrap_or_default());
+        return format!("{who} {} SLA", c.key_value("sla").unwrap_or_default());
     }
     let name = measure_name(inputs, c);
     let others: Vec<String> = c
@@ -125,7 +125,9 @@ pub(super) fn targets(inputs: &Inputs, lists: &mut Attention) {
             continue;
         }
         let previous = c.previous.as_ref().and_then(|p| p.value.map(|v| (p, v)));
-        let before = previous.map(|(p, v)| format!("{} {}", month_abbrev(&month_of(&p.label)), figure(c, Some(v), None).trim_end_matches(" met")));
+        // A comparison's previous value is the month before the period's.
+        let before =
+            previous.map(|(_, v)| format!("{} {}", month_abbrev(&inputs.period.previous().label()), figure(c, Some(v), None).trim_end_matches(" met")));
         let key = c.key.clone();
         let rank = priority_rank(&c.key_values);
         if !verdict.met {
@@ -179,7 +181,7 @@ pub(super) fn targets(inputs: &Inputs, lists: &mut Attention) {
 /// Which row of its measure a comparison is: "P3", "all priorities", a service's name; empty
 /// for a KPI's only row.
 fn place(c: &Comparison) -> String {
-    match field(c, "scope") {
+    match c.key_value("scope") {
         Some("all" | "priority") => row_priority(c),
         _ => c.key_values.iter().filter(|(k, _)| !["scope", "month"].contains(&k.as_str())).map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" "),
     }
@@ -193,7 +195,7 @@ fn spread_misses<'a>(inputs: &Inputs, judged: &[&'a Comparison], lists: &mut Att
     let mut told = Vec::new();
     for c in judged {
         let pair = (c.kpi.as_str(), c.measure.as_str());
-        if told.contains(&pair) || matches!(field(c, "scope"), Some("all" | "priority")) || c.key.is_empty() {
+        if told.contains(&pair) || matches!(c.key_value("scope"), Some("all" | "priority")) || c.key.is_empty() {
             continue;
         }
         let rows: Vec<&&Comparison> = judged.iter().filter(|o| o.kpi == c.kpi && o.measure == c.measure).collect();
@@ -203,7 +205,7 @@ fn spread_misses<'a>(inputs: &Inputs, judged: &[&'a Comparison], lists: &mut Att
         }
         told.push(pair);
         missed.sort_by(|a, b| shortfall(b, b.target.as_ref().map_or(0.0, |t| t.value)).total_cmp(&shortfall(a, a.target.as_ref().map_or(0.0, |t| t.value))));
-        let noun = match field(c, "scope") {
+        let noun = match c.key_value("scope") {
             Some(scope) => format!("{scope}s"),
             None => "rows".into(),
         };
@@ -229,7 +231,7 @@ fn spread_misses<'a>(inputs: &Inputs, judged: &[&'a Comparison], lists: &mut Att
 
 /// "all priorities" or "P3".
 pub(super) fn row_priority(c: &Comparison) -> String {
-    match (field(c, "scope"), field(c, "priority")) {
+    match (c.key_value("scope"), c.key_value("priority")) {
         (Some("priority"), Some(p)) => priority_label(p),
         _ => "all priorities".into(),
     }
@@ -238,7 +240,7 @@ pub(super) fn row_priority(c: &Comparison) -> String {
 /// The measure without its priority: "Resolution SLA", "MTTR median".
 fn measure_group(inputs: &Inputs, c: &Comparison) -> String {
     if c.kpi == "sla_breach" {
-        let sla = field(c, "sla").unwrap_or_default();
+        let sla = c.key_value("sla").unwrap_or_default();
         let mut chars = sla.chars();
         return format!("{}{} SLA", chars.next().map(|f| f.to_uppercase().to_string()).unwrap_or_default(), chars.as_str());
     }
