@@ -51,6 +51,7 @@ fn whole_report(c: &mut Criterion) {
         limits_from: None,
         notes: None,
         service: None,
+        ticket_limit: mttx::report::sections::tickets::DEFAULT_LIMIT,
         out: out.path().to_path_buf(),
     };
     let mut group = c.benchmark_group("report");

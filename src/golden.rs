@@ -43,6 +43,7 @@ pub struct CaseSpec {
     pub candidate_min_incidents: Option<i64>,
     pub candidate_window_days: Option<i64>,
     pub risk_min_patches: Option<i64>,
+    pub idle_days: Option<i64>,
     pub problem_base_month: Option<YearMonth>,
     /// `--by`: the incident field the KPI is cut by.
     pub by: Option<Breakdown>,
@@ -155,6 +156,7 @@ pub fn run_case_via(case: &Case, kpi: &Kpi, via: Via) -> Result<CaseRun> {
         candidate_min_incidents: spec.candidate_min_incidents.unwrap_or(defaults.candidate_min_incidents),
         candidate_window_days: spec.candidate_window_days.unwrap_or(defaults.candidate_window_days),
         risk_min_patches: spec.risk_min_patches.unwrap_or(defaults.risk_min_patches),
+        idle_days: spec.idle_days.unwrap_or(defaults.idle_days),
         problem_base_month: spec.problem_base_month,
         ..defaults
     };

@@ -177,7 +177,7 @@ fn hostile_values_are_escaped_in_html_markdown_svg_and_csv() {
     }
     assert!(read(out.path(), "charts/availability_ci.svg").contains("&lt;img src=x onerror=alert(1)&gt;"));
 
-    for name in ["kpis.csv", "benchmark.csv"] {
+    for name in ["kpis.csv", "benchmark.csv", "tickets.csv"] {
         let text = read(out.path(), name);
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         for record in reader.records() {

@@ -24,3 +24,4 @@ mod readers;
 mod realdata;
 mod report;
 mod store;
+mod tickets;

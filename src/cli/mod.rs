@@ -148,6 +148,11 @@ pub struct TuningArgs {
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub risk_min_patches: i64,
 
+    /// Open backlog: an open incident with nothing recorded on it for this many days before the
+    /// cut-off is idle.
+    #[arg(long, default_value_t = 14, value_name = "DAYS")]
+    pub idle_days: i64,
+
     /// Problem growth: the month whose problems opened are the base. Default: the first month
     /// that starts at or after the data's first incident, so no window moves it.
     #[arg(long, value_name = "YYYY-MM")]

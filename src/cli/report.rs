@@ -58,6 +58,11 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub min_n: u64,
 
+    /// Tickets: at most this many tickets in each list of the tickets behind the red items (the
+    /// report's Tickets section and tickets.csv).
+    #[arg(long = "tickets", default_value_t = crate::report::sections::tickets::DEFAULT_LIMIT, value_name = "N")]
+    pub ticket_limit: usize,
+
     /// Process behaviour: take the charts' centre lines and limits from these months of the trend
     /// window (YYYY-MM..YYYY-MM), so a shift after them shows against the old limits. Default:
     /// every month shown.

@@ -120,6 +120,7 @@ pub fn tuning(t: &crate::cli::TuningArgs) -> crate::kpi::Tuning {
         candidate_min_incidents: t.candidate_min_incidents,
         candidate_window_days: t.candidate_window_days,
         risk_min_patches: t.risk_min_patches,
+        idle_days: t.idle_days,
         problem_base_month: t.problem_base_month,
         confidence: t.confidence,
         fdr: t.fdr,

@@ -32,6 +32,7 @@ pub fn report(args: &ReportArgs, settings: &Settings, out: &mut dyn Write, err: 
             args.input.input.iter().map(|dir| dir.join("improvements.toml")).find(|path| path.is_file())
         }),
         min_n: args.min_n,
+        ticket_limit: args.ticket_limit,
         limits_from: args.limits_from,
         // Notes kept with the exports are used without a flag, like the register.
         service: args.service.clone(),

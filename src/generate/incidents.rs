@@ -28,7 +28,8 @@ const RESOLVE_MEDIAN_HOURS: [f64; 5] = [4.0, 10.0, 30.0, 60.0, 120.0];
 const RESOLVE_SIGMA: f64 = 0.9;
 const ACK_MEDIAN_MINUTES: [f64; 5] = [5.0, 15.0, 45.0, 90.0, 240.0];
 const ACK_SIGMA: f64 = 0.8;
-/// The source tool's resolution target by priority, for its own `made_sla` flag.
+/// The source tool's resolution target by priority, for its own `made_sla` flag: wall-clock
+/// hours with no pause deducted, unlike the default SLA policy (docs/guide.md says why).
 const SLA_HOURS: [i64; 5] = [8, 24, 72, 120, 240];
 const MAJOR_SHARE: [f64; 5] = [0.30, 0.02, 0.0, 0.0, 0.0];
 

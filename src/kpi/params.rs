@@ -56,6 +56,9 @@ pub struct Tuning {
     pub candidate_window_days: i64,
     /// Riskiest CIs to patch: a CI is tested with at least this many patches in the period.
     pub risk_min_patches: i64,
+    /// Open backlog: an open incident is idle when nothing happened to it (no event, no
+    /// acknowledgement) for at least this many days before the cut-off.
+    pub idle_days: i64,
     /// Problem growth is measured against the problems opened in this month; None: the first
     /// month that starts at or after the data's first incident.
     pub problem_base_month: Option<YearMonth>,
@@ -75,6 +78,7 @@ impl Default for Tuning {
             candidate_min_incidents: 3,
             candidate_window_days: 30,
             risk_min_patches: 5,
+            idle_days: 14,
             problem_base_month: None,
             confidence: 0.95,
             fdr: 0.05,
@@ -100,6 +104,7 @@ impl Tuning {
             ("candidate-min-incidents", self.candidate_min_incidents),
             ("candidate-window-days", self.candidate_window_days),
             ("risk-min-patches", self.risk_min_patches),
+            ("idle-days", self.idle_days),
             ("availability-months", self.availability_months),
         ] {
             if v < 1 {
@@ -226,6 +231,7 @@ impl KpiParams {
             Field::new("candidate_min_incidents", DataType::Int64, false),
             Field::new("candidate_window_days", DataType::Int64, false),
             Field::new("risk_min_patches", DataType::Int64, false),
+            Field::new("idle_days", DataType::Int64, false),
             Field::new("problem_base_month", DataType::Utf8, false),
             Field::new("problem_base_start", timestamp_type(), false),
             Field::new("problem_base_end", timestamp_type(), false),
@@ -250,6 +256,7 @@ impl KpiParams {
                 int(t.candidate_min_incidents),
                 int(t.candidate_window_days),
                 int(t.risk_min_patches),
+                int(t.idle_days),
                 Arc::new(StringArray::from(vec![self.problem_base.label()])),
                 ts(self.problem_base.start(self.timezone)),
                 ts(self.problem_base.next().start(self.timezone)),

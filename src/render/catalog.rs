@@ -88,6 +88,9 @@ pub fn markdown_reference(kpis: &[Kpi], out: &mut dyn Write) -> Result<()> {
                 ),
             ));
         }
+        if m.at_cut_off {
+            facts.push(("Window", "cut-off: the rows describe the tickets as they stand at the cut-off, whatever the period".into()));
+        }
         if m.whole_window {
             facts.push(("Window", "whole: a month's row depends on the window's first month, so each period runs on its own".into()));
         }

@@ -6,7 +6,7 @@ use super::document::{Block, ReportDocument};
 use super::format::{instant, month_name, thousands};
 use super::sections::attention::{self, Attention};
 use super::sections::{
-    Inputs, appendix, behaviour, changes, data_quality, definitions, flow, improvements, majors, problems, reliability, response, sla, summary, teams,
+    Inputs, appendix, behaviour, changes, data_quality, definitions, flow, improvements, majors, problems, reliability, response, sla, summary, teams, tickets,
 };
 
 /// The KPIs drawn month by month over the trend window; `mod.rs` runs only these over it.
@@ -23,12 +23,15 @@ pub struct Built {
     pub trend: Vec<super::trend::TrendSeries>,
     /// The period's field coverage, for kpis.json.
     pub fields: super::fields::Coverage,
+    /// The tickets behind the red items, for tickets.csv.
+    pub tickets: Vec<tickets::TicketList>,
 }
 
 pub fn build(inputs: &Inputs) -> Built {
     let mut charts = Vec::new();
     let process = behaviour::process_charts(inputs);
     let attention = attention::attention(inputs, &process);
+    let ticket_lists = tickets::lists(inputs, inputs.ticket_limit);
     let mut sections = vec![
         summary::executive_summary(inputs, &attention, inputs.review_notes),
         behaviour::behaviour(inputs, &process, &mut charts),
@@ -42,7 +45,12 @@ pub fn build(inputs: &Inputs) -> Built {
         changes::changes(inputs, &mut charts),
     ];
     sections.extend(improvements::improvements(inputs));
-    sections.extend([data_quality::data_quality(inputs), appendix::appendix(inputs, &attention), definitions::definitions(inputs)]);
+    sections.extend([
+        tickets::tickets(inputs, &ticket_lists),
+        data_quality::data_quality(inputs),
+        appendix::appendix(inputs, &attention),
+        definitions::definitions(inputs),
+    ]);
     // Every chart block says whether its chart has data, for renderers that show a note instead.
     for section in &mut sections {
         for block in &mut section.blocks {
@@ -75,5 +83,5 @@ pub fn build(inputs: &Inputs) -> Built {
         Some(service) => format!("Service report: {period}, {service}"),
         None => format!("Service report: {period}"),
     };
-    Built { document: ReportDocument { title, subtitle, sections }, charts, process, attention, trend, fields: inputs.fields.clone() }
+    Built { document: ReportDocument { title, subtitle, sections }, charts, process, attention, trend, fields: inputs.fields.clone(), tickets: ticket_lists }
 }

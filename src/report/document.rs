@@ -17,6 +17,8 @@ pub struct Section {
     pub id: String,
     pub title: String,
     pub blocks: Vec<Block>,
+    /// Closed until opened, where the renderer can (HTML): long lists a reader looks up.
+    pub collapsed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

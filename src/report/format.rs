@@ -115,6 +115,17 @@ pub fn format_value(value: Option<f64>, scale: Scale) -> String {
     }
 }
 
+/// A clock's time or target in words: minutes under an hour ("15 min"), whole hours bare ("8 h"),
+/// else hours to one decimal ("11.2 h"); "—" for none.
+pub(crate) fn duration(hours: Option<f64>) -> String {
+    match hours {
+        None => "—".into(),
+        Some(h) if h.abs() < 1.0 => format!("{} min", (h * 60.0).round() as i64),
+        Some(h) if h == h.round() => format!("{} h", thousands(h as i64)),
+        Some(h) => format!("{h:.1} h"),
+    }
+}
+
 pub fn thousands(value: i64) -> String {
     let digits = value.unsigned_abs().to_string();
     let mut out = String::new();
@@ -251,6 +262,16 @@ mod tests {
             q_value: None,
             significant: false,
         }
+    }
+
+    #[test]
+    fn durations_read_in_minutes_under_an_hour() {
+        assert_eq!(duration(Some(0.25)), "15 min");
+        assert_eq!(duration(Some(0.416)), "25 min");
+        assert_eq!(duration(Some(8.0)), "8 h");
+        assert_eq!(duration(Some(1200.0)), "1,200 h");
+        assert_eq!(duration(Some(11.23)), "11.2 h");
+        assert_eq!(duration(None), "—");
     }
 
     #[test]

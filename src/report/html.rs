@@ -29,7 +29,11 @@ pub fn render(document: &ReportDocument, svg_of: &dyn Fn(&str) -> Option<String>
     }
     out.push_str("</ol></nav>\n</header>\n<main>\n");
     for section in &document.sections {
-        let _ = writeln!(out, "<section id=\"{}\">\n<h2>{}</h2>", esc(&section.id), esc(&section.title));
+        if section.collapsed {
+            let _ = writeln!(out, "<section id=\"{}\">\n<details>\n<summary><h2>{}</h2></summary>", esc(&section.id), esc(&section.title));
+        } else {
+            let _ = writeln!(out, "<section id=\"{}\">\n<h2>{}</h2>", esc(&section.id), esc(&section.title));
+        }
         for block in &section.blocks {
             match block {
                 Block::Paragraph(text) => {
@@ -91,7 +95,7 @@ pub fn render(document: &ReportDocument, svg_of: &dyn Fn(&str) -> Option<String>
                 }
             }
         }
-        out.push_str("</section>\n");
+        out.push_str(if section.collapsed { "</details>\n</section>\n" } else { "</section>\n" });
     }
     out.push_str("</main>\n</body>\n</html>\n");
     out

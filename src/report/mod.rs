@@ -4,7 +4,7 @@
 //! period with the month before and over the month a year earlier, the rest for each of those
 //! periods, and MTTR and SLA breaches by assignment group and by service for the period and the
 //! month before (each on its own session over the same tables); it compares them, and writes
-//! report.html, report.md, kpis.json, kpis.csv, benchmark.csv, trend.csv and charts/. kpis.json
+//! report.html, report.md, kpis.json, kpis.csv, benchmark.csv, trend.csv, tickets.csv and charts/. kpis.json
 //! carries the process-behaviour charts, the first page's lists, the reviewer's notes and every
 //! charted month beside the KPI values.
 //!
@@ -58,6 +58,8 @@ pub struct ReportOptions {
     pub notes: Option<PathBuf>,
     /// The service the pipeline's tables were narrowed to (`--service`), for the title.
     pub service: Option<String>,
+    /// Tickets per list in the Tickets section and tickets.csv.
+    pub ticket_limit: usize,
     pub out: PathBuf,
 }
 
@@ -258,12 +260,15 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
             Ok::<_, Error>(Run { params, document, samples })
         }
     };
-    let optional = |month: Option<YearMonth>| {
+    // The KPIs at the cut-off describe the tickets as they stand then, whatever the period: only
+    // the period's own run has them, and nothing compares them with another month.
+    let per_period_compared: Vec<Kpi> = per_period.iter().filter(|k| !k.meta.at_cut_off).cloned().collect();
+    let optional = |month: Option<YearMonth>, kpis: &[Kpi]| {
         let run = &run;
-        let per_period = &per_period;
+        let kpis = kpis.to_vec();
         async move {
             match month {
-                Some(m) => run(m, m, per_period, true, None).await.map(Some),
+                Some(m) => run(m, m, &kpis, true, None).await.map(Some),
                 None => {
                     progress.advance();
                     Ok(None)
@@ -280,9 +285,9 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
             sliced_run(recent_first, period, sliced_compared.clone(), true),
             compared_run(year_ago),
             run(window_first, period, &trend_apart, false, None),
-            optional(Some(period)),
-            optional(previous),
-            optional(year_ago),
+            optional(Some(period), &per_period),
+            optional(previous, &per_period_compared),
+            optional(year_ago, &per_period_compared),
             run(team_first, period, &team_kpis, false, Some(Breakdown::AssignmentGroup)),
             run(team_first, period, &team_kpis, false, Some(Breakdown::Service)),
         )
@@ -359,6 +364,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         review_notes: month_notes.as_ref(),
         service: options.service.clone(),
         fields: &field_coverage,
+        ticket_limit: options.ticket_limit,
     };
     let built = build::build(&inputs);
     let files = write(&options.out, &built, &current.document, month_notes.as_ref(), &comparisons, progress)?;
@@ -448,7 +454,7 @@ fn write(
     // waits for the SVGs it embeds.
     let (svgs, rendered) = rayon::join(
         || draw_charts(&built.charts, &charts_dir, true, progress),
-        || -> Result<[(&str, Vec<u8>); 5]> {
+        || -> Result<[(&str, Vec<u8>); 6]> {
             let mut json = serde_json::to_string_pretty(&ReportKpis {
                 document: current,
                 process_behaviour: &built.process,
@@ -466,6 +472,7 @@ fn write(
                 ("kpis.csv", csv),
                 ("benchmark.csv", benchmark_csv(comparisons)?),
                 ("trend.csv", trend::csv(&built.trend)?),
+                ("tickets.csv", sections::tickets::csv(&built.tickets)?),
             ])
         },
     );

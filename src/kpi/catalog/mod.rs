@@ -19,7 +19,13 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("mtrs", include_str!("../../../queries/mtrs.sql")),
     ("mtbf", include_str!("../../../queries/mtbf.sql")),
     ("sla_breach", include_str!("../../../queries/sla_breach.sql")),
+    ("sla_breach_list", include_str!("../../../queries/sla_breach_list.sql")),
+    ("sla_at_risk", include_str!("../../../queries/sla_at_risk.sql")),
+    ("sla_reconciliation", include_str!("../../../queries/sla_reconciliation.sql")),
+    ("sla_disagreement_list", include_str!("../../../queries/sla_disagreement_list.sql")),
     ("backlog", include_str!("../../../queries/backlog.sql")),
+    ("backlog_age", include_str!("../../../queries/backlog_age.sql")),
+    ("open_incident_list", include_str!("../../../queries/open_incident_list.sql")),
     ("volume", include_str!("../../../queries/volume.sql")),
     ("reopen_rate", include_str!("../../../queries/reopen_rate.sql")),
     ("first_contact_resolution", include_str!("../../../queries/first_contact_resolution.sql")),
@@ -76,6 +82,10 @@ pub struct KpiMeta {
     /// months from one run over all of them.
     #[serde(skip)]
     pub whole_window: bool,
+    /// `window: cut-off`: the rows describe the tickets as they stand at the cut-off, whatever the
+    /// period, so the report runs the KPI for its period alone and compares it with no other.
+    #[serde(skip)]
+    pub at_cut_off: bool,
     /// `settles: 14 days`: facts about a month can arrive this long after it ends (reopens,
     /// problem and change links), so its rows are provisional until then. 0 by default.
     pub settles_days: u32,
@@ -215,13 +225,16 @@ impl Kpi {
             return Err(query_error("settles: applies to a KPI by month (a `month` key), whose months settle one by one".into()));
         }
         let cohort = optional("cohort").map(|text| timing::cohort(&text)).transpose().map_err(query_error)?;
-        let whole_window = match optional("window").as_deref() {
-            None | Some("months") => false,
-            Some("whole") => true,
+        let (whole_window, at_cut_off) = match optional("window").as_deref() {
+            None | Some("months") => (false, false),
+            Some("whole") => (true, false),
+            Some("cut-off") => (false, true),
             Some(other) => {
                 return Err(Error::Query {
                     origin: origin.to_string(),
-                    message: format!("window: `{other}` must be `months` (each month's rows stand alone, the default) or `whole` (they depend on the window)"),
+                    message: format!(
+                        "window: `{other}` must be `months` (each month's rows stand alone, the default), `whole` (they depend on the window) or `cut-off` (they describe the tickets at the cut-off)"
+                    ),
                 });
             }
         };
@@ -264,6 +277,7 @@ impl Kpi {
                 significance,
                 headline,
                 whole_window,
+                at_cut_off,
                 settles_days,
                 cohort,
             },

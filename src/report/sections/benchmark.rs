@@ -26,7 +26,14 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Vec<Block> {
     let provisional: Vec<&str> = inputs.current.kpis.iter().filter(|k| k.provisional.contains(&period)).map(|k| k.id.as_str()).collect();
     let mut omitted = Vec::new();
     let mut lists = Vec::new();
+    let mut at_cut_off = Vec::new();
     for kpi in &inputs.current.kpis {
+        // The tickets as they stand at the cut-off have no previous month to compare with.
+        if inputs.kpis.iter().any(|k| k.id == kpi.id && k.meta.at_cut_off) {
+            let is_list = kpi.keys.iter().any(|k| LIST_KEYS.contains(&k.as_str()));
+            if is_list { &mut lists } else { &mut at_cut_off }.push(kpi.id.clone());
+            continue;
+        }
         // A list (a row per incident or CI) has no month-on-month change to read.
         if kpi.keys.iter().any(|k| LIST_KEYS.contains(&k.as_str())) {
             lists.push(kpi.id.clone());
@@ -137,6 +144,12 @@ pub(crate) fn benchmark(inputs: &Inputs) -> Vec<Block> {
     }
     if !lists.is_empty() {
         note.push_str(&format!(" Lists of incidents or CIs are left out ({}); their sections give them, and kpis.csv holds every row.", lists.join(", ")));
+    }
+    if !at_cut_off.is_empty() {
+        note.push_str(&format!(
+            " KPIs of the tickets as they stand at the cut-off ({}) have no month to compare and are left out; Flow and ageing gives them.",
+            at_cut_off.join(", ")
+        ));
     }
     if !omitted.is_empty() {
         note.push_str(&format!(" Rows are limited per KPI: {}; kpis.csv and benchmark.csv hold every row.", omitted.join(", ")));

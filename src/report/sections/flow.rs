@@ -1,5 +1,5 @@
 //! Flow: incidents opened against incidents resolved, month by month, with the month-end backlog
-//! they leave.
+//! they leave, then what stands open at the cut-off (`ageing`).
 
 use serde_json::{Map, Value};
 
@@ -16,7 +16,9 @@ pub(crate) fn flow(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
         ));
         charts.push(chart);
     }
-    section("flow", "Flow", blocks)
+    blocks.extend(super::ageing::backlog_by_age(inputs));
+    blocks.extend(super::ageing::running_clocks(inputs));
+    section("flow", "Flow and ageing", blocks)
 }
 
 fn opened_and_resolved(inputs: &Inputs) -> Option<Chart> {

@@ -2,6 +2,7 @@
 //! what they share: the inputs every section reads and the helpers that find rows and measures
 //! in them.
 
+pub mod ageing;
 pub mod appendix;
 pub mod attention;
 pub mod behaviour;
@@ -15,11 +16,13 @@ pub mod improvements;
 pub mod majors;
 pub mod measures;
 pub mod problems;
+pub mod reconciliation;
 pub mod reliability;
 pub mod response;
 pub mod sla;
 pub mod summary;
 pub mod teams;
+pub mod tickets;
 
 use std::collections::BTreeSet;
 
@@ -77,6 +80,8 @@ pub struct Inputs<'a> {
     pub service: Option<String>,
     /// How many of the period's incidents carry each optional field the KPIs use.
     pub fields: &'a crate::report::fields::Coverage,
+    /// Tickets per list in the Tickets section and tickets.csv (`--tickets`).
+    pub ticket_limit: usize,
 }
 
 impl Inputs<'_> {
@@ -142,7 +147,7 @@ pub(crate) fn row_priority_label(row: &Map<String, Value>) -> String {
 }
 
 pub(crate) fn section(id: &str, title: &str, blocks: Vec<Block>) -> Section {
-    Section { id: id.into(), title: title.into(), blocks }
+    Section { id: id.into(), title: title.into(), blocks, collapsed: false }
 }
 
 pub(crate) fn chart_block(chart: &Chart, caption: String) -> Block {

@@ -1,5 +1,5 @@
 //! The SLA section: the share of response and resolution clocks met by priority, against targets,
-//! and month by month.
+//! and month by month, then the reconciliation with the source tool's own flag.
 
 use serde_json::{Map, Value};
 
@@ -103,6 +103,7 @@ pub(crate) fn sla(inputs: &Inputs, charts: &mut Vec<Chart>) -> Section {
     let open: f64 = kpi.rows.iter().filter(|r| !overall(r)).filter_map(|r| num(r, "open_breached")).sum();
     blocks.push(Block::Table(table));
     blocks.push(Block::Paragraph(format!("{} clocks were still running past their target at the cut-off (open and breached).", thousands(open as i64))));
+    blocks.extend(super::reconciliation::reconciliation(inputs));
     section("sla", "SLA", blocks)
 }
 

@@ -22,6 +22,9 @@ pub(crate) fn executive_summary(inputs: &Inputs, attention: &Attention, notes: O
     if let Some(volume) = volume(inputs) {
         blocks.push(Block::Paragraph(volume));
     }
+    if let Some(line) = super::reconciliation::first_page_line(inputs) {
+        blocks.push(Block::Paragraph(line));
+    }
     for (title, items) in attention.lists() {
         blocks.push(Block::Paragraph(format!("{title}:")));
         let mut bullets: Vec<String> = items.iter().take(LIST_LIMIT).map(|i| i.text.clone()).collect();

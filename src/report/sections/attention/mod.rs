@@ -1,8 +1,12 @@
 //! What the first page says in words: the items that need attention, those on track and the
 //! notable changes of neutral measures, gathered from the target verdicts, the process-behaviour
-//! signals, the month-end backlog and the major incidents still without a problem record.
+//! signals, the month-end backlog, the major incidents still without a problem record and the work
+//! standing at the cut-off.
 
+mod open_work;
 mod targets;
+
+pub(crate) use open_work::{ABOUT_TO_BREACH, CAUSES, SOURCE_AGREEMENT, causes};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -36,6 +40,8 @@ pub enum Reason {
     BacklogGrew,
     BacklogFell,
     MajorWithoutProblem,
+    ClocksAboutToBreach,
+    IdleOrOld,
     Change,
 }
 
@@ -72,6 +78,8 @@ pub(crate) fn attention(inputs: &Inputs, process: &[ProcessChart]) -> Attention 
     signals(inputs, process, &mut lists);
     backlog(inputs, &mut lists);
     majors_without_problem(inputs, &mut lists);
+    open_work::clocks_about_to_breach(inputs, &mut lists);
+    open_work::idle_and_old(inputs, &mut lists);
     neutral_changes(inputs, &mut lists);
     for list in [&mut lists.needs_attention, &mut lists.on_track, &mut lists.notable_changes] {
         list.sort_by_key(|i| i.rank);
@@ -167,18 +175,31 @@ fn backlog(inputs: &Inputs, lists: &mut Attention) {
     });
 }
 
+/// The period's major incidents resolved at least `PROBLEM_RECORD_DAYS` before the cut-off, and
+/// those of them still without a problem record.
+pub(crate) struct MajorsDue<'a> {
+    pub resolved_long_ago: Vec<&'a Map<String, Value>>,
+    pub missing: Vec<&'a Map<String, Value>>,
+}
+
+/// None when major_incident_list did not run or the cut-off does not parse.
+pub(crate) fn majors_due_a_problem<'a>(inputs: &Inputs<'a>) -> Option<MajorsDue<'a>> {
+    let kpi = find(inputs.current, "major_incident_list")?;
+    let zone = inputs.zone();
+    let as_of = crate::time::parse_iso(&inputs.as_of, zone)?;
+    let due = as_of - crate::time::days_micros(PROBLEM_RECORD_DAYS);
+    let period = inputs.period.label();
+    let resolved_long_ago: Vec<&Map<String, Value>> =
+        kpi.rows.iter().filter(|r| text(r, "month") == period && crate::time::parse_iso(&text(r, "resolved_at"), zone).is_some_and(|at| at <= due)).collect();
+    let missing = resolved_long_ago.iter().copied().filter(|r| text(r, "problem_id").is_empty()).collect();
+    Some(MajorsDue { resolved_long_ago, missing })
+}
+
 /// Major incidents of the period resolved at least `PROBLEM_RECORD_DAYS` before the cut-off that
 /// still have no problem record: a major incident should get a root-cause analysis.
 fn majors_without_problem(inputs: &Inputs, lists: &mut Attention) {
-    let Some(kpi) = find(inputs.current, "major_incident_list") else { return };
-    let zone = inputs.zone();
-    let Some(as_of) = crate::time::parse_iso(&inputs.as_of, zone) else { return };
-    let due = as_of - crate::time::days_micros(PROBLEM_RECORD_DAYS);
-    let period = inputs.period.label();
-    let rows: Vec<&Map<String, Value>> = kpi.rows.iter().filter(|r| text(r, "month") == period).collect();
-    let resolved_long_ago: Vec<&&Map<String, Value>> =
-        rows.iter().filter(|r| crate::time::parse_iso(&text(r, "resolved_at"), zone).is_some_and(|at| at <= due)).collect();
-    let missing: Vec<String> = resolved_long_ago.iter().filter(|r| text(r, "problem_id").is_empty()).map(|r| text(r, "id")).collect();
+    let Some(MajorsDue { resolved_long_ago, missing }) = majors_due_a_problem(inputs) else { return };
+    let missing: Vec<String> = missing.iter().map(|r| text(r, "id")).collect();
     if missing.is_empty() {
         return;
     }
