@@ -27,22 +27,26 @@ WITH open_at_cut AS (
     FROM incidents i CROSS JOIN params p
     WHERE i.opened_at < p.as_of AND (i.resolved_at IS NULL OR i.resolved_at >= p.as_of)
 ),
-last_event AS (
-    -- Only the open incidents' events are read: they are the build side of the join.
-    SELECT o.id, max(e.at) AS at
+activity AS (
+    -- Each open incident's own last touch and its events, as one list, not an outer join: on a
+    -- Ballista cluster, an outer join whose one side is empty (no open incident has an event)
+    -- does not finish.
+    SELECT id, by_group, priority, as_of, idle_days, age_days, touched AS at FROM open_at_cut
+    UNION ALL
+    SELECT o.id, o.by_group, o.priority, o.as_of, o.idle_days, o.age_days, e.at
     FROM open_at_cut o JOIN events e ON e.ticket_id = o.id
     WHERE e.at <= o.as_of
-    GROUP BY o.id
 ),
 aged AS (
-    SELECT o.id, o.by_group, o.priority, o.age_days,
-           CASE WHEN o.age_days < 3 THEN '0-2 days'
-                WHEN o.age_days < 8 THEN '3-7 days'
-                WHEN o.age_days < 31 THEN '8-30 days'
-                WHEN o.age_days < 91 THEN '31-90 days'
+    SELECT id, by_group, priority, age_days,
+           CASE WHEN age_days < 3 THEN '0-2 days'
+                WHEN age_days < 8 THEN '3-7 days'
+                WHEN age_days < 31 THEN '8-30 days'
+                WHEN age_days < 91 THEN '31-90 days'
                 ELSE 'over 90 days' END AS age_band,
-           (extract(epoch FROM o.as_of) - extract(epoch FROM greatest(o.touched, l.at))) / 86400.0 >= o.idle_days AS idle
-    FROM open_at_cut o LEFT JOIN last_event l ON l.id = o.id
+           (extract(epoch FROM as_of) - extract(epoch FROM max(at))) / 86400.0 >= idle_days AS idle
+    FROM activity
+    GROUP BY id, by_group, priority, as_of, idle_days, age_days
 ),
 stats AS (
     SELECT by_group,

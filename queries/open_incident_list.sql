@@ -19,20 +19,21 @@ WITH open_at_cut AS (
     FROM incidents i CROSS JOIN params p
     WHERE i.opened_at < p.as_of AND (i.resolved_at IS NULL OR i.resolved_at >= p.as_of)
 ),
-last_event AS (
-    SELECT o.id, max(e.at) AS at
-    FROM open_at_cut o JOIN events e ON e.ticket_id = o.id
+activity AS (
+    -- Each open incident's own last touch and its events, as one list, not an outer join (see
+    -- backlog_age).
+    SELECT id, greatest(opened_at, acknowledged_at) AS at FROM open_at_cut
+    UNION ALL
+    SELECT o.id, e.at FROM open_at_cut o JOIN events e ON e.ticket_id = o.id
     WHERE e.at <= o.as_of
-    GROUP BY o.id
 ),
-active AS (
-    SELECT o.*, greatest(o.opened_at, o.acknowledged_at, l.at) AS last_activity_at
-    FROM open_at_cut o LEFT JOIN last_event l ON l.id = o.id
+last_activity AS (
+    SELECT id, max(at) AS last_activity_at FROM activity GROUP BY id
 )
-SELECT id, priority, service, category, assignment_group, opened_at, acknowledged_at,
-       (extract(epoch FROM as_of) - extract(epoch FROM opened_at)) / 86400.0 AS age_days,
-       last_activity_at,
-       (extract(epoch FROM as_of) - extract(epoch FROM last_activity_at)) / 86400.0 AS idle_days,
-       (extract(epoch FROM as_of) - extract(epoch FROM last_activity_at)) / 86400.0 >= idle_after AS idle
-FROM active
-ORDER BY opened_at, id
+SELECT o.id, o.priority, o.service, o.category, o.assignment_group, o.opened_at, o.acknowledged_at,
+       (extract(epoch FROM o.as_of) - extract(epoch FROM o.opened_at)) / 86400.0 AS age_days,
+       l.last_activity_at,
+       (extract(epoch FROM o.as_of) - extract(epoch FROM l.last_activity_at)) / 86400.0 AS idle_days,
+       (extract(epoch FROM o.as_of) - extract(epoch FROM l.last_activity_at)) / 86400.0 >= o.idle_after AS idle
+FROM open_at_cut o JOIN last_activity l ON l.id = o.id
+ORDER BY o.opened_at, o.id

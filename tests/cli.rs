@@ -115,7 +115,7 @@ fn load_output_reads_back_through_the_canonical_profile() {
 }
 
 /// Chunks are converted in parallel windows; the output must still be in file order. The sample
-/// events (85,517 rows: eleven chunks, three windows) have ascending ids in their file.
+/// events (129,614 rows: sixteen chunks, four windows) have ascending ids in their file.
 #[test]
 fn parallel_conversion_keeps_file_order() {
     use datafusion::arrow::array::AsArray;
@@ -123,7 +123,7 @@ fn parallel_conversion_keeps_file_order() {
     let (tables, _) = crate::util::load(&[sample], "canonical", None).unwrap();
     let events = crate::util::table(&tables, mttx::model::Table::Events);
     let ids: Vec<&str> = events.column(0).as_string::<i32>().iter().map(|v| v.unwrap()).collect();
-    assert_eq!(ids.len(), 85_517);
+    assert_eq!(ids.len(), 129_614);
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "rows out of file order");
 }
 

@@ -41,19 +41,21 @@ fn close(value: &Value, expected: f64) {
 ///   fisher_exact([[1, 4], [0, 5]]) gives p = 1.
 /// - reopen rate, 1/5 against 4/5, expected cells below five: fisher_exact([[4, 1], [1, 4]])
 ///   gives p = 0.2063492063492064.
-/// - 26 distinct tests: the mean, p50 and p90 of MTTR, MTTR in business hours and MTRS (P2 runs
+/// - 28 distinct tests: the mean, p50 and p90 of MTTR, MTTR in business hours and MTRS (P2 runs
 ///   24×7 and nothing has a started_at, so all three see the same hours) on the P2 rows and on the
 ///   overall rows (scope=all: the same tickets, another hypothesis), 18 in all; the two SLA rates
 ///   of P2 and of all priorities, volume, problem_trend's count and the share of change-caused
-///   incidents (all p = 1), and the reopen rate. false_discovery_control of the p-values
-///   [p_mean] × 6, [2/252] × 6, [1] × 10 and [1, 0.2063492063492064, 1, 1] (method='bh') gives
-///   q = 0.004562245104588339 for the means (0.0010528 · 26/6), 0.017195767195767195 for the
-///   medians (2/252 · 26/12) and 0.4126984126984128 for the reopen rate (0.2063 · 26/13).
+///   incidents (all p = 1); the share within the OLA of the group that held them (no group, so the
+///   default OLA, P2 12 h: every incident within it in both windows, p = 1) for P2 and for all
+///   priorities; and the reopen rate. false_discovery_control of the p-values [p_mean] × 6,
+///   [2/252] × 6, [1] × 12 and [1, 0.2063492063492064, 1, 1] (method='bh') gives
+///   q = 0.00491318703571052 for the means (0.0010528 · 28/6), 0.018518518518518517 for the
+///   medians (2/252 · 28/12) and 0.44444444444444453 for the reopen rate (0.2063 · 28/13).
 #[test]
 fn compare_matches_scipy_on_a_hand_made_fixture() {
     let doc = compare(&fixture("compare"), "2026-04-01", &["--before", "2026-01", "--after", "2026-03"]);
     assert_eq!((doc["before"]["months"].as_str(), doc["after"]["months"].as_str()), (Some("2026-01"), Some("2026-03")));
-    assert_eq!(doc["tests"], 26);
+    assert_eq!(doc["tests"], 28);
     let mttr = row(&doc, "mttr", "scope=priority,priority=2", "p50_hours");
     assert_eq!(
         (mttr["before"].as_f64(), mttr["after"].as_f64(), mttr["before_n"].as_f64(), mttr["after_n"].as_f64()),
@@ -61,12 +63,12 @@ fn compare_matches_scipy_on_a_hand_made_fixture() {
     );
     assert_eq!(mttr["test"], "Fisher's exact");
     close(&mttr["p_value"], 0.007936507936507936);
-    close(&mttr["q_value"], 0.017195767195767195);
+    close(&mttr["q_value"], 0.018518518518518517);
     assert_eq!(mttr["verdict"], "worse", "MTTR went up, and lower is better");
     let mean = row(&doc, "mttr", "scope=priority,priority=2", "mean_hours");
     assert_eq!(mean["test"], "Welch's t");
     close(&mean["p_value"], 0.0010528257933665399);
-    close(&mean["q_value"], 0.004562245104588339);
+    close(&mean["q_value"], 0.00491318703571052);
     let p90 = row(&doc, "mttr", "scope=priority,priority=2", "p90_hours");
     close(&p90["p_value"], 1.0);
     assert_eq!(p90["verdict"], "no_evidence");
@@ -75,7 +77,7 @@ fn compare_matches_scipy_on_a_hand_made_fixture() {
     let reopen = row(&doc, "reopen_rate", "", "reopen_rate");
     assert_eq!(reopen["test"], "Fisher's exact");
     close(&reopen["p_value"], 0.2063492063492064);
-    close(&reopen["q_value"], 0.4126984126984128);
+    close(&reopen["q_value"], 0.44444444444444453);
     assert_eq!(reopen["verdict"], "no_evidence");
     // Volume is neutral: its change is information, never better or worse.
     let volume = doc["rows"].as_array().unwrap().iter().find(|r| r["kpi"] == "volume").unwrap();

@@ -24,13 +24,13 @@ fn kpis() -> Value {
 #[test]
 fn dates_read_one_way() {
     let md = read("report.md");
-    // No RFC 3339 instant anywhere in the text: times are "2026-10-31 23:32" in the reporting zone.
+    // No RFC 3339 instant anywhere in the text: times are "2026-10-31 23:59" in the reporting zone.
     let stamp = md.char_indices().find(|(i, _)| {
         let rest = &md.as_bytes()[*i..];
         rest.len() > 16 && rest[4] == b'-' && rest[7] == b'-' && rest[10] == b'T' && rest[13] == b':' && rest[..4].iter().all(u8::is_ascii_digit)
     });
     assert!(stamp.is_none(), "an RFC 3339 time in report.md: {}", &md[stamp.unwrap().0..stamp.unwrap().0 + 30]);
-    assert!(md.contains("data to the cut-off 2026-10-31 23:32 UTC"), "the subtitle's cut-off");
+    assert!(md.contains("data to the cut-off 2026-10-31 23:59 UTC"), "the subtitle's cut-off");
     // Text gives months as "Sep 2026"; "Sep 26" is left to chart axes.
     assert!(!md.contains("Sep 26 ") && md.contains("Sep 2026"));
 }

@@ -75,6 +75,8 @@ fn profile_mistakes_fail_with_what_to_fix() {
     assert!(err.contains("include_creation needs") && err.contains("creation = {"), "{err}");
     let err = profile_error(&format!("{base}{log}{}", acknowledged.replace("first_out_of", "first_into")));
     assert!(err.contains("first_out_of only"), "{err}");
+    let err = profile_error(&format!("{base}{}", log.replace("status = \"s\"\n", "status = \"s\"\nchanges = [\"assignment_group\"]\n")));
+    assert!(err.contains("changes: `assignment_group` is not an attribute") && err.contains("eventlog.last"), "{err}");
 }
 
 #[test]

@@ -101,6 +101,13 @@ fn servicenow_list_audit_problem_and_change_exports() {
     let rows = sql("servicenow", &dir, "SELECT id, opened_at, acknowledged_at FROM incidents WHERE id IN ('INC0010002', 'INC0010006') ORDER BY id");
     assert_eq!(rows[0]["acknowledged_at"], "2016-03-02T11:30:00Z");
     assert_eq!((rows[1]["opened_at"].as_str(), rows[1]["acknowledged_at"].as_str()), (Some("2016-03-06T09:58:00Z"), Some("2016-03-06T10:00:00Z")));
+    // The audit rows' assignment_group: INC0010001 is with Group 56 from its first update (1/3/2016
+    // 08:00, the insert) and with Group 24 from 09:05; the later updates keep Group 24, so no more
+    // events. Each change is an event of field assignment_group, for group_time.
+    let rows = sql("servicenow", &dir, "SELECT at, from_value, to_value FROM events WHERE ticket_id = 'INC0010001' AND field = 'assignment_group' ORDER BY at");
+    let changes: Vec<(&str, Option<&str>, &str)> =
+        rows.iter().map(|r| (r["at"].as_str().unwrap(), r["from_value"].as_str(), r["to_value"].as_str().unwrap())).collect();
+    assert_eq!(changes, [("2016-03-01T08:00:00Z", None, "Group 56"), ("2016-03-01T09:05:00Z", Some("Group 56"), "Group 24")]);
     // Audit pauses (Awaiting …) become events; outcomes map unsuccessful → failed.
     let rows = sql("servicenow", &dir, "SELECT count(*) AS n FROM events WHERE to_value LIKE 'Awaiting%'");
     assert!(rows[0]["n"].as_u64().unwrap() >= 2);

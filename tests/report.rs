@@ -345,10 +345,11 @@ fn a_header_naming_a_missing_column_is_an_error() {
         ));
 }
 
-/// See: issue 14. Teams and services ranks the groups with enough incidents by their MTTR p50,
-/// worst first, with the change on the previous month, and lists the small ones apart.
-/// October: group B has 15 incidents of 20 h (p50 20 h; none in September), A 12 of 10 h (p50
-/// 10 h; September 12 of 5 h, so +100.0%), C 3 of 100 h: below the minimum of 10, not ranked.
+/// Groups are judged on their own time against their OLA (the default policy's "*": P2 12 h on
+/// 24×7). The incidents have no assignment events, so each group held its incidents throughout.
+/// October: group B has 15 P2 incidents of 20 h (none within 12 h: 0 of 15; none in September), A
+/// 12 of 10 h (all within; September 12 of 5 h, all within: 100.0%), C 3 of 100 h: below the
+/// minimum of 10, not ranked.
 #[test]
 fn teams_are_ranked_worst_first_and_small_groups_listed_apart() {
     let dir = tempfile::tempdir().unwrap();
@@ -358,7 +359,7 @@ fn teams_are_ranked_worst_first_and_small_groups_listed_apart() {
             let opened = chrono::NaiveDate::from_ymd_opt(2026, month, 2 + i).unwrap().and_hms_opt(8, 0, 0).unwrap();
             let f = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
             let (ack, resolved) = (opened + chrono::Duration::minutes(5), opened + chrono::Duration::hours(hours));
-            csv.push_str(&format!("{group}-{month}-{i},{},{},{},3,{group},Web\n", f(opened), f(ack), f(resolved)));
+            csv.push_str(&format!("{group}-{month}-{i},{},{},{},2,{group},Web\n", f(opened), f(ack), f(resolved)));
         }
     };
     add("A", 9, 12, 5);
@@ -376,17 +377,17 @@ fn teams_are_ranked_worst_first_and_small_groups_listed_apart() {
             .assert()
             .success();
         let md = read(&out, "report.md");
-        let start = md.find("Assignment groups: worst MTTR p50.").expect("the ranking");
-        md[start..md.find("Assignment groups: worst resolution").unwrap()].to_string()
+        let start = md.find("Assignment groups: time with each group, against its OLA.").expect("the ranking");
+        md[start..md.find("services with the worst MTTR p50").unwrap()].to_string()
     };
     let ranking = report("10");
-    let b = ranking.find("| B | 20.0 h | 15 | none | no figure |").unwrap_or_else(|| panic!("{ranking}"));
-    let a = ranking.find("| A | 10.0 h | 12 | 5.00 h (n=12) | +100.0% |").unwrap_or_else(|| panic!("{ranking}"));
-    assert!(b < a, "worst first: {ranking}");
-    assert!(ranking.contains("Not ranked, fewer than 10 in the month: C (n=3)."), "{ranking}");
-    // With a minimum of 2, C ranks, and first.
+    let b = ranking.find("| B | 15 | 0 of 15 (0.0%) | — | 20 h (n=15) |").unwrap_or_else(|| panic!("{ranking}"));
+    let a = ranking.find("| A | 12 | 12 of 12 (100.0%) | 100.0% | 10 h (n=12) |").unwrap_or_else(|| panic!("{ranking}"));
+    assert!(b < a, "least within its OLA first: {ranking}");
+    assert!(ranking.contains("Not ranked, fewer than 10 incidents in the month: C (n=3)."), "{ranking}");
+    // With a minimum of 2, C ranks: none within its OLA, as B, after B's 15 incidents.
     let ranking = report("2");
-    assert!(ranking.find("| C | 100.0 h | 3 |").unwrap() < ranking.find("| B |").unwrap(), "{ranking}");
+    assert!(ranking.find("| B |").unwrap() < ranking.find("| C | 3 | 0 of 3 (0.0%) | — | 100 h (n=3) |").unwrap(), "{ranking}");
     assert!(!ranking.contains("Not ranked"), "{ranking}");
 }
 

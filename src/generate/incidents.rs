@@ -34,7 +34,7 @@ const SLA_HOURS: [i64; 5] = [8, 24, 72, 120, 240];
 const MAJOR_SHARE: [f64; 5] = [0.30, 0.02, 0.0, 0.0, 0.0];
 
 pub(super) const CONTACT_TYPES: [&str; 5] = ["monitoring", "phone", "email", "self-service", "chat"];
-const MONITORING: u8 = 0;
+pub(super) const MONITORING: u8 = 0;
 /// Shares of the human channels, in `CONTACT_TYPES` order after monitoring.
 const HUMAN_CONTACT_SHARE: [f64; 4] = [0.30, 0.25, 0.35, 0.10];
 /// Share of human-reported incidents the service desk resolves itself.

@@ -4,6 +4,7 @@
 //! A seed always gives byte-identical files, whatever the thread count: all randomness comes from
 //! `rng` streams keyed by purpose and chunk, never from scheduling or hash order.
 
+mod assignments;
 mod changes;
 mod cmdb;
 mod incidents;
@@ -92,6 +93,8 @@ struct World {
     problems: Vec<Problem>,
     outages: Vec<outages::Outage>,
     ids: Ids,
+    /// The seed, for the draws made as tables are written (assignment changes).
+    seed: u64,
     /// Id number (0-based) of the first event of each events batch.
     event_starts: Vec<usize>,
 }
@@ -154,7 +157,7 @@ fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
         for incident in incidents.iter_mut().filter(|i| i.opened >= from) {
             let matches = match &shift.target {
                 ShiftTarget::Priority(p) => incident.priority == *p,
-                ShiftTarget::Group(g) => tables::assignment_group(incident, &cmdb) == g,
+                ShiftTarget::Group(g) => assignments::assignment_group(incident, &cmdb) == g,
             };
             if matches {
                 incident.work = incidents::seconds(incident.work as f64 * shift.factor).max(5 * MINUTE);
@@ -218,7 +221,7 @@ fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
         events: IdFormat::new("EV", 8, 0),
         outages: IdFormat::new("OUT", 7, outages.len()),
     };
-    let mut world = World { window, cmdb, incidents, changes, problems, outages, ids, event_starts: Vec::new() };
+    let mut world = World { window, cmdb, incidents, changes, problems, outages, ids, seed, event_starts: Vec::new() };
     let mut events = 0;
     for count in world.event_counts() {
         world.event_starts.push(events);

@@ -14,6 +14,7 @@ pub(super) enum Stream {
     Relocation = 4,
     Problems = 5,
     Outages = 6,
+    Assignments = 7,
 }
 
 pub(super) struct Rng {

@@ -11,8 +11,8 @@ use crate::model::{CHANGE_OUTCOMES, CHANGE_TYPES, OUTAGE_TYPES, Table, UTC};
 use crate::{Error, Result};
 
 use super::World;
-use super::cmdb::Cmdb;
-use super::incidents::{CONTACT_TYPES, Incident, Transition};
+use super::assignments::{Reassignment, assignment_group, assignments};
+use super::incidents::{CONTACT_TYPES, Transition};
 use super::outages::Task;
 
 /// Rows per batch for every table but events.
@@ -21,12 +21,6 @@ pub(super) const BATCH_ROWS: usize = 65_536;
 pub(super) const INCIDENTS_PER_EVENT_BATCH: usize = 16_384;
 
 const MICROS: i64 = 1_000_000;
-const SERVICE_DESK: &str = "Service Desk";
-
-/// The group that worked an incident: the service desk, or its CI class's resolver group.
-pub(super) fn assignment_group(incident: &Incident, cmdb: &Cmdb) -> &'static str {
-    if incident.first_line { SERVICE_DESK } else { cmdb.cis[incident.ci as usize].class().resolver_group }
-}
 
 /// The rows of chunk `chunk` of `rows` rows cut into chunks of `size`.
 pub(super) fn chunk_range(chunk: usize, size: usize, rows: usize) -> Range<usize> {
@@ -204,51 +198,71 @@ impl World {
         )
     }
 
+    /// The events of incident `i` up to the cut-off, into `out` (cleared first): its state
+    /// changes and its assignment-group changes, in time order (a state change first at the same
+    /// instant). `timeline` and `assigned` are scratch space.
+    fn incident_events(&self, i: usize, timeline: &mut Vec<Transition>, assigned: &mut Vec<Reassignment>, out: &mut Vec<EventRow>) {
+        out.clear();
+        let incident = &self.incidents[i];
+        incident.timeline(self.window.as_of, timeline);
+        for (k, t) in timeline.iter().enumerate() {
+            out.push(EventRow { at: t.at, field: "state", from: k.checked_sub(1).map(|previous| timeline[previous].to), to: t.to });
+        }
+        assignments(incident, &self.cmdb, self.seed, self.window.as_of, assigned);
+        out.extend(assigned.iter().map(|a| EventRow { at: a.at, field: "assignment_group", from: a.from, to: a.to }));
+        // Stable: at one instant, the state change stays first.
+        out.sort_by_key(|e| e.at);
+    }
+
     /// Events in each events batch, so ids can be numbered before batches are built in
     /// parallel.
     pub(super) fn event_counts(&self) -> Vec<usize> {
-        let mut timeline = Vec::new();
-        self.incidents
-            .chunks(INCIDENTS_PER_EVENT_BATCH)
+        let (mut timeline, mut assigned, mut events) = (Vec::new(), Vec::new(), Vec::new());
+        (0..self.incidents.len().div_ceil(INCIDENTS_PER_EVENT_BATCH))
             .map(|chunk| {
-                chunk
-                    .iter()
-                    .map(|incident| {
-                        incident.timeline(self.window.as_of, &mut timeline);
-                        timeline.len()
+                chunk_range(chunk, INCIDENTS_PER_EVENT_BATCH, self.incidents.len())
+                    .map(|i| {
+                        self.incident_events(i, &mut timeline, &mut assigned, &mut events);
+                        events.len()
                     })
                     .sum()
             })
             .collect()
     }
 
-    /// The state history of the incidents in chunk `chunk`, numbered from `first_event`.
+    /// The state and assignment history of the incidents in chunk `chunk`, numbered from
+    /// `first_event`.
     pub(super) fn event_batch(&self, chunk: usize, first_event: usize) -> Result<RecordBatch> {
         let range = chunk_range(chunk, INCIDENTS_PER_EVENT_BATCH, self.incidents.len());
         let mut ticket = Vec::new();
-        let mut transitions: Vec<Transition> = Vec::new();
-        let mut from = Vec::new();
-        let mut timeline = Vec::new();
+        let mut rows: Vec<EventRow> = Vec::new();
+        let (mut timeline, mut assigned, mut events) = (Vec::new(), Vec::new(), Vec::new());
         for i in range {
-            self.incidents[i].timeline(self.window.as_of, &mut timeline);
+            self.incident_events(i, &mut timeline, &mut assigned, &mut events);
             let id = self.ids.incidents.id(i);
-            for (k, transition) in timeline.iter().enumerate() {
-                ticket.push(Some(id.clone()));
-                from.push(k.checked_sub(1).map(|previous| timeline[previous].to));
-                transitions.push(*transition);
-            }
+            ticket.extend(events.iter().map(|_| Some(id.clone())));
+            rows.extend_from_slice(&events);
         }
-        let count = transitions.len();
+        let count = rows.len();
         batch(
             Table::Events,
             vec![
                 ("id", text((first_event..first_event + count).map(|e| Some(self.ids.events.id(e))))),
                 ("ticket_id", text(ticket.into_iter())),
-                ("at", timestamps(transitions.iter().map(|t| Some(t.at)))),
-                ("field", text((0..count).map(|_| Some("state")))),
-                ("from_value", text(from.into_iter())),
-                ("to_value", text(transitions.iter().map(|t| Some(t.to)))),
+                ("at", timestamps(rows.iter().map(|e| Some(e.at)))),
+                ("field", text(rows.iter().map(|e| Some(e.field)))),
+                ("from_value", text(rows.iter().map(|e| e.from))),
+                ("to_value", text(rows.iter().map(|e| Some(e.to)))),
             ],
         )
     }
+}
+
+/// One row of the events table.
+#[derive(Debug, Clone, Copy)]
+struct EventRow {
+    at: i64,
+    field: &'static str,
+    from: Option<&'static str>,
+    to: &'static str,
 }

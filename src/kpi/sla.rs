@@ -41,7 +41,23 @@ struct PolicyFile {
     /// Keyed by business service name: its agreed service time.
     #[serde(default)]
     services: BTreeMap<String, ServiceSpec>,
+    /// Keyed by assignment group (`*`: every group without its own), then by priority "1" to "5":
+    /// the hours the group may hold an incident.
+    #[serde(default)]
+    ola: BTreeMap<String, BTreeMap<String, f64>>,
 }
+
+/// An operational-level agreement: the hours `group` may hold an incident of `priority`, on the
+/// calendar of the priority's SLA, less its pauses. `group` is `*` for every group without its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ola {
+    pub group: String,
+    pub priority: i64,
+    pub hours: f64,
+}
+
+/// The group of `[ola]` that applies to every group without its own.
+pub const ANY_GROUP: &str = "*";
 
 /// `[services."<name>"]`: when a service is agreed to run, and how available it is to be.
 #[derive(Debug, Clone, Deserialize)]
@@ -102,6 +118,8 @@ pub struct SlaPolicy {
     pub monitoring_contact_types: Vec<String>,
     /// `[services]`, by service name.
     pub services: Vec<ServiceLevel>,
+    /// `[ola]`, by group and priority.
+    pub olas: Vec<Ola>,
 }
 
 impl SlaPolicy {
@@ -181,6 +199,25 @@ impl SlaPolicy {
             targets.push((priority, target.response_hours, target.resolution_hours, target.calendar.clone()));
         }
         targets.sort_by_key(|t| t.0);
+        let mut olas = Vec::new();
+        let mut folded = std::collections::BTreeMap::new();
+        for (group, by_priority) in &file.ola {
+            if group.trim().is_empty() {
+                return Err(fail("ola: a group name is empty; name the assignment group, or `*` for every group without its own".into()));
+            }
+            if let Some(other) = folded.insert(group.trim().to_lowercase(), group) {
+                return Err(fail(format!("ola: \"{other}\" and \"{group}\" name the same group (names match without case or outer spaces); keep one")));
+            }
+            for (key, hours) in by_priority {
+                let priority: i64 = key.parse().ok().filter(|p| targets.iter().any(|t| t.0 == *p)).ok_or_else(|| {
+                    fail(format!("ola.\"{group}\".{key}: not a priority of the policy's [priorities]; OLA hours count on a priority's calendar"))
+                })?;
+                if !(hours.is_finite() && *hours > 0.0) {
+                    return Err(fail(format!("ola.\"{group}\".{key}: {hours} must be a positive number of hours")));
+                }
+                olas.push(Ola { group: group.clone(), priority, hours: *hours });
+            }
+        }
         let sha256 = crate::store::load::sha256_hex(text.as_bytes());
         let FirstContactSpec { service_desk_groups, monitoring_contact_types } = file.first_contact;
         Ok(SlaPolicy {
@@ -193,11 +230,14 @@ impl SlaPolicy {
             service_desk_groups,
             monitoring_contact_types,
             services,
+            olas,
         })
     }
 
     /// Registers `sla_targets(priority, response_hours, resolution_hours, calendar)`,
-    /// `sla_pause_states(state)`, and for first-contact resolution `fcr_service_desk_groups(group_name)`
+    /// `sla_pause_states(state)`, `ola_targets(group_name, priority, ola_hours)` (group names
+    /// trimmed and lower-cased, `*` for every group without its own), and for first-contact
+    /// resolution `fcr_service_desk_groups(group_name)`
     /// and `monitoring_contact_types(contact_type)`, both trimmed and lower-cased (queries match
     /// `lower(trim(column))` against them), and `service_levels(service, calendar,
     /// availability_target)`.
@@ -237,6 +277,20 @@ impl SlaPolicy {
                 Arc::new(Float64Array::from_iter(self.services.iter().map(|s| s.availability_target))),
             ],
         )?;
+        // Group names fold as the first-contact groups do; `parse` refused two that fold alike.
+        let olas: Vec<(String, i64, f64)> = self.olas.iter().map(|o| (o.group.trim().to_lowercase(), o.priority, o.hours)).collect();
+        let ola = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("group_name", DataType::Utf8, false),
+                Field::new("priority", DataType::Int64, false),
+                Field::new("ola_hours", DataType::Float64, false),
+            ])),
+            vec![
+                Arc::new(StringArray::from_iter_values(olas.iter().map(|o| o.0.as_str()))) as ArrayRef,
+                Arc::new(Int64Array::from_iter_values(olas.iter().map(|o| o.1))),
+                Arc::new(Float64Array::from_iter_values(olas.iter().map(|o| o.2))),
+            ],
+        )?;
         let desk = names("group_name", &self.service_desk_groups)?;
         let monitoring = names("contact_type", &self.monitoring_contact_types)?;
         for (name, batch) in [
@@ -245,6 +299,7 @@ impl SlaPolicy {
             ("fcr_service_desk_groups", desk),
             ("monitoring_contact_types", monitoring),
             ("service_levels", levels),
+            ("ola_targets", ola),
         ] {
             ctx.register_table(name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))?;
         }
@@ -284,5 +339,22 @@ mod tests {
         assert!(err("[services.S]\ncalender = \"a\"\n").contains("calender"));
         let office = "[calendars.24x7]\n[calendars.24x7.hours]\nmon = [\"08:00-17:00\"]\n[priorities]\n";
         assert!(SlaPolicy::parse(office, "p.toml").unwrap_err().to_string().contains("round-the-clock calendar of every policy"));
+    }
+
+    #[test]
+    fn olas_name_a_priority_of_the_policy_and_positive_hours() {
+        let policy = |ola: &str| {
+            SlaPolicy::parse(
+                &format!("[calendars.a]\nalways_open = true\n[priorities.1]\nresponse_hours = 1\nresolution_hours = 4\ncalendar = \"a\"\n{ola}"),
+                "p.toml",
+            )
+        };
+        let ok = policy("[ola.\"*\"]\n1 = 2\n[ola.\"Service Desk\"]\n1 = 0.5\n").unwrap();
+        assert_eq!(ok.olas, [Ola { group: "*".into(), priority: 1, hours: 2.0 }, Ola { group: "Service Desk".into(), priority: 1, hours: 0.5 }]);
+        let err = |ola: &str| policy(ola).unwrap_err().to_string();
+        assert!(err("[ola.DBA]\n2 = 4\n").contains("ola.\"DBA\".2: not a priority of the policy's [priorities]"));
+        assert!(err("[ola.DBA]\n1 = 0\n").contains("must be a positive number of hours"));
+        assert!(err("[ola.DBA]\n1 = 1\n[ola.dba]\n1 = 2\n").contains("name the same group"));
+        assert!(SlaPolicy::default_policy().unwrap().olas.iter().any(|o| o.group == ANY_GROUP), "the default policy has a default OLA");
     }
 }

@@ -2,6 +2,7 @@
 //! many carry each optional field, and the fallbacks the KPIs apply where one is missing. The
 //! period's bounds are literal values in DataFusion expressions, not SQL text.
 
+use datafusion::functions::string::expr_fn::lower;
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::ExprFunctionExt;
 use datafusion::logical_expr::expr_fn::in_subquery;
@@ -32,7 +33,7 @@ pub struct Coverage {
 }
 
 /// The optional incident fields and what uses them, in the order the data-quality table lists them.
-const FIELDS: [(&str, &str); 8] = [
+const FIELDS: [(&str, &str); 10] = [
     ("priority", "every figure by priority, and the SLA targets"),
     ("acknowledged_at", "MTTA, the SLA response clock"),
     ("started_at", "MTTD; MTRS (else from opened_at)"),
@@ -41,6 +42,14 @@ const FIELDS: [(&str, &str); 8] = [
     ("problem_id", "incidents with a problem, majors without a problem record"),
     ("caused_by_change", "incidents caused by changes, change failure"),
     ("first_contact", "first-contact resolution (else the service desk rule)"),
+    ("assignment_group", "time with each group, where no assignment events say more"),
+    ("source_made_sla", "reconciliation with the source tool's SLA flag"),
+];
+
+/// The events behind measures: the incidents with events of each field.
+const EVENT_FIELDS: [(&str, &str, &str); 2] = [
+    ("state", "state events", "SLA pauses (the policy's pause_states)"),
+    ("assignment_group", "assignment events", "time with each assignment group (else its assignment_group throughout)"),
 ];
 
 fn instant(micros: i64) -> Expr {
@@ -68,9 +77,11 @@ pub async fn coverage(ctx: &SessionContext, start: i64, end: i64, as_of: i64) ->
     };
     let mut fields: Vec<FieldCoverage> =
         FIELDS.iter().map(|(field, used_by)| FieldCoverage { field: field.to_string(), used_by: used_by.to_string(), with: value(field) }).collect();
-    // Pauses come from state events: the incidents that have any.
-    let with_states = ctx.table(Table::Events.name()).await?.filter(col("field").eq(lit("state")))?.select_columns(&["ticket_id"])?;
-    let paused = opened.filter(in_subquery(col("id"), std::sync::Arc::new(with_states.logical_plan().clone())))?.count().await? as u64;
-    fields.push(FieldCoverage { field: "state events".into(), used_by: "SLA pauses (the policy's pause_states)".into(), with: paused });
+    // Pauses and group changes come from events: the incidents that have any of the field.
+    for (event_field, label, used_by) in EVENT_FIELDS {
+        let with_events = ctx.table(Table::Events.name()).await?.filter(lower(col("field")).eq(lit(event_field)))?.select_columns(&["ticket_id"])?;
+        let with = opened.clone().filter(in_subquery(col("id"), std::sync::Arc::new(with_events.logical_plan().clone())))?.count().await? as u64;
+        fields.push(FieldCoverage { field: label.into(), used_by: used_by.into(), with });
+    }
     Ok(Coverage { incidents: value("incidents"), fields, response_stopped_at_resolution: value("response_stopped_at_resolution") })
 }

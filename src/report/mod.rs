@@ -2,8 +2,8 @@
 //! It runs the trend charts' month-grained KPIs once over every month it shows (the trend window,
 //! the previous month, the same month a year earlier), the other month-grained KPIs over the
 //! period with the month before and over the month a year earlier, the rest for each of those
-//! periods, and MTTR and SLA breaches by assignment group and by service for the period and the
-//! month before (each on its own session over the same tables); it compares them, and writes
+//! periods, and MTTR and SLA breaches by service for the period and the month before (on a session
+//! of its own over the same tables); it compares them, and writes
 //! report.html, report.md, kpis.json, kpis.csv, benchmark.csv, trend.csv, tickets.csv and charts/. kpis.json
 //! carries the process-behaviour charts, the first page's lists, the reviewer's notes and every
 //! charted month beside the KPI values.
@@ -276,10 +276,11 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
             }
         }
     };
-    // Teams and services: the period and the month before, cut by group and by service.
+    // Teams and services: the period and the month before, cut by service (groups are judged on
+    // their own time, group_time, which runs with the period's KPIs).
     let team_kpis: Vec<Kpi> = setting.kpis.iter().filter(|k| sections::teams::KPIS.contains(&k.id.as_str())).cloned().collect();
     let team_first = recent_first;
-    let ((span, _), recent, year_compared, trend_run, current, previous_run, year_ago_run, by_group, by_service) = runtime.block_on(async {
+    let ((span, _), recent, year_compared, trend_run, current, previous_run, year_ago_run, by_service) = runtime.block_on(async {
         tokio::try_join!(
             sliced_run(span_first, period, sliced_trend.clone(), false),
             sliced_run(recent_first, period, sliced_compared.clone(), true),
@@ -288,7 +289,6 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
             optional(Some(period), &per_period),
             optional(previous, &per_period_compared),
             optional(year_ago, &per_period_compared),
-            run(team_first, period, &team_kpis, false, Some(Breakdown::AssignmentGroup)),
             run(team_first, period, &team_kpis, false, Some(Breakdown::Service)),
         )
     })?;
@@ -313,7 +313,7 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
     let previous_run = previous_run.map(&mut complete);
     let year_ago_run = year_ago_run.map(&mut complete);
     let trend = Run { document: span.months(&trend_run.params, &trend_ids).merged(trend_run.document, &order), ..trend_run };
-    let teams = [(Breakdown::AssignmentGroup, by_group.document), (Breakdown::Service, by_service.document)];
+    let teams = [(Breakdown::Service, by_service.document)];
     let coverage = runtime.block_on(coverage(pipeline.tables()))?;
     let field_coverage = runtime.block_on(fields::coverage(pipeline.tables(), current.params.period_start, current.params.period_end, current.params.as_of))?;
     let evaluated = register.as_ref().map(|r| improvements::evaluate(r, pipeline, &setting.kpis, setting.tuning)).transpose()?;

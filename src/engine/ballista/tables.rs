@@ -1,6 +1,6 @@
 //! Small in-memory tables as bytes in a plan: the parameter tables of a period (`params`, `months`,
 //! `month_priority`), the SLA policy's (`sla_targets`, `sla_pause_states`,
-//! `fcr_service_desk_groups`, `monitoring_contact_types`, `service_levels`) and a store's empty
+//! `fcr_service_desk_groups`, `monitoring_contact_types`, `service_levels`, `ola_targets`) and a store's empty
 //! tables travel with the query as Arrow IPC. Anything larger is refused with what to do instead:
 //! executors read the data itself from the store.
 

@@ -114,6 +114,13 @@ impl Profile {
                 return fail(format!("[tables.{table_name}].files: give at least one file name pattern"));
             }
             if let Some(log) = &tp.eventlog {
+                for field in &log.changes {
+                    if !log.first.contains_key(field) && !log.last.contains_key(field) {
+                        return fail(format!(
+                            "[tables.{table_name}.eventlog] changes: `{field}` is not an attribute; map it in eventlog.first or eventlog.last to record its changes"
+                        ));
+                    }
+                }
                 for field in log.first.keys().chain(log.last.keys()) {
                     check_field("eventlog.first/last", field)?;
                 }

@@ -89,6 +89,11 @@ pub struct EventLog {
     /// States during which SLA clocks stand still; they join the SLA policy's pause states.
     #[serde(default)]
     pub pause_states: Vec<String>,
+    /// Attributes (fields of `first` or `last`) whose every change of value from one event to the
+    /// next is an `events` row of that field, as the status's changes are of `state`: ServiceNow's
+    /// `assignment_group`, for the time each group held a ticket.
+    #[serde(default)]
+    pub changes: Vec<String>,
     /// The events that record a ticket's creation (ServiceNow: `sys_mod_count` 0). Without it, no
     /// event is known to be one: a list export's only row is the ticket's latest state.
     pub creation: Option<Creation>,

@@ -30,6 +30,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("reopen_rate", include_str!("../../../queries/reopen_rate.sql")),
     ("first_contact_resolution", include_str!("../../../queries/first_contact_resolution.sql")),
     ("reassignment", include_str!("../../../queries/reassignment.sql")),
+    ("group_time", include_str!("../../../queries/group_time.sql")),
     ("major_incidents", include_str!("../../../queries/major_incidents.sql")),
     ("major_incident_list", include_str!("../../../queries/major_incident_list.sql")),
     ("problem_trend", include_str!("../../../queries/problem_trend.sql")),

@@ -78,6 +78,14 @@ fn field_coverage(inputs: &Inputs) -> Vec<Block> {
             thousands(f.response_stopped_at_resolution as i64)
         ));
     }
+    let assigned = f.fields.iter().find(|x| x.field == "assignment events").map_or(0, |x| x.with);
+    if assigned < f.incidents {
+        fallbacks.push(format!(
+            "Time with each assignment group: {} of {} incidents have no assignment-group events, so their assignment_group is taken to have held them throughout.",
+            thousands((f.incidents - assigned) as i64),
+            thousands(f.incidents as i64)
+        ));
+    }
     blocks.push(Block::Paragraph("Fallbacks applied:".into()));
     blocks.push(Block::Bullets(fallbacks));
     blocks

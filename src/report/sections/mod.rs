@@ -11,6 +11,7 @@ pub mod changes;
 pub mod data_quality;
 pub mod definitions;
 pub mod flow;
+pub mod groups;
 pub mod headline;
 pub mod improvements;
 pub mod majors;
@@ -68,7 +69,7 @@ pub struct Inputs<'a> {
     pub has_peers: bool,
     /// The improvement register's origin and its initiatives, measured.
     pub improvements: Option<(&'a str, &'a [crate::evidence::improvements::Evaluated])>,
-    /// The period and the month before it cut by assignment group and by service.
+    /// The period and the month before it cut by service.
     pub teams: &'a [(Breakdown, KpiDocument)],
     /// Groups with fewer tickets than this are listed apart, not ranked (`--min-n`).
     pub min_n: u64,

@@ -1,6 +1,7 @@
-//! Teams and services: the assignment groups and services with the worst MTTR p50 and the worst
-//! resolution breach rate in the period, each with n and the change on the previous month. Groups
-//! with fewer than `--min-n` tickets are listed apart, not ranked: a median of three says little.
+//! Teams and services: each assignment group's own time against its OLA (`groups`), then the
+//! services with the worst MTTR p50 and the worst resolution breach rate in the period, each with n
+//! and the change on the previous month. Groups with fewer than `--min-n` tickets are listed apart,
+//! not ranked: a median of three says little.
 
 use serde_json::{Map, Value};
 
@@ -50,11 +51,12 @@ const MEASURES: [Measure; 2] = [
 ];
 
 pub(crate) fn teams_and_services(inputs: &Inputs) -> Section {
-    let mut blocks = vec![Block::Paragraph(format!(
-        "The {RANKED} assignment groups and services with the worst MTTR p50 and the worst resolution SLA breach rate in {}, over all priorities, each with n and the change on the previous month. Groups with fewer than {} incidents (clocks, for breaches) in the month are listed apart and not ranked: their figures swing by chance. Incidents with no group or service form their own group, \"(none)\".",
+    let mut blocks = super::groups::group_time(inputs);
+    blocks.push(Block::Paragraph(format!(
+        "The {RANKED} services with the worst MTTR p50 and the worst resolution SLA breach rate in {}, over all priorities, each with n and the change on the previous month. Services with fewer than {} incidents (clocks, for breaches) in the month are listed apart and not ranked: their figures swing by chance. Incidents with no service form their own group, \"(none)\".",
         crate::report::format::month_name(inputs.period),
         inputs.min_n
-    ))];
+    )));
     if inputs.teams.is_empty() {
         blocks.push(Block::Paragraph("No breakdown was computed.".into()));
     }

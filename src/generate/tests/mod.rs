@@ -11,6 +11,8 @@ use datafusion::arrow::datatypes::{Int64Type, TimestampMicrosecondType};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::*;
+
+mod events;
 use crate::model::{Domain, FieldKind};
 
 fn options(out: &Path, incidents: usize, seed: u64, layout: FormatLayout) -> GenerateOptions {
@@ -49,14 +51,19 @@ fn read(dir: &Path, table: Table) -> RecordBatch {
     concat_batches(&table.schema(), &batches).expect("same schema")
 }
 
-fn strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
+pub(super) fn strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
     let column = batch.column_by_name(name).expect(name).as_string::<i32>();
     column.iter().map(|v| v.map(str::to_string)).collect()
 }
 
-fn times(batch: &RecordBatch, name: &str) -> Vec<Option<i64>> {
+pub(super) fn times(batch: &RecordBatch, name: &str) -> Vec<Option<i64>> {
     let column = batch.column_by_name(name).expect(name);
     column.as_primitive::<TimestampMicrosecondType>().iter().collect()
+}
+
+pub(super) fn integers(batch: &RecordBatch, name: &str) -> Vec<Option<i64>> {
+    let column = batch.column_by_name(name).expect(name);
+    column.as_primitive::<datafusion::arrow::datatypes::Int64Type>().iter().collect()
 }
 
 fn micros(date: &str) -> i64 {
@@ -212,29 +219,7 @@ fn every_row_satisfies_the_model() {
         assert!(from <= *t && to.is_none_or(|to| *t < to), "{ci} not in service");
     }
 
-    // Events: per ticket in time order within [opened_at, as_of], ending in the row's state.
-    let events = &tables[&Table::Events];
-    let incident_ids: Vec<String> = strings(incidents, "id").into_iter().flatten().collect();
-    let row_of: HashMap<&str, usize> = incident_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let states = strings(incidents, "state");
-    let tickets: Vec<String> = strings(events, "ticket_id").into_iter().flatten().collect();
-    let at: Vec<i64> = times(events, "at").into_iter().flatten().collect();
-    let to = strings(events, "to_value");
-    let event_ids: Vec<String> = strings(events, "id").into_iter().flatten().collect();
-    assert!(event_ids.windows(2).all(|w| w[0] < w[1]), "event ids ascend");
-    for e in 0..tickets.len() {
-        let row = row_of[tickets[e].as_str()];
-        assert!(opened[row] <= at[e] && at[e] <= as_of);
-        if e + 1 < tickets.len() && tickets[e + 1] == tickets[e] {
-            assert!(at[e] <= at[e + 1], "events of {} out of order", tickets[e]);
-        } else {
-            assert_eq!(to[e], states[row], "last event of {} is its state", tickets[e]);
-        }
-        if e > 0 && tickets[e - 1] != tickets[e] {
-            assert!(row_of[tickets[e - 1].as_str()] < row, "tickets in id order");
-        }
-    }
-    assert_eq!(row_of.len(), tickets.iter().collect::<HashSet<_>>().len());
+    events::events_follow_their_incidents(&tables, as_of);
 }
 
 #[test]
