@@ -15,7 +15,7 @@
 --   spell runs from its change (or opened_at) to the next change (or resolved_at) and counts
 --   business time on the calendar the policy names for the priority, less the pauses of
 --   sla_breach (a spell with no time is left out). A group's time on an incident is the sum of its
---   spells. incidents counts the incidents the group held; mean_hours and p50_hours (exact, with
+--   spells, to the microsecond. incidents counts the incidents the group held; mean_hours and p50_hours (exact, with
 --   continuous interpolation) are over each incident's time with the group. The OLA is the
 --   policy's [ola] hours for the group and priority (group names match without case or outer
 --   spaces; "*" is every group without its own); ola_judged counts the incidents with an OLA, within
@@ -67,8 +67,10 @@ pauses AS (
     GROUP BY s.ticket_id
 ),
 held AS (
+    -- Summed in whole microseconds: integers add up the same in any order, so the result does not
+    -- depend on how the spells were partitioned.
     SELECT r.month, r.id, r.priority, s.group_name,
-           sum(sla_running_hours(s.start_at, s.end_at, r.calendar, pz.pauses)) AS hours
+           sum(CAST(round(sla_running_hours(s.start_at, s.end_at, r.calendar, pz.pauses) * 3600000000.0) AS BIGINT)) AS micros
     FROM spells s
     JOIN resolved r ON r.id = s.id
     LEFT JOIN pauses pz ON pz.ticket_id = s.id
@@ -76,7 +78,7 @@ held AS (
     GROUP BY r.month, r.id, r.priority, s.group_name
 ),
 judged AS (
-    SELECT h.*, coalesce(own.ola_hours, any_group.ola_hours) AS ola_hours
+    SELECT h.*, h.micros / 3600000000.0 AS hours, coalesce(own.ola_hours, any_group.ola_hours) AS ola_hours
     FROM held h
     LEFT JOIN ola_targets own ON own.group_name = lower(trim(h.group_name)) AND own.priority = h.priority
     LEFT JOIN ola_targets any_group ON any_group.group_name = '*' AND any_group.priority = h.priority
@@ -85,7 +87,7 @@ SELECT month, group_name AS assignment_group,
        CASE WHEN grouping(priority) = 1 THEN 'all' ELSE 'priority' END AS scope,
        priority,
        count(*) AS incidents,
-       avg(hours) AS mean_hours,
+       CAST(sum(micros) AS DOUBLE) / count(*) / 3600000000.0 AS mean_hours,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS p50_hours,
        count(ola_hours) AS ola_judged,
        count(CASE WHEN hours <= ola_hours THEN 1 END) AS within,
