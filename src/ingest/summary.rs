@@ -179,7 +179,7 @@ impl LoadSummary {
             let _ = writeln!(out, "rejected {n} row(s): {reason}");
         }
         if self.derived_events > 0 {
-            let _ = writeln!(out, "derived {} status change(s) into events from status histories", self.derived_events);
+            let _ = writeln!(out, "derived {} change(s) of status or assignment group into events from status histories", self.derived_events);
         }
         for a in &self.absent_columns {
             let _ = writeln!(out, "absent column: {}", a.describe());
