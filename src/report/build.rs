@@ -31,7 +31,7 @@ pub fn build(inputs: &Inputs) -> Built {
     let mut charts = Vec::new();
     let process = behaviour::process_charts(inputs);
     let attention = attention::attention(inputs, &process);
-    let ticket_lists = tickets::lists(inputs, inputs.ticket_limit);
+    let ticket_lists = tickets::lists(inputs);
     let mut sections = vec![
         summary::executive_summary(inputs, &attention, inputs.review_notes),
         behaviour::behaviour(inputs, &process, &mut charts),

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Inputs, find, overall, priorities, priority_label, row_priority_label, text};
+use super::{Inputs, find, flag, overall, priorities, priority_label, row_priority_label, text};
 use crate::evidence::comparison::number as num;
 use crate::report::document::{Block, Cell, Table, Tone};
 use crate::report::format::{instant, local_time, thousands};
@@ -80,7 +80,7 @@ pub(crate) fn running_clocks(inputs: &Inputs) -> Vec<Block> {
             let tone = if band == "90-100%" && n > 0 { Tone::Bad } else { Tone::Plain };
             cells.push(Cell::toned(thousands(n as i64), tone));
         }
-        let paused = rows.iter().filter(|r| r.get("paused").and_then(Value::as_bool) == Some(true)).count();
+        let paused = rows.iter().filter(|r| flag(r, "paused")).count();
         cells.push(Cell::plain(thousands(paused as i64)));
         cells.push(Cell::plain(rows.first().map(|r| local_time(&text(r, "deadline"), inputs.zone())).unwrap_or_default()));
         table.rows.push(cells);

@@ -123,6 +123,11 @@ pub(crate) fn text(row: &Map<String, Value>, column: &str) -> String {
     row.get(column).map(plain).unwrap_or_default()
 }
 
+/// A boolean column of a row: true only where the value is true (null and absent read as false).
+pub(crate) fn flag(row: &Map<String, Value>, column: &str) -> bool {
+    row.get(column).and_then(Value::as_bool) == Some(true)
+}
+
 /// Whether a row pools every priority (`scope` all) rather than giving one.
 pub(crate) fn overall(row: &Map<String, Value>) -> bool {
     text(row, "scope") == "all"

@@ -4,11 +4,14 @@
 
 use serde_json::{Map, Value};
 
-use super::attention::{CAUSES, SOURCE_AGREEMENT, causes};
 use super::{Inputs, find, overall, row_priority_label, text};
 use crate::evidence::comparison::number as num;
 use crate::report::document::{Block, Cell, Table, Tone};
 use crate::report::format::{month_abbrev, thousands};
+
+/// The source tool's flag and mttx agree on at least this share of the month's incidents, or the
+/// first page says so (`first_page_line`).
+pub const SOURCE_AGREEMENT: f64 = 0.95;
 
 /// The first page's line when the source tool's flag and mttx agree on less than
 /// `SOURCE_AGREEMENT` of the month's incidents: a pack that differs from the source tool without
@@ -102,3 +105,19 @@ pub(crate) fn reconciliation(inputs: &Inputs) -> Vec<Block> {
     }
     blocks
 }
+
+/// The disagreements' causes with their counts, largest first, as "calendar 221".
+fn causes(row: &Map<String, Value>) -> Vec<String> {
+    let mut found: Vec<(f64, &str)> = CAUSES.iter().filter_map(|(column, label)| num(row, column).filter(|n| *n > 0.0).map(|n| (n, *label))).collect();
+    found.sort_by(|a, b| b.0.total_cmp(&a.0));
+    found.into_iter().map(|(n, label)| format!("{label} {}", thousands(n as i64))).collect()
+}
+
+/// sla_reconciliation's cause columns and the causes they count.
+const CAUSES: [(&str, &str); 5] = [
+    ("by_calendar", "calendar"),
+    ("by_pauses", "pauses"),
+    ("by_calendar_and_pauses", "calendar and pauses"),
+    ("by_clock_stopped", "clock stopped"),
+    ("by_target_or_other", "target or other"),
+];

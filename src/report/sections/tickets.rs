@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::attention::{ABOUT_TO_BREACH, PROBLEM_RECORD_DAYS, majors_due_a_problem};
-use super::{Inputs, find, priority_label, section, text};
+use super::{Inputs, find, flag, priority_label, section, text};
 use crate::error::{Error, Result};
 use crate::escape::spreadsheet_safe;
 use crate::evidence::comparison::number as num;
@@ -42,8 +42,9 @@ pub struct Ticket {
     pub facts: String,
 }
 
-/// The lists, each cut to `limit` tickets; a list whose KPI did not run is left out.
-pub fn lists(inputs: &Inputs, limit: usize) -> Vec<TicketList> {
+/// The lists, each cut to `--tickets`; a list whose KPI did not run is left out.
+pub fn lists(inputs: &Inputs) -> Vec<TicketList> {
+    let limit = inputs.ticket_limit;
     let zone = inputs.zone();
     let time = |row: &Map<String, Value>, column: &str| local_time(&text(row, column), zone);
     let hours = |row: &Map<String, Value>, column: &str| duration(num(row, column));
@@ -76,10 +77,10 @@ pub fn lists(inputs: &Inputs, limit: usize) -> Vec<TicketList> {
         ));
     }
     if let Some(kpi) = find(inputs.current, "open_incident_list") {
-        let mut rows: Vec<&Map<String, Value>> = kpi.rows.iter().collect();
-        rows.sort_by(|a, b| num(b, "age_days").unwrap_or(0.0).total_cmp(&num(a, "age_days").unwrap_or(0.0)).then_with(|| text(a, "id").cmp(&text(b, "id"))));
-        let tickets = rows
-            .into_iter()
+        // The KPI's rows come ordered by opened_at and id: oldest first, as the list wants.
+        let tickets = kpi
+            .rows
+            .iter()
             .map(|r| {
                 let group = match text(r, "assignment_group").as_str() {
                     "" => String::new(),
@@ -92,7 +93,7 @@ pub fn lists(inputs: &Inputs, limit: usize) -> Vec<TicketList> {
                         num(r, "age_days").unwrap_or(0.0),
                         time(r, "last_activity_at"),
                         num(r, "idle_days").unwrap_or(0.0),
-                        if r.get("idle").and_then(Value::as_bool) == Some(true) { ", idle" } else { "" }
+                        if flag(r, "idle") { ", idle" } else { "" }
                     ),
                 )
             })
@@ -114,7 +115,7 @@ pub fn lists(inputs: &Inputs, limit: usize) -> Vec<TicketList> {
             .iter()
             .filter(|r| num(r, "elapsed_share").is_some_and(|s| s >= ABOUT_TO_BREACH))
             .map(|r| {
-                let paused = if r.get("paused").and_then(Value::as_bool) == Some(true) { "; paused at the cut-off" } else { "" };
+                let paused = if flag(r, "paused") { "; paused at the cut-off" } else { "" };
                 ticket(
                     r,
                     format!(

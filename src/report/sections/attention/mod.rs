@@ -6,7 +6,7 @@
 mod open_work;
 mod targets;
 
-pub(crate) use open_work::{ABOUT_TO_BREACH, CAUSES, SOURCE_AGREEMENT, causes};
+pub(crate) use open_work::ABOUT_TO_BREACH;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -90,13 +90,18 @@ pub(crate) fn attention(inputs: &Inputs, process: &[ProcessChart]) -> Attention 
 /// Where a priority sorts: P1 and P2 before all priorities together, the rest after.
 fn priority_rank(key_values: &[(String, String)]) -> u8 {
     match (key_value(key_values, "scope"), key_value(key_values, "priority")) {
-        (Some("priority"), Some(p)) => match p.parse::<u8>() {
-            Ok(1) => 0,
-            Ok(2) => 1,
-            Ok(p) => 2 + p,
-            Err(_) => 20,
-        },
+        (Some("priority"), Some(p)) => priority_order(p),
         _ => 2,
+    }
+}
+
+/// Where one priority sorts, as `priority_rank` places a row of it.
+fn priority_order(priority: &str) -> u8 {
+    match priority.parse::<u8>() {
+        Ok(1) => 0,
+        Ok(2) => 1,
+        Ok(p) => p.saturating_add(2),
+        Err(_) => 20,
     }
 }
 

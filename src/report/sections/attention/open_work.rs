@@ -1,10 +1,9 @@
 //! First-page items about the work standing at the cut-off: the SLA clocks about to breach and the
-//! open incidents gone idle or grown old; and the causes of a disagreement with the source tool's
-//! SLA flag, which the first page and the SLA section both name.
+//! open incidents gone idle or grown old.
 
 use serde_json::{Map, Value};
 
-use super::{Attention, Item, Reason};
+use super::{Attention, Item, Reason, priority_order};
 use crate::evidence::comparison::number as num;
 use crate::report::format::thousands;
 use crate::report::sections::{Inputs, find, overall, priority_label, text};
@@ -14,10 +13,6 @@ pub const ABOUT_TO_BREACH: f64 = 0.75;
 
 /// A running clock at or past this share of its target is named first: it breaches soonest.
 pub const NEARLY_BREACHED: f64 = 0.9;
-
-/// The source tool's flag and mttx agree on at least this share of the month's incidents, or the
-/// first page says so (`reconciliation::first_page_line`).
-pub const SOURCE_AGREEMENT: f64 = 0.95;
 
 /// Incidents open longer than this many days are old, whatever their activity.
 const OLD_DAYS: f64 = 90.0;
@@ -29,22 +24,17 @@ pub(super) fn clocks_about_to_breach(inputs: &Inputs, lists: &mut Attention) {
     // The rows come soonest deadline first.
     let Some(first) = at_risk.first() else { return };
     let nearly = at_risk.iter().filter(|r| share(r) >= NEARLY_BREACHED).count();
-    let mut by_priority: Vec<(i64, String, usize)> = Vec::new();
+    let mut by_priority: Vec<(u8, String, usize)> = Vec::new();
     for r in &at_risk {
         let p = text(r, "priority");
         match by_priority.iter_mut().find(|(_, q, _)| *q == p) {
             Some(entry) => entry.2 += 1,
-            None => by_priority.push((p.parse().unwrap_or(i64::MAX), p, 1)),
+            None => by_priority.push((priority_order(&p), p, 1)),
         }
     }
     by_priority.sort();
     // Sorted with the target misses of the same priority: P1, P2, all priorities, then P3 onwards.
-    let top_priority = match by_priority.first().map(|(p, _, _)| *p) {
-        Some(1) => 0,
-        Some(2) => 1,
-        Some(p) if (3..=9).contains(&p) => 2 + p as u8,
-        _ => 20,
-    };
+    let top_priority = by_priority.first().map_or(20, |(order, _, _)| *order);
     let split = by_priority.iter().map(|(_, p, n)| format!("{} {n}", priority_label(p))).collect::<Vec<_>>().join(", ");
     lists.needs_attention.push(Item {
         reason: Reason::ClocksAboutToBreach,
@@ -101,19 +91,3 @@ pub(super) fn idle_and_old(inputs: &Inputs, lists: &mut Attention) {
         rank: (2, 2, 1),
     });
 }
-
-/// The disagreements' causes with their counts, largest first, as "calendar 221".
-pub(crate) fn causes(row: &Map<String, Value>) -> Vec<String> {
-    let mut found: Vec<(f64, &str)> = CAUSES.iter().filter_map(|(column, label)| num(row, column).filter(|n| *n > 0.0).map(|n| (n, *label))).collect();
-    found.sort_by(|a, b| b.0.total_cmp(&a.0));
-    found.into_iter().map(|(n, label)| format!("{label} {}", thousands(n as i64))).collect()
-}
-
-/// sla_reconciliation's cause columns and the causes they count.
-pub(crate) const CAUSES: [(&str, &str); 5] = [
-    ("by_calendar", "calendar"),
-    ("by_pauses", "pauses"),
-    ("by_calendar_and_pauses", "calendar and pauses"),
-    ("by_clock_stopped", "clock stopped"),
-    ("by_target_or_other", "target or other"),
-];
