@@ -21,6 +21,8 @@ pub mod pipeline;
 pub mod progress;
 pub mod render;
 pub mod report;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod store;
 pub mod time;
 pub mod write;

@@ -9,8 +9,10 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono_tz::Tz;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::SessionContext;
 
 use crate::engine::{self, Engine, MemoryLimit};
@@ -62,14 +64,33 @@ pub struct Pipeline {
     /// The cut-off, resolved once from `--as-of` and the extent; the error says why there is none.
     cut_off: std::result::Result<i64, String>,
     pub origin: Origin,
-    runtime: tokio::runtime::Runtime,
+    runtime: Arc<tokio::runtime::Runtime>,
     /// DataFusion's runtime, with the memory pool every session shares.
-    env: std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+    env: Arc<RuntimeEnv>,
+}
+
+/// The threads and the memory pool a pipeline runs on, which several pipelines may share: a
+/// server opens one pipeline per manifest generation of its store, under one memory limit.
+#[derive(Clone)]
+pub struct Shared {
+    pub runtime: Arc<tokio::runtime::Runtime>,
+    pub env: Arc<RuntimeEnv>,
+}
+
+impl Shared {
+    pub fn new(memory_limit: MemoryLimit) -> Result<Shared> {
+        Ok(Shared { runtime: Arc::new(engine::runtime()?), env: memory_limit.runtime_env()? })
+    }
 }
 
 impl Pipeline {
     /// Reads the SLA policy first (a bad file fails before the load), then opens the input.
     pub fn open(spec: &Open, progress: &Progress, notes: &mut dyn Write) -> Result<Pipeline> {
+        Self::open_on(spec, Shared::new(spec.memory_limit)?, progress, notes)
+    }
+
+    /// `open`, on threads and a memory pool shared with other pipelines.
+    pub fn open_on(spec: &Open, shared: Shared, progress: &Progress, notes: &mut dyn Write) -> Result<Pipeline> {
         let mut policy = match spec.sla {
             Some(path) => SlaPolicy::load(path)?,
             None => SlaPolicy::default_policy()?,
@@ -84,8 +105,7 @@ impl Pipeline {
                 )));
             }
         }
-        let runtime = engine::runtime()?;
-        let env = spec.memory_limit.runtime_env()?;
+        let Shared { runtime, env } = shared;
         let base = engine::session_in(spec.timezone.name(), env.clone());
         let (origin, load, extent) = if store::is_store(spec.inputs) {
             if let Some(path) = spec.rejects {
@@ -160,6 +180,15 @@ impl Pipeline {
         Ok(ctx)
     }
 
+    /// A session with the canonical tables, mttx's functions for `params`' window and the SLA
+    /// policy's tables, without the parameter tables: for SQL of the user's own.
+    pub async fn functions_session(&self, params: &KpiParams) -> Result<SessionContext> {
+        let ctx = with_tables(&self.engine, self.timezone, self.env.clone(), &self.base).await?;
+        crate::functions::register_scalars(&ctx, params.timezone, params.bucket_list(), self.policy.calendars());
+        self.policy.register(&ctx)?;
+        Ok(ctx)
+    }
+
     /// Runs `kpis` for one period, all at once; a failing query does not stop the others.
     pub fn run(&self, params: &KpiParams, kpis: Vec<Kpi>) -> Result<Vec<KpiOutcome>> {
         self.runtime.block_on(async {
@@ -171,12 +200,7 @@ impl Pipeline {
 
 /// A session on `engine` (local, or a client of the cluster) with `base`'s canonical tables
 /// shared, not copied.
-async fn with_tables(
-    engine: &Engine,
-    timezone: Tz,
-    env: std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>,
-    base: &SessionContext,
-) -> Result<SessionContext> {
+async fn with_tables(engine: &Engine, timezone: Tz, env: Arc<RuntimeEnv>, base: &SessionContext) -> Result<SessionContext> {
     let ctx = match engine {
         Engine::Local => engine::session_in(timezone.name(), env),
         #[cfg(feature = "ballista")]

@@ -432,3 +432,52 @@ fn a_refused_load_leaves_the_store_unchanged() {
     assert_eq!(table(&store, "incidents"), before);
     assert_eq!(manifest(&store)["generation"], 1);
 }
+
+/// A reader of the old manifest keeps its files until it is done: the load that replaced them
+/// waits for it, saying so, and deletes them then; a reader of the new manifest holds no load up.
+#[test]
+fn a_load_deletes_old_files_once_their_readers_are_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    load(&["load", "--out", store.to_str().unwrap()], &[fixture("store/asof")]).success();
+    let old = table_files(&store);
+    let reader = mttx::store::Store::open(&store).unwrap();
+    assert_eq!(reader.manifest.generation, 1);
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mttx"))
+        .args(["load", "--replace", "--out"])
+        .arg(&store)
+        .arg("--input")
+        .arg(september())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The new manifest switches while the old one is still read; its files stay.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while manifest(&store)["generation"] != 2 {
+        assert!(std::time::Instant::now() < deadline, "the load did not switch the manifest");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "the load finished while a reader of the old manifest was running");
+    let replaced: Vec<&String> = old.iter().filter(|f| !table_files(&store).contains(*f)).collect();
+    assert!(!replaced.is_empty(), "the load replaced no file, so the test shows nothing");
+    assert!(replaced.iter().all(|f| store.join(f).exists()), "a file the old reader may open was deleted");
+
+    // A reader of the new manifest does not hold the load up; the old one's end lets it finish.
+    let new_reader = mttx::store::Store::open(&store).unwrap();
+    assert_eq!(new_reader.manifest.generation, 2);
+    drop(reader);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("waiting for the commands still reading"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(replaced.iter().all(|f| !store.join(f).exists()), "the old files were not deleted once their reader was done");
+    assert!(!store.join(".readers/g000001.lock").exists(), "the old generation's lock file was left");
+    drop(new_reader);
+}
+
+fn table_files(store: &Path) -> Vec<String> {
+    let m = manifest(store);
+    m["tables"].as_object().unwrap().values().flat_map(|t| t["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string())).collect()
+}

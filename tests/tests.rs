@@ -23,5 +23,7 @@ mod profiles_builtin;
 mod readers;
 mod realdata;
 mod report;
+#[cfg(feature = "serve")]
+mod serve;
 mod store;
 mod tickets;

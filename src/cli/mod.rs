@@ -5,6 +5,8 @@
 mod data;
 mod kpis;
 mod report;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::path::PathBuf;
 
@@ -15,6 +17,8 @@ pub use data::{ExecutorArgs, SchedulerArgs};
 pub use data::{GenerateArgs, GenerateFormat, LoadArgs, ProfilesArgs, SqlArgs};
 pub use kpis::{CatalogArgs, CatalogFormat, CheckArgs, CheckFormat, DiffArgs, KpiArgs, KpiFormat, KpiRunArgs, TestArgs};
 pub use report::{CohortArg, CompareArgs, ReportArgs};
+#[cfg(feature = "serve")]
+pub use serve::ServeArgs;
 
 #[derive(Debug, Parser)]
 #[command(name = "mttx", version, about = "ITSM metrics and benchmarking on Apache Arrow and DataFusion")]
@@ -84,6 +88,10 @@ pub enum Command {
     /// every node.
     #[cfg(feature = "ballista")]
     Executor(ExecutorArgs),
+    /// Serve a store to BI tools over Arrow Flight SQL: the canonical tables, mttx's functions and
+    /// every KPI as a view and a table function, read-only (see docs/serve.md).
+    #[cfg(feature = "serve")]
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]

@@ -52,9 +52,5 @@ pub fn load(args: &LoadArgs, settings: &Settings, out: &mut dyn Write, err: &mut
     }
     let rows: Vec<String> = outcome.manifest.tables.iter().map(|(t, f)| format!("{t} {}", f.rows)).collect();
     writeln!(out, "the store holds {}", rows.join(", ")).map_err(render::stdout_error)?;
-    if outcome.left_for_later > 0 {
-        writeln!(out, "{} file(s) the store no longer lists are kept until no command is reading it; the next load deletes them", outcome.left_for_later)
-            .map_err(render::stdout_error)?;
-    }
     Ok(())
 }

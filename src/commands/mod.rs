@@ -7,6 +7,8 @@ mod help;
 mod kpis;
 mod load;
 mod report;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::io::Write;
 use std::path::Path;
@@ -86,6 +88,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status
         Command::Scheduler(args) => done(cluster::scheduler(args, err)),
         #[cfg(feature = "ballista")]
         Command::Executor(args) => done(cluster::executor(args, err)),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => done(serve::serve(args, &settings)),
     }
 }
 

@@ -16,10 +16,16 @@ pub struct KpiOutcome {
     pub result: Result<Vec<RecordBatch>, String>,
 }
 
+/// The KPI's query on a session `kpi::register` prepared, its columns shaped for the session's
+/// breakdown: what every run of it executes.
+pub async fn frame(ctx: &SessionContext, kpi: &Kpi) -> datafusion::error::Result<datafusion::prelude::DataFrame> {
+    super::breakdown::shape(ctx.sql(&kpi.sql).await?, super::breakdown::of_session(ctx))
+}
+
 async fn execute(ctx: &SessionContext, kpi: &Kpi) -> Result<Vec<RecordBatch>, String> {
     let _slot = Slots::process().acquire(Cost::of_kpi(&kpi.id)).await;
     let run = async {
-        let frame = super::breakdown::shape(ctx.sql(&kpi.sql).await?, super::breakdown::of_session(ctx))?;
+        let frame = frame(ctx, kpi).await?;
         let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
         let batches = frame.collect().await?;
         // A query with no rows may return no batches at all; keep its columns for the output.

@@ -47,8 +47,6 @@ pub struct LoadOutcome {
     pub record: LoadRecord,
     pub summary: LoadSummary,
     pub manifest: Manifest,
-    /// Files no longer listed that could not be deleted yet, because a reader was running.
-    pub left_for_later: usize,
 }
 
 /// Where a test may stop a load, as a crash would: `MTTX_FAULT=<point>` exits the process there.
@@ -185,14 +183,10 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
     switch(store, &manifest, request.profile_text)?;
     progress.finish();
     // The load is done once the manifest has switched: tidying up may fail without undoing it.
-    let left_for_later = match tidy::collect_garbage(store, &manifest) {
-        Ok(left) => left,
-        Err(e) => {
-            let _ = writeln!(notes, "mttx: the load is complete, but tidying the store failed ({e}); the next load tries again");
-            1
-        }
-    };
-    Ok(LoadOutcome { record, summary, manifest, left_for_later })
+    if let Err(e) = tidy::collect_garbage(store, &manifest, notes) {
+        let _ = writeln!(notes, "mttx: the load is complete, but tidying the store failed ({e}); the next load tries again");
+    }
+    Ok(LoadOutcome { record, summary, manifest })
 }
 
 /// The store as it stands (None for a new one), checked against the request under the load lock,

@@ -37,12 +37,20 @@ fn store_error(path: &Path, message: impl Into<String>) -> Error {
 }
 
 impl Store {
-    /// Opens and checks the store in `dir`.
+    /// Opens and checks the store in `dir`, holding its manifest generation's readers' lock.
     pub fn open(dir: &Path) -> Result<Store> {
-        let readers = lock::read(dir)?;
-        let manifest = Manifest::read(dir)?;
-        check_files(dir, &manifest)?;
-        Ok(Store { dir: dir.to_path_buf(), manifest, _readers: readers })
+        let mut manifest = Manifest::read(dir)?;
+        loop {
+            let readers = lock::read(dir, manifest.generation);
+            // A load that switched between the read and the lock may already be deleting the
+            // files this manifest lists: read the new one.
+            let again = Manifest::read(dir)?;
+            if again.generation == manifest.generation {
+                check_files(dir, &manifest)?;
+                return Ok(Store { dir: dir.to_path_buf(), manifest, _readers: readers });
+            }
+            manifest = again;
+        }
     }
 
     /// Registers every canonical table on `ctx`. With a cut-off before the data's end, each table

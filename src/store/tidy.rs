@@ -10,7 +10,7 @@ use super::manifest::{Manifest, profile_file, sync_dir};
 use crate::error::{Error, Result};
 
 /// What a store directory holds besides its manifest.
-pub const STORE_ENTRIES: [&str; 6] = ["data", "history", "loads", "profiles", super::lock::LOAD_LOCK, super::lock::READERS_LOCK];
+pub const STORE_ENTRIES: [&str; 6] = ["data", "history", "loads", "profiles", super::lock::LOAD_LOCK, super::lock::READERS_DIR];
 
 /// A stand-in manifest for a store being replaced that cannot be read: its generation is the
 /// highest in the names of the files on disk.
@@ -50,9 +50,9 @@ pub fn written_dirs(store: &Path, manifest: &Manifest) -> Vec<PathBuf> {
 }
 
 /// Deletes what the manifest no longer lists (data files, histories, the loads of a replaced
-/// store, staged manifests of loads that crashed), unless a reader is running; returns how many
-/// were left for a later load.
-pub fn collect_garbage(store: &Path, manifest: &Manifest) -> Result<usize> {
+/// store, staged manifests of loads that crashed), once the readers of older manifests are done,
+/// and those manifests' readers' locks with them.
+pub fn collect_garbage(store: &Path, manifest: &Manifest, notes: &mut dyn std::io::Write) -> Result<()> {
     let mut listed: HashSet<PathBuf> = manifest.data_files().map(|f| store.join(&f.path)).collect();
     listed.insert(store.join(profile_file(&manifest.profile)));
     for record in &manifest.loads {
@@ -83,15 +83,14 @@ pub fn collect_garbage(store: &Path, manifest: &Manifest) -> Result<usize> {
         }
     }
     if garbage.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
-    let Some(_exclusive) = lock::no_readers(store)? else { return Ok(garbage.len()) };
-    for path in &garbage {
+    let older = lock::older_readers_done(store, manifest.generation, notes)?;
+    for path in garbage.iter().chain(older.iter().map(|(path, _)| path)) {
         let removed = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
         removed.map_err(|e| Error::io(path, e))?;
     }
-    sync_dir(store)?;
-    Ok(0)
+    sync_dir(store)
 }
 
 fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) -> Result<()> {
