@@ -113,9 +113,10 @@ pub fn keys(keys: &[String], by: Option<Breakdown>) -> Vec<String> {
         .collect()
 }
 
-/// Whether a KPI can be cut by `--by`.
-pub fn supports(keys: &[String]) -> bool {
-    keys.iter().any(|k| k == BY_GROUP)
+/// Whether a KPI can be cut by `by`: its keys include `by_group`, and not the field itself
+/// already (volume, reported by category, is not cut by category again).
+pub fn supports(keys: &[String], by: Breakdown) -> bool {
+    keys.iter().any(|k| k == BY_GROUP) && !keys.iter().any(|k| k == by.field())
 }
 
 #[cfg(test)]

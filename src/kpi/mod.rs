@@ -38,12 +38,12 @@ pub async fn register(ctx: &SessionContext, params: &KpiParams, policy: &sla::Sl
 pub fn select_by(user_dir: Option<&std::path::Path>, only: &[String], by: Option<Breakdown>) -> Result<Vec<Kpi>> {
     let kpis = select(user_dir, only)?;
     let Some(by) = by else { return Ok(kpis) };
-    let (can, cannot): (Vec<Kpi>, Vec<Kpi>) = kpis.into_iter().partition(|k| breakdown::supports(&k.meta.keys));
+    let (can, cannot): (Vec<Kpi>, Vec<Kpi>) = kpis.into_iter().partition(|k| breakdown::supports(&k.meta.keys, by));
     if !only.is_empty() && !cannot.is_empty() {
         let names: Vec<&str> = cannot.iter().map(|k| k.id.as_str()).collect();
-        let cuttable: Vec<String> = select(user_dir, &[])?.into_iter().filter(|k| breakdown::supports(&k.meta.keys)).map(|k| k.id).collect();
+        let cuttable: Vec<String> = select(user_dir, &[])?.into_iter().filter(|k| breakdown::supports(&k.meta.keys, by)).map(|k| k.id).collect();
         return Err(crate::Error::Usage(format!(
-            "--by {by}: {} cannot be cut by a field (its keys have no `by_group`); the KPIs that can are: {}",
+            "--by {by}: {} cannot be cut by {by} (its keys have no `by_group`, or already hold {by}); the KPIs that can are: {}",
             names.join(", "),
             cuttable.join(", ")
         )));

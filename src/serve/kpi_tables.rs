@@ -28,21 +28,14 @@ pub type Schemas = HashMap<(String, Option<Breakdown>), SchemaRef>;
 pub async fn schemas(pipeline: &Pipeline, kpis: &[Kpi], params: &KpiParams) -> crate::Result<Schemas> {
     let mut schemas = Schemas::new();
     for by in std::iter::once(None).chain(Breakdown::ALL.map(Some)) {
-        let cut: Vec<&Kpi> = kpis.iter().filter(|k| by.is_none() || breakdown::supports(&k.meta.keys)).collect();
+        let cut: Vec<&Kpi> = kpis.iter().filter(|k| by.is_none_or(|by| breakdown::supports(&k.meta.keys, by))).collect();
         if cut.is_empty() {
             continue;
         }
         let ctx = pipeline.session(&params.clone().with_breakdown(by)).await?;
         for kpi in cut {
-            match crate::kpi::run::frame(&ctx, kpi).await {
-                Ok(frame) => {
-                    schemas.insert((kpi.id.clone(), by), nullable(frame.schema().as_arrow()));
-                }
-                // A KPI whose own columns clash with a breakdown's (one that reports by
-                // category, cut by category) is not offered with it, as `mttx kpi --by` fails.
-                Err(_) if by.is_some() => {}
-                Err(e) => return Err(e.into()),
-            }
+            let frame = crate::kpi::run::frame(&ctx, kpi).await?;
+            schemas.insert((kpi.id.clone(), by), nullable(frame.schema().as_arrow()));
         }
     }
     Ok(schemas)
@@ -171,7 +164,10 @@ impl TableFunctionImpl for KpiFunction {
             }
             Some(other) => return Err(self.usage(format!("by must be a text literal, not {other}"))),
         };
-        let schema = self.schemas.get(&(self.kpi.id.clone(), by)).ok_or_else(|| self.usage(format!("{} cannot be cut by a field", self.kpi.id)))?;
+        let schema = self
+            .schemas
+            .get(&(self.kpi.id.clone(), by))
+            .ok_or_else(|| self.usage(format!("{} cannot be cut by {}", self.kpi.id, by.map_or("", |b| b.field()))))?;
         let params = self
             .pipeline
             .params(PeriodRequest::Months(from, to), crate::kpi::Tuning::default())

@@ -258,3 +258,44 @@ fn engine_error(e: datafusion::error::DataFusionError) -> Status {
         Status::invalid_argument(message)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn queries(max_concurrent: usize, max_waiting: usize) -> Queries {
+        let limits = Limits { query_timeout: Duration::from_secs(5), max_rows: 10, max_concurrent, max_waiting };
+        let log: Log = Arc::new(Mutex::new(Vec::<u8>::new()));
+        Queries::new(tokio::runtime::Handle::current(), limits, log)
+    }
+
+    #[tokio::test]
+    async fn queues_up_to_its_length_then_refuses() {
+        let queries = Arc::new(queries(1, 1));
+        let soon = tokio::time::Instant::now() + Duration::from_secs(5);
+        let running = queries.admit(soon).await.unwrap();
+        // One waits for the slot…
+        let waiter = tokio::spawn({
+            let queries = queries.clone();
+            async move { queries.admit(soon).await.map(drop) }
+        });
+        while queries.waiting.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // … a second would make the queue longer than 1, and is refused at once.
+        let refused = queries.admit(soon).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused}");
+        drop(running);
+        waiter.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_wait_past_the_deadline_fails_with_the_time_limit() {
+        let queries = queries(1, 4);
+        let _running = queries.admit(tokio::time::Instant::now() + Duration::from_secs(5)).await.unwrap();
+        let status = queries.admit(tokio::time::Instant::now() + Duration::from_millis(50)).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
+        assert!(status.message().contains("--query-timeout"), "{status}");
+    }
+}
