@@ -184,8 +184,7 @@ impl Pipeline {
     /// policy's tables, without the parameter tables: for SQL of the user's own.
     pub async fn functions_session(&self, params: &KpiParams) -> Result<SessionContext> {
         let ctx = with_tables(&self.engine, self.timezone, self.env.clone(), &self.base).await?;
-        crate::functions::register_scalars(&ctx, params.timezone, params.bucket_list(), self.policy.calendars());
-        self.policy.register(&ctx)?;
+        kpi::register_functions(&ctx, params, &self.policy)?;
         Ok(ctx)
     }
 

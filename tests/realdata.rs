@@ -50,17 +50,26 @@ fn counts(summary: &Value, file_suffix: &str) -> (u64, u64, u64, u64) {
     (n("read"), n("loaded"), n("merged"), n("rejected"))
 }
 
-/// Overall MTTR (resolved_at − opened_at over resolved incidents, as the mttr KPI): (tickets, n, p50).
-fn mttr(profile: &str, inputs: &[PathBuf]) -> (u64, u64, f64) {
+/// The rows `mttx sql` returns for `query` over `inputs` read with `profile`.
+fn sql(profile: &str, inputs: &[PathBuf], query: &str) -> Value {
     let mut cmd = mttx();
     cmd.args(["sql", "--format", "json", "--profile", profile]);
     for input in inputs {
         cmd.arg("--input").arg(input);
     }
-    cmd.arg("SELECT count(*) AS tickets, count(resolved_at) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY (extract(epoch FROM resolved_at) - extract(epoch FROM opened_at)) / 3600.0) AS p50 FROM incidents");
+    cmd.arg(query);
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Overall MTTR (resolved_at − opened_at over resolved incidents, as the mttr KPI): (tickets, n, p50).
+fn mttr(profile: &str, inputs: &[PathBuf]) -> (u64, u64, f64) {
+    let rows = sql(
+        profile,
+        inputs,
+        "SELECT count(*) AS tickets, count(resolved_at) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY (extract(epoch FROM resolved_at) - extract(epoch FROM opened_at)) / 3600.0) AS p50 FROM incidents",
+    );
     (rows[0]["tickets"].as_u64().unwrap(), rows[0]["n"].as_u64().unwrap(), rows[0]["p50"].as_f64().unwrap())
 }
 
@@ -87,16 +96,7 @@ fn kpis(profile: &str, inputs: &[PathBuf]) -> [(u64, u64); 2] {
 
 /// Events of field assignment_group that `profile` derives from `inputs`.
 fn group_changes(profile: &str, inputs: &[PathBuf]) -> u64 {
-    let mut cmd = mttx();
-    cmd.args(["sql", "--format", "json", "--profile", profile]);
-    for input in inputs {
-        cmd.arg("--input").arg(input);
-    }
-    cmd.arg("SELECT count(*) AS n FROM events WHERE field = 'assignment_group'");
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
-    rows[0]["n"].as_u64().unwrap()
+    sql(profile, inputs, "SELECT count(*) AS n FROM events WHERE field = 'assignment_group'")[0]["n"].as_u64().unwrap()
 }
 
 /// Counted here, not by mttx's readers: the rows of the Volvo CSV whose support team (Involved ST)

@@ -27,10 +27,16 @@ pub use sla::SlaPolicy;
 /// Registers mttx's scalar functions for the period, the SLA policy's tables and the period's
 /// parameter tables on a session whose canonical tables are already registered.
 pub async fn register(ctx: &SessionContext, params: &KpiParams, policy: &sla::SlaPolicy) -> Result<()> {
-    crate::functions::register_scalars(ctx, params.timezone, params.bucket_list(), policy.calendars());
-    policy.register(ctx)?;
+    register_functions(ctx, params, policy)?;
     breakdown::register(ctx, params.by).await?;
     params.register(ctx).await
+}
+
+/// mttx's scalar functions for the period's window and the SLA policy's tables: what SQL of the
+/// user's own can call, without the parameter tables KPIs read.
+pub fn register_functions(ctx: &SessionContext, params: &KpiParams, policy: &sla::SlaPolicy) -> Result<()> {
+    crate::functions::register_scalars(ctx, params.timezone, params.bucket_list(), policy.calendars());
+    policy.register(ctx)
 }
 
 /// The KPIs to run with a breakdown: of those selected, the ones that can be cut (whose keys

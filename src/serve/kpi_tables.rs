@@ -60,7 +60,7 @@ pub fn register(ctx: &SessionContext, pipeline: &Arc<Pipeline>, kpis: &[Kpi], pa
     Ok(())
 }
 
-pub fn table_name(kpi: &str) -> String {
+fn table_name(kpi: &str) -> String {
     format!("kpi_{kpi}")
 }
 

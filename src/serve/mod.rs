@@ -27,9 +27,8 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 use crate::engine::MemoryLimit;
 use crate::error::{Error, Result};
 use crate::pipeline::Shared;
-pub use auth::Tokens;
-pub use generations::Opening;
-pub use kpi_tables::table_name;
+use auth::Tokens;
+use generations::Opening;
 
 /// What each query may take.
 #[derive(Debug, Clone, Copy)]

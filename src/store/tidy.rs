@@ -9,8 +9,9 @@ use super::lock;
 use super::manifest::{Manifest, profile_file, sync_dir};
 use crate::error::{Error, Result};
 
-/// What a store directory holds besides its manifest.
-pub const STORE_ENTRIES: [&str; 6] = ["data", "history", "loads", "profiles", super::lock::LOAD_LOCK, super::lock::READERS_DIR];
+/// What a store directory holds besides its manifest. `.readers.lock` is the readers' lock of
+/// stores written before readers locked their generation; a directory holding it is still a store's.
+pub const STORE_ENTRIES: [&str; 7] = ["data", "history", "loads", "profiles", super::lock::LOAD_LOCK, super::lock::READERS_DIR, ".readers.lock"];
 
 /// A stand-in manifest for a store being replaced that cannot be read: its generation is the
 /// highest in the names of the files on disk.

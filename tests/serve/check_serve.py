@@ -102,6 +102,11 @@ def as_json_value(value):
     return value
 
 
+def json_rows(rows):
+    """Served rows as `mttx kpi --format json` writes them."""
+    return [{k: as_json_value(v) for k, v in row.items()} for row in rows]
+
+
 def same_value(a, b):
     if isinstance(a, float) or isinstance(b, float):
         if a is None or b is None:
@@ -114,7 +119,7 @@ def same_rows(served, expected):
     """Equal as multisets of rows, floats to 1e-12 relative (parallel sums may add in another order)."""
     if len(served) != len(expected):
         return False
-    served = [{k: as_json_value(v) for k, v in row.items()} for row in served]
+    served = json_rows(served)
     key = lambda row: json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in sorted(row.items())}, default=str)
     for a, b in zip(sorted(served, key=key), sorted(expected, key=key)):
         if set(a) != set(b) or not all(same_value(a[k], b[k]) for k in a):
@@ -207,13 +212,13 @@ def check_dashboard(server, dashboard):
 def check_under_load(server):
     with server.connect() as connection:
         by_priority = {p: query(connection, f"SELECT count(*) AS n FROM incidents WHERE priority = {p}")[0]["n"] for p in range(1, 6)}
-        mttr = query(connection, "SELECT * FROM kpi_mttr")
+        mttr = json_rows(query(connection, "SELECT * FROM kpi_mttr"))
 
     def client(number):
         with server.connect() as connection:
             for i in range(50):
                 if i % 5 == 0:
-                    check(same_rows(query(connection, "SELECT * FROM kpi_mttr"), [{k: as_json_value(v) for k, v in r.items()} for r in mttr]), f"client {number}: kpi_mttr changed under load")
+                    check(same_rows(query(connection, "SELECT * FROM kpi_mttr"), mttr), f"client {number}: kpi_mttr changed under load")
                 else:
                     p = (number + i) % 5 + 1
                     n = query(connection, "SELECT count(*) AS n FROM incidents WHERE priority = ?", (p,))[0]["n"]
@@ -239,7 +244,7 @@ def data_files(store):
 def check_during_a_load(mttx, server, store, second_export):
     sql = "SELECT * FROM kpi_mttr('2025-11', '2026-10')"
     with server.connect() as connection:
-        before = query(connection, sql)
+        before = json_rows(query(connection, sql))
     old_files = data_files(store)
     answers, stop = [], threading.Event()
 
@@ -263,9 +268,9 @@ def check_during_a_load(mttx, server, store, second_export):
     check(not same_rows(after, before), "the second export did not change kpi_mttr, so the test shows nothing")
     expected_after = mttx_kpis(mttx, store, "--from", "2025-11", "--to", "2026-10", "--only", "mttr")["mttr"]
     check(same_rows(after, expected_after), "after the load the server does not answer what `mttx kpi` does on the new store")
-    mixed = [a for a in answers if not (same_rows(a, [{k: as_json_value(v) for k, v in r.items()} for r in before]) or same_rows(a, expected_after))]
+    mixed = [a for a in answers if not (same_rows(a, before) or same_rows(a, expected_after))]
     check(not mixed, f"{len(mixed)} of {len(answers)} answers during the load were neither the old store's nor the new one's")
-    olds = sum(1 for a in answers if same_rows(a, [{k: as_json_value(v) for k, v in r.items()} for r in before]))
+    olds = sum(1 for a in answers if same_rows(a, before))
     listed = set(json_files(store))
     deadline = time.monotonic() + 15
     left = old_files - listed
