@@ -23,6 +23,7 @@ fn generate_parquet(c: &mut Criterion) {
                 layout: FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false },
                 shift: None,
                 shape: Default::default(),
+                id_prefix: String::new(),
             })
             .unwrap()
         })

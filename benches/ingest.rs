@@ -32,6 +32,7 @@ fn generated(dir: &std::path::Path, format: OutputFormat) -> PathBuf {
         layout: FormatLayout::Uniform { format, gzip: false },
         shift: None,
         shape: Default::default(),
+        id_prefix: String::new(),
     })
     .expect("generate bench data");
     out.join(format!("incidents.{}", format.extension()))

@@ -22,6 +22,7 @@ fn pipeline(dir: &std::path::Path) -> (Pipeline, KpiParams) {
         layout: FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false },
         shift: None,
         shape: Default::default(),
+        id_prefix: String::new(),
     })
     .unwrap();
     let inputs = [dir.to_path_buf()];

@@ -24,6 +24,7 @@ fn whole_report(c: &mut Criterion) {
         layout: FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: false },
         shift: None,
         shape: Default::default(),
+        id_prefix: String::new(),
     })
     .unwrap();
     let inputs = [data.path().to_path_buf()];

@@ -1,6 +1,6 @@
-//! The `mttx` binary: parse flags, run the library, map the outcome to an exit code
-//! (0 success, 1 a check or diff found regressions, 2 error; a closed stdout pipe is not an error;
-//! a panic, which is a bug, is an error too).
+//! The `mttx` binary: parse flags, run the library, map the outcome to an exit code (0 success,
+//! 1 a check or diff found regressions or verify found damage, 2 error; a closed stdout pipe is
+//! not an error; a panic, which is a bug, is an error too).
 
 use std::io::{self, Write};
 use std::process::ExitCode;

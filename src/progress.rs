@@ -31,7 +31,7 @@ impl Progress {
             bar
         } else {
             let bar = ProgressBar::new(steps);
-            if let Ok(style) = ProgressStyle::with_template("{msg:>22} [{bar:30}] {pos}/{len} {elapsed}") {
+            if let Ok(style) = ProgressStyle::with_template("{msg:>22} [{bar:30}] {pos}/{len} {elapsed}, about {eta} left") {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar
@@ -50,7 +50,7 @@ impl Progress {
         if self.visible
             && let Ok(slot) = self.bar.lock()
             && let Some(bar) = slot.as_ref()
-            && let Ok(style) = ProgressStyle::with_template("{msg:>22} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {elapsed}")
+            && let Ok(style) = ProgressStyle::with_template("{msg:>22} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {elapsed}, about {eta} left")
         {
             bar.set_style(style.progress_chars("=> "));
         }

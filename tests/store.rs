@@ -137,29 +137,8 @@ fn a_load_killed_at_any_point_leaves_a_correct_store() {
         // A second load finishes the work, and tidies what the killed one left behind.
         load(&["load", "--into", store.to_str().unwrap()], &[october()]).success();
         assert_eq!(table(&store, "incidents"), expected, "{point}: after a second load");
-        let listed: Vec<String> = manifest(&store)["tables"]
-            .as_object()
-            .unwrap()
-            .values()
-            .flat_map(|t| t["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()).collect::<Vec<_>>())
-            .collect();
-        let mut on_disk = Vec::new();
-        collect_files(&store.join("data"), &store, &mut on_disk);
-        on_disk.sort();
-        let mut listed = listed;
-        listed.sort();
+        let (on_disk, listed) = (crate::monthly::data_files_on_disk(&store), crate::monthly::listed_files(&store));
         assert_eq!(on_disk, listed, "{point}: no file is left that the manifest does not list");
-    }
-}
-
-fn collect_files(dir: &Path, root: &Path, out: &mut Vec<String>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            collect_files(&path, root, out);
-        } else {
-            out.push(path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"));
-        }
     }
 }
 

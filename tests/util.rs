@@ -55,22 +55,27 @@ pub fn first_load(store: &Path) -> PathBuf {
 /// Equal JSON, where floats may differ in their last bits: a store's rows come sorted, so parallel
 /// sums add them in another order. |a − b| ≤ 1e-9 · max(1, |a|).
 pub fn same(a: &Value, b: &Value, at: &str) {
+    same_within(a, b, at, 1e-9);
+}
+
+/// Equal JSON, floats within `tolerance` · max(1, |a|).
+pub fn same_within(a: &Value, b: &Value, at: &str, tolerance: f64) {
     match (a, b) {
         (Value::Array(x), Value::Array(y)) => {
             assert_eq!(x.len(), y.len(), "{at}: lengths");
             for (i, (x, y)) in x.iter().zip(y).enumerate() {
-                same(x, y, &format!("{at}[{i}]"));
+                same_within(x, y, &format!("{at}[{i}]"), tolerance);
             }
         }
         (Value::Object(x), Value::Object(y)) => {
             assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>(), "{at}: keys");
             for (k, v) in x {
-                same(v, &y[k], &format!("{at}.{k}"));
+                same_within(v, &y[k], &format!("{at}.{k}"), tolerance);
             }
         }
         (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{at}: {x} vs {y}");
+            assert!((x - y).abs() <= tolerance * x.abs().max(1.0), "{at}: {x} vs {y}");
         }
         _ => assert_eq!(a, b, "{at}"),
     }

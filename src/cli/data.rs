@@ -1,4 +1,4 @@
-//! Flags of the commands around the data: `load` into a store, `sql` over it, `generate`
+//! Flags of the commands around the data: `load` into a store, `compact` and `verify` it, `sql` over it, `generate`
 //! synthetic exports, list `profiles`, and the Ballista cluster's `scheduler` and `executor`.
 
 use std::path::PathBuf;
@@ -32,6 +32,13 @@ pub struct LoadArgs {
     /// Refuse the load (code 2, the store unchanged) when any row is rejected.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The store: a directory made by `mttx load --out`.
+    #[arg(value_name = "STORE")]
+    pub store: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +117,12 @@ pub struct GenerateArgs {
     /// The share of changes that are patches [default: 0.4].
     #[arg(long, value_name = "SHARE")]
     pub patch_share: Option<f64>,
+
+    /// Put TEXT between every id's prefix and number (INC<TEXT>0000001), except the CIs': each
+    /// month of a series of monthly exports gets ids of its own over one CMDB. Letters, digits,
+    /// - and _, at most 16.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub id_prefix: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[cfg(feature = "ballista")]
 pub use data::{ExecutorArgs, SchedulerArgs};
-pub use data::{GenerateArgs, GenerateFormat, LoadArgs, ProfilesArgs, SqlArgs};
+pub use data::{GenerateArgs, GenerateFormat, LoadArgs, ProfilesArgs, SqlArgs, StoreArgs};
 pub use kpis::{CatalogArgs, CatalogFormat, CheckArgs, CheckFormat, DiffArgs, KpiArgs, KpiFormat, KpiRunArgs, TestArgs};
 pub use report::{CohortArg, CompareArgs, ReportArgs};
 #[cfg(feature = "serve")]
@@ -54,6 +54,12 @@ pub enum Command {
     /// Load exports into a store (canonical Parquet and a manifest) that every command can read:
     /// a new one with --out, or this month's export added to one with --into.
     Load(LoadArgs),
+    /// Merge a store's part-filled files (monthly loads add one per table each month) into full
+    /// ones, atomically, as a load changes a store.
+    Compact(StoreArgs),
+    /// Check every file of a store against its manifest (size, SHA-256, schema, rows): exit 0
+    /// intact, 1 damage found, 2 error.
+    Verify(StoreArgs),
     /// Compute the KPIs (queries/*.sql and your own) for a period, all queries in parallel.
     Kpi(KpiArgs),
     /// Write the monthly service report (HTML, Markdown, charts, KPI values) with its benchmark

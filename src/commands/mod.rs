@@ -5,10 +5,10 @@ mod cluster;
 mod compare;
 mod help;
 mod kpis;
-mod load;
 mod report;
 #[cfg(feature = "serve")]
 mod serve;
+mod store;
 
 use std::io::Write;
 use std::path::Path;
@@ -54,8 +54,9 @@ impl Settings {
     }
 }
 
-/// How a command that ran to the end came out: `Failure` is a check that found regressions or a
-/// diff that found changes (exit code 1); errors are `Err` (exit code 2).
+/// How a command that ran to the end came out: `Failure` is a check that found regressions, a
+/// diff that found changes or a verify that found damage (exit code 1); errors are `Err` (exit
+/// code 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Success,
@@ -71,7 +72,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Status
         return Err(Error::Usage(format!("--engine {}: applies to kpi, report, check, diff, compare and sql", cli.engine)));
     }
     match &cli.command {
-        Command::Load(args) => done(load::load(args, &settings, out, err)),
+        Command::Load(args) => done(store::load(args, &settings, out, err)),
+        Command::Compact(args) => done(store::compact(args, out, err)),
+        Command::Verify(args) => store::verify(args, out),
         Command::Sql(args) => done(sql(args, &settings, out, err)),
         Command::Kpi(args) => done(kpis::kpi(args, &settings, out, err)),
         Command::Report(args) => done(report::report(args, &settings, out, err)),
@@ -155,8 +158,17 @@ fn generate(args: &GenerateArgs, out: &mut dyn Write) -> Result<()> {
         _ => return Err(Error::Usage("--shift-from needs --shift-factor and one of --shift-priority (1 to 5) or --shift-group".into())),
     };
     let shape = generate::Shape { cis: args.cis, changes: args.changes, patch_share: args.patch_share.unwrap_or(generate::Shape::default().patch_share) };
-    let options =
-        GenerateOptions { out: args.out.clone(), incidents: args.incidents, months: args.months, start: args.start, seed: args.seed, layout, shift, shape };
+    let options = GenerateOptions {
+        out: args.out.clone(),
+        incidents: args.incidents,
+        months: args.months,
+        start: args.start,
+        seed: args.seed,
+        layout,
+        shift,
+        shape,
+        id_prefix: args.id_prefix.clone(),
+    };
     let summary = generate::generate(&options)?;
     for (path, rows) in &summary.files {
         writeln!(out, "{:>9} rows  {}", rows, path.display()).map_err(render::stdout_error)?;

@@ -108,7 +108,7 @@ impl Targets {
             }
             targets.push(Target { kpi: spec.kpi, measure: spec.measure, value: spec.value, keys });
         }
-        Ok(Targets { origin: origin.to_string(), description: file.description, targets, sha256: Some(crate::store::load::sha256_hex(text.as_bytes())) })
+        Ok(Targets { origin: origin.to_string(), description: file.description, targets, sha256: Some(crate::store::hash::sha256_hex(text.as_bytes())) })
     }
 
     /// The target for this measure of this row: among those whose keys all match, the one with

@@ -22,6 +22,8 @@ pub use options::{FormatLayout, GenerateOptions, Shape, Shift, ShiftTarget};
 pub use output::GenerateSummary;
 pub use truth::{CiClassTruth, GroundTruth, PatchTruth, RowCounts, ShiftTruth};
 
+use std::sync::Arc;
+
 use chrono::{Months, NaiveDate, NaiveTime};
 
 use crate::model::Table;
@@ -111,6 +113,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     }
     if !(0.0..=1.0).contains(&opts.shape.patch_share) {
         return Err(Error::Usage(format!("--patch-share {}: give a share from 0 to 1, e.g. 0.6", opts.shape.patch_share)));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if opts.id_prefix.len() > 16 || !opts.id_prefix.chars().all(allowed) {
+        return Err(Error::Usage(format!("--id-prefix {:?}: give at most 16 letters, digits, - or _", opts.id_prefix)));
     }
     if let FormatLayout::Uniform { format: OutputFormat::Parquet, gzip: true } = opts.layout {
         return Err(Error::Usage("--gzip applies to csv and ndjson only; parquet compresses internally".into()));
@@ -212,14 +218,16 @@ fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
         rows: RowCounts::default(),
     };
     let outages = outages::draw(&incidents, &changes, &window, seed);
+    // The CMDB is one across the runs of a series: its ids take no run prefix.
+    let (run, none): (Arc<str>, Arc<str>) = (opts.id_prefix.as_str().into(), "".into());
     let ids = Ids {
-        incidents: IdFormat::new("INC", 7, incidents.len()),
-        problems: IdFormat::new("PRB", 7, problems.len()),
-        changes: IdFormat::new("CHG", 7, changes.len()),
-        cis: IdFormat::new("CI", 5, cmdb.cis.len()),
+        incidents: IdFormat::new("INC", &run, 7, incidents.len()),
+        problems: IdFormat::new("PRB", &run, 7, problems.len()),
+        changes: IdFormat::new("CHG", &run, 7, changes.len()),
+        cis: IdFormat::new("CI", &none, 5, cmdb.cis.len()),
         // Events are numbered once counted, below.
-        events: IdFormat::new("EV", 8, 0),
-        outages: IdFormat::new("OUT", 7, outages.len()),
+        events: IdFormat::new("EV", &run, 8, 0),
+        outages: IdFormat::new("OUT", &run, 7, outages.len()),
     };
     let mut world = World { window, cmdb, incidents, changes, problems, outages, ids, seed, event_starts: Vec::new() };
     let mut events = 0;
@@ -227,6 +235,6 @@ fn build_world(opts: &GenerateOptions, window: Window) -> (World, GroundTruth) {
         world.event_starts.push(events);
         events += count;
     }
-    world.ids.events = IdFormat::new("EV", 8, events);
+    world.ids.events = IdFormat::new("EV", &run, 8, events);
     (world, truth)
 }

@@ -28,6 +28,9 @@ pub struct GenerateOptions {
     pub shift: Option<Shift>,
     /// How many CIs and changes, and the share of patches; by default they follow the incidents.
     pub shape: Shape,
+    /// Put between each id's table prefix and its number, in every table but the CIs: the runs
+    /// of a series (a month each) get ids of their own over one CMDB.
+    pub id_prefix: String,
 }
 
 /// The size of the CMDB and of the change log, for data sets shaped like a given service desk

@@ -27,22 +27,23 @@ pub(super) fn chunk_range(chunk: usize, size: usize, rows: usize) -> Range<usize
     chunk * size..((chunk + 1) * size).min(rows)
 }
 
-/// Ids are a prefix and a zero-padded number from 1, padded to `width` digits or as many as the
-/// largest number needs.
-#[derive(Debug, Clone, Copy)]
+/// Ids are the table's prefix, the run's `--id-prefix`, and a zero-padded number from 1, padded
+/// to `width` digits or as many as the largest number needs.
+#[derive(Debug, Clone)]
 pub(super) struct IdFormat {
     prefix: &'static str,
+    run: Arc<str>,
     width: usize,
 }
 
 impl IdFormat {
-    pub fn new(prefix: &'static str, min_width: usize, count: usize) -> IdFormat {
-        IdFormat { prefix, width: min_width.max(count.to_string().len()) }
+    pub fn new(prefix: &'static str, run: &Arc<str>, min_width: usize, count: usize) -> IdFormat {
+        IdFormat { prefix, run: Arc::clone(run), width: min_width.max(count.to_string().len()) }
     }
 
     /// The id of the row at `index` (0-based).
-    pub fn id(self, index: usize) -> String {
-        format!("{}{:0width$}", self.prefix, index + 1, width = self.width)
+    pub fn id(&self, index: usize) -> String {
+        format!("{}{}{:0width$}", self.prefix, self.run, index + 1, width = self.width)
     }
 }
 

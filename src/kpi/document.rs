@@ -144,7 +144,7 @@ impl KpiDocument {
                     directions: kpi.meta.directions.clone(),
                     tolerance: kpi.meta.tolerance.clone(),
                     n: kpi.meta.n.clone(),
-                    sql_sha256: Some(crate::store::load::sha256_hex(kpi.sql.as_bytes())),
+                    sql_sha256: Some(crate::store::hash::sha256_hex(kpi.sql.as_bytes())),
                     definition: kpi.meta.definition.clone(),
                     origin: kpi.origin.clone(),
                     columns: columns(batches),

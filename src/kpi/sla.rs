@@ -218,7 +218,7 @@ impl SlaPolicy {
                 olas.push(Ola { group: group.clone(), priority, hours: *hours });
             }
         }
-        let sha256 = crate::store::load::sha256_hex(text.as_bytes());
+        let sha256 = crate::store::hash::sha256_hex(text.as_bytes());
         let FirstContactSpec { service_desk_groups, monitoring_contact_types } = file.first_contact;
         Ok(SlaPolicy {
             origin: origin.into(),

@@ -10,13 +10,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use super::extent::Extent;
-use super::manifest::{FORMAT, FORMAT_VERSION, LoadRecord, Manifest, ProfileRecord, SourceRecord, profile_file, sync_dir};
+use super::fault::{Fault, fault};
+use super::hash::{file_sha256, sha256_hex};
+use super::manifest::{CompactionRecord, FORMAT, FORMAT_VERSION, LoadRecord, Manifest, ProfileRecord, SourceRecord, profile_file, sync_dir};
 use super::reader::StoredHistory;
 use super::sink::LoadedRows;
-use super::{lock, merge, tidy};
+use super::{compact, lock, merge, tidy};
 use crate::error::{Error, Result};
 use crate::ingest::{self, LoadOptions, LoadSummary, Profile, RejectsCsv};
 use crate::model::{MODEL_VERSION, Table};
@@ -47,26 +47,8 @@ pub struct LoadOutcome {
     pub record: LoadRecord,
     pub summary: LoadSummary,
     pub manifest: Manifest,
-}
-
-/// Where a test may stop a load, as a crash would: `MTTX_FAULT=<point>` exits the process there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
-    AfterDataFiles,
-    BeforeSwitch,
-    AfterSwitch,
-}
-
-fn fault(point: Fault) {
-    let wanted = match point {
-        Fault::AfterDataFiles => "after-data-files",
-        Fault::BeforeSwitch => "before-switch",
-        Fault::AfterSwitch => "after-switch",
-    };
-    if std::env::var("MTTX_FAULT").is_ok_and(|f| f == wanted) {
-        // As abrupt as a crash: no destructors, no cleanup.
-        std::process::abort();
-    }
+    /// The tables the load compacted, and those it left for `mttx compact`.
+    pub compacted: compact::Compacted,
 }
 
 /// The first twelve characters of a hash, for messages.
@@ -92,26 +74,6 @@ fn store_error(path: &Path, message: impl Into<String>) -> Error {
     Error::Store { path: path.to_path_buf(), message: message.into() }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn file_sha256(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Loads the request's exports into the store at `store`: checks the store and the request, reads
 /// the exports, merges and writes each table, then switches the manifest and tidies up.
 pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mut dyn Write) -> Result<LoadOutcome> {
@@ -128,9 +90,18 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
 
     progress.stage("writing tables", Table::ALL.len() as u64 + 1);
     let prefix = format!("g{generation:06}");
-    let written = merge::write_tables(store, request.profile, base, &mut rows, &prefix, progress)?;
-    let histories = merge::write_histories(store, base, &rows, &prefix)?;
+    let mut written = merge::write_tables(store, request.profile, base, &mut rows, &prefix, progress)?;
+    let mut histories = merge::write_histories(store, base, &rows, &prefix)?;
     progress.advance();
+    let by = compact::By::Load { budget: summary.total().read, prefix: &prefix };
+    let compacted = compact::compact_files(store, &mut written.tables, &mut histories, &prefix, &by, progress)?;
+    for (table, files, rows) in &compacted.left {
+        let _ = writeln!(
+            notes,
+            "mttx: {table} has {files} files; `mttx compact {}` merges them, rewriting {rows} stored rows (a load rewrites at most as many stored rows as it read)",
+            store.display()
+        );
+    }
     fault(Fault::AfterDataFiles);
 
     let hashes = hashing.join().map_err(|_| store_error(store, "hashing the sources failed; please report this"))?;
@@ -165,6 +136,10 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
     }
     let mut loads = base.map(|m| m.loads.clone()).unwrap_or_default();
     loads.push(record.clone());
+    let mut compactions = base.map(|m| m.compactions.clone()).unwrap_or_default();
+    if !compacted.tables.is_empty() {
+        compactions.push(CompactionRecord { generation, by: "load".into(), tables: compacted.tables.clone() });
+    }
     let mut manifest = Manifest {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
@@ -178,15 +153,16 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
         histories,
         sources,
         loads,
+        compactions,
     };
-    manifest.extent = Extent::of_store(store, &manifest)?;
+    manifest.extent = super::stamps::extent(store, &manifest)?;
     switch(store, &manifest, request.profile_text)?;
     progress.finish();
     // The load is done once the manifest has switched: tidying up may fail without undoing it.
     if let Err(e) = tidy::collect_garbage(store, &manifest, notes) {
         let _ = writeln!(notes, "mttx: the load is complete, but tidying the store failed ({e}); the next load tries again");
     }
-    Ok(LoadOutcome { record, summary, manifest })
+    Ok(LoadOutcome { record, summary, manifest, compacted })
 }
 
 /// The store as it stands (None for a new one), checked against the request under the load lock,

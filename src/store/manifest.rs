@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::extent::Extent;
+use super::extent::{Extent, FileStamps};
 use crate::error::{Error, Result};
 use crate::ingest::profile::Format;
 use crate::ingest::summary::Counts;
@@ -27,7 +27,8 @@ pub struct Manifest {
     pub format_version: u32,
     /// The canonical model version that wrote the data (`model::MODEL_VERSION`).
     pub model_version: u32,
-    /// How many loads made this store; names the data files of each.
+    /// How many times the store has changed (each load and each compaction); names the data files
+    /// each change wrote.
     pub generation: u64,
     pub profile: ProfileRecord,
     /// The `--as-of` the last load was given, if any: the data reaches no further.
@@ -47,6 +48,9 @@ pub struct Manifest {
     /// Every source file loaded, in load order; an event's `file` is its index here.
     pub sources: Vec<SourceRecord>,
     pub loads: Vec<LoadRecord>,
+    /// The compactions that rewrote the store's files, by a load or by `mttx compact`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compactions: Vec<CompactionRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -70,6 +74,37 @@ pub struct DataFile {
     pub path: String,
     pub rows: u64,
     pub bytes: u64,
+    /// SHA-256 of the file's bytes, for `mttx verify` (none in files written before mttx recorded
+    /// it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The least and greatest value of each key column (`id`, `ticket_id`, `case_id`) in the
+    /// file: a load leaves a file unread when none of its keys falls in the range (none in files
+    /// written before mttx recorded them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub key_ranges: BTreeMap<String, KeyRange>,
+    /// What the file adds to the store's extent, so that a load updates the extent from the
+    /// files it wrote rather than scanning the store (none in a history's files, nor in files
+    /// written before mttx recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamps: Option<FileStamps>,
+}
+
+/// The least and greatest value of a text column, in byte order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KeyRange {
+    pub min: String,
+    pub max: String,
+}
+
+impl DataFile {
+    /// False only when the file records the range of `column` and none of `sorted_keys` (in byte
+    /// order) falls in it: then the file holds none of those keys.
+    pub fn may_hold_any(&self, column: &str, sorted_keys: &[&str]) -> bool {
+        let Some(range) = self.key_ranges.get(column) else { return true };
+        let from = sorted_keys.partition_point(|k| *k < range.min.as_str());
+        sorted_keys.get(from).is_some_and(|k| *k <= range.max.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -111,6 +146,24 @@ pub struct LoadRecord {
     /// Derived milestones clamped to opened_at, by `table.field` (none in a store from before).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clamped: BTreeMap<String, u64>,
+}
+
+/// What one compaction did: each table's files before and after, and the rows it rewrote.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CompactionRecord {
+    pub generation: u64,
+    /// `load` when a load compacted as it went, `compact` for `mttx compact`.
+    pub by: String,
+    /// By table name; an event-log history as `history/<table>`.
+    pub tables: BTreeMap<String, TableCompaction>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TableCompaction {
+    pub files_before: u64,
+    pub files_after: u64,
+    /// Rows read and written again, the new load's own included.
+    pub rows_rewritten: u64,
 }
 
 impl LoadRecord {
@@ -192,6 +245,7 @@ impl Manifest {
             histories: BTreeMap::new(),
             sources: Vec::new(),
             loads: Vec::new(),
+            compactions: Vec::new(),
         }
     }
 
@@ -209,4 +263,23 @@ pub fn profile_file(profile: &ProfileRecord) -> String {
 /// Makes a rename in `dir` durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file is passed over only when it records the key's range and no sought key falls in it,
+    /// the bounds included.
+    #[test]
+    fn a_file_may_hold_a_key_within_its_range() {
+        let range = KeyRange { min: "INC0100".into(), max: "INC0199".into() };
+        let file = DataFile { path: "f".into(), rows: 1, bytes: 1, sha256: None, key_ranges: BTreeMap::from([("id".to_string(), range)]), stamps: None };
+        assert!(!file.may_hold_any("id", &[]));
+        assert!(!file.may_hold_any("id", &["INC0001", "INC0099", "INC0200"]));
+        assert!(file.may_hold_any("id", &["INC0001", "INC0100"]), "the least bound");
+        assert!(file.may_hold_any("id", &["INC0199", "INC0300"]), "the greatest bound");
+        assert!(file.may_hold_any("id", &["INC0150"]));
+        assert!(file.may_hold_any("ticket_id", &[]), "no range recorded: the file must be read");
+    }
 }

@@ -98,7 +98,7 @@ pub fn write_histories(store: &Path, base: Option<&Manifest>, rows: &LoadedRows,
     let mut histories = base.map(|m| m.histories.clone()).unwrap_or_default();
     for (table, batches) in &rows.histories {
         let Some(first) = batches.first() else { continue };
-        let files = write_sorted(store, &format!("history/{}", table.name()), prefix, &first.schema(), batches, &["case_id", "ts", "file", "row"])?;
+        let files = write_sorted(store, &format!("history/{}", table.name()), prefix, None, &first.schema(), batches, &["case_id", "ts", "file", "row"])?;
         let entry: &mut TableFiles = histories.entry(table.name().to_string()).or_default();
         entry.rows += files.iter().map(|f| f.rows).sum::<u64>();
         entry.files.extend(files);
@@ -135,9 +135,20 @@ fn merge_table(store: &Path, table: Table, stored: &TableFiles, new: &[RecordBat
     let mut was_stored = vec![false; new.num_rows()];
     let mut files = Vec::new();
     let dir = format!("data/{}", table.name());
+    let key = if matches!(rule, Rule::ReplaceTickets(_)) { "ticket_id" } else { "id" };
+    // The keys this load looks for, in byte order: a stored file whose recorded key range holds
+    // none of them keeps all its rows and is not read.
+    let mut sought: Vec<&str> = match &rule {
+        Rule::ReplaceTickets(tickets) => tickets.iter().map(String::as_str).collect(),
+        _ => index.keys().copied().collect(),
+    };
+    sought.sort_unstable();
     for (part, file) in stored.files.iter().enumerate() {
+        if !file.may_hold_any(key, &sought) {
+            files.push(file.clone());
+            continue;
+        }
         let path = store.join(&file.path);
-        let key = if matches!(rule, Rule::ReplaceTickets(_)) { "ticket_id" } else { "id" };
         let keyed = read_file(&path, Some(&[key, VERSION_COLUMN, LOAD_COLUMN]))?;
         let mut drop_rows = Vec::new();
         for batch in &keyed {
@@ -176,11 +187,11 @@ fn merge_table(store: &Path, table: Table, stored: &TableFiles, new: &[RecordBat
             .collect::<std::result::Result<_, _>>()?;
         let kept = concat_batches(&full[0].schema(), &kept)?;
         if kept.num_rows() > 0 {
-            files.push(super::writer::write_file(store, &format!("{dir}/{prefix}-r{part:03}.parquet"), &kept)?);
+            files.push(super::writer::write_file(store, &format!("{dir}/{prefix}-r{part:03}.parquet"), Some(table), &kept)?);
         }
     }
     let winners = filter_record_batch(&new, &new_wins.iter().map(|w| Some(*w)).collect::<BooleanArray>())?;
-    files.extend(write_sorted(store, &dir, prefix, &schema, &[winners], &[table.sort_field(), "id"])?);
+    files.extend(write_sorted(store, &dir, prefix, Some(table), &schema, &[winners], &[table.sort_field(), "id"])?);
     let lost = new_wins.iter().filter(|w| !**w).count() as u64;
     let replaced = new_wins.iter().zip(&was_stored).filter(|(w, s)| **w && **s).count() as u64;
     let inserted = new.num_rows() as u64 - lost - replaced;

@@ -3,14 +3,19 @@
 //! tables, each load's rejects and summary, and `manifest.json`, which says which files make up
 //! the store. See `load` for how loads write and merge, and `reader` for how commands read it.
 
+pub mod compact;
 pub mod extent;
+mod fault;
+pub mod hash;
 pub mod load;
 pub mod lock;
 pub mod manifest;
 mod merge;
 pub mod reader;
 pub mod sink;
+pub mod stamps;
 mod tidy;
+pub mod verify;
 pub mod writer;
 
 pub use load::{LoadOutcome, LoadRequest, Mode};

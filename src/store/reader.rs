@@ -39,18 +39,9 @@ fn store_error(path: &Path, message: impl Into<String>) -> Error {
 impl Store {
     /// Opens and checks the store in `dir`, holding its manifest generation's readers' lock.
     pub fn open(dir: &Path) -> Result<Store> {
-        let mut manifest = Manifest::read(dir)?;
-        loop {
-            let readers = lock::read(dir, manifest.generation);
-            // A load that switched between the read and the lock may already be deleting the
-            // files this manifest lists: read the new one.
-            let again = Manifest::read(dir)?;
-            if again.generation == manifest.generation {
-                check_files(dir, &manifest)?;
-                return Ok(Store { dir: dir.to_path_buf(), manifest, _readers: readers });
-            }
-            manifest = again;
-        }
+        let (manifest, readers) = current(dir)?;
+        check_files(dir, &manifest)?;
+        Ok(Store { dir: dir.to_path_buf(), manifest, _readers: readers })
     }
 
     /// Registers every canonical table on `ctx`. With a cut-off before the data's end, each table
@@ -101,6 +92,22 @@ impl Store {
         ctx.deregister_table(Table::Events.name())?;
         ctx.register_table(Table::Events.name(), Arc::new(MemTable::try_new(Table::Events.schema(), vec![changes])?))?;
         Ok(())
+    }
+}
+
+/// The store's current manifest, with its generation's readers' lock held: while the lock is
+/// held, no load deletes a file the manifest lists.
+pub fn current(dir: &Path) -> Result<(Manifest, Option<lock::Held>)> {
+    let mut manifest = Manifest::read(dir)?;
+    loop {
+        let readers = lock::read(dir, manifest.generation);
+        // A load that switched between the read and the lock may already be deleting the files
+        // this manifest lists: read the new one.
+        let again = Manifest::read(dir)?;
+        if again.generation == manifest.generation {
+            return Ok((manifest, readers));
+        }
+        manifest = again;
     }
 }
 
@@ -217,13 +224,13 @@ fn check_files(dir: &Path, manifest: &Manifest) -> Result<()> {
     Ok(())
 }
 
-fn file_schema(path: &Path) -> Result<SchemaRef> {
+pub(super) fn file_schema(path: &Path) -> Result<SchemaRef> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()).map_err(|e| store_error(path, format!("not a readable Parquet file: {e}")))?;
     Ok(meta.schema().clone())
 }
 
-fn check_schema(path: &Path, table: Table, canonical: &Schema, found: &Schema) -> Result<()> {
+pub(super) fn check_schema(path: &Path, table: Table, canonical: &Schema, found: &Schema) -> Result<()> {
     for field in canonical.fields() {
         match found.field_with_name(field.name()) {
             Ok(f) if f.data_type() == field.data_type() => {}
@@ -277,17 +284,30 @@ pub struct StoredHistory<'a> {
 impl PriorHistory for StoredHistory<'_> {
     fn events_of(&self, table: Table, schema: &SchemaRef, cases: &HashSet<String>) -> Result<Vec<RecordBatch>> {
         let Some(files) = self.manifest.histories.get(table.name()) else { return Ok(Vec::new()) };
+        let other_rules = |path: &Path| {
+            store_error(
+                path,
+                format!(
+                    "the stored status history of {table} was extracted with other event-log rules than this profile's; load the exports again into a new store with `mttx load --out`"
+                ),
+            )
+        };
+        // Checked on the footer of one file even when the load reads none: a history's files
+        // share one schema, and a file of another would make its later reads fail.
+        if let Some(first) = files.files.first() {
+            let path = self.dir.join(&first.path);
+            if file_schema(&path)?.fields() != schema.fields() {
+                return Err(other_rules(&path));
+            }
+        }
+        let mut sought: Vec<&str> = cases.iter().map(String::as_str).collect();
+        sought.sort_unstable();
         let mut out = Vec::new();
-        for file in &files.files {
+        for file in files.files.iter().filter(|f| f.may_hold_any("case_id", &sought)) {
             let path = self.dir.join(&file.path);
             for batch in read_file(&path, None)? {
                 if batch.schema().fields() != schema.fields() {
-                    return Err(store_error(
-                        &path,
-                        format!(
-                            "the stored status history of {table} was extracted with other event-log rules than this profile's; load the exports again into a new store with `mttx load --out`"
-                        ),
-                    ));
+                    return Err(other_rules(&path));
                 }
                 let ids = batch.column_by_name("case_id").expect("checked schema").as_string::<i32>();
                 let keep: datafusion::arrow::array::BooleanArray = (0..batch.num_rows()).map(|r| Some(cases.contains(ids.value(r)))).collect();

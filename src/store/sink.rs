@@ -59,7 +59,7 @@ impl LoadedRows {
         let batches = self.tables.remove(&table).unwrap_or_default();
         let prefix = format!("g{:06}-s{:03}", self.generation, self.written.get(&table).map_or(0, Vec::len));
         let writer = std::thread::spawn(move || {
-            write_sorted(&store, &format!("data/{}", table.name()), &prefix, &stored_schema(table), &batches, &[table.sort_field(), "id"])
+            write_sorted(&store, &format!("data/{}", table.name()), &prefix, Some(table), &stored_schema(table), &batches, &[table.sort_field(), "id"])
         });
         self.writing = Some((table, writer));
         Ok(())

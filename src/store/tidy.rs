@@ -94,7 +94,7 @@ pub fn collect_garbage(store: &Path, manifest: &Manifest, notes: &mut dyn std::i
     sync_dir(store)
 }
 
-fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) -> Result<()> {
+pub(super) fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
     for entry in entries {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();

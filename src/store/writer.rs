@@ -4,13 +4,14 @@
 //! ticket wins: `_version` (an order-preserving encoding of the version key) and `_load` (the
 //! generation that wrote it).
 
+use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, RecordBatch, UInt32Array, UInt64Array, make_comparator};
-use datafusion::arrow::compute::{SortOptions, concat_batches, take};
+use datafusion::arrow::compute::{SortOptions, concat_batches, max_string, min_string, take};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_writer::compute_leaves;
@@ -18,8 +19,10 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 
-use super::manifest::DataFile;
+use super::hash::hex;
+use super::manifest::{DataFile, KeyRange};
 use crate::error::{Error, Result};
 use crate::ingest::version_key::{KeyValue, key_column};
 use crate::model::{FieldKind, Table};
@@ -66,7 +69,15 @@ pub fn with_hidden(table: Table, batch: &RecordBatch, versions: ArrayRef, genera
 
 /// Writes `batches` (of one schema) sorted by `sort` columns (ascending, nulls last) as data files
 /// `<dir>/<prefix>-NNN.parquet` under `store`; returns them as the manifest lists them.
-pub fn write_sorted(store: &Path, dir: &str, prefix: &str, schema: &SchemaRef, batches: &[RecordBatch], sort: &[&str]) -> Result<Vec<DataFile>> {
+pub fn write_sorted(
+    store: &Path,
+    dir: &str,
+    prefix: &str,
+    table: Option<Table>,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    sort: &[&str],
+) -> Result<Vec<DataFile>> {
     let all = concat_batches(schema, batches)?;
     if all.num_rows() == 0 {
         return Ok(Vec::new());
@@ -85,7 +96,7 @@ pub fn write_sorted(store: &Path, dir: &str, prefix: &str, schema: &SchemaRef, b
     for (part, start) in (0..sorted.num_rows()).step_by(FILE_ROWS).enumerate() {
         let slice = sorted.slice(start, FILE_ROWS.min(sorted.num_rows() - start));
         let relative = format!("{dir}/{prefix}-{part:03}.parquet");
-        files.push(write_file(store, &relative, &slice)?);
+        files.push(write_file(store, &relative, table, &slice)?);
     }
     Ok(files)
 }
@@ -94,7 +105,7 @@ pub fn write_sorted(store: &Path, dir: &str, prefix: &str, schema: &SchemaRef, b
 /// are in that order already. The first column, a timestamp or integer in every table but one,
 /// compares as integers; the rest only break its ties. Sorted on every core: the last file of a
 /// load is sorted after reading has ended, with nothing else to do.
-fn sort_order(all: &RecordBatch, sort: &[&str]) -> Result<Option<UInt32Array>> {
+pub(super) fn sort_order(all: &RecordBatch, sort: &[&str]) -> Result<Option<UInt32Array>> {
     let options = SortOptions { descending: false, nulls_first: false };
     let columns: Vec<&ArrayRef> = sort.iter().map(|name| all.column_by_name(name).expect("sort columns are in the schema")).collect();
     let ties = columns[1..].iter().map(|c| make_comparator(c.as_ref(), c.as_ref(), options)).collect::<std::result::Result<Vec<_>, _>>()?;
@@ -146,10 +157,44 @@ fn properties(schema: &Schema) -> Result<WriterProperties> {
     Ok(builder.build())
 }
 
+/// The columns a load looks rows up by: a ticket's `id`, an event's `ticket_id`, a history's
+/// `case_id`.
+pub const KEY_COLUMNS: [&str; 3] = ["id", "ticket_id", "case_id"];
+
+/// The range of each key column of `batch` that has a non-null value.
+pub(super) fn key_ranges(batch: &RecordBatch) -> BTreeMap<String, KeyRange> {
+    let mut ranges = BTreeMap::new();
+    for name in KEY_COLUMNS {
+        let Some(values) = batch.column_by_name(name).and_then(|c| c.as_string_opt::<i32>()) else { continue };
+        if let (Some(min), Some(max)) = (min_string(values), max_string(values)) {
+            ranges.insert(name.to_string(), KeyRange { min: min.to_string(), max: max.to_string() });
+        }
+    }
+    ranges
+}
+
+/// A file that hashes what is written to it, so that a data file's SHA-256 costs no second read.
+struct Hashing {
+    file: File,
+    hasher: Sha256,
+}
+
+impl Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(bytes)?;
+        self.hasher.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// Writes one data file and syncs it, so that it is on disk before a manifest lists it.
-pub fn write_file(store: &Path, relative: &str, batch: &RecordBatch) -> Result<DataFile> {
+pub fn write_file(store: &Path, relative: &str, table: Option<Table>, batch: &RecordBatch) -> Result<DataFile> {
     let path = store.join(relative);
-    let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+    let file = Hashing { file: File::create(&path).map_err(|e| Error::io(&path, e))?, hasher: Sha256::new() };
     let schema = batch.schema();
     let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(properties(&schema)?))?;
     let (mut writer, row_groups) = writer.into_serialized_writer()?;
@@ -173,10 +218,17 @@ pub fn write_file(store: &Path, relative: &str, batch: &RecordBatch) -> Result<D
         }
         row_group.close()?;
     }
-    let file = writer.into_inner()?.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
+    let Hashing { file, hasher } = writer.into_inner()?.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&path, e))?;
     let bytes = file.metadata().map_err(|e| Error::io(&path, e))?.len();
-    Ok(DataFile { path: relative.to_string(), rows: batch.num_rows() as u64, bytes })
+    Ok(DataFile {
+        path: relative.to_string(),
+        rows: batch.num_rows() as u64,
+        bytes,
+        sha256: Some(hex(&hasher.finalize())),
+        key_ranges: key_ranges(batch),
+        stamps: table.and_then(|t| super::extent::file_stamps(t, batch)),
+    })
 }
 
 #[cfg(test)]
@@ -224,7 +276,7 @@ mod tests {
             ("field", Arc::new(StringArray::from_iter_values((0..n).map(|i| ["state", "priority"][(i % 2) as usize]))) as ArrayRef),
         ])
         .unwrap();
-        let file = write_file(dir.path(), "events.parquet", &batch).unwrap();
+        let file = write_file(dir.path(), "events.parquet", None, &batch).unwrap();
         let reader = SerializedFileReader::new(File::open(dir.path().join(&file.path)).unwrap()).unwrap();
         let chunks = reader.metadata().row_group(0).columns().to_vec();
         let dictionary = |name: &str| {
