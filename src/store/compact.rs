@@ -24,13 +24,11 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch, new_null_array};
 use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
-use datafusion::parquet::arrow::ProjectionMask;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::fault::{Fault, fault};
 use super::hash::file_sha256;
-use super::manifest::{CompactionRecord, DataFile, Manifest, TableCompaction, TableFiles, sync_dir};
-use super::reader::{file_schema, read_file};
+use super::manifest::{CompactionRecord, DataFile, Manifest, TableCompaction, TableFiles};
+use super::reader::{file_schema, open_file, projection, read_file};
 use super::writer::{FILE_ROWS, KEY_COLUMNS, key_ranges, stored_schema, write_sorted};
 use super::{extent, lock, tidy};
 use crate::error::{Error, Result};
@@ -219,15 +217,9 @@ fn pack(in_order: &[(usize, u64, SchemaRef)], same_schema: bool) -> Vec<Vec<usiz
 
 /// A file's first row of the `sort` columns (None for a file of no rows), and its schema.
 fn first_row(path: &Path, sort: &[&str]) -> Result<(Option<Vec<ArrayRef>>, SchemaRef)> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| store_error(path, format!("not a readable Parquet file: {e}")))?;
+    let builder = open_file(path)?;
     let schema = builder.schema().clone();
-    let parquet = builder.parquet_schema();
-    let indices: Vec<usize> = sort
-        .iter()
-        .map(|n| (0..parquet.num_columns()).find(|&i| parquet.column(i).name() == *n).ok_or_else(|| store_error(path, format!("no column `{n}`"))))
-        .collect::<Result<_>>()?;
-    let mask = ProjectionMask::leaves(parquet, indices);
+    let mask = projection(path, &builder, sort)?;
     let mut reader = builder.with_projection(mask).with_batch_size(1).with_limit(1).build().map_err(|e| store_error(path, e.to_string()))?;
     let first = reader.next().transpose().map_err(|e| store_error(path, e.to_string()))?;
     let key = first.filter(|b| b.num_rows() > 0).map(|b| sort.iter().map(|n| b.column_by_name(n).expect("projected").clone()).collect());
@@ -292,12 +284,7 @@ pub fn compact(store: &Path, progress: &Progress, notes: &mut dyn std::io::Write
     let record = (!compacted.tables.is_empty()).then(|| CompactionRecord { generation, by: "compact".into(), tables: compacted.tables });
     manifest.generation = generation;
     manifest.compactions.extend(record.clone());
-    for dir in tidy::written_dirs(store, &manifest) {
-        sync_dir(&dir)?;
-    }
-    fault(Fault::BeforeSwitch);
-    manifest.switch(store)?;
-    fault(Fault::AfterSwitch);
+    tidy::switch(store, &manifest)?;
     if let Err(e) = tidy::collect_garbage(store, &manifest, notes) {
         let _ = writeln!(notes, "mttx: the compaction is complete, but deleting the old files failed ({e}); the next load or compaction tries again");
     }

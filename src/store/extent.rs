@@ -15,9 +15,15 @@ use crate::time::{YearMonth, rfc3339};
 /// Microseconds in a day.
 const DAY: i64 = 86_400_000_000;
 /// Fewer timestamps than this are too few to tell a straggler from the bulk.
-pub(super) const GUARD_MIN_TIMESTAMPS: i64 = 20;
+const GUARD_MIN_TIMESTAMPS: i64 = 20;
 /// The latest timestamp is compared with the k-th latest, k = n / 1000 within these bounds.
-pub(super) const GUARD_RANK: (i64, i64) = (5, 1000);
+const GUARD_RANK: (i64, i64) = (5, 1000);
+
+/// The rank k whose k-th latest of `n` timestamps the straggler guard compares the latest with;
+/// None when there are too few to tell.
+pub(super) fn guard_rank(n: i64) -> Option<i64> {
+    (n >= GUARD_MIN_TIMESTAMPS).then(|| (n / 1000).clamp(GUARD_RANK.0, GUARD_RANK.1))
+}
 
 /// The data's extent, from one scan of the loaded tables (or, for a store, from its manifest).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,10 +129,7 @@ impl Extent {
             column.is_valid(0).then(|| column.value(0))
         };
         let mut extent = Extent { first_incident: stamp(3), first: stamp(1), latest: stamp(2), straggler: None };
-        if n < GUARD_MIN_TIMESTAMPS {
-            return Ok(extent);
-        }
-        let rank = (n / 1000).clamp(GUARD_RANK.0, GUARD_RANK.1);
+        let Some(rank) = guard_rank(n) else { return Ok(extent) };
         extent.straggler = straggler(&latest_stamps(ctx, rank).await?, extent.first, rank);
         Ok(extent)
     }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use super::extent::Extent;
 use super::fault::{Fault, fault};
 use super::hash::{file_sha256, sha256_hex};
-use super::manifest::{CompactionRecord, FORMAT, FORMAT_VERSION, LoadRecord, Manifest, ProfileRecord, SourceRecord, profile_file, sync_dir};
+use super::manifest::{CompactionRecord, FORMAT, FORMAT_VERSION, LoadRecord, Manifest, ProfileRecord, SourceRecord, profile_file};
 use super::reader::StoredHistory;
 use super::sink::LoadedRows;
 use super::{compact, lock, merge, tidy};
@@ -281,13 +281,7 @@ fn switch(store: &Path, manifest: &Manifest, profile_text: &str) -> Result<()> {
     let profile_path = store.join(profile_file(&manifest.profile));
     std::fs::create_dir_all(store.join("profiles")).map_err(|e| Error::io(store.join("profiles"), e))?;
     std::fs::write(&profile_path, profile_text).map_err(|e| Error::io(&profile_path, e))?;
-    for dir in tidy::written_dirs(store, manifest) {
-        sync_dir(&dir)?;
-    }
-    fault(Fault::BeforeSwitch);
-    manifest.switch(store)?;
-    fault(Fault::AfterSwitch);
-    Ok(())
+    tidy::switch(store, manifest)
 }
 
 /// `--out` makes the directory; it refuses a store already there unless `replace`, and any other

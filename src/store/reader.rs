@@ -14,6 +14,7 @@ use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::logical_expr::{Expr, col, lit, when};
+use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use datafusion::prelude::SessionContext;
 
@@ -257,22 +258,32 @@ pub(super) fn check_schema(path: &Path, table: Table, canonical: &Schema, found:
 
 /// Reads whole data files (all columns, or the named ones).
 pub fn read_file(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| store_error(path, format!("not a readable Parquet file: {e}")))?;
+    let builder = open_file(path)?;
     let builder = match columns {
         Some(names) => {
-            let schema = builder.parquet_schema();
-            let indices: Vec<usize> = names
-                .iter()
-                .map(|n| (0..schema.num_columns()).find(|&i| schema.column(i).name() == *n).ok_or_else(|| store_error(path, format!("no column `{n}`"))))
-                .collect::<Result<_>>()?;
-            let mask = datafusion::parquet::arrow::ProjectionMask::leaves(schema, indices);
+            let mask = projection(path, &builder, names)?;
             builder.with_projection(mask)
         }
         None => builder,
     };
     let reader = builder.build().map_err(|e| store_error(path, e.to_string()))?;
     reader.map(|b| b.map_err(|e| store_error(path, e.to_string()))).collect()
+}
+
+/// A reader of one data file, its footer read.
+pub(super) fn open_file(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| store_error(path, format!("not a readable Parquet file: {e}")))
+}
+
+/// The projection of the named columns of the file `builder` reads.
+pub(super) fn projection(path: &Path, builder: &ParquetRecordBatchReaderBuilder<std::fs::File>, names: &[&str]) -> Result<ProjectionMask> {
+    let schema = builder.parquet_schema();
+    let indices: Vec<usize> = names
+        .iter()
+        .map(|n| (0..schema.num_columns()).find(|&i| schema.column(i).name() == *n).ok_or_else(|| store_error(path, format!("no column `{n}`"))))
+        .collect::<Result<_>>()?;
+    Ok(ProjectionMask::leaves(schema, indices))
 }
 
 /// The status histories of a store, for loads into it.

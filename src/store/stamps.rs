@@ -6,7 +6,7 @@ use std::path::Path;
 
 use datafusion::prelude::SessionContext;
 
-use super::extent::{Extent, GUARD_MIN_TIMESTAMPS, GUARD_RANK, STAMPS, latest_stamps, straggler};
+use super::extent::{Extent, STAMPS, guard_rank, latest_stamps, straggler};
 use super::manifest::{DataFile, Manifest};
 use crate::error::Result;
 use crate::model::Table;
@@ -29,10 +29,7 @@ pub fn extent(store: &Path, manifest: &Manifest) -> Result<Extent> {
         latest: stamped.iter().filter_map(|(_, _, s)| s.latest).max(),
         straggler: None,
     };
-    if (n as i64) < GUARD_MIN_TIMESTAMPS {
-        return Ok(extent);
-    }
-    let rank = (n as i64 / 1000).clamp(GUARD_RANK.0, GUARD_RANK.1);
+    let Some(rank) = guard_rank(n as i64) else { return Ok(extent) };
     // The files by latest stamp, latest first: the `rank` latest stamps lie in a prefix of
     // them, the one that ends before the first file whose latest stamp is below the
     // rank-th latest of the prefix.

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use super::fault::{Fault, fault};
 use super::lock;
 use super::manifest::{Manifest, profile_file, sync_dir};
 use crate::error::{Error, Result};
@@ -50,25 +51,24 @@ pub fn written_dirs(store: &Path, manifest: &Manifest) -> Vec<PathBuf> {
     dirs
 }
 
+/// Makes `manifest` the store's, as a load or a compaction does once its files are written: every
+/// new file and directory entry is synced, then the manifest switched atomically.
+pub fn switch(store: &Path, manifest: &Manifest) -> Result<()> {
+    for dir in written_dirs(store, manifest) {
+        sync_dir(&dir)?;
+    }
+    fault(Fault::BeforeSwitch);
+    manifest.switch(store)?;
+    fault(Fault::AfterSwitch);
+    Ok(())
+}
+
 /// Deletes what the manifest no longer lists (data files, histories, the loads of a replaced
 /// store, staged manifests of loads that crashed), once the readers of older manifests are done,
 /// and those manifests' readers' locks with them.
 pub fn collect_garbage(store: &Path, manifest: &Manifest, notes: &mut dyn std::io::Write) -> Result<()> {
-    let mut listed: HashSet<PathBuf> = manifest.data_files().map(|f| store.join(&f.path)).collect();
-    listed.insert(store.join(profile_file(&manifest.profile)));
-    for record in &manifest.loads {
-        if let Some(dir) = Path::new(&record.rejects).parent() {
-            listed.insert(store.join(dir));
-        }
-    }
-    let mut garbage = Vec::new();
-    for top in ["data", "history", "profiles"] {
-        walk(&store.join(top), &mut |p| {
-            if !listed.contains(p) {
-                garbage.push(p.to_path_buf());
-            }
-        })?;
-    }
+    let mut garbage = unlisted(store, manifest, &["data", "history", "profiles"])?;
+    let listed: HashSet<PathBuf> = manifest.loads.iter().filter_map(|r| Path::new(&r.rejects).parent()).map(|dir| store.join(dir)).collect();
     if let Ok(entries) = std::fs::read_dir(store.join("loads")) {
         for entry in entries.flatten() {
             if !listed.contains(&entry.path()) {
@@ -94,7 +94,23 @@ pub fn collect_garbage(store: &Path, manifest: &Manifest, notes: &mut dyn std::i
     sync_dir(store)
 }
 
-pub(super) fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) -> Result<()> {
+/// The files under the store's directories `tops` that the manifest does not list: neither its
+/// data files nor its profile.
+pub(super) fn unlisted(store: &Path, manifest: &Manifest, tops: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut listed: HashSet<PathBuf> = manifest.data_files().map(|f| store.join(&f.path)).collect();
+    listed.insert(store.join(profile_file(&manifest.profile)));
+    let mut found = Vec::new();
+    for top in tops {
+        walk(&store.join(top), &mut |p| {
+            if !listed.contains(p) {
+                found.push(p.to_path_buf());
+            }
+        })?;
+    }
+    Ok(found)
+}
+
+fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
     for entry in entries {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();

@@ -9,7 +9,7 @@ use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderO
 use rayon::prelude::*;
 
 use super::hash::file_sha256;
-use super::manifest::{DataFile, Manifest, profile_file};
+use super::manifest::{DataFile, profile_file};
 use super::reader::{check_schema, current};
 use super::writer::{LOAD_COLUMN, VERSION_COLUMN};
 use crate::error::Result;
@@ -121,7 +121,9 @@ pub fn verify(store: &Path, progress: &Progress) -> Result<Verification> {
             found.damage.push(Damage { path: load.rejects.clone(), problem: format!("missing: the rejects of load {}", load.generation) });
         }
     }
-    found.unlisted = unlisted(store, &manifest);
+    let unlisted = super::tidy::unlisted(store, &manifest, &["data", "history"])?;
+    found.unlisted = unlisted.iter().map(|p| p.strip_prefix(store).unwrap_or(p).to_string_lossy().replace('\\', "/")).collect();
+    found.unlisted.sort();
     Ok(found)
 }
 
@@ -176,20 +178,4 @@ fn schema_problem(error: &crate::Error) -> String {
         crate::Error::Store { message, .. } => message.clone(),
         other => other.to_string(),
     }
-}
-
-/// Files under data/ and history/ that the manifest does not list, relative to the store.
-fn unlisted(store: &Path, manifest: &Manifest) -> Vec<String> {
-    let listed: HashSet<&str> = manifest.data_files().map(|f| f.path.as_str()).collect();
-    let mut found = Vec::new();
-    for top in ["data", "history"] {
-        let _ = super::tidy::walk(&store.join(top), &mut |path| {
-            let relative = path.strip_prefix(store).unwrap_or(path).to_string_lossy().replace('\\', "/");
-            if !listed.contains(relative.as_str()) {
-                found.push(relative);
-            }
-        });
-    }
-    found.sort();
-    found
 }
