@@ -52,12 +52,19 @@ records AS (
     FROM (SELECT *, max(cmdb_service) OVER (PARTITION BY ci) AS ci_service
           FROM (SELECT true AS is_record, o.type AS type, o.ci AS ci, o.service AS service, arrow_cast(NULL, 'Utf8') AS cmdb_service,
                        o.begins_at AS s, o.ends_at AS e
-                FROM outages o
+                FROM outages o CROSS JOIN params p
+                -- Only records that overlap a window can count (hits keeps them by the same test);
+                -- filtered here, before the CI lookup's window function, the scan reads the
+                -- window's months rather than every outage ever recorded.
+                WHERE o.begins_at < p.availability_end
+                  AND (o.ends_at IS NULL OR o.ends_at > least(p.availability_start, p.availability_month_start))
                 UNION ALL
                 SELECT true AS is_record, 'outage' AS type, i.ci AS ci, i.service AS service, arrow_cast(NULL, 'Utf8') AS cmdb_service,
                        coalesce(i.started_at, i.opened_at) AS s, i.resolved_at AS e
                 FROM incidents i CROSS JOIN params p CROSS JOIN source src
                 WHERE src.source = 'incidents' AND (coalesce(i.major, false) OR coalesce(i.priority <= p.failure_priority, false))
+                  AND coalesce(i.started_at, i.opened_at) < p.availability_end
+                  AND (i.resolved_at IS NULL OR i.resolved_at > least(p.availability_start, p.availability_month_start))
                 UNION ALL
                 SELECT false AS is_record, arrow_cast(NULL, 'Utf8') AS type, c.id AS ci, arrow_cast(NULL, 'Utf8') AS service,
                        c.service AS cmdb_service, arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))') AS s, arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))') AS e

@@ -38,6 +38,7 @@ WITH relevant AS (
       AND i.opened_at < p.period_end
       AND NOT (coalesce(coalesce(i.acknowledged_at, i.resolved_at) <= p.as_of AND coalesce(i.acknowledged_at, i.resolved_at) < p.period_start, false)
                AND coalesce(i.resolved_at <= p.as_of AND i.resolved_at < p.period_start, false))
+      AND (i.resolved_at IS NULL OR i.resolved_at >= least(p.period_start, p.as_of) OR i.acknowledged_at >= least(p.period_start, p.as_of))
       AND i.id IN (SELECT e.ticket_id
                    FROM events e
                    JOIN sla_pause_states ps ON ps.state = e.to_value
@@ -82,6 +83,11 @@ unpaused AS (
       -- deadline (breached, which comes before any stop), and neither comes before the start, so
       -- a clock that started after the period, or stopped before it, is never counted in it.
       AND i.opened_at < p.period_end
+      -- The same condition, loosened to one the Parquet reader can test against each row
+      -- group's minimum, maximum and null count (it cannot see through coalesce and CASE): a
+      -- store of ten years then reads the months whose clocks can still be decided, not every
+      -- incident ever opened.
+      AND (i.resolved_at IS NULL OR i.resolved_at >= least(p.period_start, p.as_of) OR i.acknowledged_at >= least(p.period_start, p.as_of))
       AND NOT coalesce(CASE WHEN c.sla = 'response' THEN coalesce(i.acknowledged_at, i.resolved_at) ELSE i.resolved_at END <= p.as_of
                        AND CASE WHEN c.sla = 'response' THEN coalesce(i.acknowledged_at, i.resolved_at) ELSE i.resolved_at END < p.period_start, false)
 ),

@@ -116,6 +116,11 @@ impl Error {
         Error::Input { path: path.into(), message: message.into() }
     }
 
+    /// Something wrong with a store or one of its files.
+    pub fn store(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Store { path: path.into(), message: message.into() }
+    }
+
     pub fn profile(profile: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Profile { profile: profile.into(), message: message.into() }
     }

@@ -35,7 +35,8 @@ pub struct Cli {
 
     /// Memory the queries' sorts, aggregates, joins and windows may hold at once, such as 4G or
     /// 512M (or none). A query that needs more fails (code 2) naming the KPI and the limit; nothing
-    /// spills to disk. Default: half of the machine's memory.
+    /// spills to disk. Default: half of the machine's memory, or of its control group's limit when
+    /// that is lower (a container, `systemd-run -p MemoryMax=…`).
     #[arg(long, global = true, value_name = "SIZE")]
     pub memory_limit: Option<String>,
 

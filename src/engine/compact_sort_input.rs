@@ -1,12 +1,15 @@
-//! The physical optimizer rule and operator that give a sort compact batches: a batch that is a
-//! small slice of much larger buffers is copied out before the sort holds it.
+//! The physical optimizer rule and operator that give a sort, and a join's build side, compact
+//! batches: a batch that is a small slice of much larger buffers is copied out before the
+//! operator holds it.
 //!
 //! An aggregate emits its groups as one batch and hands it on in slices of `batch_size` rows,
-//! each still holding the whole batch's buffers. DataFusion 55's sort reserves the memory of
-//! every buffer each batch holds, so it counts the aggregate's output once per slice, and a
-//! breakdown with millions of groups (`mttr --by ci`) would be refused by the memory limit while
-//! holding a fraction of it. Copying a slice costs what the slice holds; batches that are not
-//! mostly someone else's buffers pass through untouched.
+//! each still holding the whole batch's buffers, and so does a sort of what fits in memory.
+//! DataFusion 55's sort reserves the memory of every buffer each batch holds, so it counts the
+//! aggregate's output once per slice, and a breakdown with millions of groups (`mttr --by ci`)
+//! would be refused by the memory limit while holding a fraction of it. A join collecting its
+//! build side counts the same way: mtbf's join of a year's outages with its two windows reserved
+//! 1.5 GB for what takes well under 100 MB. Copying a slice costs what the slice holds; batches
+//! that are not mostly someone else's buffers pass through untouched.
 
 use std::fmt;
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, Tr
 use datafusion::common::utils::memory::get_record_batch_memory_size;
 use datafusion::execution::TaskContext;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::joins::{CrossJoinExec, HashJoinExec, NestedLoopJoinExec};
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
@@ -33,7 +37,8 @@ use futures::StreamExt;
 const WASTE_FACTOR: usize = 4;
 const SLACK: usize = 1 << 20;
 
-/// The rule: every sort's input goes through `CompactSlicesExec`.
+/// The rule: every sort's input, and every join's build side (its left input), goes through
+/// `CompactSlicesExec`.
 pub fn rule() -> Arc<dyn PhysicalOptimizerRule + Send + Sync> {
     Arc::new(CompactSortInput)
 }
@@ -41,19 +46,28 @@ pub fn rule() -> Arc<dyn PhysicalOptimizerRule + Send + Sync> {
 #[derive(Debug)]
 struct CompactSortInput;
 
+/// True for the operators that hold their (first) input's batches and count them.
+fn holds_first_input(node: &Arc<dyn ExecutionPlan>) -> bool {
+    node.downcast_ref::<SortExec>().is_some()
+        || node.downcast_ref::<NestedLoopJoinExec>().is_some()
+        || node.downcast_ref::<HashJoinExec>().is_some()
+        || node.downcast_ref::<CrossJoinExec>().is_some()
+}
+
 impl PhysicalOptimizerRule for CompactSortInput {
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
         plan.transform_up(|node| {
-            let Some(sort) = node.downcast_ref::<SortExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            if sort.input().downcast_ref::<CompactSlicesExec>().is_some() {
+            if !holds_first_input(&node) {
                 return Ok(Transformed::no(node));
             }
-            let compacted: Arc<dyn ExecutionPlan> = Arc::new(CompactSlicesExec::new(Arc::clone(sort.input())));
-            // The sort's input keeps its properties: the operator passes them on.
-            let sort = Arc::clone(&node).replace_children(vec![compacted], ReplaceChildrenOptions::new(ChildrenPropertiesMode::Keep))?;
-            Ok(Transformed::yes(sort))
+            let mut children: Vec<Arc<dyn ExecutionPlan>> = node.children().into_iter().cloned().collect();
+            if children.first().is_none_or(|held| held.downcast_ref::<CompactSlicesExec>().is_some()) {
+                return Ok(Transformed::no(node));
+            }
+            children[0] = Arc::new(CompactSlicesExec::new(Arc::clone(&children[0])));
+            // The operator's inputs keep their properties: CompactSlicesExec passes them on.
+            let node = Arc::clone(&node).replace_children(children, ReplaceChildrenOptions::new(ChildrenPropertiesMode::Keep))?;
+            Ok(Transformed::yes(node))
         })
         .data()
     }

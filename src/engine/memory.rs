@@ -1,6 +1,7 @@
 //! How much memory a command's queries may hold, and the error that names what ran out.
 
 use std::num::NonZeroUsize;
+use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
@@ -14,7 +15,7 @@ use crate::error::Result;
 /// hold at once, all of its queries together. A query that needs more fails with an error naming
 /// the KPI and the limit, instead of the operating system killing the process. The tables
 /// themselves and the batches in flight are not counted, so the default leaves the other half of
-/// the machine to them.
+/// the memory to them.
 ///
 /// Nothing spills to disk: in DataFusion 55 a nested-loop join that runs out of memory falls back
 /// to re-executing its input, which panics when a repartition lies below it, and by its own
@@ -26,9 +27,12 @@ pub enum MemoryLimit {
 }
 
 impl Default for MemoryLimit {
-    /// Half of the machine's physical memory; 4 GiB where that cannot be read.
+    /// Half of the memory mttx may use: the machine's physical memory, or the limit of the control
+    /// group it runs in when that is lower (a container, `systemd-run -p MemoryMax=…`); 4 GiB
+    /// where neither can be read.
     fn default() -> MemoryLimit {
-        MemoryLimit::Bytes(physical_memory().map_or(4 << 30, |total| total / 2))
+        let usable = [physical_memory(), cgroup_limit()].into_iter().flatten().min();
+        MemoryLimit::Bytes(usable.map_or(4 << 30, |total| total / 2))
     }
 }
 
@@ -55,6 +59,12 @@ impl MemoryLimit {
             return Err(format!("`{text}`: the limit must be at least one byte (or none)"));
         }
         Ok(MemoryLimit::Bytes(bytes as usize))
+    }
+
+    /// True for a limit of 4 GiB or less, the default on a machine or in a container of 8 GiB or
+    /// less: work that can trade parallelism for memory should.
+    pub fn is_tight(self) -> bool {
+        matches!(self, MemoryLimit::Bytes(bytes) if bytes <= 4 << 30)
     }
 
     /// As a person reads it: `2 GiB`, `512 MiB`, `none`.
@@ -101,6 +111,59 @@ fn physical_memory() -> Option<usize> {
     kib.checked_mul(1024)
 }
 
+/// Gives the memory the allocator holds free back to the system. With glibc, memory that the query
+/// threads freed stays with each thread's arena, where work done afterwards on another thread
+/// cannot reuse it: the report of a 100 M-ticket store peaked at 4.1 GiB without this, and at
+/// 2.6 GiB, in the same time, with it after each of its runs. Elsewhere this does nothing.
+pub fn release_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the system; it touches no memory in use.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// The lowest memory limit of the control group this process runs in and of its ancestors, from
+/// /proc/self/cgroup and the hierarchy mounted at /sys/fs/cgroup (Linux); None where there is none.
+fn cgroup_limit() -> Option<usize> {
+    let membership = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    cgroup_limit_in(&membership, Path::new("/sys/fs/cgroup"))
+}
+
+/// A limit at or above this is the kernel's way of writing "no limit" (cgroup v1 writes
+/// 9223372036854771712).
+const UNLIMITED: u64 = 1 << 60;
+
+/// The limit for `membership` (the text of /proc/self/cgroup) under the hierarchy at `root`.
+/// - cgroup v2 (`0::/path`): the lowest `memory.max` of the group and its ancestors.
+/// - cgroup v1 (`N:memory:/path`): `hierarchical_memory_limit` in the group's `memory.stat`, which
+///   takes in its ancestors' limits. Inside a container the group's path may name the host's
+///   hierarchy while the container sees its own group at the root, so the root is read when the
+///   path is not there.
+fn cgroup_limit_in(membership: &str, root: &Path) -> Option<usize> {
+    let mut limits = Vec::new();
+    for line in membership.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let relative = Path::new(path.trim_start_matches('/'));
+        if controllers.is_empty() {
+            limits.extend(relative.ancestors().filter_map(|dir| read_bytes(&root.join(dir).join("memory.max"))));
+        } else if controllers.split(',').any(|c| c == "memory") {
+            let hierarchy = root.join("memory");
+            let stat = [hierarchy.join(relative), hierarchy].into_iter().find_map(|dir| std::fs::read_to_string(dir.join("memory.stat")).ok());
+            let limit =
+                stat.and_then(|text| text.lines().find_map(|l| l.strip_prefix("hierarchical_memory_limit ")).and_then(|v| v.trim().parse::<u64>().ok()));
+            limits.extend(limit.filter(|&bytes| bytes < UNLIMITED));
+        }
+    }
+    limits.into_iter().min().and_then(|bytes| usize::try_from(bytes).ok())
+}
+
+/// A limit file's bytes; None for `max`, a missing file or an unlimited value.
+fn read_bytes(path: &Path) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse::<u64>().ok().filter(|&bytes| bytes < UNLIMITED)
+}
+
 /// `error` as the error of reaching the memory limit, naming `what` ran out and the limit; None
 /// when the query failed for another reason.
 pub fn out_of_memory(error: &datafusion::error::DataFusionError, what: &str, limit: MemoryLimit) -> Option<crate::Error> {
@@ -131,6 +194,31 @@ pub fn within_limit<T>(result: Result<T>, what: &str, limit: MemoryLimit) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_control_groups_limit_is_found_in_either_hierarchy() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = root.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        // v2: the parent's 3 GiB binds, under a child's 8 GiB; the hierarchy's root has no file.
+        write("user.slice/run.scope/memory.max", "8589934592\n");
+        write("user.slice/memory.max", "3221225472\n");
+        assert_eq!(cgroup_limit_in("0::/user.slice/run.scope\n", root.path()), Some(3 << 30));
+        write("user.slice/memory.max", "max\n");
+        assert_eq!(cgroup_limit_in("0::/user.slice/run.scope\n", root.path()), Some(8 << 30));
+        assert_eq!(cgroup_limit_in("0::/elsewhere\n", root.path()), None);
+        // v1: memory.stat's hierarchical limit; the kernel's "no limit" is none.
+        write("memory/jobs/a/memory.stat", "cache 0\nhierarchical_memory_limit 2147483648\n");
+        assert_eq!(cgroup_limit_in("9:pids:/\n4:memory:/jobs/a\n0::/\n", root.path()), Some(2 << 30));
+        write("memory/jobs/a/memory.stat", "hierarchical_memory_limit 9223372036854771712\n");
+        assert_eq!(cgroup_limit_in("4:memory:/jobs/a\n", root.path()), None);
+        // v1 in a container whose own group is mounted as the root.
+        write("memory/memory.stat", "hierarchical_memory_limit 1073741824\n");
+        assert_eq!(cgroup_limit_in("4:memory:/host/path/of/container\n", root.path()), Some(1 << 30));
+    }
 
     #[test]
     fn memory_limits_read_as_people_write_them() {

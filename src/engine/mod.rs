@@ -25,7 +25,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::error::Result;
 use crate::ingest::MemorySink;
 use crate::model::Table;
-pub use memory::{MemoryLimit, limit_of, out_of_memory, within_limit};
+pub use memory::{MemoryLimit, limit_of, out_of_memory, release_freed, within_limit};
 
 /// Where a command's queries run: in this process, or on an Apache DataFusion Ballista cluster
 /// (`--engine ballista://HOST:PORT`, with the cargo feature `ballista`).

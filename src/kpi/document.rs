@@ -107,6 +107,32 @@ pub struct KpiValues {
     pub provisional: Vec<String>,
 }
 
+impl KpiValues {
+    /// A copy of everything but the rows (and the provisional months, which follow them): cloning
+    /// the whole KPI to replace its rows would copy every row first.
+    fn without_rows(&self) -> KpiValues {
+        KpiValues {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            unit: self.unit.clone(),
+            better: self.better,
+            grain: self.grain.clone(),
+            keys: self.keys.clone(),
+            measures: self.measures.clone(),
+            directions: self.directions.clone(),
+            tolerance: self.tolerance.clone(),
+            n: self.n.clone(),
+            sql_sha256: self.sql_sha256.clone(),
+            definition: self.definition.clone(),
+            origin: self.origin.clone(),
+            columns: self.columns.clone(),
+            rows: Vec::new(),
+            settles_days: self.settles_days,
+            provisional: Vec::new(),
+        }
+    }
+}
+
 fn is_zero(days: &u32) -> bool {
     *days == 0
 }
@@ -186,7 +212,7 @@ impl KpiDocument {
             .map(|k| KpiValues {
                 rows: k.rows.iter().filter(|r| within(r)).cloned().collect(),
                 provisional: k.provisional.iter().filter(|m| first.as_str() <= m.as_str() && m.as_str() <= last.as_str()).cloned().collect(),
-                ..k.clone()
+                ..k.without_rows()
             })
             .collect();
         let errors = self.errors.iter().filter(|e| ids.contains(&e.id.as_str())).cloned().collect();

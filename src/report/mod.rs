@@ -217,10 +217,16 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
     // The trend charts draw only these; the ones that cannot be sliced run over the trend window.
     let trend_apart: Vec<Kpi> = per_period.iter().filter(|k| build::TREND_KPIS.contains(&k.id.as_str())).cloned().collect();
     progress.stage("running KPI queries", 9);
+    // Under a tight memory limit the runs below go one at a time: each run's queries already
+    // share every core among them, and the runs' documents and intermediates together took a
+    // report of 100 M tickets past 3 GiB.
+    let runs_at_once = if crate::engine::limit_of(pipeline.tables()).is_tight() { 1 } else { tokio::sync::Semaphore::MAX_PERMITS };
+    let runs_at_once = tokio::sync::Semaphore::new(runs_at_once);
     // Month-grained KPIs over first..=last, and the samples of every month-grained KPI by month.
     let sliced_run = |first: YearMonth, last: YearMonth, kpis: Vec<Kpi>, with_samples: bool| {
-        let sliced = &sliced;
+        let (sliced, runs_at_once) = (&sliced, &runs_at_once);
         async move {
+            let _turn = runs_at_once.acquire().await.map_err(|e| Error::Query { origin: "report".into(), message: e.to_string() })?;
             let params = pipeline.params(PeriodRequest::Months(first, last), setting.tuning)?;
             let ctx = pipeline.session(&params).await?;
             // The samples' queries queue for slots with the KPIs', not after them.
@@ -228,6 +234,10 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
             let (outcomes, samples) = tokio::join!(kpi::run::run_parallel(&ctx, kpis), samples);
             kpi::run::failures(&outcomes)?;
             let document = KpiDocument::new(&params, &outcomes)?;
+            // The query results are in the document now: what the queries freed goes back to
+            // the system (see `release_freed`).
+            drop(outcomes);
+            crate::engine::release_freed();
             let samples = samples?;
             progress.advance();
             Ok::<_, Error>((document, samples))
@@ -247,14 +257,19 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         }
     };
     let run = |first: YearMonth, last: YearMonth, kpis: &[Kpi], with_samples: bool, by: Option<Breakdown>| {
-        let kpis = kpis.to_vec();
+        let (kpis, runs_at_once) = (kpis.to_vec(), &runs_at_once);
         async move {
+            let _turn = runs_at_once.acquire().await.map_err(|e| Error::Query { origin: "report".into(), message: e.to_string() })?;
             let params = pipeline.params(PeriodRequest::Months(first, last), setting.tuning)?.with_breakdown(by);
             let ctx = pipeline.session(&params).await?;
             let samples = async { if with_samples { Samples::collect(&ctx, &kpis).await } else { Ok(Samples::default()) } };
             let (outcomes, samples) = tokio::join!(kpi::run::run_parallel(&ctx, kpis.clone()), samples);
             kpi::run::failures(&outcomes)?;
             let document = KpiDocument::new(&params, &outcomes)?;
+            // The query results are in the document now: what the queries freed goes back to
+            // the system (see `release_freed`).
+            drop(outcomes);
+            crate::engine::release_freed();
             let samples = samples?;
             progress.advance();
             Ok::<_, Error>(Run { params, document, samples })
@@ -313,6 +328,10 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
     let previous_run = previous_run.map(&mut complete);
     let year_ago_run = year_ago_run.map(&mut complete);
     let trend = Run { document: span.months(&trend_run.params, &trend_ids).merged(trend_run.document, &order), ..trend_run };
+    // The runs over several months have given each period its months; what they hold besides
+    // (a month's lists, twice over) is not needed again.
+    drop((span, recent, year_compared));
+    crate::engine::release_freed();
     let teams = [(Breakdown::Service, by_service.document)];
     let coverage = runtime.block_on(coverage(pipeline.tables()))?;
     let field_coverage = runtime.block_on(fields::coverage(pipeline.tables(), current.params.period_start, current.params.period_end, current.params.as_of))?;
@@ -451,43 +470,35 @@ fn write(
     let charts_dir = dir.join("charts");
     std::fs::create_dir_all(&charts_dir).map_err(|e| Error::io(&charts_dir, e))?;
     // The charts draw on rayon's threads while the other files render beside them; only the HTML
-    // waits for the SVGs it embeds.
-    let (svgs, rendered) = rayon::join(
+    // waits for the SVGs it embeds. Each file goes to disk as it renders, not as one buffer: for a
+    // month of 0.9 M incidents, kpis.json, kpis.csv and benchmark.csv come to 480 MB.
+    let names = ["report.md", "kpis.json", "kpis.csv", "benchmark.csv", "trend.csv", "tickets.csv"];
+    let (svgs, written) = rayon::join(
         || draw_charts(&built.charts, &charts_dir, true, progress),
-        || -> Result<[(&str, Vec<u8>); 6]> {
-            let mut json = serde_json::to_string_pretty(&ReportKpis {
-                document: current,
-                process_behaviour: &built.process,
-                attention: &built.attention,
-                notes,
-                trend: &built.trend,
-                coverage: &built.fields,
+        || -> Result<()> {
+            put_bytes(dir, "report.md", markdown::render(&built.document).as_bytes())?;
+            put(dir, "kpis.json", |out| {
+                let kpis = ReportKpis {
+                    document: current,
+                    process_behaviour: &built.process,
+                    attention: &built.attention,
+                    notes,
+                    trend: &built.trend,
+                    coverage: &built.fields,
+                };
+                serde_json::to_writer_pretty(&mut *out, &kpis)?;
+                out.write_all(b"\n").map_err(|e| Error::io(dir.join("kpis.json"), e))
             })?;
-            json.push('\n');
-            let mut csv = Vec::new();
-            crate::render::kpis::csv(current, &mut csv)?;
-            Ok([
-                ("report.md", markdown::render(&built.document).into_bytes()),
-                ("kpis.json", json.into_bytes()),
-                ("kpis.csv", csv),
-                ("benchmark.csv", benchmark_csv(comparisons)?),
-                ("trend.csv", trend::csv(&built.trend)?),
-                ("tickets.csv", sections::tickets::csv(&built.tickets)?),
-            ])
+            put(dir, "kpis.csv", |out| crate::render::kpis::csv(current, out))?;
+            put(dir, "benchmark.csv", |out| benchmark_csv(comparisons, out))?;
+            put_bytes(dir, "trend.csv", &trend::csv(&built.trend)?)?;
+            put_bytes(dir, "tickets.csv", &sections::tickets::csv(&built.tickets)?)
         },
     );
-    let (svgs, rendered) = (svgs?, rendered?);
-    let mut files = Vec::new();
-    let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
-        files.push(path);
-        Ok(())
-    };
-    put("report.html", html::render(&built.document, &|name| svgs.get(name).cloned()).as_bytes())?;
-    for (name, bytes) in &rendered {
-        put(name, bytes)?;
-    }
+    let svgs = svgs?;
+    written?;
+    put_bytes(dir, "report.html", html::render(&built.document, &|name| svgs.get(name).cloned()).as_bytes())?;
+    let mut files: Vec<PathBuf> = std::iter::once("report.html").chain(names).map(|name| dir.join(name)).collect();
     for chart in &built.charts {
         files.push(charts_dir.join(format!("{}.svg", chart.name)));
         files.push(charts_dir.join(format!("{}.png", chart.name)));
@@ -513,10 +524,24 @@ pub fn draw_charts(charts: &[charts::Chart], dir: &Path, parallel: bool, progres
     Ok(rendered.into_iter().collect())
 }
 
+/// Writes `dir/name` through a buffer with `render`.
+fn put(dir: &Path, name: &str, render: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<()> {
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    render(&mut out)?;
+    std::io::Write::flush(&mut out).map_err(|e| Error::io(&path, e))
+}
+
+fn put_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
+}
+
 /// Every comparison, one line per KPI row and measure; text cells neutralised against formulas.
-fn benchmark_csv(comparisons: &[Comparison]) -> Result<Vec<u8>> {
+fn benchmark_csv(comparisons: &[Comparison], out: &mut dyn std::io::Write) -> Result<()> {
     use crate::escape::spreadsheet_safe;
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = csv::Writer::from_writer(out);
     let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let csv_error = |e: csv::Error| Error::io("benchmark.csv", std::io::Error::other(e));
     writer
@@ -591,7 +616,7 @@ fn benchmark_csv(comparisons: &[Comparison]) -> Result<Vec<u8>> {
             ])
             .map_err(csv_error)?;
     }
-    writer.into_inner().map_err(|e| Error::io("benchmark.csv", std::io::Error::other(e.to_string())))
+    writer.flush().map_err(|e| Error::io("benchmark.csv", e))
 }
 
 #[cfg(test)]

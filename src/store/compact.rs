@@ -7,10 +7,13 @@
 //!   files are never rewritten.
 //! - A table (or event-log history) needs compaction when it has more than `MAX_FILES` files or
 //!   more than `MAX_SMALL_FILES` small ones.
-//! - The plan orders the part-filled files by their first sort key and packs neighbours, greedily,
-//!   into groups of at most `FILE_ROWS` rows; each group of two or more files becomes one file.
+//! - The plan (`plan`) orders the part-filled files by their first sort key and packs neighbours,
+//!   greedily, into groups of at most `FILE_ROWS` rows; each group of two or more files becomes
+//!   one file.
 //! - A load compacts the tables that need it when the stored rows it would rewrite are no more
-//!   than the rows it read; `mttx compact` compacts every table whose plan merges anything.
+//!   than the rows it read, and passes over a table without planning when the least its plan
+//!   could rewrite is already more; `mttx compact` compacts every table whose plan merges
+//!   anything.
 //!
 //! Rows are copied as they are, hidden columns included, so every query reads the same rows
 //! before and after. `mttx compact` changes the store the way a load does: new files, an atomic
@@ -21,28 +24,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, new_null_array};
-use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
 
 use super::fault::{Fault, fault};
 use super::hash::file_sha256;
 use super::manifest::{CompactionRecord, DataFile, Manifest, TableCompaction, TableFiles};
-use super::reader::{file_schema, open_file, projection, read_file};
-use super::writer::{FILE_ROWS, KEY_COLUMNS, key_ranges, stored_schema, write_sorted};
-use super::{extent, lock, tidy};
+use super::reader::{file_schema, read_file};
+use super::writer::{KEY_COLUMNS, key_ranges, stored_schema, write_sorted};
+use super::{extent, lock, plan, tidy};
 use crate::error::{Error, Result};
 use crate::model::Table;
 use crate::progress::Progress;
-
-/// More files than this in one table make it need compaction.
-pub const MAX_FILES: usize = 32;
-/// More small files than this in one table make it need compaction.
-pub const MAX_SMALL_FILES: usize = 4;
-/// A file of fewer rows is small.
-pub const SMALL_ROWS: u64 = FILE_ROWS as u64 / 4;
-/// A file of fewer rows is part-filled, and may be merged with its neighbours.
-pub const PART_FILLED_ROWS: u64 = FILE_ROWS as u64 / 2;
 
 /// Who compacts: a load, within a budget of rows, or `mttx compact`.
 pub enum By<'a> {
@@ -93,12 +85,6 @@ impl Dataset {
     }
 }
 
-/// True when a table's files call for compaction.
-pub fn needs_compaction(files: &TableFiles) -> bool {
-    let small = files.files.iter().filter(|f| f.rows < SMALL_ROWS).count();
-    files.files.len() > MAX_FILES || small > MAX_SMALL_FILES
-}
-
 /// Compacts `tables` and `histories` in place, writing new files named `<prefix>-cNNN-000.parquet`.
 pub fn compact_files(
     store: &Path,
@@ -119,11 +105,7 @@ pub fn compact_files(
         .chain(histories.iter_mut().map(|(name, files)| (Dataset::history(name), files)));
     let mut next = 0usize;
     for (dataset, files) in datasets {
-        if matches!(by, By::Load { .. }) && !needs_compaction(files) {
-            continue;
-        }
-        let groups = plan(store, &dataset, &files.files)?;
-        if groups.is_empty() {
+        if matches!(by, By::Load { .. }) && !plan::needs_compaction(files) {
             continue;
         }
         // The load's new rows are in its files `<prefix>-NNN` and `<prefix>-sNNN-NNN`; its
@@ -135,6 +117,18 @@ pub fn compact_files(
             }),
             By::Command => false,
         };
+        // Planning reads the first row of every part-filled file, so a load that cannot afford
+        // the rewrite says so before it: the plan's cost is known from below without it.
+        if let Some(least) = plan::least_cost(&files.files, dataset.schema.is_none(), &own)
+            && least > budget
+        {
+            compacted.left.push((dataset.name.clone(), files.files.len(), least));
+            continue;
+        }
+        let groups = plan::groups(store, &files.files, &dataset.sort, dataset.schema.is_none())?;
+        if groups.is_empty() {
+            continue;
+        }
         let cost: u64 = groups.iter().flatten().map(|&i| &files.files[i]).filter(|f| !own(f)).map(|f| f.rows).sum();
         if cost > budget {
             compacted.left.push((dataset.name.clone(), files.files.len(), cost));
@@ -162,70 +156,6 @@ pub fn compact_files(
     Ok(compacted)
 }
 
-/// The groups of part-filled files to merge, as indices into `files`: neighbours by first sort
-/// key, at most `FILE_ROWS` rows a group, two or more files each.
-fn plan(store: &Path, dataset: &Dataset, files: &[DataFile]) -> Result<Vec<Vec<usize>>> {
-    let candidates: Vec<usize> = (0..files.len()).filter(|&i| files[i].rows < PART_FILLED_ROWS).collect();
-    if candidates.len() < 2 {
-        return Ok(Vec::new());
-    }
-    let mut firsts = Vec::with_capacity(candidates.len());
-    for &i in &candidates {
-        firsts.push(first_row(&store.join(&files[i].path), &dataset.sort)?);
-    }
-    // Keys compare as Arrow's row format: ascending, nulls last, as the files are sorted.
-    let types: Vec<SortField> = firsts
-        .iter()
-        .find_map(|(key, _)| key.as_ref())
-        .map(|key| key.iter().map(|c| SortField::new_with_options(c.data_type().clone(), SortOptions { descending: false, nulls_first: false })).collect())
-        .unwrap_or_default();
-    let converter = RowConverter::new(types)?;
-    let mut ordered: Vec<(Option<OwnedRow>, &str, usize, SchemaRef)> = Vec::with_capacity(candidates.len());
-    for (&i, (key, schema)) in candidates.iter().zip(firsts) {
-        let row = match key {
-            Some(key) => Some(converter.convert_columns(&key)?.row(0).owned()),
-            None => None,
-        };
-        ordered.push((row, files[i].path.as_str(), i, schema));
-    }
-    ordered.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    let in_order: Vec<(usize, u64, SchemaRef)> = ordered.into_iter().map(|(_, _, i, schema)| (i, files[i].rows, schema)).collect();
-    Ok(pack(&in_order, dataset.schema.is_none()))
-}
-
-/// Packs files, given in key order as (index, rows, schema), greedily into groups of at most
-/// `FILE_ROWS` rows; with `same_schema`, a group holds files of one schema only. Groups of one
-/// file are dropped: there is nothing to merge.
-fn pack(in_order: &[(usize, u64, SchemaRef)], same_schema: bool) -> Vec<Vec<usize>> {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut group: Vec<usize> = Vec::new();
-    let (mut rows, mut group_schema) = (0u64, None::<&SchemaRef>);
-    for (i, file_rows, schema) in in_order {
-        let fits = rows + file_rows <= FILE_ROWS as u64 && (!same_schema || group_schema.is_none_or(|s| s.fields() == schema.fields()));
-        if !fits {
-            groups.push(std::mem::take(&mut group));
-            rows = 0;
-        }
-        group.push(*i);
-        rows += file_rows;
-        group_schema = Some(schema);
-    }
-    groups.push(group);
-    groups.retain(|g| g.len() > 1);
-    groups
-}
-
-/// A file's first row of the `sort` columns (None for a file of no rows), and its schema.
-fn first_row(path: &Path, sort: &[&str]) -> Result<(Option<Vec<ArrayRef>>, SchemaRef)> {
-    let builder = open_file(path)?;
-    let schema = builder.schema().clone();
-    let mask = projection(path, &builder, sort)?;
-    let mut reader = builder.with_projection(mask).with_batch_size(1).with_limit(1).build().map_err(|e| store_error(path, e.to_string()))?;
-    let first = reader.next().transpose().map_err(|e| store_error(path, e.to_string()))?;
-    let key = first.filter(|b| b.num_rows() > 0).map(|b| sort.iter().map(|n| b.column_by_name(n).expect("projected").clone()).collect());
-    Ok((key, schema))
-}
-
 /// Merges one group's files into one sorted file.
 fn rewrite(store: &Path, dataset: &Dataset, files: &[DataFile], group: &[usize], prefix: &str) -> Result<Vec<DataFile>> {
     let mut batches = Vec::new();
@@ -250,10 +180,6 @@ fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 
-fn store_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::Store { path: path.to_path_buf(), message: message.into() }
-}
-
 /// What `mttx compact` did: the new manifest, the compaction (None when nothing needed merging),
 /// and how many files it recorded the hashes, key ranges and stamps of.
 pub struct CompactOutcome {
@@ -266,7 +192,7 @@ pub struct CompactOutcome {
 /// generation of its own, then deletes the old files once their readers are done.
 pub fn compact(store: &Path, progress: &Progress, notes: &mut dyn std::io::Write) -> Result<CompactOutcome> {
     if !Manifest::exists(store) {
-        return Err(store_error(store, "there is no store here to compact"));
+        return Err(Error::store(store, "there is no store here to compact"));
     }
     let _load_lock = lock::load(store, notes)?;
     let mut manifest = Manifest::read(store)?;
@@ -324,51 +250,4 @@ fn describe_files(store: &Path, manifest: &mut Manifest, progress: &Progress) ->
         }
     }
     Ok(count)
-}
-
-#[cfg(test)]
-mod tests {
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
-
-    use super::*;
-
-    fn schema(column: &str) -> SchemaRef {
-        Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, true)]))
-    }
-
-    /// Neighbours pack up to a full file; a file that would overflow starts the next group, and a
-    /// group of one is left alone. Sizes in eighths of a file: 2 2 2 2 | 3 3 | 3.
-    #[test]
-    fn neighbours_pack_into_full_files() {
-        let eighth = FILE_ROWS as u64 / 8;
-        let s = schema("a");
-        let files: Vec<(usize, u64, SchemaRef)> = [2, 2, 2, 2, 3, 3, 3].iter().enumerate().map(|(i, e)| (i, e * eighth, s.clone())).collect();
-        assert_eq!(pack(&files, false), vec![vec![0, 1, 2, 3], vec![4, 5]]);
-    }
-
-    /// A history's files of another schema (another profile's rules) start a group of their own.
-    #[test]
-    fn a_history_merges_only_files_of_one_schema() {
-        let (a, b) = (schema("a"), schema("b"));
-        let files = vec![(0, 10, a.clone()), (1, 10, a.clone()), (2, 10, b.clone()), (3, 10, b.clone()), (4, 10, a.clone())];
-        assert_eq!(pack(&files, true), vec![vec![0, 1], vec![2, 3]]);
-        assert_eq!(pack(&files, false), vec![vec![0, 1, 2, 3, 4]], "a table's files are read into one schema");
-    }
-
-    /// A table needs compaction past 32 files, or past 4 small ones.
-    #[test]
-    fn thresholds() {
-        let files = |rows: &[u64]| TableFiles {
-            rows: rows.iter().sum(),
-            files: rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| DataFile { path: format!("f{i}"), rows: *r, bytes: 0, sha256: None, key_ranges: BTreeMap::new(), stamps: None })
-                .collect(),
-        };
-        assert!(!needs_compaction(&files(&[1; 4])));
-        assert!(needs_compaction(&files(&[1; 5])));
-        assert!(!needs_compaction(&files(&[SMALL_ROWS; 32])));
-        assert!(needs_compaction(&files(&[SMALL_ROWS; 33])));
-    }
 }

@@ -62,16 +62,12 @@ fn check_profile(store: &Path, profile: &Profile) -> Result<()> {
     let derives = Table::ALL.into_iter().any(|t| profile.table(t).is_some_and(|tp| tp.eventlog.is_some()));
     let plain_events = profile.table(Table::Events).is_some_and(|tp| tp.eventlog.is_none());
     if derives && plain_events {
-        return Err(store_error(
+        return Err(Error::store(
             store,
             format!("profile {} derives events from event logs and also reads an events export; a store needs one or the other", profile.name),
         ));
     }
     Ok(())
-}
-
-fn store_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::Store { path: path.to_path_buf(), message: message.into() }
 }
 
 /// Loads the request's exports into the store at `store`: checks the store and the request, reads
@@ -98,13 +94,13 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
     for (table, files, rows) in &compacted.left {
         let _ = writeln!(
             notes,
-            "mttx: {table} has {files} files; `mttx compact {}` merges them, rewriting {rows} stored rows (a load rewrites at most as many stored rows as it read)",
+            "mttx: {table} has {files} files; `mttx compact {}` merges them, rewriting at least {rows} stored rows (a load rewrites at most as many stored rows as it read)",
             store.display()
         );
     }
     fault(Fault::AfterDataFiles);
 
-    let hashes = hashing.join().map_err(|_| store_error(store, "hashing the sources failed; please report this"))?;
+    let hashes = hashing.join().map_err(|_| Error::store(store, "hashing the sources failed; please report this"))?;
     let sources = source_records(base, &summary, hashes, generation)?;
     let total = summary.total();
     let record = LoadRecord {
@@ -126,7 +122,7 @@ pub fn load(store: &Path, request: &LoadRequest, progress: &Progress, notes: &mu
         clamped: summary.clamped.clone(),
     };
     if !record.reconciles() {
-        return Err(store_error(store, format!("the load does not reconcile (please report this): {record:?}")));
+        return Err(Error::store(store, format!("the load does not reconcile (please report this): {record:?}")));
     }
     let mut pause_states = base.map(|m| m.pause_states.clone()).unwrap_or_default();
     for state in &summary.pause_states {
@@ -171,7 +167,7 @@ fn current_store(store: &Path, request: &LoadRequest) -> Result<(Option<Manifest
     // Checked again under the lock: another `--out` may have made a store here meanwhile.
     let current = match request.mode {
         Mode::Into { .. } => Some(Manifest::read(store)?),
-        Mode::Out { replace: false } if Manifest::exists(store) => return Err(store_error(store, "a store was made here by another load meanwhile")),
+        Mode::Out { replace: false } if Manifest::exists(store) => return Err(Error::store(store, "a store was made here by another load meanwhile")),
         // A store being replaced may be one this mttx cannot read (another layout version): its
         // files are not read, only their generations counted, so that new names never collide.
         Mode::Out { replace: true } if Manifest::exists(store) => Manifest::read(store).ok().or_else(|| Some(tidy::generations_on_disk(store))),
@@ -183,7 +179,7 @@ fn current_store(store: &Path, request: &LoadRequest) -> Result<(Option<Manifest
         && current.profile.sha256 != profile.sha256
         && !profile_change
     {
-        return Err(store_error(
+        return Err(Error::store(
             store,
             format!(
                 "the store was loaded with profile {} (sha256 {}), and this load uses {} (sha256 {}); give the same --profile, or --profile-change if the change is deliberate",
@@ -197,7 +193,7 @@ fn current_store(store: &Path, request: &LoadRequest) -> Result<(Option<Manifest
     if let (Mode::Into { .. }, Some(current), Some(as_of)) = (request.mode, &current, request.as_of)
         && current.extent.latest.is_some_and(|latest| latest > as_of)
     {
-        return Err(store_error(
+        return Err(Error::store(
             store,
             format!(
                 "--as-of {} is before the store's latest timestamp ({}): a load into a store keeps everything, and the cut-off belongs to the commands that read it (`mttx --as-of … report --input STORE`)",
@@ -290,12 +286,12 @@ pub fn prepare_dir(store: &Path, mode: Mode) -> Result<()> {
     match mode {
         Mode::Into { .. } => {
             if !Manifest::exists(store) {
-                return Err(store_error(store, "there is no store here to load into; make one with `mttx load --input EXPORTS --out STORE`"));
+                return Err(Error::store(store, "there is no store here to load into; make one with `mttx load --input EXPORTS --out STORE`"));
             }
         }
         Mode::Out { replace } => {
             if Manifest::exists(store) && !replace {
-                return Err(store_error(
+                return Err(Error::store(
                     store,
                     "a store is already here; add exports to it with `mttx load --into`, or give --replace to replace it (the replacement is atomic)",
                 ));
@@ -308,7 +304,7 @@ pub fn prepare_dir(store: &Path, mode: Mode) -> Result<()> {
                     let name = entry.map_err(|e| Error::io(store, e))?.file_name().to_string_lossy().into_owned();
                     let own = tidy::STORE_ENTRIES.contains(&name.as_str()) || name.starts_with(&format!(".{}.", super::manifest::FILE_NAME));
                     if !own {
-                        return Err(store_error(store, "the directory is not empty and holds no store; give a new directory for the store"));
+                        return Err(Error::store(store, "the directory is not empty and holds no store; give a new directory for the store"));
                     }
                 }
             }

@@ -172,10 +172,6 @@ impl LoadRecord {
     }
 }
 
-fn store_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::Store { path: path.to_path_buf(), message: message.into() }
-}
-
 impl Manifest {
     pub fn path(store: &Path) -> PathBuf {
         store.join(FILE_NAME)
@@ -191,23 +187,23 @@ impl Manifest {
     pub fn read(store: &Path) -> Result<Manifest> {
         let path = Manifest::path(store);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| store_error(&path, format!("not a store manifest: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::store(&path, format!("not a store manifest: {e}")))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(store_error(&path, format!("not a store manifest (no \"format\": \"{FORMAT}\")")));
+            return Err(Error::store(&path, format!("not a store manifest (no \"format\": \"{FORMAT}\")")));
         }
         let version = value.get("format_version").and_then(|v| v.as_u64());
         if version != Some(u64::from(FORMAT_VERSION)) {
             let found = version.map(|v| v.to_string()).unwrap_or_else(|| "none".into());
-            return Err(store_error(
+            return Err(Error::store(
                 &path,
                 format!(
                     "the store has layout version {found}, and this mttx reads version {FORMAT_VERSION}; load the exports again into a new store with `mttx load --out`, or use the mttx release that wrote it"
                 ),
             ));
         }
-        let manifest: Manifest = serde_json::from_value(value).map_err(|e| store_error(&path, format!("a malformed manifest: {e}")))?;
+        let manifest: Manifest = serde_json::from_value(value).map_err(|e| Error::store(&path, format!("a malformed manifest: {e}")))?;
         if manifest.model_version > MODEL_VERSION {
-            return Err(store_error(
+            return Err(Error::store(
                 &path,
                 format!("the data was written by canonical model version {}, newer than this mttx's {MODEL_VERSION}; upgrade mttx", manifest.model_version),
             ));

@@ -11,6 +11,7 @@ pub mod load;
 pub mod lock;
 pub mod manifest;
 mod merge;
+pub mod plan;
 pub mod reader;
 pub mod sink;
 pub mod stamps;

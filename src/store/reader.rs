@@ -33,10 +33,6 @@ pub struct Store {
     _readers: Option<lock::Held>,
 }
 
-fn store_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::Store { path: path.to_path_buf(), message: message.into() }
-}
-
 impl Store {
     /// Opens and checks the store in `dir`, holding its manifest generation's readers' lock.
     pub fn open(dir: &Path) -> Result<Store> {
@@ -80,7 +76,7 @@ impl Store {
         let mut changes = Vec::new();
         for (name, files) in &self.manifest.histories {
             let table = Table::from_name(name)
-                .ok_or_else(|| store_error(&Manifest::path(&self.dir), format!("the manifest lists a history of an unknown table `{name}`")))?;
+                .ok_or_else(|| Error::store(Manifest::path(&self.dir), format!("the manifest lists a history of an unknown table `{name}`")))?;
             let mut history = Vec::new();
             for file in &files.files {
                 history.extend(read_file(&self.dir.join(&file.path), None)?);
@@ -169,7 +165,7 @@ pub fn provider(ctx: &SessionContext, store: &Path, files: &[DataFile], table: T
 /// glob would read (`*`, `?`, `[`) in the store's own path stay literal.
 fn file_url(path: &Path) -> Result<ListingTableUrl> {
     let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
-    let url = url::Url::from_file_path(&absolute).map_err(|()| store_error(path, "not a path a URL can name"))?;
+    let url = url::Url::from_file_path(&absolute).map_err(|()| Error::store(path, "not a path a URL can name"))?;
     Ok(ListingTableUrl::try_new(url, None)?)
 }
 
@@ -200,15 +196,15 @@ fn as_it_stood(frame: datafusion::dataframe::DataFrame, table: Table, cut: i64) 
 /// one (from an older model version) reads as null.
 fn check_files(dir: &Path, manifest: &Manifest) -> Result<()> {
     for (name, files) in &manifest.tables {
-        let table = Table::from_name(name).ok_or_else(|| store_error(&Manifest::path(dir), format!("the manifest lists an unknown table `{name}`")))?;
+        let table = Table::from_name(name).ok_or_else(|| Error::store(Manifest::path(dir), format!("the manifest lists an unknown table `{name}`")))?;
         let canonical = table.schema();
         for file in &files.files {
             let path = dir.join(&file.path);
             let meta = std::fs::metadata(&path).map_err(|_| {
-                store_error(&path, "the manifest lists this data file, but it is missing; the store is damaged: load its exports again into a new store with `mttx load --out`")
+                Error::store(&path, "the manifest lists this data file, but it is missing; the store is damaged: load its exports again into a new store with `mttx load --out`")
             })?;
             if meta.len() != file.bytes {
-                return Err(store_error(&path, format!("the manifest records {} bytes, and the file has {}; the store is damaged", file.bytes, meta.len())));
+                return Err(Error::store(&path, format!("the manifest records {} bytes, and the file has {}; the store is damaged", file.bytes, meta.len())));
             }
             let schema = file_schema(&path)?;
             check_schema(&path, table, &canonical, &schema)?;
@@ -218,7 +214,7 @@ fn check_files(dir: &Path, manifest: &Manifest) -> Result<()> {
         for file in &files.files {
             let path = dir.join(&file.path);
             if !path.is_file() {
-                return Err(store_error(&path, "the manifest lists this history file, but it is missing; the store is damaged"));
+                return Err(Error::store(&path, "the manifest lists this history file, but it is missing; the store is damaged"));
             }
         }
     }
@@ -227,7 +223,7 @@ fn check_files(dir: &Path, manifest: &Manifest) -> Result<()> {
 
 pub(super) fn file_schema(path: &Path) -> Result<SchemaRef> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()).map_err(|e| store_error(path, format!("not a readable Parquet file: {e}")))?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()).map_err(|e| Error::store(path, format!("not a readable Parquet file: {e}")))?;
     Ok(meta.schema().clone())
 }
 
@@ -236,13 +232,13 @@ pub(super) fn check_schema(path: &Path, table: Table, canonical: &Schema, found:
         match found.field_with_name(field.name()) {
             Ok(f) if f.data_type() == field.data_type() => {}
             Ok(f) => {
-                return Err(store_error(
+                return Err(Error::store(
                     path,
                     format!("column `{}` of {table} is {} in this file, and the canonical model says {}", field.name(), f.data_type(), field.data_type()),
                 ));
             }
             Err(_) if !field.is_nullable() => {
-                return Err(store_error(path, format!("the required column `{}` of {table} is missing from this file", field.name())));
+                return Err(Error::store(path, format!("the required column `{}` of {table} is missing from this file", field.name())));
             }
             Err(_) => {}
         }
@@ -250,7 +246,7 @@ pub(super) fn check_schema(path: &Path, table: Table, canonical: &Schema, found:
     for f in found.fields() {
         let known = canonical.field_with_name(f.name()).is_ok() || [VERSION_COLUMN, LOAD_COLUMN].contains(&f.name().as_str());
         if !known {
-            return Err(store_error(path, format!("column `{}` is not a column of {table} in the canonical model", f.name())));
+            return Err(Error::store(path, format!("column `{}` is not a column of {table} in the canonical model", f.name())));
         }
     }
     Ok(())
@@ -266,14 +262,14 @@ pub fn read_file(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatc
         }
         None => builder,
     };
-    let reader = builder.build().map_err(|e| store_error(path, e.to_string()))?;
-    reader.map(|b| b.map_err(|e| store_error(path, e.to_string()))).collect()
+    let reader = builder.build().map_err(|e| Error::store(path, e.to_string()))?;
+    reader.map(|b| b.map_err(|e| Error::store(path, e.to_string()))).collect()
 }
 
 /// A reader of one data file, its footer read.
 pub(super) fn open_file(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| store_error(path, format!("not a readable Parquet file: {e}")))
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| Error::store(path, format!("not a readable Parquet file: {e}")))
 }
 
 /// The projection of the named columns of the file `builder` reads.
@@ -281,7 +277,7 @@ pub(super) fn projection(path: &Path, builder: &ParquetRecordBatchReaderBuilder<
     let schema = builder.parquet_schema();
     let indices: Vec<usize> = names
         .iter()
-        .map(|n| (0..schema.num_columns()).find(|&i| schema.column(i).name() == *n).ok_or_else(|| store_error(path, format!("no column `{n}`"))))
+        .map(|n| (0..schema.num_columns()).find(|&i| schema.column(i).name() == *n).ok_or_else(|| Error::store(path, format!("no column `{n}`"))))
         .collect::<Result<_>>()?;
     Ok(ProjectionMask::leaves(schema, indices))
 }
@@ -296,7 +292,7 @@ impl PriorHistory for StoredHistory<'_> {
     fn events_of(&self, table: Table, schema: &SchemaRef, cases: &HashSet<String>) -> Result<Vec<RecordBatch>> {
         let Some(files) = self.manifest.histories.get(table.name()) else { return Ok(Vec::new()) };
         let other_rules = |path: &Path| {
-            store_error(
+            Error::store(
                 path,
                 format!(
                     "the stored status history of {table} was extracted with other event-log rules than this profile's; load the exports again into a new store with `mttx load --out`"
