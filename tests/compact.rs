@@ -14,8 +14,7 @@ use crate::util::mttx;
 #[test]
 fn two_years_of_monthly_loads_compact_to_one_file_per_table_with_the_same_kpis() {
     let dir = tempfile::tempdir().unwrap();
-    let generated = generated(dir.path());
-    let months = monthly_exports(&generated, &dir.path().join("exports"));
+    let (generated, months) = generated_months(dir.path());
     assert_eq!(months.len(), 24, "24 months of exports");
     let (once, monthly) = (dir.path().join("once"), dir.path().join("monthly"));
     load("--out", &once, std::slice::from_ref(&generated));
@@ -52,8 +51,7 @@ fn two_years_of_monthly_loads_compact_to_one_file_per_table_with_the_same_kpis()
 #[test]
 fn a_load_compacts_when_its_export_is_larger_than_the_rewrite() {
     let dir = tempfile::tempdir().unwrap();
-    let generated = generated(dir.path());
-    let months = monthly_exports(&generated, &dir.path().join("exports"));
+    let (generated, months) = generated_months(dir.path());
     let store = dir.path().join("store");
     load_monthly(&store, &months[..5]);
     let events_before = file_counts(&store)["events"];
@@ -77,8 +75,7 @@ fn a_load_compacts_when_its_export_is_larger_than_the_rewrite() {
 #[test]
 fn a_compaction_killed_at_each_step_leaves_a_readable_correct_store() {
     let dir = tempfile::tempdir().unwrap();
-    let generated = generated(dir.path());
-    let months = monthly_exports(&generated, &dir.path().join("exports"));
+    let (_, months) = generated_months(dir.path());
     let template = dir.path().join("template");
     load_monthly(&template, &months[..6]);
     let expected_rows = table_csv(&template, "incidents");

@@ -12,8 +12,7 @@ use crate::util::mttx;
 #[test]
 fn a_load_reads_only_the_files_whose_key_ranges_hold_its_ids() {
     let dir = tempfile::tempdir().unwrap();
-    let generated = generated(dir.path());
-    let months = monthly_exports(&generated, &dir.path().join("exports"));
+    let (_, months) = generated_months(dir.path());
     let store = dir.path().join("store");
     load_monthly(&store, &months[..2]);
     let m = manifest(&store);
@@ -42,8 +41,7 @@ fn a_load_reads_only_the_files_whose_key_ranges_hold_its_ids() {
 fn the_extent_from_the_files_stamps_equals_a_scan_of_the_store() {
     use mttx::store::stamps;
     let dir = tempfile::tempdir().unwrap();
-    let generated = generated(dir.path());
-    let months = monthly_exports(&generated, &dir.path().join("exports"));
+    let (_, months) = generated_months(dir.path());
     // One incident resolved in 2099: a straggler, as a typo in the source would make.
     let stray = dir.path().join("stray");
     std::fs::create_dir_all(&stray).unwrap();

@@ -20,6 +20,13 @@ pub fn generated(dir: &Path) -> PathBuf {
     out
 }
 
+/// A generated data set in `dir` and its monthly exports (see `monthly_exports`).
+pub fn generated_months(dir: &Path) -> (PathBuf, Vec<PathBuf>) {
+    let generated = generated(dir);
+    let months = monthly_exports(&generated, &dir.join("exports"));
+    (generated, months)
+}
+
 /// Compactions of the store, oldest first.
 pub fn compactions(store: &Path) -> Vec<Value> {
     manifest(store).get("compactions").and_then(Value::as_array).cloned().unwrap_or_default()

@@ -147,21 +147,19 @@ fn cgroup_limit_in(membership: &str, root: &Path) -> Option<usize> {
         let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
         let relative = Path::new(path.trim_start_matches('/'));
         if controllers.is_empty() {
-            limits.extend(relative.ancestors().filter_map(|dir| read_bytes(&root.join(dir).join("memory.max"))));
+            limits.extend(relative.ancestors().filter_map(|dir| std::fs::read_to_string(root.join(dir).join("memory.max")).ok().as_deref().and_then(limit)));
         } else if controllers.split(',').any(|c| c == "memory") {
             let hierarchy = root.join("memory");
             let stat = [hierarchy.join(relative), hierarchy].into_iter().find_map(|dir| std::fs::read_to_string(dir.join("memory.stat")).ok());
-            let limit =
-                stat.and_then(|text| text.lines().find_map(|l| l.strip_prefix("hierarchical_memory_limit ")).and_then(|v| v.trim().parse::<u64>().ok()));
-            limits.extend(limit.filter(|&bytes| bytes < UNLIMITED));
+            limits.extend(stat.and_then(|text| text.lines().find_map(|l| l.strip_prefix("hierarchical_memory_limit ")).and_then(limit)));
         }
     }
     limits.into_iter().min().and_then(|bytes| usize::try_from(bytes).ok())
 }
 
-/// A limit file's bytes; None for `max`, a missing file or an unlimited value.
-fn read_bytes(path: &Path) -> Option<u64> {
-    std::fs::read_to_string(path).ok()?.trim().parse::<u64>().ok().filter(|&bytes| bytes < UNLIMITED)
+/// A limit as the kernel writes it, in bytes; None for `max` or an unlimited value.
+fn limit(text: &str) -> Option<u64> {
+    text.trim().parse::<u64>().ok().filter(|&bytes| bytes < UNLIMITED)
 }
 
 /// `error` as the error of reaching the memory limit, naming `what` ran out and the limit; None

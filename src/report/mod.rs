@@ -222,22 +222,18 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
     // report of 100 M tickets past 3 GiB.
     let runs_at_once = if crate::engine::limit_of(pipeline.tables()).is_tight() { 1 } else { tokio::sync::Semaphore::MAX_PERMITS };
     let runs_at_once = tokio::sync::Semaphore::new(runs_at_once);
+    let turn = || async { runs_at_once.acquire().await.map_err(|e| Error::Query { origin: "report".into(), message: e.to_string() }) };
     // Month-grained KPIs over first..=last, and the samples of every month-grained KPI by month.
     let sliced_run = |first: YearMonth, last: YearMonth, kpis: Vec<Kpi>, with_samples: bool| {
-        let (sliced, runs_at_once) = (&sliced, &runs_at_once);
+        let (sliced, turn) = (&sliced, &turn);
         async move {
-            let _turn = runs_at_once.acquire().await.map_err(|e| Error::Query { origin: "report".into(), message: e.to_string() })?;
+            let _turn = turn().await?;
             let params = pipeline.params(PeriodRequest::Months(first, last), setting.tuning)?;
             let ctx = pipeline.session(&params).await?;
             // The samples' queries queue for slots with the KPIs', not after them.
             let samples = async { if with_samples { Samples::collect_by_month(&ctx, sliced, true).await } else { Ok(HashMap::new()) } };
             let (outcomes, samples) = tokio::join!(kpi::run::run_parallel(&ctx, kpis), samples);
-            kpi::run::failures(&outcomes)?;
-            let document = KpiDocument::new(&params, &outcomes)?;
-            // The query results are in the document now: what the queries freed goes back to
-            // the system (see `release_freed`).
-            drop(outcomes);
-            crate::engine::release_freed();
+            let document = into_document(&params, outcomes)?;
             let samples = samples?;
             progress.advance();
             Ok::<_, Error>((document, samples))
@@ -257,19 +253,14 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
         }
     };
     let run = |first: YearMonth, last: YearMonth, kpis: &[Kpi], with_samples: bool, by: Option<Breakdown>| {
-        let (kpis, runs_at_once) = (kpis.to_vec(), &runs_at_once);
+        let (kpis, turn) = (kpis.to_vec(), &turn);
         async move {
-            let _turn = runs_at_once.acquire().await.map_err(|e| Error::Query { origin: "report".into(), message: e.to_string() })?;
+            let _turn = turn().await?;
             let params = pipeline.params(PeriodRequest::Months(first, last), setting.tuning)?.with_breakdown(by);
             let ctx = pipeline.session(&params).await?;
             let samples = async { if with_samples { Samples::collect(&ctx, &kpis).await } else { Ok(Samples::default()) } };
             let (outcomes, samples) = tokio::join!(kpi::run::run_parallel(&ctx, kpis.clone()), samples);
-            kpi::run::failures(&outcomes)?;
-            let document = KpiDocument::new(&params, &outcomes)?;
-            // The query results are in the document now: what the queries freed goes back to
-            // the system (see `release_freed`).
-            drop(outcomes);
-            crate::engine::release_freed();
+            let document = into_document(&params, outcomes)?;
             let samples = samples?;
             progress.advance();
             Ok::<_, Error>(Run { params, document, samples })
@@ -388,6 +379,16 @@ pub fn generate(setting: &Setting, options: &ReportOptions, progress: &Progress)
     let built = build::build(&inputs);
     let files = write(&options.out, &built, &current.document, month_notes.as_ref(), &comparisons, progress)?;
     Ok(Written { dir: options.out.clone(), files, period })
+}
+
+/// A run's document from its queries' outcomes, which go with it: what the queries freed goes
+/// back to the system (see `release_freed`) before the next run or the pages are built.
+fn into_document(params: &KpiParams, outcomes: Vec<kpi::run::KpiOutcome>) -> Result<KpiDocument> {
+    kpi::run::failures(&outcomes)?;
+    let document = KpiDocument::new(params, &outcomes)?;
+    drop(outcomes);
+    crate::engine::release_freed();
+    Ok(document)
 }
 
 /// A header's `n:` or `significance:` that names a column the query does not return would

@@ -38,7 +38,7 @@ fn open(path: &Path, write: bool) -> Result<File> {
 }
 
 fn lock_error(path: &Path, e: std::io::Error) -> Error {
-    Error::Store { path: path.to_path_buf(), message: format!("cannot lock it: {e}") }
+    Error::store(path, format!("cannot lock it: {e}"))
 }
 
 /// Takes the store's load lock, waiting for a load already running (and saying so on `notes`).

@@ -39,11 +39,8 @@ pub fn least_cost(files: &[DataFile], one_schema_per_group: bool, own: &dyn Fn(&
     if one_schema_per_group {
         return None;
     }
+    // With fewer than two part-filled files nothing is merged, and this comes to 0 as well.
     let stored: Vec<u64> = files.iter().filter(|f| f.rows < PART_FILLED_ROWS && !own(f)).map(|f| f.rows).collect();
-    let candidates = files.iter().filter(|f| f.rows < PART_FILLED_ROWS).count();
-    if candidates < 2 {
-        return Some(0);
-    }
     Some(stored.iter().sum::<u64>() - stored.iter().max().copied().unwrap_or(0))
 }
 

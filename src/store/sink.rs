@@ -75,9 +75,9 @@ impl LoadedRows {
     /// Waits for the early file being written, if any, and lists it under `written`.
     pub fn finish_writing(&mut self) -> Result<()> {
         let Some((table, writer)) = self.writing.take() else { return Ok(()) };
-        let files = writer.join().map_err(|panic| crate::Error::Store {
-            path: self.spill.clone().unwrap_or_default(),
-            message: format!("writing a data file failed ({}); please report this", crate::error::panic_message(panic.as_ref())),
+        let files = writer.join().map_err(|panic| {
+            let message = format!("writing a data file failed ({}); please report this", crate::error::panic_message(panic.as_ref()));
+            crate::Error::store(self.spill.clone().unwrap_or_default(), message)
         })??;
         self.written.entry(table).or_default().extend(files);
         Ok(())
