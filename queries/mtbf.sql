@@ -181,6 +181,6 @@ SELECT e.scope, e.key, e.calendar, e.window_start, e.window_end,
        e.degradations, e.degradation_hours, e.planned_outages, e.planned_hours,
        e.mean_gap_hours,
        src.source
-FROM entities e CROSS JOIN source src
+FROM source src CROSS JOIN entities e
 WHERE e.window_end IS NOT NULL
 ORDER BY availability, outages DESC, scope, key

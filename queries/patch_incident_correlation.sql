@@ -91,20 +91,22 @@ katz AS (
            CASE WHEN f_followed = 0 OR f_followed = f_patches OR s_followed = 0 OR s_followed = s_patches THEN 0.5 ELSE 0.0 END AS k
     FROM sides s
 ),
+-- The interval beside each row, null where a group has no patches; computed on the rows of `katz`
+-- rather than joined back to `sides`, which would plan the whole correlation a second time.
 log_lift AS (
     SELECT k2.*,
-           ln(((f_followed + k) / (f_patches + 2 * k)) / ((s_followed + k) / (s_patches + 2 * k))) AS ln_lift,
-           sqrt(1.0 / (f_followed + k) - 1.0 / (f_patches + 2 * k) + 1.0 / (s_followed + k) - 1.0 / (s_patches + 2 * k)) AS se
+           CASE WHEN f_patches > 0 AND s_patches > 0
+                THEN ln(((f_followed + k) / (f_patches + 2 * k)) / ((s_followed + k) / (s_patches + 2 * k))) END AS ln_lift,
+           CASE WHEN f_patches > 0 AND s_patches > 0
+                THEN sqrt(1.0 / (f_followed + k) - 1.0 / (f_patches + 2 * k) + 1.0 / (s_followed + k) - 1.0 / (s_patches + 2 * k)) END AS se
     FROM katz k2
-    WHERE f_patches > 0 AND s_patches > 0
 )
 SELECT r.outcome_group, r.patches, r.followed_by_incident, r.rate,
        r.f_rate / nullif(r.s_rate, 0) AS lift,
-       exp(l.ln_lift - p.z * l.se) AS lift_low,
-       exp(l.ln_lift + p.z * l.se) AS lift_high,
+       exp(r.ln_lift - p.z * r.se) AS lift_low,
+       exp(r.ln_lift + p.z * r.se) AS lift_high,
        fisher_exact_p(r.f_followed, r.f_patches - r.f_followed, r.s_followed, r.s_patches - r.s_followed) AS p_value,
        r.caused_by_link
-FROM sides r
-LEFT JOIN log_lift l ON l.outcome_group = r.outcome_group
+FROM log_lift r
 CROSS JOIN params p
 ORDER BY r.outcome_group

@@ -3,12 +3,18 @@
 
     peers.py run --engine duckdb|polars --kpi ID --data DIR --as-of RFC3339 --from YYYY-MM --to YYYY-MM [--out FILE]
     peers.py mttx --kpi ID --json MTTX_KPI_JSON --out FILE
+    peers.py time --engine duckdb|polars --kpi ID --data DIR --as-of RFC3339 --periods FROM:TO[,FROM:TO...]
+    peers.py copy --out DIR --runs N [--like-store] FILE...
     peers.py compare A.json B.json
     peers.py describe
 
 KPIs: mttr, mtta, mttd, mtbf, problem_trend, patch_incident_correlation, each in full in both engines
-(`describe`). The driver times the whole `run` process, so without --out the result is materialised in the
-engine and nothing is converted to Python.
+(`describe`). The driver times them two ways. As a whole process: `run` without --out materialises the
+result in the engine and converts nothing to Python, so the process's time is the interpreter's start, the
+engine's import and the query. In process, as a user in a notebook runs them: `time` imports the engine
+once, then times each period's query alone (the Parquet read included, a new connection each time, so no
+run answers from an earlier one's cache) and prints the seconds of each as JSON. `copy` times DuckDB's
+COPY of files to Parquet the same way, plainly or (--like-store) as a store writes them.
 
 What the peers assume, so that they read the Parquet files mttx loads and get mttx's numbers:
 - The reporting time zone is UTC: report_month(ts) is the UTC calendar month of ts.
@@ -27,7 +33,9 @@ import functools
 import itertools
 import json
 import math
+import resource
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -696,6 +704,60 @@ def compare(a_path, b_path, show=10):
     return 0
 
 
+def time_in_process(engine, kpi, data, as_of, spans):
+    """Seconds of each period's query in this process, after the engine's import, and the process's peak
+    resident memory (MiB) at the end."""
+    runner = {"duckdb": run_duckdb, "polars": run_polars}[engine]
+    __import__(engine)
+    seconds = []
+    for first, last in spans:
+        w = make_window(as_of, first, last)
+        start = time.perf_counter()
+        runner(kpi, data, w, want_rows=False)
+        seconds.append(time.perf_counter() - start)
+    return {"seconds": seconds, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+# What a store does to each table that DuckDB's COPY can do too: keep one row per id (the latest
+# updated_at, where the table has one), sort by the table's sort column then id (src/model.rs
+# Table::sort_field), and write LZ4_RAW in row groups of 65,536 rows (src/store/writer.rs).
+STORE_SORT = {"incidents": "opened_at", "problems": "opened_at", "changes": "actual_end", "events": "at",
+              "outages": "begins_at", "cis": "id"}
+STORE_WRITE = "FORMAT parquet, COMPRESSION lz4_raw, ROW_GROUP_SIZE 65536"
+
+
+def copy_query(con, source, target, like_store):
+    """DuckDB's COPY of one file to Parquet: plain, or as a store writes it."""
+    quoted = str(source).replace("'", "''")
+    reader = f"read_csv('{quoted}')" if source.suffix == ".csv" else f"read_parquet('{quoted}')"
+    out = str(target).replace("'", "''")
+    if not like_store:
+        return f"COPY (SELECT * FROM {reader}) TO '{out}' (FORMAT parquet)"
+    columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+    keys = [c for c in (STORE_SORT.get(source.stem), "id") if c in columns]
+    quoted_keys = [f'"{c}" NULLS LAST' for c in dict.fromkeys(keys)]
+    order = f" ORDER BY {', '.join(quoted_keys)}" if keys else ""
+    latest = ' ORDER BY "updated_at" DESC NULLS LAST' if "updated_at" in columns else ""
+    dedup = f' QUALIFY row_number() OVER (PARTITION BY "id"{latest}) = 1' if "id" in columns else ""
+    return f"COPY (SELECT * FROM {reader}{dedup}{order}) TO '{out}' ({STORE_WRITE})"
+
+
+def copy_in_process(sources, out, runs, like_store):
+    """Seconds of each run's COPY of all `sources` in this process, after DuckDB's import, one new
+    connection per run, and the process's peak resident memory (MiB)."""
+    import duckdb
+
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        con = duckdb.connect()
+        for source in sources:
+            con.execute(copy_query(con, Path(source), Path(out) / f"{Path(source).stem}.parquet", like_store))
+        con.close()
+        seconds.append(time.perf_counter() - start)
+    return {"seconds": seconds, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 DESCRIPTIONS = {
     "mttr": "full definition: n, mean and exact p50/p90 per month x priority and per month over all priorities, "
             "with mttx's empty month x priority grid",
@@ -725,6 +787,17 @@ def main():
     run.add_argument("--failure-priority", type=int, help="as mttx kpi --failure-priority (default: major incidents only)")
     run.add_argument("--availability-months", type=int, default=12, help="as mttx kpi --availability-months")
     run.add_argument("--out")
+    timing = sub.add_parser("time", help="time one KPI in one engine in this process, once per period")
+    timing.add_argument("--engine", required=True, choices=("duckdb", "polars"))
+    for flag, dest in (("--kpi", "kpi"), ("--data", "data"), ("--as-of", "as_of")):
+        timing.add_argument(flag, dest=dest, required=True)
+    timing.add_argument("--periods", required=True, help="FROM:TO months, comma-separated, one run each")
+    copy = sub.add_parser("copy", help="time DuckDB's COPY of files to Parquet in this process")
+    copy.add_argument("--out", required=True, help="directory for the copies")
+    copy.add_argument("--runs", type=int, default=3)
+    copy.add_argument("--like-store", action="store_true",
+                      help="one row per id, sorted by the store's sort key, LZ4_RAW in 65,536-row groups")
+    copy.add_argument("sources", nargs="+")
     mttx = sub.add_parser("mttx", help="normalise the output of mttx kpi --format json")
     mttx.add_argument("--kpi", required=True, choices=sorted(SHAPES))
     mttx.add_argument("--json", required=True)
@@ -745,6 +818,11 @@ def main():
         rows = runner(args.kpi, args.data, w, want_rows=args.out is not None)
         if args.out:
             Path(args.out).write_text(json.dumps(normalise(args.kpi, rows), allow_nan=False))
+    elif args.command == "time":
+        spans = [tuple(period.split(":")) for period in args.periods.split(",")]
+        print(json.dumps(time_in_process(args.engine, args.kpi, args.data, args.as_of, spans)))
+    elif args.command == "copy":
+        print(json.dumps(copy_in_process(args.sources, args.out, args.runs, args.like_store)))
     elif args.command == "mttx":
         Path(args.out).write_text(json.dumps(normalise(args.kpi, mttx_rows(args.kpi, args.json)), allow_nan=False))
     elif args.command == "compare":

@@ -27,7 +27,10 @@ async fn execute(ctx: &SessionContext, kpi: &Kpi) -> Result<Vec<RecordBatch>, St
     let run = async {
         let frame = frame(ctx, kpi).await?;
         let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
-        let batches = frame.collect().await?;
+        let batches = match std::env::var_os(PLANS_VARIABLE) {
+            Some(dir) => collect_and_write_plan(frame, &kpi.id, std::path::Path::new(&dir)).await?,
+            None => frame.collect().await?,
+        };
         // A query with no rows may return no batches at all; keep its columns for the output.
         Ok::<_, datafusion::error::DataFusionError>(if batches.is_empty() { vec![RecordBatch::new_empty(schema)] } else { batches })
     };
@@ -38,6 +41,19 @@ async fn execute(ctx: &SessionContext, kpi: &Kpi) -> Result<Vec<RecordBatch>, St
             None => format!("{what}: {e}"),
         }
     })
+}
+
+/// With this environment variable set to a directory, each KPI's executed plan, with the time and
+/// rows of every operator, goes to `<kpi>.txt` there (docs/development.md, "Where a query's time goes").
+pub const PLANS_VARIABLE: &str = "MTTX_PLANS";
+
+async fn collect_and_write_plan(frame: datafusion::prelude::DataFrame, id: &str, dir: &std::path::Path) -> datafusion::error::Result<Vec<RecordBatch>> {
+    let task = std::sync::Arc::new(frame.task_ctx());
+    let plan = frame.create_physical_plan().await?;
+    let batches = datafusion::physical_plan::collect(plan.clone(), task).await?;
+    let shown = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true).to_string();
+    std::fs::create_dir_all(dir).and_then(|()| std::fs::write(dir.join(format!("{id}.txt")), shown))?;
+    Ok(batches)
 }
 
 /// Ok when every query ran; else an error listing the failures.
