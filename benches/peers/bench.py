@@ -181,8 +181,9 @@ def table(args, verdicts, rows, six, ingest):
     lines.append(f"| the six, one process each (sum) | {total:.2f} s | faster peers' sum {inside_sum:.2f} s | | {total / inside_sum:.2f} "
                  f"| faster peers' sum {process_sum:.2f} s | | {total / process_sum:.2f} | |")
     lines.append(f"| the six in one mttx process | {cell(six)} | | | {six[0] / inside_sum:.2f} | | | {six[0] / process_sum:.2f} | |")
-    lines += ["", "| ingest | mttx (whole process) | DuckDB | DuckDB in process | mttx ÷ in process | DuckDB process | mttx ÷ process |",
-              "|---|---|---|---|---|---|---|"]
+    if ingest:
+        lines += ["", "| ingest | mttx (whole process) | DuckDB | DuckDB in process | mttx ÷ in process | DuckDB process | mttx ÷ process |",
+                  "|---|---|---|---|---|---|---|"]
     for label, mttx, (what, inside, process) in ingest:
         lines.append(f"| {label} | {cell(mttx)} | {what} | {cell(inside)} | {mttx[0] / inside[0]:.2f} | {cell(process)} "
                      f"| {mttx[0] / process[0]:.2f} |")
@@ -201,7 +202,7 @@ def main():
     parser.add_argument("--from", dest="first", required=True)
     parser.add_argument("--to", dest="last", required=True)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--ingest-runs", type=int, default=3)
+    parser.add_argument("--ingest-runs", type=int, default=3, help="0 leaves ingest out")
     parser.add_argument("--csv-data", help="generated CSV exports, for CSV ingest")
     parser.add_argument("--out", help="also write the table here")
     args = parser.parse_args()
@@ -209,7 +210,7 @@ def main():
         work = Path(tmp)
         verdicts = check_answers(args, work)
         rows, six = time_queries(args)
-        ingest = time_ingest(args, work)
+        ingest = time_ingest(args, work) if args.ingest_runs > 0 else []
     text = table(args, verdicts, rows, six, ingest)
     print(text)
     if args.out:

@@ -8,7 +8,8 @@
 # 10m is the data set of issue 13: 10 M incidents, 1 M changes, 20,000 CIs, 24 months, 60 % patches,
 # seed 13. It needs about 30 GB of disk under $PEERS_WORK and an hour or more on two cores. 1m and
 # small are the same shape, smaller, for trying the script. Set MTTX to a release binary to skip the
-# build. Measure on a quiet machine: no build or other benchmark at the same time.
+# build; INGEST_RUNS=0 times the queries only. Measure on a quiet machine: no build or other benchmark
+# at the same time.
 set -euo pipefail
 
 scale=${1:-10m}

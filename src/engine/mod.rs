@@ -7,6 +7,7 @@ pub mod ballista;
 pub(crate) mod compact_sort_input;
 mod final_on_one_partition;
 mod fuse_percentiles;
+pub(crate) mod grouping_sets;
 pub mod inline_params;
 pub mod memory;
 pub mod scope;
@@ -86,12 +87,13 @@ pub(crate) fn session_with(config: SessionConfig, runtime: Arc<RuntimeEnv>) -> S
 
 /// DataFusion's physical optimizer rules, with `gathered_final` just before the rule that adds
 /// the repartitions its rewrite relies on (`EnsureRequirements`; first, should a later DataFusion
-/// rename it, where it still runs before any repartition is added), and `compact_slices` last,
-/// once every sort is in place.
+/// rename it, where it still runs before any repartition is added), `derive_grouping_sets` once
+/// DataFusion has placed every aggregate, and `compact_slices` last, once every sort is in place.
 fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = PhysicalOptimizer::new().rules;
     let before = rules.iter().position(|rule| rule.name() == "EnsureRequirements").unwrap_or(0);
     rules.insert(before, final_on_one_partition::rule());
+    rules.push(grouping_sets::rule());
     rules.push(compact_sort_input::rule());
     rules
 }

@@ -17,6 +17,7 @@ use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConve
 
 use super::{functions, tables};
 use crate::engine::compact_sort_input::CompactSlicesExec;
+use crate::engine::grouping_sets::DerivedGroupingSetsExec;
 
 #[derive(Debug, Default)]
 pub struct MttxLogicalCodec {
@@ -73,6 +74,10 @@ pub struct MttxPhysicalCodec {
 /// mttx's own operator in a physical plan: a sort's compacting input (`engine::compact_sort_input`), which
 /// a local session's plan has and a scheduler's does not. It has no state besides its input.
 const COMPACT_SLICES: &[u8] = b"mttx.compact_slices";
+/// The other: grouping sets derived from the finest set's partial states (`engine::grouping_sets`),
+/// followed by its sets, each as `0`s and `1`s (1 where the set leaves the expression out), split
+/// by commas. Its input is the partial aggregate it derives from.
+const DERIVED_GROUPING_SETS: &[u8] = b"mttx.derived_grouping_sets:";
 
 impl PhysicalExtensionCodec for MttxPhysicalCodec {
     fn try_decode(
@@ -84,6 +89,10 @@ impl PhysicalExtensionCodec for MttxPhysicalCodec {
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         match inputs {
             [input] if buf == COMPACT_SLICES => Ok(Arc::new(CompactSlicesExec::new(Arc::clone(input)))),
+            [input] if buf.starts_with(DERIVED_GROUPING_SETS) => {
+                let sets = buf[DERIVED_GROUPING_SETS.len()..].split(|b| *b == b',').map(|set| set.iter().map(|b| *b == b'1').collect()).collect();
+                Ok(Arc::new(DerivedGroupingSetsExec::try_new(Arc::clone(input), sets)?))
+            }
             _ => self.ballista.try_decode(buf, inputs, ctx, converter),
         }
     }
@@ -91,6 +100,12 @@ impl PhysicalExtensionCodec for MttxPhysicalCodec {
     fn try_encode(&self, node: Arc<dyn ExecutionPlan>, buf: &mut Vec<u8>, converter: &dyn PhysicalProtoConverterExtension) -> DfResult<()> {
         if node.downcast_ref::<CompactSlicesExec>().is_some() {
             buf.extend_from_slice(COMPACT_SLICES);
+            return Ok(());
+        }
+        if let Some(derived) = node.downcast_ref::<DerivedGroupingSetsExec>() {
+            buf.extend_from_slice(DERIVED_GROUPING_SETS);
+            let sets: Vec<String> = derived.sets().iter().map(|set| set.iter().map(|&is_null| if is_null { '1' } else { '0' }).collect()).collect();
+            buf.extend_from_slice(sets.join(",").as_bytes());
             return Ok(());
         }
         self.ballista.try_encode(node, buf, converter)
