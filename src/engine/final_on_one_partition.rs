@@ -75,8 +75,6 @@ mod tests {
     use datafusion::arrow::array::{Float64Array, RecordBatch, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::datasource::MemTable;
-    use datafusion::execution::SessionStateBuilder;
-    use datafusion::execution::runtime_env::RuntimeEnv;
     use datafusion::physical_plan::displayable;
     use datafusion::prelude::SessionContext;
 
@@ -92,15 +90,12 @@ mod tests {
         ctx
     }
 
-    /// A session of mttx's on two partitions, whatever this machine's cores.
     fn mttx_session() -> SessionContext {
-        with_t(crate::engine::session_with(crate::engine::config("UTC").with_target_partitions(2), Arc::new(RuntimeEnv::default())))
+        with_t(crate::engine::two_partition_session())
     }
 
-    /// The same, with DataFusion's physical optimizer rules only.
     fn without_rule() -> SessionContext {
-        let state = SessionStateBuilder::new().with_config(crate::engine::config("UTC").with_target_partitions(2)).with_default_features().build();
-        with_t(crate::engine::with_functions(SessionContext::new_with_state(state)))
+        with_t(crate::engine::two_partition_session_without_rules())
     }
 
     async fn plan_of(ctx: &SessionContext, sql: &str) -> String {

@@ -206,15 +206,18 @@ fn derive_sets(finest: &RecordBatch, aggregates: &[Arc<AggregateFunctionExpr>], 
     let id_type = schema.field(keys).data_type().clone();
     let mut parts = Vec::with_capacity(sets.len());
     for set in sets {
-        let (groups, first_rows) = group_rows(key_columns, set)?;
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-        for (i, column) in key_columns.iter().enumerate() {
-            columns.push(if set[i] { new_null_array(column.data_type(), first_rows.len()) } else { take(column, &first_rows, None)? });
-        }
-        columns.push(grouping_id(set, &id_type, first_rows.len())?);
         if set.iter().all(|is_null| !is_null) {
+            // The finest set is the input's own groups, passed on as they are.
+            columns.extend(key_columns.iter().cloned());
+            columns.push(grouping_id(set, &id_type, finest.num_rows())?);
             columns.extend(state_columns.iter().cloned());
         } else {
+            let (groups, first_rows) = group_rows(key_columns, set)?;
+            for (i, column) in key_columns.iter().enumerate() {
+                columns.push(if set[i] { new_null_array(column.data_type(), first_rows.len()) } else { take(column, &first_rows, None)? });
+            }
+            columns.push(grouping_id(set, &id_type, first_rows.len())?);
             columns.extend(merged_states(aggregates, state_columns, &groups, first_rows.len())?);
         }
         parts.push(RecordBatch::try_new(Arc::clone(schema), columns)?);
@@ -302,8 +305,6 @@ mod tests {
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::arrow::util::pretty::pretty_format_batches;
     use datafusion::datasource::MemTable;
-    use datafusion::execution::SessionStateBuilder;
-    use datafusion::execution::runtime_env::RuntimeEnv;
     use datafusion::physical_plan::displayable;
     use datafusion::prelude::SessionContext;
 
@@ -330,12 +331,11 @@ mod tests {
     }
 
     fn mttx_session() -> SessionContext {
-        with_t(crate::engine::session_with(crate::engine::config("UTC").with_target_partitions(2), Arc::new(RuntimeEnv::default())))
+        with_t(crate::engine::two_partition_session())
     }
 
     fn plain_session() -> SessionContext {
-        let state = SessionStateBuilder::new().with_config(crate::engine::config("UTC").with_target_partitions(2)).with_default_features().build();
-        with_t(crate::engine::with_functions(SessionContext::new_with_state(state)))
+        with_t(crate::engine::two_partition_session_without_rules())
     }
 
     const SQL: &str = "SELECT month, priority, grouping(priority) AS g, count(hours) AS n, avg(hours) AS mean, \

@@ -98,6 +98,20 @@ fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync
     rules
 }
 
+/// A session of mttx's on two partitions, whatever this machine's cores, for the rules' tests.
+#[cfg(test)]
+pub(crate) fn two_partition_session() -> SessionContext {
+    session_with(config("UTC").with_target_partitions(2), Arc::new(RuntimeEnv::default()))
+}
+
+/// The same, with mttx's functions but DataFusion's physical optimizer rules only: what a rule's
+/// results are compared with.
+#[cfg(test)]
+pub(crate) fn two_partition_session_without_rules() -> SessionContext {
+    let state = SessionStateBuilder::new().with_config(config("UTC").with_target_partitions(2)).with_default_features().build();
+    with_functions(SessionContext::new_with_state(state))
+}
+
 /// Functions every session has, whatever it runs: the aggregates of `functions` (they carry no
 /// state), and the rule that fuses `percentile_cont` calls into `percentiles_cont`.
 pub(crate) fn with_functions(ctx: SessionContext) -> SessionContext {
