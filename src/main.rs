@@ -1,6 +1,7 @@
-//! The `mttx` binary: parse flags, run the library, map the outcome to an exit code (0 success,
-//! 1 a check or diff found regressions or verify found damage, 2 error; a closed stdout pipe is
-//! not an error; a panic, which is a bug, is an error too).
+//! The `mttx` binary: parse flags, watch the process's memory, run the library, map the outcome
+//! to an exit code (0 success, 1 a check or diff found regressions or verify found damage, 2
+//! error, running out of memory included; a closed stdout pipe is not an error; a panic, which is
+//! a bug, is an error too).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -32,6 +33,10 @@ fn main() -> ExitCode {
 
 fn run() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = mttx::engine::resident::watch() {
+        let _ = writeln!(io::stderr(), "mttx: error: {e}");
+        return ExitCode::from(2);
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut err = io::stderr();

@@ -34,9 +34,10 @@ pub struct Cli {
     pub timezone: String,
 
     /// Memory the queries' sorts, aggregates, joins and windows may hold at once, such as 4G or
-    /// 512M (or none). A query that needs more fails (code 2) naming the KPI and the limit; nothing
-    /// spills to disk. Default: half of the machine's memory, or of its control group's limit when
-    /// that is lower (a container, `systemd-run -p MemoryMax=…`).
+    /// 512M (or none). Sorts, aggregates and repartitions spill to temporary files past it, except
+    /// in a query with a nested-loop join; a query that still needs more fails (code 2) naming the
+    /// KPI and the limit. Default: half of the machine's memory, or of its control group's limit
+    /// when that is lower (a container, `systemd-run -p MemoryMax=…`).
     #[arg(long, global = true, value_name = "SIZE")]
     pub memory_limit: Option<String>,
 

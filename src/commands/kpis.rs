@@ -9,6 +9,7 @@ use crate::check::{self, CheckReport, Pairing, Verdict, rules::Rules};
 use crate::cli::{CatalogArgs, CatalogFormat, CheckArgs, CheckFormat, DiffArgs, KpiArgs, KpiFormat, KpiRunArgs, TestArgs};
 use crate::error::{Error, Result};
 use crate::golden::{self, CaseOutcome};
+use crate::kpi::document::BatchRows;
 use crate::kpi::{self, Kpi, KpiDocument, KpiOutcome, KpiParams, PeriodRequest};
 use crate::pipeline::Pipeline;
 use crate::progress::Progress;
@@ -39,6 +40,11 @@ impl Prepared {
         Ok(KpiDocument::new(&self.params, outcomes)?.with_provenance(self.pipeline.provenance()))
     }
 
+    /// The run's document for writing out, its rows made objects a batch at a time.
+    fn streamed<'a>(&self, outcomes: &'a [KpiOutcome]) -> KpiDocument<BatchRows<'a>> {
+        KpiDocument::streamed(&self.params, outcomes).with_provenance(self.pipeline.provenance())
+    }
+
     fn run(&self, kpis: Vec<Kpi>) -> Result<Vec<KpiOutcome>> {
         self.progress.stage("running KPI queries", 0);
         let outcomes = self.pipeline.run(&self.params, kpis);
@@ -66,8 +72,8 @@ pub fn kpi(args: &KpiArgs, settings: &Settings, out: &mut dyn Write, err: &mut d
     };
     match args.format {
         KpiFormat::Table => render::kpis::table(&prepared.params, &outcomes, args.limit, sink)?,
-        KpiFormat::Json => render::kpis::json(&prepared.document(&outcomes)?, sink)?,
-        KpiFormat::Csv => render::kpis::csv(&prepared.document(&outcomes)?, sink)?,
+        KpiFormat::Json => render::kpis::json(&prepared.streamed(&outcomes), sink)?,
+        KpiFormat::Csv => render::kpis::csv(&prepared.streamed(&outcomes), sink)?,
         KpiFormat::Parquet => render::kpis::parquet(&outcomes, args.out.as_deref().expect("checked above"))?,
     }
     sink.flush().map_err(render::stdout_error)?;

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::joins::NestedLoopJoinExec;
 use datafusion::prelude::SessionContext;
 
 use crate::error::Result;
@@ -17,9 +19,12 @@ use crate::error::Result;
 /// themselves and the batches in flight are not counted, so the default leaves the other half of
 /// the memory to them.
 ///
-/// Nothing spills to disk: in DataFusion 55 a nested-loop join that runs out of memory falls back
-/// to re-executing its input, which panics when a repartition lies below it, and by its own
-/// comment can repeat rows of left joins. An answer that is late or refused beats a wrong one.
+/// A query spills its sorts, aggregates and repartitions to temporary files when the pool runs
+/// short, unless its plan holds a nested-loop join (`spills_correctly`): in DataFusion 55 a
+/// nested-loop join that runs out of memory falls back to re-executing its input, which panics
+/// when a repartition lies below it, and by its own comment can repeat rows of left joins. Those
+/// queries run without temporary files and are refused at the limit: an answer that is late or
+/// refused beats a wrong one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemoryLimit {
     Bytes(usize),
@@ -31,8 +36,7 @@ impl Default for MemoryLimit {
     /// group it runs in when that is lower (a container, `systemd-run -p MemoryMax=…`); 4 GiB
     /// where neither can be read.
     fn default() -> MemoryLimit {
-        let usable = [physical_memory(), cgroup_limit()].into_iter().flatten().min();
-        MemoryLimit::Bytes(usable.map_or(4 << 30, |total| total / 2))
+        MemoryLimit::Bytes(usable_memory().map_or(4 << 30, |(total, _)| total / 2))
     }
 }
 
@@ -90,8 +94,31 @@ impl MemoryLimit {
     }
 }
 
+/// The memory mttx may use, and where that comes from: the machine's physical memory, or the
+/// limit of the control group it runs in when that is lower; None where neither can be read.
+pub(crate) fn usable_memory() -> Option<(usize, &'static str)> {
+    let machine = physical_memory().map(|bytes| (bytes, "the machine's memory"));
+    let group = cgroup_limit().map(|bytes| (bytes, "the memory limit of its control group"));
+    [machine, group].into_iter().flatten().min()
+}
+
+/// `env` with temporary files in the system's temporary directory (`TMPDIR`), for a query whose
+/// plan `spills_correctly`: the same memory pool, so the limit still holds for every query
+/// together, and the same caches.
+pub fn spilling(env: &RuntimeEnv) -> datafusion::error::Result<Arc<RuntimeEnv>> {
+    let disk = DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory);
+    RuntimeEnvBuilder::from_runtime_env(env).with_disk_manager_builder(disk).build_arc()
+}
+
+/// True when no operator of `plan` spills incorrectly, that is when it holds no nested-loop join
+/// (see `MemoryLimit`); its sorts, aggregates and repartitions then spill what the pool cannot
+/// hold and read it back in order.
+pub fn spills_correctly(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    plan.downcast_ref::<NestedLoopJoinExec>().is_none() && plan.children().into_iter().all(spills_correctly)
+}
+
 /// Bytes in the largest binary unit that leaves at least one: `2 GiB`, `1.5 GiB`, `512 MiB`.
-fn human_bytes(bytes: usize) -> String {
+pub(crate) fn human_bytes(bytes: usize) -> String {
     let units = [(1usize << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     for (size, unit) in units {
         if bytes >= size {

@@ -10,6 +10,7 @@ mod fuse_percentiles;
 pub(crate) mod grouping_sets;
 pub mod inline_params;
 pub mod memory;
+pub mod resident;
 pub mod scope;
 pub mod slots;
 

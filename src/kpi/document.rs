@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::arrow::json::{WriterBuilder, writer::JsonArray};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +11,8 @@ use serde_json::{Map, Value};
 use super::breakdown::{self, Breakdown};
 use super::catalog::Better;
 use super::params::{KpiParams, Tuning};
+use super::rows::rows;
+pub use super::rows::{BatchRows, EachRow, Rows, key_pairs_of, key_text, plain};
 use super::run::KpiOutcome;
 use crate::error::Result;
 use crate::time::rfc3339;
@@ -22,8 +23,10 @@ pub const SCHEMA: &str = "mttx.kpis";
 /// 3: columns renamed (`renames::RENAMES`); a version 2 document reads under the new names.
 pub const VERSION: u32 = 3;
 
+/// `R` is how the rows are held: `Rows` where they are read, compared and checked, `BatchRows`
+/// where a run's results are written out once (`mttx kpi --format json|csv`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct KpiDocument {
+pub struct KpiDocument<R = Rows> {
     /// Always "mttx.kpis".
     pub schema: String,
     /// Layout version of this document.
@@ -33,7 +36,7 @@ pub struct KpiDocument {
     pub window: Window,
     pub parameters: Tuning,
     /// Every KPI that ran, in catalog order.
-    pub kpis: Vec<KpiValues>,
+    pub kpis: Vec<KpiValues<R>>,
     /// KPIs whose query failed; they have no entry in `kpis`.
     pub errors: Vec<KpiError>,
     /// What else the values depend on besides the data and each KPI's SQL.
@@ -68,7 +71,7 @@ pub struct Window {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct KpiValues {
+pub struct KpiValues<R = Rows> {
     pub id: String,
     pub title: String,
     pub unit: String,
@@ -98,7 +101,7 @@ pub struct KpiValues {
     pub origin: String,
     pub columns: Vec<Column>,
     /// One object per result row, column name → value (null where the value is null).
-    pub rows: Vec<Map<String, Value>>,
+    pub rows: R,
     /// Days after a month's end until its rows settle (the header's `settles:`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub settles_days: u32,
@@ -153,7 +156,22 @@ pub struct KpiError {
 }
 
 impl KpiDocument {
+    /// The document of a run, every row as an object.
     pub fn new(params: &KpiParams, outcomes: &[KpiOutcome]) -> Result<KpiDocument> {
+        KpiDocument::assemble(params, outcomes, rows)
+    }
+}
+
+impl<'a> KpiDocument<BatchRows<'a>> {
+    /// The document of a run, its rows left in the run's batches until they are written: the
+    /// same JSON as `new`'s, without every row as an object in memory at once.
+    pub fn streamed(params: &KpiParams, outcomes: &'a [KpiOutcome]) -> KpiDocument<BatchRows<'a>> {
+        KpiDocument::assemble(params, outcomes, |batches| Ok(BatchRows(batches))).expect("holding the batches cannot fail")
+    }
+}
+
+impl<R> KpiDocument<R> {
+    fn assemble<'a>(params: &KpiParams, outcomes: &'a [KpiOutcome], rows_of: impl Fn(&'a [RecordBatch]) -> Result<R>) -> Result<KpiDocument<R>> {
         let mut kpis = Vec::new();
         let mut errors = Vec::new();
         for outcome in outcomes {
@@ -174,7 +192,7 @@ impl KpiDocument {
                     definition: kpi.meta.definition.clone(),
                     origin: kpi.origin.clone(),
                     columns: columns(batches),
-                    rows: rows(batches)?,
+                    rows: rows_of(batches)?,
                     settles_days: kpi.meta.settles_days,
                     provisional: unsettled(params, kpi.meta.settles_days),
                 }),
@@ -185,7 +203,7 @@ impl KpiDocument {
             schema: SCHEMA.into(),
             version: VERSION,
             mttx_version: env!("CARGO_PKG_VERSION").into(),
-            window: KpiDocument::window(params),
+            window: KpiDocument::<Rows>::window(params),
             parameters: params.tuning,
             kpis,
             errors,
@@ -194,11 +212,13 @@ impl KpiDocument {
     }
 
     /// The document with the run's provenance recorded.
-    pub fn with_provenance(mut self, provenance: Provenance) -> KpiDocument {
+    pub fn with_provenance(mut self, provenance: Provenance) -> KpiDocument<R> {
         self.provenance = provenance;
         self
     }
+}
 
+impl KpiDocument {
     /// The document a run over `params`' months would give, taken from this run over more months:
     /// the KPIs among `ids` whose header lets their months be sliced (see `Kpi::slices_by_month`),
     /// with only the rows of those months, and `params`' window. The caller runs the others.
@@ -268,21 +288,7 @@ fn columns(batches: &[RecordBatch]) -> Vec<Column> {
         .unwrap_or_default()
 }
 
-fn rows(batches: &[RecordBatch]) -> Result<Vec<Map<String, Value>>> {
-    let mut buffer = Vec::new();
-    {
-        let mut writer = WriterBuilder::new().with_explicit_nulls(true).build::<_, JsonArray>(&mut buffer);
-        let refs: Vec<&RecordBatch> = batches.iter().collect();
-        writer.write_batches(&refs)?;
-        writer.finish()?;
-    }
-    if buffer.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(serde_json::from_slice(&buffer)?)
-}
-
-impl KpiValues {
+impl<R> KpiValues<R> {
     /// Whether `row` is of a month that has not settled by the cut-off.
     pub fn is_provisional(&self, row: &Map<String, Value>) -> bool {
         !self.provisional.is_empty() && row.get("month").and_then(Value::as_str).is_some_and(|m| self.provisional.iter().any(|p| p == m))
@@ -311,58 +317,5 @@ impl KpiValues {
     /// `month=2026-10,priority=1`: how checks, reports and CSV name a row (see `key_text`).
     pub fn row_key(&self, row: &Map<String, Value>) -> String {
         key_text(&self.key_pairs(row))
-    }
-}
-
-/// `month=2026-10,priority=1`: key columns and values, with `\`, `,` and `=` inside values
-/// backslash-escaped so that names from the data cannot make two rows' keys equal. The one way
-/// mttx names a row, in checks, report comparisons and golden diffs.
-pub fn key_text<K: AsRef<str>>(pairs: &[(K, String)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", k.as_ref(), v.replace('\\', "\\\\").replace(',', "\\,").replace('=', "\\="))).collect::<Vec<_>>().join(",")
-}
-
-/// The pairs `key_text` wrote, its escapes undone: `service=Sales\, EMEA` is one pair.
-pub fn key_pairs_of(text: &str) -> Vec<(String, String)> {
-    let mut pairs = Vec::new();
-    let (mut current, mut key, mut escaped) = (String::new(), None::<String>, false);
-    for c in text.chars() {
-        match c {
-            _ if escaped => {
-                current.push(c);
-                escaped = false;
-            }
-            '\\' => escaped = true,
-            '=' if key.is_none() => key = Some(std::mem::take(&mut current)),
-            ',' => pairs.extend(key.take().map(|k| (k, std::mem::take(&mut current)))),
-            _ => current.push(c),
-        }
-    }
-    pairs.extend(key.map(|k| (k, current)));
-    pairs
-}
-
-/// A JSON scalar as plain text: strings unquoted, null as empty.
-pub fn plain(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `key_pairs_of` undoes `key_text`, values with `,`, `=` and `\` included, and an empty
-    /// value (the group of tickets with none) stays one.
-    #[test]
-    fn key_text_reads_back_into_its_pairs() {
-        let pairs =
-            vec![("scope".to_string(), "service".to_string()), ("key".to_string(), "Sales, EMEA = a\\b".to_string()), ("priority".to_string(), String::new())];
-        let text = key_text(&pairs);
-        assert_eq!(text, "scope=service,key=Sales\\, EMEA \\= a\\\\b,priority=");
-        assert_eq!(key_pairs_of(&text), pairs);
-        assert!(key_pairs_of("").is_empty());
     }
 }

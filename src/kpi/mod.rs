@@ -7,6 +7,7 @@ pub mod direction;
 pub mod document;
 pub mod params;
 pub mod renames;
+pub mod rows;
 pub mod run;
 pub mod selector;
 pub mod significance;

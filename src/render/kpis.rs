@@ -10,7 +10,7 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use super::{csv_error, stdout_error};
 use crate::error::{Error, Result};
 use crate::escape::spreadsheet_safe;
-use crate::kpi::document::plain;
+use crate::kpi::document::{EachRow, plain};
 use crate::kpi::{KpiDocument, KpiOutcome, KpiParams};
 use crate::write::{OutputFormat, TableWriter};
 
@@ -39,25 +39,26 @@ pub fn table(params: &KpiParams, outcomes: &[KpiOutcome], limit: usize, out: &mu
     Ok(())
 }
 
-pub fn json(document: &KpiDocument, out: &mut dyn Write) -> Result<()> {
+pub fn json<R: serde::Serialize>(document: &KpiDocument<R>, out: &mut dyn Write) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, document)?;
     writeln!(out).map_err(stdout_error)
 }
 
 /// Long CSV: one line per KPI, row key and value column. Text is neutralised against spreadsheet
 /// formulas; numbers are written as JSON writes them.
-pub fn csv(document: &KpiDocument, out: &mut dyn Write) -> Result<()> {
+pub fn csv<R: EachRow>(document: &KpiDocument<R>, out: &mut dyn Write) -> Result<()> {
     let mut writer = ::csv::Writer::from_writer(out);
     writer.write_record(["kpi", "key", "column", "value"]).map_err(csv_error)?;
     for kpi in &document.kpis {
-        for row in &kpi.rows {
+        kpi.rows.each_row(&mut |row| {
             let key = kpi.row_key(row);
             for column in kpi.columns.iter().filter(|c| !kpi.keys.contains(&c.name)) {
                 let value = row.get(&column.name).map(plain).unwrap_or_default();
                 let value = if row.get(&column.name).is_some_and(|v| v.is_string()) { spreadsheet_safe(&value).into_owned() } else { value };
                 writer.write_record([kpi.id.as_str(), spreadsheet_safe(&key).as_ref(), column.name.as_str(), value.as_str()]).map_err(csv_error)?;
             }
-        }
+            Ok(())
+        })?;
     }
     writer.flush().map_err(stdout_error)
 }
