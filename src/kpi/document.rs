@@ -203,7 +203,7 @@ impl<R> KpiDocument<R> {
             schema: SCHEMA.into(),
             version: VERSION,
             mttx_version: env!("CARGO_PKG_VERSION").into(),
-            window: KpiDocument::<Rows>::window(params),
+            window: Window::of(params),
             parameters: params.tuning,
             kpis,
             errors,
@@ -240,7 +240,7 @@ impl KpiDocument {
             schema: self.schema.clone(),
             version: self.version,
             mttx_version: self.mttx_version.clone(),
-            window: KpiDocument::window(params),
+            window: Window::of(params),
             parameters: self.parameters,
             kpis,
             errors,
@@ -257,8 +257,11 @@ impl KpiDocument {
         self.errors.sort_by_key(|e| position(&e.id));
         self
     }
+}
 
-    fn window(params: &KpiParams) -> Window {
+impl Window {
+    /// The window of a run over `params`.
+    fn of(params: &KpiParams) -> Window {
         Window {
             first_month: params.first.label(),
             last_month: params.last.label(),

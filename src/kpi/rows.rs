@@ -43,12 +43,16 @@ impl EachRow for Rows {
     }
 }
 
+impl BatchRows<'_> {
+    /// Each batch's rows as objects, one batch at a time.
+    fn per_batch(&self) -> impl Iterator<Item = Result<Rows>> + '_ {
+        self.0.iter().map(|batch| rows(std::slice::from_ref(batch)))
+    }
+}
+
 impl EachRow for BatchRows<'_> {
     fn each_row(&self, visit: &mut dyn FnMut(&Map<String, Value>) -> Result<()>) -> Result<()> {
-        for batch in self.0 {
-            rows(std::slice::from_ref(batch))?.iter().try_for_each(&mut *visit)?;
-        }
-        Ok(())
+        self.per_batch().try_for_each(|objects| objects?.iter().try_for_each(&mut *visit))
     }
 }
 
@@ -56,10 +60,8 @@ impl Serialize for BatchRows<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::{Error, SerializeSeq};
         let mut sequence = serializer.serialize_seq(Some(self.0.iter().map(RecordBatch::num_rows).sum()))?;
-        for batch in self.0 {
-            for row in rows(std::slice::from_ref(batch)).map_err(S::Error::custom)? {
-                sequence.serialize_element(&row)?;
-            }
+        for objects in self.per_batch() {
+            objects.map_err(S::Error::custom)?.iter().try_for_each(|row| sequence.serialize_element(row))?;
         }
         sequence.end()
     }
