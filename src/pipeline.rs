@@ -188,11 +188,12 @@ impl Pipeline {
         Ok(ctx)
     }
 
-    /// Runs `kpis` for one period, all at once; a failing query does not stop the others.
+    /// Runs `kpis` for one period, all at once, or one at a time under a tight memory limit (see
+    /// `kpi::run::run_within_memory`); a failing query does not stop the others.
     pub fn run(&self, params: &KpiParams, kpis: Vec<Kpi>) -> Result<Vec<KpiOutcome>> {
         self.runtime.block_on(async {
             let ctx = self.session(params).await?;
-            Ok(kpi::run::run_parallel(&ctx, kpis).await)
+            Ok(kpi::run::run_within_memory(&ctx, kpis).await)
         })
     }
 }

@@ -118,10 +118,19 @@ pub async fn run_parallel(ctx: &SessionContext, kpis: Vec<Kpi>) -> Vec<KpiOutcom
     kpis.into_iter().zip(results).map(|(kpi, result)| KpiOutcome { kpi, result: result.expect("every task reports once").map_err(|f| f.message) }).collect()
 }
 
-/// One KPI after another, for measuring what parallelism gains.
+/// `kpis` on `ctx`, all at once, or one after another under a tight memory limit
+/// (`MemoryLimit::is_tight`): there, overlapping queries of the whole-history suite held more
+/// memory outside the pool than the process had, while each query alone fits.
+pub async fn run_within_memory(ctx: &SessionContext, kpis: Vec<Kpi>) -> Vec<KpiOutcome> {
+    if crate::engine::limit_of(ctx).is_tight() { run_serial(ctx, kpis).await } else { run_parallel(ctx, kpis).await }
+}
+
+/// One KPI after another: under a tight memory limit, and for measuring what parallelism gains.
 pub async fn run_serial(ctx: &SessionContext, kpis: Vec<Kpi>) -> Vec<KpiOutcome> {
     let mut outcomes = Vec::with_capacity(kpis.len());
     for kpi in kpis {
+        // What the last query freed is given back before the next one takes its own.
+        crate::engine::release_freed();
         let result = execute(ctx, &kpi).await.map_err(|f| f.message);
         outcomes.push(KpiOutcome { kpi, result });
     }

@@ -95,6 +95,17 @@ pub fn stamp_columns(table: Table) -> Vec<&'static str> {
     STAMPS.iter().filter(|s| s.0 == table).flat_map(|s| std::iter::once(s.3).chain(s.4.iter().copied())).collect()
 }
 
+impl FileStamps {
+    /// The stamps of two parts of one file together.
+    pub fn and(self, other: FileStamps) -> FileStamps {
+        let first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        FileStamps { count: self.count + other.count, first, latest: self.latest.max(other.latest) }
+    }
+}
+
 /// A data file's stamps, computed as `stamps_sql` counts them (None for a table without).
 pub fn file_stamps(table: Table, batch: &RecordBatch) -> Option<FileStamps> {
     let (_, _, _, first, latest) = STAMPS.iter().find(|s| s.0 == table)?;

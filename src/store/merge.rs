@@ -8,17 +8,20 @@
 //! - event-log tables: the new events join the stored history of their cases (an event already
 //!   there is merged), and those tickets are derived again from the whole history, so a partial
 //!   history never replaces a complete ticket. Their `events` rows are derived again with them.
+//!
+//! The new rows stay in the batches they were read in, and are written sorted a row group at a
+//! time (`sort::Sorted`); a stored file that loses rows is written again a batch at a time.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use datafusion::arrow::compute::{concat_batches, filter_record_batch};
+use datafusion::arrow::compute::filter_record_batch;
 
 use super::manifest::{DataFile, Manifest, TableFiles};
-use super::reader::read_file;
+use super::reader::read_batches;
 use super::sink::LoadedRows;
-use super::writer::{LOAD_COLUMN, VERSION_COLUMN, stored_schema, write_sorted};
+use super::writer::{DataFileWriter, LOAD_COLUMN, VERSION_COLUMN, stored_schema, write_sorted};
 use crate::error::Result;
 use crate::ingest::Profile;
 use crate::model::Table;
@@ -126,13 +129,28 @@ struct Merged {
 
 fn merge_table(store: &Path, table: Table, stored: &TableFiles, new: &[RecordBatch], prefix: &str, rule: Rule) -> Result<Merged> {
     let schema = stored_schema(table);
-    let new = concat_batches(&schema, new)?;
-    let new_ids = new.column(0).as_string::<i32>();
-    let new_versions = new.column_by_name(VERSION_COLUMN).expect("stored schema").as_binary::<i32>();
+    // The new rows stay in the batches they came in: a row is known by its position over all of
+    // them, and found by the batch it falls in.
+    let mut starts = Vec::with_capacity(new.len());
+    let mut new_rows = 0;
+    for batch in new {
+        starts.push(new_rows);
+        new_rows += batch.num_rows();
+    }
+    let locate = |at: usize| {
+        let batch = starts.partition_point(|&start| start <= at) - 1;
+        (batch, at - starts[batch])
+    };
+    let new_ids: Vec<_> = new.iter().map(|b| b.column(0).as_string::<i32>()).collect();
+    let new_versions: Vec<_> = new.iter().map(|b| b.column_by_name(VERSION_COLUMN).expect("stored schema").as_binary::<i32>()).collect();
     // Only stored rows are looked up; a new store has none.
-    let index: HashMap<&str, usize> = if stored.files.is_empty() { HashMap::new() } else { (0..new.num_rows()).map(|r| (new_ids.value(r), r)).collect() };
-    let mut new_wins = vec![true; new.num_rows()];
-    let mut was_stored = vec![false; new.num_rows()];
+    let index: HashMap<&str, usize> = if stored.files.is_empty() {
+        HashMap::new()
+    } else {
+        new_ids.iter().zip(&starts).flat_map(|(ids, &start)| (0..ids.len()).map(move |r| (ids.value(r), start + r))).collect()
+    };
+    let mut new_wins = vec![true; new_rows];
+    let mut was_stored = vec![false; new_rows];
     let mut files = Vec::new();
     let dir = format!("data/{}", table.name());
     let key = if matches!(rule, Rule::ReplaceTickets(_)) { "ticket_id" } else { "id" };
@@ -149,52 +167,64 @@ fn merge_table(store: &Path, table: Table, stored: &TableFiles, new: &[RecordBat
             continue;
         }
         let path = store.join(&file.path);
-        let keyed = read_file(&path, Some(&[key, VERSION_COLUMN, LOAD_COLUMN]))?;
-        let mut drop_rows = Vec::new();
-        for batch in &keyed {
+        // Which of the file's rows give way to new ones, in the file's order.
+        let mut drops = Vec::with_capacity(file.rows as usize);
+        for batch in read_batches(&path, Some(&[key, VERSION_COLUMN, LOAD_COLUMN]))? {
+            let batch = batch?;
             let keys = batch.column_by_name(key).expect("projected").as_string::<i32>();
             let versions = batch.column_by_name(VERSION_COLUMN).expect("projected").as_binary::<i32>();
-            let mut drops = vec![false; batch.num_rows()];
-            for (r, drop) in drops.iter_mut().enumerate() {
+            drops.extend((0..batch.num_rows()).map(|r| {
                 let value = keys.value(r);
-                *drop = match &rule {
+                match &rule {
                     Rule::ReplaceTickets(tickets) => tickets.contains(value),
                     Rule::Authoritative => index.get(value).inspect(|&&n| was_stored[n] = true).is_some(),
                     Rule::Versions => match index.get(value) {
                         None => false,
                         Some(&n) => {
                             was_stored[n] = true;
+                            let (b, row) = locate(n);
                             // The new load is later: it wins every tie.
-                            let wins = new_versions.value(n) >= versions.value(r);
+                            let wins = new_versions[b].value(row) >= versions.value(r);
                             new_wins[n] &= wins;
                             wins
                         }
                     },
-                };
-            }
-            drop_rows.push(drops);
+                }
+            }));
         }
-        if !drop_rows.iter().flatten().any(|d| *d) {
+        let dropped = drops.iter().filter(|d| **d).count();
+        if dropped == 0 {
             files.push(file.clone());
             continue;
         }
-        // The file loses rows: rewrite it without them (it stays sorted).
-        let full = read_file(&path, None)?;
-        let kept: Vec<RecordBatch> = full
-            .iter()
-            .zip(&drop_rows)
-            .map(|(batch, drops)| filter_record_batch(batch, &drops.iter().map(|d| Some(!d)).collect::<BooleanArray>()))
-            .collect::<std::result::Result<_, _>>()?;
-        let kept = concat_batches(&full[0].schema(), &kept)?;
-        if kept.num_rows() > 0 {
-            files.push(super::writer::write_file(store, &format!("{dir}/{prefix}-r{part:03}.parquet"), Some(table), &kept)?);
+        // The file loses rows: it is written again without them (it stays sorted), a batch at a
+        // time, or not at all when it loses every row.
+        if dropped < drops.len() {
+            let mut rewritten: Option<DataFileWriter> = None;
+            let mut at = 0;
+            for batch in read_batches(&path, None)? {
+                let batch = batch?;
+                let keep: BooleanArray = drops[at..at + batch.num_rows()].iter().map(|d| Some(!d)).collect();
+                at += batch.num_rows();
+                let writer = match &mut rewritten {
+                    Some(writer) => writer,
+                    None => rewritten.insert(DataFileWriter::create(store, &format!("{dir}/{prefix}-r{part:03}.parquet"), Some(table), &batch.schema())?),
+                };
+                writer.write(filter_record_batch(&batch, &keep)?)?;
+            }
+            files.extend(rewritten.map(DataFileWriter::finish).transpose()?);
         }
     }
-    let winners = filter_record_batch(&new, &new_wins.iter().map(|w| Some(*w)).collect::<BooleanArray>())?;
-    files.extend(write_sorted(store, &dir, prefix, Some(table), &schema, &[winners], &[table.sort_field(), "id"])?);
+    // A batch whose rows all win is passed on as it is, not copied.
+    let winners: Vec<RecordBatch> = new
+        .iter()
+        .zip(&starts)
+        .map(|(batch, &start)| filter_record_batch(batch, &new_wins[start..start + batch.num_rows()].iter().map(|w| Some(*w)).collect::<BooleanArray>()))
+        .collect::<std::result::Result<_, _>>()?;
+    files.extend(write_sorted(store, &dir, prefix, Some(table), &schema, &winners, &[table.sort_field(), "id"])?);
     let lost = new_wins.iter().filter(|w| !**w).count() as u64;
     let replaced = new_wins.iter().zip(&was_stored).filter(|(w, s)| **w && **s).count() as u64;
-    let inserted = new.num_rows() as u64 - lost - replaced;
+    let inserted = new_rows as u64 - lost - replaced;
     let rows = files.iter().map(|f: &DataFile| f.rows).sum();
     Ok(Merged { files: TableFiles { rows, files }, inserted, replaced, lost })
 }

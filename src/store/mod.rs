@@ -14,6 +14,7 @@ mod merge;
 pub mod plan;
 pub mod reader;
 pub mod sink;
+mod sort;
 pub mod stamps;
 mod tidy;
 pub mod verify;

@@ -254,6 +254,11 @@ pub(super) fn check_schema(path: &Path, table: Table, canonical: &Schema, found:
 
 /// Reads whole data files (all columns, or the named ones).
 pub fn read_file(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
+    read_batches(path, columns)?.collect()
+}
+
+/// The batches of a data file (all columns, or the named ones), read as they are asked for.
+pub fn read_batches(path: &Path, columns: Option<&[&str]>) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
     let builder = open_file(path)?;
     let builder = match columns {
         Some(names) => {
@@ -263,7 +268,8 @@ pub fn read_file(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatc
         None => builder,
     };
     let reader = builder.build().map_err(|e| Error::store(path, e.to_string()))?;
-    reader.map(|b| b.map_err(|e| Error::store(path, e.to_string()))).collect()
+    let path = path.to_path_buf();
+    Ok(reader.map(move |b| b.map_err(|e| Error::store(&path, e.to_string()))))
 }
 
 /// A reader of one data file, its footer read.

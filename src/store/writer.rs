@@ -7,22 +7,25 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, RecordBatch, UInt32Array, UInt64Array, make_comparator};
-use datafusion::arrow::compute::{SortOptions, concat_batches, max_string, min_string, take};
-use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, RecordBatch, UInt64Array};
+use datafusion::arrow::compute::{concat_batches, max_string, min_string};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimestampMicrosecondType};
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::arrow::arrow_writer::compute_leaves;
+use datafusion::parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::file::writer::SerializedFileWriter;
 use datafusion::parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use super::extent::FileStamps;
 use super::hash::hex;
 use super::manifest::{DataFile, KeyRange};
+use super::sort::Sorted;
 use crate::error::{Error, Result};
 use crate::ingest::version_key::{KeyValue, key_column};
 use crate::model::{FieldKind, Table};
@@ -68,7 +71,9 @@ pub fn with_hidden(table: Table, batch: &RecordBatch, versions: ArrayRef, genera
 }
 
 /// Writes `batches` (of one schema) sorted by `sort` columns (ascending, nulls last) as data files
-/// `<dir>/<prefix>-NNN.parquet` under `store`; returns them as the manifest lists them.
+/// `<dir>/<prefix>-NNN.parquet` under `store`; returns them as the manifest lists them. The rows
+/// are never gathered into one batch: each row group is cut from them in sorted order as it is
+/// written.
 pub fn write_sorted(
     store: &Path,
     dir: &str,
@@ -78,61 +83,21 @@ pub fn write_sorted(
     batches: &[RecordBatch],
     sort: &[&str],
 ) -> Result<Vec<DataFile>> {
-    let all = concat_batches(schema, batches)?;
-    if all.num_rows() == 0 {
+    let sorted = Sorted::new(Arc::clone(schema), batches, sort)?;
+    if sorted.rows() == 0 {
         return Ok(Vec::new());
     }
-    // Exports usually come in time order already; then there is nothing to move.
-    let sorted = match sort_order(&all, sort)? {
-        None => all,
-        // Columns move independently: on all cores at once.
-        Some(order) => {
-            let columns = all.columns().par_iter().map(|c| take(c, &order, None)).collect::<std::result::Result<Vec<_>, _>>()?;
-            RecordBatch::try_new(all.schema(), columns)?
-        }
-    };
     std::fs::create_dir_all(store.join(dir)).map_err(|e| Error::io(store.join(dir), e))?;
     let mut files = Vec::new();
-    for (part, start) in (0..sorted.num_rows()).step_by(FILE_ROWS).enumerate() {
-        let slice = sorted.slice(start, FILE_ROWS.min(sorted.num_rows() - start));
-        let relative = format!("{dir}/{prefix}-{part:03}.parquet");
-        files.push(write_file(store, &relative, table, &slice)?);
+    for (part, start) in (0..sorted.rows()).step_by(FILE_ROWS).enumerate() {
+        let end = (start + FILE_ROWS).min(sorted.rows());
+        let mut file = DataFileWriter::create(store, &format!("{dir}/{prefix}-{part:03}.parquet"), table, schema)?;
+        for group in (start..end).step_by(ROW_GROUP_ROWS) {
+            file.write(sorted.rows_at(group..(group + ROW_GROUP_ROWS).min(end))?)?;
+        }
+        files.push(file.finish()?);
     }
     Ok(files)
-}
-
-/// The order that sorts `all` by the `sort` columns (ascending, nulls last), or None when the rows
-/// are in that order already. The first column, a timestamp or integer in every table but one,
-/// compares as integers; the rest only break its ties. Sorted on every core: the last file of a
-/// load is sorted after reading has ended, with nothing else to do.
-pub(super) fn sort_order(all: &RecordBatch, sort: &[&str]) -> Result<Option<UInt32Array>> {
-    let options = SortOptions { descending: false, nulls_first: false };
-    let columns: Vec<&ArrayRef> = sort.iter().map(|name| all.column_by_name(name).expect("sort columns are in the schema")).collect();
-    let ties = columns[1..].iter().map(|c| make_comparator(c.as_ref(), c.as_ref(), options)).collect::<std::result::Result<Vec<_>, _>>()?;
-    // Rows equal on every sort column keep their input order, so that the order does not depend
-    // on how the parallel sort splits its work.
-    let tie = |a: u32, b: u32| ties.iter().map(|compare| compare(a as usize, b as usize)).find(|o| o.is_ne()).unwrap_or_else(|| a.cmp(&b));
-    let first = columns[0];
-    let integers = match first.data_type() {
-        DataType::Timestamp(TimeUnit::Microsecond, _) => Some(first.as_primitive::<TimestampMicrosecondType>().values().clone()),
-        DataType::Int64 => Some(first.as_primitive::<Int64Type>().values().clone()),
-        _ => None,
-    };
-    let mut order: Vec<u32> = (0..all.num_rows() as u32).collect();
-    match integers {
-        Some(values) if first.null_count() == 0 => order.par_sort_unstable_by(|&a, &b| values[a as usize].cmp(&values[b as usize]).then_with(|| tie(a, b))),
-        Some(values) => {
-            // Nulls last: (is null, value), with a null's slot value ignored.
-            let keys: Vec<(bool, i64)> = (0..values.len()).map(|i| if first.is_null(i) { (true, 0) } else { (false, values[i]) }).collect();
-            order.par_sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]).then_with(|| tie(a, b)));
-        }
-        None => {
-            let compare = make_comparator(first.as_ref(), first.as_ref(), options)?;
-            order.par_sort_unstable_by(|&a, &b| compare(a as usize, b as usize).then_with(|| tie(a, b)));
-        }
-    }
-    let in_order = order.iter().enumerate().all(|(i, &at)| at as usize == i);
-    Ok((!in_order).then(|| UInt32Array::from(order)))
 }
 
 fn properties(schema: &Schema) -> Result<WriterProperties> {
@@ -193,18 +158,81 @@ impl Write for Hashing {
 
 /// Writes one data file and syncs it, so that it is on disk before a manifest lists it.
 pub fn write_file(store: &Path, relative: &str, table: Option<Table>, batch: &RecordBatch) -> Result<DataFile> {
-    let path = store.join(relative);
-    let file = Hashing { file: File::create(&path).map_err(|e| Error::io(&path, e))?, hasher: Sha256::new() };
-    let schema = batch.schema();
-    let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(properties(&schema)?))?;
-    let (mut writer, row_groups) = writer.into_serialized_writer()?;
-    for (index, start) in (0..batch.num_rows()).step_by(ROW_GROUP_ROWS).enumerate() {
-        let rows = batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start));
+    let mut file = DataFileWriter::create(store, relative, table, &batch.schema())?;
+    file.write(batch.clone())?;
+    file.finish()
+}
+
+/// A data file written a batch at a time: the rows are cut into row groups of `ROW_GROUP_ROWS`,
+/// hashed as they are written, and the file's key ranges and stamps gathered from them, so that
+/// memory holds one row group, not the file.
+pub struct DataFileWriter {
+    path: PathBuf,
+    relative: String,
+    table: Option<Table>,
+    schema: SchemaRef,
+    writer: SerializedFileWriter<BufWriter<Hashing>>,
+    row_groups: ArrowRowGroupWriterFactory,
+    /// Rows of the next row group, not yet written.
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    groups_written: usize,
+    rows: u64,
+    key_ranges: BTreeMap<String, KeyRange>,
+    stamps: Option<FileStamps>,
+}
+
+impl DataFileWriter {
+    /// A new data file at `store`/`relative` of rows of `schema`.
+    pub fn create(store: &Path, relative: &str, table: Option<Table>, schema: &SchemaRef) -> Result<DataFileWriter> {
+        let path = store.join(relative);
+        let file = Hashing { file: File::create(&path).map_err(|e| Error::io(&path, e))?, hasher: Sha256::new() };
+        let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), Arc::clone(schema), Some(properties(schema)?))?;
+        let (writer, row_groups) = writer.into_serialized_writer()?;
+        Ok(DataFileWriter {
+            path,
+            relative: relative.to_string(),
+            table,
+            schema: Arc::clone(schema),
+            writer,
+            row_groups,
+            pending: Vec::new(),
+            pending_rows: 0,
+            groups_written: 0,
+            rows: 0,
+            key_ranges: BTreeMap::new(),
+            stamps: None,
+        })
+    }
+
+    /// Adds `batch`'s rows, writing each row group as it fills.
+    pub fn write(&mut self, mut batch: RecordBatch) -> Result<()> {
+        while batch.num_rows() > 0 {
+            let fits = (ROW_GROUP_ROWS - self.pending_rows).min(batch.num_rows());
+            self.pending.push(batch.slice(0, fits));
+            self.pending_rows += fits;
+            batch = batch.slice(fits, batch.num_rows() - fits);
+            if self.pending_rows == ROW_GROUP_ROWS {
+                self.write_row_group()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_row_group(&mut self) -> Result<()> {
+        let rows = match self.pending.len() {
+            0 => return Ok(()),
+            1 => self.pending.pop().expect("one batch"),
+            _ => concat_batches(&self.schema, &self.pending)?,
+        };
+        self.pending.clear();
+        self.pending_rows = 0;
         // Each column of a row group encodes and compresses on its own: on all cores at once.
         let leaves =
-            schema.fields().iter().zip(rows.columns()).map(|(field, array)| compute_leaves(field, array)).collect::<std::result::Result<Vec<_>, _>>()?;
-        let chunks = row_groups
-            .create_column_writers(index)?
+            self.schema.fields().iter().zip(rows.columns()).map(|(field, array)| compute_leaves(field, array)).collect::<std::result::Result<Vec<_>, _>>()?;
+        let chunks = self
+            .row_groups
+            .create_column_writers(self.groups_written)?
             .into_par_iter()
             .zip(leaves.into_iter().flatten().collect::<Vec<_>>())
             .map(|(mut column, leaf)| {
@@ -212,54 +240,95 @@ pub fn write_file(store: &Path, relative: &str, table: Option<Table>, batch: &Re
                 column.close()
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let mut row_group = writer.next_row_group()?;
+        let mut row_group = self.writer.next_row_group()?;
         for chunk in chunks {
             chunk.append_to_row_group(&mut row_group)?;
         }
         row_group.close()?;
+        self.groups_written += 1;
+        self.rows += rows.num_rows() as u64;
+        for (name, range) in key_ranges(&rows) {
+            let KeyRange { min, max } = self.key_ranges.entry(name).or_insert_with(|| range.clone());
+            *min = std::cmp::min(std::mem::take(min), range.min);
+            *max = std::cmp::max(std::mem::take(max), range.max);
+        }
+        if let Some(stamps) = self.table.and_then(|t| super::extent::file_stamps(t, &rows)) {
+            self.stamps = Some(self.stamps.map_or(stamps, |s| s.and(stamps)));
+        }
+        Ok(())
     }
-    let Hashing { file, hasher } = writer.into_inner()?.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io(&path, e))?;
-    let bytes = file.metadata().map_err(|e| Error::io(&path, e))?.len();
-    Ok(DataFile {
-        path: relative.to_string(),
-        rows: batch.num_rows() as u64,
-        bytes,
-        sha256: Some(hex(&hasher.finalize())),
-        key_ranges: key_ranges(batch),
-        stamps: table.and_then(|t| super::extent::file_stamps(t, batch)),
-    })
+
+    /// Writes what is pending and the footer, and syncs the file.
+    pub fn finish(mut self) -> Result<DataFile> {
+        self.write_row_group()?;
+        let path = self.path;
+        let Hashing { file, hasher } = self.writer.into_inner()?.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&path, e))?;
+        let bytes = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        Ok(DataFile {
+            path: self.relative,
+            rows: self.rows,
+            bytes,
+            sha256: Some(hex(&hasher.finalize())),
+            key_ranges: self.key_ranges,
+            // A table's file without rows still says it has no stamps.
+            stamps: self.table.and_then(|t| self.stamps.or_else(|| super::extent::file_stamps(t, &RecordBatch::new_empty(self.schema)))),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use datafusion::arrow::array::{StringArray, TimestampMicrosecondArray};
-    use datafusion::arrow::compute::{SortColumn, lexsort_to_indices};
 
     use super::*;
 
-    /// The integer first key with ties broken by the rest sorts as Arrow's lexicographic sort,
-    /// nulls last: over ties, nulls and text-first keys alike.
+    /// Rows in many unsorted batches are written sorted, in full row groups, and the file's key
+    /// ranges and stamps, gathered a row group at a time, are those of all its rows at once.
     #[test]
-    fn sort_order_is_the_lexicographic_order() {
-        let n = 5000u64;
-        let times: TimestampMicrosecondArray = (0..n).map(|i| (i % 7 != 3).then_some(((i * 7919) % 101) as i64 - 50)).collect();
-        let ids: StringArray = (0..n).map(|i| Some(format!("T{}", (i * 104_729) % n))).collect();
-        let batch = RecordBatch::try_from_iter([("at", Arc::new(times) as ArrayRef), ("id", Arc::new(ids) as ArrayRef)]).unwrap();
-        for sort in [["at", "id"], ["id", "at"]] {
-            let expected = lexsort_to_indices(
-                &sort.map(|c| SortColumn {
-                    values: batch.column_by_name(c).unwrap().clone(),
-                    options: Some(SortOptions { descending: false, nulls_first: false }),
-                }),
-                None,
-            )
-            .unwrap();
-            let order = sort_order(&batch, &sort).unwrap().expect("the rows are not in order");
-            assert_eq!(order, expected, "{sort:?}");
-            let sorted = datafusion::arrow::compute::take_record_batch(&batch, &order).unwrap();
-            assert_eq!(sort_order(&sorted, &sort).unwrap(), None, "sorted rows need no order");
-        }
+    fn rows_in_many_batches_are_written_sorted_in_full_row_groups() {
+        use datafusion::arrow::array::new_null_array;
+        use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+        let dir = tempfile::tempdir().unwrap();
+        let table = Table::Incidents;
+        let schema = stored_schema(table);
+        let n = ROW_GROUP_ROWS + 4464;
+        // Opened in an order that the sort has to move, resolved (a stamp) in every third row.
+        let opened = |i: usize| ((i * 7919) % 50_000) as i64 * 1_000_000;
+        let column = |field: &Field, rows: std::ops::Range<usize>| -> ArrayRef {
+            match field.name().as_str() {
+                "id" => Arc::new(StringArray::from_iter_values(rows.map(|i| format!("INC{i:06}")))),
+                "opened_at" => Arc::new(TimestampMicrosecondArray::from_iter_values(rows.map(opened)).with_timezone("UTC")),
+                "resolved_at" => {
+                    Arc::new(TimestampMicrosecondArray::from_iter(rows.map(|i| (i % 3 == 0).then(|| opened(i) + 3_600_000_000))).with_timezone("UTC"))
+                }
+                LOAD_COLUMN => Arc::new(UInt64Array::from_iter_values(rows.map(|_| 1))),
+                _ => new_null_array(field.data_type(), rows.len()),
+            }
+        };
+        let batch_of =
+            |rows: std::ops::Range<usize>| RecordBatch::try_new(schema.clone(), schema.fields().iter().map(|f| column(f, rows.clone())).collect()).unwrap();
+        let batches: Vec<RecordBatch> = (0..n).step_by(9000).map(|at| batch_of(at..(at + 9000).min(n))).collect();
+        let files = write_sorted(dir.path(), "data", "t", Some(table), &schema, &batches, &["opened_at", "id"]).unwrap();
+        assert_eq!(files.len(), 1);
+        let file = &files[0];
+        let whole = batch_of(0..n);
+        assert_eq!((file.rows, &file.key_ranges, file.stamps), (n as u64, &key_ranges(&whole), super::super::extent::file_stamps(table, &whole)));
+        let path = dir.path().join(&file.path);
+        let reader = SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
+        let groups: Vec<i64> = reader.metadata().row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(groups, [ROW_GROUP_ROWS as i64, 4464]);
+        let read = super::super::reader::read_file(&path, Some(&["opened_at", "id"])).unwrap();
+        let keys: Vec<(i64, String)> = read
+            .iter()
+            .flat_map(|b| {
+                let at = b.column_by_name("opened_at").unwrap().as_primitive::<TimestampMicrosecondType>().clone();
+                let id = b.column_by_name("id").unwrap().as_string::<i32>().clone();
+                (0..b.num_rows()).map(move |r| (at.value(r), id.value(r).to_string()))
+            })
+            .collect();
+        assert_eq!(keys.len(), n);
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted by opened_at, then id");
     }
 
     /// Timestamps and ids are written plain, low-cardinality text with a dictionary; the values
