@@ -21,6 +21,7 @@ use datafusion::arrow::compute::filter_record_batch;
 use super::manifest::{DataFile, Manifest, TableFiles};
 use super::reader::read_batches;
 use super::sink::LoadedRows;
+use super::sort::Positions;
 use super::writer::{DataFileWriter, LOAD_COLUMN, VERSION_COLUMN, stored_schema, write_sorted};
 use crate::error::Result;
 use crate::ingest::Profile;
@@ -131,23 +132,22 @@ fn merge_table(store: &Path, table: Table, stored: &TableFiles, new: &[RecordBat
     let schema = stored_schema(table);
     // The new rows stay in the batches they came in: a row is known by its position over all of
     // them, and found by the batch it falls in.
-    let mut starts = Vec::with_capacity(new.len());
-    let mut new_rows = 0;
-    for batch in new {
-        starts.push(new_rows);
-        new_rows += batch.num_rows();
-    }
-    let locate = |at: usize| {
-        let batch = starts.partition_point(|&start| start <= at) - 1;
-        (batch, at - starts[batch])
-    };
+    let positions = Positions::of(new);
+    let new_rows = positions.rows();
     let new_ids: Vec<_> = new.iter().map(|b| b.column(0).as_string::<i32>()).collect();
     let new_versions: Vec<_> = new.iter().map(|b| b.column_by_name(VERSION_COLUMN).expect("stored schema").as_binary::<i32>()).collect();
     // Only stored rows are looked up; a new store has none.
     let index: HashMap<&str, usize> = if stored.files.is_empty() {
         HashMap::new()
     } else {
-        new_ids.iter().zip(&starts).flat_map(|(ids, &start)| (0..ids.len()).map(move |r| (ids.value(r), start + r))).collect()
+        new_ids
+            .iter()
+            .enumerate()
+            .flat_map(|(b, ids)| {
+                let start = positions.of_batch(b).start;
+                (0..ids.len()).map(move |r| (ids.value(r), start + r))
+            })
+            .collect()
     };
     let mut new_wins = vec![true; new_rows];
     let mut was_stored = vec![false; new_rows];
@@ -182,7 +182,7 @@ fn merge_table(store: &Path, table: Table, stored: &TableFiles, new: &[RecordBat
                         None => false,
                         Some(&n) => {
                             was_stored[n] = true;
-                            let (b, row) = locate(n);
+                            let (b, row) = positions.locate(n);
                             // The new load is later: it wins every tie.
                             let wins = new_versions[b].value(row) >= versions.value(r);
                             new_wins[n] &= wins;
@@ -218,8 +218,8 @@ fn merge_table(store: &Path, table: Table, stored: &TableFiles, new: &[RecordBat
     // A batch whose rows all win is passed on as it is, not copied.
     let winners: Vec<RecordBatch> = new
         .iter()
-        .zip(&starts)
-        .map(|(batch, &start)| filter_record_batch(batch, &new_wins[start..start + batch.num_rows()].iter().map(|w| Some(*w)).collect::<BooleanArray>()))
+        .enumerate()
+        .map(|(b, batch)| filter_record_batch(batch, &new_wins[positions.of_batch(b)].iter().map(|w| Some(*w)).collect::<BooleanArray>()))
         .collect::<std::result::Result<_, _>>()?;
     files.extend(write_sorted(store, &dir, prefix, Some(table), &schema, &winners, &[table.sort_field(), "id"])?);
     let lost = new_wins.iter().filter(|w| !**w).count() as u64;

@@ -6,6 +6,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::buffer::ScalarBuffer;
 use datafusion::arrow::compute::{SortOptions, concat_batches, interleave};
 use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef, TimeUnit, TimestampMicrosecondType};
 use datafusion::arrow::row::{RowConverter, Rows, SortField};
@@ -13,19 +14,15 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 
-/// Rows of many batches in their sorted order.
-pub struct Sorted<'a> {
-    schema: SchemaRef,
-    batches: &'a [RecordBatch],
-    /// Where each batch's rows start in the input order; one more entry for the end.
+/// Positions over rows held in many batches, in the batches' order: a row is known by its
+/// position and found by the batch it falls in.
+pub struct Positions {
+    /// Where each batch's rows start; one more entry for the end.
     starts: Vec<usize>,
-    /// The input positions in sorted order, or None when the input is in that order already.
-    order: Option<Vec<u32>>,
 }
 
-impl<'a> Sorted<'a> {
-    /// `batches` (each of `schema`) sorted by the `sort` columns.
-    pub fn new(schema: SchemaRef, batches: &'a [RecordBatch], sort: &[&str]) -> Result<Sorted<'a>> {
+impl Positions {
+    pub fn of(batches: &[RecordBatch]) -> Positions {
         let mut starts = Vec::with_capacity(batches.len() + 1);
         let mut rows = 0;
         for batch in batches {
@@ -33,18 +30,44 @@ impl<'a> Sorted<'a> {
             rows += batch.num_rows();
         }
         starts.push(rows);
-        let order = sort_order(batches, rows, sort)?;
-        Ok(Sorted { schema, batches, starts, order })
+        Positions { starts }
     }
 
     pub fn rows(&self) -> usize {
         self.starts.last().copied().unwrap_or(0)
     }
 
-    /// The batch and row of input position `at`.
-    fn locate(&self, at: usize) -> (usize, usize) {
+    /// The batch and row of position `at`.
+    pub fn locate(&self, at: usize) -> (usize, usize) {
         let batch = self.starts.partition_point(|&start| start <= at) - 1;
         (batch, at - self.starts[batch])
+    }
+
+    /// The positions of batch `b`'s rows.
+    pub fn of_batch(&self, b: usize) -> Range<usize> {
+        self.starts[b]..self.starts[b + 1]
+    }
+}
+
+/// Rows of many batches in their sorted order.
+pub struct Sorted<'a> {
+    schema: SchemaRef,
+    batches: &'a [RecordBatch],
+    positions: Positions,
+    /// The input positions in sorted order, or None when the input is in that order already.
+    order: Option<Vec<u32>>,
+}
+
+impl<'a> Sorted<'a> {
+    /// `batches` (each of `schema`) sorted by the `sort` columns.
+    pub fn new(schema: SchemaRef, batches: &'a [RecordBatch], sort: &[&str]) -> Result<Sorted<'a>> {
+        let positions = Positions::of(batches);
+        let order = sort_order(batches, positions.rows(), sort)?;
+        Ok(Sorted { schema, batches, positions, order })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.positions.rows()
     }
 
     /// The rows at sorted positions `range`, as one batch.
@@ -52,10 +75,10 @@ impl<'a> Sorted<'a> {
         let Some(order) = &self.order else {
             // In order already: the range's pieces of the input batches, copied only when the
             // range spans more than one of them.
-            let (first, _) = self.locate(range.start);
+            let (first, _) = self.positions.locate(range.start);
             let mut pieces = Vec::new();
             for (b, batch) in self.batches.iter().enumerate().skip(first) {
-                let (start, end) = (self.starts[b], self.starts[b + 1]);
+                let Range { start, end } = self.positions.of_batch(b);
                 if start >= range.end {
                     break;
                 }
@@ -70,7 +93,7 @@ impl<'a> Sorted<'a> {
                 _ => concat_batches(&self.schema, &pieces)?,
             });
         };
-        let indices: Vec<(usize, usize)> = order[range].iter().map(|&at| self.locate(at as usize)).collect();
+        let indices: Vec<(usize, usize)> = order[range].iter().map(|&at| self.positions.locate(at as usize)).collect();
         // Columns move independently: on all cores at once.
         let columns = (0..self.schema.fields().len())
             .into_par_iter()
@@ -109,24 +132,25 @@ pub(super) fn sort_order(batches: &[RecordBatch], rows: usize, sort: &[&str]) ->
     let integers = matches!(first_type, Some(DataType::Timestamp(TimeUnit::Microsecond, _) | DataType::Int64));
     let mut order: Vec<u32> = (0..rows as u32).collect();
     if integers {
-        let values = |batch: &RecordBatch| -> Vec<i64> {
+        let values = |batch: &RecordBatch| -> ScalarBuffer<i64> {
             let column = column(sort[0], batch);
             match column.data_type() {
-                DataType::Int64 => column.as_primitive::<Int64Type>().values().to_vec(),
-                _ => column.as_primitive::<TimestampMicrosecondType>().values().to_vec(),
+                DataType::Int64 => column.as_primitive::<Int64Type>().values().clone(),
+                _ => column.as_primitive::<TimestampMicrosecondType>().values().clone(),
             }
         };
         let ties = comparable(&sort[1..])?;
         let tie = |a: u32, b: u32| ties.as_ref().map_or(std::cmp::Ordering::Equal, |t| t.row(a as usize).cmp(&t.row(b as usize))).then_with(|| a.cmp(&b));
         if batches.iter().all(|b| column(sort[0], b).null_count() == 0) {
-            let keys: Vec<i64> = batches.iter().flat_map(values).collect();
+            let mut keys: Vec<i64> = Vec::with_capacity(rows);
+            batches.iter().for_each(|batch| keys.extend_from_slice(&values(batch)));
             order.par_sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]).then_with(|| tie(a, b)));
         } else {
             // Nulls last: (is null, value), with a null's slot value ignored.
             let mut keys: Vec<(bool, i64)> = Vec::with_capacity(rows);
             for batch in batches {
                 let nulls = column(sort[0], batch);
-                keys.extend(values(batch).into_iter().enumerate().map(|(i, v)| if nulls.is_null(i) { (true, 0) } else { (false, v) }));
+                keys.extend(values(batch).iter().enumerate().map(|(i, &v)| if nulls.is_null(i) { (true, 0) } else { (false, v) }));
             }
             order.par_sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]).then_with(|| tie(a, b)));
         }

@@ -179,6 +179,7 @@ pub struct DataFileWriter {
     groups_written: usize,
     rows: u64,
     key_ranges: BTreeMap<String, KeyRange>,
+    /// The stamps of the rows written so far: a table's file starts with those of no rows.
     stamps: Option<FileStamps>,
 }
 
@@ -201,7 +202,7 @@ impl DataFileWriter {
             groups_written: 0,
             rows: 0,
             key_ranges: BTreeMap::new(),
-            stamps: None,
+            stamps: table.and_then(|t| super::extent::file_stamps(t, &RecordBatch::new_empty(Arc::clone(schema)))),
         })
     }
 
@@ -252,8 +253,8 @@ impl DataFileWriter {
             *min = std::cmp::min(std::mem::take(min), range.min);
             *max = std::cmp::max(std::mem::take(max), range.max);
         }
-        if let Some(stamps) = self.table.and_then(|t| super::extent::file_stamps(t, &rows)) {
-            self.stamps = Some(self.stamps.map_or(stamps, |s| s.and(stamps)));
+        if let (Some(so_far), Some(group)) = (self.stamps, self.table.and_then(|t| super::extent::file_stamps(t, &rows))) {
+            self.stamps = Some(so_far.and(group));
         }
         Ok(())
     }
@@ -265,15 +266,7 @@ impl DataFileWriter {
         let Hashing { file, hasher } = self.writer.into_inner()?.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(&path, e))?;
         let bytes = file.metadata().map_err(|e| Error::io(&path, e))?.len();
-        Ok(DataFile {
-            path: self.relative,
-            rows: self.rows,
-            bytes,
-            sha256: Some(hex(&hasher.finalize())),
-            key_ranges: self.key_ranges,
-            // A table's file without rows still says it has no stamps.
-            stamps: self.table.and_then(|t| self.stamps.or_else(|| super::extent::file_stamps(t, &RecordBatch::new_empty(self.schema)))),
-        })
+        Ok(DataFile { path: self.relative, rows: self.rows, bytes, sha256: Some(hex(&hasher.finalize())), key_ranges: self.key_ranges, stamps: self.stamps })
     }
 }
 
