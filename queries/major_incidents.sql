@@ -28,32 +28,44 @@
 --   the count and the times, lower is. A month settles 30 days after it ends: the problem record
 --   of a major incident, and the resolution of a long one, often come weeks later, so until then
 --   its rows are provisional.
-WITH majors AS (
+WITH major_micros AS (
     SELECT report_month(i.opened_at) AS month,
            i.problem_id IS NOT NULL AS with_problem,
            CASE WHEN i.acknowledged_at <= p.as_of
-                THEN (extract(epoch FROM i.acknowledged_at) - extract(epoch FROM i.opened_at)) / 3600.0 END AS hours_to_acknowledge,
-           (extract(epoch FROM i.opened_at) - extract(epoch FROM i.started_at)) / 3600.0 AS hours_to_detect,
+                THEN CAST(i.acknowledged_at AS BIGINT) - CAST(i.opened_at AS BIGINT) END AS micros_to_acknowledge,
+           CAST(i.opened_at AS BIGINT) - CAST(i.started_at AS BIGINT) AS micros_to_detect,
            CASE WHEN i.resolved_at <= p.as_of
-                THEN (extract(epoch FROM i.resolved_at) - extract(epoch FROM i.opened_at)) / 3600.0 END AS hours_to_resolve
+                THEN CAST(i.resolved_at AS BIGINT) - CAST(i.opened_at AS BIGINT) END AS micros_to_resolve
     FROM incidents i CROSS JOIN params p
     WHERE i.major AND i.opened_at <= p.as_of
       AND i.opened_at >= p.period_start AND i.opened_at < p.period_end
+),
+majors AS (
+    SELECT month, with_problem,
+           micros_to_acknowledge, micros_to_acknowledge / 3600000000.0 AS hours_to_acknowledge,
+           micros_to_detect, micros_to_detect / 3600000000.0 AS hours_to_detect,
+           micros_to_resolve, micros_to_resolve / 3600000000.0 AS hours_to_resolve
+    FROM major_micros
 )
+-- A mean adds whole microseconds as exact integers: the same sum in any order, so it does not
+-- depend on how the rows were split between files and partitions.
 SELECT m.month,
        count(mi.month) AS major_incidents,
        count(CASE WHEN mi.with_problem THEN 1 END) AS with_problem,
        CAST(count(CASE WHEN mi.with_problem THEN 1 END) AS DOUBLE) / nullif(count(mi.month), 0) AS problem_share,
        count(mi.hours_to_acknowledge) AS n_acknowledged,
-       avg(mi.hours_to_acknowledge) AS mean_hours_to_acknowledge,
+       CAST(sum(CAST(mi.micros_to_acknowledge AS DECIMAL(38, 0))) AS DOUBLE) / nullif(count(mi.micros_to_acknowledge), 0) / 3600000000.0
+           AS mean_hours_to_acknowledge,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY mi.hours_to_acknowledge) AS p50_hours_to_acknowledge,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY mi.hours_to_acknowledge) AS p90_hours_to_acknowledge,
        count(mi.hours_to_detect) AS n_detected,
-       avg(mi.hours_to_detect) AS mean_hours_to_detect,
+       CAST(sum(CAST(mi.micros_to_detect AS DECIMAL(38, 0))) AS DOUBLE) / nullif(count(mi.micros_to_detect), 0) / 3600000000.0
+           AS mean_hours_to_detect,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY mi.hours_to_detect) AS p50_hours_to_detect,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY mi.hours_to_detect) AS p90_hours_to_detect,
        count(mi.hours_to_resolve) AS n_resolved,
-       avg(mi.hours_to_resolve) AS mean_hours_to_resolve,
+       CAST(sum(CAST(mi.micros_to_resolve AS DECIMAL(38, 0))) AS DOUBLE) / nullif(count(mi.micros_to_resolve), 0) / 3600000000.0
+           AS mean_hours_to_resolve,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY mi.hours_to_resolve) AS p50_hours_to_resolve,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY mi.hours_to_resolve) AS p90_hours_to_resolve
 FROM months m LEFT JOIN majors mi ON mi.month = m.month

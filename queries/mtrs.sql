@@ -27,18 +27,21 @@ WITH durations AS (
     SELECT report_month(i.resolved_at) AS month,
            i.by_group,
            i.priority,
-           (extract(epoch FROM i.resolved_at) - extract(epoch FROM coalesce(i.started_at, i.opened_at))) / 3600.0 AS hours
+           CAST(i.resolved_at AS BIGINT) - CAST(coalesce(i.started_at, i.opened_at) AS BIGINT) AS micros,
+           (CAST(i.resolved_at AS BIGINT) - CAST(coalesce(i.started_at, i.opened_at) AS BIGINT)) / 3600000000.0 AS hours
     FROM incidents i CROSS JOIN params p
     WHERE i.resolved_at IS NOT NULL
       AND i.resolved_at <= p.as_of
       AND i.resolved_at >= p.period_start AND i.resolved_at < p.period_end
 ),
 stats AS (
+    -- A mean adds whole microseconds as exact integers: the same sum in any order, so it does not
+    -- depend on how the rows were split between files and partitions.
     SELECT month, by_group,
            CASE WHEN grouping(priority) = 1 THEN 'all' ELSE 'priority' END AS scope,
            priority,
            count(hours) AS n,
-           avg(hours) AS mean_hours,
+           CAST(sum(CAST(micros AS DECIMAL(38, 0))) AS DOUBLE) / nullif(count(micros), 0) / 3600000000.0 AS mean_hours,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS p50_hours,
            percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90_hours
     FROM durations

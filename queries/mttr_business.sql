@@ -24,11 +24,11 @@
 --   Before-and-after comparisons (the improvement register, mttx compare --cohort opened) judge it
 --   on cohorts: the incidents opened in each window, each followed 30 days for its resolved_at; one
 --   not there within 30 days counts as not yet there in every cohort alike.
-WITH durations AS (
+WITH business AS (
     SELECT report_month(i.resolved_at) AS month,
            i.by_group,
            i.priority,
-           business_hours(i.opened_at, i.resolved_at, t.calendar) AS hours
+           CAST(round(business_hours(i.opened_at, i.resolved_at, t.calendar) * 3600000000.0) AS BIGINT) AS micros
     FROM incidents i
     JOIN sla_targets t ON t.priority = i.priority
     CROSS JOIN params p
@@ -36,12 +36,17 @@ WITH durations AS (
       AND i.resolved_at <= p.as_of
       AND i.resolved_at >= p.period_start AND i.resolved_at < p.period_end
 ),
+durations AS (
+    SELECT month, by_group, priority, micros, micros / 3600000000.0 AS hours FROM business
+),
 stats AS (
+    -- A mean adds whole microseconds as exact integers: the same sum in any order, so it does not
+    -- depend on how the rows were split between files and partitions.
     SELECT month, by_group,
            CASE WHEN grouping(priority) = 1 THEN 'all' ELSE 'priority' END AS scope,
            priority,
            count(hours) AS n,
-           avg(hours) AS mean_hours,
+           CAST(sum(CAST(micros AS DECIMAL(38, 0))) AS DOUBLE) / nullif(count(micros), 0) / 3600000000.0 AS mean_hours,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS p50_hours,
            percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90_hours
     FROM durations

@@ -20,16 +20,21 @@ WITH resolved AS (
     WHERE pr.resolved_at IS NOT NULL AND pr.resolved_at <= p.as_of
       AND pr.resolved_at >= p.period_start AND pr.resolved_at < p.period_end
 ),
-durations AS (
-    SELECT month, 'known_error' AS milestone, (extract(epoch FROM known_error_at) - extract(epoch FROM opened_at)) / 3600.0 AS hours
+milestones AS (
+    SELECT month, 'known_error' AS milestone, CAST(known_error_at AS BIGINT) - CAST(opened_at AS BIGINT) AS micros
     FROM resolved WHERE known_error_at IS NOT NULL
     UNION ALL
-    SELECT month, 'resolved' AS milestone, (extract(epoch FROM resolved_at) - extract(epoch FROM opened_at)) / 3600.0 AS hours
+    SELECT month, 'resolved' AS milestone, CAST(resolved_at AS BIGINT) - CAST(opened_at AS BIGINT) AS micros
     FROM resolved
+),
+durations AS (
+    SELECT month, milestone, micros, micros / 3600000000.0 AS hours FROM milestones
 )
+-- A mean adds whole microseconds as exact integers: the same sum in any order, so it does not
+-- depend on how the rows were split between files and partitions.
 SELECT g.month, g.milestone,
        count(d.hours) AS n,
-       avg(d.hours) AS mean_hours,
+       CAST(sum(CAST(d.micros AS DECIMAL(38, 0))) AS DOUBLE) / nullif(count(d.micros), 0) / 3600000000.0 AS mean_hours,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY d.hours) AS p50_hours,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY d.hours) AS p90_hours
 FROM (SELECT m.month, s.milestone FROM months m CROSS JOIN (VALUES ('known_error'), ('resolved')) AS s(milestone)) g

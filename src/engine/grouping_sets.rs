@@ -7,9 +7,9 @@
 //! union of groups of the finest set, and partial states merge (the final step merges them), so
 //! the rule aggregates the rows for the finest set alone and, on each partition, merges the states
 //! of its groups into those of each coarser set. The final step then receives what it received
-//! before, one state per group and partition: counts and exact percentiles are the same, and a
-//! mean's partial sum adds the finest groups' sums where it added the rows one by one, which can
-//! change its last bits but gives the same bits on every run.
+//! before, one state per group and partition: counts, exact percentiles and the KPIs' integer
+//! sums are the same. A floating-point sum would add the finest groups' sums where it added the
+//! rows one by one, which can change its last bits but gives the same bits on every run.
 
 use std::collections::HashMap;
 use std::fmt;
