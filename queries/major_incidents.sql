@@ -54,18 +54,15 @@ SELECT m.month,
        count(CASE WHEN mi.with_problem THEN 1 END) AS with_problem,
        CAST(count(CASE WHEN mi.with_problem THEN 1 END) AS DOUBLE) / nullif(count(mi.month), 0) AS problem_share,
        count(mi.hours_to_acknowledge) AS n_acknowledged,
-       CAST(sum(CAST(mi.micros_to_acknowledge AS DECIMAL(38, 0))) AS DOUBLE) / nullif(count(mi.micros_to_acknowledge), 0) / 3600000000.0
-           AS mean_hours_to_acknowledge,
+       exact_mean(mi.micros_to_acknowledge) / 3600000000.0 AS mean_hours_to_acknowledge,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY mi.hours_to_acknowledge) AS p50_hours_to_acknowledge,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY mi.hours_to_acknowledge) AS p90_hours_to_acknowledge,
        count(mi.hours_to_detect) AS n_detected,
-       CAST(sum(CAST(mi.micros_to_detect AS DECIMAL(38, 0))) AS DOUBLE) / nullif(count(mi.micros_to_detect), 0) / 3600000000.0
-           AS mean_hours_to_detect,
+       exact_mean(mi.micros_to_detect) / 3600000000.0 AS mean_hours_to_detect,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY mi.hours_to_detect) AS p50_hours_to_detect,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY mi.hours_to_detect) AS p90_hours_to_detect,
        count(mi.hours_to_resolve) AS n_resolved,
-       CAST(sum(CAST(mi.micros_to_resolve AS DECIMAL(38, 0))) AS DOUBLE) / nullif(count(mi.micros_to_resolve), 0) / 3600000000.0
-           AS mean_hours_to_resolve,
+       exact_mean(mi.micros_to_resolve) / 3600000000.0 AS mean_hours_to_resolve,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY mi.hours_to_resolve) AS p50_hours_to_resolve,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY mi.hours_to_resolve) AS p90_hours_to_resolve
 FROM months m LEFT JOIN majors mi ON mi.month = m.month

@@ -40,7 +40,7 @@ stats AS (
            CASE WHEN grouping(priority) = 1 THEN 'all' ELSE 'priority' END AS scope,
            priority,
            count(hours) AS n,
-           CAST(sum(CAST(micros AS DECIMAL(38, 0))) AS DOUBLE) / nullif(count(micros), 0) / 3600000000.0 AS mean_hours,
+           exact_mean(micros) / 3600000000.0 AS mean_hours,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS p50_hours,
            percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90_hours
     FROM durations

@@ -34,7 +34,7 @@ durations AS (
 -- depend on how the rows were split between files and partitions.
 SELECT g.month, g.milestone,
        count(d.hours) AS n,
-       CAST(sum(CAST(d.micros AS DECIMAL(38, 0))) AS DOUBLE) / nullif(count(d.micros), 0) / 3600000000.0 AS mean_hours,
+       exact_mean(d.micros) / 3600000000.0 AS mean_hours,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY d.hours) AS p50_hours,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY d.hours) AS p90_hours
 FROM (SELECT m.month, s.milestone FROM months m CROSS JOIN (VALUES ('known_error'), ('resolved')) AS s(milestone)) g

@@ -60,8 +60,7 @@ open_at_end AS (
     -- The mean adds whole microseconds of age as exact integers: the same sum in any order, so it
     -- does not depend on how the rows were split between files and partitions.
     SELECT c.month, count(pr.id) AS problems_open_at_month_end,
-           CAST(sum(CAST(CAST(c.cut AS BIGINT) - CAST(pr.opened_at AS BIGINT) AS DECIMAL(38, 0))) AS DOUBLE)
-               / nullif(count(pr.id), 0) / 86400000000.0 AS mean_open_age_days,
+           exact_mean(CAST(c.cut AS BIGINT) - CAST(pr.opened_at AS BIGINT)) / 86400000000.0 AS mean_open_age_days,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY (CAST(c.cut AS BIGINT) - CAST(pr.opened_at AS BIGINT)) / 86400000000.0) AS p50_open_age_days
     FROM cuts c LEFT JOIN problems pr
       ON pr.opened_at < c.cut AND coalesce(pr.resolved_at, pr.closed_at) IS NULL

@@ -8,6 +8,7 @@
 
 pub mod business_time;
 pub mod calendar;
+pub mod exact_mean;
 pub mod fisher_exact_p;
 mod grouped;
 pub mod max_in_window;
@@ -81,9 +82,9 @@ impl Scalar {
 }
 
 /// The aggregates every session has: `percentile_cont` with an exact weight (over DataFusion's),
-/// `percentiles_cont`, `outage_union` and `max_in_window`.
-pub fn aggregates() -> [AggregateUDF; 4] {
-    [percentile_cont::udaf(), percentiles_cont::udaf(), outage_union::udaf(), max_in_window::udaf()]
+/// `percentiles_cont`, `outage_union`, `max_in_window` and `exact_mean`.
+pub fn aggregates() -> [AggregateUDF; 5] {
+    [percentile_cont::udaf(), percentiles_cont::udaf(), outage_union::udaf(), max_in_window::udaf(), exact_mean::udaf()]
 }
 
 /// Registers the aggregates on `ctx`.

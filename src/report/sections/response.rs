@@ -79,9 +79,8 @@ pub(crate) fn response_and_restoration(inputs: &Inputs, charts: &mut Vec<Chart>)
                     Some(p) => format!("scope=priority,priority={p}"),
                     None => "scope=all,priority=".to_string(),
                 };
-                let mut values = inputs.current_samples.get("mttr", "durations", "hours", &key)?.to_vec();
-                values.sort_by(f64::total_cmp);
-                let q = |x: f64| stats::quantile_sorted(&values, x);
+                let values = inputs.current_samples.get("mttr", "durations", "hours", &key)?;
+                let q = |x: f64| stats::quantile_sorted(values, x);
                 Some(BoxStats { p10: q(0.1)?, p25: q(0.25)?, p50: q(0.5)?, p75: q(0.75)?, p90: q(0.9)?, n: values.len() })
             })
             .collect();
