@@ -43,7 +43,7 @@ impl AggregateUDFImpl for ExactMean {
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
         match args {
-            [DataType::Int64 | DataType::Null] => Ok(DataType::Float64),
+            [DataType::Int64] => Ok(DataType::Float64),
             _ => exec_err!("exact_mean: its one argument must be a 64-bit integer (BIGINT), got {args:?}"),
         }
     }
@@ -97,13 +97,10 @@ impl Sums {
 impl GroupsAccumulator for Sums {
     fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], opt_filter: Option<&BooleanArray>, total_num_groups: usize) -> Result<()> {
         self.grow(total_num_groups);
-        let column = values[0].as_primitive_opt::<Int64Type>();
-        match column {
-            Some(column) => self.add(column.values(), column.nulls(), group_indices, opt_filter),
-            // A NULL literal's column: nothing to add.
-            None if values[0].data_type() == &DataType::Null => {}
-            None => return exec_err!("exact_mean: expected BIGINT values, got {}", values[0].data_type()),
-        }
+        let Some(column) = values[0].as_primitive_opt::<Int64Type>() else {
+            return exec_err!("exact_mean: expected BIGINT values, got {}", values[0].data_type());
+        };
+        self.add(column.values(), column.nulls(), group_indices, opt_filter);
         Ok(())
     }
 
