@@ -187,6 +187,21 @@ mod tests {
         assert_eq!(means(&sql).await, [Some(9e17)]);
     }
 
+    /// Rows turned into states one by one (as DataFusion does where it skips the partial
+    /// aggregate) merge to the mean of the rows kept: 4 and 8 kept, the null and the filtered-out
+    /// 100 not, (4 + 8) / 2 = 6; the second group has only the null, so no mean.
+    #[test]
+    fn rows_as_states_merge_to_the_mean_of_the_kept_rows() {
+        use super::*;
+        let values: ArrayRef = Arc::new(Int64Array::from(vec![Some(4), None, Some(100), Some(8), None]));
+        let filter = BooleanArray::from(vec![true, true, false, true, true]);
+        let mut sums = Sums::default();
+        let states = sums.convert_to_state(&[values], Some(&filter)).unwrap();
+        sums.merge_batch(&states, &[0, 0, 0, 0, 1], 2).unwrap();
+        let means = sums.evaluate(EmitTo::All).unwrap();
+        assert_eq!(means.as_primitive::<Float64Type>().iter().collect::<Vec<_>>(), [Some(6.0), None]);
+    }
+
     /// A grouped run's partial states merge to the same figures as one group: a GROUP BY over
     /// many partitions (the values unioned from two inputs) gives what one partition gives.
     #[tokio::test]
