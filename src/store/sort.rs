@@ -62,7 +62,7 @@ impl<'a> Sorted<'a> {
     /// `batches` (each of `schema`) sorted by the `sort` columns.
     pub fn new(schema: SchemaRef, batches: &'a [RecordBatch], sort: &[&str]) -> Result<Sorted<'a>> {
         let positions = Positions::of(batches);
-        let order = sort_order(batches, positions.rows(), sort)?;
+        let order = sort_order(batches, sort)?;
         Ok(Sorted { schema, batches, positions, order })
     }
 
@@ -106,12 +106,13 @@ impl<'a> Sorted<'a> {
     }
 }
 
-/// The input positions of `batches` (`rows` in all) sorted by the `sort` columns (ascending, nulls
+/// The input positions of `batches` sorted by the `sort` columns (ascending, nulls
 /// last), or None when the rows are in that order already. The first column, a timestamp or
 /// integer in every table but one, compares as integers; the rest, in Arrow's row format, only
 /// break its ties. Sorted on every core: the last file of a load is sorted after reading has
 /// ended, with nothing else to do.
-pub(super) fn sort_order(batches: &[RecordBatch], rows: usize, sort: &[&str]) -> Result<Option<Vec<u32>>> {
+pub(super) fn sort_order(batches: &[RecordBatch], sort: &[&str]) -> Result<Option<Vec<u32>>> {
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
     let options = SortOptions { descending: false, nulls_first: false };
     let column = |name: &str, batch: &RecordBatch| Arc::clone(batch.column_by_name(name).expect("sort columns are in the schema"));
     // The columns `names` of every batch, as one comparable row per input row.
@@ -188,11 +189,11 @@ mod tests {
             )
             .unwrap();
             for input in [std::slice::from_ref(&batch), &pieces] {
-                let order = sort_order(input, n as usize, &sort).unwrap().expect("the rows are not in order");
+                let order = sort_order(input, &sort).unwrap().expect("the rows are not in order");
                 assert_eq!(UInt32Array::from(order), expected, "{sort:?} over {} batches", input.len());
             }
             let sorted = datafusion::arrow::compute::take_record_batch(&batch, &expected).unwrap();
-            assert_eq!(sort_order(&[sorted], n as usize, &sort).unwrap(), None, "sorted rows need no order");
+            assert_eq!(sort_order(&[sorted], &sort).unwrap(), None, "sorted rows need no order");
         }
     }
 
